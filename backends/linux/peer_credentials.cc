@@ -1,0 +1,77 @@
+#include "backends/linux/peer_credentials.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/ipc/credentials.h"
+#include "core/ipc/errno_status.h"
+
+namespace sysv::linux_backend {
+namespace {
+
+using ::sysv::core::Credentials;
+using ::sysv::core::ErrnoStatus;
+
+static_assert(sizeof(uid_t) == sizeof(uint32_t));
+static_assert(sizeof(gid_t) == sizeof(uint32_t));
+static_assert(sizeof(pid_t) == sizeof(int32_t));
+
+// Most processes have few supplementary groups; start small and grow.
+constexpr size_t kInitialGroups = 32;
+
+}  // namespace
+
+absl::StatusOr<Credentials> PeerCredentials(int fd) {
+  struct ucred cred;
+  socklen_t length = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
+    return ErrnoStatus(errno, "getsockopt(SO_PEERCRED)");
+  }
+  // Sockets that were never connected report pid 0 and the overflow ids
+  // rather than failing; only a connected peer has credentials.
+  if (length != sizeof(cred)) {
+    return ErrnoStatus(EIO, "getsockopt(SO_PEERCRED): short answer");
+  }
+
+  std::vector<gid_t> groups(kInitialGroups);
+  for (;;) {
+    socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) == 0) {
+      groups.resize(size / sizeof(gid_t));
+      break;
+    }
+    // ERANGE: the buffer is too small and `size` now holds the size needed.
+    if (errno != ERANGE || size <= groups.size() * sizeof(gid_t)) {
+      return ErrnoStatus(errno, "getsockopt(SO_PEERGROUPS)");
+    }
+    groups.resize(size / sizeof(gid_t));
+  }
+  return Credentials::ForIds(cred.pid, cred.uid, cred.gid,
+                             std::vector<uint32_t>(groups.begin(), groups.end()));
+}
+
+absl::StatusOr<Credentials> CurrentCredentials() {
+  std::vector<gid_t> groups;
+  for (;;) {
+    const int count = getgroups(0, nullptr);
+    if (count < 0) return ErrnoStatus(errno, "getgroups");
+    groups.resize(static_cast<size_t>(count));
+    const int got = getgroups(count, groups.data());
+    if (got >= 0) {
+      groups.resize(static_cast<size_t>(got));
+      break;
+    }
+    // EINVAL: another thread added groups between the two calls; ask again.
+    if (errno != EINVAL) return ErrnoStatus(errno, "getgroups");
+  }
+  return Credentials::ForIds(getpid(), geteuid(), getegid(),
+                             std::vector<uint32_t>(groups.begin(), groups.end()));
+}
+
+}  // namespace sysv::linux_backend

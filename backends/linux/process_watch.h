@@ -1,0 +1,61 @@
+// Watching client processes: the daemon learns of a client's death from a
+// pidfd (readable when the process exits; watched by the event loop) and
+// recognises a pid that was reused by its start time (DESIGN.md, decision 5).
+#ifndef SYSV_BACKENDS_LINUX_PROCESS_WATCH_H_
+#define SYSV_BACKENDS_LINUX_PROCESS_WATCH_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "backends/common/unique_fd.h"
+
+namespace sysv::linux_backend {
+
+// A pidfd for `pid` (pidfd_open(2), Linux 5.3): close-on-exec, and readable
+// (POLLIN) once the process has exited, whether or not it is our child and
+// whether or not it has been reaped. Unlike the pid, the pidfd cannot come to
+// name another process. Results:
+//   the pidfd;
+//   ESRCH   no such process (it has already exited and been reaped);
+//   EINVAL  pid <= 0 or names a thread that is not a thread-group leader;
+//   ENOSYS  kernel older than 5.3;
+//   EMFILE, ENFILE, ENODEV, ENOMEM.
+absl::StatusOr<sysv::backend::UniqueFd> OpenPidfd(pid_t pid);
+
+// What ProcessStartTime() reads from /proc/<pid>/stat.
+struct ProcStat {
+  char state = '?';         // field 3: R, S, D, Z (zombie), X (dead), ...
+  uint64_t start_time = 0;  // field 22: clock ticks after boot
+};
+
+// Parses the contents of /proc/<pid>/stat. The second field is the command
+// name in parentheses, which may itself contain spaces and ')' (a process
+// chooses its own name with prctl(PR_SET_NAME)); the fields after it are
+// found from the LAST ')', which the name cannot follow. Results: the state
+// and start time; EINVAL if the text is not in that format.
+absl::StatusOr<ProcStat> ParseProcStat(absl::string_view stat);
+
+// Reads and parses /proc/<pid>/stat. Results: as ParseProcStat; ESRCH if
+// the process does not exist (ENOENT from /proc); EINVAL for pid <= 0;
+// another errno of open/read.
+absl::StatusOr<ProcStat> ReadProcStat(pid_t pid);
+
+// The start time of `pid` in clock ticks after boot (field 22 of
+// /proc/<pid>/stat). Together with the pid it names one process for ever:
+// a reused pid gets a later start time. Results: as ReadProcStat.
+absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid);
+
+// True if the process `pid` that started at `start_time` is still running:
+// /proc/<pid>/stat exists, shows that start time (so the pid was not
+// reused), and its state is neither zombie nor dead. A zombie counts as
+// gone: it has exited and only waits for its parent to reap it, and the
+// daemon reaps a client's resources at exit, not at reaping. False on any
+// error reading /proc.
+bool ProcessAlive(pid_t pid, uint64_t start_time);
+
+}  // namespace sysv::linux_backend
+
+#endif  // SYSV_BACKENDS_LINUX_PROCESS_WATCH_H_

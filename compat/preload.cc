@@ -1,0 +1,39 @@
+// The standard System V IPC names, exported by libsysv.so so that
+// LD_PRELOAD=libsysv.so serves unmodified programs. Each forwards to its
+// sysv_ counterpart.
+#include <stdarg.h>
+#include <sys/sem.h>
+
+#include "sysv/sysv.h"
+
+#define SYSV_EXPORT extern "C" __attribute__((visibility("default")))
+
+SYSV_EXPORT int shmget(key_t key, size_t size, int shmflg) { return sysv_shmget(key, size, shmflg); }
+SYSV_EXPORT void* shmat(int shmid, const void* shmaddr, int shmflg) {
+  return sysv_shmat(shmid, shmaddr, shmflg);
+}
+SYSV_EXPORT int shmdt(const void* shmaddr) { return sysv_shmdt(shmaddr); }
+SYSV_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds* buf) { return sysv_shmctl(shmid, cmd, buf); }
+
+SYSV_EXPORT int semget(key_t key, int nsems, int semflg) { return sysv_semget(key, nsems, semflg); }
+SYSV_EXPORT int semop(int semid, struct sembuf* sops, size_t nsops) { return sysv_semop(semid, sops, nsops); }
+SYSV_EXPORT int semtimedop(int semid, struct sembuf* sops, size_t nsops, const struct timespec* timeout) {
+  return sysv_semtimedop(semid, sops, nsops, timeout);
+}
+SYSV_EXPORT int semctl(int semid, int semnum, int cmd, ...) {
+  // The fourth argument (union semun) is passed as one machine word.
+  va_list args;
+  va_start(args, cmd);
+  void* arg = va_arg(args, void*);
+  va_end(args);
+  return sysv_semctl(semid, semnum, cmd, arg);
+}
+
+SYSV_EXPORT int msgget(key_t key, int msgflg) { return sysv_msgget(key, msgflg); }
+SYSV_EXPORT int msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
+  return sysv_msgsnd(msqid, msgp, msgsz, msgflg);
+}
+SYSV_EXPORT ssize_t msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
+  return sysv_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
+}
+SYSV_EXPORT int msgctl(int msqid, int cmd, struct msqid_ds* buf) { return sysv_msgctl(msqid, cmd, buf); }

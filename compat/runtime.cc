@@ -1,0 +1,321 @@
+#include "compat/runtime.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "backends/common/namespace_dir.h"
+#include "backends/common/namespace_layout.h"
+#include "backends/linux/channel.h"
+#include "backends/linux/peer_credentials.h"
+#include "compat/daemon_launcher.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/ipc/ipc_id.h"
+#include "core/shm/shm_attach.h"
+#include "core/shm/shm_registry.h"
+
+namespace sysv::compat {
+namespace {
+
+namespace wire = core::wire;
+using backend::UniqueFd;
+using core::ErrnoOf;
+using core::ErrnoStatus;
+
+bool SameIdentity(const core::Credentials& a, const core::Credentials& b) {
+  return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups;
+}
+
+bool ChannelBroken(int err) {
+  return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED;
+}
+
+// Says once per process why the daemon cannot be reached.
+void ReportUnreachable(const absl::Status& status) {
+  static std::atomic<bool> reported{false};
+  if (!reported.exchange(true)) {
+    std::fprintf(stderr, "libsysv: %.*s\n", static_cast<int>(status.message().size()),
+                 status.message().data());
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<core::Credentials> CallerCredentials() { return linux_backend::CurrentCredentials(); }
+
+Runtime& Runtime::Get() {
+  static Runtime* const runtime = [] {
+    auto* r = new Runtime();
+    pthread_atfork(&Runtime::PrepareFork, &Runtime::ParentAfterFork, &Runtime::ChildAfterFork);
+    return r;
+  }();
+  return *runtime;
+}
+
+Runtime::Runtime() { pid_ = getpid(); }
+
+absl::Status Runtime::EnsureChannel() {
+  absl::StatusOr<core::Credentials> creds = CallerCredentials();
+  if (!creds.ok()) return creds.status();
+  if (channel_.get() >= 0 && SameIdentity(*creds, channel_creds_)) return absl::OkStatus();
+  CloseChannel();
+  channel_creds_ = *std::move(creds);
+  return OpenChannel();
+}
+
+absl::Status Runtime::OpenChannel() {
+  const std::string dir = backend::ResolveNamespaceDir();
+  const std::string socket = backend::SocketPath(dir);
+  absl::StatusOr<UniqueFd> fd = linux_backend::ConnectSeqpacket(socket);
+  if (!fd.ok()) {
+    const int err = ErrnoOf(fd.status());
+    if (err != ECONNREFUSED && err != ENOENT) return fd.status();
+    if (!AutostartEnabled()) {
+      absl::Status status = ErrnoStatus(
+          ECONNREFUSED, absl::StrFormat("no sysvipcd answers at %s and %s=0 forbids starting one",
+                                        socket, backend::kAutostartEnv));
+      ReportUnreachable(status);
+      return status;
+    }
+    if (absl::Status started = StartDaemon(dir); !started.ok()) {
+      ReportUnreachable(started);
+      return ErrnoStatus(ECONNREFUSED, started.message());
+    }
+    fd = linux_backend::ConnectSeqpacket(socket);
+    if (!fd.ok()) return fd.status();
+  }
+  channel_ = *std::move(fd);
+  absl::Status registered = Register();
+  if (!registered.ok()) CloseChannel();
+  return registered;
+}
+
+absl::Status Runtime::Register() {
+  const wire::RegisterRequest request{registered_once_ ? 0u : wire::kRegisterFreshImage, 0};
+  const uint32_t request_id = ++last_request_id_;
+  const wire::Bytes message = wire::EncodeRequest<wire::Op::kRegister>(request_id, request);
+  if (absl::Status sent = linux_backend::SendMessage(channel_.get(), message, {}); !sent.ok()) {
+    return sent;
+  }
+  uint8_t buffer[wire::kMaxMessageSize];
+  absl::StatusOr<linux_backend::ReceivedMessage> received =
+      linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+  if (!received.ok()) return received.status();
+  if (received->size == 0) return ErrnoStatus(ECONNRESET, "sysvipcd closed the channel");
+  absl::StatusOr<wire::RegisterReply> reply = wire::DecodeReply<wire::Op::kRegister>(
+      absl::MakeConstSpan(buffer, received->size), request_id);
+  if (!reply.ok()) return reply.status();
+  if (reply->status.error != 0) {
+    return ErrnoStatus(reply->status.error, "sysvipcd refused to register this process");
+  }
+  if (received->fds.size() != 2 || reply->shm_table_capacity > static_cast<uint32_t>(core::kIpcMni) ||
+      reply->ledger_capacity > static_cast<uint32_t>(core::kIpcMni)) {
+    return ErrnoStatus(EPROTO, "sysvipcd's registration reply is malformed");
+  }
+  const size_t table_size = core::ObjectTableSize(reply->shm_table_capacity);
+  absl::StatusOr<linux_backend::MappedRegion> table_map =
+      linux_backend::MappedRegion::Map(received->fds[0].get(), table_size, /*writable=*/false);
+  if (!table_map.ok()) return table_map.status();
+  absl::StatusOr<core::ObjectTable> table =
+      core::ObjectTable::Open(table_map->data(), table_map->size(), core::IpcKind::kShm);
+  if (!table.ok()) return table.status();
+  const size_t ledger_size = core::AttachLedgerSize(reply->ledger_capacity);
+  absl::StatusOr<linux_backend::MappedRegion> ledger_map =
+      linux_backend::MappedRegion::Map(received->fds[1].get(), ledger_size, /*writable=*/true);
+  if (!ledger_map.ok()) return ledger_map.status();
+  absl::StatusOr<core::AttachLedger> ledger =
+      core::AttachLedger::Open(ledger_map->data(), ledger_map->size());
+  if (!ledger.ok()) return ledger.status();
+
+  shm_table_.reset();
+  shm_table_map_.emplace(*std::move(table_map));
+  shm_table_.emplace(*table);
+  ledger_.reset();
+  ledger_map_.emplace(*std::move(ledger_map));
+  ledger_.emplace(*ledger);
+  // A namespace created anew (its state was wiped) voids every id we knew.
+  if (namespace_id_ != 0 && namespace_id_ != reply->namespace_id) grants_.clear();
+  namespace_id_ = reply->namespace_id;
+  registered_once_ = true;
+  return absl::OkStatus();
+}
+
+void Runtime::CloseChannel() { channel_.reset(); }
+
+absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, size_t size,
+                                               std::vector<UniqueFd>* fds) {
+  absl::Status last = absl::OkStatus();
+  // A daemon that restarted closed our channel: reconnect once and resend.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (absl::Status status = EnsureChannel(); !status.ok()) return status;
+    const uint32_t request_id = ++last_request_id_;
+    const wire::Bytes message = wire::EncodeMessage(op, request_id, body, size);
+    last = linux_backend::SendMessage(channel_.get(), message, {});
+    if (!last.ok()) {
+      if (!ChannelBroken(ErrnoOf(last))) return last;
+      CloseChannel();
+      continue;
+    }
+    wire::Bytes buffer(wire::kMaxMessageSize);
+    absl::StatusOr<linux_backend::ReceivedMessage> received =
+        linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+    if (!received.ok() || received->size == 0) {
+      last = received.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : received.status();
+      if (!ChannelBroken(ErrnoOf(last))) return last;
+      CloseChannel();
+      continue;
+    }
+    buffer.resize(received->size);
+    *fds = std::move(received->fds);
+    return buffer;
+  }
+  return last;
+}
+
+absl::StatusOr<SegmentGrant*> Runtime::GrantFor(int32_t id, int shmflg,
+                                               const core::Credentials& creds) {
+  if (auto it = grants_.find(id); it != grants_.end() &&
+                                  it->second.seq == core::IpcIdSeq(id) &&
+                                  (it->second.writable || (shmflg & core::kShmRdonly))) {
+    absl::StatusOr<core::FastAttachVerdict> verdict =
+        core::CheckFastAttach(*shm_table_, id, shmflg, creds);
+    if (!verdict.ok()) {
+      if (ErrnoOf(verdict.status()) == EINVAL) grants_.erase(it);
+      return verdict.status();
+    }
+    if (*verdict == core::FastAttachVerdict::kAttach) return &it->second;
+  }
+  std::vector<UniqueFd> fds;
+  absl::StatusOr<wire::ShmAttachReply> reply =
+      CallLocked<wire::Op::kShmAttach>(wire::ShmAttachRequest{id, shmflg}, &fds);
+  if (!reply.ok()) return reply.status();
+  if (reply->status.error != 0) {
+    if (reply->status.error == EINVAL) grants_.erase(id);
+    return ErrnoStatus(reply->status.error, "shmat refused");
+  }
+  if (fds.size() != 1) return ErrnoStatus(EPROTO, "shmat reply carries no descriptor");
+  SegmentGrant& grant = grants_[id];
+  grant.fd = std::move(fds[0]);
+  grant.writable = reply->writable != 0;
+  grant.seq = core::IpcIdSeq(id);
+  grant.size = reply->size;
+  return &grant;
+}
+
+absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
+  if (id < 0) return ErrnoStatus(EINVAL, "negative shmid");
+  absl::StatusOr<uint64_t> where = core::ShmAttachAddress(addr, shmflg);
+  if (!where.ok()) return where.status();
+  absl::StatusOr<core::Credentials> creds = CallerCredentials();
+  if (!creds.ok()) return creds.status();
+
+  absl::MutexLock lock(&mu_);
+  if (absl::Status status = EnsureChannel(); !status.ok()) return status;
+  absl::StatusOr<SegmentGrant*> grant = GrantFor(id, shmflg, *creds);
+  if (!grant.ok()) return grant.status();
+  const int32_t index = core::IpcIdIndex(id);
+  const uint32_t seq = (*grant)->seq;
+
+  // See LEDGER_BARRIER_ATTACH: count the attachment, then make sure the
+  // segment still exists; the daemon's destroy does the reverse.
+  ledger_->RecordAttach(index, seq, absl::GetCurrentTimeNanos());
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  absl::StatusOr<core::ObjectRecord> record = shm_table_->Read(index);
+  if (record.ok() && (record->state == core::EntryState::kFree || record->perm.seq != seq)) {
+    ledger_->UndoAttach(index, seq);
+    grants_.erase(id);
+    return ErrnoStatus(EIDRM, "the segment was removed during shmat");
+  }
+
+  int prot = PROT_READ;
+  if (!(shmflg & core::kShmRdonly)) prot |= PROT_WRITE;
+  if (shmflg & core::kShmExec) prot |= PROT_EXEC;
+  const uint64_t length = core::ShmMappingLength((*grant)->size);
+  int flags = MAP_SHARED;
+  if (*where != 0) flags |= (shmflg & core::kShmRemap) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+  void* mapped = mmap(reinterpret_cast<void*>(*where), length, prot, flags, (*grant)->fd.get(), 0);
+  if (mapped == MAP_FAILED) {
+    const int err = errno;
+    ledger_->UndoAttach(index, seq);
+    // An address range already in use is EINVAL for shmat.
+    return ErrnoStatus(err == EEXIST ? EINVAL : err, "cannot map the segment");
+  }
+  if (*where != 0 && reinterpret_cast<uint64_t>(mapped) != *where) {
+    munmap(mapped, length);
+    ledger_->UndoAttach(index, seq);
+    return ErrnoStatus(EINVAL, "the address range is in use");
+  }
+  const uint64_t start = reinterpret_cast<uint64_t>(mapped);
+  // SHM_REMAP replaced whatever was there, our attachments included.
+  for (auto it = attachments_.lower_bound(start); it != attachments_.end() && it->first < start + length;) {
+    ledger_->RecordDetach(core::IpcIdIndex(it->second.id), core::IpcIdSeq(it->second.id),
+                          absl::GetCurrentTimeNanos());
+    it = attachments_.erase(it);
+  }
+  attachments_[start] = Attachment{id, length};
+  return mapped;
+}
+
+absl::Status Runtime::Detach(uint64_t addr) {
+  if (!core::ShmDetachAddressValid(addr)) return ErrnoStatus(EINVAL, "shmaddr is not page aligned");
+  absl::MutexLock lock(&mu_);
+  auto it = attachments_.find(addr);
+  if (it == attachments_.end()) return ErrnoStatus(EINVAL, "no segment is attached at shmaddr");
+  munmap(reinterpret_cast<void*>(addr), it->second.length);
+  if (ledger_) {
+    ledger_->RecordDetach(core::IpcIdIndex(it->second.id), core::IpcIdSeq(it->second.id),
+                          absl::GetCurrentTimeNanos());
+  }
+  attachments_.erase(it);
+  return absl::OkStatus();
+}
+
+void Runtime::BeforeExec() {
+  absl::MutexLock lock(&mu_);
+  // A vfork child shares our memory but not our attachments' fate.
+  if (getpid() != pid_ || !ledger_) return;
+  exec_saved_.clear();
+  for (const auto& [addr, attachment] : attachments_) exec_saved_.push_back(attachment);
+  ledger_->DetachAll(absl::GetCurrentTimeNanos());
+}
+
+void Runtime::AfterFailedExec() {
+  absl::MutexLock lock(&mu_);
+  if (getpid() != pid_ || !ledger_) return;
+  for (const Attachment& attachment : exec_saved_) {
+    ledger_->RecordInherited(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
+  }
+  exec_saved_.clear();
+}
+
+void Runtime::PrepareFork() { Get().mu_.Lock(); }
+
+void Runtime::ParentAfterFork() { Get().mu_.Unlock(); }
+
+void Runtime::ChildAfterFork() {
+  Runtime& r = Get();
+  // The forking thread holds mu_ (PrepareFork) and is the only thread here.
+  r.mu_.AssertHeld();
+  r.pid_ = getpid();
+  // The channel and the ledger are the parent's: a new process registers
+  // anew and counts the attachments it inherited in a ledger of its own.
+  r.CloseChannel();
+  r.ledger_.reset();
+  r.ledger_map_.reset();
+  if (!r.attachments_.empty() && r.EnsureChannel().ok()) {
+    for (const auto& [addr, attachment] : r.attachments_) {
+      r.ledger_->RecordInherited(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
+    }
+  }
+  r.mu_.Unlock();
+}
+
+}  // namespace sysv::compat

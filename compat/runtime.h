@@ -1,0 +1,134 @@
+// The client runtime: one per process. It owns the channel to the daemon,
+// the mapped object tables and attach ledger the daemon handed out, the
+// descriptors of segments already permitted, and this process's attachments.
+//
+// Locking: `mu_` guards everything here. It is held across a daemon round
+// trip (calls to the daemon are serialised per process) but never across a
+// wait on another process, so fork() can always take it (see the atfork
+// handlers) without waiting long.
+//
+// Credentials: every call compares the caller's current euid, egid and
+// groups with those the channel was opened under and reopens the channel when
+// they differ, so the daemon always judges the current credentials (it reads
+// them from SO_PEERCRED). Fast paths check the current credentials against
+// the mapped table themselves.
+#ifndef SYSV_COMPAT_RUNTIME_H_
+#define SYSV_COMPAT_RUNTIME_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "backends/common/unique_fd.h"
+#include "backends/linux/region_file.h"
+#include "core/ipc/credentials.h"
+#include "core/ipc/object_table.h"
+#include "core/protocol/codec.h"
+#include "core/shm/attach_ledger.h"
+
+namespace sysv::compat {
+
+// A segment descriptor the daemon granted this process.
+struct SegmentGrant {
+  backend::UniqueFd fd;
+  bool writable = false;
+  uint32_t seq = 0;
+  uint64_t size = 0;
+};
+
+// One live shmat of this process.
+struct Attachment {
+  int32_t id = 0;
+  uint64_t length = 0;  // of the mapping
+};
+
+class Runtime {
+ public:
+  // The process's runtime, created on first use and never destroyed (calls
+  // may come from atexit handlers and other threads during exit).
+  static Runtime& Get();
+
+  // Sends one request and returns the decoded reply; opens, registers and
+  // reopens the channel as needed. Descriptors that came with the reply go
+  // to `fds`.
+  template <core::wire::Op kOp>
+  absl::StatusOr<typename core::wire::OpTraits<kOp>::Reply> Call(
+      const typename core::wire::OpTraits<kOp>::Request& request,
+      std::vector<backend::UniqueFd>* fds = nullptr) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return CallLocked<kOp>(request, fds);
+  }
+
+  // shmat/shmdt on the runtime's state.
+  absl::StatusOr<void*> Attach(int32_t id, uint64_t addr, int shmflg) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Detach(uint64_t addr) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // exec support: drop every attachment from the ledger before an exec, and
+  // restore them if the exec fails.
+  void BeforeExec() ABSL_LOCKS_EXCLUDED(mu_);
+  void AfterFailedExec() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  Runtime();
+
+  template <core::wire::Op kOp>
+  absl::StatusOr<typename core::wire::OpTraits<kOp>::Reply> CallLocked(
+      const typename core::wire::OpTraits<kOp>::Request& request,
+      std::vector<backend::UniqueFd>* fds) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<backend::UniqueFd> received;
+    absl::StatusOr<core::wire::Bytes> reply =
+        RoundTrip(kOp, &request, sizeof(request), &received);
+    if (!reply.ok()) return reply.status();
+    absl::StatusOr<typename core::wire::OpTraits<kOp>::Reply> decoded =
+        core::wire::DecodeReply<kOp>(*reply, last_request_id_);
+    if (decoded.ok() && fds != nullptr) *fds = std::move(received);
+    return decoded;
+  }
+
+  // Sends a request (raw body) and receives the reply bytes, (re)connecting
+  // when needed and retrying once on a channel the daemon closed.
+  absl::StatusOr<core::wire::Bytes> RoundTrip(core::wire::Op op, const void* body, size_t size,
+                                              std::vector<backend::UniqueFd>* fds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status EnsureChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Register() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CloseChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Gets a descriptor for segment `id` fit for `shmflg`: cached, else from
+  // the daemon.
+  absl::StatusOr<SegmentGrant*> GrantFor(int32_t id, int shmflg, const core::Credentials& creds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  static void PrepareFork();
+  static void ParentAfterFork();
+  static void ChildAfterFork();
+
+  absl::Mutex mu_;
+  backend::UniqueFd channel_ ABSL_GUARDED_BY(mu_);
+  core::Credentials channel_creds_ ABSL_GUARDED_BY(mu_);
+  bool registered_once_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t namespace_id_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t last_request_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<linux_backend::MappedRegion> shm_table_map_ ABSL_GUARDED_BY(mu_);
+  std::optional<core::ObjectTable> shm_table_ ABSL_GUARDED_BY(mu_);
+  std::optional<linux_backend::MappedRegion> ledger_map_ ABSL_GUARDED_BY(mu_);
+  std::optional<core::AttachLedger> ledger_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int32_t, SegmentGrant> grants_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, Attachment> attachments_ ABSL_GUARDED_BY(mu_);
+  // Attachments dropped by BeforeExec, restored if the exec fails.
+  std::vector<Attachment> exec_saved_ ABSL_GUARDED_BY(mu_);
+  int32_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The current credentials of the calling process.
+absl::StatusOr<core::Credentials> CallerCredentials();
+
+}  // namespace sysv::compat
+
+#endif  // SYSV_COMPAT_RUNTIME_H_

@@ -1,0 +1,145 @@
+// sysv_shmget, sysv_shmat, sysv_shmdt, sysv_shmctl: decode the caller's
+// arguments, ask the runtime (and through it the daemon), encode results.
+#include <sys/resource.h>
+#include <sys/shm.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "compat/errno_result.h"
+#include "compat/runtime.h"
+#include "compat/user_memory.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/protocol/wire.h"
+#include "sysv/sysv.h"
+
+namespace sysv::compat {
+namespace {
+
+namespace wire = core::wire;
+
+// The core names Linux's values; this is Linux, so they must be the same.
+static_assert(IPC_CREAT == core::kIpcCreat && IPC_EXCL == core::kIpcExcl);
+static_assert(IPC_RMID == core::kIpcRmid && IPC_SET == core::kIpcSet && IPC_STAT == core::kIpcStat &&
+              IPC_INFO == core::kIpcInfo);
+static_assert(SHM_RDONLY == core::kShmRdonly && SHM_RND == core::kShmRnd &&
+              SHM_REMAP == core::kShmRemap && SHM_EXEC == core::kShmExec);
+static_assert(SHM_LOCK == core::kShmLock && SHM_UNLOCK == core::kShmUnlock &&
+              SHM_STAT == core::kShmStat && SHM_INFO == core::kShmInfo &&
+              SHM_STAT_ANY == core::kShmStatAny);
+static_assert(SHM_HUGETLB == core::kShmHugetlb && SHM_NORESERVE == core::kShmNoreserve);
+static_assert(SHM_DEST == core::kShmDest && SHM_LOCKED == core::kShmLocked);
+
+}  // namespace
+
+uint64_t MemlockLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return limit.rlim_cur;
+}
+
+void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
+  std::memset(out, 0, sizeof(*out));
+  out->shm_perm.__key = reply.perm.key;
+  out->shm_perm.uid = reply.perm.uid;
+  out->shm_perm.gid = reply.perm.gid;
+  out->shm_perm.cuid = reply.perm.cuid;
+  out->shm_perm.cgid = reply.perm.cgid;
+  out->shm_perm.mode = static_cast<unsigned short>(reply.perm.mode);
+  out->shm_perm.__seq = static_cast<unsigned short>(reply.perm.seq);
+  out->shm_segsz = reply.segsz;
+  out->shm_atime = reply.atime;
+  out->shm_dtime = reply.dtime;
+  out->shm_ctime = reply.ctime;
+  out->shm_cpid = reply.cpid;
+  out->shm_lpid = reply.lpid;
+  out->shm_nattch = reply.nattch;
+}
+
+}  // namespace sysv::compat
+
+using sysv::compat::CopyFromUser;
+using sysv::compat::CopyToUser;
+using sysv::compat::FailWithErrno;
+using sysv::compat::FailWithStatus;
+using sysv::compat::Runtime;
+namespace wire = sysv::core::wire;
+
+extern "C" int sysv_shmget(key_t key, size_t size, int shmflg) {
+  const wire::ShmGetRequest request{key, shmflg, size};
+  auto reply = Runtime::Get().Call<wire::Op::kShmGet>(request);
+  if (!reply.ok()) return FailWithStatus(reply.status());
+  if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  return reply->id;
+}
+
+extern "C" void* sysv_shmat(int shmid, const void* shmaddr, int shmflg) {
+  auto mapped = Runtime::Get().Attach(shmid, reinterpret_cast<uint64_t>(shmaddr), shmflg);
+  if (!mapped.ok()) {
+    FailWithStatus(mapped.status());
+    return reinterpret_cast<void*>(-1);
+  }
+  return *mapped;
+}
+
+extern "C" int sysv_shmdt(const void* shmaddr) {
+  absl::Status status = Runtime::Get().Detach(reinterpret_cast<uint64_t>(shmaddr));
+  return status.ok() ? 0 : FailWithStatus(status);
+}
+
+extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
+  // ksys_shmctl(): "if (cmd < 0 || shmid < 0) return -EINVAL;" before
+  // touching buf.
+  if (cmd < 0 || shmid < 0) return FailWithErrno(EINVAL);
+  wire::ShmCtlRequest request{};
+  request.id = shmid;
+  request.cmd = cmd;
+  if (cmd == IPC_SET) {
+    // IPC_SET copies the buffer in before looking the id up.
+    struct shmid_ds in;
+    if (!CopyFromUser(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
+    request.uid = in.shm_perm.uid;
+    request.gid = in.shm_perm.gid;
+    request.mode = in.shm_perm.mode;
+  }
+  if (cmd == SHM_LOCK) request.memlock_limit = sysv::compat::MemlockLimit();
+  auto reply = Runtime::Get().Call<wire::Op::kShmCtl>(request);
+  if (!reply.ok()) return FailWithStatus(reply.status());
+  if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  switch (cmd) {
+    case IPC_STAT:
+    case SHM_STAT:
+    case SHM_STAT_ANY: {
+      struct shmid_ds out;
+      sysv::compat::FillShmidDs(*reply, &out);
+      if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      break;
+    }
+    case IPC_INFO: {
+      struct shminfo out;
+      std::memset(&out, 0, sizeof(out));
+      out.shmmax = reply->shmmax;
+      out.shmmin = reply->shmmin;
+      out.shmmni = reply->shmmni;
+      out.shmseg = reply->shmseg;
+      out.shmall = reply->shmall;
+      if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      break;
+    }
+    case SHM_INFO: {
+      struct shm_info out;
+      std::memset(&out, 0, sizeof(out));
+      out.used_ids = reply->used_ids;
+      out.shm_tot = reply->shm_tot;
+      out.shm_rss = reply->shm_rss;
+      out.shm_swp = reply->shm_swp;
+      out.swap_attempts = reply->swap_attempts;
+      out.swap_successes = reply->swap_successes;
+      if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      break;
+    }
+    default:
+      break;
+  }
+  return reply->value;
+}

@@ -1,0 +1,31 @@
+// Who is asking: the credentials of the calling process at the moment of a
+// call, as the kernel reports them (never as a client claims them).
+#ifndef SYSV_CORE_IPC_CREDENTIALS_H_
+#define SYSV_CORE_IPC_CREDENTIALS_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace sysv::core {
+
+struct Credentials {
+  int32_t pid = 0;
+  uint32_t uid = 0;  // effective uid (current_euid())
+  uint32_t gid = 0;  // effective gid
+  std::vector<uint32_t> groups;  // supplementary groups
+  // Capabilities the kernel would test. libsysv grants them to euid 0 only.
+  bool cap_ipc_owner = false;  // bypasses ipcperms()
+  bool cap_sys_admin = false;  // IPC_SET/IPC_RMID on any object
+  bool cap_ipc_lock = false;   // SHM_LOCK without owning the segment
+
+  // in_group_p(): the effective gid or any supplementary group.
+  bool InGroup(uint32_t group) const;
+
+  // Credentials as the kernel derives capabilities for them: root has all.
+  static Credentials ForIds(int32_t pid, uint32_t uid, uint32_t gid,
+                            std::vector<uint32_t> groups);
+};
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_IPC_CREDENTIALS_H_

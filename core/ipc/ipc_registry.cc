@@ -1,0 +1,141 @@
+#include "core/ipc/ipc_registry.h"
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_perm.h"
+
+namespace sysv::core {
+
+IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects)
+    : table_(std::move(table)),
+      max_objects_(max_objects),
+      allocator_(table_.header().last_index.load(std::memory_order_relaxed),
+                 table_.header().last_seq.load(std::memory_order_relaxed)) {
+  for (uint32_t i = 0; i < table_.capacity(); ++i) {
+    auto record = table_.Read(static_cast<int32_t>(i));
+    if (!record.ok() || record->state == EntryState::kFree) continue;
+    ++in_use_;
+    if (record->perm.key != kIpcPrivate) index_by_key_[record->perm.key] = static_cast<int32_t>(i);
+  }
+}
+
+absl::StatusOr<int32_t> IpcRegistry::Get(Key key, int flags, const OpContext& ctx,
+                                         const GetHooks& hooks) {
+  // ipcget(): IPC_PRIVATE always makes a new object.
+  if (key == kIpcPrivate) return CreateNew(key, flags, ctx, hooks);
+
+  auto it = index_by_key_.find(key);
+  if (it == index_by_key_.end()) {
+    if (!(flags & kIpcCreat)) return ErrnoStatus(ENOENT, absl::StrFormat("no object has key %#x", key));
+    return CreateNew(key, flags, ctx, hooks);
+  }
+  // ipcget_public() on an existing key.
+  if ((flags & kIpcCreat) && (flags & kIpcExcl)) {
+    return ErrnoStatus(EEXIST, absl::StrFormat("key %#x exists (IPC_CREAT|IPC_EXCL)", key));
+  }
+  absl::StatusOr<ObjectRecord> record = table_.Read(it->second);
+  if (!record.ok()) return record.status();
+  if (hooks.more_checks) {
+    if (absl::Status status = hooks.more_checks(*record); !status.ok()) return status;
+  }
+  if (!HasIpcPermission(record->perm, ctx.creds, flags)) {
+    return ErrnoStatus(EACCES, absl::StrFormat("permission denied on key %#x", key));
+  }
+  return MakeIpcId(record->perm.seq, it->second);
+}
+
+absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpContext& ctx,
+                                               const GetHooks& hooks) {
+  if (hooks.check_new) {
+    if (absl::Status status = hooks.check_new(); !status.ok()) return status;
+  }
+  // ipc_addid(): "if (ids->in_use >= max_idx) return -ENOSPC".
+  const int32_t limit = std::min<int32_t>(max_objects_, static_cast<int32_t>(table_.capacity()));
+  if (in_use_ >= limit) return ErrnoStatus(ENOSPC, "the namespace has no free id of this kind");
+  auto allocation = allocator_.Allocate(in_use_, limit, [&](int32_t index) {
+    auto r = table_.Read(index);
+    return !r.ok() || r->state != EntryState::kFree;
+  });
+  if (!allocation) return ErrnoStatus(ENOSPC, "the namespace has no free id of this kind");
+
+  ObjectRecord record;
+  record.state = EntryState::kLive;
+  record.perm.key = key;
+  record.perm.uid = record.perm.cuid = ctx.creds.uid;
+  record.perm.gid = record.perm.cgid = ctx.creds.gid;
+  record.perm.mode = static_cast<uint32_t>(flags) & kPermissionBits;
+  record.perm.seq = allocation->seq;
+  record.cpid = ctx.creds.pid;
+  record.ctime = ctx.now_seconds();
+  if (hooks.create) {
+    if (absl::Status status = hooks.create(allocation->index, allocation->seq, record);
+        !status.ok()) {
+      return status;
+    }
+  }
+  table_.header().last_index.store(allocator_.last_index(), std::memory_order_relaxed);
+  table_.header().last_seq.store(allocator_.seq(), std::memory_order_relaxed);
+  table_.Write(allocation->index, record);
+  ++in_use_;
+  if (key != kIpcPrivate) index_by_key_[key] = allocation->index;
+  return allocation->id();
+}
+
+absl::StatusOr<ObjectRecord> IpcRegistry::FindById(int32_t id) const {
+  absl::StatusOr<ObjectRecord> record = FindByIndex(IpcIdIndex(id));
+  if (!record.ok()) return record.status();
+  // ipc_checkid()
+  if (IpcIdSeq(id) != record->perm.seq) return ErrnoStatus(EINVAL, absl::StrFormat("no object has id %d", id));
+  return record;
+}
+
+absl::StatusOr<ObjectRecord> IpcRegistry::FindByIndex(int32_t index) const {
+  absl::StatusOr<ObjectRecord> record = table_.Read(index);
+  if (!record.ok() || record->state == EntryState::kFree) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("no object at index %d", index));
+  }
+  return record;
+}
+
+void IpcRegistry::Update(int32_t index, const ObjectRecord& record) { table_.Write(index, record); }
+
+void IpcRegistry::DropKey(int32_t index) {
+  auto record = table_.Read(index);
+  if (!record.ok()) return;
+  if (record->perm.key != kIpcPrivate) {
+    auto it = index_by_key_.find(record->perm.key);
+    if (it != index_by_key_.end() && it->second == index) index_by_key_.erase(it);
+    record->perm.key = kIpcPrivate;
+    table_.Write(index, *record);
+  }
+}
+
+void IpcRegistry::Remove(int32_t index) {
+  DropKey(index);
+  auto record = table_.Read(index);
+  if (!record.ok() || record->state == EntryState::kFree) return;
+  ObjectRecord freed;
+  freed.perm.seq = record->perm.seq;  // kept so a stale id still mismatches
+  table_.Write(index, freed);
+  --in_use_;
+}
+
+int32_t IpcRegistry::max_index_in_use() const {
+  for (int32_t i = static_cast<int32_t>(table_.capacity()) - 1; i >= 0; --i) {
+    auto record = table_.Read(i);
+    if (record.ok() && record->state != EntryState::kFree) return i;
+  }
+  return -1;
+}
+
+void IpcRegistry::ForEachLive(const std::function<void(int32_t, const ObjectRecord&)>& fn) const {
+  for (uint32_t i = 0; i < table_.capacity(); ++i) {
+    auto record = table_.Read(static_cast<int32_t>(i));
+    if (record.ok() && record->state != EntryState::kFree) fn(static_cast<int32_t>(i), *record);
+  }
+}
+
+}  // namespace sysv::core

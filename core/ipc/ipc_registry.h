@@ -1,0 +1,96 @@
+// The key and id tables of one IPC kind, and the one get algorithm that
+// shmget, semget and msgget share.
+//
+// Mirrors ipc/util.c: ipcget() dispatches to ipcget_new() (IPC_PRIVATE) or
+// ipcget_public(), parameterised by per-kind hooks as struct ipc_ops is
+// (getnew's checks, more_checks). The registry owns the in-memory key map and
+// id allocator; the object table it writes is the persistent, client-visible
+// record.
+//
+// Locking: none. The daemon calls every method from its single event-loop
+// thread.
+#ifndef SYSV_CORE_IPC_IPC_REGISTRY_H_
+#define SYSV_CORE_IPC_IPC_REGISTRY_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "core/ipc/credentials.h"
+#include "core/ipc/ipc_id.h"
+#include "core/ipc/object_table.h"
+
+namespace sysv::core {
+
+// What an operation knows about its caller and the moment it runs.
+struct OpContext {
+  const Credentials& creds;
+  int64_t now_ns = 0;  // CLOCK_REALTIME, nanoseconds
+  int64_t now_seconds() const { return now_ns / 1'000'000'000; }
+};
+
+class IpcRegistry {
+ public:
+  // Rebuilds the key map from `table` (a new or recovered namespace).
+  // `max_objects` is the kind's *MNI limit.
+  IpcRegistry(ObjectTable table, int32_t max_objects);
+
+  // The per-kind hooks of ipcget(), in the order the kernel calls them.
+  struct GetHooks {
+    // ops->getnew's checks before an id is allocated (size, totals).
+    std::function<absl::Status()> check_new;
+    // ops->getnew's construction once a slot is reserved: fill the
+    // kind-specific fields of `record` and create its backing. An error
+    // releases the slot.
+    std::function<absl::Status(int32_t index, uint32_t seq, ObjectRecord& record)> create;
+    // ops->more_checks on an existing object (shm: size), before ipcperms().
+    std::function<absl::Status(const ObjectRecord& record)> more_checks;
+  };
+
+  // ipcget(): returns the id for `key` per `flags`, creating an object when
+  // asked to. Errors, in the kernel's order:
+  //   existing key: EEXIST (IPC_CREAT|IPC_EXCL), more_checks' error, EACCES
+  //   (the permission bits of `flags` not granted);
+  //   new object: ENOENT (no IPC_CREAT), check_new's error, ENOSPC (no free
+  //   id below the *MNI limit), create's error.
+  absl::StatusOr<int32_t> Get(Key key, int flags, const OpContext& ctx, const GetHooks& hooks);
+
+  // ipc_obtain_object_check(): the live object with this id, or EINVAL.
+  absl::StatusOr<ObjectRecord> FindById(int32_t id) const;
+  // ipc_obtain_object_idr(): the live object at this index, or EINVAL.
+  absl::StatusOr<ObjectRecord> FindByIndex(int32_t index) const;
+
+  // Rewrites a live object's record.
+  void Update(int32_t index, const ObjectRecord& record);
+  // Forgets the key of a live object (IPC_RMID of a still attached segment):
+  // later gets of the key do not find it, and its key reads IPC_PRIVATE.
+  void DropKey(int32_t index);
+  // Frees the slot and its key (ipc_rmid()).
+  void Remove(int32_t index);
+
+  int32_t in_use() const { return in_use_; }
+  // ipc_get_maxidx(): the highest index in use, or -1.
+  int32_t max_index_in_use() const;
+  int32_t max_objects() const { return max_objects_; }
+  void set_max_objects(int32_t max_objects) { max_objects_ = max_objects; }
+  ObjectTable& table() { return table_; }
+  const ObjectTable& table() const { return table_; }
+
+  // Calls fn(index, record) for every live object, by index.
+  void ForEachLive(const std::function<void(int32_t, const ObjectRecord&)>& fn) const;
+
+ private:
+  absl::StatusOr<int32_t> CreateNew(Key key, int flags, const OpContext& ctx,
+                                    const GetHooks& hooks);
+
+  ObjectTable table_;
+  int32_t max_objects_;
+  IpcIdAllocator allocator_;
+  absl::flat_hash_map<Key, int32_t> index_by_key_;
+  int32_t in_use_ = 0;
+};
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_IPC_IPC_REGISTRY_H_

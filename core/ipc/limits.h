@@ -1,0 +1,47 @@
+// Namespace limits, with the Linux kernel's defaults (include/uapi/linux/shm.h,
+// sem.h, msg.h). The daemon's configuration may change any of them.
+#ifndef SYSV_CORE_IPC_LIMITS_H_
+#define SYSV_CORE_IPC_LIMITS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "core/ipc/ipc_id.h"
+
+namespace sysv::core {
+
+struct ShmLimits {
+  uint64_t shmmax = UINT64_MAX - (uint64_t{1} << 24);  // bytes per segment
+  uint64_t shmmin = 1;
+  uint64_t shmall = UINT64_MAX - (uint64_t{1} << 24);  // pages in all segments
+  int32_t shmmni = 4096;                               // segments
+  int32_t shmseg = 4096;                               // per process (not enforced, as in Linux)
+};
+
+struct SemLimits {
+  int32_t semmsl = 32000;       // semaphores per set
+  int32_t semmns = 1024000000;  // semaphores in all sets
+  int32_t semopm = 500;         // operations per semop call
+  int32_t semmni = 32000;       // sets
+  int32_t semvmx = 32767;       // largest value
+  int32_t semaem = 32767;       // largest undo adjustment
+};
+
+struct MsgLimits {
+  int32_t msgmax = 8192;   // bytes per message
+  int32_t msgmnb = 16384;  // default bytes per queue
+  int32_t msgmni = 32000;  // queues
+};
+
+struct NamespaceLimits {
+  ShmLimits shm;
+  SemLimits sem;
+  MsgLimits msg;
+
+  // The object tables hold at most IPCMNI objects of each kind.
+  absl::Status Validate() const;
+};
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_IPC_LIMITS_H_

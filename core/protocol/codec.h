@@ -1,0 +1,70 @@
+// Encoding and validated decoding of wire messages (core/protocol/wire.h).
+//
+// Decoding never trusts a byte it has not checked: the header's magic,
+// version, operation and length are validated, and the length must be exactly
+// that of the operation's body, before the body is copied out. Fuzzed by
+// tests/fuzz/codec_fuzzer.cc.
+#ifndef SYSV_CORE_PROTOCOL_CODEC_H_
+#define SYSV_CORE_PROTOCOL_CODEC_H_
+
+#include <cstdint>
+#include <cstring>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/protocol/wire.h"
+
+namespace sysv::core::wire {
+
+using Bytes = std::vector<uint8_t>;
+
+// A request as the daemon receives it.
+using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest>;
+struct DecodedRequest {
+  Op op;
+  uint32_t request_id;
+  RequestBody body;
+};
+
+// Validates and decodes one request. Errors (EPROTO for a malformed
+// message, EPROTONOSUPPORT for another protocol version, EOPNOTSUPP for an
+// operation this daemon does not serve) say what was wrong.
+absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message);
+
+// Reads just the header, to reply to a request that failed to decode.
+absl::StatusOr<Header> DecodeHeader(absl::Span<const uint8_t> message);
+
+Bytes EncodeMessage(Op op, uint32_t request_id, const void* body, size_t body_size);
+
+template <Op kOp>
+Bytes EncodeRequest(uint32_t request_id, const typename OpTraits<kOp>::Request& body) {
+  return EncodeMessage(kOp, request_id, &body, sizeof(body));
+}
+template <Op kOp>
+Bytes EncodeReply(uint32_t request_id, const typename OpTraits<kOp>::Reply& body) {
+  return EncodeMessage(kOp, request_id, &body, sizeof(body));
+}
+// A reply carrying only an error: the body of `op` zeroed but for its status.
+Bytes EncodeErrorReply(Op op, uint32_t request_id, int error);
+
+// Validates a reply: header, op and request id as expected, exact length.
+absl::Status CheckReply(absl::Span<const uint8_t> message, Op op, uint32_t request_id,
+                        size_t body_size);
+
+template <Op kOp>
+absl::StatusOr<typename OpTraits<kOp>::Reply> DecodeReply(absl::Span<const uint8_t> message,
+                                                           uint32_t request_id) {
+  using Reply = typename OpTraits<kOp>::Reply;
+  if (absl::Status status = CheckReply(message, kOp, request_id, sizeof(Reply)); !status.ok()) {
+    return status;
+  }
+  Reply reply;
+  std::memcpy(&reply, message.data() + sizeof(Header), sizeof(Reply));
+  return reply;
+}
+
+}  // namespace sysv::core::wire
+
+#endif  // SYSV_CORE_PROTOCOL_CODEC_H_

@@ -1,0 +1,183 @@
+// The wire protocol between clients and sysvipcd.
+//
+// One request, one reply, each a single SOCK_SEQPACKET message: a fixed
+// header followed by the fixed-layout body of its operation. Bodies are
+// trivially copyable structs of fixed-width fields with no implicit padding,
+// so a message is exactly sizeof(header) + sizeof(body), and a decoder can
+// reject any other length before reading a field. Both ends run on the same
+// machine, so fields are in host byte order.
+//
+// File descriptors travel only from the daemon to a client, as SCM_RIGHTS
+// beside a reply; the daemon closes any a client sends.
+#ifndef SYSV_CORE_PROTOCOL_WIRE_H_
+#define SYSV_CORE_PROTOCOL_WIRE_H_
+
+#include <cstdint>
+#include <type_traits>
+
+namespace sysv::core::wire {
+
+inline constexpr uint32_t kMagic = 0x56535953;  // "SYSV" in memory
+inline constexpr uint16_t kVersion = 1;
+// No message is larger than this; receive buffers use it.
+inline constexpr uint32_t kMaxMessageSize = 512;
+// No reply carries more descriptors than this.
+inline constexpr int kMaxFds = 2;
+
+enum class Op : uint16_t {
+  kRegister = 1,
+  kShmGet = 2,
+  kShmAttach = 3,
+  kShmCtl = 4,
+  kSemGet = 5,
+  kSemCtl = 6,
+  kMsgGet = 7,
+  kMsgCtl = 8,
+};
+
+struct Header {
+  uint32_t magic;
+  uint16_t version;
+  uint16_t op;
+  uint32_t length;  // of the whole message, header included
+  uint32_t request_id;
+};
+
+// Every reply body starts with the result: 0, or the errno the call fails
+// with.
+struct ReplyStatus {
+  int32_t error;
+  uint32_t reserved;
+};
+
+// --- kRegister: the first message on a connection.
+inline constexpr uint32_t kRegisterFreshImage = 1;  // first connection since exec
+struct RegisterRequest {
+  uint32_t flags;
+  uint32_t reserved;
+};
+// Descriptors: [0] the shm object table (read-only), [1] this process's
+// attach ledger (read-write).
+struct RegisterReply {
+  ReplyStatus status;
+  uint32_t shm_table_capacity;
+  uint32_t ledger_capacity;
+  uint64_t namespace_id;  // changes when the namespace is created anew
+};
+
+// --- kShmGet
+struct ShmGetRequest {
+  int32_t key;
+  int32_t flags;
+  uint64_t size;
+};
+struct ShmGetReply {
+  ReplyStatus status;
+  int32_t id;
+  uint32_t reserved;
+};
+
+// --- kShmAttach: permission check of a first shmat; replies with the
+// segment's descriptor (read-only unless writable).
+struct ShmAttachRequest {
+  int32_t id;
+  int32_t shmflg;
+};
+struct ShmAttachReply {
+  ReplyStatus status;
+  int32_t id;
+  uint32_t writable;
+  uint64_t size;
+};
+
+// --- kShmCtl
+struct ShmCtlRequest {
+  int32_t id;
+  int32_t cmd;
+  uint32_t uid;   // IPC_SET
+  uint32_t gid;   // IPC_SET
+  uint32_t mode;  // IPC_SET
+  uint32_t reserved;
+  uint64_t memlock_limit;  // SHM_LOCK: caller's RLIMIT_MEMLOCK
+};
+struct WirePerm {
+  int32_t key;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t cuid;
+  uint32_t cgid;
+  uint32_t mode;
+  uint32_t seq;
+  uint32_t reserved;
+};
+struct ShmCtlReply {
+  ReplyStatus status;
+  int32_t value;
+  uint32_t reserved;
+  WirePerm perm;
+  uint64_t segsz;
+  int64_t atime;
+  int64_t dtime;
+  int64_t ctime;
+  int32_t cpid;
+  int32_t lpid;
+  uint64_t nattch;
+  // IPC_INFO
+  uint64_t shmmax;
+  uint64_t shmmin;
+  uint64_t shmmni;
+  uint64_t shmseg;
+  uint64_t shmall;
+  // SHM_INFO
+  int32_t used_ids;
+  uint32_t reserved2;
+  uint64_t shm_tot;
+  uint64_t shm_rss;
+  uint64_t shm_swp;
+  uint64_t swap_attempts;
+  uint64_t swap_successes;
+};
+
+// Which body goes with which operation.
+template <Op kOp>
+struct OpTraits;
+template <>
+struct OpTraits<Op::kRegister> {
+  using Request = RegisterRequest;
+  using Reply = RegisterReply;
+};
+template <>
+struct OpTraits<Op::kShmGet> {
+  using Request = ShmGetRequest;
+  using Reply = ShmGetReply;
+};
+template <>
+struct OpTraits<Op::kShmAttach> {
+  using Request = ShmAttachRequest;
+  using Reply = ShmAttachReply;
+};
+template <>
+struct OpTraits<Op::kShmCtl> {
+  using Request = ShmCtlRequest;
+  using Reply = ShmCtlReply;
+};
+
+// Layout checks: no implicit padding anywhere, sizes fixed forever for
+// kVersion 1.
+static_assert(sizeof(Header) == 16);
+static_assert(sizeof(ReplyStatus) == 8);
+static_assert(sizeof(RegisterRequest) == 8);
+static_assert(sizeof(RegisterReply) == 24);
+static_assert(sizeof(ShmGetRequest) == 16);
+static_assert(sizeof(ShmGetReply) == 16);
+static_assert(sizeof(ShmAttachRequest) == 8);
+static_assert(sizeof(ShmAttachReply) == 24);
+static_assert(sizeof(ShmCtlRequest) == 32);
+static_assert(sizeof(WirePerm) == 32);
+static_assert(sizeof(ShmCtlReply) == 8 + 8 + 32 + 8 * 4 + 8 + 8 + 40 + 8 + 40);
+static_assert(std::is_trivially_copyable_v<ShmCtlReply>);
+static_assert(sizeof(Header) + sizeof(ShmCtlReply) <= kMaxMessageSize);
+
+}  // namespace sysv::core::wire
+
+#endif  // SYSV_CORE_PROTOCOL_WIRE_H_

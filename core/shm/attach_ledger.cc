@@ -1,0 +1,113 @@
+#include "core/shm/attach_ledger.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <new>
+
+#include "absl/strings/str_format.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_id.h"
+
+namespace sysv::core {
+namespace {
+
+AttachLedgerEntry* EntriesOf(void* base) {
+  return reinterpret_cast<AttachLedgerEntry*>(static_cast<char*>(base) + AttachLedgerHeader::kSize);
+}
+
+// Makes `e` describe segment `seq`, forgetting a previous occupant.
+void ClaimEntry(AttachLedgerEntry& e, uint32_t seq) {
+  if (e.seq.load(std::memory_order_relaxed) == seq) return;
+  e.count.store(0, std::memory_order_relaxed);
+  e.last_attach_ns.store(0, std::memory_order_relaxed);
+  e.last_detach_ns.store(0, std::memory_order_relaxed);
+  e.seq.store(seq, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+absl::StatusOr<AttachLedger> AttachLedger::Format(void* base, size_t len, uint32_t capacity,
+                                                  int32_t pid) {
+  if (capacity > static_cast<uint32_t>(kIpcMni) || len < AttachLedgerSize(capacity)) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("attach ledger of %u entries does not fit in %u bytes",
+                                               capacity, len));
+  }
+  auto* header = new (base) AttachLedgerHeader();
+  AttachLedgerEntry* entries = EntriesOf(base);
+  for (uint32_t i = 0; i < capacity; ++i) new (&entries[i]) AttachLedgerEntry();
+  header->layout_version.store(AttachLedgerHeader::kVersion, std::memory_order_relaxed);
+  header->capacity.store(capacity, std::memory_order_relaxed);
+  header->pid.store(pid, std::memory_order_relaxed);
+  header->magic.store(AttachLedgerHeader::kMagic, std::memory_order_release);
+  return AttachLedger(entries, capacity);
+}
+
+absl::StatusOr<AttachLedger> AttachLedger::Open(void* base, size_t len) {
+  if (len < AttachLedgerHeader::kSize) return ErrnoStatus(EINVAL, "attach ledger is too small");
+  auto* header = static_cast<AttachLedgerHeader*>(base);
+  if (header->magic.load(std::memory_order_acquire) != AttachLedgerHeader::kMagic ||
+      header->layout_version.load(std::memory_order_relaxed) != AttachLedgerHeader::kVersion) {
+    return ErrnoStatus(EINVAL, "attach ledger has a bad header");
+  }
+  const uint32_t capacity = header->capacity.load(std::memory_order_relaxed);
+  if (capacity > static_cast<uint32_t>(kIpcMni) || AttachLedgerSize(capacity) > len) {
+    return ErrnoStatus(EINVAL, "attach ledger capacity does not fit its region");
+  }
+  return AttachLedger(EntriesOf(base), capacity);
+}
+
+bool AttachLedger::RecordAttach(int32_t index, uint32_t seq, int64_t now_ns) {
+  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
+  AttachLedgerEntry& e = entries_[index];
+  ClaimEntry(e, seq);
+  e.last_attach_ns.store(now_ns, std::memory_order_relaxed);
+  // See LEDGER_BARRIER_ATTACH.
+  e.count.fetch_add(1, std::memory_order_seq_cst);
+  return true;
+}
+
+bool AttachLedger::RecordDetach(int32_t index, uint32_t seq, int64_t now_ns) {
+  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
+  AttachLedgerEntry& e = entries_[index];
+  if (e.seq.load(std::memory_order_relaxed) != seq) return false;
+  e.last_detach_ns.store(now_ns, std::memory_order_relaxed);
+  e.count.fetch_sub(1, std::memory_order_seq_cst);
+  return true;
+}
+
+void AttachLedger::UndoAttach(int32_t index, uint32_t seq) {
+  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return;
+  AttachLedgerEntry& e = entries_[index];
+  if (e.seq.load(std::memory_order_relaxed) != seq) return;
+  e.count.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+bool AttachLedger::RecordInherited(int32_t index, uint32_t seq) {
+  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
+  AttachLedgerEntry& e = entries_[index];
+  ClaimEntry(e, seq);
+  e.count.fetch_add(1, std::memory_order_seq_cst);
+  return true;
+}
+
+void AttachLedger::DetachAll(int64_t now_ns) {
+  for (uint32_t i = 0; i < capacity_; ++i) {
+    AttachLedgerEntry& e = entries_[i];
+    if (e.count.load(std::memory_order_relaxed) == 0) continue;
+    e.last_detach_ns.store(now_ns, std::memory_order_relaxed);
+    e.count.store(0, std::memory_order_seq_cst);
+  }
+}
+
+LedgerSummary AttachLedger::Summarize(int32_t index, uint32_t seq) const {
+  LedgerSummary summary;
+  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return summary;
+  const AttachLedgerEntry& e = entries_[index];
+  if (e.seq.load(std::memory_order_seq_cst) != seq) return summary;
+  summary.nattch = std::max<int64_t>(0, e.count.load(std::memory_order_seq_cst));
+  summary.last_attach_ns = std::max<int64_t>(0, e.last_attach_ns.load(std::memory_order_relaxed));
+  summary.last_detach_ns = std::max<int64_t>(0, e.last_detach_ns.load(std::memory_order_relaxed));
+  return summary;
+}
+
+}  // namespace sysv::core

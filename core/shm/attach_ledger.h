@@ -1,0 +1,120 @@
+// The attach ledger: one region per client process, in which that process
+// records how many times it has each shared memory segment attached.
+//
+// Why a ledger and not a shared nattch counter: a process killed at any
+// instruction must not leave a count wrong. Each process writes only its own
+// ledger, with single atomic stores, so there is never a half-done update to
+// repair; the daemon computes shm_nattch as the sum over live processes'
+// ledgers and, when a process dies, folds its ledger into the segment's record
+// (shm_dtime, shm_lpid, as the kernel's exit-time detach does) and deletes it.
+// This is also what lets shmat of a known segment skip the daemon.
+//
+// Layout: a 4 KiB header, then one entry per shm table index.
+//
+// Locking: the owning process's threads update entries with atomic RMW
+// operations; the daemon only reads a live ledger. Nobody else maps it.
+//
+// Memory ordering:
+//   LEDGER_BARRIER_ATTACH: shmat increments `count` (seq_cst), then re-reads the
+//   object table entry (seq_cst) to confirm the segment was not destroyed in
+//   between. Pairs with the daemon's destroy, which marks the segment dying
+//   (seq_cst) before summing ledgers (seq_cst): one of the two sees the other.
+//
+// Untrusted input: the daemon treats a ledger as the owning client's claim.
+// Counts are clamped to [0, INT32_MAX] and entries whose seq does not match
+// the live segment are ignored, so scribbling on a ledger can only misstate
+// the scribbler's own attachments.
+#ifndef SYSV_CORE_SHM_ATTACH_LEDGER_H_
+#define SYSV_CORE_SHM_ATTACH_LEDGER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+
+namespace sysv::core {
+
+struct AttachLedgerEntry {
+  std::atomic<uint32_t> seq;              // the segment id's sequence number
+  std::atomic<int32_t> count;             // attachments held by this process
+  std::atomic<int64_t> last_attach_ns;    // CLOCK_REALTIME of the latest shmat
+  std::atomic<int64_t> last_detach_ns;    // CLOCK_REALTIME of the latest shmdt
+  std::atomic<uint64_t> reserved;
+};
+static_assert(sizeof(AttachLedgerEntry) == 32);
+
+struct AttachLedgerHeader {
+  static constexpr uint64_t kMagic = 0x5244474C54544153;  // "SATTLGDR" in memory
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kSize = 4096;
+
+  std::atomic<uint64_t> magic;
+  std::atomic<uint32_t> layout_version;
+  std::atomic<uint32_t> capacity;
+  std::atomic<int32_t> pid;  // informational; the daemon keeps its own copy
+};
+
+constexpr size_t AttachLedgerSize(uint32_t capacity) {
+  return AttachLedgerHeader::kSize + size_t{capacity} * sizeof(AttachLedgerEntry);
+}
+
+// What the daemon learns about one segment from one ledger.
+struct LedgerSummary {
+  int64_t nattch = 0;
+  int64_t last_attach_ns = 0;
+  int64_t last_detach_ns = 0;
+};
+
+// A view of a mapped ledger. Does not own the memory.
+class AttachLedger {
+ public:
+  static absl::StatusOr<AttachLedger> Format(void* base, size_t len, uint32_t capacity,
+                                             int32_t pid);
+  static absl::StatusOr<AttachLedger> Open(void* base, size_t len);
+
+  uint32_t capacity() const { return capacity_; }
+
+  // Client side: one more or one fewer attachment of (index, seq). An entry
+  // holding another seq (a destroyed segment whose index was reused) is
+  // restarted at zero. Returns false when `index` is outside the ledger.
+  bool RecordAttach(int32_t index, uint32_t seq, int64_t now_ns);
+  bool RecordDetach(int32_t index, uint32_t seq, int64_t now_ns);
+  // Takes back an attachment that was never completed (the mapping failed or
+  // the segment vanished meanwhile), leaving the timestamps alone.
+  void UndoAttach(int32_t index, uint32_t seq);
+  // Counts an attachment inherited across fork: the kernel's shm_open() for
+  // the child's copy of the mapping stamps the parent, so no time here.
+  bool RecordInherited(int32_t index, uint32_t seq);
+  // Every attachment dropped at once (exec), stamping the detach time.
+  void DetachAll(int64_t now_ns);
+
+  // Daemon side: this ledger's view of segment (index, seq), clamped.
+  LedgerSummary Summarize(int32_t index, uint32_t seq) const;
+
+  // Calls fn(index, seq, summary) for every entry with anything recorded.
+  template <typename Fn>
+  void ForEachUsed(Fn&& fn) const {
+    for (uint32_t i = 0; i < capacity_; ++i) {
+      const AttachLedgerEntry& e = entries_[i];
+      const uint32_t seq = e.seq.load(std::memory_order_relaxed);
+      if (e.count.load(std::memory_order_relaxed) == 0 &&
+          e.last_attach_ns.load(std::memory_order_relaxed) == 0 &&
+          e.last_detach_ns.load(std::memory_order_relaxed) == 0) {
+        continue;
+      }
+      fn(static_cast<int32_t>(i), seq, Summarize(static_cast<int32_t>(i), seq));
+    }
+  }
+
+ private:
+  AttachLedger(AttachLedgerEntry* entries, uint32_t capacity)
+      : entries_(entries), capacity_(capacity) {}
+
+  AttachLedgerEntry* entries_;
+  uint32_t capacity_;
+};
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_SHM_ATTACH_LEDGER_H_

@@ -1,0 +1,128 @@
+// System V shared memory: the table side (shmget, shmctl, the checks of a
+// first shmat), run by the daemon.
+//
+// User space visible behavior (as Linux ipc/shm.c):
+//   - Sizes are bytes; a segment occupies whole pages, counted in shm_tot
+//     against SHMALL until it is destroyed.
+//   - IPC_RMID of an attached segment marks it SHM_DEST and makes its key
+//     private; it is destroyed when its last attachment goes (shmdt, exit,
+//     exec). Linux lets a process still attach such a segment by id.
+//   - shm_nattch counts attachments of live processes: every shmat, and the
+//     attachments a forked child inherits.
+//
+// Internals:
+//   - The segment's record lives in the shm object table. shm_nattch and the
+//     latest attach/detach are not stored there: each process keeps its own
+//     attach ledger (core/shm/attach_ledger.h) and a Census sums them on
+//     demand. When a process dies its ledger is folded into the record.
+//   - The record's fields: size = shm_segsz; atime/dtime = the latest
+//     attach/detach folded from dead processes' ledgers; last_op_ns orders
+//     those events so shm_lpid names the latest; aux0 = pages.
+//   - Destroying a removed segment runs the LEDGER_BARRIER_ATTACH protocol:
+//     mark the entry kDying, then sum the ledgers; a racing shmat either is
+//     counted or sees kDying.
+//
+// Locking: none; the daemon's single event-loop thread calls everything.
+#ifndef SYSV_CORE_SHM_SHM_REGISTRY_H_
+#define SYSV_CORE_SHM_SHM_REGISTRY_H_
+
+#include <cstdint>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "core/ipc/ipc_registry.h"
+#include "core/ipc/limits.h"
+#include "core/shm/attach_ledger.h"
+#include "core/shm/shm_types.h"
+
+namespace sysv::core {
+
+class ShmRegistry {
+ public:
+  // Where segment contents live (the daemon's region files).
+  class Backing {
+   public:
+    virtual ~Backing() = default;
+    virtual absl::Status Create(int32_t index, uint32_t seq, uint64_t bytes) = 0;
+    virtual void Destroy(int32_t index, uint32_t seq) = 0;
+    // Pages of the segment resident in memory (shm_rss).
+    virtual uint64_t ResidentPages(int32_t index, uint32_t seq) = 0;
+  };
+
+  // The attachments of live processes, summed over their ledgers.
+  struct CensusResult {
+    int64_t nattch = 0;
+    int64_t last_attach_ns = 0;
+    int32_t last_attach_pid = 0;
+    int64_t last_detach_ns = 0;
+    int32_t last_detach_pid = 0;
+  };
+  class Census {
+   public:
+    virtual ~Census() = default;
+    virtual CensusResult Count(int32_t index, uint32_t seq) = 0;
+  };
+
+  ShmRegistry(IpcRegistry& ids, const ShmLimits& limits, Backing& backing, Census& census);
+
+  // shmget(2). Errors as ipc/shm.c:newseg() and shm_more_checks(): EINVAL
+  // (size out of [SHMMIN, SHMMAX], or larger than an existing segment),
+  // ENOSPC (SHMALL pages or SHMMNI ids exhausted), plus IpcRegistry::Get's.
+  absl::StatusOr<int32_t> Get(Key key, uint64_t size, int flags, const OpContext& ctx);
+
+  // shmctl(2) for every command. `memlock_limit` is the caller's
+  // RLIMIT_MEMLOCK in bytes (UINT64_MAX for unlimited), used by SHM_LOCK.
+  // Errors: EINVAL (bad cmd, negative id, unknown id, invalid IPC_SET uid or
+  // gid), EACCES (stat without read permission), EPERM (IPC_SET/IPC_RMID by
+  // other than owner or creator, SHM_LOCK/SHM_UNLOCK without ownership or
+  // with a zero RLIMIT_MEMLOCK), ENOMEM (SHM_LOCK over RLIMIT_MEMLOCK).
+  absl::StatusOr<ShmCtlResult> Ctl(int32_t id, int cmd, const ShmSetArgs& set,
+                                   uint64_t memlock_limit, const OpContext& ctx);
+
+  // The checks of do_shmat() up to the mapping: EINVAL (negative or unknown
+  // id), EACCES (read, plus write unless SHM_RDONLY, plus execute with
+  // SHM_EXEC). Returns the record of the segment to map.
+  absl::StatusOr<ObjectRecord> CheckAttach(int32_t id, int shmflg, const OpContext& ctx) const;
+
+  // Folds a dead (or exec'd) process's ledger into the segments' records:
+  // every segment it still had attached gets shm_dtime = now and shm_lpid =
+  // pid, as the kernel's detach at exit does. Then destroys removed segments
+  // left without attachments.
+  void AbsorbLedger(const AttachLedger& ledger, int32_t pid, int64_t now_ns);
+
+  // Destroys every SHM_DEST segment whose attachments are all gone. Called
+  // before answering any shm request, so a caller never observes one.
+  void SweepRemoved();
+
+  uint64_t total_pages() const { return total_pages_; }
+
+  // Pages a segment of `bytes` occupies.
+  static uint64_t PagesFor(uint64_t bytes);
+
+ private:
+  absl::StatusOr<ShmCtlResult> Stat(int32_t id, int cmd, const OpContext& ctx);
+  ShmStat StatOf(int32_t index, const ObjectRecord& record);
+  void DestroyIfUnattached(int32_t index);
+
+  IpcRegistry& ids_;
+  const ShmLimits& limits_;
+  Backing& backing_;
+  Census& census_;
+  uint64_t total_pages_ = 0;
+  // Indexes of SHM_DEST segments still waiting for their last detach.
+  absl::flat_hash_set<int32_t> removed_;
+};
+
+// The fast-path half of shmat, run by a client on the mapped object table for
+// a segment it already holds a descriptor for. Mirrors the checks of
+// ShmRegistry::CheckAttach exactly, so both paths give the same answers.
+enum class FastAttachVerdict {
+  kAttach,     // permitted: map it
+  kAskDaemon,  // cannot decide here (entry busy or dying): take the daemon path
+};
+absl::StatusOr<FastAttachVerdict> CheckFastAttach(const ObjectTable& table, int32_t id,
+                                                  int shmflg, const Credentials& creds);
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_SHM_SHM_REGISTRY_H_

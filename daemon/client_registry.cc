@@ -1,0 +1,168 @@
+#include "daemon/client_registry.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "backends/common/namespace_layout.h"
+#include "backends/linux/process_watch.h"
+#include "core/ipc/errno_status.h"
+#include "daemon/log.h"
+
+namespace sysv::daemon {
+
+using backend::UniqueFd;
+
+absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid,
+                                                                     uint64_t start_time,
+                                                                     bool create) {
+  auto process = std::make_unique<ClientProcess>();
+  process->pid = pid;
+  process->start_time = start_time;
+  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(pid);
+  if (!pidfd.ok()) return pidfd.status();
+  process->pidfd = *std::move(pidfd);
+
+  const std::string name = backend::LedgerFileName(pid, start_time);
+  const size_t size = core::AttachLedgerSize(ledger_capacity_);
+  absl::StatusOr<UniqueFd> fd =
+      create ? linux_backend::CreateRegionFile(ledger_dir_fd_, name, size, 0600)
+             : linux_backend::OpenRegionFile(ledger_dir_fd_, name, /*writable=*/true);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<uint64_t> file_size = linux_backend::FileSize(fd->get());
+  if (!file_size.ok()) return file_size.status();
+  absl::StatusOr<linux_backend::MappedRegion> map =
+      linux_backend::MappedRegion::Map(fd->get(), *file_size, /*writable=*/true);
+  if (!map.ok()) return map.status();
+  process->ledger_fd = *std::move(fd);
+  process->ledger_map = *std::move(map);
+  absl::StatusOr<core::AttachLedger> ledger =
+      create ? core::AttachLedger::Format(process->ledger_map.data(), process->ledger_map.size(),
+                                          ledger_capacity_, pid)
+             : core::AttachLedger::Open(process->ledger_map.data(), process->ledger_map.size());
+  if (!ledger.ok()) return ledger.status();
+  process->ledger.emplace(*ledger);
+  if (absl::Status status = watch_(process->pidfd.get(), pid); !status.ok()) return status;
+  return process;
+}
+
+absl::StatusOr<ClientProcess*> ClientRegistry::Register(
+    int32_t pid, bool fresh_image,
+    const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger) {
+  if (auto it = processes_.find(pid); it != processes_.end()) {
+    ClientProcess* process = it->second.get();
+    if (linux_backend::ProcessAlive(pid, process->start_time)) {
+      if (fresh_image) {
+        // exec dropped every attachment: fold them, then start over.
+        on_stale_ledger(*process->ledger, pid);
+        absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Format(
+            process->ledger_map.data(), process->ledger_map.size(), ledger_capacity_, pid);
+        if (!ledger.ok()) return ledger.status();
+        process->ledger.emplace(*ledger);
+      }
+      return process;
+    }
+    // The pid was reused before its pidfd reported the exit.
+    Retire(pid, on_stale_ledger);
+  }
+  absl::StatusOr<uint64_t> start_time = linux_backend::ProcessStartTime(pid);
+  if (!start_time.ok()) return start_time.status();
+  // A ledger may exist from before a daemon restart that Recover() missed.
+  (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, *start_time));
+  absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, *start_time, /*create=*/true);
+  if (!process.ok()) return process.status();
+  ClientProcess* raw = process->get();
+  processes_[pid] = *std::move(process);
+  return raw;
+}
+
+void ClientRegistry::Retire(
+    int32_t pid, const std::function<void(const core::AttachLedger&, int32_t pid)>& absorb) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) return;
+  std::unique_ptr<ClientProcess> process = std::move(it->second);
+  processes_.erase(it);
+  unwatch_(process->pidfd.get());
+  // Out of the census before folding, so the fold sees no live attachments.
+  absorb(*process->ledger, pid);
+  (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_,
+                                        backend::LedgerFileName(pid, process->start_time));
+}
+
+void ClientRegistry::Recover(
+    const std::function<void(const core::AttachLedger&, int32_t pid)>& absorb) {
+  const int fd = dup(ledger_dir_fd_);
+  if (fd < 0) return;
+  DIR* dir = fdopendir(fd);
+  if (dir == nullptr) {
+    close(fd);
+    return;
+  }
+  rewinddir(dir);
+  std::vector<std::string> names;
+  while (struct dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') names.push_back(entry->d_name);
+  }
+  closedir(dir);
+  for (const std::string& name : names) {
+    std::vector<std::string> parts = absl::StrSplit(name, '.');
+    int32_t pid = 0;
+    uint64_t start_time = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid) ||
+        !absl::SimpleAtoi(parts[1], &start_time) || pid <= 0) {
+      SYSV_LOG(kWarning, "removing unrecognised ledger file %s", name);
+      (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
+      continue;
+    }
+    if (linux_backend::ProcessAlive(pid, start_time)) {
+      absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, false);
+      if (process.ok()) {
+        processes_[pid] = *std::move(process);
+        SYSV_LOG(kInfo, "re-adopted client process %d", pid);
+        continue;
+      }
+      SYSV_LOG(kWarning, "cannot re-adopt client %d: %s", pid, process.status().ToString());
+    }
+    // Dead (or unreadable): fold what its ledger says, then forget it.
+    absl::StatusOr<UniqueFd> ledger_fd = linux_backend::OpenRegionFile(ledger_dir_fd_, name, false);
+    if (ledger_fd.ok()) {
+      absl::StatusOr<uint64_t> size = linux_backend::FileSize(ledger_fd->get());
+      if (size.ok()) {
+        absl::StatusOr<linux_backend::MappedRegion> map =
+            linux_backend::MappedRegion::Map(ledger_fd->get(), *size, /*writable=*/false);
+        if (map.ok()) {
+          absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Open(map->data(), map->size());
+          if (ledger.ok()) absorb(*ledger, pid);
+        }
+      }
+    }
+    (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
+  }
+}
+
+core::ShmRegistry::CensusResult ClientRegistry::Count(int32_t index, uint32_t seq) {
+  core::ShmRegistry::CensusResult result;
+  for (const auto& [pid, process] : processes_) {
+    const core::LedgerSummary summary = process->ledger->Summarize(index, seq);
+    result.nattch += summary.nattch;
+    if (summary.last_attach_ns > result.last_attach_ns) {
+      result.last_attach_ns = summary.last_attach_ns;
+      result.last_attach_pid = pid;
+    }
+    if (summary.last_detach_ns > result.last_detach_ns) {
+      result.last_detach_ns = summary.last_detach_ns;
+      result.last_detach_pid = pid;
+    }
+  }
+  return result;
+}
+
+}  // namespace sysv::daemon

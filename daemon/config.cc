@@ -1,0 +1,78 @@
+#include "daemon/config.h"
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/ipc/errno_status.h"
+
+namespace sysv::daemon {
+namespace {
+
+using core::ErrnoStatus;
+
+template <typename T>
+absl::Status Parse(absl::string_view name, absl::string_view value, T* out) {
+  if (!absl::SimpleAtoi(value, out)) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("limit %s: '%s' is not a valid number", name, value));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SetLimit(core::NamespaceLimits& limits, absl::string_view name, absl::string_view value) {
+  absl::Status status;
+  if (name == "shmmax") status = Parse(name, value, &limits.shm.shmmax);
+  else if (name == "shmall") status = Parse(name, value, &limits.shm.shmall);
+  else if (name == "shmmni") status = Parse(name, value, &limits.shm.shmmni);
+  else if (name == "shmseg") status = Parse(name, value, &limits.shm.shmseg);
+  else if (name == "semmsl") status = Parse(name, value, &limits.sem.semmsl);
+  else if (name == "semmns") status = Parse(name, value, &limits.sem.semmns);
+  else if (name == "semopm") status = Parse(name, value, &limits.sem.semopm);
+  else if (name == "semmni") status = Parse(name, value, &limits.sem.semmni);
+  else if (name == "semvmx") status = Parse(name, value, &limits.sem.semvmx);
+  else if (name == "msgmax") status = Parse(name, value, &limits.msg.msgmax);
+  else if (name == "msgmnb") status = Parse(name, value, &limits.msg.msgmnb);
+  else if (name == "msgmni") status = Parse(name, value, &limits.msg.msgmni);
+  else return ErrnoStatus(EINVAL, absl::StrFormat("unknown limit '%s'", name));
+  if (!status.ok()) return status;
+  return limits.Validate();
+}
+
+absl::Status ApplyConfigText(core::NamespaceLimits& limits, absl::string_view text) {
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    if (size_t hash = line.find('#'); hash != absl::string_view::npos) line = line.substr(0, hash);
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    std::vector<absl::string_view> parts = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    if (parts.size() != 2) {
+      return ErrnoStatus(EINVAL, absl::StrFormat("line %d: expected 'name = value'", line_number));
+    }
+    absl::Status status = SetLimit(limits, absl::StripAsciiWhitespace(parts[0]),
+                                   absl::StripAsciiWhitespace(parts[1]));
+    if (!status.ok()) {
+      return ErrnoStatus(EINVAL, absl::StrFormat("line %d: %s", line_number, status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyConfigFile(core::NamespaceLimits& limits, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return ErrnoStatus(ENOENT, absl::StrFormat("cannot read config file %s", path));
+  std::stringstream text;
+  text << file.rdbuf();
+  absl::Status status = ApplyConfigText(limits, text.str());
+  if (!status.ok()) return ErrnoStatus(EINVAL, absl::StrFormat("%s: %s", path, status.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace sysv::daemon

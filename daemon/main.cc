@@ -1,0 +1,162 @@
+// sysvipcd: the System V IPC daemon of one namespace.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "backends/common/event_loop.h"
+#include "backends/common/namespace_dir.h"
+#include "backends/common/unique_fd.h"
+#include "backends/linux/event_loop_selector.h"
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/namespace_state.h"
+#include "daemon/server.h"
+
+ABSL_FLAG(std::string, dir, "",
+          "Namespace directory (socket and state). Default: $SYSVIPC_DIR, else "
+          "$XDG_RUNTIME_DIR/sysvipc, else /dev/shm/sysvipc-<euid>.");
+ABSL_FLAG(bool, foreground, false, "Stay in the foreground instead of detaching.");
+ABSL_FLAG(std::string, event_loop, "auto", "Event loop: auto, io_uring or epoll.");
+ABSL_FLAG(std::string, log_level, "info", "Least severe level logged: debug, info, warning, error.");
+ABSL_FLAG(std::string, config, "", "Config file of 'name = value' limit lines.");
+ABSL_FLAG(std::vector<std::string>, limit, {},
+          "Limits as name=value pairs, comma-separated (e.g. shmmni=128,shmmax=1048576); "
+          "they override the config file.");
+
+namespace sysv::daemon {
+namespace {
+
+// Fails the start with a clear message on stderr and exit status 1.
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "sysvipcd: %s\n", message.c_str());
+  return 1;
+}
+
+// Detaches into the background. The parent returns only once the child
+// reports (through `ready_fd`) that it serves the socket, so whoever started
+// the daemon can connect as soon as the parent exits. Returns the fd the child
+// writes its verdict to, or -1 in the foreground.
+int Detach() {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -1;
+  const pid_t child = fork();
+  if (child < 0) return -1;
+  if (child > 0) {
+    close(pipe_fds[1]);
+    char verdict[512] = {};
+    ssize_t n;
+    do {
+      n = read(pipe_fds[0], verdict, sizeof(verdict) - 1);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0 && verdict[0] == '+') _exit(0);
+    if (n > 1) std::fprintf(stderr, "sysvipcd: %s\n", verdict + 1);
+    _exit(1);
+  }
+  close(pipe_fds[0]);
+  setsid();
+  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, STDIN_FILENO);
+    close(null_fd);
+  }
+  return pipe_fds[1];
+}
+
+void Report(int ready_fd, bool ok, const std::string& message) {
+  if (ready_fd < 0) return;
+  const std::string verdict = absl::StrCat(ok ? "+" : "-", message);
+  (void)!write(ready_fd, verdict.data(), verdict.size());
+  close(ready_fd);
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "sysvipcd: serves System V shared memory, semaphores and message queues to libsysv clients.\n"
+      "Usage: sysvipcd [--dir=DIR] [--foreground] [--event_loop=auto|io_uring|epoll]\n"
+      "                [--config=FILE] [--limit=name=value,...] [--log_level=LEVEL]");
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) return Fail(absl::StrCat("unexpected argument '", rest[1], "' (see --help)"));
+
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return Fail(absl::StrCat("--log_level must be debug, info, warning or error, not '",
+                             absl::GetFlag(FLAGS_log_level), "'"));
+  }
+  SetLogLevel(level);
+  absl::StatusOr<backend::EventLoopKind> loop_kind =
+      backend::ParseEventLoopKind(absl::GetFlag(FLAGS_event_loop));
+  if (!loop_kind.ok()) return Fail(std::string(loop_kind.status().message()));
+
+  ServerOptions options;
+  options.dir = absl::GetFlag(FLAGS_dir);
+  if (options.dir.empty()) options.dir = backend::ResolveNamespaceDir();
+  if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
+    if (absl::Status status = ApplyConfigFile(options.limits, config); !status.ok()) {
+      return Fail(std::string(status.message()));
+    }
+  }
+  for (const std::string& pair : absl::GetFlag(FLAGS_limit)) {
+    if (absl::Status status = ApplyConfigText(options.limits, pair); !status.ok()) {
+      return Fail(absl::StrCat("--limit ", pair, ": ", status.message()));
+    }
+  }
+
+  const int ready_fd = absl::GetFlag(FLAGS_foreground) ? -1 : Detach();
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<NamespaceState>> state = NamespaceState::Open(options.dir, options.limits);
+  if (!state.ok()) {
+    Report(ready_fd, false, std::string(state.status().message()));
+    return Fail(std::string(state.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<backend::EventLoop>> loop = linux_backend::MakeEventLoop(*loop_kind);
+  if (!loop.ok()) {
+    Report(ready_fd, false, std::string(loop.status().message()));
+    return Fail(std::string(loop.status().message()));
+  }
+
+  // SIGTERM and SIGINT end the loop cleanly, through a signalfd.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  backend::UniqueFd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  Server server(options, *std::move(state), **loop);
+  if (absl::Status status = server.Start(); !status.ok()) {
+    Report(ready_fd, false, std::string(status.message()));
+    return Fail(std::string(status.message()));
+  }
+  if (signal_fd.get() >= 0) {
+    (void)(*loop)->Watch(signal_fd.get(), [&] {
+      SYSV_LOG(kInfo, "stopping on a signal");
+      (*loop)->Stop();
+    });
+  }
+  Report(ready_fd, true, "");
+  absl::Status run = (*loop)->Run();
+  server.Shutdown();
+  if (!run.ok()) {
+    SYSV_LOG(kError, "event loop failed: %s", run.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sysv::daemon
+
+int main(int argc, char** argv) { return sysv::daemon::Main(argc, argv); }

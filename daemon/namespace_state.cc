@@ -1,0 +1,161 @@
+#include "daemon/namespace_state.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "backends/common/namespace_layout.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_id.h"
+#include "daemon/log.h"
+
+namespace sysv::daemon {
+namespace {
+
+using backend::UniqueFd;
+using core::ErrnoStatus;
+
+absl::Status MakeDir(const std::string& path, mode_t mode) {
+  if (mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return absl::OkStatus();
+  return ErrnoStatus(errno, absl::StrFormat("cannot create %s: %s", path, std::strerror(errno)));
+}
+
+absl::StatusOr<UniqueFd> OpenDir(int at_fd, const std::string& name) {
+  const int fd = openat(at_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoStatus(errno, absl::StrFormat("cannot open directory %s: %s", name, std::strerror(errno)));
+  }
+  return UniqueFd(fd);
+}
+
+absl::StatusOr<UniqueFd> MakeAndOpenDir(int at_fd, const std::string& name, mode_t mode) {
+  if (mkdirat(at_fd, name.c_str(), mode) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, absl::StrFormat("cannot create %s: %s", name, std::strerror(errno)));
+  }
+  return OpenDir(at_fd, name);
+}
+
+// Takes the namespace lock and writes our pid into it.
+absl::StatusOr<UniqueFd> TakeLock(const std::string& dir) {
+  const std::string path = backend::LockPath(dir);
+  UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) {
+    return ErrnoStatus(errno, absl::StrFormat("cannot open %s: %s", path, std::strerror(errno)));
+  }
+  // A daemon that just died may hold the lock a little longer than its pid
+  // lives (io_uring tears its files down asynchronously): wait for a holder
+  // that no longer exists, up to a few seconds.
+  for (int attempt = 0; flock(fd.get(), LOCK_EX | LOCK_NB) != 0; ++attempt) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = pread(fd.get(), buf, sizeof(buf) - 1, 0);
+    std::string holder = n > 0 ? std::string(absl::StripAsciiWhitespace(std::string(buf, n))) : "?";
+    int holder_pid = 0;
+    if (err == EWOULDBLOCK && attempt < 500 && absl::SimpleAtoi(holder, &holder_pid) &&
+        holder_pid > 0 && kill(holder_pid, 0) != 0 && errno == ESRCH) {
+      usleep(10000);
+      continue;
+    }
+    if (err == EWOULDBLOCK) {
+      return ErrnoStatus(EADDRINUSE,
+                         absl::StrFormat("another sysvipcd (pid %s) already serves %s", holder, dir));
+    }
+    return ErrnoStatus(err, absl::StrFormat("cannot lock %s: %s", path, std::strerror(err)));
+  }
+  const std::string pid = absl::StrCat(getpid(), "\n");
+  if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
+    return ErrnoStatus(errno, absl::StrFormat("cannot write %s: %s", path, std::strerror(errno)));
+  }
+  return fd;
+}
+
+uint64_t NewNamespaceId() {
+  std::random_device random;
+  return (uint64_t{random()} << 32) | random() | 1;  // never 0
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
+    const std::string& dir, const core::NamespaceLimits& limits) {
+  std::unique_ptr<NamespaceState> state(new NamespaceState());
+  state->dir_ = dir;
+  if (absl::Status status = MakeDir(dir, 0755); !status.ok()) return status;
+  absl::StatusOr<UniqueFd> lock = TakeLock(dir);
+  if (!lock.ok()) return lock.status();
+  state->lock_fd_ = *std::move(lock);
+
+  const std::string state_path = backend::StatePath(dir);
+  if (absl::Status status = MakeDir(state_path, 0700); !status.ok()) return status;
+  absl::StatusOr<UniqueFd> state_dir = OpenDir(AT_FDCWD, state_path);
+  if (!state_dir.ok()) return state_dir.status();
+  // The state directory is the daemon's alone, whatever umask made it.
+  if (fchmod(state_dir->get(), 0700) != 0) {
+    return ErrnoStatus(errno, absl::StrFormat("cannot chmod %s: %s", state_path, std::strerror(errno)));
+  }
+  absl::StatusOr<UniqueFd> shm_dir = MakeAndOpenDir(state_dir->get(), backend::kShmDirName, 0700);
+  if (!shm_dir.ok()) return shm_dir.status();
+  state->shm_dir_ = *std::move(shm_dir);
+  absl::StatusOr<UniqueFd> ledger_dir = MakeAndOpenDir(state_dir->get(), backend::kLedgerDirName, 0700);
+  if (!ledger_dir.ok()) return ledger_dir.status();
+  state->ledger_dir_ = *std::move(ledger_dir);
+
+  if (absl::Status status = state->OpenShmTable(state_dir->get(), limits); !status.ok()) {
+    return status;
+  }
+  return state;
+}
+
+absl::Status NamespaceState::OpenShmTable(int state_dir_fd, const core::NamespaceLimits&) {
+  // Tables always have room for IPCMNI entries (a sparse file), so that the
+  // *MNI limits can be raised without moving the table.
+  const uint32_t capacity = core::kIpcMni;
+  const size_t size = core::ObjectTableSize(capacity);
+  absl::StatusOr<UniqueFd> fd = linux_backend::OpenRegionFile(state_dir_fd, backend::kShmTableName,
+                                                              /*writable=*/true);
+  bool fresh = false;
+  if (!fd.ok() && core::ErrnoOf(fd.status()) == ENOENT) {
+    fd = linux_backend::CreateRegionFile(state_dir_fd, backend::kShmTableName, size, 0600);
+    fresh = true;
+  }
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<uint64_t> file_size = linux_backend::FileSize(fd->get());
+  if (!file_size.ok()) return file_size.status();
+  if (*file_size < size) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("%s is %u bytes, expected %u: not a table of this version",
+                                               backend::kShmTableName, *file_size, size));
+  }
+  absl::StatusOr<linux_backend::MappedRegion> map =
+      linux_backend::MappedRegion::Map(fd->get(), size, /*writable=*/true);
+  if (!map.ok()) return map.status();
+  shm_table_map_.emplace(*std::move(map));
+  absl::StatusOr<core::ObjectTable> table =
+      fresh ? core::ObjectTable::Format(shm_table_map_->data(), size, core::IpcKind::kShm, capacity,
+                                        NewNamespaceId())
+            : core::ObjectTable::Open(shm_table_map_->data(), size, core::IpcKind::kShm);
+  if (!table.ok()) return table.status();
+  shm_table_.emplace(*table);
+  if (!fresh) {
+    recovered_ = true;
+    if (int repaired = shm_table_->RepairTornEntries(); repaired > 0) {
+      SYSV_LOG(kWarning, "repaired %d shm table entries a previous daemon left mid-update", repaired);
+    }
+  }
+  absl::StatusOr<UniqueFd> readonly = linux_backend::ReopenReadOnly(fd->get());
+  if (!readonly.ok()) return readonly.status();
+  shm_table_readonly_fd_ = *std::move(readonly);
+  return absl::OkStatus();
+}
+
+}  // namespace sysv::daemon

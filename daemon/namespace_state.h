@@ -1,0 +1,55 @@
+// The daemon's on-disk namespace: the directory, its lock, the state
+// directory, and the mapped object tables.
+//
+// Everything the daemon knows that must outlive it is in these files, so a
+// daemon that is stopped or killed finds every object again when it starts.
+#ifndef SYSV_DAEMON_NAMESPACE_STATE_H_
+#define SYSV_DAEMON_NAMESPACE_STATE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "backends/common/unique_fd.h"
+#include "backends/linux/region_file.h"
+#include "core/ipc/limits.h"
+#include "core/ipc/object_table.h"
+
+namespace sysv::daemon {
+
+class NamespaceState {
+ public:
+  // Creates the namespace directory if needed (mode 0755: other users may
+  // reach the socket; the state directory inside is 0700), takes its lock
+  // (failing with EADDRINUSE, and the holder's pid in the message, when
+  // another daemon serves it), and opens or creates the state.
+  static absl::StatusOr<std::unique_ptr<NamespaceState>> Open(const std::string& dir,
+                                                              const core::NamespaceLimits& limits);
+
+  const std::string& dir() const { return dir_; }
+  int shm_dir_fd() const { return shm_dir_.get(); }
+  int ledger_dir_fd() const { return ledger_dir_.get(); }
+  // The shm table for the daemon (read-write) and a read-only descriptor of
+  // it to hand to clients.
+  core::ObjectTable& shm_table() { return *shm_table_; }
+  int shm_table_readonly_fd() const { return shm_table_readonly_fd_.get(); }
+  bool recovered() const { return recovered_; }
+
+ private:
+  NamespaceState() = default;
+  absl::Status OpenShmTable(int state_dir_fd, const core::NamespaceLimits& limits);
+
+  std::string dir_;
+  backend::UniqueFd lock_fd_;
+  backend::UniqueFd shm_dir_;
+  backend::UniqueFd ledger_dir_;
+  backend::UniqueFd shm_table_readonly_fd_;
+  std::optional<linux_backend::MappedRegion> shm_table_map_;
+  std::optional<core::ObjectTable> shm_table_;
+  bool recovered_ = false;
+};
+
+}  // namespace sysv::daemon
+
+#endif  // SYSV_DAEMON_NAMESPACE_STATE_H_

@@ -1,0 +1,215 @@
+#include "daemon/server.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <variant>
+
+#include "absl/time/clock.h"
+#include "backends/common/namespace_layout.h"
+#include "backends/linux/channel.h"
+#include "backends/linux/peer_credentials.h"
+#include "core/ipc/errno_status.h"
+#include "daemon/log.h"
+
+namespace sysv::daemon {
+namespace {
+
+namespace wire = core::wire;
+using backend::UniqueFd;
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
+               backend::EventLoop& loop)
+    : options_(std::move(options)),
+      state_(std::move(state)),
+      loop_(loop),
+      socket_path_(backend::SocketPath(options_.dir)),
+      clients_(
+          state_->ledger_dir_fd(), state_->shm_table().capacity(),
+          [this](int pidfd, int32_t pid) {
+            return loop_.Watch(pidfd, [this, pid] { OnProcessExit(pid); });
+          },
+          [this](int pidfd) { loop_.Unwatch(pidfd); }),
+      shm_(state_->shm_table(), options_.limits, state_->shm_dir_fd(), clients_) {}
+
+Server::~Server() = default;
+
+absl::Status Server::Start() {
+  // Order matters: clients first (their ledgers tell which segments are still
+  // attached), then segment files nobody names.
+  clients_.Recover([this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); });
+  shm_.RemoveOrphans();
+  if (state_->recovered()) {
+    SYSV_LOG(kInfo, "recovered namespace %s (%d live client processes)", options_.dir, clients_.size());
+  }
+  // We hold the namespace lock, so any socket file there is a dead daemon's.
+  // (Connecting to it is no test: a daemon killed while using io_uring can
+  // keep its listening socket open for a moment after it died.)
+  unlink(socket_path_.c_str());
+  absl::StatusOr<UniqueFd> listen_fd = linux_backend::ListenSeqpacket(socket_path_, 0666);
+  if (!listen_fd.ok()) return listen_fd.status();
+  listen_fd_ = *std::move(listen_fd);
+  if (absl::Status status = loop_.Watch(listen_fd_.get(), [this] { OnAcceptable(); }); !status.ok()) {
+    return status;
+  }
+  SYSV_LOG(kInfo, "serving %s with the %s event loop", socket_path_, loop_.name());
+  return absl::OkStatus();
+}
+
+void Server::Shutdown() {
+  if (listen_fd_.get() >= 0) {
+    loop_.Unwatch(listen_fd_.get());
+    listen_fd_.reset();
+    unlink(socket_path_.c_str());
+  }
+}
+
+void Server::OnAcceptable() {
+  for (;;) {
+    absl::StatusOr<UniqueFd> fd = linux_backend::AcceptClient(listen_fd_.get());
+    if (!fd.ok()) {
+      const int err = core::ErrnoOf(fd.status());
+      if (err != EAGAIN && err != EWOULDBLOCK) {
+        SYSV_LOG(kWarning, "accept: %s", fd.status().ToString());
+      }
+      return;
+    }
+    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+      SYSV_LOG(kWarning, "refusing a connection: %d already open", connections_.size());
+      continue;  // closes it
+    }
+    absl::StatusOr<core::Credentials> creds = linux_backend::PeerCredentials(fd->get());
+    if (!creds.ok()) {
+      SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
+      continue;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->fd = *std::move(fd);
+    connection->creds = *std::move(creds);
+    const int raw = connection->fd.get();
+    if (absl::Status status = loop_.Watch(raw, [this, raw] { OnReadable(raw); }); !status.ok()) {
+      SYSV_LOG(kWarning, "cannot watch a client: %s", status.ToString());
+      continue;
+    }
+    connections_[raw] = std::move(connection);
+  }
+}
+
+void Server::OnReadable(int fd) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  Connection& connection = *it->second;
+  uint8_t buffer[wire::kMaxMessageSize];
+  // Clients never send descriptors; accept up to a few so they can be closed
+  // rather than leaving the message undeliverable.
+  absl::StatusOr<linux_backend::ReceivedMessage> received =
+      linux_backend::ReceiveMessage(fd, absl::MakeSpan(buffer), /*max_fds=*/4);
+  if (!received.ok()) {
+    const int err = core::ErrnoOf(received.status());
+    if (err == EAGAIN || err == EWOULDBLOCK) return;
+    if (err != EMSGSIZE) {
+      CloseConnection(fd);
+      return;
+    }
+    SYSV_LOG(kWarning, "pid %d sent an oversized message", connection.creds.pid);
+    return;  // the datagram is consumed; the client gets no reply and times out
+  }
+  if (received->size == 0) {
+    CloseConnection(fd);
+    return;
+  }
+  if (!received->fds.empty()) {
+    SYSV_LOG(kWarning, "pid %d sent %d descriptors; closing them", connection.creds.pid,
+             received->fds.size());
+  }
+  const absl::Span<const uint8_t> message(buffer, received->size);
+  Reply reply;
+  absl::StatusOr<wire::DecodedRequest> request = wire::DecodeRequest(message);
+  if (!request.ok()) {
+    SYSV_LOG(kWarning, "bad request from pid %d: %s", connection.creds.pid,
+             request.status().ToString());
+    absl::StatusOr<wire::Header> header = wire::DecodeHeader(message);
+    if (!header.ok()) {
+      // Without a header there is nothing to answer to: the peer does not
+      // speak this protocol.
+      CloseConnection(fd);
+      return;
+    }
+    reply.message = wire::EncodeErrorReply(static_cast<wire::Op>(header->op), header->request_id,
+                                           core::ErrnoOf(request.status()));
+  } else if (!connection.registered && request->op != wire::Op::kRegister) {
+    reply.message = wire::EncodeErrorReply(request->op, request->request_id, EPROTO);
+  } else {
+    reply = Dispatch(connection, *request);
+  }
+  std::vector<int> fds = reply.borrowed_fds;
+  for (const UniqueFd& owned : reply.owned_fds) fds.push_back(owned.get());
+  absl::Status sent = linux_backend::SendMessage(fd, reply.message, fds);
+  if (!sent.ok()) {
+    SYSV_LOG(kDebug, "reply to pid %d failed: %s", connection.creds.pid, sent.ToString());
+    CloseConnection(fd);
+  }
+}
+
+Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& request) {
+  const core::OpContext ctx{connection.creds, absl::GetCurrentTimeNanos()};
+  const uint32_t id = request.request_id;
+  return std::visit(
+      Overloaded{
+          [&](const wire::RegisterRequest& body) { return HandleRegister(connection, id, body); },
+          [&](const wire::ShmGetRequest& body) { return shm_.Get(id, body, ctx); },
+          [&](const wire::ShmAttachRequest& body) { return shm_.Attach(id, body, ctx); },
+          [&](const wire::ShmCtlRequest& body) { return shm_.Ctl(id, body, ctx); },
+      },
+      request.body);
+}
+
+Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
+                             const wire::RegisterRequest& request) {
+  Reply reply;
+  wire::RegisterReply body{};
+  absl::StatusOr<ClientProcess*> process = clients_.Register(
+      connection.creds.pid, (request.flags & wire::kRegisterFreshImage) != 0,
+      [this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); });
+  if (!process.ok()) {
+    SYSV_LOG(kWarning, "cannot register pid %d: %s", connection.creds.pid, process.status().ToString());
+    body.status.error = core::ErrnoOf(process.status());
+  } else {
+    connection.registered = true;
+    body.shm_table_capacity = state_->shm_table().capacity();
+    body.ledger_capacity = (*process)->ledger->capacity();
+    body.namespace_id = state_->shm_table().header().namespace_id.load(std::memory_order_relaxed);
+    reply.borrowed_fds = {state_->shm_table_readonly_fd(), (*process)->ledger_fd.get()};
+    SYSV_LOG(kDebug, "registered pid %d (uid %u)", connection.creds.pid, connection.creds.uid);
+  }
+  reply.message = wire::EncodeReply<wire::Op::kRegister>(request_id, body);
+  return reply;
+}
+
+void Server::OnProcessExit(int32_t pid) {
+  SYSV_LOG(kDebug, "client process %d exited", pid);
+  clients_.Retire(pid, [this](const core::AttachLedger& ledger, int32_t dead) { AbsorbLedger(ledger, dead); });
+}
+
+void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {
+  shm_.Absorb(ledger, pid, absl::GetCurrentTimeNanos());
+}
+
+void Server::CloseConnection(int fd) {
+  loop_.Unwatch(fd);
+  connections_.erase(fd);
+}
+
+}  // namespace sysv::daemon

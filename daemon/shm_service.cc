@@ -1,0 +1,121 @@
+#include "daemon/shm_service.h"
+
+#include <cerrno>
+#include <cstdio>
+
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/ipc/ipc_id.h"
+#include "core/protocol/codec.h"
+#include "daemon/log.h"
+
+namespace sysv::daemon {
+namespace {
+
+namespace wire = core::wire;
+using core::ErrnoOf;
+
+wire::WirePerm ToWire(const core::IpcPerm& perm) {
+  return wire::WirePerm{perm.key, perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0};
+}
+
+}  // namespace
+
+ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& limits,
+                       int shm_dir_fd, core::ShmRegistry::Census& census)
+    : limits_(limits),
+      store_(shm_dir_fd),
+      ids_(table, limits.shm.shmmni),
+      registry_(ids_, limits_.shm, store_, census) {}
+
+Reply ShmService::Get(uint32_t request_id, const wire::ShmGetRequest& request,
+                      const core::OpContext& ctx) {
+  Reply reply;
+  absl::StatusOr<int32_t> id = registry_.Get(request.key, request.size, request.flags, ctx);
+  wire::ShmGetReply body{};
+  if (id.ok()) {
+    body.id = *id;
+  } else {
+    body.status.error = ErrnoOf(id.status());
+    SYSV_LOG(kDebug, "shmget(%#x, %u, %#o) by pid %d: %s", request.key, request.size,
+             request.flags, ctx.creds.pid, id.status().ToString());
+  }
+  reply.message = wire::EncodeReply<wire::Op::kShmGet>(request_id, body);
+  return reply;
+}
+
+Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& request,
+                         const core::OpContext& ctx) {
+  Reply reply;
+  wire::ShmAttachReply body{};
+  registry_.SweepRemoved();
+  absl::StatusOr<core::ObjectRecord> record = registry_.CheckAttach(request.id, request.shmflg, ctx);
+  if (!record.ok()) {
+    body.status.error = ErrnoOf(record.status());
+  } else {
+    // A read-only attach gets a read-only descriptor; otherwise read-write
+    // (the check above required write permission).
+    const bool writable = !(request.shmflg & core::kShmRdonly);
+    absl::StatusOr<backend::UniqueFd> fd =
+        store_.OpenForClient(core::IpcIdIndex(request.id), record->perm.seq, writable);
+    if (!fd.ok()) {
+      SYSV_LOG(kError, "segment %d has no readable region: %s", request.id, fd.status().ToString());
+      body.status.error = EIDRM;
+    } else {
+      body.id = request.id;
+      body.writable = writable ? 1 : 0;
+      body.size = record->size;
+      reply.owned_fds.push_back(*std::move(fd));
+    }
+  }
+  reply.message = wire::EncodeReply<wire::Op::kShmAttach>(request_id, body);
+  return reply;
+}
+
+Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request,
+                      const core::OpContext& ctx) {
+  Reply reply;
+  wire::ShmCtlReply body{};
+  const core::ShmSetArgs set{request.uid, request.gid, request.mode};
+  absl::StatusOr<core::ShmCtlResult> result =
+      registry_.Ctl(request.id, request.cmd, set, request.memlock_limit, ctx);
+  if (!result.ok()) {
+    body.status.error = ErrnoOf(result.status());
+  } else {
+    body.value = result->value;
+    body.perm = ToWire(result->stat.perm);
+    body.segsz = result->stat.segsz;
+    body.atime = result->stat.atime;
+    body.dtime = result->stat.dtime;
+    body.ctime = result->stat.ctime;
+    body.cpid = result->stat.cpid;
+    body.lpid = result->stat.lpid;
+    body.nattch = result->stat.nattch;
+    body.shmmax = result->ipc_info.shmmax;
+    body.shmmin = result->ipc_info.shmmin;
+    body.shmmni = result->ipc_info.shmmni;
+    body.shmseg = result->ipc_info.shmseg;
+    body.shmall = result->ipc_info.shmall;
+    body.used_ids = result->usage.used_ids;
+    body.shm_tot = result->usage.shm_tot;
+    body.shm_rss = result->usage.shm_rss;
+    body.shm_swp = result->usage.shm_swp;
+    body.swap_attempts = result->usage.swap_attempts;
+    body.swap_successes = result->usage.swap_successes;
+  }
+  reply.message = wire::EncodeReply<wire::Op::kShmCtl>(request_id, body);
+  return reply;
+}
+
+void ShmService::Absorb(const core::AttachLedger& ledger, int32_t pid, int64_t now_ns) {
+  registry_.AbsorbLedger(ledger, pid, now_ns);
+}
+
+void ShmService::RemoveOrphans() {
+  store_.RemoveOrphans([&](int32_t index, uint32_t seq) {
+    absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
+    return record.ok() && record->perm.seq == seq;
+  });
+}
+
+}  // namespace sysv::daemon

@@ -1,0 +1,38 @@
+// Segment contents as region files in the state directory: the daemon's
+// implementation of core::ShmRegistry::Backing, and the descriptors it hands
+// to clients after the permission check.
+#ifndef SYSV_DAEMON_SHM_STORE_H_
+#define SYSV_DAEMON_SHM_STORE_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "backends/common/unique_fd.h"
+#include "core/shm/shm_registry.h"
+
+namespace sysv::daemon {
+
+class ShmStore : public core::ShmRegistry::Backing {
+ public:
+  explicit ShmStore(int shm_dir_fd) : shm_dir_fd_(shm_dir_fd) {}
+
+  absl::Status Create(int32_t index, uint32_t seq, uint64_t bytes) override;
+  void Destroy(int32_t index, uint32_t seq) override;
+  uint64_t ResidentPages(int32_t index, uint32_t seq) override;
+
+  // A new descriptor of segment (index, seq), read-write or read-only.
+  absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);
+
+  // Removes segment files that no live table entry names (a daemon killed
+  // between creating a file and recording it). `is_live(index, seq)` decides.
+  // Returns how many were removed.
+  int RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq)>& is_live);
+
+ private:
+  int shm_dir_fd_;
+};
+
+}  // namespace sysv::daemon
+
+#endif  // SYSV_DAEMON_SHM_STORE_H_

@@ -1,0 +1,108 @@
+#include "tests/testing/test_daemon.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace sysv::testing {
+namespace {
+
+bool SocketAnswers(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+pid_t LockHolder(const std::string& dir) {
+  FILE* file = std::fopen(absl::StrCat(dir, "/sysvipcd.lock").c_str(), "r");
+  if (file == nullptr) return -1;
+  int pid = -1;
+  if (std::fscanf(file, "%d", &pid) != 1) pid = -1;
+  std::fclose(file);
+  return pid;
+}
+
+}  // namespace
+
+std::string RunfilePath(const std::string& relative) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  if (srcdir == nullptr) return relative;
+  return absl::StrCat(srcdir, "/libsysv/", relative);
+}
+
+std::string FreshNamespaceDir(const std::string& tag) {
+  // A Unix socket path must fit in 108 bytes, and $TEST_TMPDIR under Bazel's
+  // sandbox is longer than that: use a short directory of our own.
+  std::string pattern = absl::StrCat("/tmp/sysvipc-test-", tag, "-XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) return absl::StrCat("/tmp/sysvipc-test-", tag, "-", getpid());
+  return pattern;
+}
+
+TestDaemon::TestDaemon(std::string dir, std::vector<std::string> extra_flags)
+    : dir_(std::move(dir)), extra_flags_(std::move(extra_flags)) {}
+
+TestDaemon::~TestDaemon() {
+  if (pid_ > 0) Stop();
+}
+
+void TestDaemon::Start() {
+  const std::string binary = RunfilePath("daemon/sysvipcd");
+  std::vector<std::string> args = {binary, absl::StrCat("--dir=", dir_), "--foreground"};
+  args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
+  setenv("SYSVIPC_DIR", dir_.c_str(), 1);
+  setenv("SYSVIPC_AUTOSTART", "0", 1);
+  setenv("SYSVIPCD", binary.c_str(), 1);
+  pid_ = fork();
+  ASSERT_GE(pid_, 0);
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const std::string socket = absl::StrCat(dir_, "/sysvipcd.sock");
+  for (int i = 0; i < 1000; ++i) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "sysvipcd exited early, status " << status;
+    // Ours must be the daemon answering (a killed one can linger briefly).
+    if (LockHolder(dir_) == pid_ && SocketAnswers(socket)) return;
+    struct timespec ten_ms = {0, 10'000'000};
+    nanosleep(&ten_ms, nullptr);
+  }
+  FAIL() << "sysvipcd did not answer at " << socket;
+}
+
+void TestDaemon::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void TestDaemon::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+}  // namespace sysv::testing

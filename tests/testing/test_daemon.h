@@ -1,0 +1,45 @@
+// A real sysvipcd for tests: a separate process serving a fresh namespace
+// under $TEST_TMPDIR, started, stopped, killed and restarted at will.
+#ifndef SYSV_TESTS_TESTING_TEST_DAEMON_H_
+#define SYSV_TESTS_TESTING_TEST_DAEMON_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace sysv::testing {
+
+// Path of a file in this workspace's runfiles (e.g. "daemon/sysvipcd").
+std::string RunfilePath(const std::string& relative);
+
+// A fresh namespace directory name under $TEST_TMPDIR.
+std::string FreshNamespaceDir(const std::string& tag);
+
+class TestDaemon {
+ public:
+  // `extra_flags` go to sysvipcd (e.g. "--event_loop=epoll").
+  explicit TestDaemon(std::string dir, std::vector<std::string> extra_flags = {});
+  ~TestDaemon();
+
+  // Starts sysvipcd in the foreground (as a child) and waits for its socket.
+  // Sets SYSVIPC_DIR for this process so that clients find it, and turns off
+  // autostart so that a missing daemon is an error, not a silent restart.
+  void Start();
+  // SIGTERM and wait.
+  void Stop();
+  // SIGKILL and wait: the daemon gets no chance to clean up.
+  void Kill();
+
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> extra_flags_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace sysv::testing
+
+#endif  // SYSV_TESTS_TESTING_TEST_DAEMON_H_

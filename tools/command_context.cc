@@ -1,0 +1,45 @@
+#include "tools/command_context.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace sysv::tools {
+
+CommandContext::CommandContext(int argc, char* const* argv, std::FILE* out,
+                               std::FILE* err, const char* default_name)
+    : out_(out), err_(err), name_(default_name) {
+  if (argc > 0 && argv[0] != nullptr && argv[0][0] != '\0') {
+    const char* slash = std::strrchr(argv[0], '/');
+    name_ = slash != nullptr ? slash + 1 : argv[0];
+  }
+}
+
+int CommandContext::TryHelp() const {
+  absl::FPrintF(err_, "Try '%s --help' for more information.\n", name_);
+  return EXIT_FAILURE;
+}
+
+int CommandContext::Finish(int status) const {
+  const bool failed_before = std::ferror(out_) != 0;
+  errno = 0;
+  const bool flush_failed = std::fflush(out_) != 0;
+  const int flush_errno = errno;
+  if (!failed_before && !flush_failed) return status;
+  if (flush_failed && flush_errno == EPIPE) return status;
+  // close_stream() reports errno only when the final write itself failed.
+  if (flush_failed && flush_errno != 0) {
+    Warn(flush_errno, "write error");
+  } else {
+    Warnx("write error");
+  }
+  return EXIT_FAILURE;
+}
+
+std::string CommandContext::ErrnoText(int errnum) {
+  char buffer[256];
+  // GNU strerror_r returns either `buffer` or a static string.
+  return strerror_r(errnum, buffer, sizeof(buffer));
+}
+
+}  // namespace sysv::tools

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job: set up, build, and run unmodified programs on libsysv in the
+# default namespace, with the daemon started automatically.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/install-deps
+bazel build //compat:libsysv //daemon:sysvipcd //tools:sysvipc
+sysvipc=bazel-bin/tools/sysvipc
+
+echo "== util-linux ipcmk, unmodified, on libsysv"
+"$sysvipc" run -- ipcmk -M 65536 -p 0640
+echo "== python3-sysv-ipc, unmodified, on libsysv (two processes)"
+"$sysvipc" run -- /usr/bin/python3 tools/demo/shm_demo.py
+echo "== the namespace, as util-linux ipcs shows it"
+"$sysvipc" ipcs -m
+"$sysvipc" daemon status
