@@ -1,5 +1,6 @@
 #include "compat/runtime.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -226,7 +227,7 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
 
   // See LEDGER_BARRIER_ATTACH: count the attachment, then make sure the
   // segment still exists; the daemon's destroy does the reverse.
-  ledger_->RecordAttach(index, seq, absl::GetCurrentTimeNanos());
+  ledger_->CountAttach(index, seq);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   absl::StatusOr<core::ObjectRecord> record = shm_table_->Read(index);
   if (record.ok() && (record->state == core::EntryState::kFree || record->perm.seq != seq)) {
@@ -261,6 +262,7 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
     it = attachments_.erase(it);
   }
   attachments_[start] = Attachment{id, length};
+  ledger_->StampAttach(index, seq, absl::GetCurrentTimeNanos());
   return mapped;
 }
 
@@ -269,12 +271,20 @@ absl::Status Runtime::Detach(uint64_t addr) {
   absl::MutexLock lock(&mu_);
   auto it = attachments_.find(addr);
   if (it == attachments_.end()) return ErrnoStatus(EINVAL, "no segment is attached at shmaddr");
+  const int32_t id = it->second.id;
   munmap(reinterpret_cast<void*>(addr), it->second.length);
-  if (ledger_) {
-    ledger_->RecordDetach(core::IpcIdIndex(it->second.id), core::IpcIdSeq(it->second.id),
-                          absl::GetCurrentTimeNanos());
-  }
   attachments_.erase(it);
+  if (!ledger_) return absl::OkStatus();
+  const int32_t index = core::IpcIdIndex(id);
+  const uint32_t seq = core::IpcIdSeq(id);
+  ledger_->RecordDetach(index, seq, absl::GetCurrentTimeNanos());
+  // The last detach of a removed segment destroys it in the kernel; if this
+  // was ours, let the daemon see whether it was everybody's.
+  absl::StatusOr<core::ObjectRecord> record = shm_table_->Read(index);
+  if (record.ok() && record->perm.seq == seq && (record->perm.mode & core::kShmDest) &&
+      ledger_->Summarize(index, seq).nattch == 0) {
+    (void)CallLocked<wire::Op::kShmSweep>(wire::ShmSweepRequest{id, 0}, nullptr);
+  }
   return absl::OkStatus();
 }
 
@@ -291,19 +301,50 @@ void Runtime::AfterFailedExec() {
   absl::MutexLock lock(&mu_);
   if (getpid() != pid_ || !ledger_) return;
   for (const Attachment& attachment : exec_saved_) {
-    ledger_->RecordInherited(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
+    ledger_->CountAttach(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
   }
   exec_saved_.clear();
 }
 
-void Runtime::PrepareFork() { Get().mu_.Lock(); }
+void Runtime::PrepareFork() {
+  Runtime& r = Get();
+  r.mu_.Lock();
+  // The kernel's fork attaches the child's copies in the parent's name
+  // (shm_atime = now, shm_lpid = the parent) before the child exists, so
+  // stamp now: the child may exit, and be reaped, before fork returns here.
+  if (r.ledger_) {
+    const int64_t now = absl::GetCurrentTimeNanos();
+    for (const auto& [addr, attachment] : r.attachments_) {
+      r.ledger_->StampAttach(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id), now);
+    }
+  }
+  r.fork_sync_[0] = r.fork_sync_[1] = -1;
+  if (!r.attachments_.empty() && pipe2(r.fork_sync_, O_CLOEXEC) != 0) {
+    r.fork_sync_[0] = r.fork_sync_[1] = -1;
+  }
+}
 
-void Runtime::ParentAfterFork() { Get().mu_.Unlock(); }
+void Runtime::ParentAfterFork() {
+  Runtime& r = Get();
+
+  if (r.fork_sync_[0] >= 0) {
+    const int saved = errno;
+    close(r.fork_sync_[1]);
+    // One byte when the child has registered; EOF if it died first.
+    char byte;
+    while (read(r.fork_sync_[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    close(r.fork_sync_[0]);
+    errno = saved;
+  }
+  r.mu_.Unlock();
+}
 
 void Runtime::ChildAfterFork() {
   Runtime& r = Get();
   // The forking thread holds mu_ (PrepareFork) and is the only thread here.
   r.mu_.AssertHeld();
+  const int saved = errno;
   r.pid_ = getpid();
   // The channel and the ledger are the parent's: a new process registers
   // anew and counts the attachments it inherited in a ledger of its own.
@@ -312,9 +353,16 @@ void Runtime::ChildAfterFork() {
   r.ledger_map_.reset();
   if (!r.attachments_.empty() && r.EnsureChannel().ok()) {
     for (const auto& [addr, attachment] : r.attachments_) {
-      r.ledger_->RecordInherited(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
+      r.ledger_->CountAttach(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
     }
   }
+  if (r.fork_sync_[1] >= 0) {
+    close(r.fork_sync_[0]);
+    (void)!write(r.fork_sync_[1], "", 1);
+    close(r.fork_sync_[1]);
+    r.fork_sync_[0] = r.fork_sync_[1] = -1;
+  }
+  errno = saved;
   r.mu_.Unlock();
 }
 

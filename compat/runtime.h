@@ -124,6 +124,10 @@ class Runtime {
   // Attachments dropped by BeforeExec, restored if the exec fails.
   std::vector<Attachment> exec_saved_ ABSL_GUARDED_BY(mu_);
   int32_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+  // fork handshake: the parent waits (read end) until the child has counted
+  // the attachments it inherited (write end), as the kernel's fork counts
+  // them before it returns. -1 when the process has no attachments.
+  int fork_sync_[2] ABSL_GUARDED_BY(mu_) = {-1, -1};
 };
 
 // The current credentials of the calling process.

@@ -135,7 +135,12 @@ int Main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   backend::UniqueFd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
 
-  Server server(options, *std::move(state), **loop);
+  absl::StatusOr<linux_backend::ExitWatch> exits = linux_backend::ExitWatch::Create();
+  if (!exits.ok()) {
+    Report(ready_fd, false, std::string(exits.status().message()));
+    return Fail(std::string(exits.status().message()));
+  }
+  Server server(options, *std::move(state), **loop, *std::move(exits));
   if (absl::Status status = server.Start(); !status.ok()) {
     Report(ready_fd, false, std::string(status.message()));
     return Fail(std::string(status.message()));

@@ -12,6 +12,7 @@
 #include "backends/common/namespace_layout.h"
 #include "backends/linux/channel.h"
 #include "backends/linux/peer_credentials.h"
+#include "backends/linux/user_namespace.h"
 #include "core/ipc/errno_status.h"
 #include "daemon/log.h"
 
@@ -31,17 +32,16 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 }  // namespace
 
 Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
-               backend::EventLoop& loop)
+               backend::EventLoop& loop, linux_backend::ExitWatch exits)
     : options_(std::move(options)),
       state_(std::move(state)),
       loop_(loop),
+      exits_(std::move(exits)),
       socket_path_(backend::SocketPath(options_.dir)),
       clients_(
           state_->ledger_dir_fd(), state_->shm_table().capacity(),
-          [this](int pidfd, int32_t pid) {
-            return loop_.Watch(pidfd, [this, pid] { OnProcessExit(pid); });
-          },
-          [this](int pidfd) { loop_.Unwatch(pidfd); }),
+          [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
+          [this](int pidfd) { exits_.Remove(pidfd); }),
       shm_(state_->shm_table(), options_.limits, state_->shm_dir_fd(), clients_) {}
 
 Server::~Server() = default;
@@ -51,6 +51,9 @@ absl::Status Server::Start() {
   // attached), then segment files nobody names.
   clients_.Recover([this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); });
   shm_.RemoveOrphans();
+  if (absl::Status status = loop_.Watch(exits_.fd(), [this] { ReapExitedClients(); }); !status.ok()) {
+    return status;
+  }
   if (state_->recovered()) {
     SYSV_LOG(kInfo, "recovered namespace %s (%d live client processes)", options_.dir, clients_.size());
   }
@@ -95,6 +98,9 @@ void Server::OnAcceptable() {
       SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
       continue;
     }
+    // A process whose maps cannot be read is treated as in the initial
+    // namespace; it can only widen what IPC_SET accepts, never access.
+    (void)linux_backend::ReadIdMaps(creds->pid, *creds);
     auto connection = std::make_unique<Connection>();
     connection->fd = *std::move(fd);
     connection->creds = *std::move(creds);
@@ -164,6 +170,9 @@ void Server::OnReadable(int fd) {
 }
 
 Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& request) {
+  // A process that exited before this request was sent must already be
+  // reaped, as the kernel's exit-time detach is done by then.
+  ReapExitedClients();
   const core::OpContext ctx{connection.creds, absl::GetCurrentTimeNanos()};
   const uint32_t id = request.request_id;
   return std::visit(
@@ -172,6 +181,7 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::ShmGetRequest& body) { return shm_.Get(id, body, ctx); },
           [&](const wire::ShmAttachRequest& body) { return shm_.Attach(id, body, ctx); },
           [&](const wire::ShmCtlRequest& body) { return shm_.Ctl(id, body, ctx); },
+          [&](const wire::ShmSweepRequest& body) { return shm_.Sweep(id, body); },
       },
       request.body);
 }
@@ -198,9 +208,11 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
   return reply;
 }
 
-void Server::OnProcessExit(int32_t pid) {
-  SYSV_LOG(kDebug, "client process %d exited", pid);
-  clients_.Retire(pid, [this](const core::AttachLedger& ledger, int32_t dead) { AbsorbLedger(ledger, dead); });
+void Server::ReapExitedClients() {
+  for (pid_t pid : exits_.Exited()) {
+    SYSV_LOG(kDebug, "client process %d exited", pid);
+    clients_.Retire(pid, [this](const core::AttachLedger& ledger, int32_t dead) { AbsorbLedger(ledger, dead); });
+  }
 }
 
 void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {

@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/unique_fd.h"
+#include "backends/linux/exit_watch.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/limits.h"
 #include "core/protocol/codec.h"
@@ -40,7 +41,7 @@ struct ServerOptions {
 class Server {
  public:
   Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
-         backend::EventLoop& loop);
+         backend::EventLoop& loop, linux_backend::ExitWatch exits);
   ~Server();
 
   // Recovers client records, starts listening. After this, Run the loop.
@@ -57,7 +58,9 @@ class Server {
 
   void OnAcceptable();
   void OnReadable(int fd);
-  void OnProcessExit(int32_t pid);
+  // Retires every client process that has exited. Runs before each request
+  // (see backends/linux/exit_watch.h) and when the exit watch is readable.
+  void ReapExitedClients();
   void CloseConnection(int fd);
   Reply Dispatch(Connection& connection, const core::wire::DecodedRequest& request);
   Reply HandleRegister(Connection& connection, uint32_t request_id,
@@ -67,6 +70,7 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<NamespaceState> state_;
   backend::EventLoop& loop_;
+  linux_backend::ExitWatch exits_;
   backend::UniqueFd listen_fd_;
   std::string socket_path_;
   ClientRegistry clients_;

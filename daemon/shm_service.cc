@@ -107,6 +107,15 @@ Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request,
   return reply;
 }
 
+Reply ShmService::Sweep(uint32_t request_id, const wire::ShmSweepRequest&) {
+  // Only removed segments are affected, and only those nobody has attached:
+  // the request cannot harm anyone, so it needs no permission.
+  registry_.SweepRemoved();
+  Reply reply;
+  reply.message = wire::EncodeReply<wire::Op::kShmSweep>(request_id, wire::ShmSweepReply{});
+  return reply;
+}
+
 void ShmService::Absorb(const core::AttachLedger& ledger, int32_t pid, int64_t now_ns) {
   registry_.AbsorbLedger(ledger, pid, now_ns);
 }

@@ -26,6 +26,8 @@ class ShmService {
   Reply Ctl(uint32_t request_id, const core::wire::ShmCtlRequest& request,
             const core::OpContext& ctx);
 
+  Reply Sweep(uint32_t request_id, const core::wire::ShmSweepRequest& request);
+
   // A process's attachments ended (exit or exec): fold its ledger.
   void Absorb(const core::AttachLedger& ledger, int32_t pid, int64_t now_ns);
   // Removes segment files no table entry names. Run once at start.

@@ -64,6 +64,38 @@ bool ReadSemElements(const IpcApi& api, SemSet* set, SemListing* listing) {
   return true;
 }
 
+// *_STAT of one index. util-linux reads /proc/sysvipc on Linux, which lists
+// every object whatever its permissions, while SHM_STAT fails with EACCES on
+// an object the caller may not read; for those we ask again with
+// SHM_STAT_ANY (Linux 4.17), so that the list is the one util-linux shows.
+// Where *_STAT_ANY is unknown (EINVAL) the object is skipped, as in
+// util-linux's own fallback. *denied tells that the plain *_STAT failed.
+int StatShmIndex(const IpcApi& api, int index, struct shmid_ds* ds,
+                 bool* denied) {
+  int id = api.shmctl(index, SHM_STAT, ds);
+  *denied = id < 0 && errno == EACCES;
+  if (*denied) id = api.shmctl(index, SHM_STAT_ANY, ds);
+  return id;
+}
+
+int StatSemIndex(const IpcApi& api, int index, struct semid_ds* ds,
+                 bool* denied) {
+  SemctlArg arg;
+  arg.buf = ds;
+  int id = api.semctl(index, 0, SEM_STAT, arg);
+  *denied = id < 0 && errno == EACCES;
+  if (*denied) id = api.semctl(index, 0, SEM_STAT_ANY, arg);
+  return id;
+}
+
+int StatMsgIndex(const IpcApi& api, int index, struct msqid_ds* ds,
+                 bool* denied) {
+  int id = api.msgctl(index, MSG_STAT, ds);
+  *denied = id < 0 && errno == EACCES;
+  if (*denied) id = api.msgctl(index, MSG_STAT_ANY, ds);
+  return id;
+}
+
 }  // namespace
 
 int ShmMaxIndex(const IpcApi& api) {
@@ -88,7 +120,8 @@ std::vector<ShmSegment> ListShmSegments(const IpcApi& api, int id) {
   const int max_index = ShmMaxIndex(api);
   for (int index = 0; index <= max_index; ++index) {
     struct shmid_ds ds {};
-    const int shmid = api.shmctl(index, SHM_STAT, &ds);
+    bool denied = false;
+    const int shmid = StatShmIndex(api, index, &ds, &denied);
     if (shmid < 0 || (id > -1 && shmid != id)) continue;
     ShmSegment segment;
     segment.perm = OwnershipOf(ds.shm_perm, shmid);
@@ -110,9 +143,8 @@ SemListing ListSemSets(const IpcApi& api, int id) {
   const int max_index = SemMaxIndex(api);
   for (int index = 0; index <= max_index; ++index) {
     struct semid_ds ds {};
-    SemctlArg arg;
-    arg.buf = &ds;
-    const int semid = api.semctl(index, 0, SEM_STAT, arg);
+    bool denied = false;
+    const int semid = StatSemIndex(api, index, &ds, &denied);
     if (semid < 0 || (id > -1 && semid != id)) continue;
     SemSet set;
     set.perm = OwnershipOf(ds.sem_perm, semid);
@@ -134,7 +166,8 @@ std::vector<MsgQueue> ListMsgQueues(const IpcApi& api, int id) {
   const int max_index = MsgMaxIndex(api);
   for (int index = 0; index <= max_index; ++index) {
     struct msqid_ds ds {};
-    const int msqid = api.msgctl(index, MSG_STAT, &ds);
+    bool denied = false;
+    const int msqid = StatMsgIndex(api, index, &ds, &denied);
     if (msqid < 0 || (id > -1 && msqid != id)) continue;
     MsgQueue queue;
     queue.perm = OwnershipOf(ds.msg_perm, msqid);
@@ -143,6 +176,7 @@ std::vector<MsgQueue> ListMsgQueues(const IpcApi& api, int id) {
     queue.qbytes = ds.msg_qbytes;
     queue.lspid = ds.msg_lspid;
     queue.lrpid = ds.msg_lrpid;
+    queue.readable = !denied;
     queue.stime = ds.msg_stime;
     queue.rtime = ds.msg_rtime;
     queue.ctime = ds.msg_ctime;

@@ -3,15 +3,21 @@
 //
 // Enumeration (mirrors ipc_shm_get_info() and friends, fallback path):
 //   maxidx = shmctl(0, SHM_INFO, ...), then shmctl(i, SHM_STAT, ...) for
-//   every index i in 0..maxidx; an index that fails (free slot, no read
-//   permission, removed meanwhile) is skipped. SHM_STAT returns the object's
-//   id. With an id to look for, the walk stops at the first object with that
-//   id; a negative id means "all" (so `ipcs -m -i -1` shows the first
-//   object, as util-linux does).
+//   every index i in 0..maxidx; an index that fails (free slot, removed
+//   meanwhile) is skipped. SHM_STAT returns the object's id. With an id to
+//   look for, the walk stops at the first object with that id; a negative id
+//   means "all" (so `ipcs -m -i -1` shows the first object, as util-linux
+//   does).
 //
-// Deliberate difference: util-linux's fallback copies cuid into cgid for
-// shared memory and semaphores (a slip in ipcutils.c, still in master). The
-// /proc path every Linux system takes reports the real cgid, so we do too.
+// Deliberate differences from that fallback, to print what util-linux
+// prints on Linux, where it reads /proc/sysvipc instead:
+//   - An object the caller may not read (SHM_STAT fails with EACCES) is read
+//     with SHM_STAT_ANY (SEM_STAT_ANY, MSG_STAT_ANY) instead of skipped:
+//     /proc lists it. An implementation without *_STAT_ANY (EINVAL) gets
+//     the fallback's behaviour.
+//   - util-linux's fallback copies cuid into cgid for shared memory and
+//     semaphores (a slip in ipcutils.c, still in master); /proc has the real
+//     cgid, and so do we.
 //
 // Limits (mirrors ipc_shm_get_limits() and friends) come from IPC_INFO; on
 // Linux util-linux reads /proc/sys/kernel/{shm*,msg*,sem} first, which holds
@@ -85,6 +91,9 @@ struct MsgQueue {
   uint64_t qbytes = 0;
   pid_t lspid = 0;
   pid_t lrpid = 0;
+  // False when only MSG_STAT_ANY could read it. util-linux then cannot read
+  // qbytes either (its IPC_STAT fails) and shows 0 for it in `ipcs -q -i`.
+  bool readable = true;
 };
 
 // The objects with index 0..max, in index order; `id` >= 0 selects at most

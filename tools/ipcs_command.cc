@@ -580,8 +580,12 @@ void Ipcs::ShowOneMsg(int id) {
                 perm.gid, perm.cuid, perm.cgid, perm.mode);
   PrintSize(out_, unit_, unit_ == SizeUnit::kHuman ? "csize=" : "cbytes=",
             msg.cbytes, "\t", 0);
+  // On Linux util-linux reads the queue from /proc/sysvipc/msg, which has no
+  // qbytes; it adds them with IPC_STAT only for a non-negative id that it
+  // may read, and shows 0 otherwise.
+  const bool qbytes_known = msg.readable && id >= 0;
   PrintSize(out_, unit_, unit_ == SizeUnit::kHuman ? "qsize=" : "qbytes=",
-            msg.qbytes, "\t", 0);
+            qbytes_known ? msg.qbytes : 0, "\t", 0);
   absl::FPrintF(out_, "qnum=%d\tlspid=%d\tlrpid=%d\n",
                 static_cast<int64_t>(msg.qnum), msg.lspid, msg.lrpid);
   absl::FPrintF(out_, "send_time=%-26.24s\n", TimeOrNotSet(msg.stime));

@@ -1,4 +1,6 @@
 // The EventLoop conformance suite for both Linux loops, and the selector.
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/testing/event_loop_conformance.h"
+#include "backends/common/unique_fd.h"
 #include "backends/linux/epoll_loop.h"
 #include "backends/linux/event_loop_selector.h"
 #include "backends/linux/io_uring_loop.h"
@@ -29,6 +32,7 @@ namespace {
 
 using ::sysv::backend::EventLoop;
 using ::sysv::backend::EventLoopKind;
+using ::sysv::backend::UniqueFd;
 using ::sysv::core::ErrnoOf;
 
 // Sets $SYSV_EVENT_LOOP for the lifetime of the object (nullptr: unset) and
@@ -63,6 +67,36 @@ class ScopedEventLoopEnv {
 bool IoUringRequired() {
   const char* value = std::getenv("SYSV_REQUIRE_IO_URING");
   return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
+// epoll_ctl refuses files that cannot be polled with EPERM; IoUringLoop
+// checks for them itself, since a poll request would report a regular file
+// as always readable and spin the loop.
+template <typename L>
+void ExpectRegularFileRefused() {
+  absl::StatusOr<std::unique_ptr<L>> loop = L::Create();
+  if (!loop.ok()) {
+    const int errnum = ErrnoOf(loop.status());
+    if ((errnum == ENOSYS || errnum == EPERM) &&
+        !sysv::backend::testing::event_loop_conformance_internal::
+            CapabilityRequired(L::kName)) {
+      GTEST_SKIP() << L::kName << " is unavailable here: "
+                   << std::strerror(errnum) << " (errno " << errnum << ")";
+    }
+    FAIL() << L::kName << ": " << loop.status();
+  }
+  UniqueFd file(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(file.valid());
+  absl::Status status = (*loop)->Watch(file.get(), [] {});
+  EXPECT_EQ(ErrnoOf(status), EPERM) << L::kName << ": " << status;
+}
+
+TEST(EventLoopWatchTest, EpollRefusesRegularFile) {
+  ExpectRegularFileRefused<EpollLoop>();
+}
+
+TEST(EventLoopWatchTest, IoUringRefusesRegularFile) {
+  ExpectRegularFileRefused<IoUringLoop>();
 }
 
 TEST(EventLoopSelectorTest, PrintsNames) {

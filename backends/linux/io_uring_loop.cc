@@ -96,7 +96,7 @@ bool IoUringLoop::Arm(int fd, uint32_t generation) {
   return true;
 }
 
-void IoUringLoop::QueuePendingRemoves() {
+void IoUringLoop::QueuePending() {
   size_t queued = 0;
   for (; queued < pending_removes_.size(); ++queued) {
     struct io_uring_sqe* sqe = GetSqe();
@@ -106,6 +106,21 @@ void IoUringLoop::QueuePendingRemoves() {
   }
   pending_removes_.erase(pending_removes_.begin(),
                          pending_removes_.begin() + queued);
+
+  std::vector<uint64_t> arms;
+  arms.swap(pending_arms_);
+  for (const uint64_t user_data : arms) {
+    const int fd = DecodeFd(user_data);
+    auto it = watchers_.find(fd);
+    // Only a registration that is still live and still unarmed.
+    if (it == watchers_.end() ||
+        it->second->generation != DecodeGeneration(user_data) ||
+        it->second->armed) {
+      continue;
+    }
+    it->second->armed = Arm(fd, it->second->generation);
+    if (!it->second->armed) pending_arms_.push_back(user_data);
+  }
 }
 
 absl::Status IoUringLoop::Watch(int fd, std::function<void()> on_readable) {
@@ -138,7 +153,7 @@ void IoUringLoop::Unwatch(int fd) {
   if (it == watchers_.end()) return;
   if (it->second->armed) {
     pending_removes_.push_back(Encode(fd, it->second->generation));
-    QueuePendingRemoves();
+    QueuePending();
     // Outside a dispatch no submit may come soon; hand the remove over now so
     // the poll drops its reference to the file (see io_uring_loop.h).
     if (!dispatching_) io_uring_submit(ring_.get());
@@ -168,10 +183,10 @@ void IoUringLoop::Dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
       it->second->armed) {
     return;
   }
-  // Without an SQE the watcher stays disarmed; that cannot happen after the
-  // submit GetSqe() makes unless the kernel refuses submissions, in which
-  // case Run() is about to report the error.
+  // No SQE only if the kernel would not take the queued ones (GetSqe()
+  // submits first); try again before the next wait.
   it->second->armed = Arm(fd, generation);
+  if (!it->second->armed) pending_arms_.push_back(user_data);
 }
 
 absl::Status IoUringLoop::Run() {
@@ -183,7 +198,7 @@ absl::Status IoUringLoop::Run() {
   Completion batch[kMaxBatch];
   struct io_uring_cqe* cqes[kMaxBatch];
   while (!stop_requested_) {
-    QueuePendingRemoves();
+    QueuePending();
     const int rc = io_uring_submit_and_wait(ring_.get(), 1);
     // EINTR: a signal; EBUSY/EAGAIN: completions must be reaped (CQ
     // overflow backlog) or the kernel is short of resources right now. In
@@ -207,7 +222,7 @@ absl::Status IoUringLoop::Run() {
   // Hand over what the last batch queued, above all POLL_REMOVEs: until they
   // reach the kernel, the polls keep the files of unwatched (and perhaps
   // closed) fds open. Re-arms may wait for the next Run().
-  QueuePendingRemoves();
+  QueuePending();
   if (io_uring_sq_ready(ring_.get()) > 0) io_uring_submit(ring_.get());
   return absl::OkStatus();
 }

@@ -86,8 +86,8 @@ class IoUringLoop final : public sysv::backend::EventLoop {
   struct io_uring_sqe* GetSqe();
   // Queues a poll request for `fd` under `generation`; false if no SQE.
   bool Arm(int fd, uint32_t generation);
-  // Queues the POLL_REMOVEs still waiting for an SQE.
-  void QueuePendingRemoves();
+  // Queues the POLL_REMOVEs and re-arms still waiting for an SQE.
+  void QueuePending();
   // Handles one completion (copied out of the CQ).
   void Dispatch(uint64_t user_data, int32_t res, uint32_t flags);
 
@@ -97,6 +97,9 @@ class IoUringLoop final : public sysv::backend::EventLoop {
   std::vector<std::unique_ptr<Watcher>> retired_;
   // user_data of in-flight polls to cancel, waiting for SQ space.
   std::vector<uint64_t> pending_removes_;
+  // user_data (fd, generation) of registrations to re-arm, waiting for SQ
+  // space; dropped if the registration is gone by then.
+  std::vector<uint64_t> pending_arms_;
   bool dispatching_ = false;
   bool stop_requested_ = false;
   uint32_t next_generation_ = 0;

@@ -33,8 +33,9 @@ absl::StatusOr<Credentials> PeerCredentials(int fd) {
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) {
     return ErrnoStatus(errno, "getsockopt(SO_PEERCRED)");
   }
-  // Sockets that were never connected report pid 0 and the overflow ids
-  // rather than failing; only a connected peer has credentials.
+  // A socket that was never connected answers SO_PEERCRED with pid 0 and the
+  // overflow ids rather than failing; SO_PEERGROUPS below then fails with
+  // ENODATA, which is what the caller sees.
   if (length != sizeof(cred)) {
     return ErrnoStatus(EIO, "getsockopt(SO_PEERCRED): short answer");
   }

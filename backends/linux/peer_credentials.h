@@ -20,7 +20,8 @@ namespace sysv::linux_backend {
 // id of the connecting process, in the reader's pid namespace (0 if it has
 // none there). Results:
 //   the credentials;
-//   ENOTCONN     fd is not connected; ENOTSOCK, EBADF;
+//   ENODATA      fd is a Unix socket that was never connected (the kernel
+//                has no peer credentials to give); ENOTSOCK, EBADF;
 //   ENOPROTOOPT  the kernel lacks SO_PEERGROUPS (older than 4.13); no guess
 //                is made, since a missing group could deny or grant access
 //                the kernel would not.

@@ -18,6 +18,21 @@ struct Credentials {
   bool cap_sys_admin = false;  // IPC_SET/IPC_RMID on any object
   bool cap_ipc_lock = false;   // SHM_LOCK without owning the segment
 
+  // The caller's user namespace, as /proc/<pid>/uid_map and gid_map give it:
+  // ranges of ids valid there. Empty means the initial namespace, where every
+  // id but (uid_t)-1 is valid.
+  struct IdRange {
+    uint32_t first = 0;
+    uint32_t count = 0;
+  };
+  std::vector<IdRange> uid_map;
+  std::vector<IdRange> gid_map;
+
+  // make_kuid()/make_kgid() succeed: the id means something in the caller's
+  // user namespace (IPC_SET refuses others with EINVAL).
+  bool MapsUid(uint32_t id) const;
+  bool MapsGid(uint32_t id) const;
+
   // in_group_p(): the effective gid or any supplementary group.
   bool InGroup(uint32_t group) const;
 

@@ -11,13 +11,13 @@
 namespace sysv::core {
 namespace {
 
-// An allocator driven over a set of used indexes, as the registry drives it.
+// An allocator driven over a set of used indexes, as the registry drives it:
+// `in_use` is the number of used indexes and `limit` the table's bound.
 class Slots {
  public:
-  std::optional<IpcIdAllocator::Allocation> Allocate(int32_t max_index) {
-    auto allocation = allocator_.Allocate(max_index, [&](int32_t index) {
-      return used_.count(index) != 0;
-    });
+  std::optional<IpcIdAllocator::Allocation> Allocate(int32_t limit) {
+    auto allocation = allocator_.Allocate(static_cast<int32_t>(used_.size()), limit,
+                                          [&](int32_t index) { return used_.count(index) != 0; });
     if (allocation) used_.insert(allocation->index);
     return allocation;
   }
@@ -138,7 +138,7 @@ TEST(IpcIdAllocatorTest, SeqWrapsToZeroWhenItReachesSeqMax) {
   // ipc_idr_alloc(): "ids->seq++; if (ids->seq >= ipcid_seq_max()) ids->seq = 0;"
   // so Linux never hands out seq IPCID_SEQ_MAX itself.
   IpcIdAllocator allocator(/*last_index=*/3, /*seq=*/kIpcSeqMax - 1);
-  auto allocation = allocator.Allocate(4, [](int32_t) { return false; });
+  auto allocation = allocator.Allocate(0, 4, [](int32_t) { return false; });
   ASSERT_TRUE(allocation.has_value());
   EXPECT_EQ(allocation->index, 0);
   EXPECT_EQ(allocation->seq, 0u);
@@ -147,7 +147,7 @@ TEST(IpcIdAllocatorTest, SeqWrapsToZeroWhenItReachesSeqMax) {
 
 TEST(IpcIdAllocatorTest, SeqBelowSeqMaxIsHandedOut) {
   IpcIdAllocator allocator(/*last_index=*/3, /*seq=*/kIpcSeqMax - 2);
-  auto allocation = allocator.Allocate(4, [](int32_t) { return false; });
+  auto allocation = allocator.Allocate(0, 4, [](int32_t) { return false; });
   ASSERT_TRUE(allocation.has_value());
   EXPECT_EQ(allocation->seq, kIpcSeqMax - 1);
   EXPECT_GT(allocation->id(), 0);
@@ -155,7 +155,7 @@ TEST(IpcIdAllocatorTest, SeqBelowSeqMaxIsHandedOut) {
 
 TEST(IpcIdAllocatorTest, RestoredAllocatorContinuesAfterItsLastIndex) {
   IpcIdAllocator allocator(/*last_index=*/5, /*seq=*/7);
-  auto allocation = allocator.Allocate(64, [](int32_t) { return false; });
+  auto allocation = allocator.Allocate(0, 4096, [](int32_t) { return false; });
   ASSERT_TRUE(allocation.has_value());
   EXPECT_EQ(allocation->index, 6);
   EXPECT_EQ(allocation->seq, 7u);
@@ -167,10 +167,54 @@ TEST(IpcIdAllocatorTest, LastIndexBeyondTheRangeRestartsTheCycleAtZero) {
   // from `start`, so a shrunken range restarts at index 0 (and the seq
   // advances because 0 <= last_idx).
   IpcIdAllocator allocator(/*last_index=*/100, /*seq=*/2);
-  auto allocation = allocator.Allocate(64, [](int32_t index) { return index == 0; });
+  auto allocation =
+      allocator.Allocate(/*in_use=*/1, /*limit=*/4096, [](int32_t index) { return index == 0; });
   ASSERT_TRUE(allocation.has_value());
   EXPECT_EQ(allocation->index, 1);
   EXPECT_EQ(allocation->seq, 3u);
+}
+
+TEST(IpcIdAllocatorTest, CycleSpansSixtyFourIndexesWhenFewAreInUse) {
+  // ipc_idr_alloc(): max_idx = max(in_use * 3 / 2, ipc_min_cycle), with
+  // ipc_min_cycle = RADIX_TREE_MAP_SIZE = 64, however large the table.
+  Slots slots;
+  for (int32_t i = 0; i < 64; ++i) {
+    auto allocation = slots.Allocate(4096);
+    ASSERT_TRUE(allocation.has_value());
+    ASSERT_EQ(allocation->id(), i);
+    slots.Free(allocation->index);
+  }
+  auto allocation = slots.Allocate(4096);
+  ASSERT_TRUE(allocation.has_value());
+  EXPECT_EQ(allocation->id(), MakeIpcId(1, 0));
+}
+
+TEST(IpcIdAllocatorTest, CycleWidensToThreeHalvesOfTheIndexesInUse) {
+  Slots slots;
+  for (int32_t i = 0; i < 50; ++i) ASSERT_EQ(slots.Allocate(4096)->index, i);
+  // With 50 in use the cycle spans 75 indexes: 50..74, then a wrap.
+  for (int32_t i = 50; i < 75; ++i) {
+    auto allocation = slots.Allocate(4096);
+    ASSERT_TRUE(allocation.has_value());
+    ASSERT_EQ(allocation->id(), i);
+    slots.Free(allocation->index);
+  }
+  auto allocation = slots.Allocate(4096);
+  ASSERT_TRUE(allocation.has_value());
+  EXPECT_EQ(allocation->id(), MakeIpcId(1, 50));
+}
+
+TEST(IpcIdAllocatorTest, LimitBelowTheMinimumCycleBoundsIt) {
+  Slots slots;
+  for (int32_t i = 0; i < 5; ++i) {
+    auto allocation = slots.Allocate(5);
+    ASSERT_TRUE(allocation.has_value());
+    ASSERT_EQ(allocation->index, i);
+    slots.Free(allocation->index);
+  }
+  auto allocation = slots.Allocate(5);
+  ASSERT_TRUE(allocation.has_value());
+  EXPECT_EQ(allocation->id(), MakeIpcId(1, 0));
 }
 
 TEST(IpcIdAllocatorTest, AllocateReturnsNulloptWhenEveryIndexIsUsed) {
@@ -184,14 +228,15 @@ TEST(IpcIdAllocatorTest, AllocateReturnsNulloptWhenEveryIndexIsUsed) {
 
 TEST(IpcIdAllocatorTest, AllocateReturnsNulloptForAnEmptyRange) {
   IpcIdAllocator allocator;
-  EXPECT_FALSE(allocator.Allocate(0, [](int32_t) { return false; }).has_value());
-  EXPECT_FALSE(allocator.Allocate(-5, [](int32_t) { return false; }).has_value());
+  EXPECT_FALSE(allocator.Allocate(0, 0, [](int32_t) { return false; }).has_value());
+  EXPECT_FALSE(allocator.Allocate(0, -5, [](int32_t) { return false; }).has_value());
 }
 
 TEST(IpcIdAllocatorTest, RangeIsCappedAtIpcMni) {
+  // 30000 in use would give a cycle of 45000 indexes; IPCMNI caps it.
   IpcIdAllocator allocator(/*last_index=*/kIpcMni - 1, /*seq=*/0);
   int32_t asked_beyond = 0;
-  auto allocation = allocator.Allocate(2 * kIpcMni, [&](int32_t index) {
+  auto allocation = allocator.Allocate(30000, 2 * kIpcMni, [&](int32_t index) {
     if (index >= kIpcMni) ++asked_beyond;
     return false;
   });

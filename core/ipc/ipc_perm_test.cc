@@ -56,6 +56,37 @@ TEST(CredentialsTest, InGroupCoversEffectiveAndSupplementaryGroups) {
   EXPECT_FALSE(user.InGroup(40));
 }
 
+TEST(CredentialsTest, InitialNamespaceMapsEveryIdButMinusOne) {
+  const Credentials user = User(kOwnerUid, kOwnerGid);
+  EXPECT_TRUE(user.MapsUid(0));
+  EXPECT_TRUE(user.MapsUid(123456));
+  EXPECT_TRUE(user.MapsGid(UINT32_MAX - 1));
+  EXPECT_FALSE(user.MapsUid(UINT32_MAX));
+  EXPECT_FALSE(user.MapsGid(UINT32_MAX));
+}
+
+TEST(CredentialsTest, UserNamespaceMapsOnlyTheIdsInItsRanges) {
+  Credentials user = User(kOwnerUid, kOwnerGid);
+  user.uid_map = {{0, 1}, {100000, 65536}};
+  user.gid_map = {{500, 10}};
+  EXPECT_TRUE(user.MapsUid(0));
+  EXPECT_FALSE(user.MapsUid(1));
+  EXPECT_FALSE(user.MapsUid(99999));
+  EXPECT_TRUE(user.MapsUid(100000));
+  EXPECT_TRUE(user.MapsUid(165535));
+  EXPECT_FALSE(user.MapsUid(165536));
+  EXPECT_TRUE(user.MapsGid(509));
+  EXPECT_FALSE(user.MapsGid(510));
+  EXPECT_FALSE(user.MapsGid(0));
+  // (uid_t)-1 stays invalid even inside a range.
+  user.uid_map = {{UINT32_MAX - 5, 6}};
+  EXPECT_TRUE(user.MapsUid(UINT32_MAX - 1));
+  EXPECT_FALSE(user.MapsUid(UINT32_MAX));
+  // An empty range maps nothing.
+  user.gid_map = {{700, 0}};
+  EXPECT_FALSE(user.MapsGid(700));
+}
+
 TEST(IpcPermTest, OwnerClassAppliesToTheOwnerUid) {
   const IpcPerm perm = PermWithMode(0600);
   const Credentials owner = User(kOwnerUid, kStrangerGid);

@@ -55,6 +55,10 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   // ipc_addid(): "if (ids->in_use >= max_idx) return -ENOSPC".
   const int32_t limit = std::min<int32_t>(max_objects_, static_cast<int32_t>(table_.capacity()));
   if (in_use_ >= limit) return ErrnoStatus(ENOSPC, "the namespace has no free id of this kind");
+  // Linux sets up the object (newseg()'s shm file) before ipc_addid(), so a
+  // failed creation consumes no id; `create` runs after the allocation here,
+  // so its failure rewinds the allocator to keep the same id sequence.
+  const IpcIdAllocator allocator_before = allocator_;
   auto allocation = allocator_.Allocate(in_use_, limit, [&](int32_t index) {
     auto r = table_.Read(index);
     return !r.ok() || r->state != EntryState::kFree;
@@ -73,6 +77,7 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   if (hooks.create) {
     if (absl::Status status = hooks.create(allocation->index, allocation->seq, record);
         !status.ok()) {
+      allocator_ = allocator_before;
       return status;
     }
   }

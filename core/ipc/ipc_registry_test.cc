@@ -446,8 +446,8 @@ TEST_F(IpcRegistryTest, ForEachLiveVisitsLiveObjectsByIndex) {
   registry().ForEachLive([&](int32_t index, const ObjectRecord& record) {
     seen.emplace_back(index, record.perm.key);
   });
-  EXPECT_EQ(seen, (std::vector<std::pair<int32_t, Key>>{{IpcIdIndex(a), kKeyA},
-                                                        {IpcIdIndex(c), kKeyC}}));
+  EXPECT_EQ(seen,
+            (std::vector<std::pair<int32_t, Key>>{{IpcIdIndex(a), kKeyA}, {IpcIdIndex(c), kKeyC}}));
 }
 
 TEST_F(IpcRegistryTest, IdsCycleThroughSixtyFourIndexesWhenFewObjectsExist) {

@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,8 +26,8 @@ class Region {
   void* base() { return words_.data(); }
   size_t size() const { return bytes_; }
   ObjectEntry& entry(uint32_t index) {
-    auto* entries = reinterpret_cast<ObjectEntry*>(static_cast<char*>(base()) +
-                                                   ObjectTableHeader::kSize);
+    auto* entries =
+        reinterpret_cast<ObjectEntry*>(static_cast<char*>(base()) + ObjectTableHeader::kSize);
     return entries[index];
   }
 
@@ -35,7 +37,8 @@ class Region {
 };
 
 ObjectTable FormatOrDie(Region& region, uint32_t capacity, IpcKind kind = IpcKind::kShm) {
-  absl::StatusOr<ObjectTable> table = ObjectTable::Format(region.base(), region.size(), kind, capacity);
+  absl::StatusOr<ObjectTable> table =
+      ObjectTable::Format(region.base(), region.size(), kind, capacity);
   EXPECT_TRUE(table.ok()) << table.status();
   return *table;
 }
@@ -92,7 +95,8 @@ TEST(ObjectTableTest, FormatThenOpenSeesTheSameTable) {
   EXPECT_EQ(formatted.header().last_index.load(), -1);
   EXPECT_EQ(formatted.header().last_seq.load(), 0u);
 
-  absl::StatusOr<ObjectTable> opened = ObjectTable::Open(region.base(), region.size(), IpcKind::kSem);
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kSem);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->capacity(), 8u);
   EXPECT_EQ(opened->kind(), IpcKind::kSem);
@@ -106,12 +110,24 @@ TEST(ObjectTableTest, FormatThenOpenSeesTheSameTable) {
 TEST(ObjectTableTest, WriteThroughOneViewIsReadThroughAnother) {
   Region region(ObjectTableSize(4));
   ObjectTable writer = FormatOrDie(region, 4);
-  absl::StatusOr<ObjectTable> reader = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> reader =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_TRUE(reader.ok());
   writer.Write(3, DistinctRecord());
   absl::StatusOr<ObjectRecord> record = reader->Read(3);
   ASSERT_TRUE(record.ok()) << record.status();
   ExpectRecordsEqual(*record, DistinctRecord());
+}
+
+TEST(ObjectTableTest, FormatRecordsTheNamespaceIdForClients) {
+  Region region(ObjectTableSize(1));
+  ASSERT_TRUE(ObjectTable::Format(region.base(), region.size(), IpcKind::kShm, 1,
+                                  /*namespace_id=*/0x1234567890abcdefULL)
+                  .ok());
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->header().namespace_id.load(), 0x1234567890abcdefULL);
 }
 
 TEST(ObjectTableTest, FormatRejectsARegionTooSmallForTheCapacity) {
@@ -144,7 +160,8 @@ TEST(ObjectTableTest, OpenRejectsARegionSmallerThanTheHeader) {
 
 TEST(ObjectTableTest, OpenRejectsUnformattedMemory) {
   Region region(ObjectTableSize(1));
-  absl::StatusOr<ObjectTable> table = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> table =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_FALSE(table.ok());
   EXPECT_EQ(ErrnoOf(table.status()), EINVAL);
 }
@@ -153,7 +170,8 @@ TEST(ObjectTableTest, OpenRejectsABadMagic) {
   Region region(ObjectTableSize(1));
   ObjectTable table = FormatOrDie(region, 1);
   table.header().magic.store(ObjectTableHeader::kMagic ^ 1);
-  absl::StatusOr<ObjectTable> opened = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(ErrnoOf(opened.status()), EINVAL);
 }
@@ -162,7 +180,8 @@ TEST(ObjectTableTest, OpenRejectsAnotherLayoutVersion) {
   Region region(ObjectTableSize(1));
   ObjectTable table = FormatOrDie(region, 1);
   table.header().layout_version.store(ObjectTableHeader::kVersion + 1);
-  absl::StatusOr<ObjectTable> opened = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(ErrnoOf(opened.status()), EINVAL);
 }
@@ -181,7 +200,8 @@ TEST(ObjectTableTest, OpenRejectsAForeignEntrySize) {
   Region region(ObjectTableSize(1));
   ObjectTable table = FormatOrDie(region, 1);
   table.header().entry_size.store(sizeof(ObjectEntry) / 2);
-  absl::StatusOr<ObjectTable> opened = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(ErrnoOf(opened.status()), EINVAL);
 }
@@ -190,7 +210,8 @@ TEST(ObjectTableTest, OpenRejectsACapacityLargerThanTheRegion) {
   Region region(ObjectTableSize(4));
   ObjectTable table = FormatOrDie(region, 4);
   table.header().capacity.store(5);
-  absl::StatusOr<ObjectTable> opened = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(ErrnoOf(opened.status()), EINVAL);
   // So is a capacity no region could hold.
@@ -205,7 +226,8 @@ TEST(ObjectTableTest, OpenRejectsACapacityAboveIpcMniEvenIfTheRegionHoldsIt) {
   Region region(ObjectTableSize(too_many));
   ObjectTable table = FormatOrDie(region, 1);
   table.header().capacity.store(too_many);
-  absl::StatusOr<ObjectTable> opened = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+  absl::StatusOr<ObjectTable> opened =
+      ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(ErrnoOf(opened.status()), EINVAL);
 }
@@ -341,17 +363,32 @@ std::string MixedField(const ObjectRecord& r) {
 }
 
 TEST(ObjectTableTest, ConcurrentReadersNeverObserveAMixedRecord) {
-  constexpr uint32_t kWrites = 100'000;
+  // The writer makes at least kMinWrites writes, and goes on until every
+  // reader has seen kWantedOverlap different writes (or kMaxWriting passes),
+  // so the threads really overlap even when the scheduler runs them in turn.
+  constexpr uint32_t kMinWrites = 100'000;
+  constexpr uint64_t kWantedOverlap = 100;
+  constexpr auto kMaxWriting = std::chrono::seconds(5);
   constexpr int kReaders = 2;
   Region region(ObjectTableSize(4));
   ObjectTable writer_view = FormatOrDie(region, 4);
 
   std::atomic<bool> writer_done{false};
+  std::atomic<uint32_t> last_written{0};
   std::atomic<int> readers_started{0};
+  std::atomic<uint64_t> values_seen[kReaders] = {};
   std::thread writer([&] {
-    // Let the readers get going first so the test exercises overlap.
     while (readers_started.load() < kReaders) std::this_thread::yield();
-    for (uint32_t n = 1; n <= kWrites; ++n) writer_view.Write(2, UniformRecord(n));
+    const auto deadline = std::chrono::steady_clock::now() + kMaxWriting;
+    uint32_t n = 0;
+    for (;;) {
+      writer_view.Write(2, UniformRecord(++n));
+      if (n < kMinWrites || n % 1024 != 0) continue;
+      bool overlapped = true;
+      for (const auto& seen : values_seen) overlapped = overlapped && seen.load() >= kWantedOverlap;
+      if (overlapped || std::chrono::steady_clock::now() > deadline) break;
+    }
+    last_written.store(n);
     writer_done.store(true);
   });
 
@@ -359,6 +396,7 @@ TEST(ObjectTableTest, ConcurrentReadersNeverObserveAMixedRecord) {
     uint64_t reads = 0;
     uint64_t busy = 0;
     uint64_t went_backwards = 0;
+    uint32_t last_seen = 0;
     std::string first_mixed;
     int unexpected_errno = 0;
   };
@@ -367,15 +405,14 @@ TEST(ObjectTableTest, ConcurrentReadersNeverObserveAMixedRecord) {
   for (int t = 0; t < kReaders; ++t) {
     readers.emplace_back([&, t] {
       // Each reader has its own view, as each client maps the table itself.
-      absl::StatusOr<ObjectTable> view = ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
+      absl::StatusOr<ObjectTable> view =
+          ObjectTable::Open(region.base(), region.size(), IpcKind::kShm);
       ReaderResult& result = results[t];
+      readers_started.fetch_add(1);
       if (!view.ok()) {
         result.unexpected_errno = ErrnoOf(view.status());
-        readers_started.fetch_add(1);
         return;
       }
-      readers_started.fetch_add(1);
-      uint32_t last_seen = 0;
       bool done = false;
       while (!done) {
         done = writer_done.load();  // one more read after the writer finishes
@@ -392,25 +429,30 @@ TEST(ObjectTableTest, ConcurrentReadersNeverObserveAMixedRecord) {
         ++result.reads;
         std::string mixed = MixedField(*record);
         if (!mixed.empty() && result.first_mixed.empty()) result.first_mixed = mixed;
-        if (record->perm.uid < last_seen) ++result.went_backwards;
-        last_seen = record->perm.uid;
+        if (record->perm.uid < result.last_seen) ++result.went_backwards;
+        if (record->perm.uid != result.last_seen) values_seen[t].fetch_add(1);
+        result.last_seen = record->perm.uid;
       }
-      if (last_seen != kWrites && result.unexpected_errno == 0) result.unexpected_errno = -1;
     });
   }
   writer.join();
   for (std::thread& reader : readers) reader.join();
 
   for (int t = 0; t < kReaders; ++t) {
+    std::printf("reader %d: %llu reads, %llu distinct writes seen of %u, %llu gave up (EAGAIN)\n",
+                t, static_cast<unsigned long long>(results[t].reads),
+                static_cast<unsigned long long>(values_seen[t].load()), last_written.load(),
+                static_cast<unsigned long long>(results[t].busy));
     SCOPED_TRACE(t);
     EXPECT_EQ(results[t].first_mixed, "");
     EXPECT_EQ(results[t].went_backwards, 0u);
     EXPECT_EQ(results[t].unexpected_errno, 0);
-    EXPECT_GT(results[t].reads, 0u);
+    // The read after the writer finished saw the last write.
+    EXPECT_EQ(results[t].last_seen, last_written.load());
   }
   absl::StatusOr<ObjectRecord> final_record = writer_view.Read(2);
   ASSERT_TRUE(final_record.ok());
-  ExpectRecordsEqual(*final_record, UniformRecord(kWrites));
+  ExpectRecordsEqual(*final_record, UniformRecord(last_written.load()));
 }
 
 }  // namespace

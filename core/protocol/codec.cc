@@ -30,6 +30,8 @@ size_t ReplySize(Op op) {
       return sizeof(ShmAttachReply);
     case Op::kShmCtl:
       return sizeof(ShmCtlReply);
+    case Op::kShmSweep:
+      return sizeof(ShmSweepReply);
     default:
       return 0;
   }
@@ -72,6 +74,9 @@ absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message) 
       break;
     case Op::kShmCtl:
       body = CopyBody<ShmCtlRequest>(message);
+      break;
+    case Op::kShmSweep:
+      body = CopyBody<ShmSweepRequest>(message);
       break;
     default:
       return ErrnoStatus(EOPNOTSUPP, absl::StrFormat("unknown operation %u", header->op));

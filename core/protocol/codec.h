@@ -21,7 +21,8 @@ namespace sysv::core::wire {
 using Bytes = std::vector<uint8_t>;
 
 // A request as the daemon receives it.
-using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest>;
+using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest,
+                                 ShmSweepRequest>;
 struct DecodedRequest {
   Op op;
   uint32_t request_id;

@@ -33,6 +33,7 @@ enum class Op : uint16_t {
   kSemCtl = 6,
   kMsgGet = 7,
   kMsgCtl = 8,
+  kShmSweep = 9,
 };
 
 struct Header {
@@ -88,6 +89,17 @@ struct ShmAttachReply {
   int32_t id;
   uint32_t writable;
   uint64_t size;
+};
+
+// --- kShmSweep: this process detached its last attachment of a removed
+// segment; destroy it now if nobody else has it attached, as the kernel's
+// last shmdt does.
+struct ShmSweepRequest {
+  int32_t id;
+  uint32_t reserved;
+};
+struct ShmSweepReply {
+  ReplyStatus status;
 };
 
 // --- kShmCtl
@@ -155,6 +167,11 @@ template <>
 struct OpTraits<Op::kShmAttach> {
   using Request = ShmAttachRequest;
   using Reply = ShmAttachReply;
+};
+template <>
+struct OpTraits<Op::kShmSweep> {
+  using Request = ShmSweepRequest;
+  using Reply = ShmSweepReply;
 };
 template <>
 struct OpTraits<Op::kShmCtl> {

@@ -82,12 +82,20 @@ void AttachLedger::UndoAttach(int32_t index, uint32_t seq) {
   e.count.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-bool AttachLedger::RecordInherited(int32_t index, uint32_t seq) {
+bool AttachLedger::CountAttach(int32_t index, uint32_t seq) {
   if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
   AttachLedgerEntry& e = entries_[index];
   ClaimEntry(e, seq);
   e.count.fetch_add(1, std::memory_order_seq_cst);
   return true;
+}
+
+void AttachLedger::StampAttach(int32_t index, uint32_t seq, int64_t now_ns) {
+  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return;
+  AttachLedgerEntry& e = entries_[index];
+  if (e.seq.load(std::memory_order_relaxed) == seq) {
+    e.last_attach_ns.store(now_ns, std::memory_order_relaxed);
+  }
 }
 
 void AttachLedger::DetachAll(int64_t now_ns) {

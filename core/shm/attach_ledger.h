@@ -83,9 +83,14 @@ class AttachLedger {
   // Takes back an attachment that was never completed (the mapping failed or
   // the segment vanished meanwhile), leaving the timestamps alone.
   void UndoAttach(int32_t index, uint32_t seq);
-  // Counts an attachment inherited across fork: the kernel's shm_open() for
-  // the child's copy of the mapping stamps the parent, so no time here.
-  bool RecordInherited(int32_t index, uint32_t seq);
+  // Counts an attachment without stamping a time: an attachment inherited
+  // across fork (the kernel stamps the parent for it), or one whose mapping
+  // is still to be made (stamped by StampAttach once it succeeds, because a
+  // failed shmat leaves shm_atime and shm_lpid alone).
+  bool CountAttach(int32_t index, uint32_t seq);
+  // Stamps an attach time without counting one: the parent's side of a fork,
+  // whose copying of the mapping is an attach in the parent's name.
+  void StampAttach(int32_t index, uint32_t seq, int64_t now_ns);
   // Every attachment dropped at once (exec), stamping the detach time.
   void DetachAll(int64_t now_ns);
 

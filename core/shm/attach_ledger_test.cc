@@ -35,7 +35,8 @@ AttachLedgerEntry& EntryOf(std::vector<std::byte>& memory, uint32_t index) {
 class AttachLedgerTest : public ::testing::Test {
  protected:
   static constexpr uint32_t kCapacity = 8;
-  AttachLedgerTest() : memory_(AttachLedgerSize(kCapacity)), ledger_(FormatOrDie(memory_, kCapacity)) {}
+  AttachLedgerTest()
+      : memory_(AttachLedgerSize(kCapacity)), ledger_(FormatOrDie(memory_, kCapacity)) {}
 
   std::vector<std::byte> memory_;
   AttachLedger ledger_;
@@ -168,8 +169,8 @@ TEST_F(AttachLedgerTest, ForEachUsedVisitsEntriesWithAnythingRecorded) {
   ledger_.ForEachUsed([&](int32_t index, uint32_t seq, const LedgerSummary& summary) {
     seen.emplace_back(index, seq, summary.nattch, summary.last_detach_ns);
   });
-  EXPECT_EQ(seen, (std::vector<std::tuple<int32_t, uint32_t, int64_t, int64_t>>{
-                      {1, 4, 1, 0}, {3, 6, 0, 300}}));
+  EXPECT_EQ(seen, (std::vector<std::tuple<int32_t, uint32_t, int64_t, int64_t>>{{1, 4, 1, 0},
+                                                                                {3, 6, 0, 300}}));
 }
 
 TEST_F(AttachLedgerTest, OpenSeesWhatTheOwnerRecorded) {
@@ -183,7 +184,8 @@ TEST_F(AttachLedgerTest, OpenSeesWhatTheOwnerRecorded) {
 TEST(AttachLedgerOpenTest, RejectsARegionSmallerThanTheHeader) {
   std::vector<std::byte> memory(AttachLedgerSize(1));
   FormatOrDie(memory, 1);
-  absl::StatusOr<AttachLedger> ledger = AttachLedger::Open(memory.data(), AttachLedgerHeader::kSize - 1);
+  absl::StatusOr<AttachLedger> ledger =
+      AttachLedger::Open(memory.data(), AttachLedgerHeader::kSize - 1);
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ErrnoOf(ledger.status()), EINVAL);
 }

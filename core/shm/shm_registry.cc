@@ -13,7 +13,6 @@ namespace sysv::core {
 namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
-constexpr uint32_t kInvalidId = UINT32_MAX;  // (uid_t)-1: !uid_valid()
 
 int AttachAccess(int shmflg) {
   int access = kAccessRead;
@@ -106,8 +105,9 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
       }
       const int32_t index = IpcIdIndex(id);
       if (cmd == kIpcSet) {
-        if (set.uid == kInvalidId || set.gid == kInvalidId) {
-          return ErrnoStatus(EINVAL, "IPC_SET with an invalid uid or gid");
+        // ipc_update_perm(): the ids must map in the caller's user namespace.
+        if (!ctx.creds.MapsUid(set.uid) || !ctx.creds.MapsGid(set.gid)) {
+          return ErrnoStatus(EINVAL, "IPC_SET with a uid or gid invalid in the caller's user namespace");
         }
         UpdateIpcPerm(record->perm, set.uid, set.gid, set.mode);
         record->ctime = ctx.now_seconds();
@@ -262,7 +262,11 @@ absl::StatusOr<FastAttachVerdict> CheckFastAttach(const ObjectTable& table, int3
   if (record->state == EntryState::kFree || record->perm.seq != IpcIdSeq(id)) {
     return ErrnoStatus(EINVAL, absl::StrFormat("no segment has id %d", id));
   }
-  if (record->state == EntryState::kDying) return FastAttachVerdict::kAskDaemon;
+  // A removed segment may already have lost its last attachment, in which
+  // case the kernel would have destroyed it: only the daemon can tell.
+  if (record->state == EntryState::kDying || (record->perm.mode & kShmDest)) {
+    return FastAttachVerdict::kAskDaemon;
+  }
   if (!HasIpcPermission(record->perm, creds, AttachAccess(shmflg))) {
     return ErrnoStatus(EACCES, "no permission to attach the segment");
   }

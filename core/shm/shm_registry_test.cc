@@ -149,7 +149,8 @@ class ShmRegistryTest : public ::testing::Test {
   void Restart() {
     shm_.reset();
     ids_.reset();
-    absl::StatusOr<ObjectTable> table = ObjectTable::Open(memory_.data(), TableBytes(), IpcKind::kShm);
+    absl::StatusOr<ObjectTable> table =
+        ObjectTable::Open(memory_.data(), TableBytes(), IpcKind::kShm);
     ASSERT_TRUE(table.ok()) << table.status();
     ids_.emplace(*table, limits_.shmmni);
     shm_.emplace(*ids_, limits_, backing_, census_);
@@ -514,6 +515,19 @@ TEST_F(ShmRegistryTest, IpcSetWithAnInvalidUidOrGidFailsWithEinval) {
   EXPECT_EQ(StatOrDie(id).perm.mode, 0600u);
 }
 
+TEST_F(ShmRegistryTest, IpcSetWithAnIdUnmappedInTheCallersUserNamespaceFailsWithEinval) {
+  // ipc_update_perm(): make_kuid()/make_kgid() in the caller's namespace.
+  const int32_t id = Create(kKey, 4096, 0600);
+  Credentials namespaced = owner_;
+  namespaced.uid_map = {{1000, 1}};
+  namespaced.gid_map = {{100, 1}};
+  EXPECT_EQ(CtlErrno(id, kIpcSet, namespaced, {2000, 100, 0644}), EINVAL);
+  EXPECT_EQ(CtlErrno(id, kIpcSet, namespaced, {1000, 200, 0644}), EINVAL);
+  EXPECT_EQ(StatOrDie(id).perm.mode, 0600u);
+  EXPECT_EQ(CtlErrno(id, kIpcSet, namespaced, {1000, 100, 0644}), 0);
+  EXPECT_EQ(StatOrDie(id).perm.mode, 0644u);
+}
+
 TEST_F(ShmRegistryTest, IpcSetUpdatesOwnerLowNineModeBitsAndCtime) {
   const int32_t id = Create(kKey, 4096, 0600);
   const int64_t later_ns = kNowNs + 500 * kNanos;
@@ -571,8 +585,9 @@ TEST_F(ShmRegistryTest, IpcRmidOfAnAttachedSegmentMarksItAndDropsItsKey) {
   EXPECT_EQ(stat.perm.key, kIpcPrivate);
   EXPECT_EQ(stat.nattch, 1u);
   EXPECT_EQ(ErrnoOf(Get(kKey, 0, 0600).status()), ENOENT);
-  // The entry is live again after the destroy attempt, so fast attaches work.
-  EXPECT_EQ(*CheckFastAttach(ids().table(), id, 0, owner_), FastAttachVerdict::kAttach);
+  // A removed segment is never attached on the fast path: only the daemon
+  // knows whether its last attachment is gone (and so whether it still exists).
+  EXPECT_EQ(*CheckFastAttach(ids().table(), id, 0, owner_), FastAttachVerdict::kAskDaemon);
 
   // The key is free for a new segment.
   const int32_t fresh = Create(kKey, 4096, 0600);
@@ -771,8 +786,8 @@ TEST_F(ShmRegistryTest, ShmLockOfAnUnknownIdFailsWithEinval) {
 
 TEST_F(ShmRegistryTest, NegativeCommandOrIdFailsWithEinval) {
   const int32_t id = Create(kKey, 4096, 0600);
-  for (int cmd : {kIpcRmid, kIpcSet, kIpcStat, kIpcInfo, kShmLock, kShmUnlock, kShmStat,
-                  kShmInfo, kShmStatAny}) {
+  for (int cmd : {kIpcRmid, kIpcSet, kIpcStat, kIpcInfo, kShmLock, kShmUnlock, kShmStat, kShmInfo,
+                  kShmStatAny}) {
     EXPECT_EQ(CtlErrno(-1, cmd, root_), EINVAL) << cmd;
     EXPECT_EQ(CtlErrno(INT32_MIN, cmd, root_), EINVAL) << cmd;
   }
@@ -830,8 +845,9 @@ TEST_F(ShmRegistryTest, CheckAttachOfABadIdFailsWithEinval) {
   const int32_t id = Create(kKey, 4096, 0666);
   const OpContext ctx{owner_, kNowNs};
   EXPECT_EQ(ErrnoOf(shm().CheckAttach(-1, 0, ctx).status()), EINVAL);
-  EXPECT_EQ(ErrnoOf(shm().CheckAttach(MakeIpcId(IpcIdSeq(id) + 1, IpcIdIndex(id)), 0, ctx).status()),
-            EINVAL);
+  EXPECT_EQ(
+      ErrnoOf(shm().CheckAttach(MakeIpcId(IpcIdSeq(id) + 1, IpcIdIndex(id)), 0, ctx).status()),
+      EINVAL);
   EXPECT_EQ(ErrnoOf(shm().CheckAttach(9, 0, ctx).status()), EINVAL);
   EXPECT_EQ(ErrnoOf(shm().CheckAttach(MakeIpcId(0, kCapacity + 1), 0, ctx).status()), EINVAL);
 }
@@ -858,8 +874,8 @@ TEST_F(ShmRegistryTest, CheckFastAttachGivesTheSameAnswersAsCheckAttach) {
   for (int32_t id : ids_to_try) {
     for (const Credentials* caller : callers) {
       for (int shmflg : flag_sets) {
-        SCOPED_TRACE(testing::Message() << "id " << id << " uid " << caller->uid << " shmflg "
-                                        << shmflg);
+        SCOPED_TRACE(testing::Message()
+                     << "id " << id << " uid " << caller->uid << " shmflg " << shmflg);
         const absl::StatusOr<ObjectRecord> slow =
             shm().CheckAttach(id, shmflg, OpContext{*caller, kNowNs});
         const absl::StatusOr<FastAttachVerdict> fast =
@@ -895,10 +911,10 @@ TEST_F(ShmRegistryTest, CheckFastAttachAsksTheDaemonAboutADyingSegment) {
   ASSERT_TRUE(verdict.ok()) << verdict.status();
   EXPECT_EQ(*verdict, FastAttachVerdict::kAskDaemon);
   // A stale id is refused outright, as the daemon would.
-  EXPECT_EQ(ErrnoOf(CheckFastAttach(ids().table(), MakeIpcId(IpcIdSeq(id) + 1, IpcIdIndex(id)),
-                                    0, owner_)
-                        .status()),
-            EINVAL);
+  EXPECT_EQ(
+      ErrnoOf(CheckFastAttach(ids().table(), MakeIpcId(IpcIdSeq(id) + 1, IpcIdIndex(id)), 0, owner_)
+                  .status()),
+      EINVAL);
 }
 
 TEST_F(ShmRegistryTest, CheckFastAttachAsksTheDaemonAboutATornEntry) {

@@ -49,9 +49,13 @@ std::string RunfilePath(const std::string& relative) {
 std::string FreshNamespaceDir(const std::string& tag) {
   // A Unix socket path must fit in 108 bytes, and $TEST_TMPDIR under Bazel's
   // sandbox is longer than that: use a short directory of our own.
-  std::string pattern = absl::StrCat("/tmp/sysvipc-test-", tag, "-XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) return absl::StrCat("/tmp/sysvipc-test-", tag, "-", getpid());
-  return pattern;
+  // /dev/shm where it exists: a memory file system, as the default
+  // namespace uses, so resident-page counts (SHM_INFO) match the kernel's.
+  for (const char* base : {"/dev/shm", "/tmp"}) {
+    std::string pattern = absl::StrCat(base, "/sysvipc-test-", tag, "-XXXXXX");
+    if (mkdtemp(pattern.data()) != nullptr) return pattern;
+  }
+  return absl::StrCat("/tmp/sysvipc-test-", tag, "-", getpid());
 }
 
 TestDaemon::TestDaemon(std::string dir, std::vector<std::string> extra_flags)
