@@ -218,7 +218,7 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
   absl::StatusOr<core::Credentials> creds = CallerCredentials();
   if (!creds.ok()) return creds.status();
 
-  absl::MutexLock lock(&mu_);
+  AnnotatedMutexLock lock(&mu_);
   if (absl::Status status = EnsureChannel(); !status.ok()) return status;
   absl::StatusOr<SegmentGrant*> grant = GrantFor(id, shmflg, *creds);
   if (!grant.ok()) return grant.status();
@@ -268,7 +268,7 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
 
 absl::Status Runtime::Detach(uint64_t addr) {
   if (!core::ShmDetachAddressValid(addr)) return ErrnoStatus(EINVAL, "shmaddr is not page aligned");
-  absl::MutexLock lock(&mu_);
+  AnnotatedMutexLock lock(&mu_);
   auto it = attachments_.find(addr);
   if (it == attachments_.end()) return ErrnoStatus(EINVAL, "no segment is attached at shmaddr");
   const int32_t id = it->second.id;
@@ -289,7 +289,7 @@ absl::Status Runtime::Detach(uint64_t addr) {
 }
 
 void Runtime::BeforeExec() {
-  absl::MutexLock lock(&mu_);
+  AnnotatedMutexLock lock(&mu_);
   // A vfork child shares our memory but not our attachments' fate.
   if (getpid() != pid_ || !ledger_) return;
   exec_saved_.clear();
@@ -298,7 +298,7 @@ void Runtime::BeforeExec() {
 }
 
 void Runtime::AfterFailedExec() {
-  absl::MutexLock lock(&mu_);
+  AnnotatedMutexLock lock(&mu_);
   if (getpid() != pid_ || !ledger_) return;
   for (const Attachment& attachment : exec_saved_) {
     ledger_->CountAttach(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));

@@ -23,7 +23,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "compat/annotated_mutex.h"
 #include "backends/common/unique_fd.h"
 #include "backends/linux/region_file.h"
 #include "core/ipc/credentials.h"
@@ -60,7 +60,7 @@ class Runtime {
   absl::StatusOr<typename core::wire::OpTraits<kOp>::Reply> Call(
       const typename core::wire::OpTraits<kOp>::Request& request,
       std::vector<backend::UniqueFd>* fds = nullptr) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    AnnotatedMutexLock lock(&mu_);
     return CallLocked<kOp>(request, fds);
   }
 
@@ -109,7 +109,7 @@ class Runtime {
   static void ParentAfterFork();
   static void ChildAfterFork();
 
-  absl::Mutex mu_;
+  AnnotatedMutex mu_;
   backend::UniqueFd channel_ ABSL_GUARDED_BY(mu_);
   core::Credentials channel_creds_ ABSL_GUARDED_BY(mu_);
   bool registered_once_ ABSL_GUARDED_BY(mu_) = false;

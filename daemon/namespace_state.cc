@@ -140,6 +140,14 @@ absl::Status NamespaceState::OpenShmTable(int state_dir_fd, const core::Namespac
       linux_backend::MappedRegion::Map(fd->get(), size, /*writable=*/true);
   if (!map.ok()) return map.status();
   shm_table_map_.emplace(*std::move(map));
+  // A daemon killed between creating the table file and formatting it left
+  // a file without a magic number (the magic is written last): nothing was
+  // ever recorded in it, so it is formatted now.
+  if (!fresh && static_cast<core::ObjectTableHeader*>(shm_table_map_->data())
+                        ->magic.load(std::memory_order_acquire) == 0) {
+    SYSV_LOG(kWarning, "the shm table was never formatted (a start was interrupted); formatting it");
+    fresh = true;
+  }
   absl::StatusOr<core::ObjectTable> table =
       fresh ? core::ObjectTable::Format(shm_table_map_->data(), size, core::IpcKind::kShm, capacity,
                                         NewNamespaceId())

@@ -94,9 +94,11 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "sysvipc run: cannot find libsysv.so (set SYSVIPC_LIB)\n");
     return 1;
   }
+  // After what the user already preloads (a sanitizer runtime, for one, must
+  // come first); libsysv still precedes the C library, which is what counts.
   std::string preload = library;
   if (const char* existing = std::getenv("LD_PRELOAD"); existing != nullptr && *existing != '\0') {
-    preload = absl::StrCat(library, ":", existing);
+    preload = absl::StrCat(existing, ":", library);
   }
   setenv("LD_PRELOAD", preload.c_str(), 1);
   setenv(backend::kDirEnv, dir.c_str(), 1);

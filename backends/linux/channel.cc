@@ -1,5 +1,6 @@
 #include "backends/linux/channel.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -32,10 +33,16 @@ struct UnixAddress {
   struct sockaddr_un addr;
   socklen_t length;
   std::string path;  // for messages and the path-based calls
+  // For a path too long for sun_path: its directory, reached as
+  // /proc/self/fd/<dir>/<name>. Kept open while the address is used.
+  UniqueFd dir;
 };
 
 // A pathname socket address for `path`. sun_path must hold the path and its
-// terminating NUL (the portable rule; Linux would take one byte more).
+// terminating NUL (the portable rule; Linux would take one byte more). A
+// longer path (deep temporary directories, Bazel's sandboxes) is reached
+// through its directory's descriptor in /proc/self/fd, which bind() and
+// connect() resolve like any path.
 absl::StatusOr<UnixAddress> MakeAddress(absl::string_view path) {
   UnixAddress result;
   std::memset(&result.addr, 0, sizeof(result.addr));
@@ -43,16 +50,24 @@ absl::StatusOr<UnixAddress> MakeAddress(absl::string_view path) {
   if (path.empty() || path.find('\0') != absl::string_view::npos) {
     return ErrnoStatus(EINVAL, "socket path is empty or contains NUL");
   }
-  if (path.size() >= sizeof(result.addr.sun_path)) {
-    return ErrnoStatus(ENAMETOOLONG,
-                       absl::StrCat("socket path longer than ",
-                                    sizeof(result.addr.sun_path) - 1,
-                                    " bytes: ", path));
-  }
-  std::memcpy(result.addr.sun_path, path.data(), path.size());
-  result.length =
-      static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size() + 1);
   result.path = std::string(path);
+  std::string reachable = result.path;
+  if (path.size() >= sizeof(result.addr.sun_path)) {
+    const size_t slash = result.path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : result.path.substr(0, slash + 1);
+    const std::string name = slash == std::string::npos ? result.path : result.path.substr(slash + 1);
+    result.dir.reset(open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!result.dir) return ErrnoStatus(errno, absl::StrCat("open directory of socket ", path));
+    reachable = absl::StrCat("/proc/self/fd/", result.dir.get(), "/", name);
+    if (reachable.size() >= sizeof(result.addr.sun_path)) {
+      return ErrnoStatus(ENAMETOOLONG,
+                         absl::StrCat("socket name longer than ", sizeof(result.addr.sun_path) - 1,
+                                      " bytes even through its directory: ", path));
+    }
+  }
+  std::memcpy(result.addr.sun_path, reachable.data(), reachable.size());
+  result.length =
+      static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + reachable.size() + 1);
   return result;
 }
 

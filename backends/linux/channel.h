@@ -42,7 +42,8 @@ inline constexpr int kMaxFdsPerMessage = 253;
 //   the listening socket;
 //   EADDRINUSE    another process is listening at `path` (or the file there
 //                 is not a socket);
-//   ENAMETOOLONG  `path` does not fit in sockaddr_un.sun_path;
+//   ENAMETOOLONG  `path`'s last component does not fit in sockaddr_un.sun_path
+//                 (a longer directory is reached through /proc/self/fd);
 //   otherwise the errno of socket/bind/chmod/listen (EACCES, ENOENT for a
 //   missing directory, ...).
 absl::StatusOr<sysv::backend::UniqueFd> ListenSeqpacket(absl::string_view path,

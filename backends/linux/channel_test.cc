@@ -318,6 +318,26 @@ TEST(ChannelTest, ListenRefusesToRemoveNonSocket) {
   EXPECT_TRUE(S_ISREG(st.st_mode));
 }
 
+TEST(ChannelTest, LongDirectoryPathsWorkThroughTheDirectoryDescriptor) {
+  SocketDir dir;
+  // A directory path far longer than sun_path; the socket name itself is short.
+  std::string deep = dir.LongPath("");
+  for (int i = 0; i < 4; ++i) {
+    deep = absl::StrCat(deep, std::string(40, 'd'), "/");
+    ASSERT_EQ(mkdir(deep.c_str(), 0700), 0) << deep;
+  }
+  const std::string path = absl::StrCat(deep, "daemon.sock");
+  ASSERT_GT(path.size(), sizeof(sockaddr_un{}.sun_path));
+  absl::StatusOr<UniqueFd> listener = ListenSeqpacket(path, 0600);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  absl::StatusOr<UniqueFd> client = ConnectSeqpacket(path);
+  EXPECT_TRUE(client.ok()) << client.status();
+}
+
 TEST(ChannelTest, PathErrors) {
   SocketDir dir;
   const std::string long_path = absl::StrCat("/tmp/", std::string(120, 'x'));

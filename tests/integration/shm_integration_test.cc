@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <thread>
+#include <vector>
 #include <cstring>
 #include <string>
 
@@ -183,7 +186,15 @@ TEST_P(ShmIntegrationTest, ReadOnlyAttachFaultsOnWrite) {
   ASSERT_GE(id, 0);
   volatile char* p = static_cast<char*>(sysv_shmat(id, nullptr, SHM_RDONLY));
   ASSERT_NE(p, reinterpret_cast<char*>(-1));
-  EXPECT_EXIT({ p[0] = 1; _exit(0); }, ::testing::KilledBySignal(SIGSEGV), "");
+  // SIG_DFL first: a sanitizer's SEGV handler would turn the fault into an
+  // error report and exit instead of the signal the kernel delivers.
+  EXPECT_EXIT(
+      {
+        signal(SIGSEGV, SIG_DFL);
+        p[0] = 1;
+        _exit(0);
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
   EXPECT_EQ(sysv_shmdt(const_cast<char*>(p)), 0);
   EXPECT_EQ(sysv_shmctl(id, IPC_RMID, nullptr), 0);
 }
@@ -221,6 +232,49 @@ TEST_P(ShmIntegrationTest, CredentialsAreThoseOfEachCall) {
   });
   if (status == 77) GTEST_SKIP() << "this process cannot change its uid to 65534 (setuid: EINVAL/EPERM)";
   EXPECT_EQ(status, 0);
+  EXPECT_EQ(sysv_shmctl(id, IPC_RMID, nullptr), 0);
+}
+
+TEST_P(ShmIntegrationTest, ForkWhileOtherThreadsAreInCallsGivesAWorkingChild) {
+  const int id = sysv_shmget(IPC_PRIVATE, 8192, 0600);
+  ASSERT_GE(id, 0);
+  void* held = sysv_shmat(id, nullptr, 0);
+  ASSERT_NE(held, reinterpret_cast<void*>(-1));
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        void* p = sysv_shmat(id, nullptr, 0);
+        shmid_ds ds;
+        if (p == reinterpret_cast<void*>(-1) || sysv_shmctl(id, IPC_STAT, &ds) != 0 ||
+            sysv_shmdt(p) != 0) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int round = 0; round < 20; ++round) {
+    const int status = InChild([&] {
+      // Immediately usable: the inherited attachment, a new segment, stat.
+      if (static_cast<char*>(held)[0] != 0) return 1;
+      const int mine = sysv_shmget(IPC_PRIVATE, 4096, 0600);
+      if (mine < 0) return 2;
+      void* p = sysv_shmat(mine, nullptr, 0);
+      if (p == reinterpret_cast<void*>(-1)) return 3;
+      shmid_ds ds;
+      if (sysv_shmctl(id, IPC_STAT, &ds) != 0 || ds.shm_nattch < 2) return 4;
+      if (sysv_shmdt(p) != 0 || sysv_shmctl(mine, IPC_RMID, nullptr) != 0) return 5;
+      return 0;
+    });
+    EXPECT_EQ(status, 0) << "round " << round;
+  }
+  stop.store(true);
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Stat(id).shm_nattch, 1u);
+  EXPECT_EQ(sysv_shmdt(held), 0);
   EXPECT_EQ(sysv_shmctl(id, IPC_RMID, nullptr), 0);
 }
 
