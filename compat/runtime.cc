@@ -208,7 +208,51 @@ absl::StatusOr<SegmentGrant*> Runtime::GrantFor(int32_t id, int shmflg,
   grant.writable = reply->writable != 0;
   grant.seq = core::IpcIdSeq(id);
   grant.size = reply->size;
+  grant.map_length = reply->map_length;
+  grant.alignment = reply->alignment;
   return &grant;
+}
+
+absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t where, int prot,
+                                           int shmflg) {
+  const uint64_t length = grant.map_length;
+  const uint64_t alignment = grant.alignment == 0 ? core::kPageSize : grant.alignment;
+  if (where != 0) {
+    // A huge page segment maps only at a huge page boundary (do_mmap()).
+    if (where % alignment != 0) return ErrnoStatus(EINVAL, "shmaddr is not aligned to the huge page size");
+    const int fixed = (shmflg & core::kShmRemap) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+    void* mapped = mmap(reinterpret_cast<void*>(where), length, prot, MAP_SHARED | fixed, grant.fd.get(), 0);
+    if (mapped == MAP_FAILED) {
+      // An address range already in use is EINVAL for shmat.
+      return ErrnoStatus(errno == EEXIST ? EINVAL : errno, "cannot map the segment");
+    }
+    if (reinterpret_cast<uint64_t>(mapped) != where) {
+      munmap(mapped, length);
+      return ErrnoStatus(EINVAL, "the address range is in use");
+    }
+    return mapped;
+  }
+  if (alignment == core::kPageSize) {
+    void* mapped = mmap(nullptr, length, prot, MAP_SHARED, grant.fd.get(), 0);
+    if (mapped == MAP_FAILED) return ErrnoStatus(errno, "cannot map the segment");
+    return mapped;
+  }
+  // The kernel places a huge page mapping at a huge page boundary: reserve
+  // room for one, map there, and give the slack back.
+  void* room = mmap(nullptr, length + alignment, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (room == MAP_FAILED) return ErrnoStatus(errno, "cannot reserve address space for the segment");
+  const uint64_t base = reinterpret_cast<uint64_t>(room);
+  const uint64_t aligned = (base + alignment - 1) / alignment * alignment;
+  void* mapped = mmap(reinterpret_cast<void*>(aligned), length, prot, MAP_SHARED | MAP_FIXED, grant.fd.get(), 0);
+  if (mapped == MAP_FAILED) {
+    const int err = errno;
+    munmap(room, length + alignment);
+    return ErrnoStatus(err, "cannot map the segment");
+  }
+  if (aligned > base) munmap(room, aligned - base);
+  const uint64_t end = aligned + length;
+  if (base + length + alignment > end) munmap(reinterpret_cast<void*>(end), base + length + alignment - end);
+  return mapped;
 }
 
 absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
@@ -239,21 +283,13 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
   int prot = PROT_READ;
   if (!(shmflg & core::kShmRdonly)) prot |= PROT_WRITE;
   if (shmflg & core::kShmExec) prot |= PROT_EXEC;
-  const uint64_t length = core::ShmMappingLength((*grant)->size);
-  int flags = MAP_SHARED;
-  if (*where != 0) flags |= (shmflg & core::kShmRemap) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
-  void* mapped = mmap(reinterpret_cast<void*>(*where), length, prot, flags, (*grant)->fd.get(), 0);
-  if (mapped == MAP_FAILED) {
-    const int err = errno;
+  absl::StatusOr<void*> mapping = MapSegment(**grant, *where, prot, shmflg);
+  if (!mapping.ok()) {
     ledger_->UndoAttach(index, seq);
-    // An address range already in use is EINVAL for shmat.
-    return ErrnoStatus(err == EEXIST ? EINVAL : err, "cannot map the segment");
+    return mapping.status();
   }
-  if (*where != 0 && reinterpret_cast<uint64_t>(mapped) != *where) {
-    munmap(mapped, length);
-    ledger_->UndoAttach(index, seq);
-    return ErrnoStatus(EINVAL, "the address range is in use");
-  }
+  void* mapped = *mapping;
+  const uint64_t length = (*grant)->map_length;
   const uint64_t start = reinterpret_cast<uint64_t>(mapped);
   // SHM_REMAP replaced whatever was there, our attachments included.
   for (auto it = attachments_.lower_bound(start); it != attachments_.end() && it->first < start + length;) {

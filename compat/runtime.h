@@ -38,7 +38,9 @@ struct SegmentGrant {
   backend::UniqueFd fd;
   bool writable = false;
   uint32_t seq = 0;
-  uint64_t size = 0;
+  uint64_t size = 0;        // shm_segsz
+  uint64_t map_length = 0;  // whole (huge) pages
+  uint64_t alignment = 0;   // of the mapping's address
 };
 
 // One live shmat of this process.
@@ -104,6 +106,12 @@ class Runtime {
   // the daemon.
   absl::StatusOr<SegmentGrant*> GrantFor(int32_t id, int shmflg, const core::Credentials& creds)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Maps a granted segment as shmat does: at `where` (0: anywhere, aligned
+  // as the kernel would place it), EINVAL for an address in use unless
+  // SHM_REMAP.
+  static absl::StatusOr<void*> MapSegment(const SegmentGrant& grant, uint64_t where, int prot,
+                                          int shmflg);
 
   static void PrepareFork();
   static void ParentAfterFork();

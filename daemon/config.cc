@@ -31,7 +31,6 @@ absl::Status SetLimit(core::NamespaceLimits& limits, absl::string_view name, abs
   if (name == "shmmax") status = Parse(name, value, &limits.shm.shmmax);
   else if (name == "shmall") status = Parse(name, value, &limits.shm.shmall);
   else if (name == "shmmni") status = Parse(name, value, &limits.shm.shmmni);
-  else if (name == "shmseg") status = Parse(name, value, &limits.shm.shmseg);
   else if (name == "semmsl") status = Parse(name, value, &limits.sem.semmsl);
   else if (name == "semmns") status = Parse(name, value, &limits.sem.semmns);
   else if (name == "semopm") status = Parse(name, value, &limits.sem.semopm);

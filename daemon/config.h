@@ -3,7 +3,7 @@
 //
 // The config file has one `name = value` per line; `#` starts a comment. The
 // names are those of the flags (and of Linux's sysctls): shmmax, shmall,
-// shmmni, shmseg, semmsl, semmns, semopm, semmni, semvmx, msgmax, msgmnb,
+// shmmni, semmsl, semmns, semopm, semmni, semvmx, msgmax, msgmnb,
 // msgmni.
 #ifndef SYSV_DAEMON_CONFIG_H_
 #define SYSV_DAEMON_CONFIG_H_

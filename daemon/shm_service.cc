@@ -65,6 +65,8 @@ Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& requ
       body.id = request.id;
       body.writable = writable ? 1 : 0;
       body.size = record->size;
+      body.map_length = core::ShmRegistry::RegionBytes(*record);
+      body.alignment = core::ShmRegistry::MappingAlignment(*record);
       reply.owned_fds.push_back(*std::move(fd));
     }
   }

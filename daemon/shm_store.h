@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "backends/common/unique_fd.h"
@@ -20,6 +21,9 @@ class ShmStore : public core::ShmRegistry::Backing {
   absl::Status Create(int32_t index, uint32_t seq, uint64_t bytes) override;
   void Destroy(int32_t index, uint32_t seq) override;
   uint64_t ResidentPages(int32_t index, uint32_t seq) override;
+  // From /sys/kernel/mm/hugepages and /proc/sys/vm/hugetlb_shm_group.
+  std::optional<HugePages> HugePagesOf(int size_log) override;
+  uint32_t HugetlbShmGroup() override;
 
   // A new descriptor of segment (index, seq), read-write or read-only.
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);

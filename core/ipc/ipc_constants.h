@@ -33,6 +33,9 @@ inline constexpr int kIpcInfo = 3;
 // shmget flags.
 inline constexpr int kShmHugetlb = 04000;
 inline constexpr int kShmNoreserve = 010000;
+// SHM_HUGETLB's huge page size, as log2(bytes), in bits 26..31 of the flags.
+inline constexpr int kShmHugeShift = 26;
+inline constexpr int kShmHugeMask = 0x3f;
 // shmat flags.
 inline constexpr int kShmRdonly = 010000;
 inline constexpr int kShmRnd = 020000;

@@ -20,7 +20,6 @@ absl::Status CheckCount(const char* name, int64_t value, int64_t max) {
 absl::Status NamespaceLimits::Validate() const {
   for (absl::Status status : {
            CheckCount("shmmni", shm.shmmni, kIpcMni),
-           CheckCount("shmseg", shm.shmseg, INT32_MAX),
            CheckCount("semmni", sem.semmni, kIpcMni),
            CheckCount("semmsl", sem.semmsl, INT32_MAX),
            CheckCount("semmns", sem.semmns, INT32_MAX),

@@ -15,7 +15,6 @@ struct ShmLimits {
   uint64_t shmmin = 1;
   uint64_t shmall = UINT64_MAX - (uint64_t{1} << 24);  // pages in all segments
   int32_t shmmni = 4096;                               // segments
-  int32_t shmseg = 4096;                               // per process (not enforced, as in Linux)
 };
 
 struct SemLimits {

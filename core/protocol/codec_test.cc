@@ -235,9 +235,8 @@ TEST(CodecTest, ShmCtlReplyRoundTripsEveryField) {
 }
 
 TEST(CodecTest, DecodeReplyRejectsAReplyToAnotherOperation) {
-  // Same body size, different operation: refused on the op alone.
-  static_assert(sizeof(ShmAttachReply) == sizeof(RegisterReply));
-  const Bytes message = EncodeReply<Op::kShmAttach>(5, ShmAttachReply{{0, 0}, 1, 1, 4096});
+  // Refused on the op alone, before the body size is looked at.
+  const Bytes message = EncodeReply<Op::kShmAttach>(5, ShmAttachReply{{0, 0}, 1, 1, 4096, 4096, 4096});
   absl::StatusOr<RegisterReply> wrong = DecodeReply<Op::kRegister>(message, 5);
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(ErrnoOf(wrong.status()), EPROTO);

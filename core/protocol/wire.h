@@ -88,7 +88,9 @@ struct ShmAttachReply {
   ReplyStatus status;
   int32_t id;
   uint32_t writable;
-  uint64_t size;
+  uint64_t size;        // shm_segsz
+  uint64_t map_length;  // of the mapping: whole pages, or huge pages
+  uint64_t alignment;   // of the mapping's address: the (huge) page size
 };
 
 // --- kShmSweep: this process detached its last attachment of a removed
@@ -188,7 +190,7 @@ static_assert(sizeof(RegisterReply) == 24);
 static_assert(sizeof(ShmGetRequest) == 16);
 static_assert(sizeof(ShmGetReply) == 16);
 static_assert(sizeof(ShmAttachRequest) == 8);
-static_assert(sizeof(ShmAttachReply) == 24);
+static_assert(sizeof(ShmAttachReply) == 40);
 static_assert(sizeof(ShmCtlRequest) == 32);
 static_assert(sizeof(WirePerm) == 32);
 static_assert(sizeof(ShmCtlReply) == 8 + 8 + 32 + 8 * 4 + 8 + 8 + 40 + 8 + 40);

@@ -22,8 +22,6 @@ absl::StatusOr<uint64_t> ShmAttachAddress(uint64_t addr, int shmflg) {
   return addr;
 }
 
-uint64_t ShmMappingLength(uint64_t segsz) { return (segsz + kPageSize - 1) & ~(kPageSize - 1); }
-
 bool ShmDetachAddressValid(uint64_t addr) { return (addr & (kPageSize - 1)) == 0; }
 
 }  // namespace sysv::core

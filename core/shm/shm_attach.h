@@ -15,9 +15,6 @@ namespace sysv::core {
 // the address to map at (0: the system chooses).
 absl::StatusOr<uint64_t> ShmAttachAddress(uint64_t addr, int shmflg);
 
-// The length of the mapping of a segment of `segsz` bytes: whole pages.
-uint64_t ShmMappingLength(uint64_t segsz);
-
 // ksys_shmdt(): an address that is not page aligned is EINVAL.
 bool ShmDetachAddressValid(uint64_t addr);
 

@@ -36,10 +36,20 @@ uint64_t ShmRegistry::PagesFor(uint64_t bytes) {
   return bytes / kPageSize + (bytes % kPageSize != 0 ? 1 : 0);
 }
 
+uint64_t ShmRegistry::MappingAlignment(const ObjectRecord& record) {
+  return record.aux1 != 0 ? record.aux1 : kPageSize;
+}
+
+uint64_t ShmRegistry::RegionBytes(const ObjectRecord& record) {
+  const uint64_t unit = MappingAlignment(record);
+  return (record.size + unit - 1) / unit * unit;
+}
+
 absl::StatusOr<int32_t> ShmRegistry::Get(Key key, uint64_t size, int flags,
                                          const OpContext& ctx) {
   SweepRemoved();
   const uint64_t pages = PagesFor(size);
+  uint64_t huge_page_size = 0;
   IpcRegistry::GetHooks hooks;
   // newseg()
   hooks.check_new = [&]() -> absl::Status {
@@ -50,12 +60,30 @@ absl::StatusOr<int32_t> ShmRegistry::Get(Key key, uint64_t size, int flags,
     if (total_pages_ + pages < total_pages_ || total_pages_ + pages > limits_.shmall) {
       return ErrnoStatus(ENOSPC, "SHMALL pages are in use");
     }
+    if (flags & kShmHugetlb) {
+      // newseg() -> hugetlb_file_setup()
+      const int size_log = (flags >> kShmHugeShift) & kShmHugeMask;
+      std::optional<Backing::HugePages> huge = backing_.HugePagesOf(size_log);
+      if (!huge || huge->page_size == 0) {
+        return ErrnoStatus(EINVAL, absl::StrFormat("no huge pages of size 2^%d", size_log));
+      }
+      if (!ctx.creds.cap_ipc_lock && !ctx.creds.InGroup(backing_.HugetlbShmGroup())) {
+        return ErrnoStatus(EPERM, "SHM_HUGETLB needs CAP_IPC_LOCK or vm.hugetlb_shm_group");
+      }
+      huge_page_size = huge->page_size;
+      const uint64_t huge_pages = (size + huge_page_size - 1) / huge_page_size;
+      // Without SHM_NORESERVE the huge pages are reserved up front.
+      if (!(flags & kShmNoreserve) && huge_pages > huge->free_pages) {
+        return ErrnoStatus(ENOMEM, "not enough free huge pages");
+      }
+    }
     return absl::OkStatus();
   };
   hooks.create = [&](int32_t index, uint32_t seq, ObjectRecord& record) -> absl::Status {
     record.size = size;
     record.aux0 = pages;
-    if (absl::Status status = backing_.Create(index, seq, pages * kPageSize); !status.ok()) {
+    record.aux1 = huge_page_size;
+    if (absl::Status status = backing_.Create(index, seq, RegionBytes(record)); !status.ok()) {
       return status;
     }
     total_pages_ += pages;
@@ -80,8 +108,9 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
   switch (cmd) {
     case kIpcInfo:
       result.value = std::max(ids_.max_index_in_use(), 0);
+      // shmctl_ipc_info(): "shminfo->shmmni = shminfo->shmseg = ns->shm_ctlmni".
       result.ipc_info = {limits_.shmmax, limits_.shmmin, static_cast<uint64_t>(limits_.shmmni),
-                         static_cast<uint64_t>(limits_.shmseg), limits_.shmall};
+                         static_cast<uint64_t>(limits_.shmmni), limits_.shmall};
       return result;
     case kShmInfo:
       result.value = std::max(ids_.max_index_in_use(), 0);
@@ -135,11 +164,14 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
           return ErrnoStatus(EPERM, "RLIMIT_MEMLOCK is 0");
         }
       }
+      // Huge page segments are always resident: locking changes nothing.
+      if (record->aux1 != 0) return result;
       if (cmd == kShmLock) {
-        // user_shm_lock(): the segment must fit in RLIMIT_MEMLOCK. (Linux
-        // also counts the user's other locked segments; libsysv does not.)
-        if (!ctx.creds.cap_ipc_lock && memlock_limit != UINT64_MAX &&
-            record->aux0 * kPageSize > memlock_limit) {
+        // shmem_lock() -> user_shm_lock(), for a segment not yet locked: it
+        // must fit in RLIMIT_MEMLOCK. (Linux also counts the user's other
+        // locked segments; libsysv does not.)
+        if (!(record->perm.mode & kShmLocked) && !ctx.creds.cap_ipc_lock &&
+            memlock_limit != UINT64_MAX && record->aux0 * kPageSize > memlock_limit) {
           return ErrnoStatus(ENOMEM, "segment exceeds RLIMIT_MEMLOCK");
         }
         record->perm.mode |= kShmLocked;

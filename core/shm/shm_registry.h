@@ -17,7 +17,9 @@
 //     demand. When a process dies its ledger is folded into the record.
 //   - The record's fields: size = shm_segsz; atime/dtime = the latest
 //     attach/detach folded from dead processes' ledgers; last_op_ns orders
-//     those events so shm_lpid names the latest; aux0 = pages.
+//     those events so shm_lpid names the latest; aux0 = pages (of 4 KiB,
+//     counted in shm_tot); aux1 = the huge page size of an SHM_HUGETLB
+//     segment, 0 otherwise.
 //   - Destroying a removed segment runs the LEDGER_BARRIER_ATTACH protocol:
 //     mark the entry kDying, then sum the ledgers; a racing shmat either is
 //     counted or sees kDying.
@@ -27,6 +29,7 @@
 #define SYSV_CORE_SHM_SHM_REGISTRY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -47,6 +50,18 @@ class ShmRegistry {
     virtual void Destroy(int32_t index, uint32_t seq) = 0;
     // Pages of the segment resident in memory (shm_rss).
     virtual uint64_t ResidentPages(int32_t index, uint32_t seq) = 0;
+
+    // The system's huge pages of 2^size_log bytes (size_log 0: the default
+    // size), or nullopt when it has no such size. SHM_HUGETLB segments are
+    // admitted as the kernel admits them; their contents live in ordinary
+    // pages all the same.
+    struct HugePages {
+      uint64_t page_size = 0;
+      uint64_t free_pages = 0;  // not yet reserved
+    };
+    virtual std::optional<HugePages> HugePagesOf(int size_log) = 0;
+    // vm.hugetlb_shm_group: members may create SHM_HUGETLB segments.
+    virtual uint32_t HugetlbShmGroup() = 0;
   };
 
   // The attachments of live processes, summed over their ledgers.
@@ -98,6 +113,11 @@ class ShmRegistry {
 
   // Pages a segment of `bytes` occupies.
   static uint64_t PagesFor(uint64_t bytes);
+  // Bytes of the region (and of every mapping) of a segment: whole pages,
+  // or whole huge pages for an SHM_HUGETLB one.
+  static uint64_t RegionBytes(const ObjectRecord& record);
+  // The alignment of every mapping's address: the page or huge page size.
+  static uint64_t MappingAlignment(const ObjectRecord& record);
 
  private:
   absl::StatusOr<ShmCtlResult> Stat(int32_t id, int cmd, const OpContext& ctx);

@@ -62,7 +62,15 @@ class FakeBacking : public ShmRegistry::Backing {
     return it == resident.end() ? 0 : it->second;
   }
 
+  std::optional<HugePages> HugePagesOf(int size_log) override {
+    if (size_log != 0 && size_log != 21) return std::nullopt;
+    return huge_pages;
+  }
+  uint32_t HugetlbShmGroup() override { return hugetlb_group; }
+
   int fail_with = 0;
+  HugePages huge_pages{2 << 20, 0};  // like a machine with no huge pages reserved
+  uint32_t hugetlb_group = 0;
   std::vector<Segment> created;
   std::vector<Segment> destroyed;
   std::map<std::pair<int32_t, uint32_t>, uint64_t> resident;

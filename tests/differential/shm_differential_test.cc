@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,8 +122,18 @@ class Runner {
     if (Pick(2)) flags |= IPC_CREAT;
     if (Pick(4) == 0) flags |= IPC_EXCL;
     if (Pick(8) == 0) flags |= SHM_NORESERVE;
+    if (Pick(10) == 0) {
+      flags |= SHM_HUGETLB;
+      flags |= PickOf(std::vector<int>{0, 0, 21 << 26, 30 << 26, 63 << 26, 12 << 26});
+    }
     const int id = api_.shmget(key, size, flags);
-    if (id >= 0 && std::find(ids_.begin(), ids_.end(), id) == ids_.end()) ids_.push_back(id);
+    if (id >= 0 && std::find(ids_.begin(), ids_.end(), id) == ids_.end()) {
+      ids_.push_back(id);
+      // A new SHM_HUGETLB segment without reserved huge pages raises SIGBUS
+      // in the kernel when touched (libsysv backs it with ordinary pages):
+      // never touch one, only attach it.
+      if (flags & SHM_HUGETLB) untouchable_.insert(id);
+    }
     Record(absl::StrFormat("shmget(key%+d, %u, %#o) = %s", key == IPC_PRIVATE ? -1 : key - base_key_,
                            size, flags, id >= 0 ? Id(id) : Errno(id)));
   }
@@ -142,9 +153,10 @@ class Runner {
     const bool aligned = (reinterpret_cast<uintptr_t>(p) % 4096) == 0;
     shmid_ds ds{};
     api_.shmctl(id, IPC_STAT, &ds);  // not recorded: only to know the size
-    attached_.push_back({static_cast<char*>(p), id, !(flags & SHM_RDONLY), ds.shm_segsz});
+    const bool touchable = untouchable_.count(id) == 0;
+    attached_.push_back({static_cast<char*>(p), id, !(flags & SHM_RDONLY) && touchable, ds.shm_segsz});
     Record(absl::StrFormat("shmat(%s, %p, %#o) = ok aligned=%d first byte=%d", Id(id), addr, flags,
-                           aligned, static_cast<char*>(p)[0]));
+                           aligned, touchable ? static_cast<char*>(p)[0] : -1));
   }
 
   void Detach() {
@@ -179,7 +191,7 @@ class Runner {
     w->addr[0] = value;
     std::string seen;
     for (const Attached& a : attached_) {
-      if (a.id == w->id) absl::StrAppend(&seen, a.addr[0] == value ? "y" : "n");
+      if (a.id == w->id && untouchable_.count(a.id) == 0) absl::StrAppend(&seen, a.addr[0] == value ? "y" : "n");
     }
     Record(absl::StrFormat("write %s: seen by attachments %s", Id(w->id), seen));
   }
@@ -271,6 +283,7 @@ class Runner {
   key_t base_key_;
   int step_ = 0;
   std::vector<int> ids_;
+  std::set<int> untouchable_;
   std::vector<Attached> attached_;
   int out_fd_;
 };
