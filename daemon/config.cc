@@ -26,7 +26,9 @@ absl::Status Parse(absl::string_view name, absl::string_view value, T* out) {
 
 }  // namespace
 
-absl::Status SetLimit(core::NamespaceLimits& limits, absl::string_view name, absl::string_view value) {
+absl::Status SetLimit(core::NamespaceLimits& out, absl::string_view name, absl::string_view value) {
+  // Work on a copy: a value that fails validation must not stick.
+  core::NamespaceLimits limits = out;
   absl::Status status;
   if (name == "shmmax") status = Parse(name, value, &limits.shm.shmmax);
   else if (name == "shmall") status = Parse(name, value, &limits.shm.shmall);
@@ -41,10 +43,14 @@ absl::Status SetLimit(core::NamespaceLimits& limits, absl::string_view name, abs
   else if (name == "msgmni") status = Parse(name, value, &limits.msg.msgmni);
   else return ErrnoStatus(EINVAL, absl::StrFormat("unknown limit '%s'", name));
   if (!status.ok()) return status;
-  return limits.Validate();
+  if (absl::Status valid = limits.Validate(); !valid.ok()) return valid;
+  out = limits;
+  return absl::OkStatus();
 }
 
-absl::Status ApplyConfigText(core::NamespaceLimits& limits, absl::string_view text) {
+absl::Status ApplyConfigText(core::NamespaceLimits& out, absl::string_view text) {
+  // All lines or none.
+  core::NamespaceLimits limits = out;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -61,6 +67,7 @@ absl::Status ApplyConfigText(core::NamespaceLimits& limits, absl::string_view te
       return ErrnoStatus(EINVAL, absl::StrFormat("line %d: %s", line_number, status.message()));
     }
   }
+  out = limits;
   return absl::OkStatus();
 }
 

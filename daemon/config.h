@@ -16,10 +16,11 @@
 
 namespace sysv::daemon {
 
-// Sets one limit by name. Errors: unknown name, malformed or out-of-range value.
+// Sets one limit by name. Errors (EINVAL): unknown name, malformed or
+// out-of-range value; `limits` is then unchanged.
 absl::Status SetLimit(core::NamespaceLimits& limits, absl::string_view name, absl::string_view value);
 
-// Applies every line of `text` (the contents of a config file).
+// Applies every line of `text` (the contents of a config file), or none.
 absl::Status ApplyConfigText(core::NamespaceLimits& limits, absl::string_view text);
 
 // Reads and applies the file at `path`.

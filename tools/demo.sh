@@ -8,9 +8,12 @@ bazel build //compat:libsysv //daemon:sysvipcd //tools:sysvipc
 sysvipc=bazel-bin/tools/sysvipc
 
 echo "== util-linux ipcmk, unmodified, on libsysv"
-"$sysvipc" run -- ipcmk -M 65536 -p 0640
+made=$("$sysvipc" run -- ipcmk -M 65536 -p 0640)
+echo "$made"
 echo "== python3-sysv-ipc, unmodified, on libsysv (two processes)"
 "$sysvipc" run -- /usr/bin/python3 tools/demo/shm_demo.py
 echo "== the namespace, as util-linux ipcs shows it"
 "$sysvipc" ipcs -m
 "$sysvipc" daemon status
+echo "== util-linux ipcrm, on libsysv"
+"$sysvipc" ipcrm -m "${made##*: }" && echo "removed segment ${made##*: }"

@@ -278,6 +278,28 @@ TEST_P(ShmIntegrationTest, ForkWhileOtherThreadsAreInCallsGivesAWorkingChild) {
   EXPECT_EQ(sysv_shmctl(id, IPC_RMID, nullptr), 0);
 }
 
+TEST(ShmLimitsTest, DaemonLimitsAreEnforcedAndReported) {
+  TestDaemon daemon(FreshNamespaceDir("limits"), {"--limit=shmmni=2,shmmax=8192,shmall=3"});
+  daemon.Start();
+  shminfo info{};
+  ASSERT_GE(sysv_shmctl(0, IPC_INFO, reinterpret_cast<shmid_ds*>(&info)), 0);
+  EXPECT_EQ(info.shmmni, 2u);
+  EXPECT_EQ(info.shmmax, 8192u);
+  EXPECT_EQ(info.shmall, 3u);
+  EXPECT_EQ(sysv_shmget(IPC_PRIVATE, 8193, 0600), -1);
+  EXPECT_EQ(errno, EINVAL);
+  const int a = sysv_shmget(IPC_PRIVATE, 8192, 0600);  // 2 pages of SHMALL's 3
+  ASSERT_GE(a, 0);
+  EXPECT_EQ(sysv_shmget(IPC_PRIVATE, 8192, 0600), -1);  // would need 4 pages
+  EXPECT_EQ(errno, ENOSPC);
+  const int b = sysv_shmget(IPC_PRIVATE, 100, 0600);
+  ASSERT_GE(b, 0);
+  EXPECT_EQ(sysv_shmget(IPC_PRIVATE, 1, 0600), -1);  // SHMMNI (and SHMALL) reached
+  EXPECT_EQ(errno, ENOSPC);
+  EXPECT_EQ(sysv_shmctl(a, IPC_RMID, nullptr), 0);
+  EXPECT_EQ(sysv_shmctl(b, IPC_RMID, nullptr), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(EventLoops, ShmIntegrationTest, ::testing::Values("io_uring", "epoll"),
                          [](const auto& info) { return std::string(info.param) == "io_uring" ? "IoUring" : "Epoll"; });
 

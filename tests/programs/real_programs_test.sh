@@ -20,6 +20,12 @@ done
 trap '"$sysvipc" daemon stop >/dev/null 2>&1 || true; rm -rf "$SYSVIPC_DIR"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
+# With autostart off and no daemon, a call fails clearly (ECONNREFUSED, one
+# line on stderr) instead of starting one.
+if out=$(SYSVIPC_AUTOSTART=0 "$sysvipc" run -- ipcmk -M 4096 2>&1); then fail "ipcmk succeeded without a daemon: $out"; fi
+grep -q "SYSVIPC_AUTOSTART=0" <<<"$out" || fail "no clear message without a daemon: $out"
+"$sysvipc" daemon status >/dev/null && fail "a daemon was started although SYSVIPC_AUTOSTART=0"
+
 # ipcmk creates a segment in libsysv's namespace, not the kernel's.
 out=$("$sysvipc" run -- ipcmk -M 8192 -p 0640)
 [[ "$out" =~ ^Shared\ memory\ id:\ ([0-9]+)$ ]] || fail "ipcmk said: $out"

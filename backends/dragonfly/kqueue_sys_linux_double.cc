@@ -1,0 +1,256 @@
+// kqueue_sys.h on epoll and pidfds, for tests: see
+// kqueue_sys_linux_double.h. testonly; never linked into a product.
+#include "backends/dragonfly/kqueue_sys_linux_double.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "backends/dragonfly/kqueue_sys.h"
+
+namespace sysv::dragonfly_backend {
+namespace {
+
+struct Registration {
+  uintptr_t ident = 0;
+  int16_t filter = 0;
+  uint64_t udata = 0;
+  uint64_t cookie = 0;  // epoll_event.data; fresh on every EV_ADD
+  int pidfd = -1;       // kFilterProc only; owned
+};
+
+struct Queue {
+  std::map<std::pair<uintptr_t, int16_t>, Registration> registrations;
+  // cookie -> key of the registration it currently belongs to.
+  std::unordered_map<uint64_t, std::pair<uintptr_t, int16_t>> cookies;
+  uint64_t next_cookie = 1;
+};
+
+std::mutex g_mutex;
+std::map<int, Queue>* g_queues = new std::map<int, Queue>();  // never freed
+std::atomic<int> g_interruptions{0};
+
+int Fail(int errnum) {
+  errno = errnum;
+  return -1;
+}
+
+bool IsOpen(int fd) { return fd >= 0 && fcntl(fd, F_GETFD) >= 0; }
+
+void Forget(Queue& queue, int epoll_fd, Registration& registration) {
+  queue.cookies.erase(registration.cookie);
+  if (registration.pidfd >= 0) {
+    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, registration.pidfd, nullptr);
+    close(registration.pidfd);
+  }
+  queue.registrations.erase({registration.ident, registration.filter});
+}
+
+int AddRead(Queue& queue, int epoll_fd, const KEvent& change) {
+  const int fd = static_cast<int>(change.ident);
+  if (!IsOpen(fd)) return Fail(EBADF);
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterRead};
+  auto it = queue.registrations.find(key);
+  const bool existed = it != queue.registrations.end();
+  Registration fresh;
+  Registration& registration = existed ? it->second : fresh;
+  // A fresh cookie even for an existing key, so that what an older epoll
+  // entry of the same number still reports is recognised as stale.
+  const uint64_t cookie = queue.next_cookie++;
+  struct epoll_event event = {};
+  event.events = EPOLLIN | EPOLLRDHUP;
+  event.data.u64 = cookie;
+  int rc = -1;
+  if (existed) rc = epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event);
+  if (rc != 0) rc = epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);
+  if (rc != 0) return -1;  // EPERM (regular file), ENOMEM, ENOSPC
+  if (existed) queue.cookies.erase(registration.cookie);
+  registration.ident = change.ident;
+  registration.filter = kFilterRead;
+  registration.udata = change.udata;
+  registration.cookie = cookie;
+  queue.cookies[cookie] = key;
+  if (!existed) queue.registrations.emplace(key, registration);
+  return 0;
+}
+
+int DeleteRead(Queue& queue, int epoll_fd, const KEvent& change) {
+  const int fd = static_cast<int>(change.ident);
+  auto it = queue.registrations.find({change.ident, kFilterRead});
+  if (!IsOpen(fd)) {
+    // DragonFly dropped the knote when the descriptor was closed.
+    if (it != queue.registrations.end()) Forget(queue, epoll_fd, it->second);
+    return Fail(EBADF);
+  }
+  if (it == queue.registrations.end()) return Fail(ENOENT);
+  const int rc = epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+  Forget(queue, epoll_fd, it->second);
+  // ENOENT: the number now names another file than the one registered,
+  // whose knote DragonFly would have dropped at close().
+  return rc == 0 ? 0 : Fail(ENOENT);
+}
+
+int AddProc(Queue& queue, int epoll_fd, const KEvent& change) {
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterProc};
+  if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
+    it->second.udata = change.udata;
+    return 0;
+  }
+  const long pid = static_cast<long>(change.ident);
+  if (pid <= 0) return Fail(ESRCH);
+  // Works for a zombie too (readable at once), and fails with ESRCH once the
+  // process has been reaped: DragonFly's filt_procattach() with zpfind().
+  const long pidfd = syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return -1;
+  Registration registration;
+  registration.ident = change.ident;
+  registration.filter = kFilterProc;
+  registration.udata = change.udata;
+  registration.cookie = queue.next_cookie++;
+  registration.pidfd = static_cast<int>(pidfd);
+  struct epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = registration.cookie;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, registration.pidfd, &event) != 0) {
+    const int errnum = errno;
+    close(registration.pidfd);
+    return Fail(errnum);
+  }
+  queue.cookies[registration.cookie] = key;
+  queue.registrations.emplace(key, registration);
+  return 0;
+}
+
+int DeleteProc(Queue& queue, int epoll_fd, const KEvent& change) {
+  auto it = queue.registrations.find({change.ident, kFilterProc});
+  if (it == queue.registrations.end()) return Fail(ENOENT);
+  Forget(queue, epoll_fd, it->second);
+  return 0;
+}
+
+int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
+  const bool add = (change.flags & kFlagAdd) != 0;
+  const bool remove = (change.flags & kFlagDelete) != 0;
+  if (add == remove) return Fail(EINVAL);  // the double knows only these two
+  switch (change.filter) {
+    case kFilterRead:
+      return add ? AddRead(queue, epoll_fd, change)
+                 : DeleteRead(queue, epoll_fd, change);
+    case kFilterProc:
+      if (add && change.fflags != kNoteExit) return Fail(EINVAL);
+      return add ? AddProc(queue, epoll_fd, change)
+                 : DeleteProc(queue, epoll_fd, change);
+    default:
+      return Fail(EINVAL);
+  }
+}
+
+int TimeoutMillis(const struct timespec* timeout) {
+  if (timeout == nullptr) return -1;
+  const int64_t nanos = int64_t{timeout->tv_sec} * 1'000'000'000 + timeout->tv_nsec;
+  const int64_t millis = (nanos + 999'999) / 1'000'000;  // never shorter
+  return millis > INT32_MAX ? INT32_MAX : static_cast<int>(millis);
+}
+
+}  // namespace
+
+int KqueueOpen() {
+  const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) return -1;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  (*g_queues)[epoll_fd] = Queue();
+  return epoll_fd;
+}
+
+int KqueueClose(int kq) {
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_queues->find(kq);
+    if (it != g_queues->end()) {
+      for (auto& [key, registration] : it->second.registrations) {
+        if (registration.pidfd >= 0) close(registration.pidfd);
+      }
+      g_queues->erase(it);
+    }
+  }
+  return close(kq);
+}
+
+int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
+           int nevents, const struct timespec* timeout) {
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_queues->find(kq);
+    if (it == g_queues->end()) return Fail(EBADF);
+    for (int i = 0; i < nchanges; ++i) {
+      if (ApplyChange(it->second, kq, changes[i]) != 0) return -1;
+    }
+  }
+  if (nevents <= 0) return 0;
+  if (nevents > kMaxEventsPerCall) nevents = kMaxEventsPerCall;
+  for (;;) {
+    for (int pending = g_interruptions.load(); pending > 0;) {
+      if (g_interruptions.compare_exchange_weak(pending, pending - 1)) {
+        return Fail(EINTR);
+      }
+    }
+    struct epoll_event ready[kMaxEventsPerCall];
+    // The lock is not held while waiting; the queue is looked up again.
+    const int count = epoll_wait(kq, ready, nevents, TimeoutMillis(timeout));
+    if (count < 0) return -1;  // EINTR, EBADF
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto queue_it = g_queues->find(kq);
+    if (queue_it == g_queues->end()) return Fail(EBADF);
+    Queue& queue = queue_it->second;
+    int stored = 0;
+    for (int i = 0; i < count; ++i) {
+      auto cookie_it = queue.cookies.find(ready[i].data.u64);
+      if (cookie_it == queue.cookies.end()) continue;  // a stale entry
+      Registration& registration = queue.registrations.at(cookie_it->second);
+      KEvent& out = events[stored++];
+      out = KEvent();
+      out.ident = registration.ident;
+      out.filter = registration.filter;
+      out.udata = registration.udata;
+      if (registration.filter == kFilterRead) {
+        out.flags = kFlagAdd;
+        if ((ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) != 0) {
+          out.flags |= kFlagEof;
+        }
+      } else {
+        // filt_proc(): EV_CLEAR is set at attach, EV_EOF | EV_ONESHOT at
+        // exit, and the one-shot note is deleted once reported.
+        out.flags = kFlagAdd | kFlagClear | kFlagOneshot | kFlagEof;
+        out.fflags = kNoteExit;
+        Forget(queue, kq, registration);
+      }
+    }
+    // Only stale entries were ready: a real kevent() would still be waiting.
+    if (stored > 0 || count == 0) return stored;
+  }
+}
+
+namespace testing {
+
+void InjectKeventInterruptions(int count) { g_interruptions.store(count); }
+
+int RegistrationCount(int kq) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = g_queues->find(kq);
+  if (it == g_queues->end()) return -1;
+  return static_cast<int>(it->second.registrations.size());
+}
+
+}  // namespace testing
+}  // namespace sysv::dragonfly_backend

@@ -1,0 +1,59 @@
+#include "daemon/config.h"
+
+#include <cerrno>
+
+#include "core/ipc/errno_status.h"
+#include "gtest/gtest.h"
+
+namespace sysv::daemon {
+namespace {
+
+using core::ErrnoOf;
+
+TEST(ConfigTest, DefaultsAreLinuxs) {
+  const core::NamespaceLimits limits;
+  EXPECT_EQ(limits.shm.shmmni, 4096);
+  EXPECT_EQ(limits.shm.shmmax, UINT64_MAX - (uint64_t{1} << 24));
+  EXPECT_EQ(limits.shm.shmall, UINT64_MAX - (uint64_t{1} << 24));
+  EXPECT_EQ(limits.sem.semmsl, 32000);
+  EXPECT_EQ(limits.sem.semmni, 32000);
+  EXPECT_EQ(limits.msg.msgmax, 8192);
+  EXPECT_EQ(limits.msg.msgmnb, 16384);
+  EXPECT_TRUE(limits.Validate().ok());
+}
+
+TEST(ConfigTest, AppliesNameValueLinesWithCommentsAndBlanks) {
+  core::NamespaceLimits limits;
+  ASSERT_TRUE(ApplyConfigText(limits,
+                              "# namespace limits\n"
+                              "shmmni = 128\n"
+                              "\n"
+                              "shmmax=1048576   # bytes\n"
+                              "  msgmnb =  65536\n")
+                  .ok());
+  EXPECT_EQ(limits.shm.shmmni, 128);
+  EXPECT_EQ(limits.shm.shmmax, 1048576u);
+  EXPECT_EQ(limits.msg.msgmnb, 65536);
+}
+
+TEST(ConfigTest, RejectsUnknownNamesMalformedLinesAndBadValues) {
+  core::NamespaceLimits limits;
+  absl::Status unknown = ApplyConfigText(limits, "shmfoo = 1\n");
+  EXPECT_EQ(ErrnoOf(unknown), EINVAL);
+  EXPECT_NE(unknown.message().find("line 1"), absl::string_view::npos) << unknown;
+  EXPECT_EQ(ErrnoOf(ApplyConfigText(limits, "ok = \nshmmni\n")), EINVAL);
+  EXPECT_EQ(ErrnoOf(ApplyConfigText(limits, "shmmni = lots\n")), EINVAL);
+  EXPECT_EQ(ErrnoOf(ApplyConfigText(limits, "shmmni = 32769\n")), EINVAL);  // above IPCMNI
+  EXPECT_EQ(ErrnoOf(ApplyConfigText(limits, "semvmx = 40000\n")), EINVAL);
+  EXPECT_EQ(limits.shm.shmmni, 4096) << "a refused value must not stick";
+}
+
+TEST(ConfigTest, MissingFileIsAClearError) {
+  core::NamespaceLimits limits;
+  absl::Status status = ApplyConfigFile(limits, "/nonexistent/sysvipcd.conf");
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("/nonexistent/sysvipcd.conf"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace sysv::daemon
