@@ -8,12 +8,8 @@ bash "$runfiles/tools/install_files.sh" "$prefix" "$runfiles/tools/sysvipc" \
   "$runfiles/daemon/sysvipcd" "$runfiles/compat/libsysv.so" "$runfiles/compat/include/sysv/sysv.h"
 unset SYSVIPCD SYSVIPC_LIB
 export SYSVIPC_DIR=$(mktemp -d /tmp/sysvipc-install-XXXXXX)
-export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0"
-for runtime in libasan libtsan; do
-  if readelf -d "$prefix/lib/libsysv.so" 2>/dev/null | grep -q "$runtime"; then
-    export LD_PRELOAD=$(gcc -print-file-name=$runtime.so)
-  fi
-done
+source "$runfiles/tests/programs/preload_env.sh"
+preload_sanitizer_runtime "$prefix/lib/libsysv.so"
 trap '"$prefix/bin/sysvipc" daemon stop >/dev/null 2>&1 || true; rm -rf "$SYSVIPC_DIR"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 

@@ -7,16 +7,8 @@ sysvipc="$runfiles/tools/sysvipc"
 export SYSVIPCD="$runfiles/daemon/sysvipcd"
 export SYSVIPC_LIB="$runfiles/compat/libsysv.so"
 export SYSVIPC_DIR=$(mktemp -d /tmp/sysvipc-programs-XXXXXX)
-# Under --config=asan, libsysv.so brings the ASan runtime into programs that
-# were not built with it; let it load after them.
-export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0"
-# Likewise a sanitizer runtime that libsysv.so needs must be preloaded first
-# into programs built without it.
-for runtime in libasan libtsan; do
-  if readelf -d "$SYSVIPC_LIB" 2>/dev/null | grep -q "$runtime"; then
-    export LD_PRELOAD=$(gcc -print-file-name=$runtime.so)
-  fi
-done
+source "$runfiles/tests/programs/preload_env.sh"
+preload_sanitizer_runtime "$SYSVIPC_LIB"
 trap '"$sysvipc" daemon stop >/dev/null 2>&1 || true; rm -rf "$SYSVIPC_DIR"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
