@@ -16,6 +16,8 @@
 #include "backends/common/namespace_layout.h"
 #include "backends/linux/channel.h"
 #include "backends/linux/peer_credentials.h"
+#include "backends/linux/process_watch.h"
+#include "backends/linux/sem_platform.h"
 #include "compat/daemon_launcher.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
@@ -117,8 +119,9 @@ absl::Status Runtime::Register() {
   if (reply->status.error != 0) {
     return ErrnoStatus(reply->status.error, "sysvipcd refused to register this process");
   }
-  if (received->fds.size() != 2 || reply->shm_table_capacity > static_cast<uint32_t>(core::kIpcMni) ||
-      reply->ledger_capacity > static_cast<uint32_t>(core::kIpcMni)) {
+  if (received->fds.size() != 3 || reply->shm_table_capacity > static_cast<uint32_t>(core::kIpcMni) ||
+      reply->ledger_capacity > static_cast<uint32_t>(core::kIpcMni) ||
+      reply->sem_table_capacity > static_cast<uint32_t>(core::kIpcMni)) {
     return ErrnoStatus(EPROTO, "sysvipcd's registration reply is malformed");
   }
   const size_t table_size = core::ObjectTableSize(reply->shm_table_capacity);
@@ -136,6 +139,17 @@ absl::Status Runtime::Register() {
       core::AttachLedger::Open(ledger_map->data(), ledger_map->size());
   if (!ledger.ok()) return ledger.status();
 
+  const size_t sem_table_size = core::ObjectTableSize(reply->sem_table_capacity);
+  absl::StatusOr<linux_backend::MappedRegion> sem_table_map =
+      linux_backend::MappedRegion::Map(received->fds[2].get(), sem_table_size, /*writable=*/false);
+  if (!sem_table_map.ok()) return sem_table_map.status();
+  absl::StatusOr<core::ObjectTable> sem_table =
+      core::ObjectTable::Open(sem_table_map->data(), sem_table_map->size(), core::IpcKind::kSem);
+  if (!sem_table.ok()) return sem_table.status();
+
+  sem_table_.reset();
+  sem_table_map_.emplace(*std::move(sem_table_map));
+  sem_table_.emplace(*sem_table);
   shm_table_.reset();
   shm_table_map_.emplace(*std::move(table_map));
   shm_table_.emplace(*table);
@@ -143,7 +157,10 @@ absl::Status Runtime::Register() {
   ledger_map_.emplace(*std::move(ledger_map));
   ledger_.emplace(*ledger);
   // A namespace created anew (its state was wiped) voids every id we knew.
-  if (namespace_id_ != 0 && namespace_id_ != reply->namespace_id) grants_.clear();
+  if (namespace_id_ != 0 && namespace_id_ != reply->namespace_id) {
+    grants_.clear();
+    sem_grants_.clear();
+  }
   namespace_id_ = reply->namespace_id;
   registered_once_ = true;
   return absl::OkStatus();
@@ -211,6 +228,59 @@ absl::StatusOr<SegmentGrant*> Runtime::GrantFor(int32_t id, int shmflg,
   grant.map_length = reply->map_length;
   grant.alignment = reply->alignment;
   return &grant;
+}
+
+absl::StatusOr<std::shared_ptr<SemGrant>> Runtime::SemGrantFor(
+    int32_t id, bool alter,
+    const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check) {
+  AnnotatedMutexLock lock(&mu_);
+  if (absl::Status status = EnsureChannel(); !status.ok()) return status;
+  absl::StatusOr<core::ObjectRecord> record = check(*sem_table_);
+  if (!record.ok()) {
+    if (core::ErrnoOf(record.status()) == EINVAL) sem_grants_.erase(id);
+    return record.status();
+  }
+  // The daemon must know which sets this process uses, to undo and unqueue
+  // it there when it dies; a forked child uses its parent's grants.
+  if (ledger_) ledger_->NoteSemSet(core::IpcIdIndex(id));
+  if (auto it = sem_grants_.find(id);
+      it != sem_grants_.end() && it->second->seq == record->perm.seq && (it->second->may_alter || !alter)) {
+    return it->second;
+  }
+  std::vector<UniqueFd> fds;
+  absl::StatusOr<wire::SemOpenReply> reply = CallLocked<wire::Op::kSemOpen>(wire::SemOpenRequest{id, 0}, &fds);
+  if (!reply.ok()) return reply.status();
+  if (reply->status.error != 0) return ErrnoStatus(reply->status.error, "the daemon refused the set");
+  if (fds.size() != 1 || reply->region_size == 0) return ErrnoStatus(EPROTO, "semaphore open reply is malformed");
+  auto grant = std::make_shared<SemGrant>();
+  grant->may_alter = reply->may_alter != 0;
+  grant->seq = core::IpcIdSeq(id);
+  absl::StatusOr<linux_backend::MappedRegion> map =
+      linux_backend::MappedRegion::Map(fds[0].get(), reply->region_size, grant->may_alter);
+  if (!map.ok()) return map.status();
+  grant->map = *std::move(map);
+  absl::StatusOr<core::SemSet> set =
+      core::SemSet::Open(grant->map.data(), grant->map.size(), &linux_backend::LinuxSemPlatform());
+  if (!set.ok()) return ErrnoStatus(EIDRM, set.status().message());
+  grant->set.emplace(*set);
+  grant->fd = std::move(fds[0]);
+  sem_grants_[id] = grant;
+  return grant;
+}
+
+uint32_t Runtime::SemOpLimit() {
+  AnnotatedMutexLock lock(&mu_);
+  if (!EnsureChannel().ok() || !sem_table_) return 500;
+  return sem_table_->header().op_limit.load(std::memory_order_relaxed);
+}
+
+core::SemSet::Caller Runtime::SemCaller() {
+  AnnotatedMutexLock lock(&mu_);
+  if (start_time_ == 0) {
+    absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+    start_time_ = start.ok() ? *start : 1;
+  }
+  return core::SemSet::Caller{pid_, start_time_};
 }
 
 absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t where, int prot,
@@ -382,6 +452,7 @@ void Runtime::ChildAfterFork() {
   r.mu_.AssertHeld();
   const int saved = errno;
   r.pid_ = getpid();
+  r.start_time_ = 0;  // a new process: its undo records are its own
   // The channel and the ledger are the parent's: a new process registers
   // anew and counts the attachments it inherited in a ledger of its own.
   r.CloseChannel();

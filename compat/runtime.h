@@ -16,7 +16,9 @@
 #define SYSV_COMPAT_RUNTIME_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +31,7 @@
 #include "core/ipc/credentials.h"
 #include "core/ipc/object_table.h"
 #include "core/protocol/codec.h"
+#include "core/sem/sem_set.h"
 #include "core/shm/attach_ledger.h"
 
 namespace sysv::compat {
@@ -41,6 +44,17 @@ struct SegmentGrant {
   uint64_t size = 0;        // shm_segsz
   uint64_t map_length = 0;  // whole (huge) pages
   uint64_t alignment = 0;   // of the mapping's address
+};
+
+// A semaphore set this process may use: the daemon-granted region, mapped.
+// Shared so that a thread sleeping in semop keeps the mapping alive even if
+// another thread drops the grant.
+struct SemGrant {
+  backend::UniqueFd fd;
+  linux_backend::MappedRegion map;
+  std::optional<core::SemSet> set;
+  bool may_alter = false;
+  uint32_t seq = 0;
 };
 
 // One live shmat of this process.
@@ -69,6 +83,19 @@ class Runtime {
   // shmat/shmdt on the runtime's state.
   absl::StatusOr<void*> Attach(int32_t id, uint64_t addr, int shmflg) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Detach(uint64_t addr) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The set `id` for an operation that needs `alter` (write) access, with
+  // its table record; checks in the kernel's order via `check`, which
+  // returns the record or the errno. Opens the set through the daemon on
+  // first use.
+  absl::StatusOr<std::shared_ptr<SemGrant>> SemGrantFor(
+      int32_t id, bool alter,
+      const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // SEMOPM, as the daemon published it.
+  uint32_t SemOpLimit() ABSL_LOCKS_EXCLUDED(mu_);
+  // pid and start time of this process (SEM_UNDO records name it by both).
+  core::SemSet::Caller SemCaller() ABSL_LOCKS_EXCLUDED(mu_);
 
   // exec support: drop every attachment from the ledger before an exec, and
   // restore them if the exec fails.
@@ -125,6 +152,10 @@ class Runtime {
   uint32_t last_request_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<linux_backend::MappedRegion> shm_table_map_ ABSL_GUARDED_BY(mu_);
   std::optional<core::ObjectTable> shm_table_ ABSL_GUARDED_BY(mu_);
+  std::optional<linux_backend::MappedRegion> sem_table_map_ ABSL_GUARDED_BY(mu_);
+  std::optional<core::ObjectTable> sem_table_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int32_t, std::shared_ptr<SemGrant>> sem_grants_ ABSL_GUARDED_BY(mu_);
+  uint64_t start_time_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<linux_backend::MappedRegion> ledger_map_ ABSL_GUARDED_BY(mu_);
   std::optional<core::AttachLedger> ledger_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, SegmentGrant> grants_ ABSL_GUARDED_BY(mu_);

@@ -1,4 +1,4 @@
-// Semaphores and message queues are not served yet: their entry points fail
+// Message queues are not served yet: their entry points fail
 // with ENOSYS, as a kernel without SysV IPC would answer.
 #include <cerrno>
 
@@ -7,12 +7,6 @@
 
 using sysv::compat::FailWithErrno;
 
-extern "C" int sysv_semget(key_t, int, int) { return FailWithErrno(ENOSYS); }
-extern "C" int sysv_semop(int, struct sembuf*, size_t) { return FailWithErrno(ENOSYS); }
-extern "C" int sysv_semtimedop(int, struct sembuf*, size_t, const struct timespec*) {
-  return FailWithErrno(ENOSYS);
-}
-extern "C" int sysv_semctl(int, int, int, ...) { return FailWithErrno(ENOSYS); }
 extern "C" int sysv_msgget(key_t, int) { return FailWithErrno(ENOSYS); }
 extern "C" int sysv_msgsnd(int, const void*, size_t, int) { return FailWithErrno(ENOSYS); }
 extern "C" ssize_t sysv_msgrcv(int, void*, size_t, long, int) { return FailWithErrno(ENOSYS); }

@@ -54,9 +54,15 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
   return process;
 }
 
+ClientProcess* ClientRegistry::Find(int32_t pid) {
+  auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : it->second.get();
+}
+
 absl::StatusOr<ClientProcess*> ClientRegistry::Register(
     int32_t pid, bool fresh_image,
-    const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger) {
+    const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger,
+    const std::function<void(const ClientProcess&)>& on_exit) {
   if (auto it = processes_.find(pid); it != processes_.end()) {
     ClientProcess* process = it->second.get();
     if (linux_backend::ProcessAlive(pid, process->start_time)) {
@@ -71,7 +77,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
       return process;
     }
     // The pid was reused before its pidfd reported the exit.
-    Retire(pid, on_stale_ledger);
+    Retire(pid, on_exit);
   }
   absl::StatusOr<uint64_t> start_time = linux_backend::ProcessStartTime(pid);
   if (!start_time.ok()) return start_time.status();
@@ -84,21 +90,19 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   return raw;
 }
 
-void ClientRegistry::Retire(
-    int32_t pid, const std::function<void(const core::AttachLedger&, int32_t pid)>& absorb) {
+void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientProcess&)>& on_exit) {
   auto it = processes_.find(pid);
   if (it == processes_.end()) return;
   std::unique_ptr<ClientProcess> process = std::move(it->second);
   processes_.erase(it);
   unwatch_(process->pidfd.get());
   // Out of the census before folding, so the fold sees no live attachments.
-  absorb(*process->ledger, pid);
+  on_exit(*process);
   (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_,
                                         backend::LedgerFileName(pid, process->start_time));
 }
 
-void ClientRegistry::Recover(
-    const std::function<void(const core::AttachLedger&, int32_t pid)>& absorb) {
+void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on_exit) {
   const int fd = dup(ledger_dir_fd_);
   if (fd < 0) return;
   DIR* dir = fdopendir(fd);
@@ -125,25 +129,33 @@ void ClientRegistry::Recover(
     if (linux_backend::ProcessAlive(pid, start_time)) {
       absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, false);
       if (process.ok()) {
+        (*process)->sets_unknown = true;
         processes_[pid] = *std::move(process);
         SYSV_LOG(kInfo, "re-adopted client process %d", pid);
         continue;
       }
       SYSV_LOG(kWarning, "cannot re-adopt client %d: %s", pid, process.status().ToString());
     }
-    // Dead (or unreadable): fold what its ledger says, then forget it.
+    // Dead (or unreadable): do its exit-time work from what its ledger
+    // says, then forget it.
+    ClientProcess dead;
+    dead.pid = pid;
+    dead.start_time = start_time;
+    dead.sets_unknown = true;
     absl::StatusOr<UniqueFd> ledger_fd = linux_backend::OpenRegionFile(ledger_dir_fd_, name, false);
     if (ledger_fd.ok()) {
       absl::StatusOr<uint64_t> size = linux_backend::FileSize(ledger_fd->get());
-      if (size.ok()) {
+      if (size.ok() && *size > 0) {
         absl::StatusOr<linux_backend::MappedRegion> map =
             linux_backend::MappedRegion::Map(ledger_fd->get(), *size, /*writable=*/false);
         if (map.ok()) {
           absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Open(map->data(), map->size());
-          if (ledger.ok()) absorb(*ledger, pid);
+          if (ledger.ok()) dead.ledger.emplace(*ledger);
+          dead.ledger_map = *std::move(map);
         }
       }
     }
+    on_exit(dead);
     (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
   }
 }

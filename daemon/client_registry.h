@@ -13,6 +13,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
+#include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -30,6 +32,15 @@ struct ClientProcess {
   backend::UniqueFd ledger_fd;
   linux_backend::MappedRegion ledger_map;
   std::optional<core::AttachLedger> ledger;  // set once mapped
+  // Semaphore sets it opened (their undo and queued operations need work
+  // when it dies). A process re-adopted after a daemon restart may have
+  // opened any: `sets_unknown`.
+  std::vector<int32_t> sem_sets;
+  bool sets_unknown = false;
+
+  void NoteSemSet(int32_t index) {
+    if (std::find(sem_sets.begin(), sem_sets.end(), index) == sem_sets.end()) sem_sets.push_back(index);
+  }
 };
 
 class ClientRegistry : public core::ShmRegistry::Census {
@@ -51,16 +62,19 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // starts empty.
   absl::StatusOr<ClientProcess*> Register(
       int32_t pid, bool fresh_image,
-      const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger);
+      const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger,
+      const std::function<void(const ClientProcess&)>& on_exit);
 
-  // Forgets a dead process: `absorb` folds its ledger first; then the ledger
-  // file is deleted.
-  void Retire(int32_t pid,
-              const std::function<void(const core::AttachLedger&, int32_t pid)>& absorb);
+  // Forgets a dead process: `on_exit` does its exit-time work first (fold
+  // its ledger, apply its semaphore undo); then the ledger file is deleted.
+  void Retire(int32_t pid, const std::function<void(const ClientProcess&)>& on_exit);
 
   // At start: re-adopts ledgers of live processes, and for dead ones calls
-  // `absorb` and deletes them.
-  void Recover(const std::function<void(const core::AttachLedger&, int32_t pid)>& absorb);
+  // `on_exit` and deletes them.
+  void Recover(const std::function<void(const ClientProcess&)>& on_exit);
+
+  // The record of a registered process, or nullptr.
+  ClientProcess* Find(int32_t pid);
 
   core::ShmRegistry::CensusResult Count(int32_t index, uint32_t seq) override;
 

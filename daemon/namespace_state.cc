@@ -107,26 +107,39 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
   absl::StatusOr<UniqueFd> shm_dir = MakeAndOpenDir(state_dir->get(), backend::kShmDirName, 0700);
   if (!shm_dir.ok()) return shm_dir.status();
   state->shm_dir_ = *std::move(shm_dir);
+  absl::StatusOr<UniqueFd> sem_dir = MakeAndOpenDir(state_dir->get(), backend::kSemDirName, 0700);
+  if (!sem_dir.ok()) return sem_dir.status();
+  state->sem_dir_ = *std::move(sem_dir);
   absl::StatusOr<UniqueFd> ledger_dir = MakeAndOpenDir(state_dir->get(), backend::kLedgerDirName, 0700);
   if (!ledger_dir.ok()) return ledger_dir.status();
   state->ledger_dir_ = *std::move(ledger_dir);
 
-  if (absl::Status status = state->OpenShmTable(state_dir->get(), limits); !status.ok()) {
+  const uint64_t namespace_id = NewNamespaceId();
+  if (absl::Status status = state->shm_.Open(state_dir->get(), backend::kShmTableName, core::IpcKind::kShm,
+                                             namespace_id, &state->recovered_);
+      !status.ok()) {
     return status;
   }
+  if (absl::Status status = state->sem_.Open(state_dir->get(), backend::kSemTableName, core::IpcKind::kSem,
+                                             namespace_id, &state->recovered_);
+      !status.ok()) {
+    return status;
+  }
+  state->sem_.table().header().op_limit.store(static_cast<uint32_t>(limits.sem.semopm),
+                                              std::memory_order_relaxed);
   return state;
 }
 
-absl::Status NamespaceState::OpenShmTable(int state_dir_fd, const core::NamespaceLimits&) {
+absl::Status NamespaceState::Table::Open(int state_dir_fd, const char* name, core::IpcKind kind,
+                                         uint64_t namespace_id, bool* recovered) {
   // Tables always have room for IPCMNI entries (a sparse file), so that the
   // *MNI limits can be raised without moving the table.
   const uint32_t capacity = core::kIpcMni;
   const size_t size = core::ObjectTableSize(capacity);
-  absl::StatusOr<UniqueFd> fd = linux_backend::OpenRegionFile(state_dir_fd, backend::kShmTableName,
-                                                              /*writable=*/true);
+  absl::StatusOr<UniqueFd> fd = linux_backend::OpenRegionFile(state_dir_fd, name, /*writable=*/true);
   bool fresh = false;
   if (!fd.ok() && core::ErrnoOf(fd.status()) == ENOENT) {
-    fd = linux_backend::CreateRegionFile(state_dir_fd, backend::kShmTableName, size, 0600);
+    fd = linux_backend::CreateRegionFile(state_dir_fd, name, size, 0600);
     fresh = true;
   }
   if (!fd.ok()) return fd.status();
@@ -134,35 +147,33 @@ absl::Status NamespaceState::OpenShmTable(int state_dir_fd, const core::Namespac
   if (!file_size.ok()) return file_size.status();
   if (*file_size < size) {
     return ErrnoStatus(EINVAL, absl::StrFormat("%s is %u bytes, expected %u: not a table of this version",
-                                               backend::kShmTableName, *file_size, size));
+                                               name, *file_size, size));
   }
   absl::StatusOr<linux_backend::MappedRegion> map =
       linux_backend::MappedRegion::Map(fd->get(), size, /*writable=*/true);
   if (!map.ok()) return map.status();
-  shm_table_map_.emplace(*std::move(map));
+  map_.emplace(*std::move(map));
   // A daemon killed between creating the table file and formatting it left
   // a file without a magic number (the magic is written last): nothing was
   // ever recorded in it, so it is formatted now.
-  if (!fresh && static_cast<core::ObjectTableHeader*>(shm_table_map_->data())
-                        ->magic.load(std::memory_order_acquire) == 0) {
-    SYSV_LOG(kWarning, "the shm table was never formatted (a start was interrupted); formatting it");
+  if (!fresh && static_cast<core::ObjectTableHeader*>(map_->data())->magic.load(std::memory_order_acquire) == 0) {
+    SYSV_LOG(kWarning, "%s was never formatted (a start was interrupted); formatting it", name);
     fresh = true;
   }
   absl::StatusOr<core::ObjectTable> table =
-      fresh ? core::ObjectTable::Format(shm_table_map_->data(), size, core::IpcKind::kShm, capacity,
-                                        NewNamespaceId())
-            : core::ObjectTable::Open(shm_table_map_->data(), size, core::IpcKind::kShm);
+      fresh ? core::ObjectTable::Format(map_->data(), size, kind, capacity, namespace_id)
+            : core::ObjectTable::Open(map_->data(), size, kind);
   if (!table.ok()) return table.status();
-  shm_table_.emplace(*table);
+  table_.emplace(*table);
   if (!fresh) {
-    recovered_ = true;
-    if (int repaired = shm_table_->RepairTornEntries(); repaired > 0) {
-      SYSV_LOG(kWarning, "repaired %d shm table entries a previous daemon left mid-update", repaired);
+    *recovered = true;
+    if (int repaired = table_->RepairTornEntries(); repaired > 0) {
+      SYSV_LOG(kWarning, "repaired %d %s entries a previous daemon left mid-update", repaired, name);
     }
   }
   absl::StatusOr<UniqueFd> readonly = linux_backend::ReopenReadOnly(fd->get());
   if (!readonly.ok()) return readonly.status();
-  shm_table_readonly_fd_ = *std::move(readonly);
+  readonly_fd_ = *std::move(readonly);
   return absl::OkStatus();
 }
 

@@ -29,24 +29,40 @@ class NamespaceState {
 
   const std::string& dir() const { return dir_; }
   int shm_dir_fd() const { return shm_dir_.get(); }
+  int sem_dir_fd() const { return sem_dir_.get(); }
   int ledger_dir_fd() const { return ledger_dir_.get(); }
   // The shm table for the daemon (read-write) and a read-only descriptor of
   // it to hand to clients.
-  core::ObjectTable& shm_table() { return *shm_table_; }
-  int shm_table_readonly_fd() const { return shm_table_readonly_fd_.get(); }
+  core::ObjectTable& shm_table() { return shm_.table(); }
+  int shm_table_readonly_fd() const { return shm_.readonly_fd(); }
+  core::ObjectTable& sem_table() { return sem_.table(); }
+  int sem_table_readonly_fd() const { return sem_.readonly_fd(); }
   bool recovered() const { return recovered_; }
 
  private:
+  // One mapped object table and a read-only descriptor of it for clients.
+  class Table {
+   public:
+    absl::Status Open(int state_dir_fd, const char* name, core::IpcKind kind, uint64_t namespace_id,
+                      bool* recovered);
+    core::ObjectTable& table() { return *table_; }
+    int readonly_fd() const { return readonly_fd_.get(); }
+
+   private:
+    backend::UniqueFd readonly_fd_;
+    std::optional<linux_backend::MappedRegion> map_;
+    std::optional<core::ObjectTable> table_;
+  };
+
   NamespaceState() = default;
-  absl::Status OpenShmTable(int state_dir_fd, const core::NamespaceLimits& limits);
 
   std::string dir_;
   backend::UniqueFd lock_fd_;
   backend::UniqueFd shm_dir_;
+  backend::UniqueFd sem_dir_;
   backend::UniqueFd ledger_dir_;
-  backend::UniqueFd shm_table_readonly_fd_;
-  std::optional<linux_backend::MappedRegion> shm_table_map_;
-  std::optional<core::ObjectTable> shm_table_;
+  Table shm_;
+  Table sem_;
   bool recovered_ = false;
 };
 

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -42,14 +43,15 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
           state_->ledger_dir_fd(), state_->shm_table().capacity(),
           [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
           [this](int pidfd) { exits_.Remove(pidfd); }),
-      shm_(state_->shm_table(), options_.limits, state_->shm_dir_fd(), clients_) {}
+      shm_(state_->shm_table(), options_.limits, state_->shm_dir_fd(), clients_),
+      sem_(state_->sem_table(), options_.limits, state_->sem_dir_fd()) {}
 
 Server::~Server() = default;
 
 absl::Status Server::Start() {
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
-  clients_.Recover([this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); });
+  clients_.Recover([this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
   if (absl::Status status = loop_.Watch(exits_.fd(), [this] { ReapExitedClients(); }); !status.ok()) {
     return status;
@@ -182,6 +184,16 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::ShmAttachRequest& body) { return shm_.Attach(id, body, ctx); },
           [&](const wire::ShmCtlRequest& body) { return shm_.Ctl(id, body, ctx); },
           [&](const wire::ShmSweepRequest& body) { return shm_.Sweep(id, body); },
+          [&](const wire::SemGetRequest& body) { return sem_.Get(id, body, ctx); },
+          [&](const wire::SemOpenRequest& body) {
+            int32_t opened = -1;
+            Reply reply = sem_.Open(id, body, ctx, &opened);
+            if (opened >= 0) {
+              if (ClientProcess* process = clients_.Find(connection.creds.pid)) process->NoteSemSet(opened);
+            }
+            return reply;
+          },
+          [&](const wire::SemCtlRequest& body) { return sem_.Ctl(id, body, ctx); },
       },
       request.body);
 }
@@ -192,7 +204,8 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
   wire::RegisterReply body{};
   absl::StatusOr<ClientProcess*> process = clients_.Register(
       connection.creds.pid, (request.flags & wire::kRegisterFreshImage) != 0,
-      [this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); });
+      [this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); },
+      [this](const ClientProcess& dead) { OnClientExit(dead); });
   if (!process.ok()) {
     SYSV_LOG(kWarning, "cannot register pid %d: %s", connection.creds.pid, process.status().ToString());
     body.status.error = core::ErrnoOf(process.status());
@@ -201,7 +214,9 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
     body.shm_table_capacity = state_->shm_table().capacity();
     body.ledger_capacity = (*process)->ledger->capacity();
     body.namespace_id = state_->shm_table().header().namespace_id.load(std::memory_order_relaxed);
-    reply.borrowed_fds = {state_->shm_table_readonly_fd(), (*process)->ledger_fd.get()};
+    body.sem_table_capacity = state_->sem_table().capacity();
+    reply.borrowed_fds = {state_->shm_table_readonly_fd(), (*process)->ledger_fd.get(),
+                          state_->sem_table_readonly_fd()};
     SYSV_LOG(kDebug, "registered pid %d (uid %u)", connection.creds.pid, connection.creds.uid);
   }
   reply.message = wire::EncodeReply<wire::Op::kRegister>(request_id, body);
@@ -211,8 +226,23 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
 void Server::ReapExitedClients() {
   for (pid_t pid : exits_.Exited()) {
     SYSV_LOG(kDebug, "client process %d exited", pid);
-    clients_.Retire(pid, [this](const core::AttachLedger& ledger, int32_t dead) { AbsorbLedger(ledger, dead); });
+    clients_.Retire(pid, [this](const ClientProcess& dead) { OnClientExit(dead); });
   }
+}
+
+void Server::OnClientExit(const ClientProcess& process) {
+  if (process.ledger) AbsorbLedger(*process.ledger, process.pid);
+  // The sets it opened, and those it says it used (inherited across fork).
+  std::vector<int32_t> sets = process.sem_sets;
+  bool every_set = process.sets_unknown;
+  if (process.ledger) {
+    std::optional<std::vector<int32_t>> used = process.ledger->SemSets();
+    if (!used) every_set = true;
+    if (used) sets.insert(sets.end(), used->begin(), used->end());
+  }
+  std::sort(sets.begin(), sets.end());
+  sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
+  sem_.ProcessExited(process.pid, process.start_time, every_set ? nullptr : &sets);
 }
 
 void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {

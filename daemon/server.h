@@ -27,6 +27,7 @@
 #include "daemon/client_registry.h"
 #include "daemon/namespace_state.h"
 #include "daemon/reply.h"
+#include "daemon/sem_service.h"
 #include "daemon/shm_service.h"
 
 namespace sysv::daemon {
@@ -66,6 +67,9 @@ class Server {
   Reply HandleRegister(Connection& connection, uint32_t request_id,
                        const core::wire::RegisterRequest& request);
   void AbsorbLedger(const core::AttachLedger& ledger, int32_t pid);
+  // Everything the kernel does when a process exits: detach its segments,
+  // apply its semaphore undo, drop its queued operations.
+  void OnClientExit(const ClientProcess& process);
 
   ServerOptions options_;
   std::unique_ptr<NamespaceState> state_;
@@ -75,6 +79,7 @@ class Server {
   std::string socket_path_;
   ClientRegistry clients_;
   ShmService shm_;
+  SemService sem_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
 };
 

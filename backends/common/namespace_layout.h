@@ -7,6 +7,8 @@
 //   <dir>/state/               mode 0700, the daemon's alone
 //   <dir>/state/shm.table      the shm object table
 //   <dir>/state/shm/<i>.<seq>  the contents of segment (index i, seq)
+//   <dir>/state/sem.table      the semaphore object table
+//   <dir>/state/sem/<i>.<seq>  the region of semaphore set (index i, seq)
 //   <dir>/state/ledgers/<pid>.<start time>  attach ledgers of client processes
 #ifndef SYSV_BACKENDS_COMMON_NAMESPACE_LAYOUT_H_
 #define SYSV_BACKENDS_COMMON_NAMESPACE_LAYOUT_H_
@@ -25,6 +27,8 @@ inline constexpr char kLogName[] = "sysvipcd.log";
 inline constexpr char kStateDirName[] = "state";
 inline constexpr char kShmTableName[] = "shm.table";
 inline constexpr char kShmDirName[] = "shm";
+inline constexpr char kSemTableName[] = "sem.table";
+inline constexpr char kSemDirName[] = "sem";
 inline constexpr char kLedgerDirName[] = "ledgers";
 
 // The environment variables that configure a client.

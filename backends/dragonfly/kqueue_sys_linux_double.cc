@@ -245,12 +245,5 @@ namespace testing {
 
 void InjectKeventInterruptions(int count) { g_interruptions.store(count); }
 
-int RegistrationCount(int kq) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = g_queues->find(kq);
-  if (it == g_queues->end()) return -1;
-  return static_cast<int>(it->second.registrations.size());
-}
-
 }  // namespace testing
 }  // namespace sysv::dragonfly_backend

@@ -27,10 +27,6 @@ namespace sysv::dragonfly_backend::testing {
 // changes.
 void InjectKeventInterruptions(int count);
 
-// Registrations the double holds for kqueue `kq` (both filters), or -1 if
-// `kq` is not one of its kqueues. For tests that check nothing is left.
-int RegistrationCount(int kq);
-
 }  // namespace sysv::dragonfly_backend::testing
 
 #endif  // SYSV_BACKENDS_DRAGONFLY_KQUEUE_SYS_LINUX_DOUBLE_H_

@@ -1,6 +1,7 @@
-// UmtxWaiter on Linux, against the futex double of umtx_sys.h: the waiter
-// conformance suite (with the double's fault injection on, as by default),
-// then the DragonFly-specific paths one by one.
+// UmtxWaiter on Linux, against the futex double of umtx_sys.h: the
+// DragonFly-specific paths one by one, steered through the double's
+// controls. The conformance suite is in umtx_waiter_conformance_test.cc,
+// linked into the same test binary.
 #include "backends/dragonfly/umtx_waiter.h"
 
 #include <pthread.h>
@@ -13,7 +14,6 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -24,12 +24,6 @@
 #include "core/testing/waiter_conformance.h"
 #include "core/waiter.h"
 #include "gtest/gtest.h"
-
-// gtest requires the instantiation in the suite's namespace.
-namespace sysv::core::testing {
-INSTANTIATE_TYPED_TEST_SUITE_P(Umtx, WaiterConformanceTest,
-                               ::sysv::dragonfly_backend::UmtxWaiter);
-}  // namespace sysv::core::testing
 
 namespace sysv::dragonfly_backend {
 namespace {
@@ -58,19 +52,6 @@ class UmtxWaiterTest : public ::testing::Test {
   void SetUp() override { ResetUmtxDouble(); }
   void TearDown() override { ResetUmtxDouble(); }
 };
-
-TEST_F(UmtxWaiterTest, PrintsName) {
-  std::printf("UmtxWaiter::kName = %s\n", UmtxWaiter::kName);
-  EXPECT_STREQ(UmtxWaiter::kName, "umtx");
-}
-
-TEST_F(UmtxWaiterTest, WorksThroughWaiterOps) {
-  constexpr sysv::core::WaiterOps ops = sysv::core::WaiterOpsFor<UmtxWaiter>();
-  std::atomic<uint32_t> word{1};
-  EXPECT_EQ(ops.wait(&word, 0, Deadline::Infinite()), WaitResult::kWoken);
-  ops.wake(&word, 1);
-  EXPECT_STREQ(ops.name, "umtx");
-}
 
 TEST(UmtxWaiterInternalTest, SleepMicrosRoundsUpAndClamps) {
   EXPECT_EQ(internal::SleepMicros(1), 1);

@@ -102,6 +102,9 @@ struct ObjectTableHeader {
   // Chosen when the namespace is created; a client that sees it change knows
   // every id and descriptor it cached is void.
   std::atomic<uint64_t> namespace_id;
+  // A limit clients check themselves before asking anything: SEMOPM for the
+  // sem table. The daemon writes it at every start.
+  std::atomic<uint32_t> op_limit;
 };
 static_assert(sizeof(ObjectTableHeader) <= ObjectTableHeader::kSize);
 

@@ -32,6 +32,12 @@ size_t ReplySize(Op op) {
       return sizeof(ShmCtlReply);
     case Op::kShmSweep:
       return sizeof(ShmSweepReply);
+    case Op::kSemGet:
+      return sizeof(SemGetReply);
+    case Op::kSemOpen:
+      return sizeof(SemOpenReply);
+    case Op::kSemCtl:
+      return sizeof(SemCtlReply);
     default:
       return 0;
   }
@@ -77,6 +83,15 @@ absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message) 
       break;
     case Op::kShmSweep:
       body = CopyBody<ShmSweepRequest>(message);
+      break;
+    case Op::kSemGet:
+      body = CopyBody<SemGetRequest>(message);
+      break;
+    case Op::kSemOpen:
+      body = CopyBody<SemOpenRequest>(message);
+      break;
+    case Op::kSemCtl:
+      body = CopyBody<SemCtlRequest>(message);
       break;
     default:
       return ErrnoStatus(EOPNOTSUPP, absl::StrFormat("unknown operation %u", header->op));

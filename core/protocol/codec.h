@@ -22,7 +22,7 @@ using Bytes = std::vector<uint8_t>;
 
 // A request as the daemon receives it.
 using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest,
-                                 ShmSweepRequest>;
+                                 ShmSweepRequest, SemGetRequest, SemOpenRequest, SemCtlRequest>;
 struct DecodedRequest {
   Op op;
   uint32_t request_id;

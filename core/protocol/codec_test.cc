@@ -161,7 +161,7 @@ TEST(CodecTest, RejectsALengthFieldThatDisagreesWithTheMessage) {
 
 TEST(CodecTest, RejectsAnUnknownOperationWithEopnotsupp) {
   for (uint16_t op : {uint16_t{0}, uint16_t{200}, uint16_t{0xffff},
-                      static_cast<uint16_t>(Op::kSemGet), static_cast<uint16_t>(Op::kMsgCtl)}) {
+                      static_cast<uint16_t>(Op::kMsgGet), static_cast<uint16_t>(Op::kMsgCtl)}) {
     Bytes message = EncodeRequest<Op::kShmGet>(1, SampleShmGet());
     Header header = HeaderOf(message);
     header.op = op;
@@ -303,8 +303,8 @@ TEST(CodecTest, ErrorReplyToAnUnknownOperationCarriesOnlyItsStatus) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(ErrnoOf(status), EOPNOTSUPP);
   // The same for an operation the client knows but the daemon does not serve.
-  const Bytes sem = EncodeErrorReply(Op::kSemGet, 5, EOPNOTSUPP);
-  EXPECT_EQ(ErrnoOf(CheckReply(sem, Op::kSemGet, 5, 16)), EOPNOTSUPP);
+  const Bytes msg = EncodeErrorReply(Op::kMsgGet, 5, EOPNOTSUPP);
+  EXPECT_EQ(ErrnoOf(CheckReply(msg, Op::kMsgGet, 5, 16)), EOPNOTSUPP);
 }
 
 TEST(CodecTest, ShortReplyWithoutAnErrorIsAProtocolError) {

@@ -22,7 +22,7 @@ inline constexpr uint16_t kVersion = 1;
 // No message is larger than this; receive buffers use it.
 inline constexpr uint32_t kMaxMessageSize = 512;
 // No reply carries more descriptors than this.
-inline constexpr int kMaxFds = 2;
+inline constexpr int kMaxFds = 3;
 
 enum class Op : uint16_t {
   kRegister = 1,
@@ -34,6 +34,7 @@ enum class Op : uint16_t {
   kMsgGet = 7,
   kMsgCtl = 8,
   kShmSweep = 9,
+  kSemOpen = 10,
 };
 
 struct Header {
@@ -51,6 +52,18 @@ struct ReplyStatus {
   uint32_t reserved;
 };
 
+// ipc_perm, for the *ctl replies.
+struct WirePerm {
+  int32_t key;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t cuid;
+  uint32_t cgid;
+  uint32_t mode;
+  uint32_t seq;
+  uint32_t reserved;
+};
+
 // --- kRegister: the first message on a connection.
 inline constexpr uint32_t kRegisterFreshImage = 1;  // first connection since exec
 struct RegisterRequest {
@@ -58,12 +71,14 @@ struct RegisterRequest {
   uint32_t reserved;
 };
 // Descriptors: [0] the shm object table (read-only), [1] this process's
-// attach ledger (read-write).
+// attach ledger (read-write), [2] the sem object table (read-only).
 struct RegisterReply {
   ReplyStatus status;
   uint32_t shm_table_capacity;
   uint32_t ledger_capacity;
   uint64_t namespace_id;  // changes when the namespace is created anew
+  uint32_t sem_table_capacity;
+  uint32_t reserved;
 };
 
 // --- kShmGet
@@ -104,6 +119,65 @@ struct ShmSweepReply {
   ReplyStatus status;
 };
 
+// --- kSemGet
+struct SemGetRequest {
+  int32_t key;
+  int32_t nsems;
+  int32_t flags;
+  uint32_t reserved;
+};
+struct SemGetReply {
+  ReplyStatus status;
+  int32_t id;
+  uint32_t reserved;
+};
+
+// --- kSemOpen: the checks of a first access to a set; replies with the
+// set's region (read-write when the caller may alter it, else read-only).
+struct SemOpenRequest {
+  int32_t id;
+  uint32_t reserved;
+};
+struct SemOpenReply {
+  ReplyStatus status;
+  int32_t id;
+  uint32_t nsems;
+  uint32_t may_alter;
+  uint32_t reserved;
+  uint64_t region_size;
+};
+
+// --- kSemCtl: IPC_STAT, SEM_STAT, SEM_STAT_ANY, IPC_SET, IPC_RMID,
+// IPC_INFO, SEM_INFO (the value commands run in the client).
+struct SemCtlRequest {
+  int32_t id;
+  int32_t cmd;
+  uint32_t uid;   // IPC_SET
+  uint32_t gid;   // IPC_SET
+  uint32_t mode;  // IPC_SET
+  uint32_t reserved;
+};
+struct SemCtlReply {
+  ReplyStatus status;
+  int32_t value;
+  uint32_t reserved;
+  WirePerm perm;
+  int64_t otime;
+  int64_t ctime;
+  uint64_t nsems;
+  // struct seminfo, in its order.
+  int32_t semmap;
+  int32_t semmni;
+  int32_t semmns;
+  int32_t semmnu;
+  int32_t semmsl;
+  int32_t semopm;
+  int32_t semume;
+  int32_t semusz;
+  int32_t semvmx;
+  int32_t semaem;
+};
+
 // --- kShmCtl
 struct ShmCtlRequest {
   int32_t id;
@@ -113,16 +187,6 @@ struct ShmCtlRequest {
   uint32_t mode;  // IPC_SET
   uint32_t reserved;
   uint64_t memlock_limit;  // SHM_LOCK: caller's RLIMIT_MEMLOCK
-};
-struct WirePerm {
-  int32_t key;
-  uint32_t uid;
-  uint32_t gid;
-  uint32_t cuid;
-  uint32_t cgid;
-  uint32_t mode;
-  uint32_t seq;
-  uint32_t reserved;
 };
 struct ShmCtlReply {
   ReplyStatus status;
@@ -181,12 +245,28 @@ struct OpTraits<Op::kShmCtl> {
   using Reply = ShmCtlReply;
 };
 
+template <>
+struct OpTraits<Op::kSemGet> {
+  using Request = SemGetRequest;
+  using Reply = SemGetReply;
+};
+template <>
+struct OpTraits<Op::kSemOpen> {
+  using Request = SemOpenRequest;
+  using Reply = SemOpenReply;
+};
+template <>
+struct OpTraits<Op::kSemCtl> {
+  using Request = SemCtlRequest;
+  using Reply = SemCtlReply;
+};
+
 // Layout checks: no implicit padding anywhere, sizes fixed forever for
 // kVersion 1.
 static_assert(sizeof(Header) == 16);
 static_assert(sizeof(ReplyStatus) == 8);
 static_assert(sizeof(RegisterRequest) == 8);
-static_assert(sizeof(RegisterReply) == 24);
+static_assert(sizeof(RegisterReply) == 32);
 static_assert(sizeof(ShmGetRequest) == 16);
 static_assert(sizeof(ShmGetReply) == 16);
 static_assert(sizeof(ShmAttachRequest) == 8);
@@ -195,6 +275,12 @@ static_assert(sizeof(ShmCtlRequest) == 32);
 static_assert(sizeof(WirePerm) == 32);
 static_assert(sizeof(ShmCtlReply) == 8 + 8 + 32 + 8 * 4 + 8 + 8 + 40 + 8 + 40);
 static_assert(std::is_trivially_copyable_v<ShmCtlReply>);
+static_assert(sizeof(SemGetRequest) == 16);
+static_assert(sizeof(SemGetReply) == 16);
+static_assert(sizeof(SemOpenRequest) == 8);
+static_assert(sizeof(SemOpenReply) == 32);
+static_assert(sizeof(SemCtlRequest) == 24);
+static_assert(sizeof(SemCtlReply) == 8 + 8 + 32 + 24 + 40);
 static_assert(sizeof(Header) + sizeof(ShmCtlReply) <= kMaxMessageSize);
 
 }  // namespace sysv::core::wire

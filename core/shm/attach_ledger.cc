@@ -39,7 +39,7 @@ absl::StatusOr<AttachLedger> AttachLedger::Format(void* base, size_t len, uint32
   header->capacity.store(capacity, std::memory_order_relaxed);
   header->pid.store(pid, std::memory_order_relaxed);
   header->magic.store(AttachLedgerHeader::kMagic, std::memory_order_release);
-  return AttachLedger(entries, capacity);
+  return AttachLedger(header, entries, capacity);
 }
 
 absl::StatusOr<AttachLedger> AttachLedger::Open(void* base, size_t len) {
@@ -53,7 +53,33 @@ absl::StatusOr<AttachLedger> AttachLedger::Open(void* base, size_t len) {
   if (capacity > static_cast<uint32_t>(kIpcMni) || AttachLedgerSize(capacity) > len) {
     return ErrnoStatus(EINVAL, "attach ledger capacity does not fit its region");
   }
-  return AttachLedger(EntriesOf(base), capacity);
+  return AttachLedger(header, EntriesOf(base), capacity);
+}
+
+void AttachLedger::NoteSemSet(int32_t index) {
+  const uint32_t count = header_->sem_set_count.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < count && i < AttachLedgerHeader::kSemSetCapacity; ++i) {
+    if (header_->sem_sets[i].load(std::memory_order_relaxed) == static_cast<uint32_t>(index)) return;
+  }
+  if (count >= AttachLedgerHeader::kSemSetCapacity) {
+    header_->sem_sets_overflow.store(1, std::memory_order_release);
+    return;
+  }
+  // The entry first, then the count that publishes it.
+  header_->sem_sets[count].store(static_cast<uint32_t>(index), std::memory_order_relaxed);
+  header_->sem_set_count.store(count + 1, std::memory_order_release);
+}
+
+std::optional<std::vector<int32_t>> AttachLedger::SemSets() const {
+  if (header_->sem_sets_overflow.load(std::memory_order_acquire) != 0) return std::nullopt;
+  const uint32_t count =
+      std::min(header_->sem_set_count.load(std::memory_order_acquire), AttachLedgerHeader::kSemSetCapacity);
+  std::vector<int32_t> sets;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t index = header_->sem_sets[i].load(std::memory_order_relaxed);
+    if (index < static_cast<uint32_t>(kIpcMni)) sets.push_back(static_cast<int32_t>(index));
+  }
+  return sets;
 }
 
 bool AttachLedger::RecordAttach(int32_t index, uint32_t seq, int64_t now_ns) {

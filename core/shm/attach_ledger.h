@@ -30,6 +30,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -48,12 +50,23 @@ struct AttachLedgerHeader {
   static constexpr uint64_t kMagic = 0x5244474C54544153;  // "SATTLGDR" in memory
   static constexpr uint32_t kVersion = 1;
   static constexpr size_t kSize = 4096;
+  static constexpr uint32_t kSemSetCapacity = 1000;
 
   std::atomic<uint64_t> magic;
   std::atomic<uint32_t> layout_version;
   std::atomic<uint32_t> capacity;
   std::atomic<int32_t> pid;  // informational; the daemon keeps its own copy
+  // The semaphore sets (table indexes) this process has used: its undo
+  // records and queued operations are there, and the daemon must visit them
+  // when it dies. A process can use a set it never opened itself (a forked
+  // child inherits its parent's mappings), so the process says so here.
+  // More than kSemSetCapacity: `sem_sets_overflow`, and the daemon visits
+  // every set.
+  std::atomic<uint32_t> sem_set_count;
+  std::atomic<uint32_t> sem_sets_overflow;
+  std::atomic<uint32_t> sem_sets[kSemSetCapacity];
 };
+static_assert(sizeof(AttachLedgerHeader) <= AttachLedgerHeader::kSize);
 
 constexpr size_t AttachLedgerSize(uint32_t capacity) {
   return AttachLedgerHeader::kSize + size_t{capacity} * sizeof(AttachLedgerEntry);
@@ -94,6 +107,12 @@ class AttachLedger {
   // Every attachment dropped at once (exec), stamping the detach time.
   void DetachAll(int64_t now_ns);
 
+  // Client side: notes that this process uses semaphore set `index`.
+  void NoteSemSet(int32_t index);
+  // Daemon side: the semaphore sets noted, or nullopt after an overflow
+  // (visit every set). Entries are clamped to the table.
+  std::optional<std::vector<int32_t>> SemSets() const;
+
   // Daemon side: this ledger's view of segment (index, seq), clamped.
   LedgerSummary Summarize(int32_t index, uint32_t seq) const;
 
@@ -113,9 +132,10 @@ class AttachLedger {
   }
 
  private:
-  AttachLedger(AttachLedgerEntry* entries, uint32_t capacity)
-      : entries_(entries), capacity_(capacity) {}
+  AttachLedger(AttachLedgerHeader* header, AttachLedgerEntry* entries, uint32_t capacity)
+      : header_(header), entries_(entries), capacity_(capacity) {}
 
+  AttachLedgerHeader* header_;
   AttachLedgerEntry* entries_;
   uint32_t capacity_;
 };

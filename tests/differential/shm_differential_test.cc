@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "tests/testing/differential.h"
 #include "tests/testing/shm_api.h"
 #include "tests/testing/test_daemon.h"
 
@@ -43,8 +44,8 @@ struct Attached {
 
 class Runner {
  public:
-  Runner(const ShmApi& api, uint32_t seed, bool literal_ids, int out_fd)
-      : api_(api), rng_(seed), literal_ids_(literal_ids), self_(getpid()), out_fd_(out_fd) {
+  Runner(const ShmApi& api, uint32_t seed, bool literal_ids, testing::TraceWriter& out)
+      : api_(api), rng_(seed), literal_ids_(literal_ids), self_(getpid()), out_(out) {
     base_key_ = static_cast<key_t>(0x51000 + (seed % 1000) * 16);
   }
 
@@ -94,21 +95,8 @@ class Runner {
     }
     return "id?";
   }
-  std::string Pid(pid_t pid) {
-    if (pid == 0) return "0";
-    return pid == self_ ? "self" : "other";
-  }
-  // Each line goes out at once, so a side that crashes still shows how far
-  // it got.
-  void Record(std::string line) {
-    line = absl::StrCat(step_, ": ", line, "\n");
-    size_t done = 0;
-    while (done < line.size()) {
-      const ssize_t n = write(out_fd_, line.data() + done, line.size() - done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-  }
+  std::string Pid(pid_t pid) { return testing::RelativePid(pid, self_); }
+  void Record(const std::string& line) { out_.Line(step_, line); }
 
   int SomeId() {
     if (!ids_.empty() && Pick(5) != 0) return PickOf(ids_);
@@ -285,41 +273,8 @@ class Runner {
   std::vector<int> ids_;
   std::set<int> untouchable_;
   std::vector<Attached> attached_;
-  int out_fd_;
+  testing::TraceWriter& out_;
 };
-
-// Runs the sequence in a forked child (after `prepare` there) and returns its
-// trace.
-template <typename Prepare>
-std::vector<std::string> TraceInChild(const ShmApi& api, uint32_t seed, int steps, bool literal_ids,
-                                      Prepare&& prepare) {
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    if (!prepare()) {
-      (void)!write(fds[1], "PREPARE FAILED\n", 15);
-    } else {
-      Runner(api, seed, literal_ids, fds[1]).Run(steps);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string text;
-  char chunk[65536];
-  ssize_t n;
-  while ((n = read(fds[0], chunk, sizeof(chunk))) > 0) text.append(chunk, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << api.name << " side died: status " << status << " after: "
-      << text.substr(text.size() > 300 ? text.size() - 300 : 0);
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
-
-bool FreshKernelNamespace() { return unshare(CLONE_NEWIPC) == 0; }
 
 class ShmDifferentialTest : public ::testing::TestWithParam<uint32_t> {};
 
@@ -328,51 +283,21 @@ TEST_P(ShmDifferentialTest, GeneratedSequenceMatchesTheKernel) {
   constexpr int kSteps = 400;
   // Ids can be compared literally only when the kernel side starts from an
   // empty namespace of its own, as libsysv's fresh daemon does.
-  const pid_t probe = fork();
-  if (probe == 0) _exit(FreshKernelNamespace() ? 0 : 1);
-  int status = 0;
-  waitpid(probe, &status, 0);
-  const bool literal_ids = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (!literal_ids) std::fprintf(stderr, "no private IPC namespace here: ids compared by order\n");
-
-  const std::vector<std::string> kernel = TraceInChild(testing::KernelShm(), seed, kSteps, literal_ids, [&] {
-    return !literal_ids || FreshKernelNamespace();
-  });
+  const bool literal_ids = testing::CanUseFreshKernelNamespace();
+  const std::vector<std::string> kernel = testing::TraceInChild(
+      "kernel", [&] { return !literal_ids || testing::EnterFreshKernelNamespace(); },
+      [&](testing::TraceWriter& out) { Runner(testing::KernelShm(), seed, literal_ids, out).Run(kSteps); });
   testing::TestDaemon daemon(testing::FreshNamespaceDir("diff"));
   daemon.Start();
-  const std::vector<std::string> libsysv =
-      TraceInChild(testing::LibsysvShm(), seed, kSteps, literal_ids, [] { return true; });
-
-  ASSERT_GT(kernel.size(), 10u);
-  for (size_t i = 0; i < std::min(kernel.size(), libsysv.size()); ++i) {
-    if (kernel[i] != libsysv[i]) {
-      // The whole traces, for a closer look.
-      if (const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR")) {
-        for (const auto& [name, trace] : {std::pair{"kernel", &kernel}, std::pair{"libsysv", &libsysv}}) {
-          if (FILE* f = std::fopen(absl::StrCat(dir, "/seed", seed, ".", name, ".txt").c_str(), "w")) {
-            std::fputs(absl::StrJoin(*trace, "\n").c_str(), f);
-            std::fclose(f);
-          }
-        }
-      }
-      std::string context;
-      for (size_t j = i >= 5 ? i - 5 : 0; j < i; ++j) absl::StrAppend(&context, "  ", kernel[j], "\n");
-      FAIL() << "seed " << seed << ": first difference at line " << i << "\n"
-             << context << "kernel : " << kernel[i] << "\nlibsysv: " << libsysv[i];
-    }
-  }
-  EXPECT_EQ(kernel.size(), libsysv.size());
+  const std::vector<std::string> libsysv = testing::TraceInChild(
+      "libsysv", [] { return true; },
+      [&](testing::TraceWriter& out) { Runner(testing::LibsysvShm(), seed, literal_ids, out).Run(kSteps); });
+  testing::ExpectSameTraces(kernel, libsysv, absl::StrCat("shm-seed", seed));
 }
 
 // 20 seeds in CI; SYSV_DIFF_SEEDS=N runs N (a longer soak on demand:
 // bazel test --test_env=SYSV_DIFF_SEEDS=2000 //tests/differential:all).
-uint32_t SeedCount() {
-  const char* text = std::getenv("SYSV_DIFF_SEEDS");
-  const long n = text != nullptr ? std::strtol(text, nullptr, 10) : 0;
-  return n > 0 ? static_cast<uint32_t>(n) : 20;
-}
-
-INSTANTIATE_TEST_SUITE_P(Seeds, ShmDifferentialTest, ::testing::Range(1u, 1u + SeedCount()));
+INSTANTIATE_TEST_SUITE_P(Seeds, ShmDifferentialTest, ::testing::Range(1u, 1u + testing::SeedCount(20)));
 
 }  // namespace
 }  // namespace sysv

@@ -1,0 +1,308 @@
+// core::SemSet on a real shared mapping with the Linux platform (futex
+// waits, robust mutex, kill(pid, 0)): threads and forked processes as users.
+#include "core/sem/sem_set.h"
+
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <cerrno>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "backends/linux/sem_platform.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/sem/sem_registry.h"
+#include "gtest/gtest.h"
+
+namespace sysv::core {
+namespace {
+
+class SemSetTest : public ::testing::Test {
+ protected:
+  void Make(int32_t nsems) {
+    size_ = SemSet::RegionSize(nsems);
+    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(base_, MAP_FAILED);
+    absl::StatusOr<SemSet> set = SemSet::Format(base_, size_, nsems, 1000, &linux_backend::LinuxSemPlatform());
+    ASSERT_TRUE(set.ok()) << set.status();
+    set_.emplace(*set);
+  }
+  void TearDown() override {
+    if (base_ != nullptr) munmap(base_, size_);
+  }
+
+  SemSet& set() { return *set_; }
+  SemSet::Caller me() const { return SemSet::Caller{getpid(), 1}; }
+  int Op(std::vector<SemOp> sops, Deadline deadline = Deadline::Infinite()) {
+    return set().Semop(sops, me(), deadline);
+  }
+  // Waits until `n` operations sleep on semnum (GETNCNT).
+  void AwaitNcnt(int32_t semnum, int n) {
+    for (int i = 0; i < 5000 && set().GetNcnt(semnum) != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(set().GetNcnt(semnum), n);
+  }
+
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  std::optional<SemSet> set_;
+};
+
+TEST_F(SemSetTest, IncrementThenDecrementLeavesZeroAndRecordsThePid) {
+  Make(2);
+  EXPECT_EQ(Op({{1, 3, 0}}), 0);
+  EXPECT_EQ(set().GetVal(1), 3);
+  EXPECT_EQ(set().GetPid(1), getpid());
+  EXPECT_EQ(Op({{1, -3, 0}}), 0);
+  EXPECT_EQ(set().GetVal(1), 0);
+  EXPECT_NE(set().OTime(), 0);
+}
+
+TEST_F(SemSetTest, AllOrNothingAcrossTheSet) {
+  Make(3);
+  EXPECT_EQ(Op({{0, 1, 0}, {1, 1, 0}}), 0);
+  // The second sop cannot proceed: nothing applies.
+  EXPECT_EQ(Op({{0, -1, 0}, {2, -1, kIpcNowait}}), EAGAIN);
+  EXPECT_EQ(set().GetVal(0), 1);
+  EXPECT_EQ(Op({{0, 32767, 0}}), ERANGE);
+  EXPECT_EQ(set().GetVal(0), 1);
+}
+
+TEST_F(SemSetTest, SeveralOpsOnOneSemaphoreApplyInOrder) {
+  Make(1);
+  EXPECT_EQ(Op({{0, 2, 0}, {0, -1, 0}, {0, -1, 0}, {0, 0, 0}}), 0);
+  EXPECT_EQ(set().GetVal(0), 0);
+}
+
+TEST_F(SemSetTest, UndoIsAppliedAtExitAndClamped) {
+  Make(2);
+  const SemSet::Caller worker{424242, 7};
+  EXPECT_EQ(set().Semop(std::vector<SemOp>{{0, 5, kSemUndo}, {1, 2, 0}}, worker, Deadline::Infinite()), 0);
+  EXPECT_EQ(Op({{0, -4, 0}}), 0);  // someone else takes 4 of the 5
+  EXPECT_TRUE(set().ProcessExited(worker));
+  EXPECT_EQ(set().GetVal(0), 0);  // 1 - 5, clamped to 0
+  EXPECT_EQ(set().GetVal(1), 2);  // no undo on it
+  EXPECT_EQ(set().GetPid(0), 424242);
+  EXPECT_FALSE(set().ProcessExited(worker)) << "the undo record is gone";
+}
+
+TEST_F(SemSetTest, SetValZeroesEveryUndoAdjustment) {
+  Make(1);
+  const SemSet::Caller worker{424243, 7};
+  EXPECT_EQ(set().Semop(std::vector<SemOp>{{0, 5, kSemUndo}}, worker, Deadline::Infinite()), 0);
+  EXPECT_EQ(set().SetVal(0, 2, me()), 0);
+  EXPECT_TRUE(set().ProcessExited(worker));
+  EXPECT_EQ(set().GetVal(0), 2);
+}
+
+TEST_F(SemSetTest, UndoAdjustmentOutOfRangeIsErange) {
+  Make(1);
+  EXPECT_EQ(Op({{0, 32767, kSemUndo}}), 0);  // semadj -32767
+  EXPECT_EQ(Op({{0, -32767, 0}}), 0);        // drained without undo
+  EXPECT_EQ(Op({{0, 1, kSemUndo}}), 0);      // semadj -32768: the lowest allowed
+  EXPECT_EQ(Op({{0, -1, 0}}), 0);
+  EXPECT_EQ(Op({{0, 1, kSemUndo}}), ERANGE) << "semadj would reach -32769";
+  EXPECT_EQ(set().GetVal(0), 0);
+}
+
+TEST_F(SemSetTest, SleeperIsCompletedByTheWaker) {
+  Make(1);
+  std::atomic<int> result{-1};
+  std::thread sleeper([&] { result = Op({{0, -2, 0}}); });
+  AwaitNcnt(0, 1);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(set().GetNcnt(0), 1) << "1 is not enough for -2";
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  sleeper.join();
+  EXPECT_EQ(result.load(), 0);
+  EXPECT_EQ(set().GetVal(0), 0);
+  EXPECT_EQ(set().GetNcnt(0), 0);
+}
+
+TEST_F(SemSetTest, SleepersOnOneSemaphoreAreServedFifoWithoutHeadOfLineBlocking) {
+  Make(1);
+  std::atomic<bool> done[3] = {false, false, false};
+  std::vector<std::thread> threads;
+  const std::vector<int> wants = {-3, -1, -1};
+  for (size_t i = 0; i < wants.size(); ++i) {
+    threads.emplace_back([&, i] {
+      EXPECT_EQ(Op({{0, static_cast<int16_t>(wants[i]), 0}}), 0);
+      done[i] = true;
+    });
+    AwaitNcnt(0, static_cast<int>(i) + 1);
+  }
+  // 2 units: the -3 at the head cannot go, the two -1s behind it can.
+  EXPECT_EQ(Op({{0, 2, 0}}), 0);
+  threads[1].join();
+  threads[2].join();
+  EXPECT_FALSE(done[0].load());
+  EXPECT_EQ(set().GetNcnt(0), 1);
+  EXPECT_EQ(set().GetVal(0), 0);
+  EXPECT_EQ(Op({{0, 3, 0}}), 0);
+  threads[0].join();
+  EXPECT_EQ(set().GetVal(0), 0);
+}
+
+TEST_F(SemSetTest, WaitForZeroAndComplexCounts) {
+  Make(2);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  std::thread zero([&] { EXPECT_EQ(Op({{0, 0, 0}}), 0); });
+  for (int i = 0; i < 5000 && set().GetZcnt(0) != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(set().GetZcnt(0), 1);
+  // A complex op blocked on semaphore 1 counts there only (3.16+).
+  std::thread complex([&] { EXPECT_EQ(Op({{0, -1, 0}, {1, -1, 0}}), 0); });
+  AwaitNcnt(1, 1);
+  EXPECT_EQ(set().GetNcnt(0), 0);
+  EXPECT_EQ(Op({{1, 1, 0}}), 0);  // the complex op completes: sem 0 -> 0
+  complex.join();
+  zero.join();  // and the wait-for-zero with it
+  EXPECT_EQ(set().GetVal(0), 0);
+  EXPECT_EQ(set().GetVal(1), 0);
+}
+
+TEST_F(SemSetTest, TimeoutGivesEagainAndLeavesNoSleeper) {
+  Make(1);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Op({{0, -1, 0}}, Deadline::After(absl::Milliseconds(30))), EAGAIN);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(25));
+  EXPECT_EQ(set().GetNcnt(0), 0);
+}
+
+TEST_F(SemSetTest, RemoveWakesEverySleeperWithEidrm) {
+  Make(2);
+  std::vector<std::thread> threads;
+  std::atomic<int> eidrm{0};
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      if (Op({{static_cast<uint16_t>(i % 2), -1, 0}}) == EIDRM) eidrm++;
+    });
+  }
+  for (int i = 0; i < 5000 && set().GetNcnt(0) + set().GetNcnt(1) != 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  set().Remove();
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(eidrm.load(), 3);
+  EXPECT_EQ(Op({{0, 1, 0}}), EIDRM);
+}
+
+TEST_F(SemSetTest, SleeperInAnotherProcessIsWokenAndKilledSleepersAreDropped) {
+  Make(1);
+  const pid_t child = fork();
+  if (child == 0) _exit(Op({{0, -1, 0}}) == 0 ? 0 : 1);
+  AwaitNcnt(0, 1);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // A sleeper killed while queued never gets its operation applied.
+  const pid_t doomed = fork();
+  if (doomed == 0) {
+    Op({{0, -1, 0}});
+    _exit(0);
+  }
+  AwaitNcnt(0, 1);
+  kill(doomed, SIGKILL);
+  waitpid(doomed, nullptr, 0);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(set().GetVal(0), 1) << "the dead sleeper must not have taken it";
+}
+
+TEST_F(SemSetTest, HolderKilledMidUpdateIsRepaired) {
+  Make(3);
+  // A child takes the lock, starts a logged update and dies mid-way.
+  const pid_t child = fork();
+  if (child == 0) {
+    auto* header = static_cast<SemRegionHeader*>(base_);
+    const SemPlatform& platform = linux_backend::LinuxSemPlatform();
+    if (platform.mutex.lock(header->lock, Deadline::Infinite()) != LockResult::kAcquired) _exit(1);
+    header->redo.count = 2;
+    header->redo.pid = 777;
+    header->redo.undo_block = kNoBlock;
+    header->redo.waiter_block = kNoBlock;
+    header->redo.clear_undo = kSemClearNoUndo;
+    header->redo.otime = 0;
+    header->redo.entries[0] = SemRedoEntry{0, 0, 5, 0, 0};
+    header->redo.entries[1] = SemRedoEntry{2, 0, 9, 0, 0};
+    header->redo.active.store(1);
+    // Applies only the first entry, then dies holding the lock.
+    reinterpret_cast<SemSlot*>(static_cast<char*>(base_) + header->slots_offset.load())[0].value.store(5);
+    _exit(0);
+  }
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(set().GetVal(2), 9) << "the next holder finished the update";
+  EXPECT_EQ(set().GetVal(0), 5);
+  EXPECT_EQ(set().GetPid(2), 777);
+  EXPECT_EQ(Op({{1, 1, 0}}), 0);
+}
+
+TEST_F(SemSetTest, ScribbledArenaGivesErrorsNotCrashes) {
+  Make(4);
+  std::thread sleeper([&] { Op({{0, -1, 0}}, Deadline::After(absl::Milliseconds(200))); });
+  AwaitNcnt(0, 1);
+  std::mt19937 rng(7);
+  auto* bytes = static_cast<unsigned char*>(base_);
+  // Everything after the lock: counters, slots and arena.
+  const size_t from = offsetof(SemRegionHeader, redo) + sizeof(SemRedoLog);
+  for (int i = 0; i < 20000; ++i) bytes[from + rng() % (size_ - from)] = static_cast<unsigned char>(rng());
+  for (int i = 0; i < 200; ++i) {
+    std::vector<SemOp> sops = {{static_cast<uint16_t>(rng() % 4), static_cast<int16_t>(static_cast<int>(rng() % 5) - 2), kIpcNowait}};
+    const int result = Op(sops);
+    EXPECT_TRUE(result == 0 || result == EAGAIN || result == ERANGE || result == EIDRM || result == ENOMEM) << result;
+    (void)set().GetNcnt(static_cast<int32_t>(rng() % 4));
+  }
+  sleeper.join();
+}
+
+}  // namespace
+}  // namespace sysv::core
+
+namespace sysv::core {
+namespace {
+
+TEST_F(SemSetTest, QueuedComplexOpThatWouldOverflowGetsErange) {
+  Make(40);
+  std::atomic<int> result{-1};
+  std::thread sleeper([&] {
+    result = Op({{14, 1, kSemUndo}, {24, 1, 0}, {37, 32767, kSemUndo}, {39, -2, 0}});
+  });
+  AwaitNcnt(39, 1);
+  std::vector<uint16_t> values(40, 0);
+  values[14] = values[24] = values[37] = values[39] = 64;
+  EXPECT_EQ(set().SetAll(values, me()), 0);
+  sleeper.join();
+  EXPECT_EQ(result.load(), ERANGE);
+}
+
+TEST_F(SemSetTest, ForkedSleeperWithUndoIsUndoneOnItsOwnSemaphore) {
+  Make(40);
+  const pid_t child = fork();
+  if (child == 0) {
+    const SemSet::Caller caller{getpid(), 99};
+    _exit(set().Semop(std::vector<SemOp>{{7, -1, kSemUndo}}, caller, Deadline::Infinite()) == 0 ? 0 : 1);
+  }
+  AwaitNcnt(7, 1);
+  std::vector<uint16_t> values(40, 0);
+  values[7] = 64;
+  EXPECT_EQ(set().SetAll(values, me()), 0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(set().GetVal(7), 63);
+  EXPECT_TRUE(set().ProcessExited(SemSet::Caller{child, 99}));
+  EXPECT_EQ(set().GetVal(7), 64);
+  for (int i = 0; i < 40; ++i) {
+    if (i != 7) {
+      EXPECT_EQ(set().GetVal(i), 0) << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sysv::core

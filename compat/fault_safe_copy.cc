@@ -1,0 +1,73 @@
+#include "compat/fault_safe_copy.h"
+
+#include <setjmp.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+namespace sysv::compat {
+namespace {
+
+thread_local sigjmp_buf* t_recovery = nullptr;
+struct sigaction g_previous_segv;
+struct sigaction g_previous_bus;
+
+void Chain(int sig, siginfo_t* info, void* context) {
+  const struct sigaction& previous = sig == SIGSEGV ? g_previous_segv : g_previous_bus;
+  if (previous.sa_flags & SA_SIGINFO) {
+    previous.sa_sigaction(sig, info, context);
+    return;
+  }
+  if (previous.sa_handler == SIG_IGN) return;
+  if (previous.sa_handler != SIG_DFL) {
+    previous.sa_handler(sig);
+    return;
+  }
+  // The default action: restore it and return, so the faulting instruction
+  // runs again and the kernel delivers the signal as if we were not here.
+  signal(sig, SIG_DFL);
+}
+
+void OnFault(int sig, siginfo_t* info, void* context) {
+  if (sigjmp_buf* recovery = t_recovery) {
+    t_recovery = nullptr;
+    siglongjmp(*recovery, 1);
+  }
+  Chain(sig, info, context);
+}
+
+void InstallOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action {};
+    action.sa_sigaction = &OnFault;
+    // SA_NODEFER: leaving through siglongjmp must not leave the signal
+    // blocked (the jump does not restore the mask, to stay syscall-free).
+    action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSEGV, &action, &g_previous_segv);
+    sigaction(SIGBUS, &action, &g_previous_bus);
+  });
+}
+
+}  // namespace
+
+bool FaultSafeCopy(void* dst, const void* src, size_t size) {
+  if (size == 0) return true;
+  if (src == nullptr) return false;
+  InstallOnce();
+  sigjmp_buf recovery;
+  if (sigsetjmp(recovery, 0) != 0) return false;
+  t_recovery = &recovery;
+  // volatile: the copy must happen here, inside the recovery window, not be
+  // moved or merged by the compiler.
+  auto* out = static_cast<volatile unsigned char*>(dst);
+  const auto* in = static_cast<const volatile unsigned char*>(src);
+  for (size_t i = 0; i < size; ++i) out[i] = in[i];
+  t_recovery = nullptr;
+  return true;
+}
+
+}  // namespace sysv::compat

@@ -1,0 +1,48 @@
+#include "core/sem/sem_checks.h"
+
+#include <cerrno>
+
+#include "absl/strings/str_format.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_id.h"
+#include "core/ipc/ipc_perm.h"
+
+namespace sysv::core {
+
+absl::StatusOr<ObjectRecord> FindSemSet(const ObjectTable& table, int32_t id) {
+  if (id < 0) return ErrnoStatus(EINVAL, "negative semid");
+  absl::StatusOr<ObjectRecord> record = table.Read(IpcIdIndex(id));
+  if (!record.ok() || record->state == EntryState::kFree || record->perm.seq != IpcIdSeq(id)) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("no semaphore set has id %d", id));
+  }
+  return record;
+}
+
+absl::StatusOr<ObjectRecord> CheckSemop(const ObjectTable& table, int32_t id, absl::Span<const SemOp> sops,
+                                        const Credentials& creds, bool* alter) {
+  uint32_t max = 0;
+  *alter = false;
+  for (const SemOp& sop : sops) {
+    if (sop.num > max) max = sop.num;
+    if (sop.op != 0) *alter = true;
+  }
+  absl::StatusOr<ObjectRecord> record = FindSemSet(table, id);
+  if (!record.ok()) return record.status();
+  if (max >= record->size) return ErrnoStatus(EFBIG, "sem_num is beyond the set");
+  if (!HasIpcPermission(record->perm, creds, *alter ? kAccessWrite : kAccessRead)) {
+    return ErrnoStatus(EACCES, "no permission for this semop");
+  }
+  return record;
+}
+
+absl::StatusOr<ObjectRecord> CheckSemctl(const ObjectTable& table, int32_t id, int access,
+                                         const Credentials& creds) {
+  absl::StatusOr<ObjectRecord> record = FindSemSet(table, id);
+  if (!record.ok()) return record.status();
+  if (!HasIpcPermission(record->perm, creds, access)) {
+    return ErrnoStatus(EACCES, "no permission on the set");
+  }
+  return record;
+}
+
+}  // namespace sysv::core

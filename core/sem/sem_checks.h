@@ -1,0 +1,33 @@
+// The checks a semaphore call makes against the object table before it
+// touches the set, in the kernel's order. Clients run them on the mapped
+// table (no daemon round trip).
+#ifndef SYSV_CORE_SEM_SEM_CHECKS_H_
+#define SYSV_CORE_SEM_SEM_CHECKS_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/ipc/credentials.h"
+#include "core/ipc/object_table.h"
+#include "core/sem/sem_region.h"
+
+namespace sysv::core {
+
+// The live set `id` (EINVAL when the id names none).
+absl::StatusOr<ObjectRecord> FindSemSet(const ObjectTable& table, int32_t id);
+
+// __do_semtimedop() from the lookup to ipcperms(): EINVAL (no such set),
+// EFBIG (a sem_num beyond the set), EACCES (write permission to alter, read
+// permission for wait-for-zero only). `alter` tells the caller which.
+absl::StatusOr<ObjectRecord> CheckSemop(const ObjectTable& table, int32_t id, absl::Span<const SemOp> sops,
+                                        const Credentials& creds, bool* alter);
+
+// semctl_main()/semctl_setval() up to the lock: EINVAL (no such set),
+// EACCES (`access`: kAccessRead or kAccessWrite).
+absl::StatusOr<ObjectRecord> CheckSemctl(const ObjectTable& table, int32_t id, int access,
+                                         const Credentials& creds);
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_SEM_SEM_CHECKS_H_

@@ -1,0 +1,174 @@
+// The region of one semaphore set: its values, its queued operations, and
+// the SEM_UNDO adjustments of the processes using it.
+//
+// Every client with alter permission maps the region read-write and runs
+// semop on it (core/sem/sem_set.h); the daemon maps it too, for semctl,
+// IPC_RMID and the exit-time work of dead processes. A file in the state
+// directory backs it, so it outlives the daemon.
+//
+// Layout (fixed when the region is formatted):
+//   SemRegionHeader   identity, lock, counters, the redo log
+//   SemSlot[nsems]    one per semaphore: value, pid, otime
+//   arena             kSemBlockSize blocks holding queued operations
+//                     (SemWaiter + sembufs) and undo records (SemUndo)
+//
+// Queues are not linked lists. Each queued operation records which queue
+// holds it (SemWaiter::queue, a SemQueueId) and its place in that queue
+// (SemWaiter::order, increasing from head to tail); walking a queue means
+// collecting its records in order. A process killed while changing a queue
+// therefore leaves no broken links, only records that each say where they
+// are. Queues are short, and walked only while some operation is queued.
+//
+// Locking: `lock` (core/shared_mutex.h) guards everything but the atomics
+// documented otherwise. Values, pids and times are atomics so that readers
+// without the lock (GETVAL, the daemon's IPC_STAT) never see a torn word.
+//
+// Crash consistency: changing more than one word (an operation over several
+// semaphores, its undo adjustments, and the completion of a queued waiter)
+// is first written to `redo` (REDO_BARRIER: entries, then `active` = 1 with
+// release), then applied, then `active` = 0. A process killed in between
+// leaves the lock owner-dead; the next holder replays an active log, which
+// is idempotent, before anything else.
+//
+// Untrusted input: a client with write access can scribble anywhere here.
+// Readers validate the header's geometry once against the region's size,
+// and bound every semaphore number, block index, record length and count
+// they read; a violation fails the operation with EIDRM for this set only.
+#ifndef SYSV_CORE_SEM_SEM_REGION_H_
+#define SYSV_CORE_SEM_SEM_REGION_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace sysv::core {
+
+inline constexpr uint32_t kNoBlock = UINT32_MAX;
+
+// One semaphore.
+struct SemSlot {
+  std::atomic<int32_t> value;  // semval
+  std::atomic<int32_t> pid;    // sempid: the last process to change it
+  std::atomic<int64_t> otime;  // this semaphore's sem_otime (seconds)
+  uint64_t reserved[2];
+};
+static_assert(sizeof(SemSlot) == 32);
+
+// The redo log of one multi-word update.
+inline constexpr uint32_t kSemRedoCapacity = 500;  // one entry per sop (SEMOPM)
+
+struct SemRedoEntry {
+  uint16_t semnum;
+  uint16_t set_undo;   // 1: the undo record's adjustment for semnum := undo
+  int32_t value;       // new semval
+  int16_t undo;        // new semadj (absolute, so that a replay sets, never adds)
+  int16_t reserved;
+};
+static_assert(sizeof(SemRedoEntry) == 12);
+
+struct SemRedoLog {
+  std::atomic<uint32_t> active;  // 1 while the entries are being applied
+  uint32_t count;
+  int32_t pid;          // new sempid of every entry
+  uint32_t undo_block;  // the undo record the deltas go to, or kNoBlock
+  uint32_t waiter_block;  // a waiter this completes (status := 0), or kNoBlock
+  int32_t clear_undo;   // SETVAL/SETALL: semnum whose adjustments all go to 0,
+                        // kSemClearAllUndo, or kSemClearNoUndo
+  int64_t otime;        // if non-zero, sems[otime_semnum].otime := otime
+  uint32_t otime_semnum;
+  uint32_t reserved2;
+  SemRedoEntry entries[kSemRedoCapacity];
+};
+
+inline constexpr int32_t kSemClearNoUndo = -1;
+inline constexpr int32_t kSemClearAllUndo = -2;
+
+enum class SemQueueId : uint32_t {
+  kNone = 0,             // not queued (being set up, or decided)
+  kGlobalAlter = 1,      // sma->pending_alter
+  kGlobalConst = 2,      // sma->pending_const
+  kSemAlter = 3,         // sems[semnum].pending_alter (semnum = sops[0].num)
+  kSemConst = 4,         // sems[semnum].pending_const
+};
+
+struct SemRegionHeader {
+  static constexpr uint64_t kMagic = 0x4E4F494745524D53;  // "SMREGION" in memory
+  static constexpr uint32_t kVersion = 1;
+
+  std::atomic<uint64_t> magic;
+  std::atomic<uint32_t> layout_version;
+  std::atomic<uint32_t> nsems;
+  std::atomic<uint32_t> slots_offset;
+  std::atomic<uint32_t> arena_offset;
+  std::atomic<uint32_t> arena_blocks;  // capacity of the arena
+  std::atomic<uint32_t> removed;       // 1 once IPC_RMID ran
+  std::atomic<int64_t> ctime;          // sem_ctime (seconds)
+  // Operations queued on any queue. Lets a change skip the queue scan when
+  // nobody waits.
+  std::atomic<uint32_t> queued;
+  uint32_t complex_count;      // queued operations with nsops > 1
+  uint32_t blocks_in_use_end;  // one past the highest block ever used
+  uint32_t reserved;
+  int64_t next_order;          // order of the next record added at a tail
+  int64_t first_order;         // order of the next record added at a head
+  alignas(64) unsigned char lock[64];  // SharedMutex storage
+  SemRedoLog redo;
+};
+
+// Arena blocks. A record spans one or more consecutive blocks; its first
+// block starts with a SemBlockHeader, the others are kTail.
+inline constexpr uint32_t kSemBlockSize = 64;
+
+enum class SemBlockKind : uint32_t {
+  kFree = 0,
+  kWaiter = 1,
+  kUndo = 2,
+  kTail = 3,
+};
+
+struct SemBlockHeader {
+  std::atomic<uint32_t> kind;  // written last when creating, first when freeing
+  uint32_t blocks;             // the record's length in blocks
+};
+
+// A waiter's status while it is queued: not decided yet.
+inline constexpr uint32_t kSemStatusPending = 0xFFFFFFFFu;
+
+// struct sembuf as the ABI lays it out.
+struct SemOp {
+  uint16_t num;
+  int16_t op;
+  int16_t flg;
+};
+static_assert(sizeof(SemOp) == 6);
+
+// A queued semop. Followed by `nsops` SemOps.
+struct SemWaiter {
+  SemBlockHeader block;
+  std::atomic<uint32_t> status;    // futex word: kSemStatusPending, else the errno (0: done)
+  std::atomic<uint32_t> released;  // the waiter read its status: the record may be freed
+  int32_t pid;
+  uint32_t nsops;
+  uint32_t queue;                  // SemQueueId
+  int32_t blocking;                // index of the sop that blocked it (count_semcnt)
+  int64_t order;                   // place in its queue
+  uint32_t undo_block;             // its process's undo record, or kNoBlock
+  uint16_t alter;
+  uint16_t dupsop;
+  // SemOp sops[nsops] follow.
+};
+static_assert(sizeof(SemWaiter) == 48);
+
+// The SEM_UNDO adjustments (semadj) of one process for this set. Followed
+// by nsems int16s.
+struct SemUndo {
+  SemBlockHeader block;
+  int32_t pid;
+  uint32_t reserved;
+  uint64_t start_time;  // with pid, names one process across pid reuse
+};
+static_assert(sizeof(SemUndo) == 24);
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_SEM_SEM_REGION_H_

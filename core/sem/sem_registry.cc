@@ -1,0 +1,141 @@
+#include "core/sem/sem_registry.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_format.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_constants.h"
+
+namespace sysv::core {
+
+SemRegistry::SemRegistry(IpcRegistry& ids, const SemLimits& limits, Backing& backing)
+    : ids_(ids), limits_(limits), backing_(backing) {
+  ids_.ForEachLive([&](int32_t, const ObjectRecord& record) {
+    used_sems_ += static_cast<int64_t>(record.size);
+  });
+}
+
+absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, const OpContext& ctx) {
+  // ksys_semget()
+  if (nsems < 0 || nsems > limits_.semmsl) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("nsems %d is outside [0, SEMMSL]", nsems));
+  }
+  IpcRegistry::GetHooks hooks;
+  // newary()
+  hooks.check_new = [&]() -> absl::Status {
+    if (nsems == 0) return ErrnoStatus(EINVAL, "a new set needs at least one semaphore");
+    if (used_sems_ + nsems > limits_.semmns) return ErrnoStatus(ENOSPC, "SEMMNS semaphores are in use");
+    return absl::OkStatus();
+  };
+  hooks.create = [&](int32_t index, uint32_t seq, ObjectRecord& record) -> absl::Status {
+    record.size = static_cast<uint64_t>(nsems);
+    if (absl::Status status = backing_.Create(index, seq, nsems, record.ctime); !status.ok()) {
+      return status;
+    }
+    used_sems_ += nsems;
+    return absl::OkStatus();
+  };
+  // sem_more_checks()
+  hooks.more_checks = [&](const ObjectRecord& record) -> absl::Status {
+    if (static_cast<uint64_t>(nsems) > record.size) {
+      return ErrnoStatus(EINVAL, absl::StrFormat("the set has %u semaphores, %d requested", record.size, nsems));
+    }
+    return absl::OkStatus();
+  };
+  return ids_.Get(key, flags, ctx, hooks);
+}
+
+absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs& set,
+                                              const OpContext& ctx) {
+  // ksys_semctl(): "if (semid < 0) return -EINVAL;"
+  if (id < 0) return ErrnoStatus(EINVAL, "negative semid");
+  SemCtlResult result;
+  switch (cmd) {
+    case kIpcInfo:
+    case kSemInfo: {
+      // semctl_info()
+      SemInfo& info = result.info;
+      info.semmni = limits_.semmni;
+      info.semmns = limits_.semmns;
+      info.semmsl = limits_.semmsl;
+      info.semopm = limits_.semopm;
+      info.semvmx = kSemVmx;
+      info.semmnu = kSemMnu;
+      info.semmap = kSemMap;
+      info.semume = kSemUme;
+      if (cmd == kSemInfo) {
+        info.semusz = ids_.in_use();
+        info.semaem = static_cast<int32_t>(used_sems_);
+      } else {
+        info.semusz = kSemUsz;
+        info.semaem = kSemAem;
+      }
+      result.value = std::max(ids_.max_index_in_use(), 0);
+      return result;
+    }
+    case kIpcStat:
+    case kSemStat:
+    case kSemStatAny: {
+      // semctl_stat()
+      absl::StatusOr<ObjectRecord> record;
+      if (cmd == kIpcStat) {
+        record = ids_.FindById(id);
+      } else {
+        record = ids_.FindByIndex(IpcIdIndex(id));
+        if (record.ok()) result.value = MakeIpcId(record->perm.seq, IpcIdIndex(id));
+      }
+      if (!record.ok()) return record.status();
+      if (cmd != kSemStatAny && !HasIpcPermission(record->perm, ctx.creds, kAccessRead)) {
+        return ErrnoStatus(EACCES, "no read permission on the set");
+      }
+      const Backing::Times times = backing_.TimesOf(IpcIdIndex(id), record->perm.seq);
+      result.stat.perm = record->perm;
+      result.stat.otime = times.otime;
+      result.stat.ctime = times.ctime;
+      result.stat.nsems = record->size;
+      return result;
+    }
+    case kIpcSet:
+    case kIpcRmid: {
+      // semctl_down() via ipcctl_obtain_check()
+      absl::StatusOr<ObjectRecord> record = ids_.FindById(id);
+      if (!record.ok()) return record.status();
+      if (!IsOwnerOrCreator(record->perm, ctx.creds)) {
+        return ErrnoStatus(EPERM, "only the owner or creator may change or remove a set");
+      }
+      const int32_t index = IpcIdIndex(id);
+      if (cmd == kIpcRmid) {
+        // freeary()
+        backing_.Destroy(index, record->perm.seq);
+        used_sems_ -= std::min<int64_t>(used_sems_, static_cast<int64_t>(record->size));
+        ids_.Remove(index);
+        return result;
+      }
+      if (!ctx.creds.MapsUid(set.uid) || !ctx.creds.MapsGid(set.gid)) {
+        return ErrnoStatus(EINVAL, "IPC_SET with a uid or gid invalid in the caller's user namespace");
+      }
+      UpdateIpcPerm(record->perm, set.uid, set.gid, set.mode);
+      ids_.Update(index, *record);
+      backing_.SetCtime(index, record->perm.seq, ctx.now_seconds());
+      return result;
+    }
+    default:
+      return ErrnoStatus(EINVAL, absl::StrFormat("semctl command %d is not served by the daemon", cmd));
+  }
+}
+
+absl::StatusOr<SemRegistry::Access> SemRegistry::CheckOpen(int32_t id, const OpContext& ctx) const {
+  if (id < 0) return ErrnoStatus(EINVAL, "negative semid");
+  absl::StatusOr<ObjectRecord> record = ids_.FindById(id);
+  if (!record.ok()) return record.status();
+  Access access;
+  access.record = *record;
+  access.may_alter = HasIpcPermission(record->perm, ctx.creds, kAccessWrite);
+  if (!access.may_alter && !HasIpcPermission(record->perm, ctx.creds, kAccessRead)) {
+    return ErrnoStatus(EACCES, "no permission on the set");
+  }
+  return access;
+}
+
+}  // namespace sysv::core

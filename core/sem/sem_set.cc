@@ -1,0 +1,871 @@
+#include "core/sem/sem_set.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "core/ipc/errno_status.h"
+#include "core/sem/sem_registry.h"
+
+namespace sysv::core {
+namespace {
+
+constexpr size_t kHeaderBytes = (sizeof(SemRegionHeader) + 4095) / 4096 * 4096;
+
+uint32_t BlocksFor(size_t bytes) {
+  return static_cast<uint32_t>((bytes + kSemBlockSize - 1) / kSemBlockSize);
+}
+
+size_t UndoBytes(int32_t nsems) { return sizeof(SemUndo) + sizeof(int16_t) * static_cast<size_t>(nsems); }
+
+// Room for many queued operations, and for undo records of 128 processes
+// (the file is sparse: unused blocks cost nothing).
+uint32_t ArenaBlocksFor(int32_t nsems) { return 4096 + 128 * BlocksFor(UndoBytes(nsems)); }
+
+}  // namespace
+
+// The lock held on a set, with the work to do once it is dropped. Every
+// algorithm of ipc/sem.c that runs "with sem_lock held" is a method here.
+class SemSet::Locked {
+ public:
+  explicit Locked(SemSet& set) : set_(set), h_(*set.header_) {}
+  ~Locked() { Unlock(); }
+  Locked(const Locked&) = delete;
+  Locked& operator=(const Locked&) = delete;
+
+  // Takes the lock (repairing after a dead holder). Returns 0 or EIDRM when
+  // the lock cannot be had (a stopped holder, a scribbled region).
+  int Lock() {
+    const Deadline deadline = Deadline::After(absl::Nanoseconds(kSemLockTimeoutNanos));
+    const LockResult result = set_.platform_->mutex.lock(h_.lock, deadline);
+    switch (result) {
+      case LockResult::kAcquired:
+        break;
+      case LockResult::kAcquiredOwnerDied:
+        held_ = true;
+        Recover();
+        set_.platform_->mutex.mark_consistent(h_.lock);
+        return 0;
+      case LockResult::kTimedOut:
+      case LockResult::kCorrupt:
+        return EIDRM;
+    }
+    held_ = true;
+    return 0;
+  }
+
+  // sem_unlock(): back to per-semaphore queues when no complex operation
+  // is queued, drop the lock, then wake whoever was decided.
+  void Unlock() {
+    if (!held_) return;
+    UnmergeQueues();
+    held_ = false;
+    set_.platform_->mutex.unlock(h_.lock);
+    for (const std::atomic<uint32_t>* word : wake_) set_.platform_->waiter.wake(word, 1);
+    wake_.clear();
+  }
+
+  bool removed() const { return h_.removed.load(std::memory_order_acquire) != 0; }
+
+  // --- records ------------------------------------------------------------
+
+  SemBlockHeader* Block(uint32_t index) const {
+    return reinterpret_cast<SemBlockHeader*>(set_.arena_ + size_t{index} * kSemBlockSize);
+  }
+  SemWaiter* Waiter(uint32_t index) const { return reinterpret_cast<SemWaiter*>(Block(index)); }
+  SemUndo* Undo(uint32_t index) const { return reinterpret_cast<SemUndo*>(Block(index)); }
+  SemOp* Sops(SemWaiter* w) const { return reinterpret_cast<SemOp*>(w + 1); }
+  int16_t* Adjust(SemUndo* u) const { return reinterpret_cast<int16_t*>(u + 1); }
+
+  // A record at `index` of `kind` whose length fits the arena, or nullptr.
+  SemBlockHeader* Record(uint32_t index, SemBlockKind kind) const {
+    if (index >= set_.arena_blocks_) return nullptr;
+    SemBlockHeader* b = Block(index);
+    if (b->kind.load(std::memory_order_acquire) != static_cast<uint32_t>(kind)) return nullptr;
+    if (b->blocks == 0 || b->blocks > set_.arena_blocks_ - index) return nullptr;
+    return b;
+  }
+  // A well-formed waiter record (its sops fit, and name semaphores of the set).
+  SemWaiter* ValidWaiter(uint32_t index) const {
+    SemBlockHeader* b = Record(index, SemBlockKind::kWaiter);
+    if (b == nullptr) return nullptr;
+    SemWaiter* w = reinterpret_cast<SemWaiter*>(b);
+    if (w->nsops == 0 || w->nsops > kSemRedoCapacity ||
+        sizeof(SemWaiter) + sizeof(SemOp) * w->nsops > size_t{b->blocks} * kSemBlockSize) {
+      return nullptr;
+    }
+    const SemOp* sops = Sops(w);
+    for (uint32_t i = 0; i < w->nsops; ++i) {
+      if (sops[i].num >= static_cast<uint32_t>(set_.nsems_)) return nullptr;
+    }
+    return w;
+  }
+  SemUndo* ValidUndo(uint32_t index) const {
+    SemBlockHeader* b = Record(index, SemBlockKind::kUndo);
+    if (b == nullptr || size_t{b->blocks} * kSemBlockSize < UndoBytes(set_.nsems_)) return nullptr;
+    return reinterpret_cast<SemUndo*>(b);
+  }
+
+  uint32_t ScanEnd() const { return std::min(h_.blocks_in_use_end, set_.arena_blocks_); }
+
+  // Calls fn(index, kind) for every record, walking the arena from record to
+  // record (a record's later blocks hold its payload, never a header).
+  // Anything at a record boundary that is not a well-formed record start is
+  // a free block.
+  template <typename Fn>
+  void ForEachRecord(uint32_t end, Fn&& fn) const {
+    for (uint32_t i = 0; i < end;) {
+      const uint32_t kind = Block(i)->kind.load(std::memory_order_acquire);
+      if ((kind == static_cast<uint32_t>(SemBlockKind::kWaiter) && ValidWaiter(i) != nullptr) ||
+          (kind == static_cast<uint32_t>(SemBlockKind::kUndo) && ValidUndo(i) != nullptr)) {
+        const uint32_t blocks = Block(i)->blocks;
+        fn(i, static_cast<SemBlockKind>(kind));
+        i += blocks;
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // Allocates `bytes` of consecutive blocks; kNoBlock when there is no room.
+  // Records whose waiters have read their status are reclaimed on the way.
+  // The first block is marked kTail ("under construction") until the caller
+  // stores the record's kind, which is what makes it exist.
+  uint32_t Allocate(size_t bytes) {
+    const uint32_t need = BlocksFor(bytes);
+    uint32_t run_start = 0, run = 0;
+    for (uint32_t i = 0; i < set_.arena_blocks_;) {
+      const uint32_t kind = Block(i)->kind.load(std::memory_order_acquire);
+      bool record = false;
+      if (kind == static_cast<uint32_t>(SemBlockKind::kWaiter)) {
+        if (SemWaiter* w = ValidWaiter(i); w != nullptr) {
+          record = true;
+          if (Reclaimable(w)) {
+            FreeRecord(i);
+            record = false;
+          }
+        }
+      } else if (kind == static_cast<uint32_t>(SemBlockKind::kUndo)) {
+        record = ValidUndo(i) != nullptr;
+      }
+      if (record) {
+        run = 0;
+        i += Block(i)->blocks;
+        continue;
+      }
+      if (run == 0) run_start = i;
+      ++i;
+      if (++run == need) {
+        Block(run_start)->blocks = need;
+        Block(run_start)->kind.store(static_cast<uint32_t>(SemBlockKind::kTail), std::memory_order_relaxed);
+        h_.blocks_in_use_end = std::max(h_.blocks_in_use_end, run_start + need);
+        return run_start;
+      }
+    }
+    return kNoBlock;
+  }
+
+  // A decided waiter whose sleeper has read its status, or whose process
+  // is gone, holds its blocks for nobody.
+  bool Reclaimable(SemWaiter* w) const {
+    if (w->status.load(std::memory_order_acquire) == kSemStatusPending) return false;
+    return w->released.load(std::memory_order_acquire) != 0;
+  }
+
+  void FreeRecord(uint32_t index) {
+    SemBlockHeader* b = Block(index);
+    const uint32_t blocks = std::min<uint32_t>(std::max<uint32_t>(b->blocks, 1), set_.arena_blocks_ - index);
+    // The first block's kind goes first: from then on the record is gone.
+    // The others are cleared too, so that no payload left behind can look
+    // like a record start to a later walk.
+    b->kind.store(static_cast<uint32_t>(SemBlockKind::kFree), std::memory_order_release);
+    for (uint32_t j = index + 1; j < index + blocks; ++j) {
+      Block(j)->kind.store(static_cast<uint32_t>(SemBlockKind::kFree), std::memory_order_relaxed);
+    }
+  }
+
+  // --- queues -------------------------------------------------------------
+
+  // The records of a queue, head first. `semnum` selects the semaphore of a
+  // per-semaphore queue.
+  std::vector<uint32_t> Queue(SemQueueId queue, int32_t semnum = -1) const {
+    std::vector<std::pair<int64_t, uint32_t>> found;
+    ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+      if (kind != SemBlockKind::kWaiter) return;
+      SemWaiter* w = Waiter(i);
+      if (w->queue != static_cast<uint32_t>(queue)) return;
+      if (w->status.load(std::memory_order_relaxed) != kSemStatusPending) return;
+      if (semnum >= 0 && Sops(w)[0].num != static_cast<uint32_t>(semnum)) return;
+      found.emplace_back(w->order, i);
+    });
+    std::sort(found.begin(), found.end());
+    std::vector<uint32_t> result;
+    result.reserve(found.size());
+    for (const auto& [order, index] : found) result.push_back(index);
+    return result;
+  }
+
+  bool QueueEmpty(SemQueueId queue) const { return Queue(queue).empty(); }
+
+  void AddTail(SemWaiter* w, SemQueueId queue) {
+    w->order = h_.next_order++;
+    w->queue = static_cast<uint32_t>(queue);
+  }
+
+  // unlink_queue()
+  void UnlinkQueue(SemWaiter* w) {
+    if (w->queue == static_cast<uint32_t>(SemQueueId::kNone)) return;
+    w->queue = static_cast<uint32_t>(SemQueueId::kNone);
+    if (w->nsops > 1 && h_.complex_count > 0) h_.complex_count--;
+    if (h_.queued.load(std::memory_order_relaxed) > 0) h_.queued.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // merge_queues(): every per-semaphore alter queue is spliced at the head
+  // of the global one, semaphore 0 first (so the last semaphore's ends up
+  // first), keeping each queue's order.
+  void MergeQueues() {
+    for (int32_t i = 0; i < set_.nsems_; ++i) {
+      std::vector<uint32_t> list = Queue(SemQueueId::kSemAlter, i);
+      int64_t order = h_.first_order - static_cast<int64_t>(list.size());
+      h_.first_order = order;
+      for (uint32_t index : list) {
+        SemWaiter* w = Waiter(index);
+        w->order = order++;
+        w->queue = static_cast<uint32_t>(SemQueueId::kGlobalAlter);
+      }
+    }
+  }
+
+  // unmerge_queues(): with no complex operation queued, every operation in
+  // the global alter queue goes back to its semaphore's queue, in order.
+  void UnmergeQueues() {
+    if (h_.complex_count != 0 || h_.queued.load(std::memory_order_relaxed) == 0) return;
+    for (uint32_t index : Queue(SemQueueId::kGlobalAlter)) AddTail(Waiter(index), SemQueueId::kSemAlter);
+  }
+
+  // --- perform_atomic_semop() ----------------------------------------------
+
+  // Tries `sops` against the current values. Returns 0 (and fills `redo_`
+  // with what to apply), 1 (must sleep: `blocking` names the sop), or a
+  // negative errno (-ERANGE, -EAGAIN for IPC_NOWAIT).
+  int Evaluate(const SemOp* sops, uint32_t nsops, SemUndo* undo, int32_t* blocking) {
+    redo_count_ = 0;
+    for (uint32_t i = 0; i < nsops; ++i) {
+      const SemOp& sop = sops[i];
+      // The value and adjustment as the earlier sops of this call left them
+      // (several sops may name one semaphore: perform_atomic_semop_slow()).
+      int32_t current = slot(sop.num).value.load(std::memory_order_relaxed);
+      int32_t adjust = undo != nullptr ? Adjust(undo)[sop.num] : 0;
+      for (uint32_t j = 0; j < redo_count_; ++j) {
+        if (redo_[j].semnum != sop.num) continue;
+        current = redo_[j].value;
+        if (redo_[j].set_undo) adjust = redo_[j].undo;
+      }
+      if (sop.op == 0 && current != 0) return WouldBlock(sop, i, blocking);
+      const int32_t result = current + sop.op;
+      if (result < 0) return WouldBlock(sop, i, blocking);
+      if (result > kSemVmx) return -ERANGE;
+      SemRedoEntry entry{sop.num, 0, result, 0, 0};
+      if ((sop.flg & kSemUndo) && undo != nullptr) {
+        const int32_t undone = adjust - sop.op;
+        if (undone < -kSemAem - 1 || undone > kSemAem) return -ERANGE;
+        entry.set_undo = 1;
+        entry.undo = static_cast<int16_t>(undone);
+      }
+      redo_[redo_count_++] = entry;
+    }
+    return 0;
+  }
+
+  void SetRedo(const std::vector<SemRedoEntry>& entries) {
+    redo_count_ = static_cast<uint32_t>(std::min<size_t>(entries.size(), kSemRedoCapacity));
+    std::copy(entries.begin(), entries.begin() + redo_count_, redo_);
+  }
+
+  static int WouldBlock(const SemOp& sop, uint32_t index, int32_t* blocking) {
+    *blocking = static_cast<int32_t>(index);
+    return (sop.flg & kIpcNowait) ? -EAGAIN : 1;
+  }
+
+  // Applies what Evaluate() decided, through the redo log (REDO_BARRIER).
+  // `waiter` (if any) is marked done in the same step.
+  void Commit(int32_t pid, uint32_t undo_block, uint32_t waiter_block, int32_t clear_undo,
+              int64_t otime, uint32_t otime_semnum) {
+    SemRedoLog& log = h_.redo;
+    log.count = redo_count_;
+    log.pid = pid;
+    log.undo_block = undo_block;
+    log.waiter_block = waiter_block;
+    log.clear_undo = clear_undo;
+    log.otime = otime;
+    log.otime_semnum = otime_semnum;
+    std::copy(redo_, redo_ + redo_count_, log.entries);
+    // REDO_BARRIER: the entries are complete before the log says so.
+    log.active.store(1, std::memory_order_release);
+    Replay();
+    log.active.store(0, std::memory_order_release);
+  }
+
+  // Applies the redo log. Idempotent: it only sets values, never adds, so a
+  // replay after a crash mid-way gives the same result.
+  void Replay() {
+    SemRedoLog& log = h_.redo;
+    const uint32_t count = std::min(log.count, kSemRedoCapacity);
+    SemUndo* undo = log.undo_block != kNoBlock ? ValidUndo(log.undo_block) : nullptr;
+    if (log.clear_undo != kSemClearNoUndo) ClearUndo(log.clear_undo);
+    for (uint32_t i = 0; i < count; ++i) {
+      const SemRedoEntry& e = log.entries[i];
+      if (e.semnum >= static_cast<uint32_t>(set_.nsems_)) continue;
+      slot(e.semnum).value.store(e.value, std::memory_order_relaxed);
+      slot(e.semnum).pid.store(log.pid, std::memory_order_relaxed);
+      if (undo != nullptr && e.set_undo) Adjust(undo)[e.semnum] = e.undo;
+    }
+    if (log.otime != 0 && log.otime_semnum < static_cast<uint32_t>(set_.nsems_)) {
+      slot(log.otime_semnum).otime.store(log.otime, std::memory_order_relaxed);
+    }
+    if (log.waiter_block != kNoBlock) {
+      if (SemWaiter* w = ValidWaiter(log.waiter_block)) {
+        w->status.store(0, std::memory_order_release);
+        wake_.push_back(&w->status);
+      }
+    }
+  }
+
+  void ClearUndo(int32_t semnum) {
+    ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+      if (kind != SemBlockKind::kUndo) return;
+      SemUndo* u = Undo(i);
+      if (semnum == kSemClearAllUndo) {
+        std::fill(Adjust(u), Adjust(u) + set_.nsems_, int16_t{0});
+      } else if (semnum >= 0 && semnum < set_.nsems_) {
+        Adjust(u)[semnum] = 0;
+      }
+    });
+  }
+
+  // perform_atomic_semop() + apply, for an operation that is not (or no
+  // longer) queued, or for queued waiter `waiter_block`.
+  int Perform(const SemOp* sops, uint32_t nsops, int32_t pid, uint32_t undo_block, uint32_t waiter_block,
+              int32_t* blocking) {
+    SemUndo* undo = undo_block != kNoBlock ? ValidUndo(undo_block) : nullptr;
+    if (undo_block != kNoBlock && undo == nullptr) return -EIDRM;
+    const int result = Evaluate(sops, nsops, undo, blocking);
+    if (result != 0) return result;
+    Commit(pid, undo != nullptr ? undo_block : kNoBlock, waiter_block, kSemClearNoUndo, 0, 0);
+    return 0;
+  }
+
+  SemSlot& slot(uint32_t semnum) const { return set_.slots_[semnum]; }
+
+  // wake_up_sem_queue_prepare() for an error result.
+  void Decide(uint32_t index, SemWaiter* w, int error) {
+    w->status.store(static_cast<uint32_t>(error), std::memory_order_release);
+    UnlinkQueue(w);
+    wake_.push_back(&w->status);
+    (void)index;
+  }
+
+  // Tries queued waiter `index`. Returns what perform_atomic_semop() would,
+  // completing it (status 0) on success. A waiter whose process is gone is
+  // dropped and reported as still blocked.
+  int TryWaiter(uint32_t index, SemWaiter* w) {
+    int32_t blocking = w->blocking;
+    // Evaluate first: a dead process's operation must never apply, but
+    // asking whether it lives costs a system call, so only when it would.
+    SemUndo* undo = w->undo_block != kNoBlock ? ValidUndo(w->undo_block) : nullptr;
+    const int result = Evaluate(Sops(w), w->nsops, undo, &blocking);
+    if (result == 1) {
+      w->blocking = blocking;
+      return 1;
+    }
+    if (!set_.platform_->process_alive(w->pid)) {
+      UnlinkQueue(w);
+      FreeRecord(index);
+      return 1;
+    }
+    if (result < 0) return result;
+    // The status (set inside the logged update) is what decides the waiter;
+    // its queue field only follows, so a crash in between loses nothing.
+    Commit(w->pid, undo != nullptr ? w->undo_block : kNoBlock, index, kSemClearNoUndo, 0, 0);
+    UnlinkQueue(w);
+    return 0;
+  }
+
+  // check_restart()
+  bool CheckRestart(const SemWaiter* w) const {
+    if (!QueueEmpty(SemQueueId::kGlobalAlter)) return true;
+    return w->nsops > 1;
+  }
+
+  // wake_const_ops()
+  bool WakeConstOps(int32_t semnum) {
+    bool completed = false;
+    const std::vector<uint32_t> list =
+        semnum == -1 ? Queue(SemQueueId::kGlobalConst) : Queue(SemQueueId::kSemConst, semnum);
+    for (uint32_t index : list) {
+      SemWaiter* w = ValidWaiter(index);
+      if (w == nullptr || w->status.load(std::memory_order_relaxed) != kSemStatusPending) continue;
+      const int error = TryWaiter(index, w);
+      if (error > 0) continue;
+      if (error < 0) Decide(index, w, -error);
+      if (error == 0) completed = true;
+    }
+    return completed;
+  }
+
+  // do_smart_wakeup_zero()
+  bool DoSmartWakeupZero(const SemOp* sops, uint32_t nsops) {
+    bool completed = false;
+    bool got_zero = false;
+    if (sops != nullptr) {
+      for (uint32_t i = 0; i < nsops; ++i) {
+        const uint16_t num = sops[i].num;
+        if (slot(num).value.load(std::memory_order_relaxed) == 0) {
+          got_zero = true;
+          completed |= WakeConstOps(num);
+        }
+      }
+    } else {
+      for (int32_t i = 0; i < set_.nsems_; ++i) {
+        if (slot(i).value.load(std::memory_order_relaxed) == 0) {
+          got_zero = true;
+          completed |= WakeConstOps(i);
+        }
+      }
+    }
+    if (got_zero) completed |= WakeConstOps(-1);
+    return completed;
+  }
+
+  // update_queue()
+  bool UpdateQueue(int32_t semnum) {
+    bool completed = false;
+  again:
+    const std::vector<uint32_t> list =
+        semnum == -1 ? Queue(SemQueueId::kGlobalAlter) : Queue(SemQueueId::kSemAlter, semnum);
+    for (uint32_t index : list) {
+      SemWaiter* w = ValidWaiter(index);
+      if (w == nullptr || w->status.load(std::memory_order_relaxed) != kSemStatusPending) continue;
+      // "If we are scanning the single sop, per-semaphore list of one
+      // semaphore and that semaphore is 0, then it is not necessary to scan
+      // further: simple increments that affect only one entry succeed
+      // immediately and cannot be in the per semaphore pending queue, and
+      // decrements cannot be successful if the value is already 0."
+      if (semnum != -1 && slot(semnum).value.load(std::memory_order_relaxed) == 0) break;
+      // Copy what is needed after the waiter may have been completed.
+      SemOp sops[kSemRedoCapacity];
+      const uint32_t nsops = w->nsops;
+      std::copy(Sops(w), Sops(w) + nsops, sops);
+      const int error = TryWaiter(index, w);
+      if (error > 0) continue;
+      bool restart = false;
+      if (error < 0) {
+        Decide(index, w, -error);
+      } else {
+        completed = true;
+        DoSmartWakeupZero(sops, nsops);
+        restart = !QueueEmpty(SemQueueId::kGlobalAlter) || nsops > 1;
+      }
+      if (restart) goto again;
+    }
+    return completed;
+  }
+
+  // set_semotime()
+  void SetSemOTime(const SemOp* sops) {
+    const uint32_t num = sops != nullptr ? sops[0].num : 0;
+    slot(num).otime.store(set_.platform_->now_seconds(), std::memory_order_relaxed);
+  }
+
+  // do_smart_update()
+  void DoSmartUpdate(const SemOp* sops, uint32_t nsops, bool otime) {
+    if (h_.queued.load(std::memory_order_relaxed) != 0) {
+      otime |= DoSmartWakeupZero(sops, nsops);
+      if (!QueueEmpty(SemQueueId::kGlobalAlter)) {
+        otime |= UpdateQueue(-1);
+      } else if (sops == nullptr) {
+        for (int32_t i = 0; i < set_.nsems_; ++i) otime |= UpdateQueue(i);
+      } else {
+        for (uint32_t i = 0; i < nsops; ++i) {
+          if (sops[i].op > 0) otime |= UpdateQueue(sops[i].num);
+        }
+      }
+    }
+    if (otime) SetSemOTime(sops);
+  }
+
+  // count_semcnt() with check_qop().
+  int CountSemcnt(int32_t semnum, bool count_zero) const {
+    int count = static_cast<int>(
+        Queue(count_zero ? SemQueueId::kSemConst : SemQueueId::kSemAlter, semnum).size());
+    auto check_qop = [&](uint32_t index) {
+      SemWaiter* w = ValidWaiter(index);
+      if (w == nullptr || w->blocking < 0 || static_cast<uint32_t>(w->blocking) >= w->nsops) return 0;
+      const SemOp& sop = Sops(w)[w->blocking];
+      if (sop.num != static_cast<uint32_t>(semnum)) return 0;
+      if (count_zero && sop.op == 0) return 1;
+      if (!count_zero && sop.op < 0) return 1;
+      return 0;
+    };
+    for (uint32_t index : Queue(SemQueueId::kGlobalAlter)) count += check_qop(index);
+    if (count_zero) {
+      for (uint32_t index : Queue(SemQueueId::kGlobalConst)) count += check_qop(index);
+    }
+    return count;
+  }
+
+  // The undo record of `caller`, created when `create` (find_alloc_undo()).
+  // kNoBlock when absent (or, creating, when there is no room).
+  uint32_t FindUndo(const Caller& caller, bool create) {
+    uint32_t found = kNoBlock;
+    ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+      if (kind != SemBlockKind::kUndo || found != kNoBlock) return;
+      SemUndo* u = Undo(i);
+      if (u->pid == caller.pid && u->start_time == caller.start_time) found = i;
+    });
+    if (found != kNoBlock || !create) return found;
+    const uint32_t index = Allocate(UndoBytes(set_.nsems_));
+    if (index == kNoBlock) return kNoBlock;
+    SemUndo* u = Undo(index);
+    u->pid = caller.pid;
+    u->start_time = caller.start_time;
+    std::fill(Adjust(u), Adjust(u) + set_.nsems_, int16_t{0});
+    u->block.kind.store(static_cast<uint32_t>(SemBlockKind::kUndo), std::memory_order_release);
+    return index;
+  }
+
+  // After a holder died: finish its logged update, recount the queues
+  // (derived data), and wake every decided sleeper (its waker may have died
+  // before waking it; spurious wake-ups are harmless).
+  void Recover() {
+    if (h_.redo.active.load(std::memory_order_acquire) != 0) {
+      Replay();
+      h_.redo.active.store(0, std::memory_order_release);
+    }
+    uint32_t queued = 0, complex = 0;
+    ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+      if (kind != SemBlockKind::kWaiter) return;
+      SemWaiter* w = Waiter(i);
+      if (w->status.load(std::memory_order_relaxed) != kSemStatusPending) {
+        if (w->released.load(std::memory_order_relaxed) == 0) wake_.push_back(&w->status);
+        return;
+      }
+      if (w->queue == static_cast<uint32_t>(SemQueueId::kNone)) return;
+      ++queued;
+      if (w->nsops > 1) ++complex;
+    });
+    h_.queued.store(queued, std::memory_order_relaxed);
+    h_.complex_count = complex;
+  }
+
+  std::vector<const std::atomic<uint32_t>*>& wake_list() { return wake_; }
+  SemRegionHeader& header() { return h_; }
+
+ private:
+  SemSet& set_;
+  SemRegionHeader& h_;
+  bool held_ = false;
+  std::vector<const std::atomic<uint32_t>*> wake_;
+  SemRedoEntry redo_[kSemRedoCapacity];
+  uint32_t redo_count_ = 0;
+};
+
+size_t SemSet::RegionSize(int32_t nsems) {
+  return kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems) +
+         size_t{ArenaBlocksFor(nsems)} * kSemBlockSize;
+}
+
+absl::StatusOr<SemSet> SemSet::Format(void* base, size_t len, int32_t nsems, int64_t ctime,
+                                      const SemPlatform* platform) {
+  if (nsems <= 0 || nsems > 32000 || len < RegionSize(nsems)) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("a region of %u bytes cannot hold %d semaphores", len, nsems));
+  }
+  auto* header = new (base) SemRegionHeader();
+  auto* slots = reinterpret_cast<SemSlot*>(static_cast<unsigned char*>(base) + kHeaderBytes);
+  for (int32_t i = 0; i < nsems; ++i) new (&slots[i]) SemSlot();
+  const uint32_t arena_offset = static_cast<uint32_t>(kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems));
+  header->layout_version.store(SemRegionHeader::kVersion, std::memory_order_relaxed);
+  header->nsems.store(static_cast<uint32_t>(nsems), std::memory_order_relaxed);
+  header->slots_offset.store(static_cast<uint32_t>(kHeaderBytes), std::memory_order_relaxed);
+  header->arena_offset.store(arena_offset, std::memory_order_relaxed);
+  header->arena_blocks.store(ArenaBlocksFor(nsems), std::memory_order_relaxed);
+  header->ctime.store(ctime, std::memory_order_relaxed);
+  header->redo.undo_block = kNoBlock;
+  header->redo.waiter_block = kNoBlock;
+  header->redo.clear_undo = kSemClearNoUndo;
+  platform->mutex.init(header->lock);
+  header->magic.store(SemRegionHeader::kMagic, std::memory_order_release);
+  return Open(base, len, platform);
+}
+
+absl::StatusOr<SemSet> SemSet::Open(void* base, size_t len, const SemPlatform* platform) {
+  if (len < kHeaderBytes) return ErrnoStatus(EIDRM, "semaphore region is too small");
+  auto* header = static_cast<SemRegionHeader*>(base);
+  if (header->magic.load(std::memory_order_acquire) != SemRegionHeader::kMagic ||
+      header->layout_version.load(std::memory_order_relaxed) != SemRegionHeader::kVersion) {
+    return ErrnoStatus(EIDRM, "semaphore region has a bad header");
+  }
+  const uint32_t nsems = header->nsems.load(std::memory_order_relaxed);
+  if (nsems == 0 || nsems > 32000 || header->slots_offset.load(std::memory_order_relaxed) != kHeaderBytes ||
+      header->arena_offset.load(std::memory_order_relaxed) != kHeaderBytes + sizeof(SemSlot) * nsems ||
+      header->arena_blocks.load(std::memory_order_relaxed) != ArenaBlocksFor(static_cast<int32_t>(nsems)) ||
+      len < RegionSize(static_cast<int32_t>(nsems))) {
+    return ErrnoStatus(EIDRM, "semaphore region geometry does not fit");
+  }
+  auto* bytes = static_cast<unsigned char*>(base);
+  return SemSet(header, reinterpret_cast<SemSlot*>(bytes + kHeaderBytes),
+                bytes + kHeaderBytes + sizeof(SemSlot) * nsems, static_cast<int32_t>(nsems),
+                ArenaBlocksFor(static_cast<int32_t>(nsems)), platform);
+}
+
+int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline) {
+  bool undos = false, alter = false, dupsop = false;
+  uint64_t seen = 0;
+  for (const SemOp& sop : sops) {
+    const uint64_t mask = uint64_t{1} << (sop.num % 64);
+    if (sop.flg & kSemUndo) undos = true;
+    if (seen & mask) dupsop = true;
+    if (sop.op != 0) {
+      alter = true;
+      seen |= mask;
+    }
+  }
+  auto locked = std::make_unique<Locked>(*this);
+  if (int error = locked->Lock(); error != 0) return error;
+  if (locked->removed()) return EIDRM;
+  uint32_t undo_block = kNoBlock;
+  if (undos) {
+    undo_block = locked->FindUndo(caller, /*create=*/true);
+    if (undo_block == kNoBlock) return ENOMEM;
+  }
+  int32_t blocking = 0;
+  const uint32_t nsops = static_cast<uint32_t>(sops.size());
+  int error = locked->Perform(sops.data(), nsops, caller.pid, undo_block, kNoBlock, &blocking);
+  if (error == 0) {
+    if (alter) {
+      locked->DoSmartUpdate(sops.data(), nsops, true);
+    } else {
+      locked->SetSemOTime(sops.data());
+    }
+    return 0;
+  }
+  if (error < 0) return -error;
+
+  // Queue the operation, as do_semtimedop() does.
+  const uint32_t index = locked->Allocate(sizeof(SemWaiter) + sizeof(SemOp) * nsops);
+  if (index == kNoBlock) return ENOMEM;
+  SemWaiter* w = locked->Waiter(index);
+  w->status.store(kSemStatusPending, std::memory_order_relaxed);
+  w->released.store(0, std::memory_order_relaxed);
+  w->pid = caller.pid;
+  w->nsops = nsops;
+  w->blocking = blocking;
+  w->undo_block = undo_block;
+  w->alter = alter ? 1 : 0;
+  w->dupsop = dupsop ? 1 : 0;
+  w->queue = static_cast<uint32_t>(SemQueueId::kNone);
+  std::copy(sops.begin(), sops.end(), locked->Sops(w));
+  SemRegionHeader& h = locked->header();
+  if (nsops == 1) {
+    if (alter) {
+      locked->AddTail(w, h.complex_count != 0 ? SemQueueId::kGlobalAlter : SemQueueId::kSemAlter);
+    } else {
+      locked->AddTail(w, SemQueueId::kSemConst);
+    }
+  } else {
+    if (h.complex_count == 0) locked->MergeQueues();
+    locked->AddTail(w, alter ? SemQueueId::kGlobalAlter : SemQueueId::kGlobalConst);
+    h.complex_count++;
+  }
+  h.queued.fetch_add(1, std::memory_order_relaxed);
+  // The record exists from here on (its kind is the commit point).
+  w->block.kind.store(static_cast<uint32_t>(SemBlockKind::kWaiter), std::memory_order_release);
+
+  bool timed_out = false;
+  for (;;) {
+    locked->Unlock();
+    const WaitResult wait = platform_->waiter.wait(&w->status, kSemStatusPending, deadline);
+    uint32_t status = w->status.load(std::memory_order_acquire);
+    if (status != kSemStatusPending) {
+      w->released.store(1, std::memory_order_release);
+      return static_cast<int>(status);
+    }
+    if (int lock_error = locked->Lock(); lock_error != 0) return lock_error;
+    status = w->status.load(std::memory_order_acquire);
+    if (status != kSemStatusPending) {
+      w->released.store(1, std::memory_order_release);
+      return static_cast<int>(status);
+    }
+    if (locked->removed()) {
+      error = EIDRM;
+      break;
+    }
+    if (wait == WaitResult::kTimedOut || deadline.HasExpired()) timed_out = true;
+    if (timed_out) {
+      error = EAGAIN;
+      break;
+    }
+    if (wait == WaitResult::kInterrupted) {
+      error = EINTR;
+      break;
+    }
+    // A spurious wake-up: sleep again.
+  }
+  locked->UnlinkQueue(w);
+  locked->FreeRecord(index);
+  return error;
+}
+
+namespace {
+
+bool SemnumValid(int32_t semnum, int32_t nsems) { return semnum >= 0 && semnum < nsems; }
+
+}  // namespace
+
+int SemSet::GetVal(int32_t semnum) {
+  if (!SemnumValid(semnum, nsems_)) return -EINVAL;
+  Locked locked(*this);
+  if (int error = locked.Lock(); error != 0) return -error;
+  if (locked.removed()) return -EIDRM;
+  return slots_[semnum].value.load(std::memory_order_relaxed);
+}
+
+int SemSet::GetPid(int32_t semnum) {
+  if (!SemnumValid(semnum, nsems_)) return -EINVAL;
+  Locked locked(*this);
+  if (int error = locked.Lock(); error != 0) return -error;
+  if (locked.removed()) return -EIDRM;
+  return slots_[semnum].pid.load(std::memory_order_relaxed);
+}
+
+int SemSet::GetNcnt(int32_t semnum) {
+  if (!SemnumValid(semnum, nsems_)) return -EINVAL;
+  auto locked = std::make_unique<Locked>(*this);
+  if (int error = locked->Lock(); error != 0) return -error;
+  if (locked->removed()) return -EIDRM;
+  return locked->CountSemcnt(semnum, false);
+}
+
+int SemSet::GetZcnt(int32_t semnum) {
+  if (!SemnumValid(semnum, nsems_)) return -EINVAL;
+  auto locked = std::make_unique<Locked>(*this);
+  if (int error = locked->Lock(); error != 0) return -error;
+  if (locked->removed()) return -EIDRM;
+  return locked->CountSemcnt(semnum, true);
+}
+
+int SemSet::GetAll(absl::Span<uint16_t> values) {
+  Locked locked(*this);
+  if (int error = locked.Lock(); error != 0) return -error;
+  if (locked.removed()) return -EIDRM;
+  for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
+    values[i] = static_cast<uint16_t>(slots_[i].value.load(std::memory_order_relaxed));
+  }
+  return 0;
+}
+
+int SemSet::SetVal(int32_t semnum, int32_t value, const Caller& caller) {
+  if (!SemnumValid(semnum, nsems_)) return -EINVAL;
+  auto locked = std::make_unique<Locked>(*this);
+  if (int error = locked->Lock(); error != 0) return -error;
+  if (locked->removed()) return -EIDRM;
+  // semctl_setval(): undo adjustments of the semaphore go to 0 in every
+  // process, the value and pid are set, then the queues run.
+  locked->SetRedo({SemRedoEntry{static_cast<uint16_t>(semnum), 0, value, 0, 0}});
+  locked->Commit(caller.pid, kNoBlock, kNoBlock, semnum, 0, 0);
+  header_->ctime.store(platform_->now_seconds(), std::memory_order_relaxed);
+  locked->DoSmartUpdate(nullptr, 0, false);
+  return 0;
+}
+
+int SemSet::SetAll(absl::Span<const uint16_t> values, const Caller& caller) {
+  auto locked = std::make_unique<Locked>(*this);
+  if (int error = locked->Lock(); error != 0) return -error;
+  if (locked->removed()) return -EIDRM;
+  std::vector<SemRedoEntry> entries;
+  for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
+    entries.push_back(SemRedoEntry{static_cast<uint16_t>(i), 0, values[i], 0, 0});
+  }
+  // The log holds kSemRedoCapacity entries; a larger set is written in
+  // steps, each complete (SETALL's atomicity is only towards semop, which
+  // the lock gives).
+  for (size_t start = 0; start < entries.size(); start += kSemRedoCapacity) {
+    const size_t end = std::min(entries.size(), start + kSemRedoCapacity);
+    locked->SetRedo(std::vector<SemRedoEntry>(entries.begin() + static_cast<long>(start),
+                                              entries.begin() + static_cast<long>(end)));
+    locked->Commit(caller.pid, kNoBlock, kNoBlock, start == 0 ? kSemClearAllUndo : kSemClearNoUndo, 0, 0);
+  }
+  header_->ctime.store(platform_->now_seconds(), std::memory_order_relaxed);
+  locked->DoSmartUpdate(nullptr, 0, false);
+  return 0;
+}
+
+int64_t SemSet::OTime() const {
+  int64_t latest = slots_[0].otime.load(std::memory_order_relaxed);
+  for (int32_t i = 1; i < nsems_; ++i) latest = std::max(latest, slots_[i].otime.load(std::memory_order_relaxed));
+  return latest;
+}
+
+int64_t SemSet::CTime() const { return header_->ctime.load(std::memory_order_relaxed); }
+
+void SemSet::SetCTime(int64_t ctime) { header_->ctime.store(ctime, std::memory_order_relaxed); }
+
+void SemSet::Remove() {
+  auto locked = std::make_unique<Locked>(*this);
+  // Even a broken lock must not stop removal: the waiters still get EIDRM.
+  const bool held = locked->Lock() == 0;
+  locked->ForEachRecord(locked->ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+    if (kind != SemBlockKind::kWaiter) return;
+    SemWaiter* w = locked->Waiter(i);
+    if (w->status.load(std::memory_order_relaxed) == kSemStatusPending) locked->Decide(i, w, EIDRM);
+  });
+  header_->removed.store(1, std::memory_order_release);
+  if (!held) {
+    for (const std::atomic<uint32_t>* word : locked->wake_list()) platform_->waiter.wake(word, 1);
+    locked->wake_list().clear();
+  }
+}
+
+bool SemSet::ProcessExited(const Caller& process) {
+  auto locked = std::make_unique<Locked>(*this);
+  if (locked->Lock() != 0 || locked->removed()) return false;
+  bool touched = false;
+  // Its queued operations die with it (the kernel's sleeper would have
+  // unlinked itself on the fatal signal), and so do its decided records.
+  std::vector<uint32_t> mine;
+  locked->ForEachRecord(locked->ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+    if (kind == SemBlockKind::kWaiter && locked->Waiter(i)->pid == process.pid) mine.push_back(i);
+  });
+  for (uint32_t i : mine) {
+    locked->UnlinkQueue(locked->Waiter(i));
+    locked->FreeRecord(i);
+    touched = true;
+  }
+  // exit_sem(): apply the adjustments, clamped to [0, SEMVMX].
+  const uint32_t undo_block = locked->FindUndo(process, /*create=*/false);
+  if (undo_block == kNoBlock) return touched;
+  SemUndo* undo = locked->Undo(undo_block);
+  std::vector<SemRedoEntry> entries;
+  for (int32_t i = 0; i < nsems_; ++i) {
+    const int16_t adjust = reinterpret_cast<int16_t*>(undo + 1)[i];
+    if (adjust == 0) continue;
+    int32_t value = slots_[i].value.load(std::memory_order_relaxed) + adjust;
+    value = std::clamp(value, 0, kSemVmx);
+    entries.push_back(SemRedoEntry{static_cast<uint16_t>(i), 0, value, 0, 0});
+  }
+  for (size_t start = 0; start < entries.size(); start += kSemRedoCapacity) {
+    const size_t stop = std::min(entries.size(), start + kSemRedoCapacity);
+    locked->SetRedo(std::vector<SemRedoEntry>(entries.begin() + static_cast<long>(start),
+                                              entries.begin() + static_cast<long>(stop)));
+    locked->Commit(process.pid, kNoBlock, kNoBlock, kSemClearNoUndo, 0, 0);
+  }
+  locked->FreeRecord(undo_block);
+  locked->DoSmartUpdate(nullptr, 0, true);
+  return true;
+}
+
+}  // namespace sysv::core

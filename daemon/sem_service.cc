@@ -1,0 +1,110 @@
+#include "daemon/sem_service.h"
+
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_id.h"
+#include "core/protocol/codec.h"
+#include "daemon/log.h"
+
+namespace sysv::daemon {
+namespace {
+
+namespace wire = core::wire;
+using core::ErrnoOf;
+
+}  // namespace
+
+SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& limits, int sem_dir_fd)
+    : limits_(limits),
+      store_(sem_dir_fd),
+      ids_(table, limits.sem.semmni),
+      registry_(ids_, limits_.sem, store_) {
+  store_.Recover([this](int32_t index, uint32_t seq) {
+    absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
+    return record.ok() && record->perm.seq == seq;
+  });
+}
+
+Reply SemService::Get(uint32_t request_id, const wire::SemGetRequest& request, const core::OpContext& ctx) {
+  Reply reply;
+  wire::SemGetReply body{};
+  absl::StatusOr<int32_t> id = registry_.Get(request.key, request.nsems, request.flags, ctx);
+  if (id.ok()) {
+    body.id = *id;
+  } else {
+    body.status.error = ErrnoOf(id.status());
+  }
+  reply.message = wire::EncodeReply<wire::Op::kSemGet>(request_id, body);
+  return reply;
+}
+
+Reply SemService::Open(uint32_t request_id, const wire::SemOpenRequest& request, const core::OpContext& ctx,
+                       int32_t* opened) {
+  Reply reply;
+  wire::SemOpenReply body{};
+  absl::StatusOr<core::SemRegistry::Access> access = registry_.CheckOpen(request.id, ctx);
+  if (!access.ok()) {
+    body.status.error = ErrnoOf(access.status());
+  } else {
+    const int32_t index = core::IpcIdIndex(request.id);
+    absl::StatusOr<backend::UniqueFd> fd =
+        store_.OpenForClient(index, access->record.perm.seq, access->may_alter);
+    if (!fd.ok()) {
+      SYSV_LOG(kError, "set %d has no region: %s", request.id, fd.status().ToString());
+      body.status.error = EIDRM;
+    } else {
+      body.id = request.id;
+      body.nsems = static_cast<uint32_t>(access->record.size);
+      body.may_alter = access->may_alter ? 1 : 0;
+      body.region_size = core::SemSet::RegionSize(static_cast<int32_t>(access->record.size));
+      reply.owned_fds.push_back(*std::move(fd));
+      *opened = index;
+    }
+  }
+  reply.message = wire::EncodeReply<wire::Op::kSemOpen>(request_id, body);
+  return reply;
+}
+
+Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, const core::OpContext& ctx) {
+  Reply reply;
+  wire::SemCtlReply body{};
+  const core::SemRegistry::SetArgs set{request.uid, request.gid, request.mode};
+  absl::StatusOr<core::SemCtlResult> result = registry_.Ctl(request.id, request.cmd, set, ctx);
+  if (!result.ok()) {
+    body.status.error = ErrnoOf(result.status());
+  } else {
+    const core::IpcPerm& perm = result->stat.perm;
+    body.value = result->value;
+    body.perm = wire::WirePerm{perm.key, perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0};
+    body.otime = result->stat.otime;
+    body.ctime = result->stat.ctime;
+    body.nsems = result->stat.nsems;
+    const core::SemInfo& info = result->info;
+    body.semmap = info.semmap;
+    body.semmni = info.semmni;
+    body.semmns = info.semmns;
+    body.semmnu = info.semmnu;
+    body.semmsl = info.semmsl;
+    body.semopm = info.semopm;
+    body.semume = info.semume;
+    body.semusz = info.semusz;
+    body.semvmx = info.semvmx;
+    body.semaem = info.semaem;
+  }
+  reply.message = wire::EncodeReply<wire::Op::kSemCtl>(request_id, body);
+  return reply;
+}
+
+void SemService::ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets) {
+  const core::SemSet::Caller process{pid, start_time};
+  if (sets == nullptr) {
+    store_.ForEach([&](int32_t, core::SemSet& set) { set.ProcessExited(process); });
+    return;
+  }
+  for (int32_t index : *sets) {
+    absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
+    if (!record.ok()) continue;
+    if (core::SemSet* set = store_.Find(index, record->perm.seq)) set->ProcessExited(process);
+  }
+}
+
+}  // namespace sysv::daemon

@@ -1,0 +1,41 @@
+// The semaphore requests: semget, the first access to a set, and the semctl
+// commands the daemon answers; plus the exit-time work for dead clients.
+#ifndef SYSV_DAEMON_SEM_SERVICE_H_
+#define SYSV_DAEMON_SEM_SERVICE_H_
+
+#include <cstdint>
+
+#include "core/ipc/ipc_registry.h"
+#include "core/ipc/limits.h"
+#include "core/protocol/wire.h"
+#include "core/sem/sem_registry.h"
+#include "daemon/reply.h"
+#include "daemon/sem_store.h"
+
+namespace sysv::daemon {
+
+class SemService {
+ public:
+  SemService(core::ObjectTable table, const core::NamespaceLimits& limits, int sem_dir_fd);
+
+  Reply Get(uint32_t request_id, const core::wire::SemGetRequest& request, const core::OpContext& ctx);
+  // Grants the set's region; `opened` is told the set's index, so the
+  // caller can remember which sets a process uses.
+  Reply Open(uint32_t request_id, const core::wire::SemOpenRequest& request, const core::OpContext& ctx,
+             int32_t* opened);
+  Reply Ctl(uint32_t request_id, const core::wire::SemCtlRequest& request, const core::OpContext& ctx);
+
+  // exit_sem() for a dead process, over the sets it opened (every set when
+  // `sets` is null: a process this daemon re-adopted after a restart).
+  void ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets);
+
+ private:
+  const core::NamespaceLimits& limits_;
+  SemStore store_;
+  core::IpcRegistry ids_;
+  core::SemRegistry registry_;
+};
+
+}  // namespace sysv::daemon
+
+#endif  // SYSV_DAEMON_SEM_SERVICE_H_

@@ -1,0 +1,367 @@
+// Differential test for semaphores: generated sequences of semget, semop,
+// semtimedop, semctl and fork run against a private kernel IPC namespace and
+// against a fresh sysvipcd; every result, errno, value and visible field
+// must agree.
+//
+// Operations that would sleep use IPC_NOWAIT or a 1 ms timeout, except in
+// the fork steps, where a child sleeps while its parent looks (GETNCNT,
+// GETZCNT) and then wakes it.
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "tests/testing/differential.h"
+#include "tests/testing/sem_api.h"
+#include "tests/testing/test_daemon.h"
+
+namespace sysv {
+namespace {
+
+using testing::RelativePid;
+using testing::SemApi;
+using testing::TraceWriter;
+
+union SemArg {
+  int val;
+  struct semid_ds* buf;
+  unsigned short* array;
+  struct seminfo* info;
+};
+
+struct Set {
+  int id;
+  int nsems;
+};
+
+class SemRunner {
+ public:
+  SemRunner(const SemApi& api, uint32_t seed, bool literal_ids, TraceWriter& out)
+      : api_(api), rng_(seed), literal_ids_(literal_ids), self_(getpid()), out_(out) {
+    base_key_ = static_cast<key_t>(0x53000 + (seed % 1000) * 16);
+  }
+
+  void Run(int steps) {
+    for (step_ = 0; step_ < steps; ++step_) {
+      switch (Pick(12)) {
+        case 0:
+        case 1:
+          Get();
+          break;
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+          Op();
+          break;
+        case 6:
+          Fork();
+          break;
+        default:
+          Ctl();
+          break;
+      }
+    }
+    for (const Set& set : sets_) api_.semctl(set.id, 0, IPC_RMID);
+  }
+
+ private:
+  uint32_t Pick(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng_); }
+  template <typename T>
+  T PickOf(const std::vector<T>& values) { return values[Pick(static_cast<uint32_t>(values.size()))]; }
+
+  std::string Result(long result) {
+    return result == -1 ? absl::StrCat("-1 ", strerrorname_np(errno)) : absl::StrCat(result);
+  }
+  std::string Id(int id) {
+    if (literal_ids_ || id < 0) return absl::StrCat(id);
+    for (size_t i = 0; i < sets_.size(); ++i) {
+      if (sets_[i].id == id) return absl::StrCat("set#", i);
+    }
+    return "set?";
+  }
+  void Record(const std::string& line) { out_.Line(step_, line); }
+
+  // A known set (mostly), or an id that names none.
+  Set SomeSet() {
+    if (!sets_.empty() && Pick(6) != 0) return PickOf(sets_);
+    return Set{PickOf(std::vector<int>{-1, 0, 3, 32768, 99999}), 1};
+  }
+
+  void Get() {
+    const key_t key = Pick(3) == 0 ? IPC_PRIVATE : base_key_ + static_cast<key_t>(Pick(3));
+    const int nsems = PickOf(std::vector<int>{-1, 0, 1, 1, 2, 3, 5, 40, 32001});
+    int flags = PickOf(std::vector<int>{0, 0600, 0644, 0400, 0200, 0666});
+    if (Pick(2)) flags |= IPC_CREAT;
+    if (Pick(4) == 0) flags |= IPC_EXCL;
+    const int id = api_.semget(key, nsems, flags);
+    if (id >= 0 && std::none_of(sets_.begin(), sets_.end(), [&](const Set& s) { return s.id == id; })) {
+      semid_ds ds{};
+      SemArg arg;
+      arg.buf = &ds;
+      api_.semctl(id, 0, IPC_STAT, arg);  // not recorded: only to learn nsems
+      sets_.push_back(Set{id, static_cast<int>(ds.sem_nsems)});
+    }
+    Record(absl::StrFormat("semget(key%+d, %d, %#o) = %s", key == IPC_PRIVATE ? -1 : key - base_key_, nsems,
+                           flags, id >= 0 ? Id(id) : Result(id)));
+  }
+
+  std::vector<sembuf> SomeOps(const Set& set, bool allow_sleep) {
+    const size_t nsops = PickOf(std::vector<size_t>{1, 1, 1, 2, 2, 3, 4});
+    std::vector<sembuf> sops(nsops);
+    for (sembuf& sop : sops) {
+      sop.sem_num = static_cast<unsigned short>(Pick(static_cast<uint32_t>(set.nsems) + (Pick(12) == 0 ? 2 : 0)));
+      sop.sem_op = static_cast<short>(PickOf(std::vector<int>{-2, -1, -1, 0, 0, 1, 1, 2, 3, 32767, -32768}));
+      sop.sem_flg = static_cast<short>(PickOf(std::vector<int>{0, IPC_NOWAIT, SEM_UNDO, SEM_UNDO | IPC_NOWAIT}));
+      if (!allow_sleep) sop.sem_flg |= IPC_NOWAIT;
+    }
+    return sops;
+  }
+
+  static std::string Describe(const std::vector<sembuf>& sops) {
+    std::vector<std::string> parts;
+    for (const sembuf& sop : sops) parts.push_back(absl::StrFormat("{%u,%d,%#o}", sop.sem_num, sop.sem_op, sop.sem_flg));
+    return absl::StrJoin(parts, ",");
+  }
+
+  void Op() {
+    const Set set = SomeSet();
+    std::vector<sembuf> sops = SomeOps(set, /*allow_sleep=*/true);
+    size_t nsops = sops.size();
+    if (Pick(20) == 0) nsops = PickOf(std::vector<size_t>{0, 501});
+    if (nsops == 501) sops.resize(501, sembuf{0, 0, IPC_NOWAIT});
+    // A call that could sleep gets a short timeout instead.
+    timespec timeout{0, 1'000'000};
+    const timespec* timeout_arg = &timeout;
+    const int kind = static_cast<int>(Pick(8));
+    if (kind == 0) timeout = timespec{0, -1};         // invalid
+    if (kind == 1) timeout = timespec{0, 0};          // try once
+    if (kind == 2) timeout_arg = nullptr;             // semop, made non-sleeping
+    if (timeout_arg == nullptr) {
+      for (sembuf& sop : sops) sop.sem_flg |= IPC_NOWAIT;
+    }
+    errno = 0;
+    const int result = timeout_arg == nullptr ? api_.semop(set.id, sops.data(), nsops)
+                                              : api_.semtimedop(set.id, sops.data(), nsops, timeout_arg);
+    Record(absl::StrFormat("semop(%s, [%s], %u, timeout %s) = %s", Id(set.id),
+                           nsops <= 4 ? Describe(sops) : "...", nsops,
+                           timeout_arg == nullptr ? "none" : absl::StrCat(timeout.tv_sec, ".", timeout.tv_nsec),
+                           Result(result)));
+    RecordValues(set);
+  }
+
+  void RecordValues(const Set& set) {
+    // The set's real size (an id picked at random may name a bigger set).
+    semid_ds ds{};
+    SemArg stat_arg;
+    stat_arg.buf = &ds;
+    if (api_.semctl(set.id, 0, IPC_STAT, stat_arg) != 0 || ds.sem_nsems > 64) return;
+    const int nsems = static_cast<int>(ds.sem_nsems);
+    std::vector<unsigned short> values(32000);
+    SemArg arg;
+    arg.array = values.data();
+    const int result = api_.semctl(set.id, 0, GETALL, arg);
+    std::string line = absl::StrFormat("  GETALL(%s) = %s [", Id(set.id), Result(result));
+    if (result == 0) {
+      for (int i = 0; i < nsems; ++i) {
+        absl::StrAppendFormat(&line, "%s%u/%s", i ? " " : "", values[i],
+                              RelativePid(api_.semctl(set.id, i, GETPID), self_));
+      }
+    }
+    Record(line + "]");
+  }
+
+  void Ctl() {
+    const Set set = SomeSet();
+    const int cmd = PickOf(std::vector<int>{GETVAL, GETVAL, GETPID, GETNCNT, GETZCNT, GETALL, SETVAL, SETVAL,
+                                            SETALL, IPC_STAT, IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SEM_INFO,
+                                            SEM_STAT, SEM_STAT_ANY, 99, -1});
+    int id = set.id;
+    if ((cmd == SEM_STAT || cmd == SEM_STAT_ANY) && Pick(2)) id = static_cast<int>(Pick(4));
+    const int semnum = Pick(8) == 0 ? PickOf(std::vector<int>{-1, set.nsems, 40}) : static_cast<int>(Pick(std::max(set.nsems, 1)));
+    SemArg arg;
+    semid_ds ds{};
+    seminfo info{};
+    std::vector<unsigned short> values(32000, 0);
+    std::string detail;
+    switch (cmd) {
+      case SETVAL:
+        arg.val = PickOf(std::vector<int>{-1, 0, 1, 2, 5, 32767, 32768});
+        detail = absl::StrCat(" val=", arg.val);
+        break;
+      case SETALL:
+      case GETALL:
+        for (size_t v = 0; v < 64; ++v) values[v] = static_cast<unsigned short>(PickOf(std::vector<int>{0, 1, 3, 32767, 32768}));
+        arg.array = Pick(10) == 0 ? nullptr : values.data();
+        break;
+      case IPC_INFO:
+      case SEM_INFO:
+        arg.info = Pick(10) == 0 ? nullptr : &info;
+        break;
+      case IPC_SET:
+        ds.sem_perm.uid = PickOf(std::vector<uid_t>{0, static_cast<uid_t>(-1)});
+        ds.sem_perm.gid = 0;
+        ds.sem_perm.mode = Pick(01000);
+        arg.buf = Pick(10) == 0 ? nullptr : &ds;
+        break;
+      default:
+        arg.buf = Pick(10) == 0 ? nullptr : &ds;
+        break;
+    }
+    errno = 0;
+    const int result = api_.semctl(id, semnum, cmd, arg);
+    std::string line = absl::StrFormat("semctl(%s, %d, %d%s) = ", Id(id), semnum, cmd, detail);
+    if (result == -1) {
+      line += Result(result);
+    } else if (cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
+      line += Id(result);
+    } else if (cmd == GETPID) {
+      line += RelativePid(result, self_);
+    } else {
+      line += absl::StrCat(result);
+    }
+    if (result != -1) {
+      if ((cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) && arg.buf != nullptr) {
+        absl::StrAppendFormat(&line, " key%+d uid=%u gid=%u cuid=%u cgid=%u mode=%#o seq=%u nsems=%u otime=%s ctime=%s",
+                              ds.sem_perm.__key == 0 ? -1 : ds.sem_perm.__key - base_key_, ds.sem_perm.uid,
+                              ds.sem_perm.gid, ds.sem_perm.cuid, ds.sem_perm.cgid, ds.sem_perm.mode,
+                              ds.sem_perm.__seq, ds.sem_nsems, ds.sem_otime ? "set" : "0",
+                              ds.sem_ctime ? "set" : "0");
+      } else if ((cmd == IPC_INFO || cmd == SEM_INFO) && arg.info != nullptr) {
+        absl::StrAppendFormat(&line, " semmap=%d semmni=%d semmns=%d semmnu=%d semmsl=%d semopm=%d semume=%d "
+                              "semusz=%d semvmx=%d semaem=%d",
+                              info.semmap, info.semmni, info.semmns, info.semmnu, info.semmsl, info.semopm,
+                              info.semume, info.semusz, info.semvmx, info.semaem);
+      } else if (cmd == GETALL) {
+        line += " [" + absl::StrJoin(values.begin(), values.begin() + std::min(set.nsems, 64), " ") + "]";
+      }
+    }
+    if (cmd == IPC_RMID && result == 0) {
+      sets_.erase(std::remove_if(sets_.begin(), sets_.end(), [&](const Set& s) { return s.id == id; }), sets_.end());
+    }
+    Record(line);
+    if (result != -1 && (cmd == SETVAL || cmd == SETALL)) RecordValues(set);
+  }
+
+  // A child sleeps in semop (or does SEM_UNDO work and exits); the parent
+  // looks at the counts, then makes progress possible, then waits for it.
+  void Fork() {
+    if (sets_.empty()) return;
+    const Set set = PickOf(sets_);
+    if (set.nsems > 64) return;
+    std::vector<sembuf> child_ops = SomeOps(set, /*allow_sleep=*/true);
+    for (sembuf& sop : child_ops) sop.sem_flg &= ~IPC_NOWAIT;
+    for (sembuf& sop : child_ops) sop.sem_num = static_cast<unsigned short>(sop.sem_num % set.nsems);
+    const bool sleeper = Pick(2) == 0;
+    int ready[2];
+    if (pipe(ready) != 0) return;
+    const pid_t child = fork();
+    if (child == 0) {
+      close(ready[0]);
+      char byte = 'x';
+      if (!sleeper) {
+        // SEM_UNDO work, then exit: the undo is applied at exit.
+        for (sembuf& sop : child_ops) sop.sem_flg = SEM_UNDO | IPC_NOWAIT;
+        (void)!write(ready[1], &byte, 1);
+        const int r = api_.semop(set.id, child_ops.data(), child_ops.size());
+        _exit(r == 0 ? 0 : 10 + (errno % 100));
+      }
+      (void)!write(ready[1], &byte, 1);
+      timespec limit{1, 0};  // never hangs the test
+      const int r = api_.semtimedop(set.id, child_ops.data(), child_ops.size(), &limit);
+      _exit(r == 0 ? 0 : 10 + (errno % 100));
+    }
+    close(ready[1]);
+    char byte;
+    (void)!read(ready[0], &byte, 1);
+    close(ready[0]);
+    std::string line = absl::StrFormat("fork %s [%s]:", sleeper ? "sleeper" : "undo", Describe(child_ops));
+    if (sleeper) {
+      // Until the child is queued (or done), the counts may still move.
+      WaitQuiet(set, child);
+      for (int i = 0; i < set.nsems && i < 4; ++i) {
+        absl::StrAppendFormat(&line, " n%d=%d z%d=%d", i, api_.semctl(set.id, i, GETNCNT), i,
+                              api_.semctl(set.id, i, GETZCNT));
+      }
+      // Make progress possible: every semaphore to a value the ops accept.
+      std::vector<unsigned short> values(static_cast<size_t>(set.nsems), 0);
+      bool any_zero_wait = false;
+      for (const sembuf& sop : child_ops) any_zero_wait |= sop.sem_op == 0;
+      for (const sembuf& sop : child_ops) {
+        if (!any_zero_wait) values[sop.sem_num] = static_cast<unsigned short>(std::min(values[sop.sem_num] + 64, 32767));
+      }
+      SemArg arg;
+      arg.array = values.data();
+      absl::StrAppend(&line, " setall=", Result(api_.semctl(set.id, 0, SETALL, arg)));
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    absl::StrAppendFormat(&line, " child exit %d", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+    Record(line);
+    RecordValues(set);
+  }
+
+  // Waits until the child sleeps in semop (some GETNCNT or GETZCNT of the
+  // set counts it) or has exited, so that both sides look at the same state.
+  void WaitQuiet(const Set& set, pid_t child) {
+    for (int i = 0; i < 10000; ++i) {
+      int counted = 0;
+      for (int n = 0; n < set.nsems; ++n) {
+        counted += std::max(0, api_.semctl(set.id, n, GETNCNT)) + std::max(0, api_.semctl(set.id, n, GETZCNT));
+      }
+      if (counted > 0) return;
+      char path[64];
+      std::snprintf(path, sizeof(path), "/proc/%d/stat", child);
+      FILE* f = std::fopen(path, "r");
+      if (f == nullptr) return;
+      char buf[512] = {};
+      const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+      std::fclose(f);
+      const char* close = std::strrchr(buf, ')');
+      if (n == 0 || close == nullptr || close[2] == 'Z') return;
+      usleep(500);
+    }
+  }
+
+  const SemApi& api_;
+  std::mt19937 rng_;
+  bool literal_ids_;
+  pid_t self_;
+  TraceWriter& out_;
+  key_t base_key_;
+  int step_ = 0;
+  std::vector<Set> sets_;
+};
+
+class SemDifferentialTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(SemDifferentialTest, GeneratedSequenceMatchesTheKernel) {
+  const uint32_t seed = GetParam();
+  constexpr int kSteps = 300;
+  const bool literal_ids = testing::CanUseFreshKernelNamespace();
+  const std::vector<std::string> kernel = testing::TraceInChild(
+      "kernel", [&] { return !literal_ids || testing::EnterFreshKernelNamespace(); },
+      [&](TraceWriter& out) { SemRunner(testing::KernelSem(), seed, literal_ids, out).Run(kSteps); });
+  testing::TestDaemon daemon(testing::FreshNamespaceDir("semdiff"));
+  daemon.Start();
+  const std::vector<std::string> libsysv = testing::TraceInChild(
+      "libsysv", [] { return true; },
+      [&](TraceWriter& out) { SemRunner(testing::LibsysvSem(), seed, literal_ids, out).Run(kSteps); });
+  testing::ExpectSameTraces(kernel, libsysv, absl::StrCat("sem-seed", seed));
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, SemDifferentialTest, ::testing::Range(1u, 1u + testing::SeedCount(20)));
+
+}  // namespace
+}  // namespace sysv

@@ -1,0 +1,97 @@
+#include "tests/testing/differential.h"
+
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace sysv::testing {
+
+void TraceWriter::Line(int step, const std::string& text) {
+  const std::string line = absl::StrCat(step, ": ", text, "\n");
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = write(fd_, line.data() + done, line.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+}
+
+bool EnterFreshKernelNamespace() { return unshare(CLONE_NEWIPC) == 0; }
+
+bool CanUseFreshKernelNamespace() {
+  const pid_t probe = fork();
+  if (probe == 0) _exit(EnterFreshKernelNamespace() ? 0 : 1);
+  int status = 0;
+  waitpid(probe, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::vector<std::string> TraceInChild(const char* side, const std::function<bool()>& prepare,
+                                      const std::function<void(TraceWriter&)>& run) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    TraceWriter writer(fds[1]);
+    if (!prepare()) {
+      writer.Line(-1, "PREPARE FAILED");
+    } else {
+      run(writer);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char chunk[65536];
+  ssize_t n;
+  while ((n = read(fds[0], chunk, sizeof(chunk))) > 0) text.append(chunk, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << side << " side died: status " << status << " after: " << text.substr(text.size() > 300 ? text.size() - 300 : 0);
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+void ExpectSameTraces(const std::vector<std::string>& kernel, const std::vector<std::string>& libsysv,
+                      const std::string& tag) {
+  ASSERT_GT(kernel.size(), 10u) << "the kernel trace is too short to mean anything";
+  for (size_t i = 0; i < std::min(kernel.size(), libsysv.size()); ++i) {
+    if (kernel[i] == libsysv[i]) continue;
+    if (const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR")) {
+      for (const auto& [name, trace] : {std::pair{"kernel", &kernel}, std::pair{"libsysv", &libsysv}}) {
+        if (FILE* f = std::fopen(absl::StrCat(dir, "/", tag, ".", name, ".txt").c_str(), "w")) {
+          std::fputs(absl::StrJoin(*trace, "\n").c_str(), f);
+          std::fclose(f);
+        }
+      }
+    }
+    std::string context;
+    for (size_t j = i >= 5 ? i - 5 : 0; j < i; ++j) absl::StrAppend(&context, "  ", kernel[j], "\n");
+    FAIL() << tag << ": first difference at line " << i << "\n"
+           << context << "kernel : " << kernel[i] << "\nlibsysv: " << libsysv[i];
+  }
+  EXPECT_EQ(kernel.size(), libsysv.size());
+}
+
+std::string RelativePid(pid_t pid, pid_t self) {
+  if (pid == 0) return "0";
+  return pid == self ? "self" : "other";
+}
+
+uint32_t SeedCount(uint32_t default_count) {
+  const char* text = std::getenv("SYSV_DIFF_SEEDS");
+  const long n = text != nullptr ? std::strtol(text, nullptr, 10) : 0;
+  return n > 0 ? static_cast<uint32_t>(n) : default_count;
+}
+
+}  // namespace sysv::testing

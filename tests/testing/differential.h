@@ -1,0 +1,52 @@
+// The machinery of differential tests: run one generated sequence against
+// the kernel and against libsysv, each in a forked process, and compare the
+// traces they write line by line.
+#ifndef SYSV_TESTS_TESTING_DIFFERENTIAL_H_
+#define SYSV_TESTS_TESTING_DIFFERENTIAL_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sysv::testing {
+
+// Writes trace lines to a pipe at once, so a side that crashes still shows
+// how far it got.
+class TraceWriter {
+ public:
+  explicit TraceWriter(int fd) : fd_(fd) {}
+  void Line(int step, const std::string& text);
+
+ private:
+  int fd_;
+};
+
+// Whether this process may create a private kernel IPC namespace (then ids
+// can be compared literally: both sides start from an empty namespace).
+bool CanUseFreshKernelNamespace();
+// unshare(CLONE_NEWIPC) in the calling process.
+bool EnterFreshKernelNamespace();
+
+// Runs `prepare` then `run` in a forked child; returns the trace it wrote.
+// A child that died is reported as a test failure naming `side`.
+std::vector<std::string> TraceInChild(const char* side, const std::function<bool()>& prepare,
+                                      const std::function<void(TraceWriter&)>& run);
+
+// Fails the current test at the first line where the traces differ, with
+// the lines before it; writes both whole traces to
+// $TEST_UNDECLARED_OUTPUTS_DIR/<tag>.{kernel,libsysv}.txt.
+void ExpectSameTraces(const std::vector<std::string>& kernel, const std::vector<std::string>& libsysv,
+                      const std::string& tag);
+
+// "self", "other" or "0": a pid as seen from the process that ran the trace.
+std::string RelativePid(pid_t pid, pid_t self);
+
+// The number of seeds to run: SYSV_DIFF_SEEDS, else `default_count`.
+uint32_t SeedCount(uint32_t default_count);
+
+}  // namespace sysv::testing
+
+#endif  // SYSV_TESTS_TESTING_DIFFERENTIAL_H_
