@@ -18,6 +18,7 @@
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"
 #include "backends/linux/sem_platform.h"
+#include "compat/credential_cache.h"
 #include "compat/daemon_launcher.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
@@ -63,7 +64,10 @@ Runtime& Runtime::Get() {
   return *runtime;
 }
 
-Runtime::Runtime() { pid_ = getpid(); }
+Runtime::Runtime() {
+  pid_ = getpid();
+  published_pid_.store(pid_, std::memory_order_release);
+}
 
 absl::Status Runtime::EnsureChannel() {
   absl::StatusOr<core::Credentials> creds = CallerCredentials();
@@ -147,9 +151,17 @@ absl::Status Runtime::Register() {
       core::ObjectTable::Open(sem_table_map->data(), sem_table_map->size(), core::IpcKind::kSem);
   if (!sem_table.ok()) return sem_table.status();
 
+  // The fast path reads the table without the lock: publish a copy that
+  // stays mapped for the life of the process.
+  auto published = std::make_unique<std::pair<linux_backend::MappedRegion, core::ObjectTable>>(
+      *std::move(sem_table_map), *sem_table);
+  published->second = *core::ObjectTable::Open(published->first.data(), published->first.size(), core::IpcKind::kSem);
   sem_table_.reset();
-  sem_table_map_.emplace(*std::move(sem_table_map));
-  sem_table_.emplace(*sem_table);
+  sem_table_.emplace(published->second);
+  published_sem_table_.store(&published->second, std::memory_order_release);
+  sem_op_limit_.store(published->second.header().op_limit.load(std::memory_order_relaxed),
+                      std::memory_order_relaxed);
+  retired_sem_tables_.push_back(std::move(published));
   shm_table_.reset();
   shm_table_map_.emplace(*std::move(table_map));
   shm_table_.emplace(*table);
@@ -160,6 +172,7 @@ absl::Status Runtime::Register() {
   if (namespace_id_ != 0 && namespace_id_ != reply->namespace_id) {
     grants_.clear();
     sem_grants_.clear();
+    grant_epoch_.fetch_add(1, std::memory_order_acq_rel);
   }
   namespace_id_ = reply->namespace_id;
   registered_once_ = true;
@@ -269,18 +282,22 @@ absl::StatusOr<std::shared_ptr<SemGrant>> Runtime::SemGrantFor(
 }
 
 uint32_t Runtime::SemOpLimit() {
-  AnnotatedMutexLock lock(&mu_);
-  if (!EnsureChannel().ok() || !sem_table_) return 500;
-  return sem_table_->header().op_limit.load(std::memory_order_relaxed);
+  if (PublishedSemTable() == nullptr) {
+    AnnotatedMutexLock lock(&mu_);
+    (void)EnsureChannel();
+  }
+  return sem_op_limit_.load(std::memory_order_relaxed);
 }
 
 core::SemSet::Caller Runtime::SemCaller() {
-  AnnotatedMutexLock lock(&mu_);
-  if (start_time_ == 0) {
-    absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
-    start_time_ = start.ok() ? *start : 1;
+  uint64_t start_time = published_start_time_.load(std::memory_order_acquire);
+  const int32_t pid = published_pid_.load(std::memory_order_acquire);
+  if (start_time == 0) {
+    absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(pid);
+    start_time = start.ok() ? *start : 1;
+    published_start_time_.store(start_time, std::memory_order_release);
   }
-  return core::SemSet::Caller{pid_, start_time_};
+  return core::SemSet::Caller{pid, start_time};
 }
 
 absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t where, int prot,
@@ -452,7 +469,13 @@ void Runtime::ChildAfterFork() {
   r.mu_.AssertHeld();
   const int saved = errno;
   r.pid_ = getpid();
-  r.start_time_ = 0;  // a new process: its undo records are its own
+  // A new process: its undo records are its own.
+  r.published_pid_.store(r.pid_, std::memory_order_release);
+  r.published_start_time_.store(0, std::memory_order_release);
+  // Its grants are inherited, but it must note the sets it uses in a ledger
+  // of its own: send every fast path through SemGrantFor once more.
+  r.grant_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  InvalidateCredentials();
   // The channel and the ledger are the parent's: a new process registers
   // anew and counts the attachments it inherited in a ledger of its own.
   r.CloseChannel();

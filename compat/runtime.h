@@ -15,6 +15,7 @@
 #ifndef SYSV_COMPAT_RUNTIME_H_
 #define SYSV_COMPAT_RUNTIME_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,6 +98,16 @@ class Runtime {
   // pid and start time of this process (SEM_UNDO records name it by both).
   core::SemSet::Caller SemCaller() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Lock-free reads for the semop fast path. The sem table as last mapped
+  // (nullptr before the first registration; tables are kept mapped for the
+  // life of the process once published, so the pointer stays valid), and an
+  // epoch that changes whenever cached grants must not be trusted any more
+  // (a new namespace, a forked child).
+  const core::ObjectTable* PublishedSemTable() const {
+    return published_sem_table_.load(std::memory_order_acquire);
+  }
+  uint64_t GrantEpoch() const { return grant_epoch_.load(std::memory_order_acquire); }
+
   // exec support: drop every attachment from the ledger before an exec, and
   // restore them if the exec fails.
   void BeforeExec() ABSL_LOCKS_EXCLUDED(mu_);
@@ -154,8 +165,15 @@ class Runtime {
   std::optional<core::ObjectTable> shm_table_ ABSL_GUARDED_BY(mu_);
   std::optional<linux_backend::MappedRegion> sem_table_map_ ABSL_GUARDED_BY(mu_);
   std::optional<core::ObjectTable> sem_table_ ABSL_GUARDED_BY(mu_);
+  // Every sem table this process mapped, kept for PublishedSemTable().
+  std::vector<std::unique_ptr<std::pair<linux_backend::MappedRegion, core::ObjectTable>>> retired_sem_tables_
+      ABSL_GUARDED_BY(mu_);
+  std::atomic<const core::ObjectTable*> published_sem_table_{nullptr};
+  std::atomic<uint64_t> grant_epoch_{1};
+  std::atomic<uint32_t> sem_op_limit_{500};
+  std::atomic<uint64_t> published_start_time_{0};
+  std::atomic<int32_t> published_pid_{0};  // getpid() is a system call
   absl::flat_hash_map<int32_t, std::shared_ptr<SemGrant>> sem_grants_ ABSL_GUARDED_BY(mu_);
-  uint64_t start_time_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<linux_backend::MappedRegion> ledger_map_ ABSL_GUARDED_BY(mu_);
   std::optional<core::AttachLedger> ledger_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, SegmentGrant> grants_ ABSL_GUARDED_BY(mu_);

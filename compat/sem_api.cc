@@ -12,7 +12,9 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
+#include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/runtime.h"
@@ -45,6 +47,36 @@ union SemArg {
 
 absl::StatusOr<core::Credentials> Creds() { return CallerCredentials(); }
 
+// The set a thread used last, for the next semop on it without a lock or a
+// daemon round trip. Valid while the runtime's grant epoch is unchanged.
+struct ThreadGrant {
+  int32_t id = -1;
+  uint64_t epoch = 0;
+  std::shared_ptr<SemGrant> grant;
+};
+thread_local ThreadGrant t_grant;
+
+// The fast path: the checks of CheckSemop() on the published table, and the
+// thread's cached grant if it is for this set. nullptr: take the slow path
+// (which also reports the checks' errors).
+// The grant is returned without a reference: t_grant holds one for as long
+// as this thread runs the call.
+SemGrant* FastGrant(Runtime& runtime, int semid, absl::Span<const core::SemOp> sops,
+                    const core::Credentials& creds, bool* alter) {
+  const core::ObjectTable* table = runtime.PublishedSemTable();
+  if (table == nullptr || t_grant.id != semid || t_grant.epoch != runtime.GrantEpoch()) return nullptr;
+  absl::StatusOr<core::ObjectRecord> record = core::CheckSemop(*table, semid, sops, creds, alter);
+  if (!record.ok() || record->perm.seq != t_grant.grant->seq) return nullptr;
+  if (*alter && !t_grant.grant->may_alter) return nullptr;
+  return t_grant.grant.get();
+}
+
+void RememberGrant(Runtime& runtime, int semid, std::shared_ptr<SemGrant> grant) {
+  t_grant.id = semid;
+  t_grant.epoch = runtime.GrantEpoch();
+  t_grant.grant = std::move(grant);
+}
+
 int Fail(const absl::Status& status) { return FailWithStatus(status); }
 
 // semop and semtimedop. `timeout` is the caller's pointer (may be bad).
@@ -58,7 +90,7 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   // do_semtimedop()
   if (nsops > runtime.SemOpLimit()) return FailWithErrno(E2BIG);
   if (nsops < 1) return FailWithErrno(EINVAL);
-  std::vector<core::SemOp> sops(nsops);
+  absl::InlinedVector<core::SemOp, 8> sops(nsops);
   if (!FaultSafeCopy(sops.data(), user_sops, nsops * sizeof(core::SemOp))) return FailWithErrno(EFAULT);
   // __do_semtimedop()
   if (semid < 0) return FailWithErrno(EINVAL);
@@ -70,26 +102,33 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
     }
     deadline = core::Deadline::After(absl::Seconds(timeout.tv_sec) + absl::Nanoseconds(timeout.tv_nsec));
   }
-  absl::StatusOr<core::Credentials> creds = Creds();
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return Fail(creds.status());
   bool alter = false;
-  absl::StatusOr<std::shared_ptr<SemGrant>> grant =
-      runtime.SemGrantFor(semid, /*alter=*/false, [&](const core::ObjectTable& table) {
-        return core::CheckSemop(table, semid, sops, *creds, &alter);
+  SemGrant* grant = FastGrant(runtime, semid, sops, **creds, &alter);
+  if (grant == nullptr) {
+    // First use of the set by this process (or anything unusual): the
+    // checks again, and the grant, through the runtime.
+    absl::StatusOr<std::shared_ptr<SemGrant>> slow =
+        runtime.SemGrantFor(semid, /*alter=*/false, [&](const core::ObjectTable& table) {
+          return core::CheckSemop(table, semid, sops, **creds, &alter);
+        });
+    if (slow.ok() && alter && !(*slow)->may_alter) {
+      // Permission to alter appeared after the set was first opened read-only.
+      slow = runtime.SemGrantFor(semid, /*alter=*/true, [&](const core::ObjectTable& table) {
+        return core::CheckSemop(table, semid, sops, **creds, &alter);
       });
-  if (grant.ok() && alter && !(*grant)->may_alter) {
-    // Permission to alter appeared after the set was first opened read-only.
-    grant = runtime.SemGrantFor(semid, /*alter=*/true, [&](const core::ObjectTable& table) {
-      return core::CheckSemop(table, semid, sops, *creds, &alter);
-    });
+    }
+    if (!slow.ok()) return Fail(slow.status());
+    grant = slow->get();
+    RememberGrant(runtime, semid, *std::move(slow));
   }
-  if (!grant.ok()) return Fail(grant.status());
-  if (!(*grant)->may_alter) {
+  if (!grant->may_alter) {
     // A read-only mapping cannot queue a waiter or take the set's lock.
     // Not yet served: wait-for-zero with read permission only.
     return FailWithErrno(EACCES);
   }
-  const int error = (*grant)->set->Semop(sops, runtime.SemCaller(), deadline);
+  const int error = grant->set->Semop(sops, runtime.SemCaller(), deadline);
   return error == 0 ? 0 : FailWithErrno(error);
 }
 

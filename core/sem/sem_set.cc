@@ -40,8 +40,12 @@ class SemSet::Locked {
   // Takes the lock (repairing after a dead holder). Returns 0 or EIDRM when
   // the lock cannot be had (a stopped holder, a scribbled region).
   int Lock() {
-    const Deadline deadline = Deadline::After(absl::Nanoseconds(kSemLockTimeoutNanos));
-    const LockResult result = set_.platform_->mutex.lock(h_.lock, deadline);
+    // A deadline in the past makes Lock a try-lock: the common, uncontended
+    // case then costs no clock read.
+    LockResult result = set_.platform_->mutex.lock(h_.lock, Deadline::FromMonotonicNanos(0));
+    if (result == LockResult::kTimedOut) {
+      result = set_.platform_->mutex.lock(h_.lock, Deadline::After(absl::Nanoseconds(kSemLockTimeoutNanos)));
+    }
     switch (result) {
       case LockResult::kAcquired:
         break;
@@ -570,9 +574,13 @@ class SemSet::Locked {
   SemRegionHeader& h_;
   bool held_ = false;
   std::vector<const std::atomic<uint32_t>*> wake_;
-  SemRedoEntry redo_[kSemRedoCapacity];
+  // Scratch for the update being prepared: per thread, not per call (a
+  // semop must not allocate).
+  static thread_local SemRedoEntry redo_[kSemRedoCapacity];
   uint32_t redo_count_ = 0;
 };
+
+thread_local SemRedoEntry SemSet::Locked::redo_[kSemRedoCapacity];
 
 size_t SemSet::RegionSize(int32_t nsems) {
   return kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems) +
@@ -634,7 +642,8 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       seen |= mask;
     }
   }
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   if (int error = locked->Lock(); error != 0) return error;
   if (locked->removed()) return EIDRM;
   uint32_t undo_block = kNoBlock;
@@ -744,7 +753,8 @@ int SemSet::GetPid(int32_t semnum) {
 
 int SemSet::GetNcnt(int32_t semnum) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   if (int error = locked->Lock(); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   return locked->CountSemcnt(semnum, false);
@@ -752,7 +762,8 @@ int SemSet::GetNcnt(int32_t semnum) {
 
 int SemSet::GetZcnt(int32_t semnum) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   if (int error = locked->Lock(); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   return locked->CountSemcnt(semnum, true);
@@ -770,7 +781,8 @@ int SemSet::GetAll(absl::Span<uint16_t> values) {
 
 int SemSet::SetVal(int32_t semnum, int32_t value, const Caller& caller) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   if (int error = locked->Lock(); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   // semctl_setval(): undo adjustments of the semaphore go to 0 in every
@@ -783,7 +795,8 @@ int SemSet::SetVal(int32_t semnum, int32_t value, const Caller& caller) {
 }
 
 int SemSet::SetAll(absl::Span<const uint16_t> values, const Caller& caller) {
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   if (int error = locked->Lock(); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   std::vector<SemRedoEntry> entries;
@@ -815,7 +828,8 @@ int64_t SemSet::CTime() const { return header_->ctime.load(std::memory_order_rel
 void SemSet::SetCTime(int64_t ctime) { header_->ctime.store(ctime, std::memory_order_relaxed); }
 
 void SemSet::Remove() {
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   // Even a broken lock must not stop removal: the waiters still get EIDRM.
   const bool held = locked->Lock() == 0;
   locked->ForEachRecord(locked->ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
@@ -831,7 +845,8 @@ void SemSet::Remove() {
 }
 
 bool SemSet::ProcessExited(const Caller& process) {
-  auto locked = std::make_unique<Locked>(*this);
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
   if (locked->Lock() != 0 || locked->removed()) return false;
   bool touched = false;
   // Its queued operations die with it (the kernel's sleeper would have

@@ -1,0 +1,37 @@
+#include "compat/credential_cache.h"
+
+#include <atomic>
+#include <cstdint>
+
+#include "backends/linux/peer_credentials.h"
+
+namespace sysv::compat {
+namespace {
+
+struct Snapshot {
+  uint64_t generation;
+  core::Credentials creds;
+};
+
+std::atomic<uint64_t> g_generation{1};
+// Snapshots are immutable once published and never freed: a thread may
+// still read one while another publishes its successor, and credential
+// changes are rare enough that the few that pile up do not matter.
+std::atomic<const Snapshot*> g_snapshot{nullptr};
+
+}  // namespace
+
+void InvalidateCredentials() { g_generation.fetch_add(1, std::memory_order_acq_rel); }
+
+absl::StatusOr<const core::Credentials*> CachedCredentials() {
+  const uint64_t generation = g_generation.load(std::memory_order_acquire);
+  const Snapshot* snapshot = g_snapshot.load(std::memory_order_acquire);
+  if (snapshot != nullptr && snapshot->generation == generation) return &snapshot->creds;
+  absl::StatusOr<core::Credentials> creds = linux_backend::CurrentCredentials();
+  if (!creds.ok()) return creds.status();
+  auto* fresh = new Snapshot{generation, *std::move(creds)};
+  g_snapshot.store(fresh, std::memory_order_release);
+  return &fresh->creds;
+}
+
+}  // namespace sysv::compat
