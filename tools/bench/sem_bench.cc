@@ -5,12 +5,15 @@
 //
 // Starts a private sysvipcd (in a temporary namespace) for libsysv.
 #include <sys/sem.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
+#include <algorithm>
 
 #include "compat/daemon_launcher.h"
 #include "sysv/sysv.h"
@@ -30,6 +33,56 @@ double NanosPerOp(Semop&& semop, int id, long iterations) {
   }
   const auto elapsed = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
   return elapsed / (2.0 * static_cast<double>(iterations));
+}
+
+// Two processes hand a token back and forth through two semaphores: round
+// trips per second.
+template <typename Semop>
+double PingPongPerSecond(Semop&& semop, int id, long rounds) {
+  const pid_t child = fork();
+  if (child == 0) {
+    struct sembuf take = {1, -1, 0};
+    struct sembuf give = {0, 1, 0};
+    for (long i = 0; i < rounds; ++i) {
+      semop(id, &take, 1);
+      semop(id, &give, 1);
+    }
+    _exit(0);
+  }
+  struct sembuf give = {1, 1, 0};
+  struct sembuf take = {0, -1, 0};
+  const auto start = Clock::now();
+  for (long i = 0; i < rounds; ++i) {
+    semop(id, &give, 1);
+    semop(id, &take, 1);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  waitpid(child, nullptr, 0);
+  return static_cast<double>(rounds) / seconds;
+}
+
+// N processes take and release semaphore 0 as a mutex: acquisitions per
+// second in all.
+template <typename Semop>
+double MutexPerSecond(Semop&& semop, int id, int processes, long per_process) {
+  std::vector<pid_t> children;
+  const auto start = Clock::now();
+  for (int p = 0; p < processes; ++p) {
+    const pid_t child = fork();
+    if (child == 0) {
+      struct sembuf lock = {0, -1, 0};
+      struct sembuf unlock = {0, 1, 0};
+      for (long i = 0; i < per_process; ++i) {
+        semop(id, &lock, 1);
+        semop(id, &unlock, 1);
+      }
+      _exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) waitpid(child, nullptr, 0);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(processes * per_process) / seconds;
 }
 
 }  // namespace
@@ -56,6 +109,36 @@ int main(int argc, char** argv) {
   }
   std::printf("uncontended semop: kernel %.1f ns, libsysv %.1f ns, ratio (kernel/libsysv) %.2fx\n", best_kernel,
               best_libsysv, best_kernel / best_libsysv);
+
+  const int kernel_pp = semget(IPC_PRIVATE, 2, 0600);
+  const int libsysv_pp = sysv_semget(IPC_PRIVATE, 2, 0600);
+  const long rounds = iterations / 10;
+  double kernel_rt = 0, libsysv_rt = 0;
+  for (int round = 0; round < 3; ++round) {
+    kernel_rt = std::max(kernel_rt, PingPongPerSecond(semop, kernel_pp, rounds));
+    libsysv_rt = std::max(libsysv_rt, PingPongPerSecond(sysv_semop, libsysv_pp, rounds));
+  }
+  std::printf("ping-pong round trips/s: kernel %.0f, libsysv %.0f, ratio (libsysv/kernel) %.2fx\n", kernel_rt,
+              libsysv_rt, libsysv_rt / kernel_rt);
+  semctl(kernel_pp, 0, IPC_RMID);
+  sysv_semctl(libsysv_pp, 0, IPC_RMID);
+
+  for (int processes : {2, 4, 8}) {
+    const int kernel_mutex = semget(IPC_PRIVATE, 1, 0600);
+    const int libsysv_mutex = sysv_semget(IPC_PRIVATE, 1, 0600);
+    semctl(kernel_mutex, 0, SETVAL, 1);
+    sysv_semctl(libsysv_mutex, 0, SETVAL, 1);
+    const long per_process = iterations / 10 / processes;
+    double kernel_ops = 0, libsysv_ops = 0;
+    for (int round = 0; round < 3; ++round) {
+      kernel_ops = std::max(kernel_ops, MutexPerSecond(semop, kernel_mutex, processes, per_process));
+      libsysv_ops = std::max(libsysv_ops, MutexPerSecond(sysv_semop, libsysv_mutex, processes, per_process));
+    }
+    std::printf("mutex, %d processes, acquisitions/s: kernel %.0f, libsysv %.0f, ratio %.2fx\n", processes,
+                kernel_ops, libsysv_ops, libsysv_ops / kernel_ops);
+    semctl(kernel_mutex, 0, IPC_RMID);
+    sysv_semctl(libsysv_mutex, 0, IPC_RMID);
+  }
   semctl(kernel_id, 0, IPC_RMID);
   sysv_semctl(libsysv_id, 0, IPC_RMID);
   (void)!std::system((std::string("kill $(cat ") + dir + "/sysvipcd.lock) 2>/dev/null").c_str());
