@@ -2,6 +2,7 @@
 // waits, robust mutex, kill(pid, 0)): threads and forked processes as users.
 #include "core/sem/sem_set.h"
 
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,6 +303,35 @@ TEST_F(SemSetTest, ForkedSleeperWithUndoIsUndoneOnItsOwnSemaphore) {
       EXPECT_EQ(set().GetVal(i), 0) << i;
     }
   }
+}
+
+}  // namespace
+}  // namespace sysv::core
+
+namespace sysv::core {
+namespace {
+
+void NoteSignal(int) {}
+
+TEST_F(SemSetTest, SignalHandlerInterruptsASleeperWithEintrEvenWithSaRestart) {
+  Make(1);
+  struct sigaction action {};
+  action.sa_handler = &NoteSignal;
+  action.sa_flags = SA_RESTART;  // semop is never restarted, whatever the flag
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous;
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+  std::atomic<int> result{-1};
+  std::thread sleeper([&] { result = Op({{0, -1, 0}}); });
+  AwaitNcnt(0, 1);
+  // Past the sleeper's spin, into its futex sleep.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  pthread_kill(sleeper.native_handle(), SIGUSR1);
+  sleeper.join();
+  EXPECT_EQ(result.load(), EINTR);
+  EXPECT_EQ(set().GetNcnt(0), 0) << "an interrupted sleeper leaves the queue";
+  EXPECT_EQ(set().GetVal(0), 0);
+  sigaction(SIGUSR1, &previous, nullptr);
 }
 
 }  // namespace
