@@ -12,6 +12,8 @@ made=$("$sysvipc" run -- ipcmk -M 65536 -p 0640)
 echo "$made"
 echo "== python3-sysv-ipc, unmodified, on libsysv (two processes)"
 "$sysvipc" run -- /usr/bin/python3 tools/demo/shm_demo.py
+echo "== python3-sysv-ipc semaphores, unmodified, on libsysv (two processes)"
+"$sysvipc" run -- /usr/bin/python3 tools/demo/sem_demo.py
 echo "== the namespace, as util-linux ipcs shows it"
 "$sysvipc" ipcs -m
 "$sysvipc" daemon status

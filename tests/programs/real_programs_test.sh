@@ -37,6 +37,16 @@ else
   fail "python3-sysv-ipc is not installed (.ci/install-deps installs it)"
 fi
 
+# python3-sysv-ipc semaphores: two processes hand a token both ways.
+"$sysvipc" run -- /usr/bin/python3 "$runfiles/tools/demo/sem_demo.py" || fail "python3-sysv-ipc semaphore demo"
+
+# util-linux ipcmk -S makes a set that sysvipc ipcs -s lists.
+out=$("$sysvipc" run -- ipcmk -S 3)
+[[ "$out" =~ ^Semaphore\ id:\ ([0-9]+)$ ]] || fail "ipcmk -S said: $out"
+sem_id=${BASH_REMATCH[1]}
+"$sysvipc" ipcs -s | grep -Eq "^0x[0-9a-f]{8} +$sem_id +[a-z0-9]+ +644 +3" || fail "ipcs -s does not show set $sem_id"
+"$sysvipc" ipcrm -s "$sem_id" || fail "ipcrm -s $sem_id"
+
 # Perl's IPC::SharedMem (core Perl): create, write, read back, remove.
 "$sysvipc" run -- perl -MIPC::SysV=IPC_PRIVATE,IPC_CREAT,S_IRUSR,S_IWUSR -MIPC::SharedMem -e '
   my $shm = IPC::SharedMem->new(IPC_PRIVATE, 4096, S_IRUSR | S_IWUSR | IPC_CREAT) or die "shmget: $!";
