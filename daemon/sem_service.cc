@@ -25,6 +25,7 @@ SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& lim
 }
 
 Reply SemService::Get(uint32_t request_id, const wire::SemGetRequest& request, const core::OpContext& ctx) {
+  RetryPendingExits();
   Reply reply;
   wire::SemGetReply body{};
   absl::StatusOr<int32_t> id = registry_.Get(request.key, request.nsems, request.flags, ctx);
@@ -39,6 +40,7 @@ Reply SemService::Get(uint32_t request_id, const wire::SemGetRequest& request, c
 
 Reply SemService::Open(uint32_t request_id, const wire::SemOpenRequest& request, const core::OpContext& ctx,
                        int32_t* opened) {
+  RetryPendingExits();
   Reply reply;
   wire::SemOpenReply body{};
   absl::StatusOr<core::SemRegistry::Access> access = registry_.CheckOpen(request.id, ctx);
@@ -65,6 +67,7 @@ Reply SemService::Open(uint32_t request_id, const wire::SemOpenRequest& request,
 }
 
 Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, const core::OpContext& ctx) {
+  RetryPendingExits();
   Reply reply;
   wire::SemCtlReply body{};
   const core::SemRegistry::SetArgs set{request.uid, request.gid, request.mode};
@@ -94,16 +97,41 @@ Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, c
   return reply;
 }
 
+bool SemService::ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set) {
+  bool busy = false;
+  set.ProcessExited(core::SemSet::Caller{pid, start_time}, &busy);
+  if (busy) {
+    SYSV_LOG(kWarning, "set %d is locked by someone else; exit work for pid %d postponed", index, pid);
+    pending_exits_.push_back(PendingExit{pid, start_time, index, seq});
+  }
+  return !busy;
+}
+
 void SemService::ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets) {
-  const core::SemSet::Caller process{pid, start_time};
+  auto visit = [&](int32_t index) {
+    absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
+    if (!record.ok()) return;
+    if (core::SemSet* set = store_.Find(index, record->perm.seq)) {
+      ExitOnSet(pid, start_time, index, record->perm.seq, *set);
+    }
+  };
   if (sets == nullptr) {
-    store_.ForEach([&](int32_t, core::SemSet& set) { set.ProcessExited(process); });
+    std::vector<int32_t> all;
+    store_.ForEach([&](int32_t index, core::SemSet&) { all.push_back(index); });
+    for (int32_t index : all) visit(index);
     return;
   }
-  for (int32_t index : *sets) {
-    absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
-    if (!record.ok()) continue;
-    if (core::SemSet* set = store_.Find(index, record->perm.seq)) set->ProcessExited(process);
+  for (int32_t index : *sets) visit(index);
+}
+
+void SemService::RetryPendingExits() {
+  if (pending_exits_.empty()) return;
+  std::vector<PendingExit> pending;
+  pending.swap(pending_exits_);
+  for (const PendingExit& exit : pending) {
+    if (core::SemSet* set = store_.Find(exit.index, exit.seq)) {
+      ExitOnSet(exit.pid, exit.start_time, exit.index, exit.seq, *set);
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #define SYSV_DAEMON_SEM_SERVICE_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "core/ipc/ipc_registry.h"
 #include "core/ipc/limits.h"
@@ -28,8 +29,21 @@ class SemService {
   // exit_sem() for a dead process, over the sets it opened (every set when
   // `sets` is null: a process this daemon re-adopted after a restart).
   void ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets);
+  // Retries the exit work that found a set's lock busy. Runs before every
+  // semaphore request, so no answer is given before it is done.
+  void RetryPendingExits();
 
  private:
+  struct PendingExit {
+    int32_t pid;
+    uint64_t start_time;
+    int32_t index;
+    uint32_t seq;
+  };
+  // Returns false when the set's lock was busy (the work is then pending).
+  bool ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set);
+
+  std::vector<PendingExit> pending_exits_;
   const core::NamespaceLimits& limits_;
   SemStore store_;
   core::IpcRegistry ids_;

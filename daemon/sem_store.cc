@@ -30,7 +30,7 @@ absl::Status SemStore::Map(int32_t index, uint32_t seq) {
   mapped->seq = seq;
   mapped->map = *std::move(map);
   absl::StatusOr<core::SemSet> set =
-      core::SemSet::Open(mapped->map.data(), mapped->map.size(), &linux_backend::LinuxSemPlatform());
+      core::SemSet::Open(mapped->map.data(), mapped->map.size(), &linux_backend::LinuxDaemonSemPlatform());
   if (!set.ok()) return set.status();
   mapped->set.emplace(*set);
   sets_[index] = std::move(mapped);
@@ -52,7 +52,7 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
   mapped->seq = seq;
   mapped->map = *std::move(map);
   absl::StatusOr<core::SemSet> set = core::SemSet::Format(mapped->map.data(), mapped->map.size(), nsems,
-                                                          ctime, &linux_backend::LinuxSemPlatform());
+                                                          ctime, &linux_backend::LinuxDaemonSemPlatform());
   if (!set.ok()) {
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
     return set.status();

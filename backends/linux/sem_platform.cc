@@ -35,6 +35,18 @@ const core::SemPlatform& LinuxSemPlatform() {
       core::SharedMutexOpsFor<RobustMutex>(),
       &ProcessExists,
       &RealtimeSeconds,
+      2'000'000'000,
+  };
+  return platform;
+}
+
+const core::SemPlatform& LinuxDaemonSemPlatform() {
+  static const core::SemPlatform platform = {
+      core::WaiterOpsFor<FutexWaiter>(),
+      core::SharedMutexOpsFor<RobustMutex>(),
+      &ProcessExists,
+      &RealtimeSeconds,
+      50'000'000,
   };
   return platform;
 }

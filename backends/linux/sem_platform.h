@@ -7,7 +7,11 @@
 
 namespace sysv::linux_backend {
 
+// For clients: a set's lock is waited for up to 2 s.
 const core::SemPlatform& LinuxSemPlatform();
+// For the daemon: up to 50 ms, so that a set whose lock a stopped or
+// hostile process holds cannot stall everyone else for long.
+const core::SemPlatform& LinuxDaemonSemPlatform();
 
 }  // namespace sysv::linux_backend
 

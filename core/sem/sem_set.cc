@@ -57,7 +57,8 @@ class SemSet::Locked {
     // case then costs no clock read.
     LockResult result = set_.platform_->mutex.lock(h_.lock, Deadline::FromMonotonicNanos(0));
     if (result == LockResult::kTimedOut) {
-      result = set_.platform_->mutex.lock(h_.lock, Deadline::After(absl::Nanoseconds(kSemLockTimeoutNanos)));
+      result = set_.platform_->mutex.lock(h_.lock,
+                                          Deadline::After(absl::Nanoseconds(set_.platform_->lock_timeout_nanos)));
     }
     switch (result) {
       case LockResult::kAcquired:
@@ -867,10 +868,15 @@ void SemSet::Remove() {
   }
 }
 
-bool SemSet::ProcessExited(const Caller& process) {
+bool SemSet::ProcessExited(const Caller& process, bool* busy) {
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
-  if (locked->Lock() != 0 || locked->removed()) return false;
+  if (busy != nullptr) *busy = false;
+  if (locked->Lock() != 0) {
+    if (busy != nullptr) *busy = true;
+    return false;
+  }
+  if (locked->removed()) return false;
   bool touched = false;
   // Its queued operations die with it (the kernel's sleeper would have
   // unlinked itself on the fatal signal), and so do its decided records.

@@ -59,11 +59,11 @@ struct SemPlatform {
   bool (*process_alive)(int32_t pid);
   // CLOCK_REALTIME, seconds (sem_otime, sem_ctime).
   int64_t (*now_seconds)();
+  // How long to wait for a set's lock before declaring the set broken
+  // (EIDRM): a healthy holder keeps it for microseconds. Clients can afford
+  // to wait long; the daemon, which serves everyone from one thread, cannot.
+  int64_t lock_timeout_nanos;
 };
-
-// How long a caller waits for the lock before declaring the set broken: a
-// healthy holder keeps it for microseconds.
-inline constexpr int64_t kSemLockTimeoutNanos = 2'000'000'000;
 
 class SemSet {
  public:
@@ -114,8 +114,9 @@ class SemSet {
   void Remove();
   // exit_sem() for one process and this set, plus the removal of its queued
   // operations (it died while sleeping). Returns whether it had anything
-  // here.
-  bool ProcessExited(const Caller& process);
+  // here. `*busy` (if given) is set when the lock could not be had in time:
+  // nothing was done, and the caller should try again later.
+  bool ProcessExited(const Caller& process, bool* busy = nullptr);
 
  private:
   SemSet(SemRegionHeader* header, SemSlot* slots, unsigned char* arena, int32_t nsems,
