@@ -1,3 +1,5 @@
+// Linux's own part of region files: ReopenReadOnly() through /proc. The
+// POSIX part is tested in backends/common/posix_region_file_test.cc.
 #include "backends/linux/region_file.h"
 
 #include <fcntl.h>
@@ -40,69 +42,6 @@ class RegionFileTest : public ::testing::Test {
   std::string dir_path_;
   UniqueFd dir_;
 };
-
-TEST_F(RegionFileTest, CreatesAFileOfTheSizeAndModeAsked) {
-  const mode_t old_umask = umask(077);
-  absl::StatusOr<UniqueFd> fd = CreateRegionFile(dir_.get(), "shm.1", kSize, 0640);
-  umask(old_umask);
-  ASSERT_TRUE(fd.ok()) << fd.status();
-  EXPECT_EQ(FileSize(fd->get()).value(), kSize);
-  struct stat st;
-  ASSERT_EQ(fstat(fd->get(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0640u);
-  EXPECT_EQ(fcntl(fd->get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-  EXPECT_EQ(fcntl(fd->get(), F_GETFL) & O_ACCMODE, O_RDWR);
-
-  absl::StatusOr<UniqueFd> defaulted = CreateRegionFile(dir_.get(), "shm.2", 1);
-  ASSERT_TRUE(defaulted.ok()) << defaulted.status();
-  ASSERT_EQ(fstat(defaulted->get(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
-}
-
-TEST_F(RegionFileTest, NeverReusesAnExistingName) {
-  ASSERT_TRUE(CreateRegionFile(dir_.get(), "shm.1", kSize).ok());
-  absl::StatusOr<UniqueFd> again = CreateRegionFile(dir_.get(), "shm.1", 10);
-  ASSERT_FALSE(again.ok());
-  EXPECT_EQ(ErrnoOf(again.status()), EEXIST);
-  absl::StatusOr<UniqueFd> fd = OpenRegionFile(dir_.get(), "shm.1", false);
-  ASSERT_TRUE(fd.ok());
-  EXPECT_EQ(FileSize(fd->get()).value(), kSize);  // not truncated
-}
-
-TEST_F(RegionFileTest, RejectsNamesOutsideTheDirectory) {
-  for (const char* name : {"", ".", "..", "a/b", "../escape", "/etc/passwd"}) {
-    EXPECT_EQ(ErrnoOf(CreateRegionFile(dir_.get(), name, 1).status()), EINVAL)
-        << name;
-    EXPECT_EQ(ErrnoOf(OpenRegionFile(dir_.get(), name, false).status()), EINVAL)
-        << name;
-    EXPECT_EQ(ErrnoOf(UnlinkRegionFile(dir_.get(), name)), EINVAL) << name;
-  }
-  EXPECT_EQ(ErrnoOf(CreateRegionFile(dir_.get(), std::string("a\0b", 3), 1)
-                        .status()),
-            EINVAL);
-}
-
-TEST_F(RegionFileTest, DoesNotFollowSymlinks) {
-  ASSERT_EQ(symlinkat("/etc/hostname", dir_.get(), "link"), 0);
-  EXPECT_EQ(ErrnoOf(OpenRegionFile(dir_.get(), "link", false).status()), ELOOP);
-  EXPECT_EQ(ErrnoOf(CreateRegionFile(dir_.get(), "link", 1).status()), EEXIST);
-}
-
-TEST_F(RegionFileTest, TooLargeIsEfbig) {
-  absl::StatusOr<UniqueFd> fd =
-      CreateRegionFile(dir_.get(), "huge", uint64_t{1} << 63);
-  ASSERT_FALSE(fd.ok());
-  EXPECT_EQ(ErrnoOf(fd.status()), EFBIG) << fd.status();
-  EXPECT_EQ(ErrnoOf(OpenRegionFile(dir_.get(), "huge", false).status()), ENOENT);
-  // The largest off_t passes that check; ext4 (16 TiB) then refuses it in
-  // ftruncate and the half-made file must be gone, while tmpfs allows it.
-  fd = CreateRegionFile(dir_.get(), "huge", (uint64_t{1} << 63) - 1);
-  if (!fd.ok()) {
-    EXPECT_EQ(ErrnoOf(fd.status()), EFBIG) << fd.status();
-    EXPECT_EQ(ErrnoOf(OpenRegionFile(dir_.get(), "huge", false).status()),
-              ENOENT);
-  }
-}
 
 TEST_F(RegionFileTest, MapReadWriteAndShareThroughAReadOnlyReopen) {
   absl::StatusOr<UniqueFd> fd = CreateRegionFile(dir_.get(), "shm.1", kSize);
@@ -182,36 +121,6 @@ TEST_F(RegionFileTest, OpenHonoursTheAccessMode) {
   ASSERT_TRUE(ro.ok()) << ro.status();
   EXPECT_EQ(fcntl(ro->get(), F_GETFL) & O_ACCMODE, O_RDONLY);
   EXPECT_EQ(fcntl(ro->get(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-}
-
-TEST_F(RegionFileTest, MapChecksSizes) {
-  absl::StatusOr<UniqueFd> fd = CreateRegionFile(dir_.get(), "shm.1", kSize);
-  ASSERT_TRUE(fd.ok()) << fd.status();
-  EXPECT_EQ(ErrnoOf(MappedRegion::Map(fd->get(), 0, true).status()), EINVAL);
-  EXPECT_EQ(ErrnoOf(MappedRegion::Map(fd->get(), kSize + 1, true).status()),
-            EINVAL);
-  EXPECT_EQ(ErrnoOf(MappedRegion::Map(-1, 10, true).status()), EBADF);
-  EXPECT_EQ(ErrnoOf(ReopenReadOnly(-1).status()), EBADF);
-  EXPECT_EQ(ErrnoOf(FileSize(-1).status()), EBADF);
-}
-
-TEST_F(RegionFileTest, MappedRegionMovesAndUnmaps) {
-  absl::StatusOr<UniqueFd> fd = CreateRegionFile(dir_.get(), "shm.1", 4096);
-  ASSERT_TRUE(fd.ok()) << fd.status();
-  absl::StatusOr<MappedRegion> mapped = MappedRegion::Map(fd->get(), 4096, true);
-  ASSERT_TRUE(mapped.ok());
-  void* const data = mapped->data();
-  MappedRegion moved = std::move(*mapped);
-  EXPECT_EQ(moved.data(), data);
-  EXPECT_EQ(mapped->data(), nullptr);  // NOLINT(bugprone-use-after-move)
-  MappedRegion other;
-  other = std::move(moved);
-  EXPECT_EQ(other.data(), data);
-  other = MappedRegion();
-  EXPECT_EQ(other.data(), nullptr);
-  // The range is unmapped: msync on it fails with ENOMEM.
-  EXPECT_NE(msync(data, 4096, MS_ASYNC), 0);
-  EXPECT_EQ(errno, ENOMEM);
 }
 
 }  // namespace
