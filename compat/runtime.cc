@@ -105,6 +105,16 @@ absl::Status Runtime::OpenChannel() {
   return registered;
 }
 
+absl::StatusOr<std::unique_ptr<MappedTable>> MapObjectTable(int fd, uint32_t capacity, core::IpcKind kind) {
+  absl::StatusOr<linux_backend::MappedRegion> map =
+      linux_backend::MappedRegion::Map(fd, core::ObjectTableSize(capacity), /*writable=*/false);
+  if (!map.ok()) return map.status();
+  absl::StatusOr<core::ObjectTable> table = core::ObjectTable::Open(map->data(), map->size(), kind);
+  if (!table.ok()) return table.status();
+  // The view points into the mapping, which moving the region keeps.
+  return std::make_unique<MappedTable>(MappedTable{*std::move(map), *table});
+}
+
 absl::Status Runtime::Register() {
   const wire::RegisterRequest request{registered_once_ ? 0u : wire::kRegisterFreshImage, 0};
   const uint32_t request_id = ++last_request_id_;
@@ -128,13 +138,9 @@ absl::Status Runtime::Register() {
       reply->sem_table_capacity > static_cast<uint32_t>(core::kIpcMni)) {
     return ErrnoStatus(EPROTO, "sysvipcd's registration reply is malformed");
   }
-  const size_t table_size = core::ObjectTableSize(reply->shm_table_capacity);
-  absl::StatusOr<linux_backend::MappedRegion> table_map =
-      linux_backend::MappedRegion::Map(received->fds[0].get(), table_size, /*writable=*/false);
-  if (!table_map.ok()) return table_map.status();
-  absl::StatusOr<core::ObjectTable> table =
-      core::ObjectTable::Open(table_map->data(), table_map->size(), core::IpcKind::kShm);
-  if (!table.ok()) return table.status();
+  absl::StatusOr<std::unique_ptr<MappedTable>> shm_table =
+      MapObjectTable(received->fds[0].get(), reply->shm_table_capacity, core::IpcKind::kShm);
+  if (!shm_table.ok()) return shm_table.status();
   const size_t ledger_size = core::AttachLedgerSize(reply->ledger_capacity);
   absl::StatusOr<linux_backend::MappedRegion> ledger_map =
       linux_backend::MappedRegion::Map(received->fds[1].get(), ledger_size, /*writable=*/true);
@@ -142,29 +148,21 @@ absl::Status Runtime::Register() {
   absl::StatusOr<core::AttachLedger> ledger =
       core::AttachLedger::Open(ledger_map->data(), ledger_map->size());
   if (!ledger.ok()) return ledger.status();
-
-  const size_t sem_table_size = core::ObjectTableSize(reply->sem_table_capacity);
-  absl::StatusOr<linux_backend::MappedRegion> sem_table_map =
-      linux_backend::MappedRegion::Map(received->fds[2].get(), sem_table_size, /*writable=*/false);
-  if (!sem_table_map.ok()) return sem_table_map.status();
-  absl::StatusOr<core::ObjectTable> sem_table =
-      core::ObjectTable::Open(sem_table_map->data(), sem_table_map->size(), core::IpcKind::kSem);
+  absl::StatusOr<std::unique_ptr<MappedTable>> sem_table =
+      MapObjectTable(received->fds[2].get(), reply->sem_table_capacity, core::IpcKind::kSem);
   if (!sem_table.ok()) return sem_table.status();
 
-  // The fast path reads the table without the lock: publish a copy that
-  // stays mapped for the life of the process.
-  auto published = std::make_unique<std::pair<linux_backend::MappedRegion, core::ObjectTable>>(
-      *std::move(sem_table_map), *sem_table);
-  published->second = *core::ObjectTable::Open(published->first.data(), published->first.size(), core::IpcKind::kSem);
+  // The fast path reads the sem table without the lock: it is published,
+  // and stays mapped for the life of the process.
   sem_table_.reset();
-  sem_table_.emplace(published->second);
-  published_sem_table_.store(&published->second, std::memory_order_release);
-  sem_op_limit_.store(published->second.header().op_limit.load(std::memory_order_relaxed),
+  sem_table_.emplace((*sem_table)->table);
+  published_sem_table_.store(&(*sem_table)->table, std::memory_order_release);
+  sem_op_limit_.store((*sem_table)->table.header().op_limit.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
-  retired_sem_tables_.push_back(std::move(published));
+  retired_sem_tables_.push_back(*std::move(sem_table));
   shm_table_.reset();
-  shm_table_map_.emplace(*std::move(table_map));
-  shm_table_.emplace(*table);
+  shm_table_.emplace((*shm_table)->table);
+  shm_table_mapping_ = *std::move(shm_table);
   ledger_.reset();
   ledger_map_.emplace(*std::move(ledger_map));
   ledger_.emplace(*ledger);

@@ -58,6 +58,13 @@ struct SemGrant {
   uint32_t seq = 0;
 };
 
+// An object table the daemon handed out, mapped read-only.
+struct MappedTable {
+  linux_backend::MappedRegion map;
+  core::ObjectTable table;  // a view into `map`
+};
+absl::StatusOr<std::unique_ptr<MappedTable>> MapObjectTable(int fd, uint32_t capacity, core::IpcKind kind);
+
 // One live shmat of this process.
 struct Attachment {
   int32_t id = 0;
@@ -161,13 +168,11 @@ class Runtime {
   bool registered_once_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t namespace_id_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t last_request_id_ ABSL_GUARDED_BY(mu_) = 0;
-  std::optional<linux_backend::MappedRegion> shm_table_map_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<MappedTable> shm_table_mapping_ ABSL_GUARDED_BY(mu_);
   std::optional<core::ObjectTable> shm_table_ ABSL_GUARDED_BY(mu_);
-  std::optional<linux_backend::MappedRegion> sem_table_map_ ABSL_GUARDED_BY(mu_);
   std::optional<core::ObjectTable> sem_table_ ABSL_GUARDED_BY(mu_);
   // Every sem table this process mapped, kept for PublishedSemTable().
-  std::vector<std::unique_ptr<std::pair<linux_backend::MappedRegion, core::ObjectTable>>> retired_sem_tables_
-      ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<MappedTable>> retired_sem_tables_ ABSL_GUARDED_BY(mu_);
   std::atomic<const core::ObjectTable*> published_sem_table_{nullptr};
   std::atomic<uint64_t> grant_epoch_{1};
   std::atomic<uint32_t> sem_op_limit_{500};

@@ -45,8 +45,6 @@ union SemArg {
   struct seminfo* info;
 };
 
-absl::StatusOr<core::Credentials> Creds() { return CallerCredentials(); }
-
 // The set a thread used last, for the next semop on it without a lock or a
 // daemon round trip. Valid while the runtime's grant epoch is unchanged.
 struct ThreadGrant {
@@ -137,7 +135,9 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   Runtime& runtime = Runtime::Get();
   // semctl_setval(): the value's range is checked first of all.
   if (cmd == SETVAL && (arg.val < 0 || arg.val > core::kSemVmx)) return FailWithErrno(ERANGE);
-  absl::StatusOr<core::Credentials> creds = Creds();
+  // The value commands run on mapped memory, like semop: the same cached
+  // credentials (credential_cache.h).
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return Fail(creds.status());
   const bool writes = cmd == SETVAL || cmd == SETALL;
   int32_t nsems = 0;
@@ -147,7 +147,7 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
     nsems = static_cast<int32_t>(record->size);
     // semctl_setval() checks semnum before permission; semctl_main() after.
     if (cmd == SETVAL && (semnum < 0 || semnum >= nsems)) return core::ErrnoStatus(EINVAL, "semnum out of range");
-    return core::CheckSemctl(table, semid, writes ? core::kAccessWrite : core::kAccessRead, *creds);
+    return core::CheckSemctl(table, semid, writes ? core::kAccessWrite : core::kAccessRead, **creds);
   };
   absl::StatusOr<std::shared_ptr<SemGrant>> grant = runtime.SemGrantFor(semid, writes, check);
   if (!grant.ok()) return Fail(grant.status());
