@@ -86,19 +86,18 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   }
   Runtime& runtime = Runtime::Get();
   // do_semtimedop()
-  if (nsops > runtime.SemOpLimit()) return FailWithErrno(E2BIG);
-  if (nsops < 1) return FailWithErrno(EINVAL);
+  if (absl::Status status = core::CheckSemopCount(nsops, runtime.SemOpLimit()); !status.ok()) {
+    return Fail(status);
+  }
   absl::InlinedVector<core::SemOp, 8> sops(nsops);
   if (!FaultSafeCopy(sops.data(), user_sops, nsops * sizeof(core::SemOp))) return FailWithErrno(EFAULT);
   // __do_semtimedop()
   if (semid < 0) return FailWithErrno(EINVAL);
   core::Deadline deadline = core::Deadline::Infinite();
   if (user_timeout != nullptr) {
-    // timespec64_valid()
-    if (timeout.tv_sec < 0 || timeout.tv_nsec < 0 || timeout.tv_nsec >= 1'000'000'000) {
-      return FailWithErrno(EINVAL);
-    }
-    deadline = core::Deadline::After(absl::Seconds(timeout.tv_sec) + absl::Nanoseconds(timeout.tv_nsec));
+    absl::StatusOr<int64_t> nanos = core::SemTimeoutNanos(timeout.tv_sec, timeout.tv_nsec);
+    if (!nanos.ok()) return Fail(nanos.status());
+    deadline = core::Deadline::After(absl::Nanoseconds(*nanos));
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return Fail(creds.status());
@@ -134,7 +133,9 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
 int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   Runtime& runtime = Runtime::Get();
   // semctl_setval(): the value's range is checked first of all.
-  if (cmd == SETVAL && (arg.val < 0 || arg.val > core::kSemVmx)) return FailWithErrno(ERANGE);
+  if (cmd == SETVAL) {
+    if (absl::Status status = core::CheckSetValValue(arg.val); !status.ok()) return Fail(status);
+  }
   // The value commands run on mapped memory, like semop: the same cached
   // credentials (credential_cache.h).
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();

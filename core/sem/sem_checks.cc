@@ -6,8 +6,26 @@
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
+#include "core/sem/sem_registry.h"
 
 namespace sysv::core {
+
+absl::Status CheckSemopCount(size_t nsops, uint32_t semopm) {
+  if (nsops > semopm) return ErrnoStatus(E2BIG, "more operations than SEMOPM");
+  if (nsops < 1) return ErrnoStatus(EINVAL, "no operation");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SemTimeoutNanos(int64_t tv_sec, int64_t tv_nsec) {
+  if (tv_sec < 0 || tv_nsec < 0 || tv_nsec >= 1'000'000'000) return ErrnoStatus(EINVAL, "invalid timeout");
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000'000 - 1;
+  return (tv_sec > kMaxSeconds ? kMaxSeconds : tv_sec) * 1'000'000'000 + tv_nsec;
+}
+
+absl::Status CheckSetValValue(int value) {
+  if (value < 0 || value > kSemVmx) return ErrnoStatus(ERANGE, "value outside [0, SEMVMX]");
+  return absl::OkStatus();
+}
 
 absl::StatusOr<ObjectRecord> FindSemSet(const ObjectTable& table, int32_t id) {
   if (id < 0) return ErrnoStatus(EINVAL, "negative semid");

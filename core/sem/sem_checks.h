@@ -4,6 +4,7 @@
 #ifndef SYSV_CORE_SEM_SEM_CHECKS_H_
 #define SYSV_CORE_SEM_SEM_CHECKS_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/status/statusor.h"
@@ -13,6 +14,18 @@
 #include "core/sem/sem_region.h"
 
 namespace sysv::core {
+
+// do_semtimedop()'s first checks on the arguments alone: E2BIG (more than
+// SEMOPM operations) before EINVAL (none).
+absl::Status CheckSemopCount(size_t nsops, uint32_t semopm);
+
+// timespec64_valid(): a semtimedop timeout must have tv_sec >= 0 and
+// 0 <= tv_nsec < 1e9 (EINVAL). Returns the timeout in nanoseconds.
+absl::StatusOr<int64_t> SemTimeoutNanos(int64_t tv_sec, int64_t tv_nsec);
+
+// semctl_setval()'s first check, before the id is looked up: ERANGE for a
+// value outside [0, SEMVMX].
+absl::Status CheckSetValValue(int value);
 
 // The live set `id` (EINVAL when the id names none).
 absl::StatusOr<ObjectRecord> FindSemSet(const ObjectTable& table, int32_t id);
