@@ -11,6 +11,9 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -38,6 +41,40 @@ pid_t LockHolder(const std::string& dir) {
   return pid;
 }
 
+// The namespace directories this test process made. They live outside
+// $TEST_TMPDIR (see FreshNamespaceDir), so nobody else removes them: the
+// test process does, when it exits. Forked children exit too, but only the
+// process that made a directory removes it.
+struct MadeDirs {
+  std::mutex mu;
+  pid_t owner = getpid();
+  std::vector<std::string> dirs;
+};
+
+MadeDirs& Made() {
+  static MadeDirs* made = new MadeDirs;
+  return *made;
+}
+
+void RemoveMadeDirs() {
+  MadeDirs& made = Made();
+  std::lock_guard<std::mutex> lock(made.mu);
+  if (getpid() != made.owner) return;
+  for (const std::string& dir : made.dirs) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  made.dirs.clear();
+}
+
+void RememberMadeDir(const std::string& dir) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { std::atexit(RemoveMadeDirs); });
+  MadeDirs& made = Made();
+  std::lock_guard<std::mutex> lock(made.mu);
+  made.dirs.push_back(dir);
+}
+
 }  // namespace
 
 std::string RunfilePath(const std::string& relative) {
@@ -53,7 +90,10 @@ std::string FreshNamespaceDir(const std::string& tag) {
   // namespace uses, so resident-page counts (SHM_INFO) match the kernel's.
   for (const char* base : {"/dev/shm", "/tmp"}) {
     std::string pattern = absl::StrCat(base, "/sysvipc-test-", tag, "-XXXXXX");
-    if (mkdtemp(pattern.data()) != nullptr) return pattern;
+    if (mkdtemp(pattern.data()) != nullptr) {
+      RememberMadeDir(pattern);
+      return pattern;
+    }
   }
   return absl::StrCat("/tmp/sysvipc-test-", tag, "-", getpid());
 }
