@@ -11,6 +11,9 @@ namespace {
 struct Snapshot {
   uint64_t generation;
   core::Credentials creds;
+  // The snapshot this one replaced: every snapshot stays reachable (leak
+  // checkers see no leak) and alive (readers may still hold it).
+  const Snapshot* previous;
 };
 
 std::atomic<uint64_t> g_generation{1};
@@ -29,8 +32,12 @@ absl::StatusOr<const core::Credentials*> CachedCredentials() {
   if (snapshot != nullptr && snapshot->generation == generation) return &snapshot->creds;
   absl::StatusOr<core::Credentials> creds = linux_backend::CurrentCredentials();
   if (!creds.ok()) return creds.status();
-  auto* fresh = new Snapshot{generation, *std::move(creds)};
-  g_snapshot.store(fresh, std::memory_order_release);
+  auto* fresh = new Snapshot{generation, *std::move(creds), snapshot};
+  // Published on top of whatever is newest, so the chain stays whole when
+  // two threads publish at once.
+  while (!g_snapshot.compare_exchange_weak(fresh->previous, fresh, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+  }
   return &fresh->creds;
 }
 

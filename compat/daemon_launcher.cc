@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -53,6 +54,32 @@ std::vector<std::string> AnchorDirs() {
     dirs.push_back(DirName(exe));
   }
   return dirs;
+}
+
+// The last non-empty line of the log at `path` (read from its last 4 KiB:
+// a long-lived log can be large), or a pointer to the file.
+std::string LastLogLine(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::StrCat("see ", path);
+  char tail[4096];
+  const off_t end = lseek(fd, 0, SEEK_END);
+  const off_t start = end > static_cast<off_t>(sizeof(tail)) ? end - static_cast<off_t>(sizeof(tail)) : 0;
+  const ssize_t n = pread(fd, tail, sizeof(tail), start);
+  close(fd);
+  std::string text(tail, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const size_t newline = text.rfind('\n');
+  const std::string line = newline == std::string::npos ? text : text.substr(newline + 1);
+  return line.empty() ? absl::StrCat("see ", path) : absl::StrCat(line, " (log: ", path, ")");
+}
+
+// Whether a live daemon holds the namespace lock of `dir`.
+bool NamespaceLocked(const std::string& dir) {
+  const int fd = open(backend::LockPath(dir).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool locked = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);  // drops our shared lock, if we got it
+  return locked;
 }
 
 }  // namespace
@@ -131,14 +158,26 @@ absl::Status StartDaemon(const std::string& dir, int timeout_ms) {
   // The caller may ignore SIGCHLD, in which case waitpid reports ECHILD: the
   // connection attempts below decide either way.
   int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  pid_t reaped;
+  while ((reaped = waitpid(pid, &wstatus, 0)) < 0 && errno == EINTR) {
+  }
+  // It failed: its reason is the last line it wrote to the log. If no
+  // other daemon holds the namespace (a read-only or full state directory,
+  // ...), that is final: say so now rather than wait for a socket that will
+  // never answer. If one does, it may be another client's daemon still
+  // starting (two clients raced to start one): wait for its socket.
+  const bool failed = reaped == pid && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0;
+  if (failed && !NamespaceLocked(dir)) {
+    return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir, ": ",
+                                                        LastLogLine(log_path)));
   }
   for (int waited = 0; waited <= timeout_ms; waited += 10) {
     if (DaemonAnswers(dir)) return absl::OkStatus();
     struct timespec ten_ms = {0, 10 * 1000 * 1000};
     nanosleep(&ten_ms, nullptr);
   }
-  return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir, "; see ", log_path));
+  return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir, ": ",
+                                                      failed ? LastLogLine(log_path) : "see " + log_path));
 }
 
 }  // namespace sysv::compat

@@ -1,5 +1,6 @@
 #include "compat/fault_safe_copy.h"
 
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 
@@ -10,7 +11,11 @@
 namespace sysv::compat {
 namespace {
 
-thread_local sigjmp_buf* t_recovery = nullptr;
+// volatile: the stores that open and close the recovery window around the
+// copy must both happen, in order with the copy's accesses. Without it the
+// compiler may drop the first store as dead (nothing but the signal handler
+// reads it before the second one), and a fault then crashes.
+thread_local sigjmp_buf* volatile t_recovery = nullptr;
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
 
@@ -38,6 +43,16 @@ void OnFault(int sig, siginfo_t* info, void* context) {
   Chain(sig, info, context);
 }
 
+// The C library's sigaction, not libsysv's wrapper (compat/signal_hooks.cc):
+// this handler is libsysv's own, not a program's, and a fault it recovers
+// from is no signal the program handled (it must not count in the signal
+// epoch, nor run inside the wrapper's trampoline).
+int RealSigaction(int sig, const struct sigaction* action, struct sigaction* old) {
+  using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
+  static const auto real = reinterpret_cast<SigactionFn>(dlsym(RTLD_NEXT, "sigaction"));
+  return real != nullptr ? real(sig, action, old) : sigaction(sig, action, old);
+}
+
 void InstallOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -47,8 +62,8 @@ void InstallOnce() {
     // blocked (the jump does not restore the mask, to stay syscall-free).
     action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGSEGV, &action, &g_previous_segv);
-    sigaction(SIGBUS, &action, &g_previous_bus);
+    RealSigaction(SIGSEGV, &action, &g_previous_segv);
+    RealSigaction(SIGBUS, &action, &g_previous_bus);
   });
 }
 
@@ -61,11 +76,13 @@ bool FaultSafeCopy(void* dst, const void* src, size_t size) {
   sigjmp_buf recovery;
   if (sigsetjmp(recovery, 0) != 0) return false;
   t_recovery = &recovery;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   // volatile: the copy must happen here, inside the recovery window, not be
   // moved or merged by the compiler.
   auto* out = static_cast<volatile unsigned char*>(dst);
   const auto* in = static_cast<const volatile unsigned char*>(src);
   for (size_t i = 0; i < size; ++i) out[i] = in[i];
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   t_recovery = nullptr;
   return true;
 }

@@ -17,6 +17,7 @@
 #include "backends/linux/channel.h"
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"
+#include "backends/linux/region_platform.h"
 #include "backends/linux/sem_platform.h"
 #include "compat/credential_cache.h"
 #include "compat/daemon_launcher.h"
@@ -133,9 +134,10 @@ absl::Status Runtime::Register() {
   if (reply->status.error != 0) {
     return ErrnoStatus(reply->status.error, "sysvipcd refused to register this process");
   }
-  if (received->fds.size() != 3 || reply->shm_table_capacity > static_cast<uint32_t>(core::kIpcMni) ||
+  if (received->fds.size() != 4 || reply->shm_table_capacity > static_cast<uint32_t>(core::kIpcMni) ||
       reply->ledger_capacity > static_cast<uint32_t>(core::kIpcMni) ||
-      reply->sem_table_capacity > static_cast<uint32_t>(core::kIpcMni)) {
+      reply->sem_table_capacity > static_cast<uint32_t>(core::kIpcMni) ||
+      reply->msg_table_capacity > static_cast<uint32_t>(core::kIpcMni)) {
     return ErrnoStatus(EPROTO, "sysvipcd's registration reply is malformed");
   }
   absl::StatusOr<std::unique_ptr<MappedTable>> shm_table =
@@ -151,6 +153,9 @@ absl::Status Runtime::Register() {
   absl::StatusOr<std::unique_ptr<MappedTable>> sem_table =
       MapObjectTable(received->fds[2].get(), reply->sem_table_capacity, core::IpcKind::kSem);
   if (!sem_table.ok()) return sem_table.status();
+  absl::StatusOr<std::unique_ptr<MappedTable>> msg_table =
+      MapObjectTable(received->fds[3].get(), reply->msg_table_capacity, core::IpcKind::kMsg);
+  if (!msg_table.ok()) return msg_table.status();
 
   // The fast path reads the sem table without the lock: it is published,
   // and stays mapped for the life of the process.
@@ -160,6 +165,11 @@ absl::Status Runtime::Register() {
   sem_op_limit_.store((*sem_table)->table.header().op_limit.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
   retired_sem_tables_.push_back(*std::move(sem_table));
+  msg_table_.reset();
+  msg_table_.emplace((*msg_table)->table);
+  published_msg_table_.store(&(*msg_table)->table, std::memory_order_release);
+  msg_max_.store((*msg_table)->table.header().op_limit.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  retired_msg_tables_.push_back(*std::move(msg_table));
   shm_table_.reset();
   shm_table_.emplace((*shm_table)->table);
   shm_table_mapping_ = *std::move(shm_table);
@@ -170,6 +180,7 @@ absl::Status Runtime::Register() {
   if (namespace_id_ != 0 && namespace_id_ != reply->namespace_id) {
     grants_.clear();
     sem_grants_.clear();
+    msg_grants_.clear();
     grant_epoch_.fetch_add(1, std::memory_order_acq_rel);
   }
   namespace_id_ = reply->namespace_id;
@@ -209,6 +220,32 @@ absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, si
   return last;
 }
 
+namespace {
+
+// Drops the grants of objects that no longer exist (their table entry is
+// free or names a newer object), so that a process creating and removing
+// objects one after another does not keep a descriptor and a mapping for
+// each. Runs when the map has doubled since it last ran: amortised O(1) per
+// grant. Threads still using a semaphore or queue grant hold their own
+// reference; an attached segment keeps its mapping, not its grant.
+template <typename Map, typename SeqOf>
+void SweepStaleGrants(Map& grants, const core::ObjectTable& table, size_t* sweep_at, SeqOf seq_of) {
+  if (grants.size() < *sweep_at) return;
+  for (auto it = grants.begin(); it != grants.end();) {
+    absl::StatusOr<core::ObjectRecord> record = table.Read(core::IpcIdIndex(it->first));
+    const bool live = record.ok() && record->state != core::EntryState::kFree &&
+                      record->perm.seq == seq_of(it->second);
+    if (live) {
+      ++it;
+    } else {
+      grants.erase(it++);
+    }
+  }
+  *sweep_at = 2 * grants.size() + 16;
+}
+
+}  // namespace
+
 absl::StatusOr<SegmentGrant*> Runtime::GrantFor(int32_t id, int shmflg,
                                                const core::Credentials& creds) {
   if (auto it = grants_.find(id); it != grants_.end() &&
@@ -231,6 +268,7 @@ absl::StatusOr<SegmentGrant*> Runtime::GrantFor(int32_t id, int shmflg,
     return ErrnoStatus(reply->status.error, "shmat refused");
   }
   if (fds.size() != 1) return ErrnoStatus(EPROTO, "shmat reply carries no descriptor");
+  SweepStaleGrants(grants_, *shm_table_, &shm_sweep_at_, [](const SegmentGrant& g) { return g.seq; });
   SegmentGrant& grant = grants_[id];
   grant.fd = std::move(fds[0]);
   grant.writable = reply->writable != 0;
@@ -275,8 +313,62 @@ absl::StatusOr<std::shared_ptr<SemGrant>> Runtime::SemGrantFor(
   if (!set.ok()) return ErrnoStatus(EIDRM, set.status().message());
   grant->set.emplace(*set);
   grant->fd = std::move(fds[0]);
+  SweepStaleGrants(sem_grants_, *sem_table_, &sem_sweep_at_,
+                   [](const std::shared_ptr<SemGrant>& g) { return g->seq; });
   sem_grants_[id] = grant;
   return grant;
+}
+
+namespace {
+
+// MsgQueue's capacity check: the region file really is that long.
+bool MsgFileHolds(const void* context, uint64_t bytes) {
+  absl::StatusOr<uint64_t> size = linux_backend::FileSize(static_cast<const MsgGrant*>(context)->fd.get());
+  return size.ok() && *size >= bytes;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<MsgGrant>> Runtime::MsgGrantFor(
+    int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check) {
+  AnnotatedMutexLock lock(&mu_);
+  if (absl::Status status = EnsureChannel(); !status.ok()) return status;
+  absl::StatusOr<core::ObjectRecord> record = check(*msg_table_);
+  if (!record.ok()) {
+    if (core::ErrnoOf(record.status()) == EINVAL) msg_grants_.erase(id);
+    return record.status();
+  }
+  if (auto it = msg_grants_.find(id); it != msg_grants_.end() && it->second->seq == record->perm.seq) {
+    return it->second;
+  }
+  std::vector<UniqueFd> fds;
+  absl::StatusOr<wire::MsgOpenReply> reply = CallLocked<wire::Op::kMsgOpen>(wire::MsgOpenRequest{id, 0}, &fds);
+  if (!reply.ok()) return reply.status();
+  if (reply->status.error != 0) return ErrnoStatus(reply->status.error, "the daemon refused the queue");
+  if (fds.size() != 1) return ErrnoStatus(EPROTO, "message queue open reply is malformed");
+  auto grant = std::make_shared<MsgGrant>();
+  grant->seq = core::IpcIdSeq(id);
+  grant->fd = std::move(fds[0]);
+  absl::StatusOr<linux_backend::MappedRegion> map =
+      linux_backend::MappedRegion::MapGrowable(grant->fd.get(), core::MsgQueue::MappingSize(), /*writable=*/true);
+  if (!map.ok()) return map.status();
+  grant->map = *std::move(map);
+  absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue = core::MsgQueue::Open(
+      grant->map.data(), &linux_backend::LinuxRegionPlatform(), {&MsgFileHolds, grant.get()});
+  if (!queue.ok()) return ErrnoStatus(EIDRM, queue.status().message());
+  grant->queue = *std::move(queue);
+  SweepStaleGrants(msg_grants_, *msg_table_, &msg_sweep_at_,
+                   [](const std::shared_ptr<MsgGrant>& g) { return g->seq; });
+  msg_grants_[id] = grant;
+  return grant;
+}
+
+uint32_t Runtime::MsgMax() {
+  if (PublishedMsgTable() == nullptr) {
+    AnnotatedMutexLock lock(&mu_);
+    (void)EnsureChannel();
+  }
+  return msg_max_.load(std::memory_order_relaxed);
 }
 
 uint32_t Runtime::SemOpLimit() {

@@ -31,6 +31,7 @@
 #include "backends/linux/region_file.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/object_table.h"
+#include "core/msg/msg_queue.h"
 #include "core/protocol/codec.h"
 #include "core/sem/sem_set.h"
 #include "core/shm/attach_ledger.h"
@@ -55,6 +56,16 @@ struct SemGrant {
   linux_backend::MappedRegion map;
   std::optional<core::SemSet> set;
   bool may_alter = false;
+  uint32_t seq = 0;
+};
+
+// A message queue this process may use: the daemon-granted region, mapped
+// for the largest arena (the file grows under it when msg_qbytes is
+// raised). Shared for the same reason as SemGrant.
+struct MsgGrant {
+  backend::UniqueFd fd;  // fstat()ed to check a grown arena
+  linux_backend::MappedRegion map;
+  std::unique_ptr<core::MsgQueue> queue;
   uint32_t seq = 0;
 };
 
@@ -100,6 +111,17 @@ class Runtime {
       int32_t id, bool alter,
       const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The queue `id`, after `check` (on the msg table) passes; opened through
+  // the daemon on first use.
+  absl::StatusOr<std::shared_ptr<MsgGrant>> MsgGrantFor(
+      int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The msg table as last mapped (see PublishedSemTable()), and MSGMAX.
+  const core::ObjectTable* PublishedMsgTable() const {
+    return published_msg_table_.load(std::memory_order_acquire);
+  }
+  uint32_t MsgMax() ABSL_LOCKS_EXCLUDED(mu_);
+
   // SEMOPM, as the daemon published it.
   uint32_t SemOpLimit() ABSL_LOCKS_EXCLUDED(mu_);
   // pid and start time of this process (SEM_UNDO records name it by both).
@@ -174,6 +196,15 @@ class Runtime {
   // Every sem table this process mapped, kept for PublishedSemTable().
   std::vector<std::unique_ptr<MappedTable>> retired_sem_tables_ ABSL_GUARDED_BY(mu_);
   std::atomic<const core::ObjectTable*> published_sem_table_{nullptr};
+  std::optional<core::ObjectTable> msg_table_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<MappedTable>> retired_msg_tables_ ABSL_GUARDED_BY(mu_);
+  std::atomic<const core::ObjectTable*> published_msg_table_{nullptr};
+  std::atomic<uint32_t> msg_max_{8192};
+  absl::flat_hash_map<int32_t, std::shared_ptr<MsgGrant>> msg_grants_ ABSL_GUARDED_BY(mu_);
+  // Grant map sizes at which stale grants are next swept (runtime.cc).
+  size_t shm_sweep_at_ ABSL_GUARDED_BY(mu_) = 16;
+  size_t sem_sweep_at_ ABSL_GUARDED_BY(mu_) = 16;
+  size_t msg_sweep_at_ ABSL_GUARDED_BY(mu_) = 16;
   std::atomic<uint64_t> grant_epoch_{1};
   std::atomic<uint32_t> sem_op_limit_{500};
   std::atomic<uint64_t> published_start_time_{0};

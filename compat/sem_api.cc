@@ -7,19 +7,27 @@
 #include <stdarg.h>
 #include <sys/sem.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/runtime.h"
+#include "compat/sem_exit.h"
+#include "compat/signal_epoch.h"
 #include "compat/user_memory.h"
 #include "core/ipc/ipc_constants.h"
+#include "core/ipc/ipc_id.h"
+#include "core/ipc/ipc_perm.h"
+#include "core/ipc/object_table.h"
 #include "core/protocol/wire.h"
 #include "core/sem/sem_checks.h"
 #include "core/sem/sem_registry.h"
@@ -45,37 +53,176 @@ union SemArg {
   struct seminfo* info;
 };
 
-// The set a thread used last, for the next semop on it without a lock or a
-// daemon round trip. Valid while the runtime's grant epoch is unchanged.
+// The set a thread used last, and what the table checks of semop decided
+// about it, so that the next semop on it needs no lock, no table read and no
+// daemon round trip (the fast path).
+//
+// The verdict holds while nothing it was drawn from changed:
+//   - the grant epoch (a new namespace, a forked child: the runtime must
+//     see every set once more, see Runtime::GrantEpoch());
+//   - the published table;
+//   - the caller's credentials (credential_cache.h: a new snapshot, at a new
+//     address, after every set*id/setgroups call);
+//   - the set's table entry, whose seqlock version the daemon bumps at every
+//     write (IPC_SET, IPC_RMID, a new set in the same slot).
+// Any change sends the call down the full path, which gives the kernel's
+// errors (EINVAL for a removed set, EACCES for lost permission).
 struct ThreadGrant {
   int32_t id = -1;
   uint64_t epoch = 0;
   std::shared_ptr<SemGrant> grant;
+  const core::ObjectTable* table = nullptr;
+  const std::atomic<uint32_t>* version = nullptr;  // the entry's seqlock word
+  uint32_t seen_version = 1;                        // odd: no verdict
+  const core::Credentials* creds = nullptr;
+  uint32_t nsems = 0;
+  bool may_read = false;   // ipcperms(S_IRUGO)
+  bool may_write = false;  // ipcperms(S_IWUGO)
 };
 thread_local ThreadGrant t_grant;
 
-// The fast path: the checks of CheckSemop() on the published table, and the
-// thread's cached grant if it is for this set. nullptr: take the slow path
-// (which also reports the checks' errors).
-// The grant is returned without a reference: t_grant holds one for as long
-// as this thread runs the call.
-SemGrant* FastGrant(Runtime& runtime, int semid, absl::Span<const core::SemOp> sops,
-                    const core::Credentials& creds, bool* alter) {
-  const core::ObjectTable* table = runtime.PublishedSemTable();
-  if (table == nullptr || t_grant.id != semid || t_grant.epoch != runtime.GrantEpoch()) return nullptr;
-  absl::StatusOr<core::ObjectRecord> record = core::CheckSemop(*table, semid, sops, creds, alter);
-  if (!record.ok() || record->perm.seq != t_grant.grant->seq) return nullptr;
-  if (*alter && !t_grant.grant->may_alter) return nullptr;
-  return t_grant.grant.get();
+// The seqlock word of entry `index` of `table`, at the place the table's
+// layout (core/ipc/object_table.h: a header of kSize bytes, then the
+// entries) puts it. REQUIRES: index < capacity.
+const std::atomic<uint32_t>* EntryVersion(const core::ObjectTable& table, int32_t index) {
+  const auto* entries = reinterpret_cast<const core::ObjectEntry*>(
+      reinterpret_cast<const unsigned char*>(&table.header()) + core::ObjectTableHeader::kSize);
+  return &entries[index].version;
 }
 
-void RememberGrant(Runtime& runtime, int semid, std::shared_ptr<SemGrant> grant) {
-  t_grant.id = semid;
-  t_grant.epoch = runtime.GrantEpoch();
-  t_grant.grant = std::move(grant);
+// The grant of the thread's verdict if it still holds for `semid` and allows
+// `sops` (CheckSemop()'s EFBIG and EACCES rules); nullptr otherwise (the
+// full path then decides, errors included). `*alter` says whether a sop
+// alters. The grant is returned without a reference: t_grant holds one for
+// as long as this thread runs the call.
+inline SemGrant* VerdictGrant(Runtime& runtime, int semid, absl::Span<const core::SemOp> sops,
+                              const core::Credentials* creds, bool* alter) {
+  const ThreadGrant& t = t_grant;
+  if (t.id != semid || t.creds != creds || t.epoch != runtime.GrantEpoch() ||
+      t.table != runtime.PublishedSemTable() || t.version->load(std::memory_order_acquire) != t.seen_version) {
+    return nullptr;
+  }
+  uint32_t max = 0;
+  bool alters = false;
+  for (const core::SemOp& sop : sops) {
+    max = sop.num > max ? sop.num : max;
+    alters |= sop.op != 0;
+  }
+  *alter = alters;
+  if (max >= t.nsems || !(alters ? t.may_write : t.may_read)) return nullptr;
+  return t.grant.get();
+}
+
+// Makes `grant`, just obtained through the runtime in this epoch, the
+// thread's, with a fresh verdict when the table gives a consistent one.
+void RememberGrant(Runtime& runtime, int semid, std::shared_ptr<SemGrant> grant, const core::Credentials* creds) {
+  ThreadGrant& t = t_grant;
+  t.id = semid;
+  t.epoch = runtime.GrantEpoch();
+  t.grant = std::move(grant);
+  t.seen_version = 1;
+  const core::ObjectTable* table = runtime.PublishedSemTable();
+  const int32_t index = core::IpcIdIndex(semid);
+  if (table == nullptr || static_cast<uint32_t>(index) >= table->capacity()) return;
+  const std::atomic<uint32_t>* version = EntryVersion(*table, index);
+  // TABLE_BARRIER_READ, around the whole read: an even version that is the
+  // same before and after means the record read is the entry at that
+  // version.
+  const uint32_t before = version->load(std::memory_order_acquire);
+  if (before & 1) return;
+  absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(*table, semid);
+  if (!record.ok() || record->perm.seq != t.grant->seq) return;
+  t.may_read = core::HasIpcPermission(record->perm, *creds, core::kAccessRead);
+  t.may_write = core::HasIpcPermission(record->perm, *creds, core::kAccessWrite);
+  t.nsems = static_cast<uint32_t>(record->size);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (version->load(std::memory_order_relaxed) != before) return;
+  t.table = table;
+  t.version = version;
+  t.creds = creds;
+  t.seen_version = before;
+}
+
+// SEM_UNDO at exit (compat/sem_exit.h).
+//
+// g_in_locked_semop counts the threads inside a locked semop (Semop()); the
+// exit pass runs only when it is zero, after it set g_exiting, and a thread
+// that enters after that sees g_exiting and leaves without touching the set
+// (the two seq_cst steps on each side make one of them see the other).
+// g_undo_sets lists the sets this process used with SEM_UNDO; it grows
+// under g_undo_mu, always inside the counted window, so that the exit pass
+// may read it without the mutex once the count is zero (acquire, pairing
+// with the release decrement).
+std::atomic<int> g_in_locked_semop{0};
+std::atomic<bool> g_exiting{false};
+struct UndoSet {
+  int32_t pid;  // the process that made adjustments there (not a forked child)
+  int32_t id;
+  std::shared_ptr<SemGrant> grant;
+};
+absl::Mutex g_undo_mu;
+std::vector<UndoSet>* g_undo_sets = nullptr;  // never freed: read during exit
+std::atomic<bool> g_any_undo{false};
+
+void NoteUndoSet(int32_t pid, int32_t id, const std::shared_ptr<SemGrant>& grant) {
+  // The common case, the same set again: no lock, no scan.
+  thread_local const SemGrant* t_noted = nullptr;
+  thread_local int32_t t_noted_pid = 0;
+  if (t_noted == grant.get() && t_noted_pid == pid) return;
+  absl::MutexLock lock(&g_undo_mu);
+  t_noted = grant.get();
+  t_noted_pid = pid;
+  if (g_undo_sets == nullptr) g_undo_sets = new std::vector<UndoSet>();
+  for (const UndoSet& set : *g_undo_sets) {
+    if (set.pid == pid && set.grant == grant) return;
+  }
+  g_undo_sets->push_back(UndoSet{pid, id, grant});
+  g_any_undo.store(true, std::memory_order_release);
 }
 
 int Fail(const absl::Status& status) { return FailWithStatus(status); }
+
+// semop for a caller with read permission only, all of whose operations
+// wait for zero: the daemon runs it (wire::Op::kSemWaitZero); if it must
+// sleep, this thread sleeps on the status word of its queued record, in the
+// read-only mapping, then tells the daemon how it ended (decided, EINTR or
+// timeout), which returns semop's result.
+int WaitZeroThroughDaemon(Runtime& runtime, int semid, absl::Span<const core::SemOp> sops, const SemGrant& grant,
+                          int64_t timeout_nanos, uint64_t signal_epoch) {
+  wire::SemWaitZeroRequest request{};
+  request.id = semid;
+  request.nsops = static_cast<uint32_t>(sops.size());
+  for (size_t i = 0; i < sops.size(); ++i) request.sops[i] = wire::WireSemOp{sops[i].num, sops[i].op, sops[i].flg};
+  const core::Deadline deadline = timeout_nanos < 0 ? core::Deadline::Infinite()
+                                                    : core::Deadline::After(absl::Nanoseconds(timeout_nanos));
+  auto reply = runtime.Call<wire::Op::kSemWaitZero>(request);
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->queued == 0) return reply->status.error == 0 ? 0 : FailWithErrno(reply->status.error);
+  const uint64_t offset = reply->status_offset;
+  if (offset % alignof(std::atomic<uint32_t>) != 0 || offset + sizeof(uint32_t) > grant.map.size()) {
+    return FailWithErrno(EPROTO);  // a daemon that does not know the region
+  }
+  const auto* status = reinterpret_cast<const std::atomic<uint32_t>*>(
+      static_cast<const unsigned char*>(grant.map.data()) + offset);
+  int reason = 0;
+  while (status->load(std::memory_order_acquire) == core::kSemStatusPending) {
+    const core::WaitResult wait = InterruptibleWait(status, core::kSemStatusPending, deadline, signal_epoch);
+    if (status->load(std::memory_order_acquire) != core::kSemStatusPending) break;
+    if (wait == core::WaitResult::kTimedOut || deadline.HasExpired()) {
+      reason = EAGAIN;
+      break;
+    }
+    if (wait == core::WaitResult::kInterrupted) {
+      reason = EINTR;
+      break;
+    }
+  }
+  auto end = runtime.Call<wire::Op::kSemWaitZeroEnd>(
+      wire::SemWaitZeroEndRequest{semid, reply->index, reason, 0});
+  if (!end.ok()) return Fail(end.status());
+  if (end->status.error != 0) return FailWithErrno(end->status.error);
+  return end->result == 0 ? 0 : FailWithErrno(end->result);
+}
 
 // semop and semtimedop. `timeout` is the caller's pointer (may be bad).
 int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct timespec* user_timeout) {
@@ -93,19 +240,28 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   if (!FaultSafeCopy(sops.data(), user_sops, nsops * sizeof(core::SemOp))) return FailWithErrno(EFAULT);
   // __do_semtimedop()
   if (semid < 0) return FailWithErrno(EINVAL);
-  core::Deadline deadline = core::Deadline::Infinite();
+  int64_t timeout_nanos = -1;
   if (user_timeout != nullptr) {
     absl::StatusOr<int64_t> nanos = core::SemTimeoutNanos(timeout.tv_sec, timeout.tv_nsec);
     if (!nanos.ok()) return Fail(nanos.status());
-    deadline = core::Deadline::After(absl::Nanoseconds(*nanos));
+    timeout_nanos = *nanos;
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return Fail(creds.status());
+  // For the daemon-run path below (core::SemSet::Semop reads its own).
+  const uint64_t signal_epoch = SignalEpoch();
   bool alter = false;
-  SemGrant* grant = FastGrant(runtime, semid, sops, **creds, &alter);
-  if (grant == nullptr) {
-    // First use of the set by this process (or anything unusual): the
-    // checks again, and the grant, through the runtime.
+  SemGrant* grant = VerdictGrant(runtime, semid, sops, *creds, &alter);
+  if (grant != nullptr) {
+    // The lock-free path (core/sem/sem_region.h): one sop that completes at
+    // once, without SEM_UNDO. Anything else goes on below.
+    if (sops.size() == 1 && grant->may_alter && grant->set->TrySemopFast(sops[0], runtime.SemCaller().pid)) {
+      return 0;
+    }
+  } else {
+    // First use of the set by this thread, or the verdict no longer holds:
+    // the checks again (with their errors), and the grant, through the
+    // runtime.
     absl::StatusOr<std::shared_ptr<SemGrant>> slow =
         runtime.SemGrantFor(semid, /*alter=*/false, [&](const core::ObjectTable& table) {
           return core::CheckSemop(table, semid, sops, **creds, &alter);
@@ -118,14 +274,29 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
     }
     if (!slow.ok()) return Fail(slow.status());
     grant = slow->get();
-    RememberGrant(runtime, semid, *std::move(slow));
+    RememberGrant(runtime, semid, *std::move(slow), *creds);
   }
   if (!grant->may_alter) {
-    // A read-only mapping cannot queue a waiter or take the set's lock.
-    // Not yet served: wait-for-zero with read permission only.
-    return FailWithErrno(EACCES);
+    // Read permission only, which suffices for an operation that only waits
+    // for zero (an altering one failed the checks above with EACCES). The
+    // mapping is read-only: the daemon runs it.
+    if (alter || sops.size() > wire::kSemWaitZeroMaxOps) return FailWithErrno(EACCES);
+    return WaitZeroThroughDaemon(runtime, semid, sops, *grant, timeout_nanos, signal_epoch);
   }
-  const int error = grant->set->Semop(sops, runtime.SemCaller(), deadline);
+  const core::Deadline deadline = timeout_nanos < 0 ? core::Deadline::Infinite()
+                                                    : core::Deadline::After(absl::Nanoseconds(timeout_nanos));
+  const core::SemSet::Caller caller = runtime.SemCaller();
+  g_in_locked_semop.fetch_add(1, std::memory_order_seq_cst);
+  if (g_exiting.load(std::memory_order_seq_cst)) {
+    // The process is ending and its undo was applied: as if killed first.
+    g_in_locked_semop.fetch_sub(1, std::memory_order_release);
+    return FailWithErrno(EINTR);
+  }
+  bool undo = false;
+  for (const core::SemOp& sop : sops) undo |= (sop.flg & SEM_UNDO) != 0;
+  if (undo) NoteUndoSet(caller.pid, semid, t_grant.grant);
+  const int error = grant->set->Semop(sops, caller, deadline);
+  g_in_locked_semop.fetch_sub(1, std::memory_order_release);
   return error == 0 ? 0 : FailWithErrno(error);
 }
 
@@ -153,7 +324,11 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   absl::StatusOr<std::shared_ptr<SemGrant>> grant = runtime.SemGrantFor(semid, writes, check);
   if (!grant.ok()) return Fail(grant.status());
   core::SemSet& set = *(*grant)->set;
-  if (writes && !(*grant)->may_alter) return FailWithErrno(EACCES);
+  // Every value command takes the set's lock, a write to the region, which
+  // a read-only mapping turns into SIGSEGV. Until readers get a lock-free
+  // path, a caller with read but not write permission gets EACCES, as from
+  // a wait-for-zero semop (README, semaphore gaps).
+  if (!(*grant)->may_alter) return FailWithErrno(EACCES);
   const core::SemSet::Caller caller = runtime.SemCaller();
   int result = 0;
   switch (cmd) {
@@ -236,6 +411,28 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
 }
 
 }  // namespace
+
+void ApplyOwnSemUndoBeforeExit() {
+  if (!g_any_undo.load(std::memory_order_acquire)) return;
+  // getpid() asks the kernel: a vfork child runs this in its parent's
+  // memory, with its parent's caches, and must change nothing.
+  const int32_t pid = getpid();
+  const core::SemSet::Caller caller = Runtime::Get().SemCaller();
+  if (caller.pid != pid) return;
+  bool expected = false;
+  if (!g_exiting.compare_exchange_strong(expected, true, std::memory_order_seq_cst)) return;
+  if (g_in_locked_semop.load(std::memory_order_seq_cst) != 0) return;  // the daemon will
+  // The count was zero after g_exiting was set: no thread is in, none will
+  // come in, and every NoteUndoSet() happened before (acquire above).
+  if (g_undo_sets == nullptr) return;
+  for (const UndoSet& set : *g_undo_sets) {
+    if (set.pid == pid && set.grant != nullptr && set.grant->set.has_value() && set.grant->may_alter) {
+      // A busy lock (a stopped holder) leaves the work to the daemon.
+      set.grant->set->ProcessExited(caller);
+    }
+  }
+}
+
 }  // namespace sysv::compat
 
 using sysv::compat::FailWithErrno;

@@ -1,10 +1,10 @@
 #include "daemon/client_registry.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +16,7 @@
 #include "backends/linux/process_watch.h"
 #include "core/ipc/errno_status.h"
 #include "daemon/log.h"
+#include "daemon/region_dir.h"
 
 namespace sysv::daemon {
 
@@ -37,6 +38,16 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
       create ? linux_backend::CreateRegionFile(ledger_dir_fd_, name, size, 0600)
              : linux_backend::OpenRegionFile(ledger_dir_fd_, name, /*writable=*/true);
   if (!fd.ok()) return fd.status();
+  // The daemon formats a new ledger through its mapping; on a full file
+  // system a write to an unallocated page is SIGBUS, which would kill the
+  // daemon. Allocating first makes registration fail with ENOMEM instead.
+  if (create) {
+    if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
+      (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
+      return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
+                               absl::StrFormat("cannot allocate ledger %s: %s", name, std::strerror(err)));
+    }
+  }
   absl::StatusOr<uint64_t> file_size = linux_backend::FileSize(fd->get());
   if (!file_size.ok()) return file_size.status();
   absl::StatusOr<linux_backend::MappedRegion> map =
@@ -103,20 +114,7 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
 }
 
 void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on_exit) {
-  const int fd = dup(ledger_dir_fd_);
-  if (fd < 0) return;
-  DIR* dir = fdopendir(fd);
-  if (dir == nullptr) {
-    close(fd);
-    return;
-  }
-  rewinddir(dir);
-  std::vector<std::string> names;
-  while (struct dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') names.push_back(entry->d_name);
-  }
-  closedir(dir);
-  for (const std::string& name : names) {
+  for (const std::string& name : ListDirectory(ledger_dir_fd_)) {
     std::vector<std::string> parts = absl::StrSplit(name, '.');
     int32_t pid = 0;
     uint64_t start_time = 0;

@@ -1,10 +1,12 @@
 // sysvipcd: the System V IPC daemon of one namespace.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +41,23 @@ ABSL_FLAG(std::vector<std::string>, limit, {},
 
 namespace sysv::daemon {
 namespace {
+
+// Descriptors the daemon needs besides its clients': tables, directories,
+// lock, event loop, exit watch, signalfd, log, and one in flight per reply.
+constexpr rlim_t kReservedFds = 64;
+
+// The most connections the daemon accepts within RLIMIT_NOFILE. Each costs
+// a descriptor, and the process behind it two more (its pidfd and attach
+// ledger). Past the limit the daemon could not open a segment or a set for
+// anyone (shmget and shmat would fail with EMFILE, which the kernel never
+// gives) and accept would fail in a busy loop; refusing connections before
+// that keeps the clients already connected fully served.
+int ConnectionLimit(int requested) {
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) return requested;
+  const rlim_t usable = nofile.rlim_cur > kReservedFds ? (nofile.rlim_cur - kReservedFds) / 3 : 1;
+  return static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(requested), std::max<rlim_t>(usable, 1)));
+}
 
 // Fails the start with a clear message on stderr and exit status 1.
 int Fail(const std::string& message) {
@@ -120,6 +139,8 @@ int Main(int argc, char** argv) {
       return Fail(absl::StrCat("--limit ", pair, ": ", status.message()));
     }
   }
+
+  options.max_connections = ConnectionLimit(options.max_connections);
 
   const int ready_fd = absl::GetFlag(FLAGS_foreground) ? -1 : Detach();
   signal(SIGPIPE, SIG_IGN);

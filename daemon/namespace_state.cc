@@ -110,6 +110,9 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
   absl::StatusOr<UniqueFd> sem_dir = MakeAndOpenDir(state_dir->get(), backend::kSemDirName, 0700);
   if (!sem_dir.ok()) return sem_dir.status();
   state->sem_dir_ = *std::move(sem_dir);
+  absl::StatusOr<UniqueFd> msg_dir = MakeAndOpenDir(state_dir->get(), backend::kMsgDirName, 0700);
+  if (!msg_dir.ok()) return msg_dir.status();
+  state->msg_dir_ = *std::move(msg_dir);
   absl::StatusOr<UniqueFd> ledger_dir = MakeAndOpenDir(state_dir->get(), backend::kLedgerDirName, 0700);
   if (!ledger_dir.ok()) return ledger_dir.status();
   state->ledger_dir_ = *std::move(ledger_dir);
@@ -125,8 +128,15 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
       !status.ok()) {
     return status;
   }
+  if (absl::Status status = state->msg_.Open(state_dir->get(), backend::kMsgTableName, core::IpcKind::kMsg,
+                                             namespace_id, &state->recovered_);
+      !status.ok()) {
+    return status;
+  }
   state->sem_.table().header().op_limit.store(static_cast<uint32_t>(limits.sem.semopm),
                                               std::memory_order_relaxed);
+  // Clients check msgsnd's size against MSGMAX themselves.
+  state->msg_.table().header().op_limit.store(static_cast<uint32_t>(limits.msg.msgmax), std::memory_order_relaxed);
   return state;
 }
 
@@ -141,6 +151,14 @@ absl::Status NamespaceState::Table::Open(int state_dir_fd, const char* name, cor
   if (!fd.ok() && core::ErrnoOf(fd.status()) == ENOENT) {
     fd = linux_backend::CreateRegionFile(state_dir_fd, name, size, 0600);
     fresh = true;
+    // Format writes every entry; where the file system cannot hold the
+    // table that is SIGBUS, so allocate it first for a clear error.
+    if (fd.ok()) {
+      if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
+        (void)linux_backend::UnlinkRegionFile(state_dir_fd, name);
+        return ErrnoStatus(err, absl::StrFormat("cannot allocate %s (%u bytes): %s", name, size, std::strerror(err)));
+      }
+    }
   }
   if (!fd.ok()) return fd.status();
   absl::StatusOr<uint64_t> file_size = linux_backend::FileSize(fd->get());

@@ -30,6 +30,7 @@ class NamespaceState {
   const std::string& dir() const { return dir_; }
   int shm_dir_fd() const { return shm_dir_.get(); }
   int sem_dir_fd() const { return sem_dir_.get(); }
+  int msg_dir_fd() const { return msg_dir_.get(); }
   int ledger_dir_fd() const { return ledger_dir_.get(); }
   // The shm table for the daemon (read-write) and a read-only descriptor of
   // it to hand to clients.
@@ -37,6 +38,8 @@ class NamespaceState {
   int shm_table_readonly_fd() const { return shm_.readonly_fd(); }
   core::ObjectTable& sem_table() { return sem_.table(); }
   int sem_table_readonly_fd() const { return sem_.readonly_fd(); }
+  core::ObjectTable& msg_table() { return msg_.table(); }
+  int msg_table_readonly_fd() const { return msg_.readonly_fd(); }
   bool recovered() const { return recovered_; }
 
  private:
@@ -60,9 +63,11 @@ class NamespaceState {
   backend::UniqueFd lock_fd_;
   backend::UniqueFd shm_dir_;
   backend::UniqueFd sem_dir_;
+  backend::UniqueFd msg_dir_;
   backend::UniqueFd ledger_dir_;
   Table shm_;
   Table sem_;
+  Table msg_;
   bool recovered_ = false;
 };
 

@@ -1,8 +1,12 @@
 #include "daemon/sem_service.h"
 
+#include <cerrno>
+#include <vector>
+
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
+#include "core/sem/sem_checks.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
@@ -63,6 +67,62 @@ Reply SemService::Open(uint32_t request_id, const wire::SemOpenRequest& request,
     }
   }
   reply.message = wire::EncodeReply<wire::Op::kSemOpen>(request_id, body);
+  return reply;
+}
+
+Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& request, const core::OpContext& ctx,
+                           uint64_t start_time) {
+  RetryPendingExits();
+  Reply reply;
+  wire::SemWaitZeroReply body{};
+  std::vector<core::SemOp> sops;
+  if (request.nsops == 0 || request.nsops > wire::kSemWaitZeroMaxOps ||
+      request.nsops > static_cast<uint32_t>(limits_.sem.semopm)) {
+    body.status.error = request.nsops == 0 ? EINVAL : E2BIG;
+  } else {
+    for (uint32_t i = 0; i < request.nsops; ++i) {
+      sops.push_back(core::SemOp{request.sops[i].num, request.sops[i].op, request.sops[i].flg});
+    }
+    // The kernel's checks, with the caller's credentials (EINVAL, EFBIG,
+    // EACCES: read permission for wait-for-zero, write for anything else).
+    bool alter = false;
+    absl::StatusOr<core::ObjectRecord> record = core::CheckSemop(ids_.table(), request.id, sops, ctx.creds, &alter);
+    core::SemSet* set = record.ok() ? store_.Find(core::IpcIdIndex(request.id), record->perm.seq) : nullptr;
+    if (!record.ok()) {
+      body.status.error = ErrnoOf(record.status());
+    } else if (set == nullptr) {
+      body.status.error = EIDRM;
+    } else {
+      uint32_t index = 0, offset = 0;
+      const int result =
+          set->StartFor(sops, core::SemSet::Caller{ctx.creds.pid, start_time}, &index, &offset);
+      if (result == core::SemSet::kSemQueued) {
+        body.queued = 1;
+        body.index = index;
+        body.status_offset = offset;
+      } else {
+        body.status.error = result;
+      }
+    }
+  }
+  reply.message = wire::EncodeReply<wire::Op::kSemWaitZero>(request_id, body);
+  return reply;
+}
+
+Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndRequest& request,
+                              const core::OpContext& ctx) {
+  RetryPendingExits();
+  Reply reply;
+  wire::SemWaitZeroEndReply body{};
+  absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(ids_.table(), request.id);
+  core::SemSet* set = record.ok() ? store_.Find(core::IpcIdIndex(request.id), record->perm.seq) : nullptr;
+  if (set == nullptr) {
+    // Removed meanwhile: its sleepers were woken with EIDRM.
+    body.result = EIDRM;
+  } else {
+    body.result = set->EndFor(request.index, ctx.creds.pid, request.reason);
+  }
+  reply.message = wire::EncodeReply<wire::Op::kSemWaitZeroEnd>(request_id, body);
   return reply;
 }
 

@@ -25,6 +25,13 @@ class SemService {
   Reply Open(uint32_t request_id, const core::wire::SemOpenRequest& request, const core::OpContext& ctx,
              int32_t* opened);
   Reply Ctl(uint32_t request_id, const core::wire::SemCtlRequest& request, const core::OpContext& ctx);
+  // semop for a caller with read permission only (wait-for-zero), run here
+  // because its mapping is read-only (core::SemSet::StartFor/EndFor). The
+  // caller's process start time names its SEM_UNDO record.
+  Reply WaitZero(uint32_t request_id, const core::wire::SemWaitZeroRequest& request, const core::OpContext& ctx,
+                 uint64_t start_time);
+  Reply WaitZeroEnd(uint32_t request_id, const core::wire::SemWaitZeroEndRequest& request,
+                    const core::OpContext& ctx);
 
   // exit_sem() for a dead process, over the sets it opened (every set when
   // `sets` is null: a process this daemon re-adopted after a restart).

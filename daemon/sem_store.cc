@@ -1,18 +1,19 @@
 #include "daemon/sem_store.h"
 
-#include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
 #include "backends/common/namespace_layout.h"
 #include "backends/linux/sem_platform.h"
 #include "core/ipc/errno_status.h"
 #include "daemon/log.h"
+#include "daemon/region_dir.h"
 
 namespace sysv::daemon {
 
@@ -29,6 +30,9 @@ absl::Status SemStore::Map(int32_t index, uint32_t seq) {
   auto mapped = std::make_unique<Mapped>();
   mapped->seq = seq;
   mapped->map = *std::move(map);
+  // A region a daemon of an older layout left (daemon start; a region being
+  // created has the current layout already).
+  core::SemSet::UpgradeLayout(mapped->map.data(), mapped->map.size());
   absl::StatusOr<core::SemSet> set =
       core::SemSet::Open(mapped->map.data(), mapped->map.size(), &linux_backend::LinuxDaemonSemPlatform());
   if (!set.ok()) return set.status();
@@ -43,6 +47,14 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
   const size_t size = core::SemSet::RegionSize(nsems);
   absl::StatusOr<backend::UniqueFd> fd = linux_backend::CreateRegionFile(sem_dir_fd_, name, size, 0600);
   if (!fd.ok()) return fd.status();
+  // Formatting writes through the mapping; on a full file system a write to
+  // an unallocated page is SIGBUS, which would kill the daemon. Allocating
+  // first turns that into semget's ENOMEM ("not enough memory").
+  if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
+    (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
+    return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
+                             absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));
+  }
   absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), size, true);
   if (!map.ok()) {
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
@@ -99,33 +111,8 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
 }
 
 void SemStore::Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
-  const int fd = dup(sem_dir_fd_);
-  if (fd < 0) return;
-  DIR* dir = fdopendir(fd);
-  if (dir == nullptr) {
-    close(fd);
-    return;
-  }
-  rewinddir(dir);
-  std::vector<std::string> names;
-  while (struct dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') names.push_back(entry->d_name);
-  }
-  closedir(dir);
-  for (const std::string& name : names) {
-    std::vector<std::string> parts = absl::StrSplit(name, '.');
-    int32_t index = -1;
-    uint32_t seq = 0;
-    if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &index) && absl::SimpleAtoi(parts[1], &seq) &&
-        is_live(index, seq)) {
-      if (absl::Status status = Map(index, seq); !status.ok()) {
-        SYSV_LOG(kError, "semaphore set %s cannot be mapped: %s", name, status.ToString());
-      }
-      continue;
-    }
-    SYSV_LOG(kWarning, "removing orphaned semaphore region %s", name);
-    (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
-  }
+  RecoverRegionFiles(sem_dir_fd_, "semaphore set", is_live,
+                     [this](int32_t index, uint32_t seq) { return Map(index, seq); });
 }
 
 }  // namespace sysv::daemon

@@ -15,6 +15,7 @@
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/user_namespace.h"
 #include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_id.h"  // semaphores, read-only callers
 #include "daemon/log.h"
 
 namespace sysv::daemon {
@@ -44,7 +45,8 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
           [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
           [this](int pidfd) { exits_.Remove(pidfd); }),
       shm_(state_->shm_table(), options_.limits, state_->shm_dir_fd(), clients_),
-      sem_(state_->sem_table(), options_.limits, state_->sem_dir_fd()) {}
+      sem_(state_->sem_table(), options_.limits, state_->sem_dir_fd()),
+      msg_(state_->msg_table(), options_.limits, state_->msg_dir_fd()) {}
 
 Server::~Server() = default;
 
@@ -127,12 +129,14 @@ void Server::OnReadable(int fd) {
   if (!received.ok()) {
     const int err = core::ErrnoOf(received.status());
     if (err == EAGAIN || err == EWOULDBLOCK) return;
-    if (err != EMSGSIZE) {
-      CloseConnection(fd);
-      return;
+    if (err == EMSGSIZE) {
+      // Larger than any request, or more descriptors than we take: not a
+      // client of this protocol. Dropping it, rather than ignoring the
+      // message, gives it EOF instead of a wait for a reply that never comes.
+      SYSV_LOG(kWarning, "pid %d sent an oversized message; dropping it", connection.creds.pid);
     }
-    SYSV_LOG(kWarning, "pid %d sent an oversized message", connection.creds.pid);
-    return;  // the datagram is consumed; the client gets no reply and times out
+    CloseConnection(fd);
+    return;
   }
   if (received->size == 0) {
     CloseConnection(fd);
@@ -149,14 +153,22 @@ void Server::OnReadable(int fd) {
     SYSV_LOG(kWarning, "bad request from pid %d: %s", connection.creds.pid,
              request.status().ToString());
     absl::StatusOr<wire::Header> header = wire::DecodeHeader(message);
-    if (!header.ok()) {
+    if (header.ok()) {
+      reply.message = wire::EncodeErrorReply(static_cast<wire::Op>(header->op), header->request_id,
+                                             core::ErrnoOf(request.status()));
+    } else if (core::ErrnoOf(header.status()) == EPROTONOSUPPORT) {
+      // Our magic in another version: answer (in our version, which the
+      // client's decoder then names as the mismatch) so that it learns why.
+      wire::Header raw;
+      std::memcpy(&raw, message.data(), sizeof(raw));
+      reply.message = wire::EncodeErrorReply(static_cast<wire::Op>(raw.op), raw.request_id,
+                                             EPROTONOSUPPORT);
+    } else {
       // Without a header there is nothing to answer to: the peer does not
       // speak this protocol.
       CloseConnection(fd);
       return;
     }
-    reply.message = wire::EncodeErrorReply(static_cast<wire::Op>(header->op), header->request_id,
-                                           core::ErrnoOf(request.status()));
   } else if (!connection.registered && request->op != wire::Op::kRegister) {
     reply.message = wire::EncodeErrorReply(request->op, request->request_id, EPROTO);
   } else {
@@ -194,6 +206,16 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
             return reply;
           },
           [&](const wire::SemCtlRequest& body) { return sem_.Ctl(id, body, ctx); },
+          // Semaphores, read-only callers (issue #3).
+          [&](const wire::SemWaitZeroRequest& body) {
+            ClientProcess* process = clients_.Find(connection.creds.pid);
+            if (process != nullptr) process->NoteSemSet(core::IpcIdIndex(body.id));
+            return sem_.WaitZero(id, body, ctx, process != nullptr ? process->start_time : 0);
+          },
+          [&](const wire::SemWaitZeroEndRequest& body) { return sem_.WaitZeroEnd(id, body, ctx); },
+          [&](const wire::MsgGetRequest& body) { return msg_.Get(id, body, ctx); },
+          [&](const wire::MsgOpenRequest& body) { return msg_.Open(id, body, ctx); },
+          [&](const wire::MsgCtlRequest& body) { return msg_.Ctl(id, body, ctx); },
       },
       request.body);
 }
@@ -215,8 +237,9 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
     body.ledger_capacity = (*process)->ledger->capacity();
     body.namespace_id = state_->shm_table().header().namespace_id.load(std::memory_order_relaxed);
     body.sem_table_capacity = state_->sem_table().capacity();
+    body.msg_table_capacity = state_->msg_table().capacity();
     reply.borrowed_fds = {state_->shm_table_readonly_fd(), (*process)->ledger_fd.get(),
-                          state_->sem_table_readonly_fd()};
+                          state_->sem_table_readonly_fd(), state_->msg_table_readonly_fd()};
     SYSV_LOG(kDebug, "registered pid %d (uid %u)", connection.creds.pid, connection.creds.uid);
   }
   reply.message = wire::EncodeReply<wire::Op::kRegister>(request_id, body);
@@ -243,6 +266,7 @@ void Server::OnClientExit(const ClientProcess& process) {
   std::sort(sets.begin(), sets.end());
   sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
   sem_.ProcessExited(process.pid, process.start_time, every_set ? nullptr : &sets);
+  msg_.ProcessExited(process.pid);
 }
 
 void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {

@@ -27,6 +27,7 @@
 #include "daemon/client_registry.h"
 #include "daemon/namespace_state.h"
 #include "daemon/reply.h"
+#include "daemon/msg_service.h"
 #include "daemon/sem_service.h"
 #include "daemon/shm_service.h"
 
@@ -80,6 +81,7 @@ class Server {
   ClientRegistry clients_;
   ShmService shm_;
   SemService sem_;
+  MsgService msg_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
 };
 

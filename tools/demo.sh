@@ -14,8 +14,14 @@ echo "== python3-sysv-ipc, unmodified, on libsysv (two processes)"
 "$sysvipc" run -- /usr/bin/python3 tools/demo/shm_demo.py
 echo "== python3-sysv-ipc semaphores, unmodified, on libsysv (two processes)"
 "$sysvipc" run -- /usr/bin/python3 tools/demo/sem_demo.py
+echo "== python3-sysv-ipc message queues, unmodified, on libsysv (two processes)"
+"$sysvipc" run -- /usr/bin/python3 tools/demo/msg_demo.py
+echo "== util-linux ipcmk -Q, unmodified, on libsysv"
+queue=$("$sysvipc" run -- ipcmk -Q -p 0600)
+echo "$queue"
 echo "== the namespace, as util-linux ipcs shows it"
-"$sysvipc" ipcs -m
+"$sysvipc" ipcs -m -q
 "$sysvipc" daemon status
 echo "== util-linux ipcrm, on libsysv"
 "$sysvipc" ipcrm -m "${made##*: }" && echo "removed segment ${made##*: }"
+"$sysvipc" ipcrm -q "${queue##*: }" && echo "removed queue ${queue##*: }"

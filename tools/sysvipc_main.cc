@@ -3,6 +3,7 @@
 //   sysvipc ipcs|ipcrm|ipcmk ARGS     util-linux's tools, on a libsysv namespace
 //   sysvipc run [--] PROGRAM ARGS     run an unmodified program on libsysv
 //   sysvipc daemon start|stop|status  manage the namespace's daemon
+//   sysvipc bench [FLAGS]             the kernel and libsysv side by side
 #include <dlfcn.h>
 #include <limits.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
 #include "compat/daemon_launcher.h"
+#include "tools/bench/bench_command.h"
 #include "tools/ipcmk_command.h"
 #include "tools/ipcrm_command.h"
 #include "tools/ipcs_command.h"
@@ -36,6 +38,7 @@ constexpr char kUsage[] =
     "  sysvipc ipcmk [options]           create objects (util-linux ipcmk options)\n"
     "  sysvipc run [--] PROGRAM [ARGS]   run PROGRAM with libsysv preloaded, starting the daemon\n"
     "  sysvipc daemon start|stop|status  manage the daemon of the namespace\n"
+    "  sysvipc bench [--json] [--quick]  benchmark the kernel and libsysv (bench --help)\n"
     "\n"
     "Environment: SYSVIPC_DIR (namespace directory), SYSVIPC_AUTOSTART=0 (never start a\n"
     "daemon), SYSVIPCD (daemon binary), SYSVIPC_LIB (libsysv.so to preload).\n";
@@ -177,6 +180,8 @@ int Main(int argc, char** argv) {
   if (command == "ipcmk") return RunIpcmk(LibsysvIpcApi(), argc - 1, argv + 1, stdout, stderr);
   if (command == "run") return Run(argc - 2, argv + 2);
   if (command == "daemon") return Daemon(argc - 2, argv + 2);
+  // Its own daemon in a fresh namespace, whatever SYSVIPC_DIR says.
+  if (command == "bench") return bench::RunBench(argc - 1, argv + 1);
   std::fprintf(stderr, "sysvipc: unknown command '%s'\n%s", command.c_str(), kUsage);
   return 2;
 }

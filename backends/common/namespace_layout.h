@@ -29,6 +29,8 @@ inline constexpr char kShmTableName[] = "shm.table";
 inline constexpr char kShmDirName[] = "shm";
 inline constexpr char kSemTableName[] = "sem.table";
 inline constexpr char kSemDirName[] = "sem";
+inline constexpr char kMsgTableName[] = "msg.table";
+inline constexpr char kMsgDirName[] = "msg";
 inline constexpr char kLedgerDirName[] = "ledgers";
 
 // The environment variables that configure a client.

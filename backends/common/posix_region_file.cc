@@ -106,6 +106,19 @@ absl::StatusOr<uint64_t> FileSize(int fd) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+absl::Status GrowRegionFile(int fd, uint64_t size) {
+  absl::StatusOr<uint64_t> current = FileSize(fd);
+  if (!current.ok()) return current.status();
+  if (*current >= size) return absl::OkStatus();
+  if (size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    return ErrnoStatus(EFBIG, absl::StrCat("a ", size, "-byte file"));
+  }
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("ftruncate to ", size, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<MappedRegion> MappedRegion::Map(int fd, size_t size,
                                                bool writable) {
   if (size == 0) return ErrnoStatus(EINVAL, "map 0 bytes");
@@ -115,12 +128,21 @@ absl::StatusOr<MappedRegion> MappedRegion::Map(int fd, size_t size,
     return ErrnoStatus(EINVAL, absl::StrCat("map ", size, " bytes of a ",
                                             *file_size, "-byte file"));
   }
-  void* data = mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+  return MapGrowable(fd, size, writable);
+}
+
+absl::StatusOr<MappedRegion> MappedRegion::MapGrowable(int fd, size_t reserve,
+                                                       bool writable) {
+  if (reserve == 0) return ErrnoStatus(EINVAL, "map 0 bytes");
+  void* data = mmap(nullptr, reserve, writable ? PROT_READ | PROT_WRITE : PROT_READ,
                     MAP_SHARED, fd, 0);
   if (data == MAP_FAILED) {
-    return ErrnoStatus(errno, absl::StrCat("mmap ", size, " bytes"));
+    return ErrnoStatus(errno, absl::StrCat("mmap ", reserve, " bytes"));
   }
-  return MappedRegion(data, size, writable);
+  // Touching one block must not read ahead the (mostly sparse) rest: on a
+  // disk file system that would fill the page cache with zeros.
+  (void)posix_madvise(data, reserve, POSIX_MADV_RANDOM);
+  return MappedRegion(data, reserve, writable);
 }
 
 MappedRegion::MappedRegion(MappedRegion&& other) noexcept

@@ -71,6 +71,11 @@ absl::StatusOr<UniqueFd> ReopenReadOnlyAt(int dir_fd, absl::string_view name,
 // The file's size in bytes (fstat). Results: the size; EBADF.
 absl::StatusOr<uint64_t> FileSize(int fd);
 
+// Makes the file at least `size` bytes long (a sparse extension; never
+// shrinks it). Results: OK; EFBIG; EINVAL; EBADF; EACCES (not open for
+// writing).
+absl::Status GrowRegionFile(int fd, uint64_t size);
+
 // A MAP_SHARED mapping of a whole file (offset 0, `size` bytes), unmapped on
 // destruction. Move-only.
 class MappedRegion {
@@ -82,6 +87,13 @@ class MappedRegion {
   //   EACCES   `writable` but `fd` is not open read-write;
   //   ENOMEM, ENODEV (fd cannot be mapped), EBADF.
   static absl::StatusOr<MappedRegion> Map(int fd, size_t size, bool writable);
+
+  // Maps `reserve` bytes of `fd` whatever the file's size now, for a file
+  // that grows under its mappings (a message queue whose msg_qbytes is
+  // raised). Pages past the file's end raise SIGBUS until it grows: the
+  // caller touches only what it checked the file holds. Results as Map's,
+  // without its size check.
+  static absl::StatusOr<MappedRegion> MapGrowable(int fd, size_t reserve, bool writable);
 
   MappedRegion() = default;
   MappedRegion(MappedRegion&& other) noexcept;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +25,36 @@ static_assert(sizeof(pid_t) == sizeof(int32_t));
 
 // Most processes have few supplementary groups; start small and grow.
 constexpr size_t kInitialGroups = 32;
+
+// Narrows the capabilities Credentials::ForIds() gives root to those in the
+// process's effective set (/proc/<pid>/status, "CapEff:"): root may run
+// without some (a container that drops CAP_SYS_RESOURCE). Only narrows: the
+// file describes the thread group leader, and the caller may be another
+// thread with credentials of its own, so a capability the leader holds is
+// never granted to a caller that is not root. When the file cannot be read
+// (the process is gone), the default stays.
+void NarrowToEffectiveCapabilities(pid_t pid, Credentials& creds) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(pid));
+  FILE* file = std::fopen(path, "re");
+  if (file == nullptr) return;
+  char line[256];
+  unsigned long long effective = 0;
+  bool found = false;
+  while (std::fgets(line, sizeof(line), file) != nullptr) {
+    if (std::sscanf(line, "CapEff: %llx", &effective) == 1) {
+      found = true;
+      break;
+    }
+  }
+  std::fclose(file);
+  if (!found) return;
+  auto has = [effective](int capability) { return ((effective >> capability) & 1) != 0; };
+  creds.cap_ipc_lock = creds.cap_ipc_lock && has(14);           // CAP_IPC_LOCK
+  creds.cap_ipc_owner = creds.cap_ipc_owner && has(15);         // CAP_IPC_OWNER
+  creds.cap_sys_admin = creds.cap_sys_admin && has(21);         // CAP_SYS_ADMIN
+  creds.cap_sys_resource = creds.cap_sys_resource && has(24);  // CAP_SYS_RESOURCE
+}
 
 }  // namespace
 
@@ -53,8 +84,10 @@ absl::StatusOr<Credentials> PeerCredentials(int fd) {
     }
     groups.resize(size / sizeof(gid_t));
   }
-  return Credentials::ForIds(cred.pid, cred.uid, cred.gid,
-                             std::vector<uint32_t>(groups.begin(), groups.end()));
+  Credentials creds = Credentials::ForIds(cred.pid, cred.uid, cred.gid,
+                                         std::vector<uint32_t>(groups.begin(), groups.end()));
+  NarrowToEffectiveCapabilities(cred.pid, creds);
+  return creds;
 }
 
 absl::StatusOr<Credentials> CurrentCredentials() {
@@ -71,8 +104,10 @@ absl::StatusOr<Credentials> CurrentCredentials() {
     // EINVAL: another thread added groups between the two calls; ask again.
     if (errno != EINVAL) return ErrnoStatus(errno, "getgroups");
   }
-  return Credentials::ForIds(getpid(), geteuid(), getegid(),
-                             std::vector<uint32_t>(groups.begin(), groups.end()));
+  Credentials creds = Credentials::ForIds(getpid(), geteuid(), getegid(),
+                                         std::vector<uint32_t>(groups.begin(), groups.end()));
+  NarrowToEffectiveCapabilities(getpid(), creds);
+  return creds;
 }
 
 }  // namespace sysv::linux_backend

@@ -1,17 +1,18 @@
-// The operating-system services core::SemSet needs, on Linux: futex waits,
-// the robust pthread mutex, process liveness and the realtime clock.
+// The platform of core::SemSet on Linux: the region platform
+// (backends/linux/region_platform.h), under the names semaphore code uses.
 #ifndef SYSV_BACKENDS_LINUX_SEM_PLATFORM_H_
 #define SYSV_BACKENDS_LINUX_SEM_PLATFORM_H_
 
+#include "backends/linux/region_platform.h"
 #include "core/sem/sem_set.h"
 
 namespace sysv::linux_backend {
 
-// For clients: a set's lock is waited for up to 2 s.
-const core::SemPlatform& LinuxSemPlatform();
-// For the daemon: up to 50 ms, so that a set whose lock a stopped or
-// hostile process holds cannot stall everyone else for long.
-const core::SemPlatform& LinuxDaemonSemPlatform();
+// For clients: a set's lock is waited for up to 2 s; sleeps end with EINTR
+// for every handler that runs after a semop started (signal_epoch.h).
+inline const core::SemPlatform& LinuxSemPlatform() { return LinuxRegionPlatform(); }
+// For the daemon: up to 50 ms (see LinuxDaemonRegionPlatform()).
+inline const core::SemPlatform& LinuxDaemonSemPlatform() { return LinuxDaemonRegionPlatform(); }
 
 }  // namespace sysv::linux_backend
 

@@ -190,6 +190,7 @@ TEST_F(SemSetTest, RemoveWakesEverySleeperWithEidrm) {
   set().Remove();
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(eidrm.load(), 3);
+  EXPECT_FALSE(set().TrySemopFast({0, 1, 0}, getpid())) << "a removed set is frozen for good";
   EXPECT_EQ(Op({{0, 1, 0}}), EIDRM);
 }
 
@@ -233,7 +234,7 @@ TEST_F(SemSetTest, HolderKilledMidUpdateIsRepaired) {
     header->redo.entries[1] = SemRedoEntry{2, 0, 9, 0, 0};
     header->redo.active.store(1);
     // Applies only the first entry, then dies holding the lock.
-    reinterpret_cast<SemSlot*>(static_cast<char*>(base_) + header->slots_offset.load())[0].value.store(5);
+    reinterpret_cast<SemSlot*>(static_cast<char*>(base_) + header->slots_offset.load())[0].word.store(SemWord(5, 777) | kSemFrozen);
     _exit(0);
   }
   waitpid(child, nullptr, 0);
@@ -241,6 +242,8 @@ TEST_F(SemSetTest, HolderKilledMidUpdateIsRepaired) {
   EXPECT_EQ(set().GetVal(0), 5);
   EXPECT_EQ(set().GetPid(2), 777);
   EXPECT_EQ(Op({{1, 1, 0}}), 0);
+  EXPECT_TRUE(set().TrySemopFast({0, 1, 0}, getpid())) << "the dead holder's frozen word was thawed";
+  EXPECT_EQ(set().GetVal(0), 6);
 }
 
 TEST_F(SemSetTest, ScribbledArenaGivesErrorsNotCrashes) {
@@ -332,6 +335,136 @@ TEST_F(SemSetTest, SignalHandlerInterruptsASleeperWithEintrEvenWithSaRestart) {
   EXPECT_EQ(set().GetNcnt(0), 0) << "an interrupted sleeper leaves the queue";
   EXPECT_EQ(set().GetVal(0), 0);
   sigaction(SIGUSR1, &previous, nullptr);
+}
+
+}  // namespace
+}  // namespace sysv::core
+
+// The lock-free path of simple semops (the frozen-bit protocol of
+// core/sem/sem_region.h), against the locked path.
+namespace sysv::core {
+namespace {
+
+// One sop as the C library runs it: lock-free if it can, else locked.
+int Simple(SemSet& set, SemOp sop, Deadline deadline = Deadline::Infinite()) {
+  if (set.TrySemopFast(sop, getpid())) return 0;
+  return set.Semop(absl::MakeConstSpan(&sop, 1), SemSet::Caller{getpid(), 1}, deadline);
+}
+
+TEST_F(SemSetTest, LockFreePathTakesOnlySimpleOpsThatCompleteAtOnce) {
+  Make(2);
+  EXPECT_TRUE(set().TrySemopFast({0, 2, 0}, getpid()));
+  EXPECT_EQ(set().GetVal(0), 2);
+  EXPECT_EQ(set().GetPid(0), getpid());
+  EXPECT_NE(set().OTime(), 0);
+  EXPECT_TRUE(set().TrySemopFast({0, -2, 0}, getpid()));
+  EXPECT_FALSE(set().TrySemopFast({0, -1, 0}, getpid())) << "would sleep";
+  EXPECT_FALSE(set().TrySemopFast({0, -1, kIpcNowait}, getpid())) << "EAGAIN is the locked path's";
+  EXPECT_EQ(Op({{0, -1, kIpcNowait}}), EAGAIN);
+  EXPECT_FALSE(set().TrySemopFast({0, 1, kSemUndo}, getpid())) << "SEM_UNDO needs the undo record";
+  EXPECT_TRUE(set().TrySemopFast({1, 0, 0}, getpid())) << "wait-for-zero on a zero";
+  EXPECT_TRUE(set().TrySemopFast({0, 32767, 0}, getpid()));
+  EXPECT_FALSE(set().TrySemopFast({0, 1, 0}, getpid())) << "ERANGE is the locked path's";
+  EXPECT_EQ(Op({{0, 1, 0}}), ERANGE);
+  EXPECT_FALSE(set().TrySemopFast({0, 0, 0}, getpid())) << "wait-for-zero on a non-zero would sleep";
+  EXPECT_EQ(set().GetVal(0), 32767);
+}
+
+TEST_F(SemSetTest, SemaphoreWithSleepersChangesOnlyUnderTheLock) {
+  Make(2);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  std::atomic<int> result{-1};
+  std::thread zero([&] { result = Op({{0, 0, 0}}); });
+  for (int i = 0; i < 5000 && set().GetZcnt(0) != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(set().GetZcnt(0), 1);
+  // The sleeper never read semaphore 1: it stays lock-free.
+  EXPECT_TRUE(set().TrySemopFast({1, 1, 0}, getpid()));
+  // Semaphore 0 must go through the lock, where the wake-up is atomic with
+  // the change: the sleeper sees the zero even if it lasts no time at all.
+  EXPECT_FALSE(set().TrySemopFast({0, -1, 0}, getpid()));
+  EXPECT_EQ(Simple(set(), {0, -1, 0}), 0);
+  EXPECT_EQ(Simple(set(), {0, 1, 0}), 0);
+  zero.join();
+  EXPECT_EQ(result.load(), 0);
+  // Nobody sleeps any more: lock-free again.
+  EXPECT_TRUE(set().TrySemopFast({0, -1, 0}, getpid()));
+  EXPECT_EQ(set().GetVal(0), 0);
+}
+
+TEST_F(SemSetTest, LockFreeAndLockedOperationsConserveTokens) {
+  // Semaphore 0 holds kTokens; "simple" threads move one token from 0 to 1
+  // with two simple sops (mostly lock-free), "complex" threads move one back
+  // with one complex sop (locked). A GETALL observer must always see an
+  // atomic snapshot: between kTokens - kSimple (every simple thread between
+  // its two sops) and kTokens tokens in all.
+  constexpr int kTokens = 3, kSimple = 2, kComplex = 2, kRounds = 20000;
+  Make(2);
+  EXPECT_EQ(set().SetVal(0, kTokens, me()), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad_snapshots{0};
+  std::thread observer([&] {
+    uint16_t values[2];
+    while (!stop.load()) {
+      if (set().GetAll(absl::MakeSpan(values)) != 0) continue;
+      const int total = values[0] + values[1];
+      if (total > kTokens || total < kTokens - kSimple) bad_snapshots++;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kSimple; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRounds; ++i) {
+        EXPECT_EQ(Simple(set(), {0, -1, 0}), 0);
+        EXPECT_EQ(Simple(set(), {1, 1, 0}), 0);
+      }
+    });
+  }
+  for (int t = 0; t < kComplex; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kRounds * kSimple / kComplex; ++i) EXPECT_EQ(Op({{1, -1, 0}, {0, 1, 0}}), 0);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  stop = true;
+  observer.join();
+  EXPECT_EQ(bad_snapshots.load(), 0);
+  EXPECT_EQ(set().GetVal(0), kTokens);
+  EXPECT_EQ(set().GetVal(1), 0);
+  EXPECT_EQ(set().GetNcnt(0) + set().GetNcnt(1), 0);
+}
+
+TEST_F(SemSetTest, LockFreeMutexAmongProcessesLosesNoWakeUp) {
+  // Processes use semaphore 0 as a mutex around a plain counter in shared
+  // memory, with simple sops only: lock-free when uncontended, sleeping and
+  // woken through the lock when contended. Every increment must survive and
+  // nobody may sleep forever.
+  constexpr int kProcesses = 3, kRounds = 20000;
+  Make(1);
+  auto* counter = static_cast<int*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(counter, MAP_FAILED);
+  *counter = 0;
+  EXPECT_EQ(set().SetVal(0, 1, me()), 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t child = fork();
+    if (child == 0) {
+      for (int i = 0; i < kRounds; ++i) {
+        if (Simple(set(), {0, -1, 0}) != 0) _exit(1);
+        ++*counter;
+        if (Simple(set(), {0, 1, 0}) != 0) _exit(2);
+      }
+      _exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  EXPECT_EQ(*counter, kProcesses * kRounds);
+  EXPECT_EQ(set().GetVal(0), 1);
+  munmap(counter, 4096);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ struct Credentials {
   bool cap_ipc_owner = false;  // bypasses ipcperms()
   bool cap_sys_admin = false;  // IPC_SET/IPC_RMID on any object
   bool cap_ipc_lock = false;   // SHM_LOCK without owning the segment
+  bool cap_sys_resource = false;  // msg_qbytes above MSGMNB
 
   // The caller's user namespace, as /proc/<pid>/uid_map and gid_map give it:
   // ranges of ids valid there. Empty means the initial namespace, where every

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_perm.h"
 
 namespace sysv::core {
@@ -101,6 +102,23 @@ absl::StatusOr<ObjectRecord> IpcRegistry::FindByIndex(int32_t index) const {
   absl::StatusOr<ObjectRecord> record = table_.Read(index);
   if (!record.ok() || record->state == EntryState::kFree) {
     return ErrnoStatus(EINVAL, absl::StrFormat("no object at index %d", index));
+  }
+  return record;
+}
+
+IpcRegistry::StatLookup IpcRegistry::StatLookupFor(int cmd, int stat_cmd) {
+  if (cmd == kIpcStat) return StatLookup::kById;
+  return cmd == stat_cmd ? StatLookup::kByIndex : StatLookup::kByIndexAny;
+}
+
+absl::StatusOr<ObjectRecord> IpcRegistry::FindForStat(int32_t id, StatLookup lookup, const Credentials& creds,
+                                                      int32_t* stat_id) const {
+  absl::StatusOr<ObjectRecord> record =
+      lookup == StatLookup::kById ? FindById(id) : FindByIndex(IpcIdIndex(id));
+  if (!record.ok()) return record.status();
+  if (lookup != StatLookup::kById) *stat_id = MakeIpcId(record->perm.seq, IpcIdIndex(id));
+  if (lookup != StatLookup::kByIndexAny && !HasIpcPermission(record->perm, creds, kAccessRead)) {
+    return ErrnoStatus(EACCES, "no read permission on the object");
   }
   return record;
 }

@@ -61,6 +61,19 @@ class IpcRegistry {
   // ipc_obtain_object_idr(): the live object at this index, or EINVAL.
   absl::StatusOr<ObjectRecord> FindByIndex(int32_t index) const;
 
+  // The lookup of the *_STAT commands (ipc/util.c's callers of
+  // ipc_obtain_object_check() and ipc_obtain_object_idr()): IPC_STAT names
+  // an object by id; SHM_STAT, SEM_STAT, MSG_STAT and their _ANY forms by
+  // index, and return the object's id (in `*stat_id`). Then ipcperms() for
+  // read, except for the _ANY forms. Errors: EINVAL (no such object),
+  // EACCES.
+  enum class StatLookup { kById, kByIndex, kByIndexAny };
+  // The lookup of command `cmd`: IPC_STAT, the kind's *_STAT (`stat_cmd`),
+  // or else its *_STAT_ANY.
+  static StatLookup StatLookupFor(int cmd, int stat_cmd);
+  absl::StatusOr<ObjectRecord> FindForStat(int32_t id, StatLookup lookup, const Credentials& creds,
+                                           int32_t* stat_id) const;
+
   // Rewrites a live object's record.
   void Update(int32_t index, const ObjectRecord& record);
   // Forgets the key of a live object (IPC_RMID of a still attached segment):

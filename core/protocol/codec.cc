@@ -38,6 +38,16 @@ size_t ReplySize(Op op) {
       return sizeof(SemOpenReply);
     case Op::kSemCtl:
       return sizeof(SemCtlReply);
+    case Op::kMsgGet:
+      return sizeof(MsgGetReply);
+    case Op::kMsgOpen:
+      return sizeof(MsgOpenReply);
+    case Op::kMsgCtl:
+      return sizeof(MsgCtlReply);
+    case Op::kSemWaitZero:
+      return sizeof(SemWaitZeroReply);
+    case Op::kSemWaitZeroEnd:
+      return sizeof(SemWaitZeroEndReply);
     default:
       return 0;
   }
@@ -92,6 +102,21 @@ absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message) 
       break;
     case Op::kSemCtl:
       body = CopyBody<SemCtlRequest>(message);
+      break;
+    case Op::kMsgGet:
+      body = CopyBody<MsgGetRequest>(message);
+      break;
+    case Op::kMsgOpen:
+      body = CopyBody<MsgOpenRequest>(message);
+      break;
+    case Op::kMsgCtl:
+      body = CopyBody<MsgCtlRequest>(message);
+      break;
+    case Op::kSemWaitZero:
+      body = CopyBody<SemWaitZeroRequest>(message);
+      break;
+    case Op::kSemWaitZeroEnd:
+      body = CopyBody<SemWaitZeroEndRequest>(message);
       break;
     default:
       return ErrnoStatus(EOPNOTSUPP, absl::StrFormat("unknown operation %u", header->op));

@@ -22,7 +22,9 @@ using Bytes = std::vector<uint8_t>;
 
 // A request as the daemon receives it.
 using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest,
-                                 ShmSweepRequest, SemGetRequest, SemOpenRequest, SemCtlRequest>;
+                                 ShmSweepRequest, SemGetRequest, SemOpenRequest, SemCtlRequest,
+                                 MsgGetRequest, MsgOpenRequest, MsgCtlRequest, SemWaitZeroRequest,
+                                 SemWaitZeroEndRequest>;
 struct DecodedRequest {
   Op op;
   uint32_t request_id;

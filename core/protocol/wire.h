@@ -18,11 +18,12 @@
 namespace sysv::core::wire {
 
 inline constexpr uint32_t kMagic = 0x56535953;  // "SYSV" in memory
-inline constexpr uint16_t kVersion = 1;
+// 2: the register reply carries the message queue table.
+inline constexpr uint16_t kVersion = 2;
 // No message is larger than this; receive buffers use it.
 inline constexpr uint32_t kMaxMessageSize = 512;
 // No reply carries more descriptors than this.
-inline constexpr int kMaxFds = 3;
+inline constexpr int kMaxFds = 4;
 
 enum class Op : uint16_t {
   kRegister = 1,
@@ -35,6 +36,10 @@ enum class Op : uint16_t {
   kMsgCtl = 8,
   kShmSweep = 9,
   kSemOpen = 10,
+  kMsgOpen = 11,
+  // Semaphores, read-only callers (issue #3): op numbers from 16 up.
+  kSemWaitZero = 16,
+  kSemWaitZeroEnd = 17,
 };
 
 struct Header {
@@ -71,14 +76,15 @@ struct RegisterRequest {
   uint32_t reserved;
 };
 // Descriptors: [0] the shm object table (read-only), [1] this process's
-// attach ledger (read-write), [2] the sem object table (read-only).
+// attach ledger (read-write), [2] the sem object table (read-only), [3] the
+// msg object table (read-only).
 struct RegisterReply {
   ReplyStatus status;
   uint32_t shm_table_capacity;
   uint32_t ledger_capacity;
   uint64_t namespace_id;  // changes when the namespace is created anew
   uint32_t sem_table_capacity;
-  uint32_t reserved;
+  uint32_t msg_table_capacity;
 };
 
 // --- kShmGet
@@ -147,6 +153,42 @@ struct SemOpenReply {
   uint64_t region_size;
 };
 
+// --- kSemWaitZero: semop for a caller with read permission only, whose
+// operations all wait for zero (ipcperms(S_IRUGO) in do_semtimedop()). Its
+// mapping is read-only, so the daemon runs the operation for it
+// (core::SemSet::StartFor()); if it must sleep, the reply names the status
+// word the caller sleeps on in its mapping, and the caller ends it with
+// kSemWaitZeroEnd (when decided, or on EINTR or a timeout).
+inline constexpr uint32_t kSemWaitZeroMaxOps = 80;  // what fits in kMaxMessageSize
+struct WireSemOp {  // struct sembuf
+  uint16_t num;
+  int16_t op;
+  int16_t flg;
+};
+struct SemWaitZeroRequest {
+  int32_t id;
+  uint32_t nsops;
+  WireSemOp sops[kSemWaitZeroMaxOps];
+};
+struct SemWaitZeroReply {
+  ReplyStatus status;    // the result when not queued
+  uint32_t queued;       // 1: sleeping, in record `index`
+  uint32_t index;
+  uint32_t status_offset;  // of the record's status word, in the region
+  uint32_t reserved;
+};
+struct SemWaitZeroEndRequest {
+  int32_t id;
+  uint32_t index;
+  int32_t reason;  // 0: the caller saw a decision; EINTR or EAGAIN: it gives up
+  uint32_t reserved;
+};
+struct SemWaitZeroEndReply {
+  ReplyStatus status;  // errors of the request itself (no such set)
+  int32_t result;      // semop's result: 0 or the errno
+  uint32_t reserved;
+};
+
 // --- kSemCtl: IPC_STAT, SEM_STAT, SEM_STAT_ANY, IPC_SET, IPC_RMID,
 // IPC_INFO, SEM_INFO (the value commands run in the client).
 struct SemCtlRequest {
@@ -176,6 +218,63 @@ struct SemCtlReply {
   int32_t semusz;
   int32_t semvmx;
   int32_t semaem;
+};
+
+// --- kMsgGet
+struct MsgGetRequest {
+  int32_t key;
+  int32_t flags;
+};
+struct MsgGetReply {
+  ReplyStatus status;
+  int32_t id;
+  uint32_t reserved;
+};
+
+// --- kMsgOpen: the checks of a first access to a queue; replies with the
+// queue's region (read-write: receiving changes the queue too).
+struct MsgOpenRequest {
+  int32_t id;
+  uint32_t reserved;
+};
+struct MsgOpenReply {
+  ReplyStatus status;
+  int32_t id;
+  uint32_t reserved;
+};
+
+// --- kMsgCtl: every msgctl command.
+struct MsgCtlRequest {
+  int32_t id;
+  int32_t cmd;
+  uint32_t uid;   // IPC_SET
+  uint32_t gid;   // IPC_SET
+  uint32_t mode;  // IPC_SET
+  uint32_t reserved;
+  uint64_t qbytes;  // IPC_SET
+};
+struct MsgCtlReply {
+  ReplyStatus status;
+  int32_t value;
+  uint32_t reserved;
+  WirePerm perm;
+  int64_t stime;
+  int64_t rtime;
+  int64_t ctime;
+  uint64_t cbytes;
+  uint64_t qnum;
+  uint64_t qbytes;
+  int32_t lspid;
+  int32_t lrpid;
+  // struct msginfo, in its order.
+  int32_t msgpool;
+  int32_t msgmap;
+  int32_t msgmax;
+  int32_t msgmnb;
+  int32_t msgmni;
+  int32_t msgssz;
+  int32_t msgtql;
+  int32_t msgseg;
 };
 
 // --- kShmCtl
@@ -260,6 +359,32 @@ struct OpTraits<Op::kSemCtl> {
   using Request = SemCtlRequest;
   using Reply = SemCtlReply;
 };
+template <>
+struct OpTraits<Op::kSemWaitZero> {
+  using Request = SemWaitZeroRequest;
+  using Reply = SemWaitZeroReply;
+};
+template <>
+struct OpTraits<Op::kSemWaitZeroEnd> {
+  using Request = SemWaitZeroEndRequest;
+  using Reply = SemWaitZeroEndReply;
+};
+
+template <>
+struct OpTraits<Op::kMsgGet> {
+  using Request = MsgGetRequest;
+  using Reply = MsgGetReply;
+};
+template <>
+struct OpTraits<Op::kMsgOpen> {
+  using Request = MsgOpenRequest;
+  using Reply = MsgOpenReply;
+};
+template <>
+struct OpTraits<Op::kMsgCtl> {
+  using Request = MsgCtlRequest;
+  using Reply = MsgCtlReply;
+};
 
 // Layout checks: no implicit padding anywhere, sizes fixed forever for
 // kVersion 1.
@@ -275,12 +400,24 @@ static_assert(sizeof(ShmCtlRequest) == 32);
 static_assert(sizeof(WirePerm) == 32);
 static_assert(sizeof(ShmCtlReply) == 8 + 8 + 32 + 8 * 4 + 8 + 8 + 40 + 8 + 40);
 static_assert(std::is_trivially_copyable_v<ShmCtlReply>);
+static_assert(sizeof(WireSemOp) == 6);
+static_assert(sizeof(SemWaitZeroRequest) == 488);
+static_assert(sizeof(Header) + sizeof(SemWaitZeroRequest) <= kMaxMessageSize);
+static_assert(sizeof(SemWaitZeroReply) == 24);
+static_assert(sizeof(SemWaitZeroEndRequest) == 16);
+static_assert(sizeof(SemWaitZeroEndReply) == 16);
 static_assert(sizeof(SemGetRequest) == 16);
 static_assert(sizeof(SemGetReply) == 16);
 static_assert(sizeof(SemOpenRequest) == 8);
 static_assert(sizeof(SemOpenReply) == 32);
 static_assert(sizeof(SemCtlRequest) == 24);
 static_assert(sizeof(SemCtlReply) == 8 + 8 + 32 + 24 + 40);
+static_assert(sizeof(MsgGetRequest) == 8);
+static_assert(sizeof(MsgGetReply) == 16);
+static_assert(sizeof(MsgOpenRequest) == 8);
+static_assert(sizeof(MsgOpenReply) == 16);
+static_assert(sizeof(MsgCtlRequest) == 32);
+static_assert(sizeof(MsgCtlReply) == 8 + 8 + 32 + 24 + 24 + 8 + 32);
 static_assert(sizeof(Header) + sizeof(ShmCtlReply) <= kMaxMessageSize);
 
 }  // namespace sysv::core::wire

@@ -20,8 +20,43 @@
 // are. Queues are short, and walked only while some operation is queued.
 //
 // Locking: `lock` (core/shared_mutex.h) guards everything but the atomics
-// documented otherwise. Values, pids and times are atomics so that readers
-// without the lock (GETVAL, the daemon's IPC_STAT) never see a torn word.
+// documented otherwise, with one exception: a semaphore's value and sempid
+// (SemSlot::word) may also be changed WITHOUT the lock, by the lock-free
+// path of a simple semop, under the frozen-bit protocol below. Times are
+// atomics so that readers without the lock (the daemon's IPC_STAT) never see
+// a torn word.
+//
+// The frozen-bit protocol (lock-free simple semop, linearizable against the
+// locked path):
+//   - SemSlot::word packs value, sempid and two flags into one 64-bit
+//     atomic, so a value and its pid change in one step.
+//   - kSemFrozen: a lock holder, before it reads or writes a semaphore,
+//     freezes its word (fetch_or) and keeps it frozen until just before it
+//     unlocks (SEM_BARRIER_THAW in core/sem/sem_set.cc). While a word is
+//     frozen only the lock holder writes it, so what the holder read stays
+//     true until it unlocks: the locked operation is atomic with respect to
+//     the lock-free ones, as if it ran when it froze its last word.
+//   - kSemWatched: set when a holder thaws a word while operations are
+//     queued on the set (`queued` != 0), cleared when it thaws it with none
+//     queued. Every semaphore a queued operation has read was frozen by the
+//     holder that queued or last tried it, so it is watched for as long as
+//     that operation stays queued. A queued operation can only become
+//     runnable through a change of a semaphore it read (it is blocked by the
+//     sop of one of them, and the earlier sops depend on those only), and the
+//     kernel's wake-up of queued operations is atomic with the change that
+//     enables them: so a watched word is changed only under the lock, where
+//     update_queue() runs. A word watched after its sleepers left costs one
+//     locked operation, which clears the flag.
+//   - The lock-free path (SemSet::TrySemopFast) handles one sop without
+//     SEM_UNDO whose result is in [0, SEMVMX]: it CASes a word that is
+//     neither frozen nor watched, and leaves everything else to the locked
+//     path (a flagged word, a sop that would sleep or give EAGAIN or ERANGE,
+//     a CAS lost too often). It never needs to wake anybody.
+//   - A holder that dies leaves words frozen. Only one process holds the lock
+//     at a time, so every frozen word of a live set is the holder's: the
+//     next holder, recovering, freezes every word and thaws them all when it
+//     unlocks. IPC_RMID freezes every word for good: the lock-free path then
+//     always falls back, and the locked path reports EIDRM.
 //
 // Crash consistency: changing more than one word (an operation over several
 // semaphores, its undo adjustments, and the completion of a queued waiter)
@@ -47,12 +82,32 @@ inline constexpr uint32_t kNoBlock = UINT32_MAX;
 
 // One semaphore.
 struct SemSlot {
-  std::atomic<int32_t> value;  // semval
-  std::atomic<int32_t> pid;    // sempid: the last process to change it
+  // semval (bits 0-29), kSemWatched (30), kSemFrozen (31) and sempid, the
+  // last process to change it (bits 32-63): see the frozen-bit protocol above and
+  // SemWordValue() and friends. On a little-endian machine the value and pid
+  // sit where layout version 1 kept them as two int32s.
+  std::atomic<uint64_t> word;
   std::atomic<int64_t> otime;  // this semaphore's sem_otime (seconds)
   uint64_t reserved[2];
 };
 static_assert(sizeof(SemSlot) == 32);
+static_assert(offsetof(SemSlot, word) == 0 && offsetof(SemSlot, otime) == 8);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+// The flags of SemSlot::word (see the frozen-bit protocol above).
+inline constexpr uint64_t kSemFrozen = uint64_t{1} << 31;   // a lock holder owns the word
+inline constexpr uint64_t kSemWatched = uint64_t{1} << 30;  // changes go through the lock
+inline constexpr uint64_t kSemValueMask = kSemWatched - 1;
+
+// The fields of a SemSlot::word. Values are in [0, SEMVMX] whenever written
+// by libsysv; a scribbled word still decodes to a value in [0, 2^30).
+constexpr int32_t SemWordValue(uint64_t word) { return static_cast<int32_t>(word & kSemValueMask); }
+constexpr int32_t SemWordPid(uint64_t word) { return static_cast<int32_t>(static_cast<uint32_t>(word >> 32)); }
+constexpr bool SemWordFrozen(uint64_t word) { return (word & kSemFrozen) != 0; }
+// A word of `value` (in [0, 2^30)) and `pid`, without flags.
+constexpr uint64_t SemWord(int32_t value, int32_t pid) {
+  return (uint64_t{static_cast<uint32_t>(pid)} << 32) | (static_cast<uint64_t>(static_cast<uint32_t>(value)) & kSemValueMask);
+}
 
 // The redo log of one multi-word update.
 inline constexpr uint32_t kSemRedoCapacity = 500;  // one entry per sop (SEMOPM)
@@ -93,7 +148,9 @@ enum class SemQueueId : uint32_t {
 
 struct SemRegionHeader {
   static constexpr uint64_t kMagic = 0x4E4F494745524D53;  // "SMREGION" in memory
-  static constexpr uint32_t kVersion = 1;
+  // 2: SemSlot packs value and pid into one word with the frozen bit (1 had
+  // two int32s at the same place; SemSet::UpgradeLayout() converts).
+  static constexpr uint32_t kVersion = 2;
 
   std::atomic<uint64_t> magic;
   std::atomic<uint32_t> layout_version;
@@ -104,7 +161,7 @@ struct SemRegionHeader {
   std::atomic<uint32_t> removed;       // 1 once IPC_RMID ran
   std::atomic<int64_t> ctime;          // sem_ctime (seconds)
   // Operations queued on any queue. Lets a change skip the queue scan when
-  // nobody waits.
+  // nobody waits, and decides kSemWatched when a holder thaws a word.
   std::atomic<uint32_t> queued;
   uint32_t complex_count;      // queued operations with nsops > 1
   uint32_t blocks_in_use_end;  // one past the highest block ever used

@@ -78,17 +78,9 @@ absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs
     case kSemStat:
     case kSemStatAny: {
       // semctl_stat()
-      absl::StatusOr<ObjectRecord> record;
-      if (cmd == kIpcStat) {
-        record = ids_.FindById(id);
-      } else {
-        record = ids_.FindByIndex(IpcIdIndex(id));
-        if (record.ok()) result.value = MakeIpcId(record->perm.seq, IpcIdIndex(id));
-      }
+      const IpcRegistry::StatLookup lookup = IpcRegistry::StatLookupFor(cmd, kSemStat);
+      absl::StatusOr<ObjectRecord> record = ids_.FindForStat(id, lookup, ctx.creds, &result.value);
       if (!record.ok()) return record.status();
-      if (cmd != kSemStatAny && !HasIpcPermission(record->perm, ctx.creds, kAccessRead)) {
-        return ErrnoStatus(EACCES, "no read permission on the set");
-      }
       const Backing::Times times = backing_.TimesOf(IpcIdIndex(id), record->perm.seq);
       result.stat.perm = record->perm;
       result.stat.otime = times.otime;

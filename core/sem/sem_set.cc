@@ -1,6 +1,7 @@
 #include "core/sem/sem_set.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "core/cpu_relax.h"
 #include "core/ipc/errno_status.h"
 #include "core/sem/sem_registry.h"
 
@@ -26,18 +28,23 @@ size_t UndoBytes(int32_t nsems) { return sizeof(SemUndo) + sizeof(int16_t) * sta
 // (the file is sparse: unused blocks cost nothing).
 uint32_t ArenaBlocksFor(int32_t nsems) { return 4096 + 128 * BlocksFor(UndoBytes(nsems)); }
 
-// How long a sleeper spins before it sleeps (about 4 us at ~100 ns per
-// iteration with the pause).
-constexpr int kSemSpinIterations = 4000;
+// How many times the lock-free path retries a CAS that another lock-free
+// operation on the same semaphore won, before it leaves the call to the
+// locked path (which cannot be starved).
+constexpr int kSemFastAttempts = 8;
 
-// A hint to the CPU that this is a spin loop (no OS call).
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
+// How long a sleeper spins before it sleeps, when the platform does not
+// say: up to about 100 us at the ~23 ns an iteration with the pause takes on
+// this project's VM (x86-64). Shorter spins (200: 5 us) measured far worse
+// on the two-CPU ping-pong, whose partner often answers later than that; a
+// caller that can only run on one CPU gets 0 from the Linux platform
+// (SemPlatform::spin_iterations), as its partner cannot run while it spins.
+constexpr int kSemSpinIterations = 4000;
+// Spins between two SemPlatform::yield calls (about 1.5 us): a power of 2.
+constexpr int kSemSpinsPerYield = 64;
+// The most a spin lasts, whatever the count.
+constexpr int64_t kSemSpinMicros = 100;
+
 
 }  // namespace
 
@@ -77,10 +84,11 @@ class SemSet::Locked {
   }
 
   // sem_unlock(): back to per-semaphore queues when no complex operation
-  // is queued, drop the lock, then wake whoever was decided.
+  // is queued, thaw, drop the lock, then wake whoever was decided.
   void Unlock() {
     if (!held_) return;
     UnmergeQueues();
+    Thaw();
     held_ = false;
     set_.platform_->mutex.unlock(h_.lock);
     for (const std::atomic<uint32_t>* word : wake_) set_.platform_->waiter.wake(word, 1);
@@ -88,6 +96,68 @@ class SemSet::Locked {
   }
 
   bool removed() const { return h_.removed.load(std::memory_order_acquire) != 0; }
+
+  // --- the frozen-bit protocol (core/sem/sem_region.h) ----------------------
+
+  // Freezes semaphore `semnum`'s word, if this holder has not yet, and
+  // returns it. From here until Thaw() the lock-free path leaves the word
+  // alone. REQUIRES: the lock held, semnum < nsems.
+  uint64_t Freeze(uint32_t semnum) {
+    std::atomic<uint64_t>& word = slot(semnum).word;
+    // A frozen word under the lock is this holder's: every holder thaws what
+    // it froze before it unlocks, and recovery adopts a dead holder's words.
+    const uint64_t seen = word.load(std::memory_order_relaxed);
+    if (SemWordFrozen(seen)) return seen;
+    // SEM_BARRIER_THAW: the fetch_or reads the latest word, whatever CAS
+    // the lock-free path made last; acquire orders what we read after it.
+    const uint64_t before = word.fetch_or(kSemFrozen, std::memory_order_acq_rel);
+    if (!all_frozen_) {
+      if (frozen_count_ < kFrozenInline) {
+        frozen_[frozen_count_++] = semnum;
+      } else {
+        FreezeAll();
+      }
+    }
+    return before | kSemFrozen;
+  }
+
+  // The current value of `semnum`, frozen. REQUIRES: the lock held.
+  int32_t Value(uint32_t semnum) { return SemWordValue(Freeze(semnum)); }
+
+  // Freezes every word (many semaphores touched, recovery, GETALL, removal).
+  void FreezeAll() {
+    all_frozen_ = true;
+    for (int32_t i = 0; i < set_.nsems_; ++i) {
+      std::atomic<uint64_t>& word = slot(static_cast<uint32_t>(i)).word;
+      if (!SemWordFrozen(word.load(std::memory_order_relaxed))) {
+        word.fetch_or(kSemFrozen, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  // Unfreezes what this holder froze, marking it watched while operations
+  // are queued (see kSemWatched). A removed set stays frozen for good.
+  // REQUIRES: the lock held; called just before it is released.
+  void Thaw() {
+    if (!removed()) {
+      const uint64_t watched = h_.queued.load(std::memory_order_relaxed) != 0 ? kSemWatched : 0;
+      auto thaw = [&](uint32_t semnum) {
+        std::atomic<uint64_t>& word = slot(semnum).word;
+        const uint64_t current = word.load(std::memory_order_relaxed);
+        // SEM_BARRIER_THAW: release, so that a lock-free CAS that reads this
+        // word sees everything this holder wrote (values, queues, `queued`).
+        // A plain store is enough: nobody else writes a frozen word.
+        word.store((current & ~(kSemFrozen | kSemWatched)) | watched, std::memory_order_release);
+      };
+      if (all_frozen_) {
+        for (int32_t i = 0; i < set_.nsems_; ++i) thaw(static_cast<uint32_t>(i));
+      } else {
+        for (uint32_t i = 0; i < frozen_count_; ++i) thaw(frozen_[i]);
+      }
+    }
+    all_frozen_ = false;
+    frozen_count_ = 0;
+  }
 
   // --- records ------------------------------------------------------------
 
@@ -276,7 +346,7 @@ class SemSet::Locked {
       const SemOp& sop = sops[i];
       // The value and adjustment as the earlier sops of this call left them
       // (several sops may name one semaphore: perform_atomic_semop_slow()).
-      int32_t current = slot(sop.num).value.load(std::memory_order_relaxed);
+      int32_t current = Value(sop.num);
       int32_t adjust = undo != nullptr ? Adjust(undo)[sop.num] : 0;
       for (uint32_t j = 0; j < redo_count_; ++j) {
         if (redo_[j].semnum != sop.num) continue;
@@ -338,8 +408,11 @@ class SemSet::Locked {
     for (uint32_t i = 0; i < count; ++i) {
       const SemRedoEntry& e = log.entries[i];
       if (e.semnum >= static_cast<uint32_t>(set_.nsems_)) continue;
-      slot(e.semnum).value.store(e.value, std::memory_order_relaxed);
-      slot(e.semnum).pid.store(log.pid, std::memory_order_relaxed);
+      // Only a frozen word may be written under the lock (a lock-free CAS
+      // could otherwise be lost); the value was checked when logged.
+      Freeze(e.semnum);
+      slot(e.semnum).word.store(SemWord(std::clamp(e.value, 0, kSemVmx), log.pid) | kSemFrozen,
+                                std::memory_order_relaxed);
       if (undo != nullptr && e.set_undo) Adjust(undo)[e.semnum] = e.undo;
     }
     if (log.otime != 0 && log.otime_semnum < static_cast<uint32_t>(set_.nsems_)) {
@@ -442,14 +515,14 @@ class SemSet::Locked {
     if (sops != nullptr) {
       for (uint32_t i = 0; i < nsops; ++i) {
         const uint16_t num = sops[i].num;
-        if (slot(num).value.load(std::memory_order_relaxed) == 0) {
+        if (Value(num) == 0) {
           got_zero = true;
           completed |= WakeConstOps(num);
         }
       }
     } else {
       for (int32_t i = 0; i < set_.nsems_; ++i) {
-        if (slot(i).value.load(std::memory_order_relaxed) == 0) {
+        if (Value(static_cast<uint32_t>(i)) == 0) {
           got_zero = true;
           completed |= WakeConstOps(i);
         }
@@ -473,7 +546,7 @@ class SemSet::Locked {
       // further: simple increments that affect only one entry succeed
       // immediately and cannot be in the per semaphore pending queue, and
       // decrements cannot be successful if the value is already 0."
-      if (semnum != -1 && slot(semnum).value.load(std::memory_order_relaxed) == 0) break;
+      if (semnum != -1 && Value(static_cast<uint32_t>(semnum)) == 0) break;
       // Copy what is needed after the waiter may have been completed.
       SemOp sops[kSemRedoCapacity];
       const uint32_t nsops = w->nsops;
@@ -560,6 +633,9 @@ class SemSet::Locked {
   // (derived data), and wake every decided sleeper (its waker may have died
   // before waking it; spurious wake-ups are harmless).
   void Recover() {
+    // The dead holder's frozen words are ours now (and so is any it froze
+    // without noting where): freeze them all, thaw them all at unlock.
+    FreezeAll();
     if (h_.redo.active.load(std::memory_order_acquire) != 0) {
       Replay();
       h_.redo.active.store(0, std::memory_order_release);
@@ -587,6 +663,11 @@ class SemSet::Locked {
   SemSet& set_;
   SemRegionHeader& h_;
   bool held_ = false;
+  // The words this holder froze: a short list, or all of them.
+  static constexpr uint32_t kFrozenInline = 16;
+  uint32_t frozen_[kFrozenInline];
+  uint32_t frozen_count_ = 0;
+  bool all_frozen_ = false;
   std::vector<const std::atomic<uint32_t>*> wake_;
   // Scratch for the update being prepared: per thread, not per call (a
   // semop must not allocate).
@@ -644,7 +725,10 @@ absl::StatusOr<SemSet> SemSet::Open(void* base, size_t len, const SemPlatform* p
                 ArenaBlocksFor(static_cast<int32_t>(nsems)), platform);
 }
 
-int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline) {
+// The start of semop under the lock (do_semtimedop() up to the sleep):
+// returns 0 or a positive errno when decided at once, kSemQueued when the
+// operation was queued in block *index_out. REQUIRES: `locked` holds the lock.
+int SemSet::Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index_out) {
   bool undos = false, alter = false, dupsop = false;
   uint64_t seen = 0;
   for (const SemOp& sop : sops) {
@@ -656,32 +740,29 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       seen |= mask;
     }
   }
-  Locked locked_storage(*this);
-  Locked* locked = &locked_storage;
-  if (int error = locked->Lock(); error != 0) return error;
-  if (locked->removed()) return EIDRM;
+  if (locked.removed()) return EIDRM;
   uint32_t undo_block = kNoBlock;
   if (undos) {
-    undo_block = locked->FindUndo(caller, /*create=*/true);
+    undo_block = locked.FindUndo(caller, /*create=*/true);
     if (undo_block == kNoBlock) return ENOMEM;
   }
   int32_t blocking = 0;
   const uint32_t nsops = static_cast<uint32_t>(sops.size());
-  int error = locked->Perform(sops.data(), nsops, caller.pid, undo_block, kNoBlock, &blocking);
+  const int error = locked.Perform(sops.data(), nsops, caller.pid, undo_block, kNoBlock, &blocking);
   if (error == 0) {
     if (alter) {
-      locked->DoSmartUpdate(sops.data(), nsops, true);
+      locked.DoSmartUpdate(sops.data(), nsops, true);
     } else {
-      locked->SetSemOTime(sops.data());
+      locked.SetSemOTime(sops.data());
     }
     return 0;
   }
   if (error < 0) return -error;
 
   // Queue the operation, as do_semtimedop() does.
-  const uint32_t index = locked->Allocate(sizeof(SemWaiter) + sizeof(SemOp) * nsops);
+  const uint32_t index = locked.Allocate(sizeof(SemWaiter) + sizeof(SemOp) * nsops);
   if (index == kNoBlock) return ENOMEM;
-  SemWaiter* w = locked->Waiter(index);
+  SemWaiter* w = locked.Waiter(index);
   w->status.store(kSemStatusPending, std::memory_order_relaxed);
   w->released.store(0, std::memory_order_relaxed);
   w->pid = caller.pid;
@@ -691,22 +772,37 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   w->alter = alter ? 1 : 0;
   w->dupsop = dupsop ? 1 : 0;
   w->queue = static_cast<uint32_t>(SemQueueId::kNone);
-  std::copy(sops.begin(), sops.end(), locked->Sops(w));
-  SemRegionHeader& h = locked->header();
+  std::copy(sops.begin(), sops.end(), locked.Sops(w));
+  SemRegionHeader& h = locked.header();
   if (nsops == 1) {
     if (alter) {
-      locked->AddTail(w, h.complex_count != 0 ? SemQueueId::kGlobalAlter : SemQueueId::kSemAlter);
+      locked.AddTail(w, h.complex_count != 0 ? SemQueueId::kGlobalAlter : SemQueueId::kSemAlter);
     } else {
-      locked->AddTail(w, SemQueueId::kSemConst);
+      locked.AddTail(w, SemQueueId::kSemConst);
     }
   } else {
-    if (h.complex_count == 0) locked->MergeQueues();
-    locked->AddTail(w, alter ? SemQueueId::kGlobalAlter : SemQueueId::kGlobalConst);
+    if (h.complex_count == 0) locked.MergeQueues();
+    locked.AddTail(w, alter ? SemQueueId::kGlobalAlter : SemQueueId::kGlobalConst);
     h.complex_count++;
   }
   h.queued.fetch_add(1, std::memory_order_relaxed);
   // The record exists from here on (its kind is the commit point).
   w->block.kind.store(static_cast<uint32_t>(SemBlockKind::kWaiter), std::memory_order_release);
+  *index_out = index;
+  return kSemQueued;
+}
+
+int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline) {
+  // A handler that runs from here on interrupts a sleep (the kernel's
+  // signal_pending() check before it sleeps).
+  const uint64_t signal_epoch = platform_->signal_epoch != nullptr ? platform_->signal_epoch() : 0;
+  Locked locked_storage(*this);
+  Locked* locked = &locked_storage;
+  if (int error = locked->Lock(); error != 0) return error;
+  uint32_t index = kNoBlock;
+  int error = Start(*locked, sops, caller, &index);
+  if (error != kSemQueued) return error;
+  SemWaiter* w = locked->Waiter(index);
 
   bool timed_out = false;
   for (;;) {
@@ -715,13 +811,25 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     // few microseconds (a ping-pong partner, a short critical section), and
     // a futex sleep and wake-up costs more than that. Spin a bounded while
     // reading our status, then sleep.
-    for (int spin = 0; spin < kSemSpinIterations; ++spin) {
+    const int spins = platform_->spin_iterations != nullptr ? platform_->spin_iterations() : kSemSpinIterations;
+    // Bounded in time too: a yield on a busy machine may give the CPU away
+    // for milliseconds, and the spin must stay short (it is still a window
+    // in which a handler installed behind libsysv's back goes unseen).
+    const Deadline spin_end = spins > 0 ? Deadline::After(absl::Microseconds(kSemSpinMicros)) : Deadline::Infinite();
+    for (int spin = 0; spin < spins; ++spin) {
       if (w->status.load(std::memory_order_acquire) != kSemStatusPending) break;
       CpuRelax();
+      if ((spin & (kSemSpinsPerYield - 1)) == kSemSpinsPerYield - 1) {
+        if (spin_end.HasExpired()) break;
+        if (platform_->yield != nullptr) platform_->yield();
+      }
     }
-    const WaitResult wait = w->status.load(std::memory_order_acquire) != kSemStatusPending
-                                ? WaitResult::kWoken
-                                : platform_->waiter.wait(&w->status, kSemStatusPending, deadline);
+    WaitResult wait = WaitResult::kWoken;
+    if (w->status.load(std::memory_order_acquire) == kSemStatusPending) {
+      wait = platform_->interruptible_wait != nullptr
+                 ? platform_->interruptible_wait(&w->status, kSemStatusPending, deadline, signal_epoch)
+                 : platform_->waiter.wait(&w->status, kSemStatusPending, deadline);
+    }
     uint32_t status = w->status.load(std::memory_order_acquire);
     if (status != kSemStatusPending) {
       w->released.store(1, std::memory_order_release);
@@ -753,6 +861,94 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   return error;
 }
 
+int SemSet::StartFor(absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index, uint32_t* status_offset) {
+  Locked locked(*this);
+  if (int error = locked.Lock(); error != 0) return error;
+  const int result = Start(locked, sops, caller, index);
+  if (result == kSemQueued) {
+    *status_offset = static_cast<uint32_t>(reinterpret_cast<unsigned char*>(&locked.Waiter(*index)->status) -
+                                           reinterpret_cast<unsigned char*>(header_));
+  }
+  return result;
+}
+
+int SemSet::EndFor(uint32_t index, int32_t pid, int reason) {
+  Locked locked(*this);
+  if (int error = locked.Lock(); error != 0) return error;
+  SemWaiter* w = locked.ValidWaiter(index);
+  // Only the caller's own record: a stale or forged index changes nothing.
+  if (w == nullptr || w->pid != pid) return reason != 0 ? reason : EIDRM;
+  const uint32_t status = w->status.load(std::memory_order_acquire);
+  int result = reason;
+  if (status != kSemStatusPending) {
+    result = static_cast<int>(status);  // decided first: that is the answer
+  } else if (locked.removed()) {
+    result = EIDRM;
+  } else if (result == 0) {
+    return EINVAL;  // "decided" claimed for a pending record: leave it queued
+  }
+  locked.UnlinkQueue(w);
+  locked.FreeRecord(index);
+  return result;
+}
+
+bool SemSet::TrySemopFast(const SemOp& sop, int32_t pid) {
+  // The table's nsems was checked; the region's is what bounds the slots.
+  if ((sop.flg & kSemUndo) || sop.num >= static_cast<uint32_t>(nsems_)) return false;
+  SemSlot& slot = slots_[sop.num];
+  // acquire: pairs with SEM_BARRIER_THAW, for the wait-for-zero case that
+  // only reads.
+  uint64_t word = slot.word.load(std::memory_order_acquire);
+  bool done = false;
+  for (int attempt = 0; attempt < kSemFastAttempts && !done; ++attempt) {
+    // A frozen word belongs to a lock holder; a watched one has sleepers
+    // whose wake-up must be atomic with the change: both take the lock.
+    if ((word & (kSemFrozen | kSemWatched)) != 0) return false;
+    const int32_t value = SemWordValue(word);
+    const int32_t result = value + sop.op;
+    // Would sleep (or EAGAIN), or ERANGE: the locked path decides.
+    if (sop.op == 0 ? value != 0 : (result < 0 || result > kSemVmx)) return false;
+    const uint64_t next = SemWord(result, pid);
+    // A wait-for-zero by the process that changed the semaphore last writes
+    // nothing: the load above is where it happened.
+    if (next == word) {
+      done = true;
+      break;
+    }
+    // SEM_BARRIER_THAW: the CAS fails on a word frozen or watched since the
+    // load, and reads-from a thaw (release) otherwise.
+    done = slot.word.compare_exchange_weak(word, next, std::memory_order_acq_rel, std::memory_order_acquire);
+  }
+  if (!done) return false;
+  // set_semotime(). Relaxed: sem_otime is read without the lock anyway.
+  const int64_t now = platform_->now_seconds();
+  if (slot.otime.load(std::memory_order_relaxed) != now) slot.otime.store(now, std::memory_order_relaxed);
+  return true;
+}
+
+bool SemSet::UpgradeLayout(void* base, size_t len) {
+  if (len < kHeaderBytes) return false;
+  auto* header = static_cast<SemRegionHeader*>(base);
+  if (header->magic.load(std::memory_order_acquire) != SemRegionHeader::kMagic ||
+      header->layout_version.load(std::memory_order_relaxed) != 1) {
+    return false;
+  }
+  // Version 1 kept value and pid as two int32s where version 2 keeps the
+  // word: on a little-endian machine the bytes are already right, and the
+  // flag bits, in the value's high bits, were always 0 (values <= SEMVMX).
+  static_assert(std::endian::native == std::endian::little);
+  const uint32_t nsems = header->nsems.load(std::memory_order_relaxed);
+  if (nsems == 0 || nsems > 32000 || len < RegionSize(static_cast<int32_t>(nsems))) return false;
+  auto* slots = reinterpret_cast<SemSlot*>(static_cast<unsigned char*>(base) + kHeaderBytes);
+  for (uint32_t i = 0; i < nsems; ++i) {
+    const uint64_t word = slots[i].word.load(std::memory_order_relaxed);
+    slots[i].word.store(SemWord(std::clamp(SemWordValue(word), 0, kSemVmx), SemWordPid(word)),
+                        std::memory_order_relaxed);
+  }
+  header->layout_version.store(SemRegionHeader::kVersion, std::memory_order_release);
+  return true;
+}
+
 namespace {
 
 bool SemnumValid(int32_t semnum, int32_t nsems) { return semnum >= 0 && semnum < nsems; }
@@ -764,7 +960,7 @@ int SemSet::GetVal(int32_t semnum) {
   Locked locked(*this);
   if (int error = locked.Lock(); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
-  return slots_[semnum].value.load(std::memory_order_relaxed);
+  return SemWordValue(slots_[semnum].word.load(std::memory_order_acquire));
 }
 
 int SemSet::GetPid(int32_t semnum) {
@@ -772,7 +968,7 @@ int SemSet::GetPid(int32_t semnum) {
   Locked locked(*this);
   if (int error = locked.Lock(); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
-  return slots_[semnum].pid.load(std::memory_order_relaxed);
+  return SemWordPid(slots_[semnum].word.load(std::memory_order_acquire));
 }
 
 int SemSet::GetNcnt(int32_t semnum) {
@@ -797,8 +993,9 @@ int SemSet::GetAll(absl::Span<uint16_t> values) {
   Locked locked(*this);
   if (int error = locked.Lock(); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
+  // Every value at one instant: frozen, no lock-free change comes between.
   for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
-    values[i] = static_cast<uint16_t>(slots_[i].value.load(std::memory_order_relaxed));
+    values[i] = static_cast<uint16_t>(locked.Value(static_cast<uint32_t>(i)));
   }
   return 0;
 }
@@ -856,6 +1053,9 @@ void SemSet::Remove() {
   Locked* locked = &locked_storage;
   // Even a broken lock must not stop removal: the waiters still get EIDRM.
   const bool held = locked->Lock() == 0;
+  // Frozen for good: the lock-free path falls back to the locked one, which
+  // reports EIDRM.
+  locked->FreezeAll();
   locked->ForEachRecord(locked->ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
     if (kind != SemBlockKind::kWaiter) return;
     SemWaiter* w = locked->Waiter(i);
@@ -897,7 +1097,7 @@ bool SemSet::ProcessExited(const Caller& process, bool* busy) {
   for (int32_t i = 0; i < nsems_; ++i) {
     const int16_t adjust = reinterpret_cast<int16_t*>(undo + 1)[i];
     if (adjust == 0) continue;
-    int32_t value = slots_[i].value.load(std::memory_order_relaxed) + adjust;
+    int32_t value = locked->Value(static_cast<uint32_t>(i)) + adjust;
     value = std::clamp(value, 0, kSemVmx);
     entries.push_back(SemRedoEntry{static_cast<uint16_t>(i), 0, value, 0, 0});
   }

@@ -44,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/deadline.h"
+#include "core/region_platform.h"
 #include "core/sem/sem_region.h"
 #include "core/shared_mutex.h"
 #include "core/waiter.h"
@@ -51,19 +52,8 @@
 namespace sysv::core {
 
 // What the algorithm needs from the operating system, supplied by a backend.
-struct SemPlatform {
-  WaiterOps waiter;
-  SharedMutexOps mutex;
-  // False when the process is known to have exited. A sleeper of a dead
-  // process is dropped instead of completed.
-  bool (*process_alive)(int32_t pid);
-  // CLOCK_REALTIME, seconds (sem_otime, sem_ctime).
-  int64_t (*now_seconds)();
-  // How long to wait for a set's lock before declaring the set broken
-  // (EIDRM): a healthy holder keeps it for microseconds. Clients can afford
-  // to wait long; the daemon, which serves everyone from one thread, cannot.
-  int64_t lock_timeout_nanos;
-};
+// What the algorithm needs from the operating system (core/region_platform.h).
+using SemPlatform = RegionPlatform;
 
 class SemSet {
  public:
@@ -75,6 +65,9 @@ class SemSet {
                                        const SemPlatform* platform);
   // Validates an existing region's geometry against `len`.
   static absl::StatusOr<SemSet> Open(void* base, size_t len, const SemPlatform* platform);
+  // Converts a region of an older layout version in place (daemon start,
+  // before Open, while no client maps the region). Returns whether it did.
+  static bool UpgradeLayout(void* base, size_t len);
 
   int32_t nsems() const { return nsems_; }
 
@@ -88,9 +81,38 @@ class SemSet {
   // (EINVAL, EFBIG, EACCES: see CheckSemop()). Returns 0 or the errno:
   // EIDRM (removed before or while sleeping), ERANGE (a value or an undo
   // adjustment would leave its range), EAGAIN (IPC_NOWAIT, or `deadline`
-  // passed), EINTR (a signal handler ran while sleeping), ENOMEM (no room
-  // to queue the operation or its undo record).
+  // passed), EINTR (a signal handler ran after the call started and before
+  // the operation completed, and it had to sleep; see
+  // SemPlatform::signal_epoch), ENOMEM (no room to queue the operation or
+  // its undo record).
   int Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline);
+
+  // semop for a client that may not write the region (read permission
+  // only, which suffices for an operation that only waits for zero:
+  // ipcperms(S_IRUGO) in do_semtimedop()). The daemon runs it on the
+  // client's behalf. StartFor() returns 0 or the errno when the operation
+  // completes or fails at once, or kSemQueued when it was queued: then
+  // `*index` names its record and `*status_offset` the byte offset, in the
+  // region, of its status word (kSemStatusPending until decided), on which
+  // the client sleeps in its read-only mapping. EndFor() ends it, once the
+  // client saw a decision (`reason` 0) or gave up (EINTR, EAGAIN): returns
+  // the decision if one was made (0, EIDRM, ERANGE), else `reason` after
+  // unqueueing it, and frees the record. A record of another process, or no
+  // record, gives `reason` (or EIDRM); "decided" claimed for a pending
+  // record gives EINVAL and leaves it queued.
+  int StartFor(absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index, uint32_t* status_offset);
+  int EndFor(uint32_t index, int32_t pid, int reason);
+  static constexpr int kSemQueued = -1;
+
+  // The lock-free path of semop for one sop (see the frozen-bit protocol in
+  // core/sem/sem_region.h). Returns true when the operation is done (the
+  // result is 0, and semop must not run); false when it must go to Semop(),
+  // which then decides everything (SEM_UNDO, a sop that would sleep or give
+  // EAGAIN or ERANGE, a frozen word, a removed set). REQUIRES: sop.num <
+  // nsems(), and the table checks (CheckSemop()) passed. Never sleeps and
+  // never calls the operating system, except to take the lock and wake
+  // sleepers when someone is queued on the set.
+  bool TrySemopFast(const SemOp& sop, int32_t pid);
 
   // The value commands of semctl, after the table checks. Each returns the
   // result (>= 0) or a negative errno (-EIDRM; -EINVAL for a semnum out of
@@ -130,6 +152,9 @@ class SemSet {
 
   class Locked;  // the lock held, with the wake-ups to do after it
   friend class Locked;
+
+  // semop under the lock up to the sleep (see the .cc).
+  int Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index_out);
 
   SemRegionHeader* header_;
   SemSlot* slots_;

@@ -188,18 +188,10 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
 
 absl::StatusOr<ShmCtlResult> ShmRegistry::Stat(int32_t id, int cmd, const OpContext& ctx) {
   ShmCtlResult result;
-  absl::StatusOr<ObjectRecord> record;
-  if (cmd == kIpcStat) {
-    record = ids_.FindById(id);
-  } else {
-    // SHM_STAT takes an index: shm_obtain_object() -> ipc_obtain_object_idr().
-    record = ids_.FindByIndex(IpcIdIndex(id));
-    if (record.ok()) result.value = MakeIpcId(record->perm.seq, IpcIdIndex(id));
-  }
+  // SHM_STAT takes an index: shm_obtain_object() -> ipc_obtain_object_idr().
+  const IpcRegistry::StatLookup lookup = IpcRegistry::StatLookupFor(cmd, kShmStat);
+  absl::StatusOr<ObjectRecord> record = ids_.FindForStat(id, lookup, ctx.creds, &result.value);
   if (!record.ok()) return record.status();
-  if (cmd != kShmStatAny && !HasIpcPermission(record->perm, ctx.creds, kAccessRead)) {
-    return ErrnoStatus(EACCES, "no read permission on the segment");
-  }
   result.stat = StatOf(IpcIdIndex(id), *record);
   return result;
 }

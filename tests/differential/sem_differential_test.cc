@@ -6,7 +6,9 @@
 // Operations that would sleep use IPC_NOWAIT or a 1 ms timeout, except in
 // the fork steps, where a child sleeps while its parent looks (GETNCNT,
 // GETZCNT) and then wakes it.
+#include <signal.h>
 #include <sys/sem.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -362,6 +364,121 @@ TEST_P(SemDifferentialTest, GeneratedSequenceMatchesTheKernel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SemDifferentialTest, ::testing::Range(1u, 1u + testing::SeedCount(20)));
+
+// Read permission suffices for a semop that only waits for zero
+// (ipcperms(S_IRUGO) in do_semtimedop()). A child that switched to an
+// unprivileged uid uses a set it may only read (mode 0644, created by root):
+// wait-for-zero at once, with IPC_NOWAIT, asleep until the parent sets the
+// value to 0, with a timeout, and interrupted by a signal; an altering op
+// gives EACCES. The child never used the set before it dropped privileges,
+// so under libsysv it holds a read-only mapping only.
+constexpr int kNoUidChange = 77;
+
+void NoteSignal(int) {}
+
+void ReadOnlyWaiter(const SemApi& api, TraceWriter& out) {
+  signal(SIGPIPE, SIG_IGN);  // a child that died early must not kill the trace
+  const pid_t self = getpid();
+  const int id = api.semget(IPC_PRIVATE, 2, 0644);
+  int go[2], report[2];
+  if (id < 0 || pipe(go) != 0 || pipe(report) != 0) {
+    out.Line(0, "setup failed");
+    return;
+  }
+  const pid_t child = fork();
+  if (child == 0) {
+    close(go[1]);
+    close(report[0]);
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(kNoUidChange);
+    struct sigaction action {};
+    action.sa_handler = &NoteSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGUSR1, &action, nullptr);
+    char byte;
+    std::string results;
+    auto note = [&](const char* what, int r) {
+      absl::StrAppend(&results, what, "=", r == 0 ? "0" : strerrorname_np(errno), " ");
+    };
+    (void)!read(go[0], &byte, 1);  // sem 0 is 1, sem 1 is 0
+    struct sembuf zero1 = {1, 0, 0};
+    note("zero1", api.semop(id, &zero1, 1));
+    struct sembuf nowait0 = {0, 0, IPC_NOWAIT};
+    note("nowait0", api.semop(id, &nowait0, 1));
+    struct sembuf both[] = {{1, 0, SEM_UNDO}, {0, 0, IPC_NOWAIT}};
+    note("both", api.semop(id, both, 2));
+    struct sembuf take = {0, -1, IPC_NOWAIT};
+    note("take", api.semop(id, &take, 1));
+    timespec tiny{0, 2'000'000};
+    struct sembuf wait0 = {0, 0, 0};
+    note("timeout", api.semtimedop(id, &wait0, 1, &tiny));
+    (void)!write(report[1], "t", 1);
+    (void)!read(go[0], &byte, 1);  // the parent interrupts the next sleep
+    note("signal", api.semop(id, &wait0, 1));
+    (void)!write(report[1], "s", 1);
+    (void)!read(go[0], &byte, 1);  // the parent sets sem 0 to 0 while it sleeps
+    timespec limit{5, 0};          // never hangs the test
+    note("sleep", api.semtimedop(id, &wait0, 1, &limit));
+    (void)!write(report[1], results.data(), results.size());
+    _exit(0);
+  }
+  close(go[0]);
+  close(report[1]);
+  api.semctl(id, 0, SETVAL, 1);
+  (void)!write(go[1], "g", 1);
+  char byte;
+  auto zcnt_is = [&](int n) {
+    for (int i = 0; i < 20000 && api.semctl(id, 0, GETZCNT) != n; ++i) usleep(100);
+    return api.semctl(id, 0, GETZCNT);
+  };
+  (void)!read(report[0], &byte, 1);
+  out.Line(1, absl::StrCat("after the quick ones: zcnt ", api.semctl(id, 0, GETZCNT), " pid0 ",
+                           RelativePid(api.semctl(id, 0, GETPID), self), " pid1 ",
+                           RelativePid(api.semctl(id, 1, GETPID), self)));
+  (void)!write(go[1], "g", 1);
+  out.Line(2, absl::StrCat("sleeping: zcnt ", zcnt_is(1)));
+  kill(child, SIGUSR1);
+  (void)!read(report[0], &byte, 1);
+  out.Line(3, absl::StrCat("interrupted: zcnt ", api.semctl(id, 0, GETZCNT)));
+  (void)!write(go[1], "g", 1);
+  out.Line(4, absl::StrCat("sleeping again: zcnt ", zcnt_is(1), " ncnt ", api.semctl(id, 0, GETNCNT)));
+  api.semctl(id, 0, SETVAL, 0);
+  char results[512] = {};
+  size_t got = 0;
+  for (ssize_t n; got < sizeof(results) - 1 && (n = read(report[0], results + got, sizeof(results) - 1 - got)) > 0;) {
+    got += static_cast<size_t>(n);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kNoUidChange) {
+    out.Line(5, "no uid change");
+  } else {
+    out.Line(5, absl::StrCat("child: ", results, "exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+    out.Line(6, absl::StrCat("after: val0 ", api.semctl(id, 0, GETVAL), " zcnt ", api.semctl(id, 0, GETZCNT),
+                             " pid0 ", RelativePid(api.semctl(id, 0, GETPID), self)));
+  }
+  close(go[1]);
+  close(report[0]);
+  api.semctl(id, 0, IPC_RMID);
+}
+
+TEST(SemReadOnlyTest, WaitForZeroNeedsOnlyReadPermission) {
+  const bool fresh = testing::CanUseFreshKernelNamespace();
+  const std::vector<std::string> kernel = testing::TraceInChild(
+      "kernel", [&] { return !fresh || testing::EnterFreshKernelNamespace(); },
+      [&](TraceWriter& out) { ReadOnlyWaiter(testing::KernelSem(), out); });
+  if (kernel.size() > 5 && kernel[5].find("no uid change") != std::string::npos) {
+    GTEST_SKIP() << "this process cannot change its uid to 65534 (setresuid: EINVAL/EPERM)";
+  }
+  testing::TestDaemon daemon(testing::FreshNamespaceDir("semro"));
+  daemon.Start();
+  // The child, as uid 65534, must reach the daemon's socket (mode 0666) in
+  // a directory that mkdtemp made 0700.
+  ASSERT_EQ(chmod(daemon.dir().c_str(), 0755), 0);
+  const std::vector<std::string> libsysv = testing::TraceInChild(
+      "libsysv", [] { return true; }, [&](TraceWriter& out) { ReadOnlyWaiter(testing::LibsysvSem(), out); });
+  ASSERT_EQ(kernel.size(), 6u) << absl::StrJoin(kernel, "\n");
+  EXPECT_EQ(absl::StrJoin(kernel, "\n"), absl::StrJoin(libsysv, "\n"));
+}
 
 }  // namespace
 }  // namespace sysv

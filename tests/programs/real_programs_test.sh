@@ -47,6 +47,28 @@ sem_id=${BASH_REMATCH[1]}
 "$sysvipc" ipcs -s | grep -Eq "^0x[0-9a-f]{8} +$sem_id +[a-z0-9]+ +644 +3" || fail "ipcs -s does not show set $sem_id"
 "$sysvipc" ipcrm -s "$sem_id" || fail "ipcrm -s $sem_id"
 
+# python3-sysv-ipc message queues: requests and answers between two processes.
+"$sysvipc" run -- /usr/bin/python3 "$runfiles/tools/demo/msg_demo.py" || fail "python3-sysv-ipc message demo"
+
+# util-linux ipcmk -Q makes a queue that sysvipc ipcs -q lists; ipcrm -q removes it.
+out=$("$sysvipc" run -- ipcmk -Q -p 0620)
+[[ "$out" =~ ^Message\ queue\ id:\ ([0-9]+)$ ]] || fail "ipcmk -Q said: $out"
+msg_id=${BASH_REMATCH[1]}
+"$sysvipc" ipcs -q | grep -Eq "^0x[0-9a-f]{8} +$msg_id +[a-z0-9]+ +620 +0 +0" || fail "ipcs -q does not show queue $msg_id"
+"$sysvipc" ipcrm -q "$msg_id" || fail "ipcrm -q $msg_id"
+
+# Perl's IPC::Msg (core Perl): send, stat, receive, remove.
+"$sysvipc" run -- perl -MIPC::SysV=IPC_PRIVATE,IPC_CREAT,S_IRUSR,S_IWUSR,IPC_NOWAIT -MIPC::Msg -e '
+  my $q = IPC::Msg->new(IPC_PRIVATE, S_IRUSR | S_IWUSR | IPC_CREAT) or die "msgget: $!";
+  $q->snd(4, "perl message") or die "snd: $!";
+  my $stat = $q->stat or die "stat: $!";
+  die "qnum " . $stat->qnum unless $stat->qnum == 1;
+  my $buf;
+  my $type = $q->rcv($buf, 100, 0, IPC_NOWAIT);
+  die "rcv <$buf> type $type" unless defined $type && $type == 4 && $buf eq "perl message";
+  $q->remove or die "remove: $!";
+  print "perl IPC::Msg: ok\n";' || fail "perl IPC::Msg"
+
 # Perl's IPC::SharedMem (core Perl): create, write, read back, remove.
 "$sysvipc" run -- perl -MIPC::SysV=IPC_PRIVATE,IPC_CREAT,S_IRUSR,S_IWUSR -MIPC::SharedMem -e '
   my $shm = IPC::SharedMem->new(IPC_PRIVATE, 4096, S_IRUSR | S_IWUSR | IPC_CREAT) or die "shmget: $!";

@@ -1,0 +1,275 @@
+// sysv_msgget, sysv_msgsnd, sysv_msgrcv, sysv_msgctl.
+//
+// msgget and msgctl go to the daemon; msgsnd and msgrcv run here, on the
+// queue's mapped region (core/msg/msg_queue.h), after the checks the kernel
+// makes, in its order, against the mapped object table. Payloads go through
+// a private buffer: the caller's memory is read (or written) once, outside
+// the queue's lock, and a bad pointer gives EFAULT as the kernel's
+// load_msg()/store_msg() do -- after the message was consumed, for msgrcv.
+#include <sys/msg.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "compat/credential_cache.h"
+#include "compat/errno_result.h"
+#include "compat/fault_safe_copy.h"
+#include "compat/runtime.h"
+#include "compat/user_memory.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/ipc/ipc_id.h"
+#include "core/msg/msg_checks.h"
+#include "core/msg/msg_queue.h"
+#include "core/msg/msg_registry.h"
+#include "core/protocol/wire.h"
+#include "sysv/sysv.h"
+
+namespace sysv::compat {
+namespace {
+
+namespace wire = core::wire;
+
+static_assert(MSG_NOERROR == core::kMsgNoError && MSG_EXCEPT == core::kMsgExcept && MSG_COPY == core::kMsgCopy);
+static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_STAT_ANY == core::kMsgStatAny);
+
+// The queue a thread used last, for the next call on it without a lock or
+// a daemon round trip (as in sem_api.cc).
+struct ThreadQueue {
+  int32_t id = -1;
+  uint64_t epoch = 0;
+  std::shared_ptr<MsgGrant> grant;
+};
+thread_local ThreadQueue t_queue;
+// The private copy of a payload; grows to the largest message and stays.
+thread_local std::vector<uint8_t> t_payload;
+
+// The grant for queue `msqid` after the checks of an operation that needs
+// `access`: the lookup (EINVAL) and ipcperms() (EACCES).
+absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credentials& creds) {
+  Runtime& runtime = Runtime::Get();
+  auto check = [&](const core::ObjectTable& table) { return core::CheckMsgAccess(table, msqid, access, creds); };
+  if (const core::ObjectTable* table = runtime.PublishedMsgTable();
+      table != nullptr && t_queue.id == msqid && t_queue.epoch == runtime.GrantEpoch()) {
+    absl::StatusOr<core::ObjectRecord> record = check(*table);
+    if (!record.ok()) return record.status();
+    if (record->perm.seq == t_queue.grant->seq) return t_queue.grant.get();
+  }
+  absl::StatusOr<std::shared_ptr<MsgGrant>> grant = runtime.MsgGrantFor(msqid, check);
+  if (!grant.ok()) return grant.status();
+  t_queue.id = msqid;
+  t_queue.epoch = runtime.GrantEpoch();
+  t_queue.grant = *std::move(grant);
+  return t_queue.grant.get();
+}
+
+// After a wake-up the kernel's loops check permission again, then whether
+// the queue was removed meanwhile (EIDRM, not EINVAL: it existed when the
+// call began).
+int RecheckAccess(int msqid, int access, const core::Credentials& creds) {
+  const core::ObjectTable* table = Runtime::Get().PublishedMsgTable();
+  if (table == nullptr) return 0;
+  absl::StatusOr<core::ObjectRecord> record = core::FindMsgQueue(*table, msqid);
+  if (!record.ok()) return EIDRM;
+  if (!core::HasIpcPermission(record->perm, creds, access)) return EACCES;
+  return 0;
+}
+
+int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
+  // ksys_msgsnd(): the type is read first.
+  long mtype = 0;
+  if (!FaultSafeCopy(&mtype, msgp, sizeof(mtype))) return FailWithErrno(EFAULT);
+  Runtime& runtime = Runtime::Get();
+  // do_msgsnd()
+  if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, mtype, runtime.MsgMax()); !status.ok()) {
+    return FailWithStatus(status);
+  }
+  // load_msg()
+  t_payload.resize(msgsz);
+  if (msgsz > 0 && !FaultSafeCopy(t_payload.data(), static_cast<const char*>(msgp) + sizeof(long), msgsz)) {
+    return FailWithErrno(EFAULT);
+  }
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return FailWithStatus(creds.status());
+  absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessWrite, **creds);
+  if (!grant.ok()) return FailWithStatus(grant.status());
+  // Keep the mapping alive across the call, whatever other threads do.
+  const std::shared_ptr<MsgGrant> hold = t_queue.grant;
+  const int32_t pid = runtime.SemCaller().pid;
+  const uint64_t since = hold->queue->SignalEpoch();
+  for (;;) {
+    const int result = hold->queue->Send(mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, pid, since);
+    if (result == 0) return 0;
+    if (result != core::kMsgRecheck) return FailWithErrno(result);
+    if (const int error = RecheckAccess(msqid, core::kAccessWrite, **creds); error != 0) {
+      return FailWithErrno(error);
+    }
+  }
+}
+
+ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
+  // do_msgrcv()
+  if (absl::Status status = core::CheckMsgrcvArgs(msqid, msgsz, msgflg); !status.ok()) {
+    return FailWithStatus(status);
+  }
+  Runtime& runtime = Runtime::Get();
+  if (msgflg & MSG_COPY) {
+    // prepare_copy(): load_msg() reads min(msgsz, MSGMAX) bytes of the
+    // buffer before anything else.
+    const size_t n = std::min<size_t>(msgsz, runtime.MsgMax());
+    t_payload.resize(n);
+    if (n > 0 && !FaultSafeCopy(t_payload.data(), msgp, n)) return FailWithErrno(EFAULT);
+  }
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return FailWithStatus(creds.status());
+  absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessRead, **creds);
+  if (!grant.ok()) return FailWithStatus(grant.status());
+  const std::shared_ptr<MsgGrant> hold = t_queue.grant;
+  const int32_t pid = runtime.SemCaller().pid;
+  int64_t mtype = 0;
+  int64_t result;
+  const uint64_t since = hold->queue->SignalEpoch();
+  for (;;) {
+    result = hold->queue->Receive(msgtyp, msgflg, msgsz, runtime.MsgMax(), pid, since, &mtype, &t_payload);
+    if (result != core::kMsgRecheck) break;
+    if (const int error = RecheckAccess(msqid, core::kAccessRead, **creds); error != 0) {
+      return FailWithErrno(error);
+    }
+  }
+  if (result < 0) return FailWithErrno(static_cast<int>(-result));
+  // do_msg_fill(): the type, then the text.
+  const long type = static_cast<long>(mtype);
+  if (!FaultSafeCopy(msgp, &type, sizeof(type))) return FailWithErrno(EFAULT);
+  if (result > 0 &&
+      !FaultSafeCopy(static_cast<char*>(msgp) + sizeof(long), t_payload.data(), static_cast<size_t>(result))) {
+    return FailWithErrno(EFAULT);
+  }
+  return static_cast<ssize_t>(result);
+}
+
+void FillStat(struct msqid_ds* out, const wire::WirePerm& perm, const core::MsgQueue::Stat& queue) {
+  std::memset(out, 0, sizeof(*out));
+  out->msg_perm.__key = perm.key;
+  out->msg_perm.uid = perm.uid;
+  out->msg_perm.gid = perm.gid;
+  out->msg_perm.cuid = perm.cuid;
+  out->msg_perm.cgid = perm.cgid;
+  out->msg_perm.mode = static_cast<unsigned short>(perm.mode);
+  out->msg_perm.__seq = static_cast<unsigned short>(perm.seq);
+  out->msg_stime = queue.stime;
+  out->msg_rtime = queue.rtime;
+  out->msg_ctime = queue.ctime;
+  out->__msg_cbytes = queue.cbytes;
+  out->msg_qnum = queue.qnum;
+  out->msg_qbytes = queue.qbytes;
+  out->msg_lspid = queue.lspid;
+  out->msg_lrpid = queue.lrpid;
+}
+
+// IPC_STAT of a queue this thread already uses, without the daemon: the
+// permissions come from the mapped table, everything else from the region,
+// which hold what the daemon's answer would. kAskDaemon: ask the daemon
+// (it also gives the errors).
+constexpr int kAskDaemon = -2;
+
+int LocalStat(int msqid, struct msqid_ds* buf) {
+  Runtime& runtime = Runtime::Get();
+  const core::ObjectTable* table = runtime.PublishedMsgTable();
+  if (table == nullptr || t_queue.id != msqid || t_queue.epoch != runtime.GrantEpoch()) return kAskDaemon;
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return kAskDaemon;
+  absl::StatusOr<core::ObjectRecord> record = core::CheckMsgAccess(*table, msqid, core::kAccessRead, **creds);
+  if (!record.ok() || record->perm.seq != t_queue.grant->seq) return kAskDaemon;
+  const core::IpcPerm& p = record->perm;
+  const wire::WirePerm perm{p.key, p.uid, p.gid, p.cuid, p.cgid, p.mode, p.seq, 0};
+  struct msqid_ds out;
+  FillStat(&out, perm, t_queue.grant->queue->ReadStat());
+  if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  return 0;
+}
+
+int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
+  // ksys_msgctl()
+  if (msqid < 0 || cmd < 0) return FailWithErrno(EINVAL);
+  if (cmd == IPC_STAT) {
+    if (const int result = LocalStat(msqid, buf); result != kAskDaemon) return result;
+  }
+  wire::MsgCtlRequest request{};
+  request.id = msqid;
+  request.cmd = cmd;
+  switch (cmd) {
+    case IPC_INFO:
+    case MSG_INFO:
+    case IPC_STAT:
+    case MSG_STAT:
+    case MSG_STAT_ANY:
+    case IPC_RMID:
+      break;
+    case IPC_SET: {
+      struct msqid_ds in;
+      if (!CopyFromUser(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
+      request.uid = in.msg_perm.uid;
+      request.gid = in.msg_perm.gid;
+      request.mode = in.msg_perm.mode;
+      request.qbytes = in.msg_qbytes;
+      break;
+    }
+    default:
+      return FailWithErrno(EINVAL);
+  }
+  auto reply = Runtime::Get().Call<wire::Op::kMsgCtl>(request);
+  if (!reply.ok()) return FailWithStatus(reply.status());
+  if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  if (cmd == IPC_STAT || cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
+    core::MsgQueue::Stat queue;
+    queue.stime = reply->stime;
+    queue.rtime = reply->rtime;
+    queue.ctime = reply->ctime;
+    queue.cbytes = reply->cbytes;
+    queue.qnum = reply->qnum;
+    queue.qbytes = reply->qbytes;
+    queue.lspid = reply->lspid;
+    queue.lrpid = reply->lrpid;
+    struct msqid_ds out;
+    FillStat(&out, reply->perm, queue);
+    if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  } else if (cmd == IPC_INFO || cmd == MSG_INFO) {
+    struct msginfo out;
+    out.msgpool = reply->msgpool;
+    out.msgmap = reply->msgmap;
+    out.msgmax = reply->msgmax;
+    out.msgmnb = reply->msgmnb;
+    out.msgmni = reply->msgmni;
+    out.msgssz = reply->msgssz;
+    out.msgtql = reply->msgtql;
+    out.msgseg = static_cast<unsigned short>(reply->msgseg);
+    if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  }
+  return reply->value;
+}
+
+}  // namespace
+}  // namespace sysv::compat
+
+extern "C" int sysv_msgget(key_t key, int msgflg) {
+  namespace wire = sysv::core::wire;
+  const wire::MsgGetRequest request{key, msgflg};
+  auto reply = sysv::compat::Runtime::Get().Call<wire::Op::kMsgGet>(request);
+  if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
+  if (reply->status.error != 0) return sysv::compat::FailWithErrno(reply->status.error);
+  return reply->id;
+}
+
+extern "C" int sysv_msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
+  return sysv::compat::Msgsnd(msqid, msgp, msgsz, msgflg);
+}
+
+extern "C" ssize_t sysv_msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
+  return sysv::compat::Msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
+}
+
+extern "C" int sysv_msgctl(int msqid, int cmd, struct msqid_ds* buf) {
+  return sysv::compat::Msgctl(msqid, cmd, buf);
+}

@@ -1,0 +1,994 @@
+#include "core/msg/msg_queue.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <utility>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/time/time.h"
+#include "core/cpu_relax.h"
+#include "core/deadline.h"
+#include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_constants.h"
+
+namespace sysv::core {
+namespace {
+
+// How long a waiter spins before it sleeps: at most about 10 us (CpuRelax()
+// iterations), adapted per process (see MsgQueue::SpinWhile()). A partner on
+// another CPU answers within a few microseconds; a longer spin only burns
+// the CPU a partner on the same CPU needs.
+constexpr int kMaxSpin = 400;
+constexpr int kMinSpin = 16;
+// How long a process about to lock waits for a busy lock to be released
+// before it sleeps in the mutex.
+constexpr int kLockSpin = 200;
+
+// ipc/msg.c's search modes.
+enum MsgSearch : uint32_t {
+  kSearchAny = 1,
+  kSearchEqual = 2,
+  kSearchNotEqual = 3,
+  kSearchLessEqual = 4,
+  kSearchNumber = 5,
+};
+
+// convert_mode()
+uint32_t ConvertMode(int64_t* msgtyp, int msgflg) {
+  if (msgflg & kMsgCopy) return kSearchNumber;
+  if (*msgtyp == 0) return kSearchAny;
+  if (*msgtyp < 0) {
+    *msgtyp = *msgtyp == INT64_MIN ? INT64_MAX : -*msgtyp;
+    return kSearchLessEqual;
+  }
+  if (msgflg & kMsgExcept) return kSearchNotEqual;
+  return kSearchEqual;
+}
+
+// testmsg()
+bool TestMsg(int64_t mtype, int64_t type, uint32_t mode) {
+  switch (mode) {
+    case kSearchAny:
+    case kSearchNumber:
+      return true;
+    case kSearchLessEqual:
+      return mtype <= type;
+    case kSearchEqual:
+      return mtype == type;
+    case kSearchNotEqual:
+      return mtype != type;
+  }
+  return false;
+}
+
+uint32_t DataBlocksFor(uint64_t size) {
+  if (size <= kMsgInlineBytes) return 0;
+  return static_cast<uint32_t>((size - kMsgInlineBytes + kMsgDataBytes - 1) / kMsgDataBytes);
+}
+
+bool IsWaiting(uint32_t status) { return status == kMsgWaiting || status == kMsgRetry; }
+
+}  // namespace
+
+template <typename Condition>
+bool MsgQueue::SpinWhile(Condition waiting) {
+  // Spinning pays only while the partner runs on another CPU. Each process
+  // learns that per queue: a spin that ends in a sleep shrinks the budget by
+  // an eighth, one that sees the change doubles it. On one CPU (or with more
+  // waiters than CPUs) it falls to almost nothing within a few dozen calls;
+  // an occasional miss on a busy machine costs little.
+  const int budget = spin_budget_.load(std::memory_order_relaxed);
+  for (int i = 0; i < budget; ++i) {
+    if (!waiting()) {
+      spin_budget_.store(std::min(kMaxSpin, budget * 2), std::memory_order_relaxed);
+      return true;
+    }
+    CpuRelax();
+  }
+  spin_budget_.store(std::max(kMinSpin, budget - budget / 8), std::memory_order_relaxed);
+  return false;
+}
+
+WaitResult MsgQueue::Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since) {
+  if (platform_->interruptible_wait != nullptr) {
+    return platform_->interruptible_wait(word, expected, Deadline::Infinite(), since);
+  }
+  return platform_->waiter.wait(word, expected, Deadline::Infinite());
+}
+
+uint64_t MsgQueue::SignalEpoch() const {
+  return platform_->signal_epoch != nullptr ? platform_->signal_epoch() : 0;
+}
+
+uint32_t MsgQueue::BlocksFor(uint64_t qbytes) {
+  // msg_fits_inqueue() admits up to qbytes messages and qbytes bytes. The
+  // most blocks per byte come from messages one byte longer than a record
+  // holds inline (two blocks each); the rest of the count goes to empty
+  // messages (one block each): qbytes + qbytes / (inline + 1).
+  const uint64_t worst = qbytes + qbytes / (kMsgInlineBytes + 1) + 1;
+  return static_cast<uint32_t>(std::min<uint64_t>(worst + kMsgExtraBlocks, kMsgMaxArenaBlocks));
+}
+
+size_t MsgQueue::FileSize(uint32_t blocks) {
+  return sizeof(MsgQueueHeader) + static_cast<size_t>(blocks) * kMsgBlockSize;
+}
+
+// ---------------------------------------------------------------------------
+// The lock held, and everything that needs it.
+
+class MsgQueue::Locked {
+ public:
+  explicit Locked(MsgQueue& queue) : q_(queue), h_(*queue.header_) {
+    // Critical sections last a few hundred nanoseconds: wait out a holder
+    // on another CPU rather than sleep in the mutex (a futex round trip
+    // costs more than the wait).
+    for (int i = 0; i < kLockSpin && h_.lock_busy.load(std::memory_order_relaxed) != 0; ++i) CpuRelax();
+    const Deadline deadline = Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos));
+    const LockResult result = q_.platform_->mutex.lock(h_.lock, deadline);
+    if (!HoldsLock(result)) return;
+    held_ = true;
+    h_.lock_busy.store(1, std::memory_order_relaxed);
+    RefreshCapacity();
+    if (result == LockResult::kAcquiredOwnerDied) {
+      Rebuild();
+      q_.platform_->mutex.mark_consistent(h_.lock);
+    } else if (!HeaderConsistent()) {
+      Rebuild();
+    }
+  }
+  ~Locked() { Unlock(); }
+  Locked(const Locked&) = delete;
+  Locked& operator=(const Locked&) = delete;
+
+  bool held() const { return held_; }
+
+  void Unlock() {
+    if (!held_) return;
+    held_ = false;
+    h_.lock_busy.store(0, std::memory_order_relaxed);
+    q_.platform_->mutex.unlock(h_.lock);
+    for (const auto& [word, count] : wakes_) q_.platform_->waiter.wake(word, count);
+    wakes_.clear();
+  }
+
+  // An inconsistency found in the middle of an operation: rebuild now. A
+  // second one in the same critical section means someone keeps scribbling;
+  // the caller gives up with EIDRM.
+  bool RepairOnce() {
+    if (repaired_) return false;
+    repaired_ = true;
+    Rebuild();
+    return true;
+  }
+
+  // --- Blocks.
+  bool Valid(uint32_t block) const { return block < h_.bump && block < limit_; }
+  unsigned char* Block(uint32_t block) const { return q_.arena_ + static_cast<size_t>(block) * kMsgBlockSize; }
+  MsgRecord* Record(uint32_t block) const { return reinterpret_cast<MsgRecord*>(Block(block)); }
+  MsgData* Data(uint32_t block) const { return reinterpret_cast<MsgData*>(Block(block)); }
+  MsgReceiver* Receiver(uint32_t block) const { return reinterpret_cast<MsgReceiver*>(Block(block)); }
+  MsgSender* Sender(uint32_t block) const { return reinterpret_cast<MsgSender*>(Block(block)); }
+  MsgBlockKind Kind(uint32_t block) const {
+    return static_cast<MsgBlockKind>(Data(block)->kind.load(std::memory_order_relaxed));
+  }
+  void SetKind(uint32_t block, MsgBlockKind kind) {
+    Data(block)->kind.store(static_cast<uint32_t>(kind), std::memory_order_release);
+  }
+
+  uint32_t Available() const {
+    const uint32_t fresh = h_.bump < limit_ ? limit_ - h_.bump : 0;
+    return h_.free_count + fresh;
+  }
+
+  // A block off the free list (or never used), or kMsgNoBlock: none left,
+  // or a broken free list (`broken_` set).
+  uint32_t Alloc() {
+    if (h_.free_head != kMsgNoBlock) {
+      const uint32_t block = h_.free_head;
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kFree || h_.free_count == 0) {
+        broken_ = true;
+        return kMsgNoBlock;
+      }
+      h_.free_head = Data(block)->next;
+      --h_.free_count;
+      return block;
+    }
+    if (h_.bump < limit_) return h_.bump++;
+    return kMsgNoBlock;
+  }
+
+  void Free(uint32_t block) {
+    MsgData* data = Data(block);
+    data->kind.store(static_cast<uint32_t>(MsgBlockKind::kFree), std::memory_order_release);
+    data->next = h_.free_head;
+    h_.free_head = block;
+    ++h_.free_count;
+  }
+
+  // --- Messages.
+
+  // Writes a message as kPending (not sent yet). kMsgNoBlock when the arena
+  // has no room (or its free list is broken).
+  uint32_t WriteMessage(int64_t mtype, absl::Span<const uint8_t> payload) {
+    const uint32_t data_blocks = DataBlocksFor(payload.size());
+    if (Available() < data_blocks + 1) return kMsgNoBlock;
+    const uint32_t head = Alloc();
+    if (head == kMsgNoBlock) return kMsgNoBlock;
+    SetKind(head, MsgBlockKind::kPending);
+    MsgRecord* record = Record(head);
+    record->data = kMsgNoBlock;
+    record->mtype = mtype;
+    record->size = static_cast<uint32_t>(payload.size());
+    record->blocks = data_blocks;
+    record->prev = record->next = kMsgNoBlock;
+    const size_t inline_bytes = std::min<size_t>(payload.size(), kMsgInlineBytes);
+    if (inline_bytes > 0) std::memcpy(record->inline_data, payload.data(), inline_bytes);
+    size_t offset = inline_bytes;
+    uint32_t* link = &record->data;
+    for (uint32_t i = 0; i < data_blocks; ++i) {
+      const uint32_t block = Alloc();
+      if (block == kMsgNoBlock) return kMsgNoBlock;  // broken free list; Rebuild reclaims
+      SetKind(block, MsgBlockKind::kData);
+      MsgData* data = Data(block);
+      data->next = kMsgNoBlock;
+      const size_t n = std::min<size_t>(payload.size() - offset, kMsgDataBytes);
+      std::memcpy(data->bytes, payload.data() + offset, n);
+      offset += n;
+      *link = block;
+      link = &data->next;
+    }
+    record->seq = h_.next_seq++;
+    return head;
+  }
+
+  // Copies the first `n` bytes of message `head` into `out`. False when its
+  // chain does not validate.
+  bool CopyPayload(uint32_t head, size_t n, std::vector<uint8_t>* out) {
+    const MsgRecord* record = Record(head);
+    if (n > record->size) return false;
+    out->resize(n);
+    const size_t inline_bytes = std::min<size_t>(n, kMsgInlineBytes);
+    if (inline_bytes > 0) std::memcpy(out->data(), record->inline_data, inline_bytes);
+    size_t offset = inline_bytes;
+    uint32_t block = record->data;
+    for (uint32_t i = 0; offset < n; ++i) {
+      if (i >= record->blocks || !Valid(block) || Kind(block) != MsgBlockKind::kData) return false;
+      const MsgData* data = Data(block);
+      const size_t chunk = std::min<size_t>(n - offset, kMsgDataBytes);
+      std::memcpy(out->data() + offset, data->bytes, chunk);
+      offset += chunk;
+      block = data->next;
+    }
+    return true;
+  }
+
+  // Frees a message's blocks. The record goes first: from then on the
+  // message does not exist, whatever happens to the rest.
+  void FreeMessage(uint32_t head) {
+    const uint32_t blocks = Record(head)->blocks;
+    uint32_t block = Record(head)->data;
+    Free(head);
+    for (uint32_t i = 0; i < blocks && Valid(block) && Kind(block) == MsgBlockKind::kData; ++i) {
+      const uint32_t next = Data(block)->next;
+      Free(block);
+      block = next;
+    }
+  }
+
+  // --- The two lists: messages in send order, waiting receivers in
+  // arrival order. Both are doubly linked through block indices in their
+  // records; a link read from the region is checked before it is followed,
+  // and a bad one sets `broken_` and changes nothing.
+  template <typename Node>
+  struct List {
+    uint32_t& head;
+    uint32_t& tail;
+    MsgBlockKind kind;
+  };
+  List<MsgRecord> Messages() { return {h_.msg_head, h_.msg_tail, MsgBlockKind::kMessage}; }
+  List<MsgReceiver> Receivers() { return {h_.recv_head, h_.recv_tail, MsgBlockKind::kReceiver}; }
+
+  template <typename Node>
+  Node* NodeAt(uint32_t block) const {
+    return reinterpret_cast<Node*>(Block(block));
+  }
+  template <typename Node>
+  bool Linkable(const List<Node>& list, uint32_t block) const {
+    return block == kMsgNoBlock || (Valid(block) && Kind(block) == list.kind);
+  }
+  // Links `block` after `after` (kMsgNoBlock: at the head).
+  template <typename Node>
+  bool LinkAfter(const List<Node>& list, uint32_t after, uint32_t block) {
+    if (!Linkable(list, after)) return Broken();
+    const uint32_t next = after == kMsgNoBlock ? list.head : NodeAt<Node>(after)->next;
+    if (!Linkable(list, next)) return Broken();
+    Node* node = NodeAt<Node>(block);
+    node->prev = after;
+    node->next = next;
+    (next == kMsgNoBlock ? list.tail : NodeAt<Node>(next)->prev) = block;
+    (after == kMsgNoBlock ? list.head : NodeAt<Node>(after)->next) = block;
+    return true;
+  }
+  template <typename Node>
+  bool Unlink(const List<Node>& list, uint32_t block) {
+    Node* node = NodeAt<Node>(block);
+    const uint32_t prev = node->prev;
+    const uint32_t next = node->next;
+    if (!Linkable(list, prev) || !Linkable(list, next)) return Broken();
+    uint32_t& into_prev = prev == kMsgNoBlock ? list.head : NodeAt<Node>(prev)->next;
+    uint32_t& into_next = next == kMsgNoBlock ? list.tail : NodeAt<Node>(next)->prev;
+    if (into_prev != block || into_next != block) return Broken();
+    into_prev = next;
+    into_next = prev;
+    node->prev = node->next = kMsgNoBlock;
+    return true;
+  }
+  bool Broken() {
+    broken_ = true;
+    return false;
+  }
+  bool LinkMessageAfter(uint32_t after, uint32_t block) { return LinkAfter(Messages(), after, block); }
+  bool UnlinkMessage(uint32_t block) { return Unlink(Messages(), block); }
+  bool LinkReceiverAtTail(uint32_t block) { return LinkAfter(Receivers(), h_.recv_tail, block); }
+  bool UnlinkReceiver(uint32_t block) { return Unlink(Receivers(), block); }
+  void CountMessage(const MsgRecord& record, int direction) {
+    const uint64_t qnum = h_.qnum.load(std::memory_order_relaxed);
+    const uint64_t cbytes = h_.cbytes.load(std::memory_order_relaxed);
+    h_.qnum.store(direction > 0 ? qnum + 1 : qnum - std::min<uint64_t>(qnum, 1), std::memory_order_relaxed);
+    h_.cbytes.store(direction > 0 ? cbytes + record.size : cbytes - std::min<uint64_t>(cbytes, record.size),
+                    std::memory_order_relaxed);
+  }
+
+  // find_msg(). Returns the message, kMsgNoBlock when none matches, and sets
+  // `broken_` when the list does not validate.
+  uint32_t FindMessage(int64_t msgtyp, uint32_t mode) {
+    uint32_t found = kMsgNoBlock;
+    int64_t count = 0;
+    uint32_t prev = kMsgNoBlock;
+    uint32_t steps = 0;
+    for (uint32_t block = h_.msg_head; block != kMsgNoBlock; block = Record(block)->next) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kMessage || Record(block)->prev != prev ||
+          ++steps > h_.bump) {
+        broken_ = true;
+        return kMsgNoBlock;
+      }
+      prev = block;
+      const int64_t mtype = Record(block)->mtype;
+      if (!TestMsg(mtype, msgtyp, mode)) continue;
+      if (mode == kSearchLessEqual && mtype != 1) {
+        msgtyp = mtype - 1;
+        found = block;
+      } else if (mode == kSearchNumber) {
+        if (msgtyp == count) return block;
+      } else {
+        return block;
+      }
+      ++count;
+    }
+    return found;
+  }
+
+  // Decides a waiting receiver: `status` is 0 (its message is in `message`)
+  // or an errno. Its wake-up happens after the unlock, and only if it may be
+  // asleep (a spinning receiver sees the status by itself).
+  void Decide(uint32_t block, uint32_t status) {
+    MsgReceiver* receiver = Receiver(block);
+    receiver->status.store(status, std::memory_order_release);
+    // MSG_BARRIER_SLEEP: pairs with the receiver's store of `sleeping`
+    // before its last look at `status`; one of the two sees the other.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (receiver->sleeping.load(std::memory_order_relaxed) != 0) WakeAfter(&receiver->status, 1);
+  }
+
+  // Decides every queued receiver with `status` (they stay linked: a
+  // receiver unlinks itself when it looks at its status).
+  void DecideAllWaiting(uint32_t status) {
+    uint32_t steps = 0;
+    for (uint32_t block = h_.recv_head; block != kMsgNoBlock && Valid(block) && ++steps <= h_.bump;
+         block = Receiver(block)->next) {
+      if (Kind(block) != MsgBlockKind::kReceiver) break;
+      Decide(block, status);
+    }
+  }
+
+  // pipelined_send(): hands `head` (kPending or kMessage, not linked) to the
+  // first waiting receiver that wants it. True when one took it.
+  bool HandToReceiver(uint32_t head) {
+    const MsgRecord* record = Record(head);
+    uint32_t steps = 0;
+    for (uint32_t block = h_.recv_head; block != kMsgNoBlock;) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kReceiver || ++steps > h_.bump) {
+        broken_ = true;
+        return false;
+      }
+      MsgReceiver* receiver = Receiver(block);
+      const uint32_t next = receiver->next;
+      if (TestMsg(record->mtype, receiver->msgtype, receiver->mode)) {
+        if (!UnlinkReceiver(block)) return false;  // broken_ is set
+        if (receiver->maxsize < record->size) {
+          Decide(block, E2BIG);
+        } else {
+          h_.lrpid.store(receiver->pid, std::memory_order_relaxed);
+          h_.rtime.store(q_.platform_->now_seconds(), std::memory_order_relaxed);
+          // MSG_BARRIER_HAND: the receiver names the message before the
+          // message says it was handed, so that a rebuild in between finds
+          // either a pending message (dropped: the send did not happen) or
+          // a handed one with its receiver.
+          receiver->message = head;
+          SetKind(head, MsgBlockKind::kHanded);
+          Decide(block, 0);
+          return true;
+        }
+      }
+      block = next;
+    }
+    return false;
+  }
+
+  // A sent (or returned) message that no receiver took: into the queue, in
+  // send order.
+  void Enqueue(uint32_t head) {
+    const uint64_t seq = Record(head)->seq;
+    uint32_t after = h_.msg_tail;
+    uint32_t steps = 0;
+    while (after != kMsgNoBlock && Valid(after) && Record(after)->seq > seq && ++steps <= h_.bump) {
+      after = Record(after)->prev;
+    }
+    if (after != kMsgNoBlock && !Valid(after)) after = kMsgNoBlock;
+    SetKind(head, MsgBlockKind::kMessage);
+    // A broken list: the message is committed all the same, and the rebuild
+    // the caller runs links it.
+    if (LinkMessageAfter(after, head)) CountMessage(*Record(head), +1);
+  }
+
+  void NoteSent() {
+    h_.sent_seq.fetch_add(1, std::memory_order_release);
+  }
+
+  // Room may have appeared: every sleeping sender looks again (ss_wakeup()
+  // wakes those whose message now fits; they race for it either way).
+  void NoteSpace() {
+    h_.space_seq.fetch_add(1, std::memory_order_release);
+    if (h_.senders.load(std::memory_order_relaxed) != 0) WakeAfter(&h_.space_seq, INT_MAX);
+  }
+
+  void WakeAfter(const std::atomic<uint32_t>* word, int count) { wakes_.emplace_back(word, count); }
+
+  // --- Waiter records.
+  void AddWaiter(int senders) {
+    h_.waiters.fetch_add(1, std::memory_order_relaxed);
+    if (senders) h_.senders.fetch_add(1, std::memory_order_relaxed);
+  }
+  void DropWaiter(bool sender) {
+    if (h_.waiters.load(std::memory_order_relaxed) > 0) h_.waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (sender && h_.senders.load(std::memory_order_relaxed) > 0) {
+      h_.senders.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  bool broken() const { return broken_; }
+  void clear_broken() { broken_ = false; }
+
+  // Recomputes every derived field from the records (file comment of
+  // core/msg/msg_region.h).
+  void Rebuild();
+
+ private:
+  // Takes a larger `arena_blocks` into account once the file is known to
+  // hold it.
+  void RefreshCapacity() {
+    uint32_t checked = q_.checked_blocks_.load(std::memory_order_relaxed);
+    const uint32_t blocks = h_.arena_blocks.load(std::memory_order_acquire);
+    if (blocks > checked && blocks <= kMsgMaxArenaBlocks && q_.capacity_.holds != nullptr &&
+        q_.capacity_.holds(q_.capacity_.context, FileSize(blocks))) {
+      q_.checked_blocks_.store(blocks, std::memory_order_relaxed);
+      checked = blocks;
+    }
+    limit_ = checked;
+  }
+
+  bool HeaderConsistent() const {
+    auto end_ok = [&](uint32_t block) { return block == kMsgNoBlock || Valid(block); };
+    return h_.bump <= limit_ && end_ok(h_.free_head) && end_ok(h_.msg_head) && end_ok(h_.msg_tail) &&
+           end_ok(h_.recv_head) && end_ok(h_.recv_tail) && h_.free_count <= h_.bump;
+  }
+
+  MsgQueue& q_;
+  MsgQueueHeader& h_;
+  uint32_t limit_ = 0;
+  bool held_ = false;
+  bool broken_ = false;
+  bool repaired_ = false;
+  absl::InlinedVector<std::pair<const std::atomic<uint32_t>*, int>, 4> wakes_;
+};
+
+void MsgQueue::Locked::Rebuild() {
+  const uint32_t bump = std::min(h_.bump, limit_);
+  h_.bump = bump;
+  std::vector<bool> used(bump, false);
+  struct Found {
+    uint64_t key;
+    uint32_t block;
+  };
+  std::vector<Found> messages;
+  std::vector<Found> receivers;  // waiting ones, by order
+  uint32_t waiters = 0;
+  uint32_t senders = 0;
+  uint64_t max_seq = 0;
+  uint64_t max_order = 0;
+  auto alive = [&](int32_t pid) { return pid > 0 && q_.platform_->process_alive(pid); };
+
+  // Messages first: a record and a chain that validates.
+  std::vector<uint32_t> chain;
+  for (uint32_t block = 0; block < bump; ++block) {
+    const MsgBlockKind kind = Kind(block);
+    if (kind != MsgBlockKind::kMessage && kind != MsgBlockKind::kHanded) continue;
+    const MsgRecord* record = Record(block);
+    bool ok = record->blocks == DataBlocksFor(record->size);
+    chain.clear();
+    uint32_t next = record->data;
+    for (uint32_t i = 0; ok && i < record->blocks; ++i) {
+      ok = Valid(next) && !used[next] && Kind(next) == MsgBlockKind::kData;
+      if (ok) {
+        chain.push_back(next);
+        used[next] = true;  // undone below if the chain fails
+        next = Data(next)->next;
+      }
+    }
+    if (!ok) {
+      for (uint32_t data : chain) used[data] = false;
+      SetKind(block, MsgBlockKind::kFree);
+      continue;
+    }
+    used[block] = true;
+    max_seq = std::max(max_seq, record->seq);
+  }
+  // Receivers and senders. A handed message stays with a live receiver that
+  // names it; any other goes back into the queue.
+  for (uint32_t block = 0; block < bump; ++block) {
+    const MsgBlockKind kind = Kind(block);
+    if (kind == MsgBlockKind::kSender) {
+      if (alive(Sender(block)->pid)) {
+        used[block] = true;
+        ++waiters;
+        ++senders;
+      } else {
+        SetKind(block, MsgBlockKind::kFree);
+      }
+      continue;
+    }
+    if (kind != MsgBlockKind::kReceiver) continue;
+    MsgReceiver* receiver = Receiver(block);
+    const uint32_t message = receiver->message;
+    const bool names_message = message != kMsgNoBlock && Valid(message) && used[message] &&
+                               Kind(message) == MsgBlockKind::kHanded;
+    if (!alive(receiver->pid)) {
+      SetKind(block, MsgBlockKind::kFree);
+      continue;
+    }
+    used[block] = true;
+    ++waiters;
+    const uint32_t status = receiver->status.load(std::memory_order_acquire);
+    if (status == 0 && names_message) {
+      Record(message)->prev = block;  // claimed; see below
+      continue;
+    }
+    receiver->message = kMsgNoBlock;
+    if (status == 0) {
+      // Told it had a message that does not exist: let it look again.
+      receiver->status.store(kMsgRetry, std::memory_order_release);
+      WakeAfter(&receiver->status, 1);
+    }
+    if (IsWaiting(receiver->status.load(std::memory_order_relaxed))) {
+      receivers.push_back(Found{receiver->order, block});
+      max_order = std::max(max_order, receiver->order);
+    }
+  }
+  for (uint32_t block = 0; block < bump; ++block) {
+    if (!used[block]) continue;
+    const MsgBlockKind kind = Kind(block);
+    if (kind == MsgBlockKind::kHanded) {
+      const uint32_t claimant = Record(block)->prev;
+      if (Valid(claimant) && Kind(claimant) == MsgBlockKind::kReceiver && Receiver(claimant)->message == block &&
+          used[claimant]) {
+        continue;
+      }
+      SetKind(block, MsgBlockKind::kMessage);
+    }
+    if (Kind(block) == MsgBlockKind::kMessage) messages.push_back(Found{Record(block)->seq, block});
+  }
+
+  // The lists, the counts, the free list.
+  std::sort(messages.begin(), messages.end(), [](const Found& a, const Found& b) { return a.key < b.key; });
+  std::sort(receivers.begin(), receivers.end(), [](const Found& a, const Found& b) { return a.key < b.key; });
+  h_.msg_head = h_.msg_tail = kMsgNoBlock;
+  uint64_t qnum = 0;
+  uint64_t cbytes = 0;
+  for (const Found& message : messages) {
+    LinkMessageAfter(h_.msg_tail, message.block);
+    ++qnum;
+    cbytes += Record(message.block)->size;
+  }
+  h_.qnum.store(qnum, std::memory_order_relaxed);
+  h_.cbytes.store(cbytes, std::memory_order_relaxed);
+  h_.recv_head = h_.recv_tail = kMsgNoBlock;
+  for (const Found& receiver : receivers) LinkReceiverAtTail(receiver.block);
+  h_.free_head = kMsgNoBlock;
+  h_.free_count = 0;
+  for (uint32_t block = bump; block-- > 0;) {
+    if (!used[block]) Free(block);
+  }
+  h_.next_seq = std::max(h_.next_seq, max_seq + 1);
+  h_.next_order = std::max(h_.next_order, max_order + 1);
+  h_.waiters.store(waiters, std::memory_order_relaxed);
+  h_.senders.store(senders, std::memory_order_relaxed);
+  // Whoever waited may find things changed.
+  NoteSent();
+  NoteSpace();
+  broken_ = false;
+}
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Format(void* base, uint32_t blocks, uint64_t qbytes,
+                                                           int64_t ctime, const RegionPlatform* platform,
+                                                           CapacityCheck capacity) {
+  if (blocks == 0 || blocks > kMsgMaxArenaBlocks) return ErrnoStatus(EINVAL, "arena size out of range");
+  auto* header = new (base) MsgQueueHeader();
+  header->layout_version.store(MsgQueueHeader::kVersion, std::memory_order_relaxed);
+  header->arena_offset.store(sizeof(MsgQueueHeader), std::memory_order_relaxed);
+  header->arena_blocks.store(blocks, std::memory_order_relaxed);
+  header->qbytes.store(qbytes, std::memory_order_relaxed);
+  header->ctime.store(ctime, std::memory_order_relaxed);
+  header->bump = 0;
+  header->free_head = kMsgNoBlock;
+  header->free_count = 0;
+  header->msg_head = header->msg_tail = kMsgNoBlock;
+  header->recv_head = header->recv_tail = kMsgNoBlock;
+  header->next_seq = 1;
+  header->next_order = 1;
+  platform->mutex.init(header->lock);
+  header->magic.store(MsgQueueHeader::kMagic, std::memory_order_release);
+  return Open(base, platform, capacity);
+}
+
+absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Open(void* base, const RegionPlatform* platform,
+                                                         CapacityCheck capacity) {
+  auto* header = static_cast<MsgQueueHeader*>(base);
+  if (header->magic.load(std::memory_order_acquire) != MsgQueueHeader::kMagic ||
+      header->layout_version.load(std::memory_order_relaxed) != MsgQueueHeader::kVersion ||
+      header->arena_offset.load(std::memory_order_relaxed) != sizeof(MsgQueueHeader)) {
+    return ErrnoStatus(EIDRM, "not a message queue region of this version");
+  }
+  auto* arena = static_cast<unsigned char*>(base) + sizeof(MsgQueueHeader);
+  std::unique_ptr<MsgQueue> queue(new MsgQueue(header, arena, platform, capacity));
+  const uint32_t blocks = header->arena_blocks.load(std::memory_order_acquire);
+  if (blocks > kMsgMaxArenaBlocks || capacity.holds == nullptr || !capacity.holds(capacity.context, FileSize(blocks))) {
+    return ErrnoStatus(EIDRM, "the message queue region is smaller than its header says");
+  }
+  queue->checked_blocks_.store(blocks, std::memory_order_relaxed);
+  return queue;
+}
+
+int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since) {
+  MsgQueueHeader& h = *header_;
+  bool spun = false;
+  for (;;) {
+    Locked locked(*this);
+    if (!locked.held()) return EIDRM;
+    if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
+    // msg_fits_inqueue(), and room in the arena (which only runs short of
+    // it while handed messages wait for their receivers).
+    const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
+    const bool fits = payload.size() + h.cbytes.load(std::memory_order_relaxed) <= qbytes &&
+                      1 + h.qnum.load(std::memory_order_relaxed) <= qbytes;
+    if (fits && locked.Available() >= DataBlocksFor(payload.size()) + 1) {
+      h.lspid.store(pid, std::memory_order_relaxed);
+      h.stime.store(platform_->now_seconds(), std::memory_order_relaxed);
+      const uint32_t head = locked.WriteMessage(mtype, payload);
+      if (head == kMsgNoBlock) {
+        if (!locked.RepairOnce()) return EIDRM;
+        continue;
+      }
+      if (!locked.HandToReceiver(head)) {
+        if (locked.broken()) {
+          if (!locked.RepairOnce()) return EIDRM;
+          continue;  // the rebuild dropped the pending message
+        }
+        locked.Enqueue(head);
+        // A list that would not take it: the message is sent all the same
+        // (committed), and the rebuild links it.
+        if (locked.broken()) locked.RepairOnce();
+      }
+      locked.NoteSent();
+      return 0;
+    }
+    if (msgflg & kIpcNowait) return EAGAIN;
+    const uint32_t space = h.space_seq.load(std::memory_order_acquire);
+    if (!spun) {
+      spun = true;
+      locked.Unlock();
+      SpinWhile([&] { return h.space_seq.load(std::memory_order_acquire) == space; });
+      continue;
+    }
+    // ss_add(): wait for room.
+    const uint32_t record = locked.Alloc();
+    if (record == kMsgNoBlock) {
+      if (locked.broken() && locked.RepairOnce()) continue;
+      return ENOMEM;
+    }
+    MsgSender* sender = locked.Sender(record);
+    sender->pid = pid;
+    locked.SetKind(record, MsgBlockKind::kSender);
+    locked.AddWaiter(/*senders=*/1);
+    locked.Unlock();
+    const WaitResult result = Sleep(&h.space_seq, space, since);
+    Locked relocked(*this);
+    if (relocked.held() && relocked.Valid(record) && relocked.Kind(record) == MsgBlockKind::kSender &&
+        relocked.Sender(record)->pid == pid) {
+      relocked.Free(record);
+      relocked.DropWaiter(/*sender=*/true);
+    }
+    if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
+    if (result == WaitResult::kInterrupted) return EINTR;
+    return kMsgRecheck;
+  }
+}
+
+int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid,
+                          uint64_t since, int64_t* mtype, std::vector<uint8_t>* payload) {
+  MsgQueueHeader& h = *header_;
+  const uint32_t mode = ConvertMode(&msgtyp, msgflg);
+  bool spun = false;
+  uint32_t record = kMsgNoBlock;
+  for (;;) {
+    Locked locked(*this);
+    if (!locked.held()) return -EIDRM;
+    if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
+    const uint32_t found = locked.FindMessage(msgtyp, mode);
+    if (locked.broken()) {
+      if (!locked.RepairOnce()) return -EIDRM;
+      continue;
+    }
+    if (found != kMsgNoBlock) {
+      MsgRecord* message = locked.Record(found);
+      if (bufsz < message->size && !(msgflg & kMsgNoError)) return -E2BIG;
+      const size_t n = std::min<uint64_t>(bufsz, message->size);
+      if (msgflg & kMsgCopy) {
+        // copy_msg() into a buffer of min(bufsz, MSGMAX) bytes.
+        if (message->size > std::min(bufsz, msgmax)) return -EINVAL;
+        if (!locked.CopyPayload(found, n, payload)) {
+          if (!locked.RepairOnce()) return -EIDRM;
+          continue;
+        }
+        *mtype = message->mtype;
+        return static_cast<int64_t>(n);
+      }
+      if (!locked.CopyPayload(found, n, payload)) {
+        if (!locked.RepairOnce()) return -EIDRM;
+        continue;
+      }
+      if (!locked.UnlinkMessage(found)) {
+        if (!locked.RepairOnce()) return -EIDRM;
+        continue;
+      }
+      *mtype = message->mtype;
+      locked.CountMessage(*message, -1);
+      h.rtime.store(platform_->now_seconds(), std::memory_order_relaxed);
+      h.lrpid.store(pid, std::memory_order_relaxed);
+      locked.FreeMessage(found);
+      locked.NoteSpace();
+      return static_cast<int64_t>(n);
+    }
+    if (msgflg & kIpcNowait) return -ENOMSG;
+    if (!spun) {
+      spun = true;
+      const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
+      locked.Unlock();
+      SpinWhile([&] { return h.sent_seq.load(std::memory_order_acquire) == sent; });
+      continue;
+    }
+    // Queue as a receiver (struct msg_receiver).
+    record = locked.Alloc();
+    if (record == kMsgNoBlock) {
+      if (locked.broken() && locked.RepairOnce()) continue;
+      return -ENOMEM;
+    }
+    MsgReceiver* receiver = locked.Receiver(record);
+    receiver->status.store(kMsgWaiting, std::memory_order_relaxed);
+    receiver->sleeping.store(0, std::memory_order_relaxed);
+    receiver->pid = pid;
+    receiver->mode = mode;
+    receiver->msgtype = msgtyp;
+    receiver->maxsize = (msgflg & kMsgNoError) ? INT_MAX : bufsz;
+    receiver->order = h.next_order++;
+    receiver->message = kMsgNoBlock;
+    locked.SetKind(record, MsgBlockKind::kReceiver);
+    if (!locked.LinkReceiverAtTail(record)) {
+      // The rebuild finds our record (we are alive and waiting) and links it.
+      if (!locked.RepairOnce()) return -EIDRM;
+    } else {
+      locked.AddWaiter(/*senders=*/0);
+    }
+    break;
+  }
+
+  // Sleep until decided, a signal, or removal.
+  MsgReceiver* receiver = reinterpret_cast<MsgReceiver*>(arena_ + static_cast<size_t>(record) * kMsgBlockSize);
+  SpinWhile([&] { return receiver->status.load(std::memory_order_acquire) == kMsgWaiting; });
+  uint32_t status = receiver->status.load(std::memory_order_acquire);
+  bool interrupted = false;
+  if (status == kMsgWaiting) {
+    receiver->sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // MSG_BARRIER_SLEEP
+    while ((status = receiver->status.load(std::memory_order_acquire)) == kMsgWaiting) {
+      if (Sleep(&receiver->status, kMsgWaiting, since) == WaitResult::kInterrupted) {
+        interrupted = true;
+        break;
+      }
+    }
+  }
+  if (status == EIDRM) return -EIDRM;  // the queue is gone; nothing to free
+
+  Locked locked(*this);
+  if (!locked.held()) return -EIDRM;
+  if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
+  if (!locked.Valid(record) || locked.Kind(record) != MsgBlockKind::kReceiver || receiver->pid != pid) {
+    return -EIDRM;  // our record was scribbled over
+  }
+  status = receiver->status.load(std::memory_order_acquire);
+  int64_t result = kMsgRecheck;
+  if (status == 0) {
+    const uint32_t message = receiver->message;
+    if (locked.Valid(message) && locked.Kind(message) == MsgBlockKind::kHanded) {
+      const MsgRecord* record_of = locked.Record(message);
+      const size_t n = std::min<uint64_t>(bufsz, record_of->size);
+      if (locked.CopyPayload(message, n, payload)) {
+        *mtype = record_of->mtype;
+        result = static_cast<int64_t>(n);
+      }
+      locked.FreeMessage(message);
+      locked.NoteSpace();  // the arena has room again
+    }
+  } else if (IsWaiting(status)) {
+    // Not decided: a signal (EINTR), or woken to look again.
+    if (!locked.UnlinkReceiver(record)) {
+      // The rebuild relinks every waiting record, ours included.
+      if (!locked.RepairOnce() || !locked.UnlinkReceiver(record)) return -EIDRM;
+    }
+    if (interrupted) result = -EINTR;
+  } else {
+    result = -static_cast<int64_t>(status);  // E2BIG
+  }
+  locked.Free(record);
+  locked.DropWaiter(/*sender=*/false);
+  return result;
+}
+
+MsgQueue::Stat MsgQueue::ReadStat() const {
+  const MsgQueueHeader& h = *header_;
+  Stat stat;
+  stat.qnum = h.qnum.load(std::memory_order_relaxed);
+  stat.cbytes = h.cbytes.load(std::memory_order_relaxed);
+  stat.qbytes = h.qbytes.load(std::memory_order_relaxed);
+  stat.stime = h.stime.load(std::memory_order_relaxed);
+  stat.rtime = h.rtime.load(std::memory_order_relaxed);
+  stat.ctime = h.ctime.load(std::memory_order_relaxed);
+  stat.lspid = h.lspid.load(std::memory_order_relaxed);
+  stat.lrpid = h.lrpid.load(std::memory_order_relaxed);
+  return stat;
+}
+
+void MsgQueue::SetCTime(int64_t ctime) { header_->ctime.store(ctime, std::memory_order_relaxed); }
+
+uint32_t MsgQueue::Waiters() const { return header_->waiters.load(std::memory_order_relaxed); }
+
+void MsgQueue::SetQbytes(uint64_t qbytes, uint32_t blocks, int64_t ctime) {
+  MsgQueueHeader& h = *header_;
+  h.qbytes.store(qbytes, std::memory_order_relaxed);
+  h.ctime.store(ctime, std::memory_order_relaxed);
+  if (blocks > h.arena_blocks.load(std::memory_order_relaxed) && blocks <= kMsgMaxArenaBlocks) {
+    h.arena_blocks.store(blocks, std::memory_order_release);
+  }
+  Locked locked(*this);
+  if (locked.held()) {
+    // expunge_all(-EAGAIN): receivers look again (they stay queued until
+    // they do, and may still be handed a message meanwhile).
+    locked.DecideAllWaiting(kMsgRetry);
+    locked.NoteSpace();
+    return;
+  }
+  // A busy lock: senders still learn of the room.
+  h.space_seq.fetch_add(1, std::memory_order_release);
+  platform_->waiter.wake(&h.space_seq, INT_MAX);
+}
+
+void MsgQueue::Remove() {
+  MsgQueueHeader& h = *header_;
+  h.removed.store(1, std::memory_order_release);
+  {
+    Locked locked(*this);
+    if (locked.held()) {
+      locked.DecideAllWaiting(EIDRM);  // expunge_all(-EIDRM)
+    } else {
+      // A stuck or broken lock: find the receivers by their records. Only
+      // atomics are touched, and only inside the checked arena.
+      const uint32_t end = std::min(std::atomic_ref<uint32_t>(h.bump).load(std::memory_order_relaxed),
+                                    checked_blocks_.load(std::memory_order_relaxed));
+      for (uint32_t block = 0; block < end; ++block) {
+        auto* receiver = reinterpret_cast<MsgReceiver*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
+        if (receiver->kind.load(std::memory_order_relaxed) != static_cast<uint32_t>(MsgBlockKind::kReceiver)) {
+          continue;
+        }
+        uint32_t status = receiver->status.load(std::memory_order_relaxed);
+        while (IsWaiting(status) &&
+               !receiver->status.compare_exchange_weak(status, EIDRM, std::memory_order_release)) {
+        }
+        platform_->waiter.wake(&receiver->status, 1);
+      }
+    }
+  }
+  h.space_seq.fetch_add(1, std::memory_order_release);
+  platform_->waiter.wake(&h.space_seq, INT_MAX);
+}
+
+bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {
+  // A dead process's records were written before it died and nobody but
+  // the lock holder removes them, so a look without the lock cannot miss
+  // them (it may see a live process's record come or go: then the locked
+  // pass decides). Only atomics are read, and only inside the checked arena.
+  const uint32_t end = std::min(std::atomic_ref<uint32_t>(header_->bump).load(std::memory_order_relaxed),
+                                checked_blocks_.load(std::memory_order_relaxed));
+  for (uint32_t block = 0; block < end; ++block) {
+    auto* sender = reinterpret_cast<MsgSender*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
+    const uint32_t kind = sender->kind.load(std::memory_order_acquire);
+    if (kind != static_cast<uint32_t>(MsgBlockKind::kReceiver) && kind != static_cast<uint32_t>(MsgBlockKind::kSender)) {
+      continue;
+    }
+    // MsgReceiver and MsgSender keep `pid` at the same offset.
+    if (std::atomic_ref<int32_t>(sender->pid).load(std::memory_order_relaxed) == pid) return true;
+  }
+  return false;
+}
+
+void MsgQueue::ProcessExited(int32_t pid, bool* busy) {
+  *busy = false;
+  // Taking the lock would stall the queue's users for nothing: look first.
+  if (Waiters() == 0 || !MayHaveRecordsOf(pid)) return;
+  Locked locked(*this);
+  if (!locked.held()) {
+    *busy = true;
+    return;
+  }
+  MsgQueueHeader& h = *header_;
+  for (uint32_t block = 0; block < h.bump && locked.Valid(block); ++block) {
+    const MsgBlockKind kind = locked.Kind(block);
+    if (kind == MsgBlockKind::kSender && locked.Sender(block)->pid == pid) {
+      locked.Free(block);
+      locked.DropWaiter(/*sender=*/true);
+      continue;
+    }
+    if (kind != MsgBlockKind::kReceiver || locked.Receiver(block)->pid != pid) continue;
+    MsgReceiver* receiver = locked.Receiver(block);
+    const uint32_t status = receiver->status.load(std::memory_order_acquire);
+    const uint32_t message = receiver->message;
+    if (IsWaiting(status) && !locked.UnlinkReceiver(block)) {
+      locked.RepairOnce();  // drops this dead process's records itself
+      return;
+    }
+    locked.Free(block);
+    locked.DropWaiter(/*sender=*/false);
+    // A message handed to it that it never took is not lost: it goes to the
+    // next receiver that wants it, or back into the queue.
+    if (status == 0 && locked.Valid(message) && locked.Kind(message) == MsgBlockKind::kHanded) {
+      if (!locked.HandToReceiver(message)) locked.Enqueue(message);
+      locked.NoteSent();
+    }
+  }
+  if (locked.broken()) locked.RepairOnce();
+}
+
+}  // namespace sysv::core

@@ -1,0 +1,164 @@
+// Message queue operations on a queue's mapped region: msgsnd and msgrcv,
+// run by clients; msg_qbytes changes, removal and the exit-time cleanup of
+// dead processes, run by the daemon.
+//
+// User space visible behavior (as Linux ipc/msg.c since 4.x):
+//   - A message fits when msg_cbytes + its size <= msg_qbytes and
+//     msg_qnum + 1 <= msg_qbytes (msg_fits_inqueue()); otherwise msgsnd
+//     waits for room (EAGAIN with IPC_NOWAIT).
+//   - msgsnd hands a message straight to the first waiting receiver that
+//     wants it (pipelined_send()): it never enters the queue, qnum and
+//     cbytes never count it, and msg_lrpid/msg_rtime are the receiver's. A
+//     waiting receiver whose buffer is too small (and no MSG_NOERROR) is
+//     woken with E2BIG and the next one is tried.
+//   - msgrcv: msgtyp 0 takes the first message, > 0 the first of that type
+//     (MSG_EXCEPT: of any other type), < 0 the first of the lowest type
+//     <= |msgtyp|; MSG_COPY copies the message at position msgtyp without
+//     removing it. A message larger than the buffer gives E2BIG unless
+//     MSG_NOERROR truncates it.
+//   - IPC_RMID wakes every waiter with EIDRM; IPC_SET wakes receivers to
+//     look again (their permissions may have changed) and senders (the
+//     queue may have grown). A signal handler interrupts a wait with EINTR;
+//     a receiver that was handed a message before it noticed the signal
+//     returns the message, as the kernel's does.
+//
+// Internals: the file comment of core/msg/msg_region.h (layout, crash
+// consistency, untrusted input). Waiters spin briefly before they sleep: a
+// partner on another CPU usually acts within microseconds, and a futex sleep
+// and wake-up costs more than that.
+//
+// Locking: every function takes the region's lock itself and releases it
+// before returning; none may be called with it held. Wake-ups happen after
+// the lock is dropped.
+#ifndef SYSV_CORE_MSG_MSG_QUEUE_H_
+#define SYSV_CORE_MSG_MSG_QUEUE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/msg/msg_region.h"
+#include "core/region_platform.h"
+
+namespace sysv::core {
+
+// msgrcv flags (include/uapi/linux/msg.h) and IPC_NOWAIT.
+inline constexpr int kMsgNoError = 010000;
+inline constexpr int kMsgExcept = 020000;
+inline constexpr int kMsgCopy = 040000;
+
+// Not an errno: the operation slept and was woken to look again. The caller
+// repeats its permission checks and calls again, as the kernel's loops do.
+inline constexpr int kMsgRecheck = -100000;
+
+class MsgQueue {
+ public:
+  // Whether the region's file really holds `bytes` bytes (a client fstat()s
+  // its descriptor; a scribbled `arena_blocks` must not make anyone touch
+  // pages past the end of the file).
+  struct CapacityCheck {
+    bool (*holds)(const void* context, uint64_t bytes) = nullptr;
+    const void* context = nullptr;
+  };
+
+  // Blocks an arena needs for msg_qbytes = `qbytes` (the worst case of
+  // msg_fits_inqueue(), plus kMsgExtraBlocks), at most kMsgMaxArenaBlocks.
+  static uint32_t BlocksFor(uint64_t qbytes);
+  // Bytes of a region file with `blocks` arena blocks.
+  static size_t FileSize(uint32_t blocks);
+  // Bytes every process maps: room for the largest arena.
+  static size_t MappingSize() { return FileSize(kMsgMaxArenaBlocks); }
+
+  // Formats a new region of FileSize(blocks) bytes at `base` (mapped with
+  // MappingSize() bytes): empty, msg_qbytes = `qbytes`, msg_ctime = `ctime`.
+  static absl::StatusOr<std::unique_ptr<MsgQueue>> Format(void* base, uint32_t blocks, uint64_t qbytes,
+                                                          int64_t ctime, const RegionPlatform* platform,
+                                                          CapacityCheck capacity);
+  // Validates an existing region's header.
+  static absl::StatusOr<std::unique_ptr<MsgQueue>> Open(void* base, const RegionPlatform* platform,
+                                                        CapacityCheck capacity);
+
+  MsgQueue(const MsgQueue&) = delete;
+  MsgQueue& operator=(const MsgQueue&) = delete;
+
+  // The signal epoch of the calling thread (RegionPlatform::signal_epoch):
+  // read it when a msgsnd or msgrcv call starts and pass it to every
+  // Send() or Receive() of that call, so that a handler run at any moment
+  // of the call, even between two of them, ends it with EINTR.
+  uint64_t SignalEpoch() const;
+
+  // msgsnd, once the arguments and permissions are checked (msg_checks.h).
+  // `payload` is the caller's private copy of mtext. Returns 0 or the errno:
+  // EAGAIN (full, IPC_NOWAIT), EIDRM, EINTR, ENOMEM (no room for a waiter
+  // record); or kMsgRecheck.
+  int Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since);
+
+  // msgrcv, once the arguments and permissions are checked. `msgmax` bounds
+  // a MSG_COPY. On success returns the bytes stored in `*payload` (resized
+  // to them) and the message's type in `*mtype`; else -errno: E2BIG, EIDRM,
+  // EINTR, ENOMSG (IPC_NOWAIT), EINVAL (MSG_COPY of a message larger than
+  // the copy buffer), ENOMEM; or kMsgRecheck.
+  int64_t Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
+                  int64_t* mtype, std::vector<uint8_t>* payload);
+
+  // Daemon side.
+  struct Stat {
+    uint64_t qnum = 0;
+    uint64_t cbytes = 0;
+    uint64_t qbytes = 0;
+    int64_t stime = 0;
+    int64_t rtime = 0;
+    int64_t ctime = 0;
+    int32_t lspid = 0;
+    int32_t lrpid = 0;
+  };
+  Stat ReadStat() const;
+  void SetCTime(int64_t ctime);
+  // IPC_SET: msg_qbytes := `qbytes` and the arena grows to `blocks` (the
+  // file already holds them); receivers are woken to look again, senders to
+  // try again.
+  void SetQbytes(uint64_t qbytes, uint32_t blocks, int64_t ctime);
+  // freeque(): every waiter gets EIDRM; later operations on a stale mapping
+  // get EIDRM too.
+  void Remove();
+  // Drops the waiter records of a dead process; a message handed to a dead
+  // receiver goes back into the queue, in its send order. `*busy` is set
+  // when the lock could not be had in time (nothing was done; try later).
+  void ProcessExited(int32_t pid, bool* busy);
+  // Waiter records: the daemon skips idle queues at exit time.
+  uint32_t Waiters() const;
+
+ private:
+  MsgQueue(MsgQueueHeader* header, unsigned char* arena, const RegionPlatform* platform, CapacityCheck capacity)
+      : header_(header), arena_(arena), platform_(platform), capacity_(capacity) {}
+
+  class Locked;  // the lock held, with the wake-ups to do after it
+  friend class Locked;
+
+  // A futex sleep that a signal handler run since `since` interrupts.
+  WaitResult Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since);
+
+  // Whether the arena may hold a waiter record of `pid` (no lock taken).
+  bool MayHaveRecordsOf(int32_t pid) const;
+
+  // Spins while `waiting()` holds, for this process's current budget.
+  // Returns whether the wait ended during the spin.
+  template <typename Condition>
+  bool SpinWhile(Condition waiting);
+
+  MsgQueueHeader* header_;
+  unsigned char* arena_;
+  const RegionPlatform* platform_;
+  CapacityCheck capacity_;
+  // Blocks checked to be inside the file: every index is bounded by this.
+  std::atomic<uint32_t> checked_blocks_{0};
+  std::atomic<int> spin_budget_{400};
+};
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_MSG_MSG_QUEUE_H_

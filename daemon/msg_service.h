@@ -1,0 +1,49 @@
+// The message queue requests: msgget, the first access to a queue, and
+// every msgctl command; plus the exit-time cleanup for dead clients.
+#ifndef SYSV_DAEMON_MSG_SERVICE_H_
+#define SYSV_DAEMON_MSG_SERVICE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "core/ipc/ipc_registry.h"
+#include "core/ipc/limits.h"
+#include "core/msg/msg_registry.h"
+#include "core/protocol/wire.h"
+#include "daemon/msg_store.h"
+#include "daemon/reply.h"
+
+namespace sysv::daemon {
+
+class MsgService {
+ public:
+  MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, int msg_dir_fd);
+
+  Reply Get(uint32_t request_id, const core::wire::MsgGetRequest& request, const core::OpContext& ctx);
+  Reply Open(uint32_t request_id, const core::wire::MsgOpenRequest& request, const core::OpContext& ctx);
+  Reply Ctl(uint32_t request_id, const core::wire::MsgCtlRequest& request, const core::OpContext& ctx);
+
+  // Drops a dead process's waiter records from every queue that has any
+  // (a message handed to it and not taken goes back to the queue).
+  void ProcessExited(int32_t pid);
+  // Retries the cleanup that found a queue's lock busy. Runs before every
+  // message queue request.
+  void RetryPendingExits();
+
+ private:
+  struct PendingExit {
+    int32_t pid;
+    int32_t index;
+    uint32_t seq;
+  };
+  void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
+
+  std::vector<PendingExit> pending_exits_;
+  MsgStore store_;
+  core::IpcRegistry ids_;
+  core::MsgRegistry registry_;
+};
+
+}  // namespace sysv::daemon
+
+#endif  // SYSV_DAEMON_MSG_SERVICE_H_

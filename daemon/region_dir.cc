@@ -1,0 +1,51 @@
+#include "daemon/region_dir.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "backends/common/posix_region_file.h"
+#include "daemon/log.h"
+
+namespace sysv::daemon {
+
+std::vector<std::string> ListDirectory(int dir_fd) {
+  std::vector<std::string> names;
+  const int fd = dup(dir_fd);
+  if (fd < 0) return names;
+  DIR* dir = fdopendir(fd);
+  if (dir == nullptr) {
+    close(fd);
+    return names;
+  }
+  rewinddir(dir);
+  while (struct dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') names.push_back(entry->d_name);
+  }
+  closedir(dir);
+  return names;
+}
+
+void RecoverRegionFiles(int dir_fd, const char* what, const std::function<bool(int32_t index, uint32_t seq)>& is_live,
+                        const std::function<absl::Status(int32_t index, uint32_t seq)>& map) {
+  for (const std::string& name : ListDirectory(dir_fd)) {
+    std::vector<std::string> parts = absl::StrSplit(name, '.');
+    int32_t index = -1;
+    uint32_t seq = 0;
+    if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &index) && absl::SimpleAtoi(parts[1], &seq) &&
+        is_live(index, seq)) {
+      if (absl::Status status = map(index, seq); !status.ok()) {
+        SYSV_LOG(kError, "%s %s cannot be mapped: %s", what, name, status.ToString());
+      }
+      continue;
+    }
+    SYSV_LOG(kWarning, "removing orphaned %s region %s", what, name);
+    (void)backend::UnlinkRegionFile(dir_fd, name);
+  }
+}
+
+}  // namespace sysv::daemon

@@ -1,0 +1,28 @@
+// The state directory of one object kind ("index.seq" region files), as the
+// daemon finds it when it starts.
+#ifndef SYSV_DAEMON_REGION_DIR_H_
+#define SYSV_DAEMON_REGION_DIR_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace sysv::daemon {
+
+// The names in directory `dir_fd` (but "." and ".." and other dot names),
+// read through a duplicate so that `dir_fd` keeps its offset. Empty when
+// the directory cannot be read.
+std::vector<std::string> ListDirectory(int dir_fd);
+
+// Calls `map` for every region file in `dir_fd` that names a live object
+// (`is_live`), and removes the others (objects removed while the daemon was
+// down, or files a crash left half made). `what` names the kind in logs.
+void RecoverRegionFiles(int dir_fd, const char* what, const std::function<bool(int32_t index, uint32_t seq)>& is_live,
+                        const std::function<absl::Status(int32_t index, uint32_t seq)>& map);
+
+}  // namespace sysv::daemon
+
+#endif  // SYSV_DAEMON_REGION_DIR_H_
