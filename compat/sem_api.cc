@@ -300,6 +300,24 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   return error == 0 ? 0 : FailWithErrno(error);
 }
 
+// GETVAL, GETPID, GETNCNT, GETZCNT and GETALL for a caller whose mapping of
+// the set is read-only: the daemon runs them (wire::SemCtlRequest).
+int ReadValuesThroughDaemon(Runtime& runtime, int semid, int semnum, int cmd, SemArg arg) {
+  wire::SemCtlRequest request{};
+  request.id = semid;
+  request.cmd = cmd;
+  request.semnum = semnum;
+  auto reply = runtime.Call<wire::Op::kSemCtl>(request);
+  if (!reply.ok()) return Fail(reply.status());
+  if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  if (cmd == GETALL) {
+    if (reply->nvalues > wire::kSemCtlMaxValues) return FailWithErrno(EPROTO);
+    if (!CopyToUser(arg.array, reply->values, reply->nvalues * sizeof(uint16_t))) return FailWithErrno(EFAULT);
+    return 0;
+  }
+  return reply->value;
+}
+
 // The value commands (semctl_main(), semctl_setval()).
 int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   Runtime& runtime = Runtime::Get();
@@ -325,10 +343,9 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   if (!grant.ok()) return Fail(grant.status());
   core::SemSet& set = *(*grant)->set;
   // Every value command takes the set's lock, a write to the region, which
-  // a read-only mapping turns into SIGSEGV. Until readers get a lock-free
-  // path, a caller with read but not write permission gets EACCES, as from
-  // a wait-for-zero semop (README, semaphore gaps).
-  if (!(*grant)->may_alter) return FailWithErrno(EACCES);
+  // a read-only mapping cannot do: a caller with read but not write
+  // permission has the daemon read for it.
+  if (!(*grant)->may_alter) return ReadValuesThroughDaemon(runtime, semid, semnum, cmd, arg);
   const core::SemSet::Caller caller = runtime.SemCaller();
   int result = 0;
   switch (cmd) {

@@ -126,10 +126,58 @@ Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndReq
   return reply;
 }
 
+// semctl_main()'s reads for a caller that may read the set but not write
+// it: the same checks (EINVAL, EACCES, then EINVAL for semnum), then the
+// value, on the daemon's read-write mapping.
+void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpContext& ctx,
+                            wire::SemCtlReply& body) {
+  absl::StatusOr<core::ObjectRecord> record = core::CheckSemctl(ids_.table(), request.id, core::kAccessRead, ctx.creds);
+  if (!record.ok()) {
+    body.status.error = ErrnoOf(record.status());
+    return;
+  }
+  core::SemSet* set = store_.Find(core::IpcIdIndex(request.id), record->perm.seq);
+  if (set == nullptr) {
+    body.status.error = EIDRM;
+    return;
+  }
+  const int32_t nsems = set->nsems();
+  int result = 0;
+  if (request.cmd == core::kGetAll) {
+    if (static_cast<uint32_t>(nsems) > wire::kSemCtlMaxValues) {
+      body.status.error = EACCES;  // README: a read-only GETALL of a large set
+      return;
+    }
+    result = set->GetAll(absl::MakeSpan(body.values, static_cast<size_t>(nsems)));
+    body.nvalues = static_cast<uint32_t>(nsems);
+  } else if (request.semnum < 0 || request.semnum >= nsems) {
+    result = -EINVAL;
+  } else if (request.cmd == core::kGetVal) {
+    result = set->GetVal(request.semnum);
+  } else if (request.cmd == core::kGetPid) {
+    result = set->GetPid(request.semnum);
+  } else if (request.cmd == core::kGetNcnt) {
+    result = set->GetNcnt(request.semnum);
+  } else {
+    result = set->GetZcnt(request.semnum);
+  }
+  if (result < 0) {
+    body.status.error = -result;
+  } else {
+    body.value = result;
+  }
+}
+
 Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, const core::OpContext& ctx) {
   RetryPendingExits();
   Reply reply;
   wire::SemCtlReply body{};
+  if (request.cmd == core::kGetVal || request.cmd == core::kGetPid || request.cmd == core::kGetNcnt ||
+      request.cmd == core::kGetZcnt || request.cmd == core::kGetAll) {
+    ReadValues(request, ctx, body);
+    reply.message = wire::EncodeReply<wire::Op::kSemCtl>(request_id, body);
+    return reply;
+  }
   const core::SemRegistry::SetArgs set{request.uid, request.gid, request.mode};
   absl::StatusOr<core::SemCtlResult> result = registry_.Ctl(request.id, request.cmd, set, ctx);
   if (!result.ok()) {

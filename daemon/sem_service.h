@@ -47,6 +47,9 @@ class SemService {
     int32_t index;
     uint32_t seq;
   };
+  // The value reads of a caller with read permission only (Ctl()).
+  void ReadValues(const core::wire::SemCtlRequest& request, const core::OpContext& ctx,
+                  core::wire::SemCtlReply& body);
   // Returns false when the set's lock was busy (the work is then pending).
   bool ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set);
 

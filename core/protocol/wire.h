@@ -191,13 +191,17 @@ struct SemWaitZeroEndReply {
 
 // --- kSemCtl: IPC_STAT, SEM_STAT, SEM_STAT_ANY, IPC_SET, IPC_RMID,
 // IPC_INFO, SEM_INFO (the value commands run in the client).
+// Also the value reads (GETVAL, GETPID, GETNCNT, GETZCNT, GETALL) of a
+// caller with read permission only, whose mapping of the set is read-only
+// while the reads take the set's lock: the daemon answers them.
+inline constexpr uint32_t kSemCtlMaxValues = 180;  // GETALL's values that fit a reply
 struct SemCtlRequest {
   int32_t id;
   int32_t cmd;
-  uint32_t uid;   // IPC_SET
-  uint32_t gid;   // IPC_SET
-  uint32_t mode;  // IPC_SET
-  uint32_t reserved;
+  uint32_t uid;    // IPC_SET
+  uint32_t gid;    // IPC_SET
+  uint32_t mode;   // IPC_SET
+  int32_t semnum;  // the value reads
 };
 struct SemCtlReply {
   ReplyStatus status;
@@ -218,6 +222,10 @@ struct SemCtlReply {
   int32_t semusz;
   int32_t semvmx;
   int32_t semaem;
+  // GETALL
+  uint32_t nvalues;
+  uint32_t reserved2;
+  uint16_t values[kSemCtlMaxValues];
 };
 
 // --- kMsgGet
@@ -411,7 +419,8 @@ static_assert(sizeof(SemGetReply) == 16);
 static_assert(sizeof(SemOpenRequest) == 8);
 static_assert(sizeof(SemOpenReply) == 32);
 static_assert(sizeof(SemCtlRequest) == 24);
-static_assert(sizeof(SemCtlReply) == 8 + 8 + 32 + 24 + 40);
+static_assert(sizeof(SemCtlReply) == 8 + 8 + 32 + 24 + 40 + 8 + 2 * kSemCtlMaxValues);
+static_assert(sizeof(Header) + sizeof(SemCtlReply) <= kMaxMessageSize);
 static_assert(sizeof(MsgGetRequest) == 8);
 static_assert(sizeof(MsgGetReply) == 16);
 static_assert(sizeof(MsgOpenRequest) == 8);

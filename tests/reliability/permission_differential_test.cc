@@ -330,47 +330,6 @@ class Scenario {
   int step_ = 0;
 };
 
-// The documented semaphore gap (README, "Semaphore gaps still open"): a
-// caller with read but not write permission gets EACCES from the commands
-// that would take the set's lock on its read-only mapping. Such lines of
-// libsysv's trace are replaced by the kernel's, only for those commands and
-// only where the kernel's own trace shows the caller may not alter the set
-// (its semop(+1) got EACCES); returns how many. Any other difference, or
-// this one anywhere else, still fails the comparison. When the gap is
-// closed, this function finds nothing to excuse.
-int ExcuseReadOnlySemaphoreGap(const std::vector<std::string>& kernel, std::vector<std::string>& libsysv) {
-  static const char* const kLockingReads[] = {
-      "semctl(GETVAL)",  "semctl(GETALL)", "semctl(GETPID)", "semctl(GETNCNT)", "semctl(GETZCNT)",
-      "semop(wait-for-zero, done)", "semop(wait-for-zero, would wait)"};
-  int excused = 0;
-  for (size_t i = 0; i < std::min(kernel.size(), libsysv.size()); ++i) {
-    if (kernel[i] == libsysv[i]) continue;
-    const size_t arrow = libsysv[i].rfind(" -> ");
-    if (arrow == std::string::npos || libsysv[i].substr(arrow) != " -> EACCES") continue;
-    if (kernel[i].compare(0, arrow, libsysv[i], 0, arrow) != 0) continue;  // another step altogether
-    bool locking_read = false;
-    for (const char* op : kLockingReads) {
-      const std::string tail = absl::StrCat(" ", op);
-      locking_read |= arrow >= tail.size() && libsysv[i].compare(arrow - tail.size(), tail.size(), tail) == 0;
-    }
-    if (!locking_read) continue;
-    // "<step>: mode=... who=... semop(...)": the probe is the text between
-    // the step and the operation; find its semop(+1) in the kernel's trace.
-    const size_t colon = kernel[i].find(": ");
-    const size_t op_start = kernel[i].rfind(" sem", arrow);
-    if (colon == std::string::npos || op_start == std::string::npos || op_start < colon) continue;
-    const std::string probe = kernel[i].substr(colon + 2, op_start - colon - 2);
-    const std::string no_alter = absl::StrCat(": ", probe, " semop(+1) -> EACCES");
-    const bool may_not_alter = std::any_of(kernel.begin(), kernel.end(), [&](const std::string& line) {
-      return line.size() >= no_alter.size() && line.find(no_alter) != std::string::npos;
-    });
-    if (!may_not_alter) continue;
-    libsysv[i] = kernel[i];
-    ++excused;
-  }
-  return excused;
-}
-
 TEST(PermissionDifferentialTest, EveryIpcPermRuleMatchesTheKernel) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   if (!testing::CanUseFreshKernelNamespace()) {
@@ -385,7 +344,7 @@ TEST(PermissionDifferentialTest, EveryIpcPermRuleMatchesTheKernel) {
   // Other users must reach the socket: mkdtemp made the directory 0700.
   ASSERT_EQ(chmod(daemon.dir().c_str(), 0755), 0);
   daemon.Start();
-  std::vector<std::string> libsysv = testing::TraceInChild(
+  const std::vector<std::string> libsysv = testing::TraceInChild(
       "libsysv", [] { return true; },
       [&](TraceWriter& out) { Scenario(testing::LibsysvShm(), testing::LibsysvSem(), false, out).Run(); });
   // The scenario must exercise both refusals and grants, or matching the
@@ -402,9 +361,6 @@ TEST(PermissionDifferentialTest, EveryIpcPermRuleMatchesTheKernel) {
   EXPECT_GT(count("descriptors held -> shm rw, sem rw"), 10);
   std::printf("kernel trace: %ld EACCES, %ld EPERM, %ld successes\n", static_cast<long>(count("-> EACCES")),
               static_cast<long>(count("-> EPERM")), static_cast<long>(count("-> 0")));
-  const int excused = ExcuseReadOnlySemaphoreGap(kernel, libsysv);
-  std::printf("%zu kernel trace lines; %d libsysv lines excused as the documented read-only semaphore gap\n",
-              kernel.size(), excused);
   testing::ExpectSameTraces(kernel, libsysv, "permissions");
 }
 
