@@ -1,6 +1,8 @@
 #include "backends/linux/peer_credentials.h"
 
+#include <linux/capability.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -26,14 +28,23 @@ static_assert(sizeof(pid_t) == sizeof(int32_t));
 // Most processes have few supplementary groups; start small and grow.
 constexpr size_t kInitialGroups = 32;
 
-// Narrows the capabilities Credentials::ForIds() gives root to those in the
-// process's effective set (/proc/<pid>/status, "CapEff:"): root may run
-// without some (a container that drops CAP_SYS_RESOURCE). Only narrows: the
-// file describes the thread group leader, and the caller may be another
-// thread with credentials of its own, so a capability the leader holds is
-// never granted to a caller that is not root. When the file cannot be read
-// (the process is gone), the default stays.
-void NarrowToEffectiveCapabilities(pid_t pid, Credentials& creds) {
+// Narrows the capabilities Credentials::ForIds() gives root to those in an
+// effective set (bit n: capability n): root may run without some (a
+// container that drops CAP_SYS_RESOURCE). Only narrows: a capability is
+// never granted to a caller that is not root.
+void NarrowToCapabilities(uint64_t effective, Credentials& creds) {
+  auto has = [effective](int capability) { return ((effective >> capability) & 1) != 0; };
+  creds.cap_ipc_lock = creds.cap_ipc_lock && has(14);           // CAP_IPC_LOCK
+  creds.cap_ipc_owner = creds.cap_ipc_owner && has(15);         // CAP_IPC_OWNER
+  creds.cap_sys_admin = creds.cap_sys_admin && has(21);         // CAP_SYS_ADMIN
+  creds.cap_sys_resource = creds.cap_sys_resource && has(24);  // CAP_SYS_RESOURCE
+}
+
+// A peer's effective set, from /proc/<pid>/status ("CapEff:"). The file
+// describes the thread group leader, and the caller may be another thread
+// with credentials of its own: hence narrowing only. When the file cannot
+// be read (the process is gone), the default stays.
+void NarrowToPeerCapabilities(pid_t pid, Credentials& creds) {
   char path[64];
   std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(pid));
   FILE* file = std::fopen(path, "re");
@@ -48,12 +59,16 @@ void NarrowToEffectiveCapabilities(pid_t pid, Credentials& creds) {
     }
   }
   std::fclose(file);
-  if (!found) return;
-  auto has = [effective](int capability) { return ((effective >> capability) & 1) != 0; };
-  creds.cap_ipc_lock = creds.cap_ipc_lock && has(14);           // CAP_IPC_LOCK
-  creds.cap_ipc_owner = creds.cap_ipc_owner && has(15);         // CAP_IPC_OWNER
-  creds.cap_sys_admin = creds.cap_sys_admin && has(21);         // CAP_SYS_ADMIN
-  creds.cap_sys_resource = creds.cap_sys_resource && has(24);  // CAP_SYS_RESOURCE
+  if (found) NarrowToCapabilities(effective, creds);
+}
+
+// The calling thread's own effective set: capget(2), one cheap system call
+// (clients compare their credentials on every call to the daemon).
+void NarrowToOwnCapabilities(Credentials& creds) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return;
+  NarrowToCapabilities(uint64_t{data[0].effective} | (uint64_t{data[1].effective} << 32), creds);
 }
 
 }  // namespace
@@ -86,7 +101,7 @@ absl::StatusOr<Credentials> PeerCredentials(int fd) {
   }
   Credentials creds = Credentials::ForIds(cred.pid, cred.uid, cred.gid,
                                          std::vector<uint32_t>(groups.begin(), groups.end()));
-  NarrowToEffectiveCapabilities(cred.pid, creds);
+  NarrowToPeerCapabilities(cred.pid, creds);
   return creds;
 }
 
@@ -106,7 +121,7 @@ absl::StatusOr<Credentials> CurrentCredentials() {
   }
   Credentials creds = Credentials::ForIds(getpid(), geteuid(), getegid(),
                                          std::vector<uint32_t>(groups.begin(), groups.end()));
-  NarrowToEffectiveCapabilities(getpid(), creds);
+  NarrowToOwnCapabilities(creds);
   return creds;
 }
 
