@@ -45,6 +45,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "tests/reliability/as_user.h"
+#include "tests/reliability/ipc_identities.h"
 #include "tests/testing/differential.h"
 #include "tests/testing/sem_api.h"
 #include "tests/testing/shm_api.h"
@@ -53,7 +54,14 @@
 namespace sysv {
 namespace {
 
+using testing::HeldAccess;
+using testing::Identities;
 using testing::Identity;
+using testing::kCreator;
+using testing::kCreatorGroup;
+using testing::kModes;
+using testing::kObjectGroup;
+using testing::kOwner;
 using testing::RelativePid;
 using testing::SemApi;
 using testing::ShmApi;
@@ -67,56 +75,7 @@ union SemArg {
   struct seminfo* info;
 };
 
-constexpr uid_t kCreator = 2001;
-constexpr gid_t kCreatorGroup = 3001;
-constexpr uid_t kOwner = 2002;
-constexpr gid_t kObjectGroup = 3002;  // the objects' gid after IPC_SET
-
-const std::vector<Identity>& Identities() {
-  static const auto* identities = new std::vector<Identity>{
-      User("creator", kCreator, kCreatorGroup),
-      User("owner", kOwner, 3009),
-      User("group-by-egid", 2003, kObjectGroup),
-      User("group-by-supplementary", 2004, 3010, {3012, kObjectGroup}),
-      User("creator-group", 2005, kCreatorGroup),
-      User("other", 2006, 3011),
-      // The effective ids decide, never the real ones.
-      Identity{"real-owner-effective-other", kOwner, 2006, 3011, 3011, {}},
-      Identity{"real-other-effective-owner", 2006, kOwner, 3011, 3011, {}},
-      Identity{"real-group-effective-other", 2007, 2007, kObjectGroup, 3011, {}},
-      User("root", 0, 0),
-  };
-  return *identities;
-}
-
-// Modes with each class's read, write and execute bits alone and mixed.
-constexpr int kModes[] = {0000, 0400, 0200, 0600, 0700, 0040, 0020, 0060,
-                          0050, 0004, 0002, 0006, 0005, 0640, 0604, 0466};
-
 std::string Result(int rc) { return rc == -1 ? std::string(strerrorname_np(errno)) : "0"; }
-
-// The access a descriptor of this process has on the object file `name`
-// ("<index>.<seq>") under a "/state/<kind>/" directory: "rw", "ro" or
-// "none" (several descriptors: the widest).
-std::string HeldAccess(const char* kind, int id) {
-  const std::string suffix = absl::StrCat("/state/", kind, "/", id & 0x7fff, ".", id >> 15);
-  std::string access = "none";
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
-    std::error_code link_error;
-    const std::string target = std::filesystem::read_symlink(entry.path(), link_error).string();
-    if (link_error || target.size() < suffix.size() ||
-        target.compare(target.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    const int fd = std::atoi(entry.path().filename().c_str());
-    const int flags = fcntl(fd, F_GETFL);
-    if (flags < 0) continue;
-    if ((flags & O_ACCMODE) != O_RDONLY) return "rw";
-    access = "ro";
-  }
-  return access;
-}
 
 class Scenario {
  public:

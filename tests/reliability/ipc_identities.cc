@@ -1,0 +1,49 @@
+#include "tests/reliability/ipc_identities.h"
+
+#include <fcntl.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace sysv::testing {
+
+const std::vector<Identity>& Identities() {
+  static const auto* identities = new std::vector<Identity>{
+      User("creator", kCreator, kCreatorGroup),
+      User("owner", kOwner, 3009),
+      User("group-by-egid", 2003, kObjectGroup),
+      User("group-by-supplementary", 2004, 3010, {3012, kObjectGroup}),
+      User("creator-group", 2005, kCreatorGroup),
+      User("other", 2006, 3011),
+      // The effective ids decide, never the real ones.
+      Identity{"real-owner-effective-other", kOwner, 2006, 3011, 3011, {}},
+      Identity{"real-other-effective-owner", 2006, kOwner, 3011, 3011, {}},
+      Identity{"real-group-effective-other", 2007, 2007, kObjectGroup, 3011, {}},
+      User("root", 0, 0),
+  };
+  return *identities;
+}
+
+std::string HeldAccess(const char* kind, int id) {
+  const std::string suffix = absl::StrCat("/state/", kind, "/", id & 0x7fff, ".", id >> 15);
+  std::string access = "none";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
+    std::error_code link_error;
+    const std::string target = std::filesystem::read_symlink(entry.path(), link_error).string();
+    if (link_error || target.size() < suffix.size() ||
+        target.compare(target.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    const int fd = std::atoi(entry.path().filename().c_str());
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) continue;
+    if ((flags & O_ACCMODE) != O_RDONLY) return "rw";
+    access = "ro";
+  }
+  return access;
+}
+
+}  // namespace sysv::testing

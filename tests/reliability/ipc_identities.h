@@ -1,0 +1,35 @@
+// The users and modes of the permission differential tests: every class of
+// ipc_perm (owner, creator, group by effective gid, by supplementary group
+// and by creator gid, other, real versus effective ids, root) against
+// modes with each class's read, write and execute bits alone and mixed.
+#ifndef SYSV_TESTS_RELIABILITY_IPC_IDENTITIES_H_
+#define SYSV_TESTS_RELIABILITY_IPC_IDENTITIES_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/reliability/as_user.h"
+
+namespace sysv::testing {
+
+inline constexpr uid_t kCreator = 2001;
+inline constexpr gid_t kCreatorGroup = 3001;
+inline constexpr uid_t kOwner = 2002;
+inline constexpr gid_t kObjectGroup = 3002;  // the objects' gid after IPC_SET
+
+// The creator makes each object, then gives it to kOwner and kObjectGroup.
+const std::vector<Identity>& Identities();
+
+inline constexpr int kModes[] = {0000, 0400, 0200, 0600, 0700, 0040, 0020, 0060,
+                                 0050, 0004, 0002, 0006, 0005, 0640, 0604, 0466};
+
+// The access a descriptor of this process has on object `id`'s file under
+// a "/state/<kind>/" directory: "rw", "ro" or "none" (several descriptors:
+// the widest).
+std::string HeldAccess(const char* kind, int id);
+
+}  // namespace sysv::testing
+
+#endif  // SYSV_TESTS_RELIABILITY_IPC_IDENTITIES_H_
