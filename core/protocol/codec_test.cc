@@ -101,6 +101,44 @@ TEST(CodecTest, ShmSweepRequestRoundTrips) {
   EXPECT_EQ(std::get<ShmSweepRequest>(decoded->body).id, 65537);
 }
 
+// Encodes `request`, decodes it, and returns the body as decoded.
+template <Op kOp>
+typename OpTraits<kOp>::Request RoundTrip(const typename OpTraits<kOp>::Request& request) {
+  const Bytes message = EncodeRequest<kOp>(21, request);
+  EXPECT_EQ(message.size(), sizeof(Header) + sizeof(request));
+  absl::StatusOr<DecodedRequest> decoded = DecodeRequest(message);
+  EXPECT_TRUE(decoded.ok()) << decoded.status();
+  if (!decoded.ok()) return {};
+  EXPECT_EQ(decoded->op, kOp);
+  EXPECT_EQ(decoded->request_id, 21u);
+  EXPECT_TRUE(std::holds_alternative<typename OpTraits<kOp>::Request>(decoded->body));
+  return std::get<typename OpTraits<kOp>::Request>(decoded->body);
+}
+
+TEST(CodecTest, MessageQueueRequestsRoundTrip) {
+  EXPECT_EQ(RoundTrip<Op::kMsgGet>(MsgGetRequest{0x4d2, 01600}).flags, 01600);
+  EXPECT_EQ(RoundTrip<Op::kMsgOpen>(MsgOpenRequest{32769, 0}).id, 32769);
+  const MsgCtlRequest ctl = RoundTrip<Op::kMsgCtl>(MsgCtlRequest{5, 1, 1000, 100, 0640, 0, uint64_t{1} << 20});
+  EXPECT_EQ(ctl.qbytes, uint64_t{1} << 20);
+  EXPECT_EQ(ctl.mode, 0640u);
+}
+
+TEST(CodecTest, SemaphoreDaemonAssistedRequestsRoundTrip) {
+  SemWaitZeroRequest wait{};
+  wait.id = 7;
+  wait.nsops = 2;
+  wait.sops[1] = WireSemOp{3, 0, 04000};
+  const SemWaitZeroRequest got = RoundTrip<Op::kSemWaitZero>(wait);
+  EXPECT_EQ(got.nsops, 2u);
+  EXPECT_EQ(got.sops[1].num, 3);
+  EXPECT_EQ(RoundTrip<Op::kSemWaitZeroEnd>(SemWaitZeroEndRequest{7, 4, 4, 0}).reason, 4);
+  SemCtlRequest read{};
+  read.id = 7;
+  read.cmd = 12;  // GETVAL
+  read.semnum = 1;
+  EXPECT_EQ(RoundTrip<Op::kSemCtl>(read).semnum, 1);
+}
+
 TEST(CodecTest, EncodedHeaderDescribesTheMessage) {
   const Bytes message = EncodeRequest<Op::kShmCtl>(99, SampleShmCtl());
   const Header header = HeaderOf(message);
