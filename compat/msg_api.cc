@@ -17,6 +17,7 @@
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
+#include "compat/ipc_abi.h"
 #include "compat/runtime.h"
 #include "compat/user_memory.h"
 #include "core/ipc/ipc_constants.h"
@@ -24,6 +25,7 @@
 #include "core/msg/msg_checks.h"
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_registry.h"
+#include "core/protocol/codec.h"
 #include "core/protocol/wire.h"
 #include "sysv/sysv.h"
 
@@ -31,6 +33,7 @@ namespace sysv::compat {
 namespace {
 
 namespace wire = core::wire;
+using core::MsgQueue;
 
 static_assert(MSG_NOERROR == core::kMsgNoError && MSG_EXCEPT == core::kMsgExcept && MSG_COPY == core::kMsgCopy);
 static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_STAT_ANY == core::kMsgStatAny);
@@ -65,16 +68,10 @@ absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credential
   return t_queue.grant.get();
 }
 
-// After a wake-up the kernel's loops check permission again, then whether
-// the queue was removed meanwhile (EIDRM, not EINVAL: it existed when the
-// call began).
+// core::RecheckMsgAccess() on the published table.
 int RecheckAccess(int msqid, int access, const core::Credentials& creds) {
   const core::ObjectTable* table = Runtime::Get().PublishedMsgTable();
-  if (table == nullptr) return 0;
-  absl::StatusOr<core::ObjectRecord> record = core::FindMsgQueue(*table, msqid);
-  if (!record.ok()) return EIDRM;
-  if (!core::HasIpcPermission(record->perm, creds, access)) return EACCES;
-  return 0;
+  return table == nullptr ? 0 : core::RecheckMsgAccess(*table, msqid, access, creds);
 }
 
 int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
@@ -95,12 +92,13 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   if (!creds.ok()) return FailWithStatus(creds.status());
   absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessWrite, **creds);
   if (!grant.ok()) return FailWithStatus(grant.status());
-  // Keep the mapping alive across the call, whatever other threads do.
-  const std::shared_ptr<MsgGrant> hold = t_queue.grant;
+  // t_queue (this thread's alone) holds a reference for the whole call:
+  // no other thread can drop the mapping under it.
+  MsgQueue& queue = *(*grant)->queue;
   const int32_t pid = runtime.SemCaller().pid;
-  const uint64_t since = hold->queue->SignalEpoch();
+  const uint64_t since = queue.SignalEpoch();
   for (;;) {
-    const int result = hold->queue->Send(mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, pid, since);
+    const int result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, pid, since);
     if (result == 0) return 0;
     if (result != core::kMsgRecheck) return FailWithErrno(result);
     if (const int error = RecheckAccess(msqid, core::kAccessWrite, **creds); error != 0) {
@@ -126,13 +124,14 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   if (!creds.ok()) return FailWithStatus(creds.status());
   absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessRead, **creds);
   if (!grant.ok()) return FailWithStatus(grant.status());
-  const std::shared_ptr<MsgGrant> hold = t_queue.grant;
+  MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queue, as in Msgsnd()
+  const uint64_t msgmax = runtime.MsgMax();
   const int32_t pid = runtime.SemCaller().pid;
   int64_t mtype = 0;
   int64_t result;
-  const uint64_t since = hold->queue->SignalEpoch();
+  const uint64_t since = queue.SignalEpoch();
   for (;;) {
-    result = hold->queue->Receive(msgtyp, msgflg, msgsz, runtime.MsgMax(), pid, since, &mtype, &t_payload);
+    result = queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
     if (result != core::kMsgRecheck) break;
     if (const int error = RecheckAccess(msqid, core::kAccessRead, **creds); error != 0) {
       return FailWithErrno(error);
@@ -151,13 +150,7 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
 
 void FillStat(struct msqid_ds* out, const wire::WirePerm& perm, const core::MsgQueue::Stat& queue) {
   std::memset(out, 0, sizeof(*out));
-  out->msg_perm.__key = perm.key;
-  out->msg_perm.uid = perm.uid;
-  out->msg_perm.gid = perm.gid;
-  out->msg_perm.cuid = perm.cuid;
-  out->msg_perm.cgid = perm.cgid;
-  out->msg_perm.mode = static_cast<unsigned short>(perm.mode);
-  out->msg_perm.__seq = static_cast<unsigned short>(perm.seq);
+  FillIpcPerm(perm, &out->msg_perm);
   out->msg_stime = queue.stime;
   out->msg_rtime = queue.rtime;
   out->msg_ctime = queue.ctime;
@@ -182,10 +175,8 @@ int LocalStat(int msqid, struct msqid_ds* buf) {
   if (!creds.ok()) return kAskDaemon;
   absl::StatusOr<core::ObjectRecord> record = core::CheckMsgAccess(*table, msqid, core::kAccessRead, **creds);
   if (!record.ok() || record->perm.seq != t_queue.grant->seq) return kAskDaemon;
-  const core::IpcPerm& p = record->perm;
-  const wire::WirePerm perm{p.key, p.uid, p.gid, p.cuid, p.cgid, p.mode, p.seq, 0};
   struct msqid_ds out;
-  FillStat(&out, perm, t_queue.grant->queue->ReadStat());
+  FillStat(&out, wire::ToWirePerm(record->perm), t_queue.grant->queue->ReadStat());
   if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   return 0;
 }

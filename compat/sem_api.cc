@@ -20,6 +20,7 @@
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
+#include "compat/ipc_abi.h"
 #include "compat/runtime.h"
 #include "compat/sem_exit.h"
 #include "compat/signal_epoch.h"
@@ -28,6 +29,7 @@
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
 #include "core/ipc/object_table.h"
+#include "core/protocol/codec.h"
 #include "core/protocol/wire.h"
 #include "core/sem/sem_checks.h"
 #include "core/sem/sem_registry.h"
@@ -382,6 +384,14 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
 
 // The commands the daemon answers (semctl_info(), semctl_stat(),
 // semctl_down()).
+void FillSemidDs(const wire::WirePerm& perm, int64_t otime, int64_t ctime, uint64_t nsems, struct semid_ds* out) {
+  std::memset(out, 0, sizeof(*out));
+  FillIpcPerm(perm, &out->sem_perm);
+  out->sem_otime = otime;
+  out->sem_ctime = ctime;
+  out->sem_nsems = nsems;
+}
+
 // IPC_STAT of the set this thread used last, without the daemon: the
 // permissions and nsems come from the mapped table, the times from the
 // region (both hold what the daemon's answer would). false: ask the daemon
@@ -397,17 +407,8 @@ bool LocalStat(int semid, SemArg arg, int* result) {
   absl::StatusOr<core::ObjectRecord> record = core::CheckSemctl(*table, semid, core::kAccessRead, **creds);
   if (!record.ok() || record->perm.seq != t_grant.grant->seq) return false;
   struct semid_ds out;
-  std::memset(&out, 0, sizeof(out));
-  out.sem_perm.__key = record->perm.key;
-  out.sem_perm.uid = record->perm.uid;
-  out.sem_perm.gid = record->perm.gid;
-  out.sem_perm.cuid = record->perm.cuid;
-  out.sem_perm.cgid = record->perm.cgid;
-  out.sem_perm.mode = static_cast<unsigned short>(record->perm.mode);
-  out.sem_perm.__seq = static_cast<unsigned short>(record->perm.seq);
-  out.sem_otime = t_grant.grant->set->OTime();
-  out.sem_ctime = t_grant.grant->set->CTime();
-  out.sem_nsems = record->size;
+  FillSemidDs(wire::ToWirePerm(record->perm), t_grant.grant->set->OTime(), t_grant.grant->set->CTime(), record->size,
+              &out);
   *result = FaultSafeCopy(arg.buf, &out, sizeof(out)) ? 0 : FailWithErrno(EFAULT);
   return true;
 }
@@ -429,17 +430,7 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
   if (cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
     struct semid_ds out;
-    std::memset(&out, 0, sizeof(out));
-    out.sem_perm.__key = reply->perm.key;
-    out.sem_perm.uid = reply->perm.uid;
-    out.sem_perm.gid = reply->perm.gid;
-    out.sem_perm.cuid = reply->perm.cuid;
-    out.sem_perm.cgid = reply->perm.cgid;
-    out.sem_perm.mode = static_cast<unsigned short>(reply->perm.mode);
-    out.sem_perm.__seq = static_cast<unsigned short>(reply->perm.seq);
-    out.sem_otime = reply->otime;
-    out.sem_ctime = reply->ctime;
-    out.sem_nsems = reply->nsems;
+    FillSemidDs(reply->perm, reply->otime, reply->ctime, reply->nsems, &out);
     if (!CopyToUser(arg.buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   } else if (cmd == IPC_INFO || cmd == SEM_INFO) {
     struct seminfo out;

@@ -7,9 +7,11 @@
 #include <cstring>
 
 #include "compat/errno_result.h"
+#include "compat/ipc_abi.h"
 #include "compat/runtime.h"
 #include "compat/user_memory.h"
 #include "core/ipc/ipc_constants.h"
+#include "core/protocol/codec.h"
 #include "core/protocol/wire.h"
 #include "sysv/sysv.h"
 
@@ -40,13 +42,7 @@ uint64_t MemlockLimit() {
 
 void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
   std::memset(out, 0, sizeof(*out));
-  out->shm_perm.__key = reply.perm.key;
-  out->shm_perm.uid = reply.perm.uid;
-  out->shm_perm.gid = reply.perm.gid;
-  out->shm_perm.cuid = reply.perm.cuid;
-  out->shm_perm.cgid = reply.perm.cgid;
-  out->shm_perm.mode = static_cast<unsigned short>(reply.perm.mode);
-  out->shm_perm.__seq = static_cast<unsigned short>(reply.perm.seq);
+  FillIpcPerm(reply.perm, &out->shm_perm);
   out->shm_segsz = reply.segsz;
   out->shm_atime = reply.atime;
   out->shm_dtime = reply.dtime;

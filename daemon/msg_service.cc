@@ -65,10 +65,9 @@ Reply MsgService::Ctl(uint32_t request_id, const wire::MsgCtlRequest& request, c
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {
-    const core::IpcPerm& perm = result->stat.perm;
     const core::MsgQueue::Stat& queue = result->stat.queue;
     body.value = result->value;
-    body.perm = wire::WirePerm{perm.key, perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0};
+    body.perm = wire::ToWirePerm(result->stat.perm);
     body.stime = queue.stime;
     body.rtime = queue.rtime;
     body.ctime = queue.ctime;

@@ -150,9 +150,7 @@ void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpCo
     }
     result = set->GetAll(absl::MakeSpan(body.values, static_cast<size_t>(nsems)));
     body.nvalues = static_cast<uint32_t>(nsems);
-  } else if (request.semnum < 0 || request.semnum >= nsems) {
-    result = -EINVAL;
-  } else if (request.cmd == core::kGetVal) {
+  } else if (request.cmd == core::kGetVal) {  // each checks semnum (EINVAL)
     result = set->GetVal(request.semnum);
   } else if (request.cmd == core::kGetPid) {
     result = set->GetPid(request.semnum);
@@ -183,9 +181,8 @@ Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, c
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {
-    const core::IpcPerm& perm = result->stat.perm;
     body.value = result->value;
-    body.perm = wire::WirePerm{perm.key, perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0};
+    body.perm = wire::ToWirePerm(result->stat.perm);
     body.otime = result->stat.otime;
     body.ctime = result->stat.ctime;
     body.nsems = result->stat.nsems;

@@ -15,10 +15,6 @@ namespace {
 namespace wire = core::wire;
 using core::ErrnoOf;
 
-wire::WirePerm ToWire(const core::IpcPerm& perm) {
-  return wire::WirePerm{perm.key, perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0};
-}
-
 }  // namespace
 
 ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& limits,
@@ -85,7 +81,7 @@ Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request,
     body.status.error = ErrnoOf(result.status());
   } else {
     body.value = result->value;
-    body.perm = ToWire(result->stat.perm);
+    body.perm = wire::ToWirePerm(result->stat.perm);
     body.segsz = result->stat.segsz;
     body.atime = result->stat.atime;
     body.dtime = result->stat.dtime;

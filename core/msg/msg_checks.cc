@@ -44,4 +44,11 @@ absl::StatusOr<ObjectRecord> CheckMsgAccess(const ObjectTable& table, int32_t id
   return record;
 }
 
+int RecheckMsgAccess(const ObjectTable& table, int32_t id, int access, const Credentials& creds) {
+  absl::StatusOr<ObjectRecord> record = FindMsgQueue(table, id);
+  if (!record.ok()) return EIDRM;
+  if (!HasIpcPermission(record->perm, creds, access)) return EACCES;
+  return 0;
+}
+
 }  // namespace sysv::core

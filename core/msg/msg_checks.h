@@ -28,6 +28,11 @@ absl::StatusOr<ObjectRecord> FindMsgQueue(const ObjectTable& table, int32_t id);
 absl::StatusOr<ObjectRecord> CheckMsgAccess(const ObjectTable& table, int32_t id, int access,
                                             const Credentials& creds);
 
+// After a sleeper is woken, the kernel's loops check permission again, then
+// whether the queue was removed meanwhile: EIDRM (not EINVAL: it existed
+// when the call began), then EACCES. 0 when the call may go on.
+int RecheckMsgAccess(const ObjectTable& table, int32_t id, int access, const Credentials& creds);
+
 }  // namespace sysv::core
 
 #endif  // SYSV_CORE_MSG_MSG_CHECKS_H_

@@ -14,11 +14,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/ipc/ipc_perm.h"
 #include "core/protocol/wire.h"
 
 namespace sysv::core::wire {
 
 using Bytes = std::vector<uint8_t>;
+
+// An object's ipc_perm as the *ctl replies carry it.
+inline WirePerm ToWirePerm(const IpcPerm& perm) {
+  return WirePerm{perm.key, perm.uid, perm.gid, perm.cuid, perm.cgid, perm.mode, perm.seq, 0};
+}
 
 // A request as the daemon receives it.
 using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest,

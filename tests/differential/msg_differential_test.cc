@@ -57,10 +57,10 @@ bool HasResult(int fd) {
   return poll(&p, 1, 0) == 1;
 }
 
-class MsgRunner {
+class MsgRunner : testing::SequenceRunner {
  public:
   MsgRunner(const MsgApi& api, uint32_t seed, bool literal_ids, TraceWriter& out)
-      : api_(api), rng_(seed), literal_ids_(literal_ids), self_(getpid()), out_(out) {
+      : SequenceRunner(seed, literal_ids, out), api_(api) {
     base_key_ = static_cast<key_t>(0x4d000 + (seed % 1000) * 16);
   }
 
@@ -97,22 +97,7 @@ class MsgRunner {
   }
 
  private:
-  uint32_t Pick(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng_); }
-  template <typename T>
-  T PickOf(const std::vector<T>& values) {
-    return values[Pick(static_cast<uint32_t>(values.size()))];
-  }
-  std::string Result(long result) {
-    return result == -1 ? absl::StrCat("-1 ", strerrorname_np(errno)) : absl::StrCat(result);
-  }
-  std::string Id(int id) {
-    if (literal_ids_ || id < 0) return absl::StrCat(id);
-    for (size_t i = 0; i < queues_.size(); ++i) {
-      if (queues_[i] == id) return absl::StrCat("q#", i);
-    }
-    return "q?";
-  }
-  void Record(const std::string& line) { out_.Line(step_, line); }
+  std::string Id(int id) const { return IdName(id, queues_, "q"); }
   int SomeQueue() {
     if (!queues_.empty() && Pick(8) != 0) return PickOf(queues_);
     return PickOf(std::vector<int>{-1, 0, 3, 32768, 99999});
@@ -405,12 +390,7 @@ class MsgRunner {
   }
 
   const MsgApi& api_;
-  std::mt19937 rng_;
-  bool literal_ids_;
-  pid_t self_;
-  TraceWriter& out_;
   key_t base_key_;
-  int step_ = 0;
   std::vector<int> queues_;
   Buffer send_{};
   Buffer recv_{};

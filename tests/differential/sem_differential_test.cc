@@ -47,10 +47,10 @@ struct Set {
   int nsems;
 };
 
-class SemRunner {
+class SemRunner : testing::SequenceRunner {
  public:
   SemRunner(const SemApi& api, uint32_t seed, bool literal_ids, TraceWriter& out)
-      : api_(api), rng_(seed), literal_ids_(literal_ids), self_(getpid()), out_(out) {
+      : SequenceRunner(seed, literal_ids, out), api_(api) {
     base_key_ = static_cast<key_t>(0x53000 + (seed % 1000) * 16);
   }
 
@@ -79,21 +79,11 @@ class SemRunner {
   }
 
  private:
-  uint32_t Pick(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng_); }
-  template <typename T>
-  T PickOf(const std::vector<T>& values) { return values[Pick(static_cast<uint32_t>(values.size()))]; }
-
-  std::string Result(long result) {
-    return result == -1 ? absl::StrCat("-1 ", strerrorname_np(errno)) : absl::StrCat(result);
+  std::string Id(int id) const {
+    std::vector<int> known;
+    for (const Set& set : sets_) known.push_back(set.id);
+    return IdName(id, known, "set");
   }
-  std::string Id(int id) {
-    if (literal_ids_ || id < 0) return absl::StrCat(id);
-    for (size_t i = 0; i < sets_.size(); ++i) {
-      if (sets_[i].id == id) return absl::StrCat("set#", i);
-    }
-    return "set?";
-  }
-  void Record(const std::string& line) { out_.Line(step_, line); }
 
   // A known set (mostly), or an id that names none.
   Set SomeSet() {
@@ -337,12 +327,7 @@ class SemRunner {
   }
 
   const SemApi& api_;
-  std::mt19937 rng_;
-  bool literal_ids_;
-  pid_t self_;
-  TraceWriter& out_;
   key_t base_key_;
-  int step_ = 0;
   std::vector<Set> sets_;
 };
 

@@ -42,10 +42,10 @@ struct Attached {
   size_t segsz;
 };
 
-class Runner {
+class Runner : testing::SequenceRunner {
  public:
   Runner(const ShmApi& api, uint32_t seed, bool literal_ids, testing::TraceWriter& out)
-      : api_(api), rng_(seed), literal_ids_(literal_ids), self_(getpid()), out_(out) {
+      : SequenceRunner(seed, literal_ids, out), api_(api) {
     base_key_ = static_cast<key_t>(0x51000 + (seed % 1000) * 16);
   }
 
@@ -81,22 +81,8 @@ class Runner {
   }
 
  private:
-  uint32_t Pick(uint32_t n) { return std::uniform_int_distribution<uint32_t>(0, n - 1)(rng_); }
-  template <typename T>
-  T PickOf(const std::vector<T>& values) { return values[Pick(static_cast<uint32_t>(values.size()))]; }
-
-  std::string Errno(long result) {
-    return result == -1 ? absl::StrCat("-1 ", strerrorname_np(errno)) : absl::StrCat(result);
-  }
-  std::string Id(int id) {
-    if (literal_ids_ || id < 0) return absl::StrCat(id);
-    for (size_t i = 0; i < ids_.size(); ++i) {
-      if (ids_[i] == id) return absl::StrCat("id#", i);
-    }
-    return "id?";
-  }
+  std::string Id(int id) const { return IdName(id, ids_, "id"); }
   std::string Pid(pid_t pid) { return testing::RelativePid(pid, self_); }
-  void Record(const std::string& line) { out_.Line(step_, line); }
 
   int SomeId() {
     if (!ids_.empty() && Pick(5) != 0) return PickOf(ids_);
@@ -123,7 +109,7 @@ class Runner {
       if (flags & SHM_HUGETLB) untouchable_.insert(id);
     }
     Record(absl::StrFormat("shmget(key%+d, %u, %#o) = %s", key == IPC_PRIVATE ? -1 : key - base_key_,
-                           size, flags, id >= 0 ? Id(id) : Errno(id)));
+                           size, flags, id >= 0 ? Id(id) : Result(id)));
   }
 
   void Attach() {
@@ -135,7 +121,7 @@ class Runner {
     errno = 0;
     void* p = api_.shmat(id, addr, flags);
     if (p == reinterpret_cast<void*>(-1)) {
-      Record(absl::StrFormat("shmat(%s, %p, %#o) = %s", Id(id), addr, flags, Errno(-1)));
+      Record(absl::StrFormat("shmat(%s, %p, %#o) = %s", Id(id), addr, flags, Result(-1)));
       return;
     }
     const bool aligned = (reinterpret_cast<uintptr_t>(p) % 4096) == 0;
@@ -151,7 +137,7 @@ class Runner {
     if (attached_.empty() || Pick(6) == 0) {
       const void* bad = PickOf(std::vector<const void*>{nullptr, reinterpret_cast<void*>(0x1001),
                                                          reinterpret_cast<void*>(0x7000)});
-      Record(absl::StrFormat("shmdt(%p) = %s", bad, Errno(api_.shmdt(bad))));
+      Record(absl::StrFormat("shmdt(%p) = %s", bad, Result(api_.shmdt(bad))));
       return;
     }
     const size_t i = Pick(static_cast<uint32_t>(attached_.size()));
@@ -165,7 +151,7 @@ class Runner {
                                      [&](const Attached& a) { return a.addr == addr; }),
                       attached_.end());
     }
-    Record(absl::StrFormat("shmdt(attachment %u%s) = %s", i, inside ? " + 4096" : "", Errno(result)));
+    Record(absl::StrFormat("shmdt(attachment %u%s) = %s", i, inside ? " + 4096" : "", Result(result)));
   }
 
   // Writes through one attachment, reads through every attachment of the
@@ -211,7 +197,7 @@ class Runner {
 
   std::string StatSummary(int id) {
     shmid_ds ds{};
-    if (api_.shmctl(id, IPC_STAT, &ds) != 0) return absl::StrCat(" [", Id(id), " ", Errno(-1), "]");
+    if (api_.shmctl(id, IPC_STAT, &ds) != 0) return absl::StrCat(" [", Id(id), " ", Result(-1), "]");
     return absl::StrFormat(" [%s nattch=%u lpid=%s atime=%s dtime=%s]", Id(id), ds.shm_nattch,
                            Pid(ds.shm_lpid), ds.shm_atime ? "set" : "0", ds.shm_dtime ? "set" : "0");
   }
@@ -232,7 +218,7 @@ class Runner {
     errno = 0;
     const int result = api_.shmctl(id, cmd, null_buf ? nullptr : ds);
     std::string line = absl::StrFormat("shmctl(%s, %d, %s) = %s", Id(id), cmd, null_buf ? "NULL" : "buf",
-                                       result == -1 ? Errno(-1) : (cmd == SHM_STAT || cmd == SHM_STAT_ANY)
+                                       result == -1 ? Result(-1) : (cmd == SHM_STAT || cmd == SHM_STAT_ANY)
                                                                       ? Id(result)
                                                                       : absl::StrCat(result));
     if (result != -1 && !null_buf) {
@@ -265,15 +251,10 @@ class Runner {
   }
 
   const ShmApi& api_;
-  std::mt19937 rng_;
-  bool literal_ids_;
-  pid_t self_;
   key_t base_key_;
-  int step_ = 0;
   std::vector<int> ids_;
   std::set<int> untouchable_;
   std::vector<Attached> attached_;
-  testing::TraceWriter& out_;
 };
 
 class ShmDifferentialTest : public ::testing::TestWithParam<uint32_t> {};

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/testing/process_state.h"
+#include "tests/testing/stamped_message.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -31,29 +32,10 @@ struct Message {
   char mtext[256];
 };
 
-// A message that carries its own identity and a checksum of its body.
-struct Stamped {
-  long mtype;
-  uint32_t sender;
-  uint32_t serial;
-  uint32_t sum;
-  char body[100];
-};
-constexpr size_t kStampedText = sizeof(Stamped) - sizeof(long);
-
-uint32_t BodySum(const Stamped& m) {
-  uint32_t hash = 2166136261u ^ m.sender ^ (m.serial << 8);
-  for (char c : m.body) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
-  return hash;
-}
-
-void Stamp(Stamped& m, uint32_t sender, uint32_t serial) {
-  m.mtype = 1 + (serial % 3);
-  m.sender = sender;
-  m.serial = serial;
-  for (size_t i = 0; i < sizeof(m.body); ++i) m.body[i] = static_cast<char>(sender * 31 + serial * 7 + i);
-  m.sum = BodySum(m);
-}
+using testing::kStampedText;
+using testing::Stamp;
+using Stamped = testing::StampedMessage;
+constexpr auto BodySum = testing::StampedSum;
 
 class MsgIntegrationTest : public ::testing::Test {
  protected:

@@ -32,25 +32,16 @@
 
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
+#include "tests/testing/stamped_message.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
 namespace {
 
-struct Stamped {
-  long mtype;
-  uint32_t worker;
-  uint32_t serial;
-  uint32_t sum;
-  char body[84];
-};
-constexpr size_t kText = sizeof(Stamped) - sizeof(long);
-
-uint32_t BodySum(const Stamped& m) {
-  uint32_t hash = 2166136261u ^ m.worker ^ (m.serial << 8);
-  for (char c : m.body) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
-  return hash;
-}
+using testing::kStampedText;
+using testing::StampedId;
+using testing::StampedMessage;
+using testing::StampedSum;
 
 struct Counters {
   volatile uint64_t first;
@@ -83,27 +74,23 @@ auto Retrying(Call call) {
     sembuf unlock{0, 1, SEM_UNDO};
     if (Retrying([&] { return sysv_semop(sem_id, &unlock, 1); }) != 0) _exit(12);
 
-    Stamped m{};
-    m.mtype = 1 + serial % 3;
-    m.worker = worker;
-    m.serial = serial;
-    for (size_t i = 0; i < sizeof(m.body); ++i) m.body[i] = static_cast<char>(worker + serial * 7 + i);
-    m.sum = BodySum(m);
-    if (Retrying([&] { return sysv_msgsnd(msg_id, &m, kText, 0); }) != 0) _exit(13);
-    const uint64_t sent = (uint64_t{worker} << 32) | serial;
+    StampedMessage m{};
+    testing::Stamp(m, worker, serial);
+    if (Retrying([&] { return sysv_msgsnd(msg_id, &m, kStampedText, 0); }) != 0) _exit(13);
+    const uint64_t sent = StampedId(m);
     if (write(sent_fd, &sent, sizeof(sent)) != sizeof(sent)) _exit(14);
 
     // Up to two receives per send, so that messages a killed worker sent
     // and never received cannot fill the queue and block every sender.
     for (int k = 0; k < 2; ++k) {
-      Stamped got{};
-      const ssize_t n = Retrying([&] { return sysv_msgrcv(msg_id, &got, kText, 0, IPC_NOWAIT); });
+      StampedMessage got{};
+      const ssize_t n = Retrying([&] { return sysv_msgrcv(msg_id, &got, kStampedText, 0, IPC_NOWAIT); });
       if (n < 0) {
         if (errno != ENOMSG) _exit(17);
         break;
       }
-      if (n != static_cast<ssize_t>(kText) || got.sum != BodySum(got)) _exit(15);
-      const uint64_t received = (uint64_t{got.worker} << 32) | got.serial;
+      if (n != static_cast<ssize_t>(kStampedText) || got.sum != StampedSum(got)) _exit(15);
+      const uint64_t received = StampedId(got);
       if (write(received_fd, &received, sizeof(received)) != sizeof(received)) _exit(16);
     }
   }
@@ -234,11 +221,11 @@ TEST(ChaosTest, KilledClientsAndRestartedDaemonsLoseNothing) {
   std::vector<uint64_t> left;
   uint64_t left_bytes = 0;
   for (;;) {
-    Stamped m{};
-    const ssize_t n = sysv_msgrcv(msg_id, &m, kText, 0, IPC_NOWAIT);
+    StampedMessage m{};
+    const ssize_t n = sysv_msgrcv(msg_id, &m, kStampedText, 0, IPC_NOWAIT);
     if (n < 0) break;
-    ASSERT_EQ(m.sum, BodySum(m)) << "a damaged message";
-    left.push_back((uint64_t{m.worker} << 32) | m.serial);
+    ASSERT_EQ(m.sum, StampedSum(m)) << "a damaged message";
+    left.push_back(StampedId(m));
     left_bytes += static_cast<uint64_t>(n);
   }
   EXPECT_EQ(qds.msg_qnum, left.size());

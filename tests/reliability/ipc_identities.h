@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/reliability/as_user.h"
+#include "tests/testing/differential.h"
 
 namespace sysv::testing {
 
@@ -31,5 +32,17 @@ inline constexpr int kModes[] = {0000, 0400, 0200, 0600, 0700, 0040, 0020, 0060,
 std::string HeldAccess(const char* kind, int id);
 
 }  // namespace sysv::testing
+
+// In a permission test's body: skips (or, under SYSV_REQUIRE_ROOT=1, fails)
+// unless users can be switched and the kernel side can have a private IPC
+// namespace.
+#define SYSV_SKIP_UNLESS_PERMISSIONS_CAN_BE_COMPARED()                                          \
+  do {                                                                                          \
+    SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();                                                   \
+    if (!::sysv::testing::CanUseFreshKernelNamespace()) {                                       \
+      if (::sysv::testing::RootRequired()) FAIL() << "unshare(CLONE_NEWIPC) failed under SYSV_REQUIRE_ROOT=1"; \
+      GTEST_SKIP() << "unshare(CLONE_NEWIPC) is refused: the kernel side needs a private IPC namespace"; \
+    }                                                                                           \
+  } while (0)
 
 #endif  // SYSV_TESTS_RELIABILITY_IPC_IDENTITIES_H_

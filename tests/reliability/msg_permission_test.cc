@@ -160,11 +160,7 @@ class MsgScenario {
 };
 
 TEST(MsgPermissionTest, EveryIpcPermRuleMatchesTheKernel) {
-  SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  if (!testing::CanUseFreshKernelNamespace()) {
-    if (testing::RootRequired()) FAIL() << "unshare(CLONE_NEWIPC) failed under SYSV_REQUIRE_ROOT=1";
-    GTEST_SKIP() << "unshare(CLONE_NEWIPC) is refused: the kernel side needs a private IPC namespace";
-  }
+  SYSV_SKIP_UNLESS_PERMISSIONS_CAN_BE_COMPARED();
   const std::vector<std::string> kernel = testing::TraceInChild(
       "kernel", [] { return testing::EnterFreshKernelNamespace(); },
       [&](TraceWriter& out) { MsgScenario(testing::KernelMsg(), true, out).Run(); });
@@ -173,10 +169,7 @@ TEST(MsgPermissionTest, EveryIpcPermRuleMatchesTheKernel) {
   ASSERT_EQ(chmod(daemon.dir().c_str(), 0755), 0);  // other users reach the socket
   const std::vector<std::string> libsysv = testing::TraceInChild(
       "libsysv", [] { return true; }, [&](TraceWriter& out) { MsgScenario(testing::LibsysvMsg(), false, out).Run(); });
-  auto count = [&](const std::string& text) {
-    return std::count_if(kernel.begin(), kernel.end(),
-                         [&](const std::string& line) { return line.find(text) != std::string::npos; });
-  };
+  auto count = [&](const std::string& text) { return testing::CountLines(kernel, text); };
   EXPECT_GT(count("-> EACCES"), 300);
   EXPECT_GT(count("-> EPERM"), 50);
   EXPECT_GT(count("refused both ways -> yes"), 20);

@@ -290,11 +290,7 @@ class Scenario {
 };
 
 TEST(PermissionDifferentialTest, EveryIpcPermRuleMatchesTheKernel) {
-  SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  if (!testing::CanUseFreshKernelNamespace()) {
-    if (testing::RootRequired()) FAIL() << "unshare(CLONE_NEWIPC) failed under SYSV_REQUIRE_ROOT=1";
-    GTEST_SKIP() << "unshare(CLONE_NEWIPC) is refused: the kernel side needs a private IPC namespace";
-  }
+  SYSV_SKIP_UNLESS_PERMISSIONS_CAN_BE_COMPARED();
   const std::vector<std::string> kernel = testing::TraceInChild(
       "kernel", [] { return testing::EnterFreshKernelNamespace(); },
       [&](TraceWriter& out) { Scenario(testing::KernelShm(), testing::KernelSem(), true, out).Run(); });
@@ -308,10 +304,7 @@ TEST(PermissionDifferentialTest, EveryIpcPermRuleMatchesTheKernel) {
       [&](TraceWriter& out) { Scenario(testing::LibsysvShm(), testing::LibsysvSem(), false, out).Run(); });
   // The scenario must exercise both refusals and grants, or matching the
   // kernel would prove nothing (for instance if no child changed its ids).
-  auto count = [&](const std::string& text) {
-    return std::count_if(kernel.begin(), kernel.end(),
-                         [&](const std::string& line) { return line.find(text) != std::string::npos; });
-  };
+  auto count = [&](const std::string& text) { return testing::CountLines(kernel, text); };
   EXPECT_GT(count("-> EACCES"), 500);
   EXPECT_GT(count("-> EPERM"), 100);
   EXPECT_GT(count("-> 0"), 500);

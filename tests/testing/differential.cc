@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -92,6 +94,24 @@ uint32_t SeedCount(uint32_t default_count) {
   const char* text = std::getenv("SYSV_DIFF_SEEDS");
   const long n = text != nullptr ? std::strtol(text, nullptr, 10) : 0;
   return n > 0 ? static_cast<uint32_t>(n) : default_count;
+}
+
+std::string SequenceRunner::Result(long result) {
+  return result == -1 ? absl::StrCat("-1 ", strerrorname_np(errno)) : absl::StrCat(result);
+}
+
+std::string SequenceRunner::IdName(int id, const std::vector<int>& known, const char* prefix) const {
+  if (literal_ids_ || id < 0) return absl::StrCat(id);
+  for (size_t i = 0; i < known.size(); ++i) {
+    if (known[i] == id) return absl::StrCat(prefix, "#", i);
+  }
+  return absl::StrCat(prefix, "?");
+}
+
+long CountLines(const std::vector<std::string>& trace, const std::string& text) {
+  long count = 0;
+  for (const std::string& line : trace) count += line.find(text) != std::string::npos ? 1 : 0;
+  return count;
 }
 
 }  // namespace sysv::testing
