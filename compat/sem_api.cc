@@ -282,8 +282,14 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
     // Read permission only, which suffices for an operation that only waits
     // for zero (an altering one failed the checks above with EACCES). The
     // mapping is read-only: the daemon runs it.
-    if (alter || sops.size() > wire::kSemWaitZeroMaxOps) return FailWithErrno(EACCES);
-    return WaitZeroThroughDaemon(runtime, semid, sops, *grant, timeout_nanos, signal_epoch);
+    if (alter) return FailWithErrno(EACCES);
+    if (sops.size() <= wire::kSemWaitZeroMaxOps) {
+      return WaitZeroThroughDaemon(runtime, semid, sops, *grant, timeout_nanos, signal_epoch);
+    }
+    // Too many for one request: the same call with its repeats dropped.
+    const std::vector<core::SemOp> distinct = core::DistinctWaitForZero(sops);
+    if (distinct.size() > wire::kSemWaitZeroMaxOps) return FailWithErrno(EACCES);  // README: limits
+    return WaitZeroThroughDaemon(runtime, semid, distinct, *grant, timeout_nanos, signal_epoch);
   }
   const core::Deadline deadline = timeout_nanos < 0 ? core::Deadline::Infinite()
                                                     : core::Deadline::After(absl::Nanoseconds(timeout_nanos));
@@ -309,15 +315,29 @@ int ReadValuesThroughDaemon(Runtime& runtime, int semid, int semnum, int cmd, Se
   request.id = semid;
   request.cmd = cmd;
   request.semnum = semnum;
-  auto reply = runtime.Call<wire::Op::kSemCtl>(request);
+  std::vector<backend::UniqueFd> fds;
+  auto reply = runtime.Call<wire::Op::kSemCtl>(request, &fds);
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  if (cmd == GETALL) {
-    if (reply->nvalues > wire::kSemCtlMaxValues) return FailWithErrno(EPROTO);
+  if (cmd != GETALL) return reply->value;
+  if (reply->nvalues <= wire::kSemCtlMaxValues) {
     if (!CopyToUser(arg.array, reply->values, reply->nvalues * sizeof(uint16_t))) return FailWithErrno(EFAULT);
     return 0;
   }
-  return reply->value;
+  // A big set's values come as a sealed snapshot file (wire.h).
+  const size_t bytes = size_t{reply->nvalues} * sizeof(uint16_t);
+  if (fds.size() != 1 || bytes > size_t{1} << 24) return FailWithErrno(EPROTO);
+  std::vector<uint16_t> values(reply->nvalues);
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = pread(fds[0].get(), reinterpret_cast<char*>(values.data()) + done, bytes - done,
+                            static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return FailWithErrno(EPROTO);
+    done += static_cast<size_t>(n);
+  }
+  if (!CopyToUser(arg.array, values.data(), bytes)) return FailWithErrno(EFAULT);
+  return 0;
 }
 
 // The value commands (semctl_main(), semctl_setval()).

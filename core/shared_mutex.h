@@ -5,15 +5,16 @@
 // with a mutex that lives in the region itself. Many processes map the region,
 // at different addresses, and any of them may be killed at any instruction
 // while holding the mutex (decision 5); any client with write access may
-// scribble on it (decision 6). Each OS supplies the mechanism (Linux:
-// RobustMutex over glibc's process-shared robust pthread mutex,
-// backends/linux/robust_mutex.h). core/ only names the contract, here.
+// scribble on it (decision 6). The implementation is core's OwnerWordMutex
+// (core/owner_word_mutex.h), which each OS completes with its waiter and a
+// probe of thread liveness (Linux: RegionMutex, backends/linux/
+// region_mutex.h). This file names the contract.
 //
 // The contract, as the static members a mutex type M provides. `storage`
 // points at M::kStorageSize bytes, aligned to M::kStorageAlign, inside a
 // shared mapping; the storage must stay mapped for the whole call.
 //
-//   // Debugging name of the mechanism ("pthread_robust").
+//   // Debugging name of the mechanism ("owner_word").
 //   static constexpr char kName[] = "...";
 //
 //   // Bytes the mutex occupies in the region and their alignment. At most
@@ -116,7 +117,7 @@
 //   - The storage is untrusted input (decision 6): no content of it can make
 //     Lock, Unlock or MarkConsistent crash, abort or wait past the deadline.
 //     Each implementation documents which results each kind of damage gives,
-//     and any limit to that guarantee (see backends/linux/robust_mutex.h).
+//     and any limit to that guarantee (see core/owner_word_mutex.h).
 //   - Not async-signal-safe: do not lock in a signal handler.
 //
 // Why a concept and templates, as for Waiter (core/waiter.h): one binary has

@@ -6,6 +6,7 @@
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
+#include "backends/linux/region_file.h"
 #include "core/sem/sem_checks.h"
 #include "daemon/log.h"
 
@@ -130,7 +131,7 @@ Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndReq
 // it: the same checks (EINVAL, EACCES, then EINVAL for semnum), then the
 // value, on the daemon's read-write mapping.
 void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpContext& ctx,
-                            wire::SemCtlReply& body) {
+                            wire::SemCtlReply& body, std::vector<backend::UniqueFd>& fds) {
   absl::StatusOr<core::ObjectRecord> record = core::CheckSemctl(ids_.table(), request.id, core::kAccessRead, ctx.creds);
   if (!record.ok()) {
     body.status.error = ErrnoOf(record.status());
@@ -144,12 +145,26 @@ void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpCo
   const int32_t nsems = set->nsems();
   int result = 0;
   if (request.cmd == core::kGetAll) {
-    if (static_cast<uint32_t>(nsems) > wire::kSemCtlMaxValues) {
-      body.status.error = EACCES;  // README: a read-only GETALL of a large set
-      return;
-    }
-    result = set->GetAll(absl::MakeSpan(body.values, static_cast<size_t>(nsems)));
     body.nvalues = static_cast<uint32_t>(nsems);
+    if (body.nvalues <= wire::kSemCtlMaxValues) {
+      result = set->GetAll(absl::MakeSpan(body.values, static_cast<size_t>(nsems)));
+    } else {
+      // One snapshot under the set's lock, as the kernel's GETALL is, too
+      // big for the message: it travels as a sealed file (wire.h).
+      std::vector<uint16_t> values(static_cast<size_t>(nsems));
+      result = set->GetAll(absl::MakeSpan(values));
+      if (result >= 0) {
+        absl::StatusOr<backend::UniqueFd> snapshot = linux_backend::SealedSnapshot(
+            "sysvipc-getall", absl::MakeConstSpan(reinterpret_cast<const unsigned char*>(values.data()),
+                                                  values.size() * sizeof(uint16_t)));
+        if (!snapshot.ok()) {
+          SYSV_LOG(kWarning, "GETALL snapshot of semaphore set %d: %s", request.id, snapshot.status().message());
+          body.status.error = ENOMEM;  // the kernel's answer when it cannot allocate the copy
+          return;
+        }
+        fds.push_back(*std::move(snapshot));
+      }
+    }
   } else if (request.cmd == core::kGetVal) {  // each checks semnum (EINVAL)
     result = set->GetVal(request.semnum);
   } else if (request.cmd == core::kGetPid) {
@@ -172,7 +187,7 @@ Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, c
   wire::SemCtlReply body{};
   if (request.cmd == core::kGetVal || request.cmd == core::kGetPid || request.cmd == core::kGetNcnt ||
       request.cmd == core::kGetZcnt || request.cmd == core::kGetAll) {
-    ReadValues(request, ctx, body);
+    ReadValues(request, ctx, body, reply.owned_fds);
     reply.message = wire::EncodeReply<wire::Op::kSemCtl>(request_id, body);
     return reply;
   }

@@ -47,9 +47,10 @@ class SemService {
     int32_t index;
     uint32_t seq;
   };
-  // The value reads of a caller with read permission only (Ctl()).
+  // The value reads of a caller with read permission only (Ctl()). A GETALL
+  // too large for the reply sends its values as a sealed snapshot in `fds`.
   void ReadValues(const core::wire::SemCtlRequest& request, const core::OpContext& ctx,
-                  core::wire::SemCtlReply& body);
+                  core::wire::SemCtlReply& body, std::vector<backend::UniqueFd>& fds);
   // Returns false when the set's lock was busy (the work is then pending).
   bool ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set);
 

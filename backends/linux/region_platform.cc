@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "backends/linux/futex_waiter.h"
-#include "backends/linux/robust_mutex.h"
+#include "backends/linux/region_mutex.h"
 #include "backends/linux/signal_epoch.h"
 
 namespace sysv::linux_backend {
@@ -48,7 +48,7 @@ int64_t NowRealtimeSeconds() {
 const core::RegionPlatform& LinuxRegionPlatform() {
   static const core::RegionPlatform platform = {
       core::WaiterOpsFor<FutexWaiter>(),
-      core::SharedMutexOpsFor<RobustMutex>(),
+      core::SharedMutexOpsFor<RegionMutex>(),
       &PidExists,
       &NowRealtimeSeconds,
       2'000'000'000,
@@ -63,7 +63,7 @@ const core::RegionPlatform& LinuxRegionPlatform() {
 const core::RegionPlatform& LinuxDaemonRegionPlatform() {
   static const core::RegionPlatform platform = {
       core::WaiterOpsFor<FutexWaiter>(),
-      core::SharedMutexOpsFor<RobustMutex>(),
+      core::SharedMutexOpsFor<RegionMutex>(),
       &PidExists,
       &NowRealtimeSeconds,
       50'000'000,

@@ -1,6 +1,6 @@
 // The operating-system services the region algorithms of core/ need
 // (core/region_platform.h: semaphore sets and message queues), on Linux:
-// futex waits, the robust pthread mutex, process liveness, the realtime
+// futex waits, the region mutex (region_mutex.h), process liveness, the realtime
 // clock, spinning hints and the signal epoch.
 #ifndef SYSV_BACKENDS_LINUX_REGION_PLATFORM_H_
 #define SYSV_BACKENDS_LINUX_REGION_PLATFORM_H_

@@ -194,6 +194,10 @@ struct SemWaitZeroEndReply {
 // Also the value reads (GETVAL, GETPID, GETNCNT, GETZCNT, GETALL) of a
 // caller with read permission only, whose mapping of the set is read-only
 // while the reads take the set's lock: the daemon answers them.
+// A GETALL of more semaphores than fit sets nvalues to the set's size,
+// leaves values[] empty and sends the values beside the reply as one
+// descriptor: a sealed file of nvalues uint16_t, read once under the set's
+// lock like the kernel's copy.
 inline constexpr uint32_t kSemCtlMaxValues = 180;  // GETALL's values that fit a reply
 struct SemCtlRequest {
   int32_t id;

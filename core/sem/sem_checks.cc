@@ -2,8 +2,10 @@
 
 #include <cerrno>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
 #include "core/sem/sem_registry.h"
@@ -14,6 +16,17 @@ absl::Status CheckSemopCount(size_t nsops, uint32_t semopm) {
   if (nsops > semopm) return ErrnoStatus(E2BIG, "more operations than SEMOPM");
   if (nsops < 1) return ErrnoStatus(EINVAL, "no operation");
   return absl::OkStatus();
+}
+
+std::vector<SemOp> DistinctWaitForZero(absl::Span<const SemOp> sops) {
+  std::vector<SemOp> distinct;
+  absl::flat_hash_set<uint32_t> seen;  // num << 1 | nowait
+  for (const SemOp& sop : sops) {
+    const uint32_t key = (uint32_t{sop.num} << 1) | ((sop.flg & kIpcNowait) != 0 ? 1u : 0u);
+    if (seen.insert(key).second) distinct.push_back(sop);
+  }
+  if (sops.size() >= 2 && distinct.size() == 1) distinct.push_back(distinct.front());
+  return distinct;
 }
 
 absl::StatusOr<int64_t> SemTimeoutNanos(int64_t tv_sec, int64_t tv_nsec) {

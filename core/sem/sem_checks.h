@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -26,6 +27,19 @@ absl::StatusOr<int64_t> SemTimeoutNanos(int64_t tv_sec, int64_t tv_nsec);
 // semctl_setval()'s first check, before the id is looked up: ERANGE for a
 // value outside [0, SEMVMX].
 absl::Status CheckSetValValue(int value);
+
+// A wait-for-zero-only semop reduced to the operations that decide it: the
+// first operation of each (semaphore, IPC_NOWAIT) pair, in their order.
+// perform_atomic_semop() stops at the first operation that cannot proceed
+// and acts on its semaphore and its IPC_NOWAIT; a later operation with the
+// same pair cannot fail first, so dropping it changes neither the result,
+// nor which semaphore's GETZCNT counts the sleeper, nor the maximum
+// semaphore number (EFBIG). Two or more operations never reduce to fewer
+// than two (the first is repeated), so the call stays a "complex" one,
+// queued where the kernel queues it. For a read-only caller, whose request
+// to the daemon holds at most wire::kSemWaitZeroMaxOps operations.
+// REQUIRES: every op is 0.
+std::vector<SemOp> DistinctWaitForZero(absl::Span<const SemOp> sops);
 
 // The live set `id` (EINVAL when the id names none).
 absl::StatusOr<ObjectRecord> FindSemSet(const ObjectTable& table, int32_t id);

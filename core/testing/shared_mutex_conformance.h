@@ -1,12 +1,12 @@
 // Conformance suite for the SharedMutex contract (core/shared_mutex.h).
 //
 // Every mutex that builds on the host instantiates this suite under its own
-// name, for example in backends/linux/robust_mutex_test.cc (gtest wants the
+// name, for example in backends/linux/region_mutex_test.cc (gtest wants the
 // instantiation inside the suite's namespace):
 //
 //   namespace sysv::core::testing {
-//   INSTANTIATE_TYPED_TEST_SUITE_P(PthreadRobust, SharedMutexConformanceTest,
-//                                  ::sysv::linux_backend::RobustMutex);
+//   INSTANTIATE_TYPED_TEST_SUITE_P(OwnerWord, SharedMutexConformanceTest,
+//                                  ::sysv::linux_backend::RegionMutex);
 //   }  // namespace sysv::core::testing
 //
 // The contract is about processes that die at any instruction, so this file,
@@ -63,8 +63,8 @@ inline constexpr absl::Duration kShortWait = absl::Milliseconds(200);
 inline constexpr absl::Duration kLateness = absl::Seconds(2);
 
 // Upper bound for "promptly": from SIGKILL of the holder to a waiter holding
-// the mutex. The kernel wakes the waiter during the holder's exit, so this is
-// normally well under a millisecond.
+// the mutex. A waiter finds the death when its sleep interval ends and it
+// probes the holder (core/owner_word_mutex.h): at most 64 ms after the kill.
 inline constexpr absl::Duration kPrompt = absl::Seconds(2);
 
 // Shared between the test process and its forked children: a MAP_SHARED

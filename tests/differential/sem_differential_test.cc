@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -361,6 +362,21 @@ constexpr int kNoUidChange = 77;
 
 void NoteSignal(int) {}
 
+// Reads what the unprivileged child wrote to `fd` until it closes it, reaps
+// the child, and returns its report: "child: <results>exit <code>", or
+// nullopt if it could not change its uid.
+std::optional<std::string> ChildReport(int fd, pid_t child) {
+  char results[512] = {};
+  size_t got = 0;
+  for (ssize_t n; got < sizeof(results) - 1 && (n = read(fd, results + got, sizeof(results) - 1 - got)) > 0;) {
+    got += static_cast<size_t>(n);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kNoUidChange) return std::nullopt;
+  return absl::StrCat("child: ", results, "exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+}
+
 void ReadOnlyWaiter(const SemApi& api, TraceWriter& out) {
   signal(SIGPIPE, SIG_IGN);  // a child that died early must not kill the trace
   const pid_t self = getpid();
@@ -427,17 +443,11 @@ void ReadOnlyWaiter(const SemApi& api, TraceWriter& out) {
   (void)!write(go[1], "g", 1);
   out.Line(4, absl::StrCat("sleeping again: zcnt ", zcnt_is(1), " ncnt ", api.semctl(id, 0, GETNCNT)));
   api.semctl(id, 0, SETVAL, 0);
-  char results[512] = {};
-  size_t got = 0;
-  for (ssize_t n; got < sizeof(results) - 1 && (n = read(report[0], results + got, sizeof(results) - 1 - got)) > 0;) {
-    got += static_cast<size_t>(n);
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == kNoUidChange) {
+  const std::optional<std::string> child_report = ChildReport(report[0], child);
+  if (!child_report.has_value()) {
     out.Line(5, "no uid change");
   } else {
-    out.Line(5, absl::StrCat("child: ", results, "exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status)));
+    out.Line(5, *child_report);
     out.Line(6, absl::StrCat("after: val0 ", api.semctl(id, 0, GETVAL), " zcnt ", api.semctl(id, 0, GETZCNT),
                              " pid0 ", RelativePid(api.semctl(id, 0, GETPID), self)));
   }
@@ -463,6 +473,88 @@ TEST(SemReadOnlyTest, WaitForZeroNeedsOnlyReadPermission) {
       "libsysv", [] { return true; }, [&](TraceWriter& out) { ReadOnlyWaiter(testing::LibsysvSem(), out); });
   ASSERT_EQ(kernel.size(), 6u) << absl::StrJoin(kernel, "\n");
   EXPECT_EQ(absl::StrJoin(kernel, "\n"), absl::StrJoin(libsysv, "\n"));
+}
+
+// A reader of a big set (more values than one reply message holds, and
+// more wait-for-zero operations than one request holds): GETALL of 500
+// semaphores, wait-for-zero of 300 operations over 200 distinct semaphores
+// (repeats dropped on the way to the daemon) with and without IPC_NOWAIT,
+// GETZCNT of the semaphore that blocks, all compared with the kernel.
+void ReadOnlyBigSet(const SemApi& api, TraceWriter& out) {
+  signal(SIGPIPE, SIG_IGN);
+  constexpr int kSems = 500;
+  const int id = api.semget(IPC_PRIVATE, kSems, 0644);
+  std::vector<unsigned short> values(kSems);
+  for (int i = 0; i < kSems; ++i) values[i] = static_cast<unsigned short>(i < 250 ? 0 : (i * 7) % 1000);
+  int report[2];
+  if (id < 0 || api.semctl(id, 0, SETALL, values.data()) != 0 || pipe(report) != 0) {
+    out.Line(0, "setup failed");
+    return;
+  }
+  const pid_t child = fork();
+  if (child == 0) {
+    close(report[0]);
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(kNoUidChange);
+    std::string results;
+    auto note = [&](const char* what, int r) {
+      absl::StrAppend(&results, what, "=", r >= 0 ? absl::StrCat(r) : strerrorname_np(errno), " ");
+    };
+    std::vector<unsigned short> got(kSems + 1, 0xffff);
+    note("getall", api.semctl(id, 0, GETALL, got.data()));
+    uint64_t sum = 0;
+    for (int i = 0; i < kSems; ++i) sum = sum * 31 + got[i];
+    absl::StrAppend(&results, "sum=", sum, " guard=", got[kSems], " ");
+    note("getval499", api.semctl(id, 499, GETVAL));
+    // 300 operations on semaphores 0..199 (all zero): succeeds at once.
+    std::vector<struct sembuf> zeros;
+    for (int i = 0; i < 300; ++i) zeros.push_back({static_cast<unsigned short>(i % 200), 0, 0});
+    note("zeros", api.semop(id, zeros.data(), zeros.size()));
+    // The same plus semaphore 251 (non-zero) with IPC_NOWAIT: EAGAIN.
+    std::vector<struct sembuf> nowait = zeros;
+    nowait.push_back({251, 0, IPC_NOWAIT});
+    note("nowait", api.semop(id, nowait.data(), nowait.size()));
+    // Then semaphore 260 without IPC_NOWAIT, with a timeout: sleeps, counted
+    // on 260 only, until the parent zeroes it.
+    std::vector<struct sembuf> sleeper = zeros;
+    sleeper.push_back({260, 0, 0});
+    sleeper.push_back({261, 0, 0});
+    timespec limit{5, 0};
+    (void)!write(report[1], "w", 1);
+    note("sleep", api.semtimedop(id, sleeper.data(), sleeper.size(), &limit));
+    (void)!write(report[1], results.data(), results.size());
+    _exit(0);
+  }
+  close(report[1]);
+  char byte;
+  (void)!read(report[0], &byte, 1);
+  int zcnt = 0;
+  for (int i = 0; i < 20000 && (zcnt = api.semctl(id, 260, GETZCNT)) != 1; ++i) usleep(100);
+  out.Line(1, absl::StrCat("sleeping: zcnt260 ", zcnt, " zcnt261 ", api.semctl(id, 261, GETZCNT)));
+  values[260] = 0;
+  values[261] = 0;
+  api.semctl(id, 0, SETALL, values.data());
+  out.Line(2, ChildReport(report[0], child).value_or("no uid change"));
+  close(report[0]);
+  api.semctl(id, 0, IPC_RMID);
+}
+
+TEST(SemReadOnlyTest, BigSetsAnswerAsTheKernelDoes) {
+  const bool fresh = testing::CanUseFreshKernelNamespace();
+  const std::vector<std::string> kernel = testing::TraceInChild(
+      "kernel", [&] { return !fresh || testing::EnterFreshKernelNamespace(); },
+      [&](TraceWriter& out) { ReadOnlyBigSet(testing::KernelSem(), out); });
+  const std::string kernel_trace = absl::StrJoin(kernel, "\n");
+  if (kernel_trace.find("no uid change") != std::string::npos) {
+    GTEST_SKIP() << "this process cannot change its uid to 65534 (setresuid: EINVAL/EPERM)";
+  }
+  testing::TestDaemon daemon(testing::FreshNamespaceDir("sembig"));
+  daemon.Start();
+  ASSERT_EQ(chmod(daemon.dir().c_str(), 0755), 0);
+  const std::vector<std::string> libsysv = testing::TraceInChild(
+      "libsysv", [] { return true; }, [&](TraceWriter& out) { ReadOnlyBigSet(testing::LibsysvSem(), out); });
+  ASSERT_EQ(kernel.size(), 2u) << kernel_trace;
+  EXPECT_NE(kernel_trace.find("getall=0"), std::string::npos) << kernel_trace;
+  EXPECT_EQ(kernel_trace, absl::StrJoin(libsysv, "\n"));
 }
 
 }  // namespace

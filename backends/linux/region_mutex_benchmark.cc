@@ -1,8 +1,9 @@
 // Cost of an uncontended (and lightly contended) lock/unlock pair:
-// RobustMutex against glibc's robust mutex called directly, a process-shared
-// but not robust pthread mutex, and std::mutex.
+// RegionMutex (core/owner_word_mutex.h) against glibc's robust mutex, which
+// the Linux backend used before, a process-shared but not robust pthread
+// mutex, and std::mutex.
 //
-//   bazel run //backends/linux:robust_mutex_benchmark
+//   bazel run //backends/linux:region_mutex_benchmark
 //
 // Every shared mutex lives in a MAP_SHARED anonymous page, as it would in a
 // region file's mapping.
@@ -15,7 +16,7 @@
 #include <mutex>
 
 #include "absl/time/time.h"
-#include "backends/linux/robust_mutex.h"
+#include "backends/linux/region_mutex.h"
 #include "benchmark/benchmark.h"
 #include "core/deadline.h"
 #include "core/shared_mutex.h"
@@ -42,9 +43,9 @@ void* SharedPage() {
 // Slots of the shared page, one cache line each.
 void* Slot(int i) { return static_cast<char*>(SharedPage()) + 64 * i; }
 
-void* RobustMutexStorage() {
+void* RegionMutexStorage() {
   static void* const storage = [] {
-    RobustMutex::Init(Slot(0));
+    RegionMutex::Init(Slot(0));
     return Slot(0);
   }();
   return storage;
@@ -77,35 +78,34 @@ std::mutex& StdMutex() {
 }
 
 // The deadline a region operation would pass, computed once per operation.
-void BM_RobustMutex(benchmark::State& state) {
-  void* const storage = RobustMutexStorage();
+void BM_RegionMutex(benchmark::State& state) {
+  void* const storage = RegionMutexStorage();
   const Deadline deadline = Deadline::Infinite();
   for (auto _ : state) {
-    if (RobustMutex::Lock(storage, deadline) != LockResult::kAcquired) {
+    if (RegionMutex::Lock(storage, deadline) != LockResult::kAcquired) {
       state.SkipWithError("lock failed");
       break;
     }
-    RobustMutex::Unlock(storage);
+    RegionMutex::Unlock(storage);
   }
 }
-BENCHMARK(BM_RobustMutex)->ThreadRange(1, 2)->UseRealTime();
+BENCHMARK(BM_RegionMutex)->ThreadRange(1, 2)->UseRealTime();
 
 // The same with a fresh finite deadline per pair (one clock read).
-void BM_RobustMutexWithDeadlineAfter(benchmark::State& state) {
-  void* const storage = RobustMutexStorage();
+void BM_RegionMutexWithDeadlineAfter(benchmark::State& state) {
+  void* const storage = RegionMutexStorage();
   for (auto _ : state) {
-    if (RobustMutex::Lock(storage, Deadline::After(absl::Seconds(2))) !=
+    if (RegionMutex::Lock(storage, Deadline::After(absl::Seconds(2))) !=
         LockResult::kAcquired) {
       state.SkipWithError("lock failed");
       break;
     }
-    RobustMutex::Unlock(storage);
+    RegionMutex::Unlock(storage);
   }
 }
-BENCHMARK(BM_RobustMutexWithDeadlineAfter);
+BENCHMARK(BM_RegionMutexWithDeadlineAfter);
 
-// glibc's robust mutex without our checks and repairs: the wrapper's cost is
-// the difference.
+// glibc's robust mutex, as the previous RobustMutex used it.
 void BM_GlibcRobustClocklock(benchmark::State& state) {
   pthread_mutex_t* const m = GlibcRobust();
   const struct timespec forever = {INT64_MAX / 1'000'000'000, 0};
