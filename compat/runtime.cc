@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -21,6 +22,7 @@
 #include "backends/linux/sem_platform.h"
 #include "compat/credential_cache.h"
 #include "compat/daemon_launcher.h"
+#include "core/deadline.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
@@ -193,9 +195,30 @@ void Runtime::CloseChannel() { channel_.reset(); }
 absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, size_t size,
                                                std::vector<UniqueFd>* fds) {
   absl::Status last = absl::OkStatus();
-  // A daemon that restarted closed our channel: reconnect once and resend.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (absl::Status status = EnsureChannel(); !status.ok()) return status;
+  // A daemon that restarted closed our channel: reconnect and resend. While
+  // the new one starts, its socket may refuse us, or the killed one's socket
+  // may still accept and then reset (its io_uring is torn down after it
+  // dies): a process that was registered keeps trying for kRestartPatience,
+  // every 10 ms, rather than fail with an errno the kernel never gives.
+  constexpr absl::Duration kRestartPatience = absl::Seconds(2);
+  std::optional<core::Deadline> give_up;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) {
+      if (!registered_once_) {
+        if (attempt > 1) return last;
+      } else {
+        if (!give_up.has_value()) give_up = core::Deadline::After(kRestartPatience);
+        if (give_up->HasExpired()) return last;
+        if (attempt > 1) absl::SleepFor(absl::Milliseconds(10));
+      }
+    }
+    if (absl::Status status = EnsureChannel(); !status.ok()) {
+      const int err = ErrnoOf(status);
+      const bool restarting = ChannelBroken(err) || err == ECONNREFUSED || err == ENOENT;
+      if (attempt == 0 || !registered_once_ || !restarting) return status;
+      last = status;
+      continue;
+    }
     const uint32_t request_id = ++last_request_id_;
     const wire::Bytes message = wire::EncodeMessage(op, request_id, body, size);
     last = linux_backend::SendMessage(channel_.get(), message, {});
@@ -217,7 +240,6 @@ absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, si
     *fds = std::move(received->fds);
     return buffer;
   }
-  return last;
 }
 
 namespace {

@@ -177,7 +177,7 @@ TEST_F(MsgIntegrationTest, TheDaemonRestartingLosesNoMessage) {
   msqid_ds ds{};
   ASSERT_EQ(sysv_msgctl(id, IPC_STAT, &ds), 0);
   EXPECT_EQ(ds.msg_qnum, 50u);
-  EXPECT_EQ(sysv_msgget(0x4d15, 0), id);
+  EXPECT_EQ(sysv_msgget(0x4d15, 0), id) << strerror(errno);
   for (uint32_t i = 0; i < 50; ++i) {
     Stamped m{};
     ASSERT_EQ(sysv_msgrcv(id, &m, kStampedText, 0, IPC_NOWAIT), static_cast<ssize_t>(kStampedText));

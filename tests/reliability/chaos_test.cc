@@ -48,13 +48,21 @@ struct Counters {
   volatile uint64_t second;  // == first outside the critical section
 };
 
-// Retries a call that may meet the daemon down (ECONNREFUSED, ENOENT of the
-// socket, a reset channel) for a few seconds.
+// The failure value of each call: -1, or (void*)-1 for shmat.
+bool Failed(ssize_t result) { return result == -1; }
+bool Failed(int result) { return result == -1; }
+bool Failed(void* result) { return result == reinterpret_cast<void*>(-1); }
+
+// Retries a call that FAILED because it met the daemon down (ECONNREFUSED,
+// ENOENT of the socket, a reset channel) for a few seconds. errno is only
+// looked at after a failure: a call that succeeded may have left any value
+// there (POSIX allows it, and libsysv's reconnect does), and repeating a
+// msgsnd that succeeded would send its message twice.
 template <typename Call>
 auto Retrying(Call call) {
   for (int i = 0;; ++i) {
-    errno = 0;
     auto result = call();
+    if (!Failed(result)) return result;
     const bool daemon_down = errno == ECONNREFUSED || errno == ENOENT || errno == ECONNRESET || errno == EPIPE;
     if (!daemon_down || i > 5000) return result;
     usleep(1000);

@@ -114,7 +114,9 @@ int FreshClientWorks() {
 class ConnectionFloodTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ConnectionFloodTest, FloodDoesNotStarveConnectedClientsOrLeakDescriptors) {
-  TestDaemon daemon(FreshNamespaceDir("flood"), {std::string("--event_loop=") + GetParam()});
+  // --raise_fd_limit=false: the daemon keeps the small soft limit given.
+  TestDaemon daemon(FreshNamespaceDir("flood"),
+                    {std::string("--event_loop=") + GetParam(), "--raise_fd_limit=false"});
   StartWithFdLimit(daemon, kDaemonFdLimit);
   if (HasFatalFailure()) return;
 

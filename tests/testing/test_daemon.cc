@@ -21,13 +21,23 @@
 namespace sysv::testing {
 namespace {
 
-bool SocketAnswers(const std::string& path) {
+// True when the socket at `path` accepts connections for process `pid`. A
+// connect alone is not enough after a restart: a killed daemon's listening
+// socket can outlive it briefly (its io_uring is torn down asynchronously)
+// and still accept, then reset. SO_PEERCRED of a connection names the
+// process that called listen().
+bool SocketAnswersFor(const std::string& path, pid_t pid) {
   const int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (ok) {
+    ucred peer{};
+    socklen_t length = sizeof(peer);
+    ok = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 && peer.pid == pid;
+  }
   close(fd);
   return ok;
 }
@@ -126,7 +136,7 @@ void TestDaemon::Start() {
     int status = 0;
     ASSERT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "sysvipcd exited early, status " << status;
     // Ours must be the daemon answering (a killed one can linger briefly).
-    if (LockHolder(dir_) == pid_ && SocketAnswers(socket)) return;
+    if (LockHolder(dir_) == pid_ && SocketAnswersFor(socket, pid_)) return;
     struct timespec ten_ms = {0, 10'000'000};
     nanosleep(&ten_ms, nullptr);
   }
