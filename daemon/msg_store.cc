@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "backends/common/namespace_layout.h"
@@ -15,45 +17,40 @@
 
 namespace sysv::daemon {
 
-MsgStore::MsgStore(int msg_dir_fd) : msg_dir_fd_(msg_dir_fd) {}
+MsgStore::MsgStore(int msg_dir_fd, size_t mapped_capacity) : msg_dir_fd_(msg_dir_fd), maps_(mapped_capacity) {}
 
 bool MsgStore::HoldsBytes(const void* context, uint64_t bytes) {
-  const auto* mapped = static_cast<const Mapped*>(context);
-  return bytes <= core::MsgQueue::FileSize(mapped->blocks);
+  const auto* record = static_cast<const Record*>(context);
+  return bytes <= core::MsgQueue::FileSize(record->blocks);
 }
 
-absl::Status MsgStore::Map(int32_t index, uint32_t seq) {
-  const std::string name = backend::SegmentFileName(index, seq);
-  absl::StatusOr<backend::UniqueFd> fd = backend::OpenRegionFile(msg_dir_fd_, name, true);
+MsgStore::Record* MsgStore::FindRecord(int32_t index, uint32_t seq) {
+  auto it = live_.find(index);
+  if (it == live_.end() || it->second->seq != seq) return nullptr;
+  return it->second.get();
+}
+
+absl::StatusOr<MsgStore::Cache::Mapping*> MsgStore::Map(int32_t index, const Record& record) {
+  absl::StatusOr<backend::UniqueFd> fd =
+      backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, record.seq), true);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<uint64_t> size = backend::FileSize(fd->get());
-  if (!size.ok()) return size.status();
-  if (*size < core::MsgQueue::FileSize(1) || *size > core::MsgQueue::MappingSize()) {
-    return core::ErrnoStatus(EINVAL, "a message queue file of an impossible size");
-  }
-  auto mapped = std::make_unique<Mapped>();
-  mapped->seq = seq;
-  mapped->blocks = static_cast<uint32_t>((*size - core::MsgQueue::FileSize(0)) / core::kMsgBlockSize);
   absl::StatusOr<backend::MappedRegion> map =
       backend::MappedRegion::MapGrowable(fd->get(), core::MsgQueue::MappingSize(), true);
   if (!map.ok()) return map.status();
-  mapped->map = *std::move(map);
   absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue = core::MsgQueue::Open(
-      mapped->map.data(), &linux_backend::LinuxDaemonRegionPlatform(), {&MsgStore::HoldsBytes, mapped.get()});
+      map->data(), &linux_backend::LinuxDaemonRegionPlatform(), {&MsgStore::HoldsBytes, &record});
   if (!queue.ok()) return queue.status();
-  mapped->queue = *std::move(queue);
-  queues_[index] = std::move(mapped);
-  return absl::OkStatus();
+  return &maps_.Insert(index, Cache::Mapping{*std::move(map), *std::move(queue)});
 }
 
 absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int64_t ctime) {
   const std::string name = backend::SegmentFileName(index, seq);
   (void)backend::UnlinkRegionFile(msg_dir_fd_, name);  // a crash's leftover
-  auto mapped = std::make_unique<Mapped>();
-  mapped->seq = seq;
-  mapped->blocks = core::MsgQueue::BlocksFor(qbytes);
+  auto record = std::make_unique<Record>();
+  record->seq = seq;
+  record->blocks = core::MsgQueue::BlocksFor(qbytes);
   absl::StatusOr<backend::UniqueFd> fd =
-      backend::CreateRegionFile(msg_dir_fd_, name, core::MsgQueue::FileSize(mapped->blocks), 0600);
+      backend::CreateRegionFile(msg_dir_fd_, name, core::MsgQueue::FileSize(record->blocks), 0600);
   if (!fd.ok()) return fd.status();
   // The daemon writes the header (formatting it) and reads only blocks that
   // clients wrote: allocating the header now turns a full file system into
@@ -65,24 +62,28 @@ absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int6
   }
   absl::StatusOr<backend::MappedRegion> map =
       backend::MappedRegion::MapGrowable(fd->get(), core::MsgQueue::MappingSize(), true);
+  if (!map.ok()) {
+    (void)backend::UnlinkRegionFile(msg_dir_fd_, name);
+    SYSV_LOG(kError, "cannot map new message queue %d.%u: %s", index, seq, map.status().ToString());
+    return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map message queue ", name, ": ", map.status().message()));
+  }
   absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue =
-      map.ok() ? core::MsgQueue::Format(map->data(), mapped->blocks, qbytes, ctime,
-                                        &linux_backend::LinuxDaemonRegionPlatform(),
-                                        {&MsgStore::HoldsBytes, mapped.get()})
-               : absl::StatusOr<std::unique_ptr<core::MsgQueue>>(map.status());
+      core::MsgQueue::Format(map->data(), record->blocks, qbytes, ctime, &linux_backend::LinuxDaemonRegionPlatform(),
+                             {&MsgStore::HoldsBytes, record.get()});
   if (!queue.ok()) {
     (void)backend::UnlinkRegionFile(msg_dir_fd_, name);
     return queue.status();
   }
-  mapped->map = *std::move(map);
-  mapped->queue = *std::move(queue);
-  queues_[index] = std::move(mapped);
+  maps_.Insert(index, Cache::Mapping{*std::move(map), *std::move(queue)});
+  live_[index] = std::move(record);
   return absl::OkStatus();
 }
 
 void MsgStore::Destroy(int32_t index, uint32_t seq) {
   if (core::MsgQueue* queue = Find(index, seq)) queue->Remove();
-  queues_.erase(index);
+  // The mapping goes before the record its capacity check points at.
+  maps_.Erase(index);
+  live_.erase(index);
   absl::Status status = backend::UnlinkRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq));
   if (!status.ok()) SYSV_LOG(kWarning, "removing message queue %d.%u: %s", index, seq, status.ToString());
 }
@@ -93,13 +94,11 @@ core::MsgQueue::Stat MsgStore::StatOf(int32_t index, uint32_t seq) {
 }
 
 absl::Status MsgStore::SetQbytes(int32_t index, uint32_t seq, uint64_t qbytes, int64_t ctime) {
-  auto it = queues_.find(index);
-  if (it == queues_.end() || it->second->seq != seq || !it->second->queue) {
-    return core::ErrnoStatus(EIDRM, "the queue has no region");
-  }
-  Mapped& mapped = *it->second;
+  Record* record = FindRecord(index, seq);
+  core::MsgQueue* queue = Find(index, seq);
+  if (record == nullptr || queue == nullptr) return core::ErrnoStatus(EIDRM, "the queue has no region");
   const uint32_t blocks = core::MsgQueue::BlocksFor(qbytes);
-  if (blocks > mapped.blocks) {
+  if (blocks > record->blocks) {
     // The file grows first; the header learns of it after, so nobody uses
     // a block the file does not hold yet.
     absl::StatusOr<backend::UniqueFd> fd =
@@ -108,42 +107,74 @@ absl::Status MsgStore::SetQbytes(int32_t index, uint32_t seq, uint64_t qbytes, i
     if (absl::Status status = backend::GrowRegionFile(fd->get(), core::MsgQueue::FileSize(blocks)); !status.ok()) {
       return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot grow the queue: ", status.message()));
     }
-    mapped.blocks = blocks;
+    record->blocks = blocks;
   }
-  mapped.queue->SetQbytes(qbytes, mapped.blocks, ctime);
+  queue->SetQbytes(qbytes, record->blocks, ctime);
   return absl::OkStatus();
 }
 
 void MsgStore::Totals(uint64_t* messages, uint64_t* bytes) {
   *messages = 0;
   *bytes = 0;
-  for (auto& [index, mapped] : queues_) {
-    if (!mapped->queue) continue;
-    const core::MsgQueue::Stat stat = mapped->queue->ReadStat();
+  ForEach([&](int32_t, uint32_t, core::MsgQueue& queue) {
+    const core::MsgQueue::Stat stat = queue.ReadStat();
     *messages += stat.qnum;
     *bytes += stat.cbytes;
-  }
+  });
 }
 
 core::MsgQueue* MsgStore::Find(int32_t index, uint32_t seq) {
-  auto it = queues_.find(index);
-  if (it == queues_.end() || it->second->seq != seq || !it->second->queue) return nullptr;
-  return it->second->queue.get();
+  const Record* record = FindRecord(index, seq);
+  if (record == nullptr) return nullptr;
+  Cache::Mapping* mapping = maps_.Find(index);
+  if (mapping == nullptr) {
+    absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record);
+    if (!mapped.ok()) {
+      SYSV_LOG(kError, "cannot map message queue %d.%u: %s", index, seq, mapped.status().ToString());
+      return nullptr;
+    }
+    mapping = *mapped;
+  }
+  return mapping->view.get();
 }
 
 void MsgStore::ForEach(const std::function<void(int32_t index, uint32_t seq, core::MsgQueue& queue)>& fn) {
-  for (auto& [index, mapped] : queues_) {
-    if (mapped->queue) fn(index, mapped->seq, *mapped->queue);
+  // A copy: mapping one queue may unmap another, never add or remove one.
+  std::vector<std::pair<int32_t, uint32_t>> opened;
+  for (const auto& [index, record] : live_) {
+    if (record->opened) opened.emplace_back(index, record->seq);
+  }
+  for (const auto& [index, seq] : opened) {
+    if (core::MsgQueue* queue = Find(index, seq)) fn(index, seq, *queue);
   }
 }
 
 absl::StatusOr<backend::UniqueFd> MsgStore::OpenForClient(int32_t index, uint32_t seq) {
+  // Marked before the open: a descriptor that reaches the client must never
+  // go unmarked, and a failed open costs only a visit at exit time.
+  if (Record* record = FindRecord(index, seq)) record->opened = true;
   return backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), true);
 }
 
 void MsgStore::Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
-  RecoverRegionFiles(msg_dir_fd_, "message queue", is_live,
-                     [this](int32_t index, uint32_t seq) { return Map(index, seq); });
+  RecoverRegionFiles(msg_dir_fd_, "message queue", is_live, [this](int32_t index, uint32_t seq) -> absl::Status {
+    absl::StatusOr<backend::UniqueFd> fd =
+        backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), true);
+    if (!fd.ok()) return fd.status();
+    absl::StatusOr<uint64_t> size = backend::FileSize(fd->get());
+    if (!size.ok()) return size.status();
+    if (*size < core::MsgQueue::FileSize(1) || *size > core::MsgQueue::MappingSize()) {
+      return core::ErrnoStatus(EINVAL, "a message queue file of an impossible size");
+    }
+    auto record = std::make_unique<Record>();
+    record->seq = seq;
+    record->blocks = static_cast<uint32_t>((*size - core::MsgQueue::FileSize(0)) / core::kMsgBlockSize);
+    // Clients of the daemon before this one may hold descriptors.
+    record->opened = true;
+    if (absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record); !mapped.ok()) return mapped.status();
+    live_[index] = std::move(record);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace sysv::daemon

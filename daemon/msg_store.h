@@ -1,10 +1,12 @@
 // Message queue regions as files in the state directory: the daemon's
-// implementation of core::MsgRegistry::Backing. The daemon keeps every live
-// queue mapped, for IPC_STAT, IPC_SET, IPC_RMID and the exit-time cleanup
-// of its clients' waiter records.
+// implementation of core::MsgRegistry::Backing. The daemon maps a queue's
+// region when it needs it (IPC_STAT, IPC_SET, IPC_RMID, the exit-time
+// cleanup of its clients' waiter records) and keeps at most a bounded
+// number mapped: see daemon/region_cache.h for why and why it is safe.
 #ifndef SYSV_DAEMON_MSG_STORE_H_
 #define SYSV_DAEMON_MSG_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,44 +17,68 @@
 #include "backends/common/unique_fd.h"
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_registry.h"
+#include "daemon/region_cache.h"
 
 namespace sysv::daemon {
 
 class MsgStore : public core::MsgRegistry::Backing {
  public:
-  explicit MsgStore(int msg_dir_fd);
+  // `mapped_capacity`: the most regions kept mapped at once.
+  explicit MsgStore(int msg_dir_fd, size_t mapped_capacity = kRegionCacheCapacity);
 
   absl::Status Create(int32_t index, uint32_t seq, uint64_t qbytes, int64_t ctime) override;
   void Destroy(int32_t index, uint32_t seq) override;
   core::MsgQueue::Stat StatOf(int32_t index, uint32_t seq) override;
   absl::Status SetQbytes(int32_t index, uint32_t seq, uint64_t qbytes, int64_t ctime) override;
+  // Sums over the queues a client has had a descriptor of (ForEach's): no
+  // other queue can hold a message.
   void Totals(uint64_t* messages, uint64_t* bytes) override;
 
-  // Maps the regions of the live queues (daemon start), and removes region
-  // files no live queue names.
+  // Checks the regions of the live queues (daemon start: each is mapped and
+  // validated once, some stay mapped), and removes region files no live
+  // queue names.
   void Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live);
 
   // A read-write descriptor of queue (index, seq)'s region for a client.
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq);
-  // The mapped queue, or nullptr.
+  // The mapped queue (mapped now if need be), or nullptr: no such live
+  // queue, or its region cannot be mapped (logged). The pointer is valid
+  // until the next call of this store, any of which may unmap it.
   core::MsgQueue* Find(int32_t index, uint32_t seq);
-  // Calls fn for every live queue.
+  // Calls fn for every live queue that a client may have written to: one
+  // this daemon gave a descriptor of (OpenForClient), or found at its start
+  // (a client of the daemon before may hold one). Only a client with a
+  // descriptor writes messages and waiter records, so the queues skipped
+  // are empty and have no waiters; skipping them keeps a client's exit from
+  // mapping every queue of the namespace. Each is mapped in turn: `queue`
+  // is valid during its call only. fn must not create or destroy queues.
   void ForEach(const std::function<void(int32_t index, uint32_t seq, core::MsgQueue& queue)>& fn);
 
+  // Regions mapped now (at most the capacity).
+  size_t mapped() const { return maps_.size(); }
+
  private:
-  struct Mapped {
+  // What the daemon knows of a live queue, mapped or not. Heap-allocated so
+  // that a queue's capacity check can point at it.
+  struct Record {
     uint32_t seq = 0;
     // Arena blocks the daemon made the file hold: the daemon trusts its own
     // record, not the region's header, which clients can write.
     uint32_t blocks = 0;
-    backend::MappedRegion map;
-    std::unique_ptr<core::MsgQueue> queue;
+    // A client may hold a descriptor (see ForEach).
+    bool opened = false;
   };
+  using Cache = RegionCache<std::unique_ptr<core::MsgQueue>>;
+
   static bool HoldsBytes(const void* context, uint64_t bytes);
-  absl::Status Map(int32_t index, uint32_t seq);
+  // Maps and opens `record`'s region (queue `index`) and caches the mapping.
+  absl::StatusOr<Cache::Mapping*> Map(int32_t index, const Record& record);
+  // The live record of queue (index, seq), or nullptr.
+  Record* FindRecord(int32_t index, uint32_t seq);
 
   int msg_dir_fd_;
-  absl::flat_hash_map<int32_t, std::unique_ptr<Mapped>> queues_;
+  absl::flat_hash_map<int32_t, std::unique_ptr<Record>> live_;
+  Cache maps_;
 };
 
 }  // namespace sysv::daemon

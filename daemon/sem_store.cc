@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,9 +18,9 @@
 
 namespace sysv::daemon {
 
-SemStore::SemStore(int sem_dir_fd) : sem_dir_fd_(sem_dir_fd) {}
+SemStore::SemStore(int sem_dir_fd, size_t mapped_capacity) : sem_dir_fd_(sem_dir_fd), maps_(mapped_capacity) {}
 
-absl::Status SemStore::Map(int32_t index, uint32_t seq) {
+absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, uint32_t seq, bool upgrade) {
   const std::string name = backend::SegmentFileName(index, seq);
   absl::StatusOr<backend::UniqueFd> fd = linux_backend::OpenRegionFile(sem_dir_fd_, name, true);
   if (!fd.ok()) return fd.status();
@@ -27,18 +28,13 @@ absl::Status SemStore::Map(int32_t index, uint32_t seq) {
   if (!size.ok()) return size.status();
   absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), *size, true);
   if (!map.ok()) return map.status();
-  auto mapped = std::make_unique<Mapped>();
-  mapped->seq = seq;
-  mapped->map = *std::move(map);
   // A region a daemon of an older layout left (daemon start; a region being
   // created has the current layout already).
-  core::SemSet::UpgradeLayout(mapped->map.data(), mapped->map.size());
+  if (upgrade) core::SemSet::UpgradeLayout(map->data(), map->size());
   absl::StatusOr<core::SemSet> set =
-      core::SemSet::Open(mapped->map.data(), mapped->map.size(), &linux_backend::LinuxDaemonSemPlatform());
+      core::SemSet::Open(map->data(), map->size(), &linux_backend::LinuxDaemonSemPlatform());
   if (!set.ok()) return set.status();
-  mapped->set.emplace(*set);
-  sets_[index] = std::move(mapped);
-  return absl::OkStatus();
+  return &maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
 }
 
 absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_t ctime) {
@@ -58,25 +54,24 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
   absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), size, true);
   if (!map.ok()) {
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
-    return map.status();
+    SYSV_LOG(kError, "cannot map new semaphore set %d.%u: %s", index, seq, map.status().ToString());
+    return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map semaphore region ", name, ": ", map.status().message()));
   }
-  auto mapped = std::make_unique<Mapped>();
-  mapped->seq = seq;
-  mapped->map = *std::move(map);
-  absl::StatusOr<core::SemSet> set = core::SemSet::Format(mapped->map.data(), mapped->map.size(), nsems,
-                                                          ctime, &linux_backend::LinuxDaemonSemPlatform());
+  absl::StatusOr<core::SemSet> set =
+      core::SemSet::Format(map->data(), map->size(), nsems, ctime, &linux_backend::LinuxDaemonSemPlatform());
   if (!set.ok()) {
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
     return set.status();
   }
-  mapped->set.emplace(*set);
-  sets_[index] = std::move(mapped);
+  maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
+  live_[index] = seq;
   return absl::OkStatus();
 }
 
 void SemStore::Destroy(int32_t index, uint32_t seq) {
   if (core::SemSet* set = Find(index, seq)) set->Remove();
-  sets_.erase(index);
+  maps_.Erase(index);
+  live_.erase(index);
   absl::Status status = linux_backend::UnlinkRegionFile(sem_dir_fd_, backend::SegmentFileName(index, seq));
   if (!status.ok()) SYSV_LOG(kWarning, "removing semaphore set %d.%u: %s", index, seq, status.ToString());
 }
@@ -95,14 +90,25 @@ void SemStore::SetCtime(int32_t index, uint32_t seq, int64_t ctime) {
 }
 
 core::SemSet* SemStore::Find(int32_t index, uint32_t seq) {
-  auto it = sets_.find(index);
-  if (it == sets_.end() || it->second->seq != seq || !it->second->set) return nullptr;
-  return &*it->second->set;
+  auto live = live_.find(index);
+  if (live == live_.end() || live->second != seq) return nullptr;
+  Cache::Mapping* mapping = maps_.Find(index);
+  if (mapping == nullptr) {
+    absl::StatusOr<Cache::Mapping*> mapped = Map(index, seq, /*upgrade=*/false);
+    if (!mapped.ok()) {
+      SYSV_LOG(kError, "cannot map semaphore set %d.%u: %s", index, seq, mapped.status().ToString());
+      return nullptr;
+    }
+    mapping = *mapped;
+  }
+  return mapping->view ? &*mapping->view : nullptr;
 }
 
 void SemStore::ForEach(const std::function<void(int32_t index, core::SemSet& set)>& fn) {
-  for (auto& [index, mapped] : sets_) {
-    if (mapped->set) fn(index, *mapped->set);
+  // A copy: mapping one set may unmap another, never add or remove a set.
+  const std::vector<std::pair<int32_t, uint32_t>> live(live_.begin(), live_.end());
+  for (const auto& [index, seq] : live) {
+    if (core::SemSet* set = Find(index, seq)) fn(index, *set);
   }
 }
 
@@ -111,8 +117,12 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
 }
 
 void SemStore::Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
-  RecoverRegionFiles(sem_dir_fd_, "semaphore set", is_live,
-                     [this](int32_t index, uint32_t seq) { return Map(index, seq); });
+  RecoverRegionFiles(sem_dir_fd_, "semaphore set", is_live, [this](int32_t index, uint32_t seq) {
+    absl::StatusOr<Cache::Mapping*> mapped = Map(index, seq, /*upgrade=*/true);
+    if (!mapped.ok()) return mapped.status();
+    live_[index] = seq;
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace sysv::daemon

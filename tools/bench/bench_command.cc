@@ -6,16 +6,15 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tools/bench/bench_flags.h"
 #include "tools/bench/bench_namespace.h"
 #include "tools/bench/kernel_namespace.h"
 #include "tools/bench/report.h"
@@ -67,26 +66,12 @@ std::string UtcNow() {
 }  // namespace
 
 int RunBench(int argc, char** argv) {
-  // Preloaded, libsysv would take the kernel side's calls too, and the
-  // table would compare libsysv with itself.
-  if (const char* preload = std::getenv("LD_PRELOAD");
-      preload != nullptr && absl::StrContains(preload, "libsysv")) {
-    std::fprintf(stderr,
-                 "sysvipc bench: do not run with libsysv in LD_PRELOAD; it measures both sides itself\n");
-    return 2;
-  }
-  // --help lists the flags of files named after the program ("bench.cc"),
-  // which none of ours is.
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) { return absl::StrContains(path, "tools/bench/"); };
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
-      "sysvipc bench [--json] [--repetitions=N] [--scenarios=a,b] [--quick] [--list]\n"
-      "Runs each scenario against the kernel and against libsysv (a private daemon), alternating.");
-  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "sysvipc bench: unexpected argument '%s' (see --help)\n", positional[1]);
-    return 2;
+  if (std::optional<int> exit = ParseBenchCommandLine(
+          argc, argv, "sysvipc bench", "tools/bench/",
+          "sysvipc bench [--json] [--repetitions=N] [--scenarios=a,b] [--quick] [--list]\n"
+          "Runs each scenario against the kernel and against libsysv (a private daemon), alternating.");
+      exit.has_value()) {
+    return *exit;
   }
   const bool quick = absl::GetFlag(FLAGS_quick);
   RunOptions options;

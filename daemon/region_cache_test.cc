@@ -1,0 +1,176 @@
+// The bounded cache of mapped regions (daemon/region_cache.h), alone and
+// under the semaphore and queue stores with a capacity of a few mappings:
+// what a store knows of an object must not depend on whether its region is
+// mapped at the moment.
+#include "daemon/region_cache.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/msg/msg_queue.h"
+#include "core/sem/sem_set.h"
+#include "daemon/msg_store.h"
+#include "daemon/sem_store.h"
+#include "gtest/gtest.h"
+
+namespace sysv::daemon {
+namespace {
+
+// A fresh directory, open, for a store's region files.
+class StateDir {
+ public:
+  StateDir() {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    path_ = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/region-cache-XXXXXX");
+    EXPECT_NE(mkdtemp(path_.data()), nullptr);
+    fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    EXPECT_GE(fd_, 0);
+  }
+  ~StateDir() {
+    close(fd_);
+    (void)!std::system(absl::StrCat("rm -rf '", path_, "'").c_str());
+  }
+  int fd() const { return fd_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST(RegionCacheTest, KeepsTheMostRecentlyUsedWithinCapacity) {
+  RegionCache<int> cache(2);
+  cache.Insert(1, {{}, 10});
+  cache.Insert(2, {{}, 20});
+  ASSERT_NE(cache.Find(1), nullptr);  // 1 is now more recent than 2
+  cache.Insert(3, {{}, 30});          // evicts 2
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.Find(2), nullptr);
+  ASSERT_NE(cache.Find(1), nullptr);
+  EXPECT_EQ(cache.Find(1)->view, 10);
+  ASSERT_NE(cache.Find(3), nullptr);
+  EXPECT_EQ(cache.Find(3)->view, 30);
+  cache.Erase(1);
+  EXPECT_EQ(cache.Find(1), nullptr);
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(RegionCacheTest, NeverEvictsWhatItInserts) {
+  RegionCache<int> cache(1);
+  for (int i = 0; i < 5; ++i) {
+    RegionCache<int>::Mapping& kept = cache.Insert(i, {{}, i});
+    EXPECT_EQ(kept.view, i);
+    ASSERT_NE(cache.Find(i), nullptr);
+  }
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(SemStoreTest, SetsSurviveEviction) {
+  StateDir dir;
+  constexpr int kSets = 20;
+  SemStore store(dir.fd(), /*mapped_capacity=*/3);
+  for (int i = 0; i < kSets; ++i) {
+    ASSERT_TRUE(store.Create(i, 7, 2, 1000 + i).ok());
+    EXPECT_LE(store.mapped(), 3u);
+  }
+  for (int i = kSets - 1; i >= 0; --i) EXPECT_EQ(store.TimesOf(i, 7).ctime, 1000 + i);
+  for (int i = 0; i < kSets; ++i) {
+    core::SemSet* set = store.Find(i, 7);
+    ASSERT_NE(set, nullptr) << i;
+    EXPECT_EQ(set->SetVal(1, i + 1, core::SemSet::Caller{1, 1}), 0);
+  }
+  for (int i = kSets - 1; i >= 0; --i) {
+    core::SemSet* set = store.Find(i, 7);
+    ASSERT_NE(set, nullptr);
+    EXPECT_EQ(set->GetVal(1), i + 1) << i;
+    EXPECT_LE(store.mapped(), 3u);
+  }
+  EXPECT_EQ(store.Find(3, 8), nullptr);  // another seq
+  std::set<int32_t> visited;
+  store.ForEach([&](int32_t index, core::SemSet& set) {
+    visited.insert(index);
+    EXPECT_EQ(set.GetVal(1), index + 1);
+  });
+  EXPECT_EQ(visited.size(), static_cast<size_t>(kSets));
+  store.Destroy(5, 7);
+  EXPECT_EQ(store.Find(5, 7), nullptr);
+}
+
+TEST(SemStoreTest, RecoverFindsEverySet) {
+  StateDir dir;
+  {
+    SemStore before(dir.fd(), 2);
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(before.Create(i, 1, 1, 50 + i).ok());
+  }
+  SemStore after(dir.fd(), 2);
+  after.Recover([](int32_t index, uint32_t) { return index != 4; });
+  EXPECT_LE(after.mapped(), 2u);
+  for (int i = 0; i < 6; ++i) {
+    if (i == 4) {
+      EXPECT_EQ(after.Find(i, 1), nullptr);
+    } else {
+      EXPECT_EQ(after.TimesOf(i, 1).ctime, 50 + i);
+    }
+  }
+}
+
+TEST(MsgStoreTest, QueuesSurviveEvictionAndOnlyOpenedOnesAreVisited) {
+  StateDir dir;
+  constexpr int kQueues = 12;
+  MsgStore store(dir.fd(), /*mapped_capacity=*/2);
+  for (int i = 0; i < kQueues; ++i) {
+    ASSERT_TRUE(store.Create(i, 3, 16384, 2000 + i).ok());
+    EXPECT_LE(store.mapped(), 2u);
+  }
+  // A larger qbytes grows the file while the queue is not mapped, and the
+  // daemon's record of it outlives the mapping.
+  ASSERT_TRUE(store.SetQbytes(0, 3, 65536, 3000).ok());
+  for (int i = 1; i < kQueues; ++i) ASSERT_NE(store.Find(i, 3), nullptr);
+  EXPECT_EQ(store.StatOf(0, 3).qbytes, 65536u);
+  EXPECT_EQ(store.StatOf(0, 3).ctime, 3000);
+  for (int i = 1; i < kQueues; ++i) {
+    EXPECT_EQ(store.StatOf(i, 3).ctime, 2000 + i);
+    EXPECT_EQ(store.StatOf(i, 3).qbytes, 16384u);
+  }
+  // Only queues a client was given a descriptor of can hold anything.
+  std::set<int32_t> visited;
+  store.ForEach([&](int32_t index, uint32_t, core::MsgQueue&) { visited.insert(index); });
+  EXPECT_TRUE(visited.empty());
+  ASSERT_TRUE(store.OpenForClient(4, 3).ok());
+  ASSERT_TRUE(store.OpenForClient(9, 3).ok());
+  store.ForEach([&](int32_t index, uint32_t, core::MsgQueue&) { visited.insert(index); });
+  EXPECT_EQ(visited, (std::set<int32_t>{4, 9}));
+  uint64_t messages = 1, bytes = 1;
+  store.Totals(&messages, &bytes);
+  EXPECT_EQ(messages, 0u);
+  EXPECT_EQ(bytes, 0u);
+  store.Destroy(9, 3);
+  EXPECT_EQ(store.Find(9, 3), nullptr);
+  EXPECT_LE(store.mapped(), 2u);
+}
+
+TEST(MsgStoreTest, RecoveredQueuesCountAsOpened) {
+  StateDir dir;
+  {
+    MsgStore before(dir.fd(), 2);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(before.Create(i, 1, 16384, 70 + i).ok());
+  }
+  MsgStore after(dir.fd(), 2);
+  after.Recover([](int32_t, uint32_t) { return true; });
+  std::set<int32_t> visited;
+  after.ForEach([&](int32_t index, uint32_t, core::MsgQueue& queue) {
+    visited.insert(index);
+    EXPECT_EQ(queue.ReadStat().ctime, 70 + index);
+  });
+  EXPECT_EQ(visited.size(), 5u);
+  EXPECT_LE(after.mapped(), 2u);
+}
+
+}  // namespace
+}  // namespace sysv::daemon

@@ -1,0 +1,37 @@
+#include "tools/bench/bench_flags.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+
+namespace sysv::bench {
+
+std::optional<int> ParseBenchCommandLine(int argc, char** argv, const char* program, const char* flag_path,
+                                         const char* usage) {
+  if (const char* preload = std::getenv("LD_PRELOAD"); preload != nullptr && absl::StrContains(preload, "libsysv")) {
+    std::fprintf(stderr, "%s: do not run with libsysv in LD_PRELOAD; it measures both sides itself\n", program);
+    return 2;
+  }
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [path = std::string(flag_path)](absl::string_view file) {
+    return absl::StrContains(file, path);
+  };
+  absl::SetFlagsUsageConfig(config);
+  absl::SetProgramUsageMessage(usage);
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", program, positional[1]);
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace sysv::bench

@@ -1,0 +1,22 @@
+// The command-line handling both benchmark programs share (`sysvipc bench`
+// and load_bench).
+#ifndef SYSV_TOOLS_BENCH_BENCH_FLAGS_H_
+#define SYSV_TOOLS_BENCH_BENCH_FLAGS_H_
+
+#include <optional>
+
+namespace sysv::bench {
+
+// Refuses to run with libsysv in LD_PRELOAD (it would take the kernel
+// side's calls too, and the table would compare libsysv with itself), makes
+// --help list the flags defined in files under `flag_path` (Abseil lists
+// those of files named after the program, which none of ours is), and
+// parses the command line, which takes no positional argument. Returns the
+// exit status to leave with (2, after a message naming `program`), or
+// nullopt to go on.
+std::optional<int> ParseBenchCommandLine(int argc, char** argv, const char* program, const char* flag_path,
+                                         const char* usage);
+
+}  // namespace sysv::bench
+
+#endif  // SYSV_TOOLS_BENCH_BENCH_FLAGS_H_
