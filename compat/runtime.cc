@@ -334,7 +334,6 @@ absl::StatusOr<std::shared_ptr<SemGrant>> Runtime::SemGrantFor(
       core::SemSet::Open(grant->map.data(), grant->map.size(), &linux_backend::LinuxSemPlatform());
   if (!set.ok()) return ErrnoStatus(EIDRM, set.status().message());
   grant->set.emplace(*set);
-  grant->fd = std::move(fds[0]);
   SweepStaleGrants(sem_grants_, *sem_table_, &sem_sweep_at_,
                    [](const std::shared_ptr<SemGrant>& g) { return g->seq; });
   sem_grants_[id] = grant;

@@ -50,9 +50,10 @@ struct SegmentGrant {
 
 // A semaphore set this process may use: the daemon-granted region, mapped.
 // Shared so that a thread sleeping in semop keeps the mapping alive even if
-// another thread drops the grant.
+// another thread drops the grant. The descriptor is closed once mapped (the
+// mapping keeps the file): a process may use as many sets as it can map,
+// not only as many as RLIMIT_NOFILE allows.
 struct SemGrant {
-  backend::UniqueFd fd;
   linux_backend::MappedRegion map;
   std::optional<core::SemSet> set;
   bool may_alter = false;
