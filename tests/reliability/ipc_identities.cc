@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -41,6 +42,18 @@ std::string HeldAccess(const char* kind, int id) {
     const int flags = fcntl(fd, F_GETFL);
     if (flags < 0) continue;
     if ((flags & O_ACCMODE) != O_RDONLY) return "rw";
+    access = "ro";
+  }
+  // Mappings too: a semaphore set's descriptor is closed once it is mapped.
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.size() < suffix.size() || line.compare(line.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    // "start-end perms offset dev inode path": perms is "rw-s" or "r--s".
+    const size_t perms = line.find(' ');
+    if (perms == std::string::npos || perms + 2 >= line.size()) continue;
+    if (line[perms + 2] == 'w') return "rw";
     access = "ro";
   }
   return access;
