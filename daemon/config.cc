@@ -41,6 +41,8 @@ absl::Status SetLimit(core::NamespaceLimits& out, absl::string_view name, absl::
   else if (name == "msgmax") status = Parse(name, value, &limits.msg.msgmax);
   else if (name == "msgmnb") status = Parse(name, value, &limits.msg.msgmnb);
   else if (name == "msgmni") status = Parse(name, value, &limits.msg.msgmni);
+  else if (name == "user_objects") status = Parse(name, value, &limits.user.objects);
+  else if (name == "user_bytes") status = Parse(name, value, &limits.user.bytes);
   else return ErrnoStatus(EINVAL, absl::StrFormat("unknown limit '%s'", name));
   if (!status.ok()) return status;
   if (absl::Status valid = limits.Validate(); !valid.ok()) return valid;

@@ -4,7 +4,16 @@
 // The config file has one `name = value` per line; `#` starts a comment. The
 // names are those of the flags (and of Linux's sysctls): shmmax, shmall,
 // shmmni, semmsl, semmns, semopm, semmni, semvmx, msgmax, msgmnb,
-// msgmni.
+// msgmni; and the daemon's own per-user quotas (core/ipc/user_quota.h), 0
+// meaning unlimited, the default:
+//   user_objects  objects of all three kinds one user may have created and
+//                 not yet removed (ENOSPC beyond it, as for SHMMNI);
+//   user_bytes    bytes of their segments (shm_segsz) and queues
+//                 (msg_qbytes) together (ENOSPC on a get beyond it, as for
+//                 SHMALL; EPERM on raising msg_qbytes beyond it, as for
+//                 MSGMNB).
+// The quotas count what the creator (cuid) made, for the object's whole
+// life: IPC_SET of the owner does not move the charge.
 #ifndef SYSV_DAEMON_CONFIG_H_
 #define SYSV_DAEMON_CONFIG_H_
 

@@ -48,6 +48,20 @@ TEST(ConfigTest, RejectsUnknownNamesMalformedLinesAndBadValues) {
   EXPECT_EQ(limits.shm.shmmni, 4096) << "a refused value must not stick";
 }
 
+// The per-user quotas are off unless configured, so the kernel's behaviour
+// is unchanged by default.
+TEST(ConfigTest, UserQuotasDefaultToUnlimitedAndParse) {
+  core::NamespaceLimits limits;
+  EXPECT_EQ(limits.user.objects, 0u);
+  EXPECT_EQ(limits.user.bytes, 0u);
+  ASSERT_TRUE(ApplyConfigText(limits, "user_objects = 64\nuser_bytes = 268435456\n").ok());
+  EXPECT_EQ(limits.user.objects, 64u);
+  EXPECT_EQ(limits.user.bytes, 268435456u);
+  EXPECT_EQ(ErrnoOf(ApplyConfigText(limits, "user_objects = -1\n")), EINVAL);
+  EXPECT_EQ(ErrnoOf(ApplyConfigText(limits, "user_bytes = many\n")), EINVAL);
+  EXPECT_EQ(limits.user.objects, 64u) << "a refused value must not stick";
+}
+
 TEST(ConfigTest, MissingFileIsAClearError) {
   core::NamespaceLimits limits;
   absl::Status status = ApplyConfigFile(limits, "/nonexistent/sysvipcd.conf");

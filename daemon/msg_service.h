@@ -37,6 +37,9 @@ class MsgService {
     uint32_t seq;
   };
   void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
+  // IPC_SET raising msg_qbytes past the creator's user_bytes quota: EPERM
+  // (core/ipc/user_quota.h). OK for every other request.
+  absl::Status CheckQbytesQuota(const core::wire::MsgCtlRequest& request, const core::OpContext& ctx) const;
 
   std::vector<PendingExit> pending_exits_;
   MsgStore store_;

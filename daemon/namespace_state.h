@@ -15,6 +15,7 @@
 #include "backends/linux/region_file.h"
 #include "core/ipc/limits.h"
 #include "core/ipc/object_table.h"
+#include "core/ipc/user_quota.h"
 
 namespace sysv::daemon {
 
@@ -23,7 +24,9 @@ class NamespaceState {
   // Creates the namespace directory if needed (mode 0755: other users may
   // reach the socket; the state directory inside is 0700), takes its lock
   // (failing with EADDRINUSE, and the holder's pid in the message, when
-  // another daemon serves it), and opens or creates the state.
+  // another daemon serves it), and opens or creates the state. The three
+  // tables share one per-user quota ledger (limits.user), which the
+  // registries made over them charge and rebuild from them at start.
   static absl::StatusOr<std::unique_ptr<NamespaceState>> Open(const std::string& dir,
                                                               const core::NamespaceLimits& limits);
 
@@ -68,6 +71,8 @@ class NamespaceState {
   Table shm_;
   Table sem_;
   Table msg_;
+  // Heap-held: the tables (and copies of them) point to it.
+  std::unique_ptr<core::UserQuota> user_quota_;
   bool recovered_ = false;
 };
 

@@ -27,7 +27,10 @@ ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& lim
 Reply ShmService::Get(uint32_t request_id, const wire::ShmGetRequest& request,
                       const core::OpContext& ctx) {
   Reply reply;
-  absl::StatusOr<int32_t> id = registry_.Get(request.key, request.size, request.flags, ctx);
+  // A new segment charges its size to the creator's quota.
+  core::OpContext charged = ctx;
+  charged.new_object_bytes = request.size;
+  absl::StatusOr<int32_t> id = registry_.Get(request.key, request.size, request.flags, charged);
   wire::ShmGetReply body{};
   if (id.ok()) {
     body.id = *id;

@@ -7,6 +7,7 @@
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_perm.h"
+#include "core/ipc/user_quota.h"
 
 namespace sysv::core {
 
@@ -20,6 +21,19 @@ IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects)
     if (!record.ok() || record->state == EntryState::kFree) continue;
     ++in_use_;
     if (record->perm.key != kIpcPrivate) index_by_key_[record->perm.key] = static_cast<int32_t>(i);
+    Charge(*record);  // a restart: the tables are the quota's only record
+  }
+}
+
+void IpcRegistry::Charge(const ObjectRecord& record) {
+  if (table_.user_quota() != nullptr && record.state != EntryState::kFree) {
+    table_.user_quota()->Charge(table_.kind(), record);
+  }
+}
+
+void IpcRegistry::Release(const ObjectRecord& record) {
+  if (table_.user_quota() != nullptr && record.state != EntryState::kFree) {
+    table_.user_quota()->Release(table_.kind(), record);
   }
 }
 
@@ -53,6 +67,12 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   if (hooks.check_new) {
     if (absl::Status status = hooks.check_new(); !status.ok()) return status;
   }
+  // The creator's quota: after the kind's own checks (a size outside
+  // SHMMIN..SHMMAX is EINVAL whatever the quota), before the id.
+  if (const UserQuota* quota = table_.user_quota(); quota != nullptr) {
+    const uint64_t bytes = quota->BytesOfNew(table_.kind(), ctx.new_object_bytes);
+    if (absl::Status status = quota->CheckNew(ctx.creds.uid, bytes); !status.ok()) return status;
+  }
   // ipc_addid(): "if (ids->in_use >= max_idx) return -ENOSPC".
   const int32_t limit = std::min<int32_t>(max_objects_, static_cast<int32_t>(table_.capacity()));
   if (in_use_ >= limit) return ErrnoStatus(ENOSPC, "the namespace has no free id of this kind");
@@ -85,6 +105,7 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   table_.header().last_index.store(allocator_.last_index(), std::memory_order_relaxed);
   table_.header().last_seq.store(allocator_.seq(), std::memory_order_relaxed);
   table_.Write(allocation->index, record);
+  Charge(record);
   ++in_use_;
   if (key != kIpcPrivate) index_by_key_[key] = allocation->index;
   return allocation->id();
@@ -123,7 +144,11 @@ absl::StatusOr<ObjectRecord> IpcRegistry::FindForStat(int32_t id, StatLookup loo
   return record;
 }
 
-void IpcRegistry::Update(int32_t index, const ObjectRecord& record) { table_.Write(index, record); }
+void IpcRegistry::Update(int32_t index, const ObjectRecord& record) {
+  if (absl::StatusOr<ObjectRecord> before = table_.Read(index); before.ok()) Release(*before);
+  table_.Write(index, record);
+  Charge(record);
+}
 
 void IpcRegistry::DropKey(int32_t index) {
   auto record = table_.Read(index);
@@ -143,6 +168,7 @@ void IpcRegistry::Remove(int32_t index) {
   ObjectRecord freed;
   freed.perm.seq = record->perm.seq;  // kept so a stale id still mismatches
   table_.Write(index, freed);
+  Release(*record);
   --in_use_;
 }
 

@@ -27,13 +27,18 @@ namespace sysv::core {
 struct OpContext {
   const Credentials& creds;
   int64_t now_ns = 0;  // CLOCK_REALTIME, nanoseconds
+  // shmget's size: the bytes a new segment would charge to its creator's
+  // quota (core/ipc/user_quota.h). Unused by the other kinds.
+  uint64_t new_object_bytes = 0;
   int64_t now_seconds() const { return now_ns / 1'000'000'000; }
 };
 
 class IpcRegistry {
  public:
-  // Rebuilds the key map from `table` (a new or recovered namespace).
-  // `max_objects` is the kind's *MNI limit.
+  // Rebuilds the key map from `table` (a new or recovered namespace), and
+  // charges every object to its creator's quota when the table carries a
+  // quota ledger (ObjectTable::user_quota()). `max_objects` is the kind's
+  // *MNI limit.
   IpcRegistry(ObjectTable table, int32_t max_objects);
 
   // The per-kind hooks of ipcget(), in the order the kernel calls them.
@@ -52,8 +57,9 @@ class IpcRegistry {
   // asked to. Errors, in the kernel's order:
   //   existing key: EEXIST (IPC_CREAT|IPC_EXCL), more_checks' error, EACCES
   //   (the permission bits of `flags` not granted);
-  //   new object: ENOENT (no IPC_CREAT), check_new's error, ENOSPC (no free
-  //   id below the *MNI limit), create's error.
+  //   new object: ENOENT (no IPC_CREAT), check_new's error, ENOSPC (the
+  //   creator's quota, core/ipc/user_quota.h), ENOSPC (no free id below the
+  //   *MNI limit), create's error.
   absl::StatusOr<int32_t> Get(Key key, int flags, const OpContext& ctx, const GetHooks& hooks);
 
   // ipc_obtain_object_check(): the live object with this id, or EINVAL.
@@ -74,12 +80,14 @@ class IpcRegistry {
   absl::StatusOr<ObjectRecord> FindForStat(int32_t id, StatLookup lookup, const Credentials& creds,
                                            int32_t* stat_id) const;
 
-  // Rewrites a live object's record.
+  // Rewrites a live object's record (and moves its quota charge: IPC_SET
+  // of msg_qbytes changes what a queue is charged).
   void Update(int32_t index, const ObjectRecord& record);
   // Forgets the key of a live object (IPC_RMID of a still attached segment):
   // later gets of the key do not find it, and its key reads IPC_PRIVATE.
   void DropKey(int32_t index);
-  // Frees the slot and its key (ipc_rmid()).
+  // Frees the slot and its key (ipc_rmid()), and releases the object's
+  // quota charge.
   void Remove(int32_t index);
 
   int32_t in_use() const { return in_use_; }
@@ -96,6 +104,10 @@ class IpcRegistry {
  private:
   absl::StatusOr<int32_t> CreateNew(Key key, int flags, const OpContext& ctx,
                                     const GetHooks& hooks);
+
+  // The quota ledger's view of a record (nothing for a free slot).
+  void Charge(const ObjectRecord& record);
+  void Release(const ObjectRecord& record);
 
   ObjectTable table_;
   int32_t max_objects_;

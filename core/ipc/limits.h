@@ -32,10 +32,18 @@ struct MsgLimits {
   int32_t msgmni = 32000;  // queues
 };
 
+// Per-user quotas (core/ipc/user_quota.h), the daemon's own: Linux has
+// none. 0 is unlimited, the default.
+struct UserLimits {
+  uint32_t objects = 0;  // objects of all kinds one creator may hold
+  uint64_t bytes = 0;    // bytes of segments (shm_segsz) and queues (msg_qbytes)
+};
+
 struct NamespaceLimits {
   ShmLimits shm;
   SemLimits sem;
   MsgLimits msg;
+  UserLimits user;
 
   // The object tables hold at most IPCMNI objects of each kind.
   absl::Status Validate() const;
