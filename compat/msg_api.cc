@@ -68,26 +68,59 @@ absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credential
   return t_queue.grant.get();
 }
 
+// FaultSafeCopy() into the caller's memory. A null destination fails
+// without the store: the fault would be caught all the same, but a store
+// through a null pointer is undefined behaviour (and stops UBSan builds).
+bool CopyToCaller(void* dst, const void* src, size_t size) {
+  return size == 0 || (dst != nullptr && FaultSafeCopy(dst, src, size));
+}
+
 // core::RecheckMsgAccess() on the published table.
 int RecheckAccess(int msqid, int access, const core::Credentials& creds) {
   const core::ObjectTable* table = Runtime::Get().PublishedMsgTable();
   return table == nullptr ? 0 : core::RecheckMsgAccess(*table, msqid, access, creds);
 }
 
-int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
-  // ksys_msgsnd(): the type is read first.
-  long mtype = 0;
-  if (!FaultSafeCopy(&mtype, msgp, sizeof(mtype))) return FailWithErrno(EFAULT);
-  Runtime& runtime = Runtime::Get();
-  // do_msgsnd()
-  if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, mtype, runtime.MsgMax()); !status.ok()) {
-    return FailWithStatus(status);
+// Messages up to this size are read with their type in one copy.
+constexpr size_t kOneCopyMax = 65536;
+
+// The caller's struct msgbuf read into t_payload: its type in `*mtype`, the
+// text from t_payload.data() + the returned offset; or -errno, in the
+// kernel's order: ksys_msgsnd() reads the type (EFAULT), do_msgsnd() checks
+// the arguments (EINVAL), load_msg() reads the text (EFAULT).
+int64_t LoadMessage(int msqid, const void* msgp, size_t msgsz, long* mtype) {
+  // Readable memory (every call but an erroneous one): type and text in one
+  // copy, one recovery window, and then only the kernel's EINVAL is left to
+  // check. A fault sends us the long way, which gives the kernel's errors in
+  // its order.
+  if (msgsz <= kOneCopyMax) {
+    t_payload.resize(sizeof(long) + msgsz);
+    if (FaultSafeCopy(t_payload.data(), msgp, sizeof(long) + msgsz)) {
+      std::memcpy(mtype, t_payload.data(), sizeof(long));
+      const uint64_t msgmax = Runtime::Get().MsgMax();
+      if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, *mtype, msgmax); !status.ok()) {
+        return -core::ErrnoOf(status);
+      }
+      return sizeof(long);
+    }
   }
-  // load_msg()
+  if (!FaultSafeCopy(mtype, msgp, sizeof(long))) return -EFAULT;
+  const uint64_t msgmax = Runtime::Get().MsgMax();
+  if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, *mtype, msgmax); !status.ok()) {
+    return -core::ErrnoOf(status);
+  }
   t_payload.resize(msgsz);
   if (msgsz > 0 && !FaultSafeCopy(t_payload.data(), static_cast<const char*>(msgp) + sizeof(long), msgsz)) {
-    return FailWithErrno(EFAULT);
+    return -EFAULT;
   }
+  return 0;
+}
+
+int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
+  long mtype = 0;
+  const int64_t offset = LoadMessage(msqid, msgp, msgsz, &mtype);
+  if (offset < 0) return FailWithErrno(static_cast<int>(-offset));
+  Runtime& runtime = Runtime::Get();
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return FailWithStatus(creds.status());
   absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessWrite, **creds);
@@ -98,7 +131,7 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   const int32_t pid = runtime.SemCaller().pid;
   const uint64_t since = queue.SignalEpoch();
   for (;;) {
-    const int result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, pid, since);
+    const int result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, pid, since);
     if (result == 0) return 0;
     if (result != core::kMsgRecheck) return FailWithErrno(result);
     if (const int error = RecheckAccess(msqid, core::kAccessWrite, **creds); error != 0) {
@@ -140,9 +173,9 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
   // do_msg_fill(): the type, then the text.
   const long type = static_cast<long>(mtype);
-  if (!FaultSafeCopy(msgp, &type, sizeof(type))) return FailWithErrno(EFAULT);
+  if (!CopyToCaller(msgp, &type, sizeof(type))) return FailWithErrno(EFAULT);
   if (result > 0 &&
-      !FaultSafeCopy(static_cast<char*>(msgp) + sizeof(long), t_payload.data(), static_cast<size_t>(result))) {
+      !CopyToCaller(static_cast<char*>(msgp) + sizeof(long), t_payload.data(), static_cast<size_t>(result))) {
     return FailWithErrno(EFAULT);
   }
   return static_cast<ssize_t>(result);
@@ -177,7 +210,7 @@ int LocalStat(int msqid, struct msqid_ds* buf) {
   if (!record.ok() || record->perm.seq != t_queue.grant->seq) return kAskDaemon;
   struct msqid_ds out;
   FillStat(&out, wire::ToWirePerm(record->perm), t_queue.grant->queue->ReadStat());
-  if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  if (!CopyToCaller(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   return 0;
 }
 

@@ -23,6 +23,13 @@ namespace {
 // the CPU a partner on the same CPU needs.
 constexpr int kMaxSpin = 400;
 constexpr int kMinSpin = 16;
+// Spins between two RegionPlatform::yield calls (about 1.5 us; a power of 2),
+// as in core/sem/sem_set.cc: a partner the scheduler queued on the
+// spinner's own CPU (as it does after a wake-up from this CPU) then runs at
+// once and answers within the spin, instead of after it, in a futex sleep.
+constexpr int kSpinsPerYield = 64;
+// The pause after which a process whose partner shares its CPU yields.
+constexpr int kEarlyYield = 1;
 // How long a process about to lock waits for a busy lock to be released
 // before it sleeps in the mutex.
 constexpr int kLockSpin = 200;
@@ -71,6 +78,15 @@ uint32_t DataBlocksFor(uint64_t size) {
 
 bool IsWaiting(uint32_t status) { return status == kMsgWaiting || status == kMsgRetry; }
 
+// IPC_STAT's fields change seldom in a stream (the times once a second, the
+// pids when another process sends or receives): a store only when the value
+// changes keeps their cache line shared between the CPUs instead of moving
+// it on every operation.
+template <typename T>
+void StoreIfChanged(std::atomic<T>& field, T value) {
+  if (field.load(std::memory_order_relaxed) != value) field.store(value, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 template <typename Condition>
@@ -80,23 +96,51 @@ bool MsgQueue::SpinWhile(Condition waiting) {
   // an eighth, one that sees the change doubles it. On one CPU (or with more
   // waiters than CPUs) it falls to almost nothing within a few dozen calls;
   // an occasional miss on a busy machine costs little.
+  //
+  // A partner on this CPU answers only when this process yields. When the
+  // last wait ended right after a yield, the next one yields at once instead
+  // of after kSpinsPerYield pauses (a ping-pong whose two processes share a
+  // CPU then makes no futex call, and spins for nothing); a wait that ends
+  // while spinning (the partner runs elsewhere) turns that off again.
   const int budget = spin_budget_.load(std::memory_order_relaxed);
+  const bool early = yield_early_.load(std::memory_order_relaxed);
+  bool yielded = false;  // the look about to be made follows a yield
   for (int i = 0; i < budget; ++i) {
     if (!waiting()) {
       spin_budget_.store(std::min(kMaxSpin, budget * 2), std::memory_order_relaxed);
+      if (yielded != early) yield_early_.store(yielded, std::memory_order_relaxed);
       return true;
     }
     CpuRelax();
+    yielded = platform_->yield != nullptr &&
+              ((early && i == kEarlyYield) || (i & (kSpinsPerYield - 1)) == kSpinsPerYield - 1);
+    if (yielded) platform_->yield();
   }
   spin_budget_.store(std::max(kMinSpin, budget - budget / 8), std::memory_order_relaxed);
   return false;
 }
+
+// Spinners that watch the hot line (qnum, cbytes, sent_seq) look at it only
+// while nobody holds the lock: every read of a line the holder is writing
+// takes it away from the holder's CPU, and the holder writes it several
+// times per critical section. `lock_busy` lives on another line, which the
+// holder writes only as it locks and unlocks.
+bool MsgQueue::LockBusy() const { return header_->lock_busy.load(std::memory_order_relaxed) != 0; }
 
 WaitResult MsgQueue::Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since) {
   if (platform_->interruptible_wait != nullptr) {
     return platform_->interruptible_wait(word, expected, Deadline::Infinite(), since);
   }
   return platform_->waiter.wait(word, expected, Deadline::Infinite());
+}
+
+bool MsgQueue::BumpSpace(MsgQueueHeader& h) {
+  constexpr uint32_t kMarks = MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers;
+  uint32_t space = h.space_seq.load(std::memory_order_relaxed);
+  while (!h.space_seq.compare_exchange_weak(space, (space & ~kMarks) + MsgQueueHeader::kSpaceStep,
+                                            std::memory_order_release, std::memory_order_relaxed)) {
+  }
+  return (space & MsgQueueHeader::kSpaceSleepers) != 0;
 }
 
 uint64_t MsgQueue::SignalEpoch() const {
@@ -122,12 +166,7 @@ size_t MsgQueue::FileSize(uint32_t blocks) {
 class MsgQueue::Locked {
  public:
   explicit Locked(MsgQueue& queue) : q_(queue), h_(*queue.header_) {
-    // Critical sections last a few hundred nanoseconds: wait out a holder
-    // on another CPU rather than sleep in the mutex (a futex round trip
-    // costs more than the wait).
-    for (int i = 0; i < kLockSpin && h_.lock_busy.load(std::memory_order_relaxed) != 0; ++i) CpuRelax();
-    const Deadline deadline = Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos));
-    const LockResult result = q_.platform_->mutex.lock(h_.lock, deadline);
+    const LockResult result = Acquire();
     if (!HoldsLock(result)) return;
     held_ = true;
     h_.lock_busy.store(1, std::memory_order_relaxed);
@@ -144,6 +183,23 @@ class MsgQueue::Locked {
   Locked& operator=(const Locked&) = delete;
 
   bool held() const { return held_; }
+
+  // Critical sections last a few hundred nanoseconds: wait out a holder on
+  // another CPU rather than sleep in the mutex (a futex sleep and wake-up
+  // cost more than the wait, and the holder's unlock then pays the wake).
+  // A deadline that has passed makes Lock a try-lock, which also keeps the
+  // clock read of a real deadline off the uncontended path.
+  LockResult Acquire() {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    const Deadline now = Deadline::FromMonotonicNanos(0);
+    LockResult result = mutex.lock(h_.lock, now);
+    for (int i = 0; result == LockResult::kTimedOut && i < kLockSpin; ++i) {
+      CpuRelax();
+      if (h_.lock_busy.load(std::memory_order_relaxed) == 0) result = mutex.lock(h_.lock, now);
+    }
+    if (result != LockResult::kTimedOut) return result;
+    return mutex.lock(h_.lock, Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos)));
+  }
 
   void Unlock() {
     if (!held_) return;
@@ -411,8 +467,8 @@ class MsgQueue::Locked {
         if (receiver->maxsize < record->size) {
           Decide(block, E2BIG);
         } else {
-          h_.lrpid.store(receiver->pid, std::memory_order_relaxed);
-          h_.rtime.store(q_.platform_->now_seconds(), std::memory_order_relaxed);
+          StoreIfChanged(h_.lrpid, receiver->pid);
+          StoreIfChanged(h_.rtime, q_.platform_->now_seconds());
           // MSG_BARRIER_HAND: the receiver names the message before the
           // message says it was handed, so that a rebuild in between finds
           // either a pending message (dropped: the send did not happen) or
@@ -444,18 +500,47 @@ class MsgQueue::Locked {
     if (LinkMessageAfter(after, head)) CountMessage(*Record(head), +1);
   }
 
+  // Every writer holds the lock: a plain increment, no read-modify-write.
   void NoteSent() {
-    h_.sent_seq.fetch_add(1, std::memory_order_release);
+    h_.sent_seq.store(h_.sent_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
-  // Room may have appeared: every sleeping sender looks again (ss_wakeup()
+  // Room may have appeared: every waiting sender looks again (ss_wakeup()
   // wakes those whose message now fits; they race for it either way).
+  // Senders mark `space_seq` under the lock before they wait (WatchSpace),
+  // so a receiver holding the lock sees the mark of every sender that found
+  // the queue full before it: with no mark nobody waits, and the word is
+  // neither written nor woken (the common case of a stream).
   void NoteSpace() {
-    h_.space_seq.fetch_add(1, std::memory_order_release);
-    if (h_.senders.load(std::memory_order_relaxed) != 0) WakeAfter(&h_.space_seq, INT_MAX);
+    const uint32_t space = h_.space_seq.load(std::memory_order_relaxed);
+    if ((space & (MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers)) == 0) return;
+    if (BumpSpace()) WakeAfter(&h_.space_seq, INT_MAX);
+  }
+
+  // The same, whoever waits: for IPC_SET, IPC_RMID and a rebuild (which may
+  // follow a scribble of the marks).
+  void ForceSpace() {
+    BumpSpace();
+    WakeAfter(&h_.space_seq, INT_MAX);
+  }
+
+  // A sender about to wait for room marks `space_seq` (kSpaceWatched; with
+  // kSpaceSleepers too before a futex sleep) and returns the marked value,
+  // which the next receiver that makes room changes.
+  uint32_t WatchSpace(uint32_t marks) {
+    uint32_t space = h_.space_seq.load(std::memory_order_relaxed);
+    while ((space & marks) != marks &&
+           !h_.space_seq.compare_exchange_weak(space, space | marks, std::memory_order_relaxed)) {
+    }
+    return space | marks;
   }
 
   void WakeAfter(const std::atomic<uint32_t>* word, int count) { wakes_.emplace_back(word, count); }
+
+  // Changes `space_seq` and clears its marks (IPC_SET and IPC_RMID do it
+  // without the lock, hence the compare-and-swap). Returns whether a sender
+  // may sleep on it.
+  bool BumpSpace() { return MsgQueue::BumpSpace(h_); }
 
   // --- Waiter records.
   void AddWaiter(int senders) {
@@ -627,7 +712,7 @@ void MsgQueue::Locked::Rebuild() {
   h_.senders.store(senders, std::memory_order_relaxed);
   // Whoever waited may find things changed.
   NoteSent();
-  NoteSpace();
+  ForceSpace();
   broken_ = false;
 }
 
@@ -676,6 +761,20 @@ absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Open(void* base, const Regio
 int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since) {
   MsgQueueHeader& h = *header_;
   bool spun = false;
+  // A blocking sender that sees the queue full without the lock spins for
+  // room before it locks (as Receive() does for a message): a producer
+  // ahead of its consumer would otherwise lock twice per message, once
+  // only to find the queue full, and each time hold up the consumer that
+  // makes the room. Every decision is still made under the lock.
+  auto looks_full = [&] {
+    const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
+    return payload.size() + h.cbytes.load(std::memory_order_relaxed) > qbytes ||
+           1 + h.qnum.load(std::memory_order_relaxed) > qbytes;
+  };
+  if (!(msgflg & kIpcNowait) && looks_full()) {
+    spun = true;
+    SpinWhile([&] { return LockBusy() || looks_full(); });
+  }
   for (;;) {
     Locked locked(*this);
     if (!locked.held()) return EIDRM;
@@ -686,8 +785,8 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     const bool fits = payload.size() + h.cbytes.load(std::memory_order_relaxed) <= qbytes &&
                       1 + h.qnum.load(std::memory_order_relaxed) <= qbytes;
     if (fits && locked.Available() >= DataBlocksFor(payload.size()) + 1) {
-      h.lspid.store(pid, std::memory_order_relaxed);
-      h.stime.store(platform_->now_seconds(), std::memory_order_relaxed);
+      StoreIfChanged(h.lspid, pid);
+      StoreIfChanged(h.stime, platform_->now_seconds());
       const uint32_t head = locked.WriteMessage(mtype, payload);
       if (head == kMsgNoBlock) {
         if (!locked.RepairOnce()) return EIDRM;
@@ -707,9 +806,9 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
       return 0;
     }
     if (msgflg & kIpcNowait) return EAGAIN;
-    const uint32_t space = h.space_seq.load(std::memory_order_acquire);
     if (!spun) {
       spun = true;
+      const uint32_t space = locked.WatchSpace(MsgQueueHeader::kSpaceWatched);
       locked.Unlock();
       SpinWhile([&] { return h.space_seq.load(std::memory_order_acquire) == space; });
       continue;
@@ -724,6 +823,7 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     sender->pid = pid;
     locked.SetKind(record, MsgBlockKind::kSender);
     locked.AddWaiter(/*senders=*/1);
+    const uint32_t space = locked.WatchSpace(MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers);
     locked.Unlock();
     const WaitResult result = Sleep(&h.space_seq, space, since);
     Locked relocked(*this);
@@ -744,6 +844,19 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
   const uint32_t mode = ConvertMode(&msgtyp, msgflg);
   bool spun = false;
   uint32_t record = kMsgNoBlock;
+  PrefetchNext();
+  // A blocking receiver that sees the queue empty without the lock spins
+  // for a send before it locks: taking the lock only to find nothing, then
+  // again for the message, would double the lock traffic of a consumer that
+  // keeps up with its producer. Only a shortcut to the spin it would do
+  // anyway: every decision is still made under the lock.
+  if (!(msgflg & kIpcNowait) && h.qnum.load(std::memory_order_relaxed) == 0) {
+    spun = true;
+    const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
+    if (h.qnum.load(std::memory_order_acquire) == 0) {
+      SpinWhile([&] { return LockBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
+    }
+  }
   for (;;) {
     Locked locked(*this);
     if (!locked.held()) return -EIDRM;
@@ -775,10 +888,11 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
         if (!locked.RepairOnce()) return -EIDRM;
         continue;
       }
+      next_hint_.store(h.msg_head, std::memory_order_relaxed);
       *mtype = message->mtype;
       locked.CountMessage(*message, -1);
-      h.rtime.store(platform_->now_seconds(), std::memory_order_relaxed);
-      h.lrpid.store(pid, std::memory_order_relaxed);
+      StoreIfChanged(h.rtime, platform_->now_seconds());
+      StoreIfChanged(h.lrpid, pid);
       locked.FreeMessage(found);
       locked.NoteSpace();
       return static_cast<int64_t>(n);
@@ -788,7 +902,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       spun = true;
       const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
       locked.Unlock();
-      SpinWhile([&] { return h.sent_seq.load(std::memory_order_acquire) == sent; });
+      SpinWhile([&] { return LockBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
       continue;
     }
     // Queue as a receiver (struct msg_receiver).
@@ -898,11 +1012,11 @@ void MsgQueue::SetQbytes(uint64_t qbytes, uint32_t blocks, int64_t ctime) {
     // expunge_all(-EAGAIN): receivers look again (they stay queued until
     // they do, and may still be handed a message meanwhile).
     locked.DecideAllWaiting(kMsgRetry);
-    locked.NoteSpace();
+    locked.ForceSpace();
     return;
   }
   // A busy lock: senders still learn of the room.
-  h.space_seq.fetch_add(1, std::memory_order_release);
+  BumpSpace(h);
   platform_->waiter.wake(&h.space_seq, INT_MAX);
 }
 
@@ -931,8 +1045,24 @@ void MsgQueue::Remove() {
       }
     }
   }
-  h.space_seq.fetch_add(1, std::memory_order_release);
+  BumpSpace(h);
   platform_->waiter.wake(&h.space_seq, INT_MAX);
+}
+
+// A stream's consumer usually takes next the head its last msgrcv left
+// behind. That record is already in this CPU's cache (the unlink wrote its
+// `prev`), but its payload blocks were written on the producer's CPU: asking
+// for the first of them before the lock overlaps its transfer with the wait
+// for the lock instead of paying it inside the critical section. Only a
+// hint: both indices are bounded like any other, and a stale one costs a
+// useless load.
+void MsgQueue::PrefetchNext() const {
+  const uint32_t limit = checked_blocks_.load(std::memory_order_relaxed);
+  const uint32_t head = next_hint_.load(std::memory_order_relaxed);
+  if (head >= limit) return;
+  auto* record = reinterpret_cast<MsgRecord*>(arena_ + static_cast<size_t>(head) * kMsgBlockSize);
+  const uint32_t data = std::atomic_ref<uint32_t>(record->data).load(std::memory_order_relaxed);
+  if (data < limit) __builtin_prefetch(arena_ + static_cast<size_t>(data) * kMsgBlockSize);
 }
 
 bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {

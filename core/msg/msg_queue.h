@@ -27,6 +27,15 @@
 // partner on another CPU usually acts within microseconds, and a futex sleep
 // and wake-up costs more than that.
 //
+// Costs (a stream of small messages between two processes on two CPUs is
+// bound by the cache lines that move between the CPUs per message, and by
+// system calls): the steady state of a stream makes none. The lock is taken
+// with a try-lock and a spin before a sleep in the mutex; a receiver that
+// sees the queue empty, and a sender that sees it full, spin without the
+// lock until it is worth taking; senders mark `space_seq` before they wait,
+// so that receivers write it and wake it only when someone waits; IPC_STAT's
+// times and pids are stored only when they change.
+//
 // Locking: every function takes the region's lock itself and releases it
 // before returning; none may be called with it held. Wake-ups happen after
 // the lock is dropped.
@@ -142,8 +151,19 @@ class MsgQueue {
   // A futex sleep that a signal handler run since `since` interrupts.
   WaitResult Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since);
 
+  // Changes `space_seq` and clears its waiter marks (msg_region.h); true
+  // when a sender may sleep on it. With or without the lock.
+  static bool BumpSpace(MsgQueueHeader& h);
+
+  // Starts loading the payload of the message a receiver will probably
+  // take next (no lock taken; a hint).
+  void PrefetchNext() const;
+
   // Whether the arena may hold a waiter record of `pid` (no lock taken).
   bool MayHaveRecordsOf(int32_t pid) const;
+
+  // Whether someone holds the lock (a hint; see msg_region.h).
+  bool LockBusy() const;
 
   // Spins while `waiting()` holds, for this process's current budget.
   // Returns whether the wait ended during the spin.
@@ -157,6 +177,10 @@ class MsgQueue {
   // Blocks checked to be inside the file: every index is bounded by this.
   std::atomic<uint32_t> checked_blocks_{0};
   std::atomic<int> spin_budget_{400};
+  // Whether the last wait ended right after a yield (SpinWhile).
+  std::atomic<bool> yield_early_{false};
+  // The queue's head as this process's last msgrcv left it (PrefetchNext).
+  std::atomic<uint32_t> next_hint_{kMsgNoBlock};
 };
 
 }  // namespace sysv::core

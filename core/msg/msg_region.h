@@ -125,48 +125,74 @@ struct MsgSender {
 static_assert(sizeof(MsgSender) == kMsgBlockSize);
 static_assert(offsetof(MsgSender, pid) == offsetof(MsgReceiver, pid));
 
+// The header's fields are grouped by who writes them and how often, one
+// group to a cache line: every line a msgsnd or msgrcv writes has to travel
+// from the CPU of the previous operation, and with one producer and one
+// consumer on two CPUs that transfer is most of an operation's cost. An
+// operation in the steady state of a stream writes three header lines: the
+// lock's, the hot line and `lock_busy`'s; the identity line and the rare
+// line are only read, and stay cached on every CPU. The fields without
+// std::atomic are guarded by the lock; everything but the identity line is
+// derived state (see the file comment).
 struct MsgQueueHeader {
   static constexpr uint64_t kMagic = 0x4E4F494745524751;  // "QGREGION" in memory
-  static constexpr uint32_t kVersion = 1;
+  // 2: fields regrouped by cache line; space_seq carries waiter bits.
+  static constexpr uint32_t kVersion = 2;
 
+  // --- Identity and limits: written at creation, by IPC_SET and IPC_RMID.
   std::atomic<uint64_t> magic;
   std::atomic<uint32_t> layout_version;
   std::atomic<uint32_t> arena_offset;
   // Blocks the file holds now (raised by the daemon, never lowered).
   std::atomic<uint32_t> arena_blocks;
   std::atomic<uint32_t> removed;  // 1 once IPC_RMID ran
-  // msqid_ds, readable without the lock.
-  std::atomic<uint64_t> qbytes;
-  std::atomic<uint64_t> qnum;
-  std::atomic<uint64_t> cbytes;
-  std::atomic<int64_t> stime;
-  std::atomic<int64_t> rtime;
+  std::atomic<uint64_t> qbytes;   // msg_qbytes
   std::atomic<int64_t> ctime;
-  std::atomic<int32_t> lspid;
-  std::atomic<int32_t> lrpid;
-  // Futex words. `space_seq` changes whenever room may have appeared
-  // (senders sleep on it); `sent_seq` on every send (receivers spinning
-  // before they sleep watch it).
-  std::atomic<uint32_t> space_seq;
+
+  // --- Hot: written under the lock by every msgsnd and msgrcv.
+  // msg_qnum and msg_cbytes, readable without the lock (IPC_STAT).
+  alignas(64) std::atomic<uint64_t> qnum;
+  std::atomic<uint64_t> cbytes;
+  uint64_t next_seq;  // of the next message sent
+  // Changes on every send (receivers spinning before they sleep watch it).
   std::atomic<uint32_t> sent_seq;
-  // Waiter records (receivers + senders) and senders among them. The daemon
-  // looks at `waiters` without the lock to skip idle queues at exit time.
-  std::atomic<uint32_t> waiters;
-  std::atomic<uint32_t> senders;
-  // 1 while someone holds the lock: a hint (never trusted for exclusion)
-  // that lets a process about to lock spin for a short critical section
-  // instead of going to sleep in the mutex.
-  std::atomic<uint32_t> lock_busy;
-  // Guarded by the lock; derived state (see the file comment).
-  uint32_t bump;       // blocks [0, bump) have been used at least once
   uint32_t free_head;  // free blocks, through MsgData::next
   uint32_t free_count;
   uint32_t msg_head;
   uint32_t msg_tail;
   uint32_t recv_head;
+
+  // --- Rare: written under the lock, but not in the steady state of a
+  // stream (the times change once a second, the pids when the sender or
+  // receiver does; they are stored only when they change).
+  alignas(64) std::atomic<int64_t> stime;
+  std::atomic<int64_t> rtime;
+  std::atomic<int32_t> lspid;
+  std::atomic<int32_t> lrpid;
+  uint32_t bump;  // blocks [0, bump) have been used at least once
   uint32_t recv_tail;
-  uint64_t next_seq;    // of the next message sent
   uint64_t next_order;  // of the next receiver queued
+  // Waiter records (receivers + senders) and senders among them. The daemon
+  // looks at `waiters` without the lock to skip idle queues at exit time.
+  std::atomic<uint32_t> waiters;
+  std::atomic<uint32_t> senders;
+
+  // --- Futex word of senders waiting for room. Its low bits say who waits
+  // (kSpaceWatched: a sender spins or sleeps on it; kSpaceSleepers: one may
+  // sleep), the rest counts in kSpaceStep. Senders set the bits under the
+  // lock before they wait; a receiver that makes room changes the word only
+  // when watched, and wakes only when someone may sleep, so a stream never
+  // writes it.
+  static constexpr uint32_t kSpaceWatched = 1;
+  static constexpr uint32_t kSpaceSleepers = 2;
+  static constexpr uint32_t kSpaceStep = 4;
+  alignas(64) std::atomic<uint32_t> space_seq;
+  // 1 while someone holds the lock: a hint (never trusted for exclusion)
+  // that lets a process about to lock spin for a short critical section
+  // instead of going to sleep in the mutex. Not on the hot line: a spinner
+  // polling it would take that line away from the holder while it works.
+  std::atomic<uint32_t> lock_busy;
+
   alignas(64) unsigned char lock[64];  // SharedMutex storage
 };
 static_assert(sizeof(MsgQueueHeader) % kMsgBlockSize == 0);
