@@ -77,11 +77,13 @@ bool FaultSafeCopy(void* dst, const void* src, size_t size) {
   if (sigsetjmp(recovery, 0) != 0) return false;
   t_recovery = &recovery;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  // volatile: the copy must happen here, inside the recovery window, not be
-  // moved or merged by the compiler.
-  auto* out = static_cast<volatile unsigned char*>(dst);
-  const auto* in = static_cast<const volatile unsigned char*>(src);
-  for (size_t i = 0; i < size; ++i) out[i] = in[i];
+  // The signal fences keep every access of the copy inside the recovery
+  // window (the compiler may not move memory accesses across them), so the
+  // C library's word-wise memcpy can do the copy: a byte loop through
+  // volatile pointers cost about a fifth of a 64-byte msgsnd's CPU. A fault
+  // inside memcpy leaves it through siglongjmp, which is safe: memcpy holds
+  // no lock and no state.
+  std::memcpy(dst, src, size);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   t_recovery = nullptr;
   return true;
