@@ -39,11 +39,22 @@ static_assert(MSG_NOERROR == core::kMsgNoError && MSG_EXCEPT == core::kMsgExcept
 static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_STAT_ANY == core::kMsgStatAny);
 
 // The queue a thread used last, for the next call on it without a lock or
-// a daemon round trip (as in sem_api.cc).
+// a daemon round trip, and the accesses (kAccessRead, kAccessWrite) the
+// permission check granted at the entry's seqlock version `seen_version`
+// for the credential snapshot `creds`. As in sem_api.cc, the verdict holds
+// while the grant epoch, the published table, the snapshot (a new one at a
+// new address after every set*id call) and the entry's version are
+// unchanged; the daemon bumps the version at every write (IPC_SET,
+// IPC_RMID, a new queue in the slot). Any change sends the call through the
+// full check, with the kernel's errors.
 struct ThreadQueue {
   int32_t id = -1;
   uint64_t epoch = 0;
   std::shared_ptr<MsgGrant> grant;
+  const core::ObjectTable* table = nullptr;
+  const core::Credentials* creds = nullptr;
+  uint32_t seen_version = 1;  // odd: no verdict
+  int granted = 0;            // accesses checked at seen_version
 };
 thread_local ThreadQueue t_queue;
 // The private copy of a payload; grows to the largest message and stays.
@@ -53,19 +64,42 @@ thread_local std::vector<uint8_t> t_payload;
 // `access`: the lookup (EINVAL) and ipcperms() (EACCES).
 absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credentials& creds) {
   Runtime& runtime = Runtime::Get();
+  ThreadQueue& t = t_queue;
+  const core::ObjectTable* table = runtime.PublishedMsgTable();
+  const int32_t index = core::IpcIdIndex(msqid);
+  // msqid is this thread's queue, and its slot is inside the table.
+  const bool same_queue = table != nullptr && t.id == msqid && t.epoch == runtime.GrantEpoch() &&
+                          static_cast<uint32_t>(index) < table->capacity();
+  if (same_queue && t.table == table && t.creds == &creds && (t.granted & access) == access &&
+      table->Version(index).load(std::memory_order_acquire) == t.seen_version) {
+    return t.grant.get();  // the verdict holds
+  }
   auto check = [&](const core::ObjectTable& table) { return core::CheckMsgAccess(table, msqid, access, creds); };
-  if (const core::ObjectTable* table = runtime.PublishedMsgTable();
-      table != nullptr && t_queue.id == msqid && t_queue.epoch == runtime.GrantEpoch()) {
+  if (same_queue) {
+    // TABLE_BARRIER_READ around the check: an even version that is the same
+    // before and after means the verdict is the entry's at that version.
+    const uint32_t before = table->Version(index).load(std::memory_order_acquire);
     absl::StatusOr<core::ObjectRecord> record = check(*table);
     if (!record.ok()) return record.status();
-    if (record->perm.seq == t_queue.grant->seq) return t_queue.grant.get();
+    if (record->perm.seq == t.grant->seq) {
+      std::atomic_thread_fence(std::memory_order_acquire);
+      const bool stable = (before & 1) == 0 && table->Version(index).load(std::memory_order_relaxed) == before;
+      const bool same_verdict = t.table == table && t.creds == &creds && t.seen_version == before;
+      t.granted = stable ? (same_verdict ? t.granted : 0) | access : 0;
+      t.seen_version = stable ? before : 1;
+      t.table = table;
+      t.creds = &creds;
+      return t.grant.get();
+    }
   }
   absl::StatusOr<std::shared_ptr<MsgGrant>> grant = runtime.MsgGrantFor(msqid, check);
   if (!grant.ok()) return grant.status();
-  t_queue.id = msqid;
-  t_queue.epoch = runtime.GrantEpoch();
-  t_queue.grant = *std::move(grant);
-  return t_queue.grant.get();
+  t.id = msqid;
+  t.epoch = runtime.GrantEpoch();
+  t.grant = *std::move(grant);
+  t.seen_version = 1;  // the next call checks again and keeps a verdict
+  t.granted = 0;
+  return t.grant.get();
 }
 
 // FaultSafeCopy() into the caller's memory. A null destination fails

@@ -83,15 +83,6 @@ struct ThreadGrant {
 };
 thread_local ThreadGrant t_grant;
 
-// The seqlock word of entry `index` of `table`, at the place the table's
-// layout (core/ipc/object_table.h: a header of kSize bytes, then the
-// entries) puts it. REQUIRES: index < capacity.
-const std::atomic<uint32_t>* EntryVersion(const core::ObjectTable& table, int32_t index) {
-  const auto* entries = reinterpret_cast<const core::ObjectEntry*>(
-      reinterpret_cast<const unsigned char*>(&table.header()) + core::ObjectTableHeader::kSize);
-  return &entries[index].version;
-}
-
 // The grant of the thread's verdict if it still holds for `semid` and allows
 // `sops` (CheckSemop()'s EFBIG and EACCES rules); nullptr otherwise (the
 // full path then decides, errors included). `*alter` says whether a sop
@@ -126,7 +117,7 @@ void RememberGrant(Runtime& runtime, int semid, std::shared_ptr<SemGrant> grant,
   const core::ObjectTable* table = runtime.PublishedSemTable();
   const int32_t index = core::IpcIdIndex(semid);
   if (table == nullptr || static_cast<uint32_t>(index) >= table->capacity()) return;
-  const std::atomic<uint32_t>* version = EntryVersion(*table, index);
+  const std::atomic<uint32_t>* version = &table->Version(index);
   // TABLE_BARRIER_READ, around the whole read: an even version that is the
   // same before and after means the record read is the entry at that
   // version.

@@ -134,6 +134,12 @@ class ObjectTable {
   // EINVAL when `index` is out of range.
   absl::StatusOr<ObjectRecord> Read(int32_t index) const;
 
+  // The seqlock word of entry `index`, for a reader that keeps a verdict
+  // drawn from Read() (a permission check) while the entry is unchanged:
+  // the daemon bumps it at every write, and it is odd during one.
+  // REQUIRES: 0 <= index < capacity().
+  const std::atomic<uint32_t>& Version(int32_t index) const { return entries_[index].version; }
+
   // Writes entry `index` under its seqlock (daemon only).
   void Write(int32_t index, const ObjectRecord& record);
 

@@ -66,6 +66,30 @@ class MsgScenario {
       }
       RemoveAsRoot(key);
     }
+    // A verdict kept from one call must not outlive a permission change:
+    // the owner sends, takes its own write permission away with IPC_SET
+    // (and so does the owner's group), sends again, gives it back, sends.
+    if (Create(0x7700, 0660, "revoke")) {
+      testing::RunAs(User("owner", kOwner, kObjectGroup), [&] {
+        const int id = api_.msgget(0x7700, 0);
+        Message m{8, "again"};
+        // Twice: the first call opens the queue, the second keeps a verdict.
+        for (int i = 0; i < 2; ++i) {
+          Line(absl::StrCat("revoke msgsnd -> ", Result(api_.msgsnd(id, &m, 6, IPC_NOWAIT))));
+        }
+        msqid_ds ds{};
+        api_.msgctl(id, IPC_STAT, &ds);
+        for (int mode : {0440, 0660}) {
+          ds.msg_perm.mode = static_cast<unsigned short>(mode);
+          Line(absl::StrFormat("revoke IPC_SET %04o -> %s", mode, Result(api_.msgctl(id, IPC_SET, &ds))));
+          Line(absl::StrCat("revoke msgsnd -> ", Result(api_.msgsnd(id, &m, 6, IPC_NOWAIT))));
+          Message got{};
+          Line(absl::StrCat("revoke msgrcv -> ", Result(api_.msgrcv(id, &got, 6, 0, IPC_NOWAIT) < 0 ? -1 : 0)));
+        }
+        return 0;
+      });
+      RemoveAsRoot(0x7700);
+    }
     for (size_t i = 0; i < Identities().size(); ++i) {
       const Identity& who = Identities()[i];
       const key_t key = 0x7600 + static_cast<key_t>(i);
@@ -174,6 +198,7 @@ TEST(MsgPermissionTest, EveryIpcPermRuleMatchesTheKernel) {
   EXPECT_GT(count("-> EPERM"), 50);
   EXPECT_GT(count("refused both ways -> yes"), 20);
   EXPECT_GT(count("msgrcv -> 6 type"), 20);
+  EXPECT_EQ(count("revoke msgsnd -> EACCES"), 1);
   std::printf("kernel trace: %zu lines, %ld EACCES, %ld EPERM\n", kernel.size(),
               static_cast<long>(count("-> EACCES")), static_cast<long>(count("-> EPERM")));
   testing::ExpectSameTraces(kernel, libsysv, "msg-permissions");
