@@ -1,9 +1,5 @@
 #include "tools/bench/bench_command.h"
 
-#include <sys/utsname.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -11,10 +7,9 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "tools/bench/bench_flags.h"
+#include "tools/bench/bench_program.h"
 #include "tools/bench/bench_namespace.h"
 #include "tools/bench/kernel_namespace.h"
 #include "tools/bench/report.h"
@@ -44,23 +39,6 @@ std::vector<Scenario> AllScenarios(const RunSize& size) {
   AddStatScenarios(scenarios);
   AddLifecycleScenarios(scenarios, size);
   return scenarios;
-}
-
-std::string Machine() {
-  struct utsname name;
-  if (uname(&name) != 0) return "unknown machine";
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return absl::StrCat(name.sysname, " ", name.release, " ", name.machine, ", ", cpus,
-                      cpus == 1 ? " CPU" : " CPUs");
-}
-
-std::string UtcNow() {
-  const time_t now = time(nullptr);
-  struct tm utc;
-  gmtime_r(&now, &utc);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 }  // namespace
@@ -112,9 +90,9 @@ int RunBench(int argc, char** argv) {
   }
 
   ReportContext context;
-  context.machine = Machine();
+  context.machine = MachineDescription();
   context.kernel_namespace = kernel_ns.note.empty() ? "private IPC namespace" : kernel_ns.note;
-  context.date = UtcNow();
+  context.date = UtcTimestamp();
   context.namespace_dir = (*ns)->dir();
   context.repetitions = options.repetitions;
   context.quick = quick;

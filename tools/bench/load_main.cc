@@ -13,8 +13,6 @@
 // at exit, killed or not) and the kernel in a private IPC namespace when it
 // may, with the limits of both raised to 32768 objects of each kind.
 #include <sys/resource.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,7 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "tools/bench/bench_api.h"
-#include "tools/bench/bench_flags.h"
+#include "tools/bench/bench_program.h"
 #include "tools/bench/bench_namespace.h"
 #include "tools/bench/kernel_namespace.h"
 #include "tools/bench/load_clients.h"
@@ -58,22 +56,6 @@ namespace {
 constexpr int kMaxObjects = 32768;
 constexpr key_t kPopulationKeys = 0x10000000;
 constexpr key_t kClientKeys = 0x20000000;
-
-std::string Machine() {
-  struct utsname name;
-  if (uname(&name) != 0) return "unknown machine";
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return absl::StrCat(name.sysname, " ", name.release, " ", name.machine, ", ", cpus, cpus == 1 ? " CPU" : " CPUs");
-}
-
-std::string UtcNow() {
-  const time_t now = time(nullptr);
-  struct tm utc;
-  gmtime_r(&now, &utc);
-  char text[32];
-  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 // 1,000 clients each hold a connection here and, in the daemon, a
 // connection, a pidfd and an attach ledger: a soft RLIMIT_NOFILE of 1024
@@ -200,8 +182,8 @@ int Main(int argc, char** argv) {
   const bool with_kernel = absl::GetFlag(FLAGS_kernel);
 
   LoadContext context;
-  context.machine = Machine();
-  context.date = UtcNow();
+  context.machine = MachineDescription();
+  context.date = UtcTimestamp();
   context.samples = samples;
   context.notes = absl::StrCat(RaiseDescriptorLimit(), "; load average at start ", LoadAverage());
   // Both before anything forks or makes an object.

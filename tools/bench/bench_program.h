@@ -1,9 +1,10 @@
-// The command-line handling both benchmark programs share (`sysvipc bench`
-// and load_bench).
-#ifndef SYSV_TOOLS_BENCH_BENCH_FLAGS_H_
-#define SYSV_TOOLS_BENCH_BENCH_FLAGS_H_
+// What both benchmark programs (`sysvipc bench` and load_bench) share: the
+// command-line handling, and the context a report names.
+#ifndef SYSV_TOOLS_BENCH_BENCH_PROGRAM_H_
+#define SYSV_TOOLS_BENCH_BENCH_PROGRAM_H_
 
 #include <optional>
+#include <string>
 
 namespace sysv::bench {
 
@@ -17,6 +18,12 @@ namespace sysv::bench {
 std::optional<int> ParseBenchCommandLine(int argc, char** argv, const char* program, const char* flag_path,
                                          const char* usage);
 
+// "Linux 6.18.44 x86_64, 2 CPUs": the system a report was measured on.
+std::string MachineDescription();
+
+// The current time as "2026-11-26T13:31:24Z".
+std::string UtcTimestamp();
+
 }  // namespace sysv::bench
 
-#endif  // SYSV_TOOLS_BENCH_BENCH_FLAGS_H_
+#endif  // SYSV_TOOLS_BENCH_BENCH_PROGRAM_H_

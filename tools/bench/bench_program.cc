@@ -1,4 +1,8 @@
-#include "tools/bench/bench_flags.h"
+#include "tools/bench/bench_program.h"
+
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace sysv::bench {
@@ -32,6 +37,22 @@ std::optional<int> ParseBenchCommandLine(int argc, char** argv, const char* prog
     return 2;
   }
   return std::nullopt;
+}
+
+std::string MachineDescription() {
+  struct utsname name;
+  if (uname(&name) != 0) return "unknown machine";
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return absl::StrCat(name.sysname, " ", name.release, " ", name.machine, ", ", cpus, cpus == 1 ? " CPU" : " CPUs");
+}
+
+std::string UtcTimestamp() {
+  const time_t now = time(nullptr);
+  struct tm utc;
+  gmtime_r(&now, &utc);
+  char text[32];
+  strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace sysv::bench
