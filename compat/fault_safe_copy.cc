@@ -71,7 +71,7 @@ void InstallOnce() {
 
 bool FaultSafeCopy(void* dst, const void* src, size_t size) {
   if (size == 0) return true;
-  if (src == nullptr) return false;
+  if (src == nullptr || dst == nullptr) return false;
   InstallOnce();
   sigjmp_buf recovery;
   if (sigsetjmp(recovery, 0) != 0) return false;

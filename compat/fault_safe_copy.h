@@ -1,7 +1,7 @@
-// Copying from a caller's buffer on a fast path, where the kernel would
-// answer EFAULT for a bad pointer and a library must not crash, but also
-// must not pay a system call for every good pointer (compat/user_memory.h
-// does, for the slow paths).
+// Copying to and from a caller's buffer, where the kernel would answer
+// EFAULT for a NULL, unmapped or read-only pointer and a library must not
+// crash, without a system call for every good pointer (fast paths copy on
+// every semop, msgsnd and IPC_STAT).
 //
 // How: a SIGSEGV/SIGBUS handler, installed once, returns control to the copy
 // through a per-thread recovery point when the fault happened inside it;
@@ -15,8 +15,12 @@
 
 namespace sysv::compat {
 
-// Copies `size` bytes from `src`, which the caller supplied and may be bad.
-// Returns false (and copies an unspecified part) when reading it faults.
+// Copies `size` bytes between the caller's memory and ours: `src` or `dst`
+// is the caller's and may be bad. Returns false (and copies an unspecified
+// part) when an access faults, or at once for a null pointer (the fault
+// would be caught all the same, but memcpy with a null pointer is undefined
+// behaviour and stops UBSan builds). A zero size copies nothing and
+// succeeds.
 bool FaultSafeCopy(void* dst, const void* src, size_t size);
 
 }  // namespace sysv::compat

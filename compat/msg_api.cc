@@ -19,8 +19,8 @@
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
 #include "compat/runtime.h"
-#include "compat/user_memory.h"
 #include "core/ipc/ipc_constants.h"
+#include "core/ipc/ipc_perm.h"
 #include "core/ipc/ipc_id.h"
 #include "core/msg/msg_checks.h"
 #include "core/msg/msg_queue.h"
@@ -40,7 +40,7 @@ static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_ST
 
 // The queue a thread used last, for the next call on it without a lock or
 // a daemon round trip, and the accesses (kAccessRead, kAccessWrite) the
-// permission check granted at the entry's seqlock version `seen_version`
+// permission checks gave at the entry's seqlock version `seen_version`
 // for the credential snapshot `creds`. As in sem_api.cc, the verdict holds
 // while the grant epoch, the published table, the snapshot (a new one at a
 // new address after every set*id call) and the entry's version are
@@ -54,7 +54,8 @@ struct ThreadQueue {
   const core::ObjectTable* table = nullptr;
   const core::Credentials* creds = nullptr;
   uint32_t seen_version = 1;  // odd: no verdict
-  int granted = 0;            // accesses checked at seen_version
+  bool may_read = false;      // ipcperms(S_IRUGO) at seen_version
+  bool may_write = false;     // ipcperms(S_IWUGO)
 };
 thread_local ThreadQueue t_queue;
 // The private copy of a payload; grows to the largest message and stays.
@@ -70,25 +71,21 @@ absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credential
   // msqid is this thread's queue, and its slot is inside the table.
   const bool same_queue = table != nullptr && t.id == msqid && t.epoch == runtime.GrantEpoch() &&
                           static_cast<uint32_t>(index) < table->capacity();
-  if (same_queue && t.table == table && t.creds == &creds && (t.granted & access) == access &&
-      table->Version(index).load(std::memory_order_acquire) == t.seen_version) {
+  if (same_queue && t.table == table && t.creds == &creds &&
+      table->Version(index).load(std::memory_order_acquire) == t.seen_version &&
+      (access == core::kAccessRead ? t.may_read : t.may_write)) {
     return t.grant.get();  // the verdict holds
   }
   auto check = [&](const core::ObjectTable& table) { return core::CheckMsgAccess(table, msqid, access, creds); };
   if (same_queue) {
-    // TABLE_BARRIER_READ around the check: an even version that is the same
-    // before and after means the verdict is the entry's at that version.
-    const uint32_t before = table->Version(index).load(std::memory_order_acquire);
     absl::StatusOr<core::ObjectRecord> record = check(*table);
     if (!record.ok()) return record.status();
     if (record->perm.seq == t.grant->seq) {
-      std::atomic_thread_fence(std::memory_order_acquire);
-      const bool stable = (before & 1) == 0 && table->Version(index).load(std::memory_order_relaxed) == before;
-      const bool same_verdict = t.table == table && t.creds == &creds && t.seen_version == before;
-      t.granted = stable ? (same_verdict ? t.granted : 0) | access : 0;
-      t.seen_version = stable ? before : 1;
       t.table = table;
       t.creds = &creds;
+      t.seen_version = record->version;
+      t.may_read = core::HasIpcPermission(record->perm, creds, core::kAccessRead);
+      t.may_write = core::HasIpcPermission(record->perm, creds, core::kAccessWrite);
       return t.grant.get();
     }
   }
@@ -98,15 +95,7 @@ absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credential
   t.epoch = runtime.GrantEpoch();
   t.grant = *std::move(grant);
   t.seen_version = 1;  // the next call checks again and keeps a verdict
-  t.granted = 0;
   return t.grant.get();
-}
-
-// FaultSafeCopy() into the caller's memory. A null destination fails
-// without the store: the fault would be caught all the same, but a store
-// through a null pointer is undefined behaviour (and stops UBSan builds).
-bool CopyToCaller(void* dst, const void* src, size_t size) {
-  return size == 0 || (dst != nullptr && FaultSafeCopy(dst, src, size));
 }
 
 // core::RecheckMsgAccess() on the published table.
@@ -207,9 +196,9 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
   // do_msg_fill(): the type, then the text.
   const long type = static_cast<long>(mtype);
-  if (!CopyToCaller(msgp, &type, sizeof(type))) return FailWithErrno(EFAULT);
+  if (!FaultSafeCopy(msgp, &type, sizeof(type))) return FailWithErrno(EFAULT);
   if (result > 0 &&
-      !CopyToCaller(static_cast<char*>(msgp) + sizeof(long), t_payload.data(), static_cast<size_t>(result))) {
+      !FaultSafeCopy(static_cast<char*>(msgp) + sizeof(long), t_payload.data(), static_cast<size_t>(result))) {
     return FailWithErrno(EFAULT);
   }
   return static_cast<ssize_t>(result);
@@ -244,7 +233,7 @@ int LocalStat(int msqid, struct msqid_ds* buf) {
   if (!record.ok() || record->perm.seq != t_queue.grant->seq) return kAskDaemon;
   struct msqid_ds out;
   FillStat(&out, wire::ToWirePerm(record->perm), t_queue.grant->queue->ReadStat());
-  if (!CopyToCaller(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   return 0;
 }
 
@@ -267,7 +256,7 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
       break;
     case IPC_SET: {
       struct msqid_ds in;
-      if (!CopyFromUser(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
+      if (!FaultSafeCopy(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
       request.uid = in.msg_perm.uid;
       request.gid = in.msg_perm.gid;
       request.mode = in.msg_perm.mode;
@@ -292,7 +281,7 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
     queue.lrpid = reply->lrpid;
     struct msqid_ds out;
     FillStat(&out, reply->perm, queue);
-    if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   } else if (cmd == IPC_INFO || cmd == MSG_INFO) {
     struct msginfo out;
     out.msgpool = reply->msgpool;
@@ -303,7 +292,7 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
     out.msgssz = reply->msgssz;
     out.msgtql = reply->msgtql;
     out.msgseg = static_cast<unsigned short>(reply->msgseg);
-    if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   }
   return reply->value;
 }

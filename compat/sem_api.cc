@@ -24,7 +24,6 @@
 #include "compat/runtime.h"
 #include "compat/sem_exit.h"
 #include "compat/signal_epoch.h"
-#include "compat/user_memory.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
@@ -117,23 +116,15 @@ void RememberGrant(Runtime& runtime, int semid, std::shared_ptr<SemGrant> grant,
   const core::ObjectTable* table = runtime.PublishedSemTable();
   const int32_t index = core::IpcIdIndex(semid);
   if (table == nullptr || static_cast<uint32_t>(index) >= table->capacity()) return;
-  const std::atomic<uint32_t>* version = &table->Version(index);
-  // TABLE_BARRIER_READ, around the whole read: an even version that is the
-  // same before and after means the record read is the entry at that
-  // version.
-  const uint32_t before = version->load(std::memory_order_acquire);
-  if (before & 1) return;
   absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(*table, semid);
   if (!record.ok() || record->perm.seq != t.grant->seq) return;
   t.may_read = core::HasIpcPermission(record->perm, *creds, core::kAccessRead);
   t.may_write = core::HasIpcPermission(record->perm, *creds, core::kAccessWrite);
   t.nsems = static_cast<uint32_t>(record->size);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  if (version->load(std::memory_order_relaxed) != before) return;
   t.table = table;
-  t.version = version;
+  t.version = &table->Version(index);
   t.creds = creds;
-  t.seen_version = before;
+  t.seen_version = record->version;  // the seqlock read's own
 }
 
 // SEM_UNDO at exit (compat/sem_exit.h).
@@ -312,7 +303,7 @@ int ReadValuesThroughDaemon(Runtime& runtime, int semid, int semnum, int cmd, Se
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
   if (cmd != GETALL) return reply->value;
   if (reply->nvalues <= wire::kSemCtlMaxValues) {
-    if (!CopyToUser(arg.array, reply->values, reply->nvalues * sizeof(uint16_t))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(arg.array, reply->values, reply->nvalues * sizeof(uint16_t))) return FailWithErrno(EFAULT);
     return 0;
   }
   // A big set's values come as a sealed snapshot file (wire.h).
@@ -327,7 +318,7 @@ int ReadValuesThroughDaemon(Runtime& runtime, int semid, int semnum, int cmd, Se
     if (n <= 0) return FailWithErrno(EPROTO);
     done += static_cast<size_t>(n);
   }
-  if (!CopyToUser(arg.array, values.data(), bytes)) return FailWithErrno(EFAULT);
+  if (!FaultSafeCopy(arg.array, values.data(), bytes)) return FailWithErrno(EFAULT);
   return 0;
 }
 
@@ -365,14 +356,14 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
     case GETALL: {
       std::vector<uint16_t> values(static_cast<size_t>(nsems));
       result = set.GetAll(absl::MakeSpan(values));
-      if (result == 0 && !CopyToUser(arg.array, values.data(), values.size() * sizeof(uint16_t))) {
+      if (result == 0 && !FaultSafeCopy(arg.array, values.data(), values.size() * sizeof(uint16_t))) {
         return FailWithErrno(EFAULT);
       }
       break;
     }
     case SETALL: {
       std::vector<uint16_t> values(static_cast<size_t>(nsems));
-      if (!CopyFromUser(values.data(), arg.array, values.size() * sizeof(uint16_t))) return FailWithErrno(EFAULT);
+      if (!FaultSafeCopy(values.data(), arg.array, values.size() * sizeof(uint16_t))) return FailWithErrno(EFAULT);
       for (uint16_t value : values) {
         if (value > core::kSemVmx) return FailWithErrno(ERANGE);
       }
@@ -431,7 +422,7 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
   request.cmd = cmd;
   if (cmd == IPC_SET) {
     struct semid_ds in;
-    if (!CopyFromUser(&in, arg.buf, sizeof(in))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(&in, arg.buf, sizeof(in))) return FailWithErrno(EFAULT);
     request.uid = in.sem_perm.uid;
     request.gid = in.sem_perm.gid;
     request.mode = in.sem_perm.mode;
@@ -442,7 +433,7 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
   if (cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
     struct semid_ds out;
     FillSemidDs(reply->perm, reply->otime, reply->ctime, reply->nsems, &out);
-    if (!CopyToUser(arg.buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(arg.buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   } else if (cmd == IPC_INFO || cmd == SEM_INFO) {
     struct seminfo out;
     out.semmap = reply->semmap;
@@ -455,7 +446,7 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
     out.semusz = reply->semusz;
     out.semvmx = reply->semvmx;
     out.semaem = reply->semaem;
-    if (!CopyToUser(arg.info, &out, sizeof(out))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(arg.info, &out, sizeof(out))) return FailWithErrno(EFAULT);
   }
   return reply->value;
 }

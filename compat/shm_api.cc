@@ -7,9 +7,9 @@
 #include <cstring>
 
 #include "compat/errno_result.h"
+#include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
 #include "compat/runtime.h"
-#include "compat/user_memory.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/wire.h"
@@ -54,8 +54,7 @@ void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
 
 }  // namespace sysv::compat
 
-using sysv::compat::CopyFromUser;
-using sysv::compat::CopyToUser;
+using sysv::compat::FaultSafeCopy;
 using sysv::compat::FailWithErrno;
 using sysv::compat::FailWithStatus;
 using sysv::compat::Runtime;
@@ -93,7 +92,7 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
   if (cmd == IPC_SET) {
     // IPC_SET copies the buffer in before looking the id up.
     struct shmid_ds in;
-    if (!CopyFromUser(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
+    if (!FaultSafeCopy(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
     request.uid = in.shm_perm.uid;
     request.gid = in.shm_perm.gid;
     request.mode = in.shm_perm.mode;
@@ -108,7 +107,7 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
     case SHM_STAT_ANY: {
       struct shmid_ds out;
       sysv::compat::FillShmidDs(*reply, &out);
-      if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
       break;
     }
     case IPC_INFO: {
@@ -119,7 +118,7 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
       out.shmmni = reply->shmmni;
       out.shmseg = reply->shmseg;
       out.shmall = reply->shmall;
-      if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
       break;
     }
     case SHM_INFO: {
@@ -131,7 +130,7 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
       out.shm_swp = reply->shm_swp;
       out.swap_attempts = reply->swap_attempts;
       out.swap_successes = reply->swap_successes;
-      if (!CopyToUser(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
       break;
     }
     default:

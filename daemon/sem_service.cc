@@ -77,9 +77,12 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
   Reply reply;
   wire::SemWaitZeroReply body{};
   std::vector<core::SemOp> sops;
-  if (request.nsops == 0 || request.nsops > wire::kSemWaitZeroMaxOps ||
-      request.nsops > static_cast<uint32_t>(limits_.sem.semopm)) {
-    body.status.error = request.nsops == 0 ? EINVAL : E2BIG;
+  // The wire's bound first (the request holds no more), then do_semtimedop()'s.
+  absl::Status count = request.nsops > wire::kSemWaitZeroMaxOps
+                           ? core::ErrnoStatus(E2BIG, "more operations than a request holds")
+                           : core::CheckSemopCount(request.nsops, static_cast<uint32_t>(limits_.sem.semopm));
+  if (!count.ok()) {
+    body.status.error = ErrnoOf(count);
   } else {
     for (uint32_t i = 0; i < request.nsops; ++i) {
       sops.push_back(core::SemOp{request.sops[i].num, request.sops[i].op, request.sops[i].flg});

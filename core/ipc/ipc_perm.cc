@@ -1,5 +1,9 @@
 #include "core/ipc/ipc_perm.h"
 
+#include <cerrno>
+
+#include "core/ipc/errno_status.h"
+
 namespace sysv::core {
 
 bool HasIpcPermission(const IpcPerm& perm, const Credentials& creds, int flag) {
@@ -17,6 +21,13 @@ bool HasIpcPermission(const IpcPerm& perm, const Credentials& creds, int flag) {
 
 bool IsOwnerOrCreator(const IpcPerm& perm, const Credentials& creds) {
   return creds.uid == perm.cuid || creds.uid == perm.uid || creds.cap_sys_admin;
+}
+
+absl::Status CheckIpcSetIds(const Credentials& creds, uint32_t uid, uint32_t gid) {
+  if (!creds.MapsUid(uid) || !creds.MapsGid(gid)) {
+    return ErrnoStatus(EINVAL, "IPC_SET with a uid or gid invalid in the caller's user namespace");
+  }
+  return absl::OkStatus();
 }
 
 void UpdateIpcPerm(IpcPerm& perm, uint32_t uid, uint32_t gid, uint32_t mode) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/ipc_constants.h"
 
@@ -31,6 +32,10 @@ bool HasIpcPermission(const IpcPerm& perm, const Credentials& creds, int flag);
 // IPC_SET and IPC_RMID: the caller is the owner or the creator, or has
 // CAP_SYS_ADMIN. A refusal is EPERM.
 bool IsOwnerOrCreator(const IpcPerm& perm, const Credentials& creds);
+
+// IPC_SET's ipc_update_perm() check, before anything changes: the new
+// owner uid and gid must map in the caller's user namespace (EINVAL).
+absl::Status CheckIpcSetIds(const Credentials& creds, uint32_t uid, uint32_t gid);
 
 // Applies IPC_SET's ipc_update_perm(): new owner uid/gid and the permission
 // bits of `mode`, keeping the other mode bits.

@@ -119,6 +119,16 @@ absl::StatusOr<ObjectRecord> IpcRegistry::FindById(int32_t id) const {
   return record;
 }
 
+absl::StatusOr<ObjectRecord> IpcRegistry::FindForChange(int32_t id, const Credentials& creds,
+                                                        const char* what) const {
+  absl::StatusOr<ObjectRecord> record = FindById(id);
+  if (!record.ok()) return record.status();
+  if (!IsOwnerOrCreator(record->perm, creds)) {
+    return ErrnoStatus(EPERM, absl::StrFormat("only the owner or creator may change or remove %s", what));
+  }
+  return record;
+}
+
 absl::StatusOr<ObjectRecord> IpcRegistry::FindByIndex(int32_t index) const {
   absl::StatusOr<ObjectRecord> record = table_.Read(index);
   if (!record.ok() || record->state == EntryState::kFree) {

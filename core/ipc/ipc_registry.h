@@ -64,6 +64,10 @@ class IpcRegistry {
 
   // ipc_obtain_object_check(): the live object with this id, or EINVAL.
   absl::StatusOr<ObjectRecord> FindById(int32_t id) const;
+  // ipcctl_obtain_check(), for IPC_SET and IPC_RMID: the live object `id`
+  // (EINVAL), if the caller owns or created it (EPERM, naming `what`: "a
+  // segment", "a set", "a queue").
+  absl::StatusOr<ObjectRecord> FindForChange(int32_t id, const Credentials& creds, const char* what) const;
   // ipc_obtain_object_idr(): the live object at this index, or EINVAL.
   absl::StatusOr<ObjectRecord> FindByIndex(int32_t index) const;
 

@@ -92,6 +92,7 @@ absl::StatusOr<ObjectRecord> ObjectTable::Read(int32_t index) const {
     r.size = e.size.load(kRelaxed);
     r.aux0 = e.aux0.load(kRelaxed);
     r.aux1 = e.aux1.load(kRelaxed);
+    r.version = before;
     std::atomic_thread_fence(std::memory_order_acquire);
     if (e.version.load(kRelaxed) == before) return r;
   }

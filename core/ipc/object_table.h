@@ -60,6 +60,10 @@ struct ObjectRecord {
   uint64_t size = 0;       // shm: bytes; sem: nsems; msg: qbytes
   uint64_t aux0 = 0;       // per kind
   uint64_t aux1 = 0;       // per kind
+  // The entry's seqlock version this copy was read at (Read() fills it in;
+  // Write() ignores it): a reader may keep a verdict drawn from the copy
+  // while ObjectTable::Version() still says this.
+  uint32_t version = 0;
 };
 
 struct alignas(8) ObjectEntry {

@@ -66,11 +66,8 @@ absl::StatusOr<MsgCtlResult> MsgRegistry::Ctl(int32_t id, int cmd, const SetArgs
     case kIpcSet:
     case kIpcRmid: {
       // msgctl_down() via ipcctl_obtain_check()
-      absl::StatusOr<ObjectRecord> record = ids_.FindById(id);
+      absl::StatusOr<ObjectRecord> record = ids_.FindForChange(id, ctx.creds, "a queue");
       if (!record.ok()) return record.status();
-      if (!IsOwnerOrCreator(record->perm, ctx.creds)) {
-        return ErrnoStatus(EPERM, "only the owner or creator may change or remove a queue");
-      }
       const int32_t index = IpcIdIndex(id);
       if (cmd == kIpcRmid) {
         backing_.Destroy(index, record->perm.seq);
@@ -83,9 +80,7 @@ absl::StatusOr<MsgCtlResult> MsgRegistry::Ctl(int32_t id, int cmd, const SetArgs
       if (set.qbytes > static_cast<uint64_t>(limits_.msgmnb) && !may_exceed) {
         return ErrnoStatus(EPERM, "msg_qbytes above MSGMNB needs CAP_SYS_RESOURCE");
       }
-      if (!ctx.creds.MapsUid(set.uid) || !ctx.creds.MapsGid(set.gid)) {
-        return ErrnoStatus(EINVAL, "IPC_SET with a uid or gid invalid in the caller's user namespace");
-      }
+      if (absl::Status status = CheckIpcSetIds(ctx.creds, set.uid, set.gid); !status.ok()) return status;
       if (absl::Status status = backing_.SetQbytes(index, record->perm.seq, set.qbytes, ctx.now_seconds());
           !status.ok()) {
         return status;

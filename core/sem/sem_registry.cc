@@ -91,11 +91,8 @@ absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs
     case kIpcSet:
     case kIpcRmid: {
       // semctl_down() via ipcctl_obtain_check()
-      absl::StatusOr<ObjectRecord> record = ids_.FindById(id);
+      absl::StatusOr<ObjectRecord> record = ids_.FindForChange(id, ctx.creds, "a set");
       if (!record.ok()) return record.status();
-      if (!IsOwnerOrCreator(record->perm, ctx.creds)) {
-        return ErrnoStatus(EPERM, "only the owner or creator may change or remove a set");
-      }
       const int32_t index = IpcIdIndex(id);
       if (cmd == kIpcRmid) {
         // freeary()
@@ -104,9 +101,7 @@ absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs
         ids_.Remove(index);
         return result;
       }
-      if (!ctx.creds.MapsUid(set.uid) || !ctx.creds.MapsGid(set.gid)) {
-        return ErrnoStatus(EINVAL, "IPC_SET with a uid or gid invalid in the caller's user namespace");
-      }
+      if (absl::Status status = CheckIpcSetIds(ctx.creds, set.uid, set.gid); !status.ok()) return status;
       UpdateIpcPerm(record->perm, set.uid, set.gid, set.mode);
       ids_.Update(index, *record);
       backing_.SetCtime(index, record->perm.seq, ctx.now_seconds());

@@ -127,17 +127,11 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
     case kIpcSet:
     case kIpcRmid: {
       // shmctl_down() via ipcctl_obtain_check()
-      absl::StatusOr<ObjectRecord> record = ids_.FindById(id);
+      absl::StatusOr<ObjectRecord> record = ids_.FindForChange(id, ctx.creds, "a segment");
       if (!record.ok()) return record.status();
-      if (!IsOwnerOrCreator(record->perm, ctx.creds)) {
-        return ErrnoStatus(EPERM, "only the owner or creator may change or remove a segment");
-      }
       const int32_t index = IpcIdIndex(id);
       if (cmd == kIpcSet) {
-        // ipc_update_perm(): the ids must map in the caller's user namespace.
-        if (!ctx.creds.MapsUid(set.uid) || !ctx.creds.MapsGid(set.gid)) {
-          return ErrnoStatus(EINVAL, "IPC_SET with a uid or gid invalid in the caller's user namespace");
-        }
+        if (absl::Status status = CheckIpcSetIds(ctx.creds, set.uid, set.gid); !status.ok()) return status;
         UpdateIpcPerm(record->perm, set.uid, set.gid, set.mode);
         record->ctime = ctx.now_seconds();
         ids_.Update(index, *record);

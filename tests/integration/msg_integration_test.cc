@@ -290,14 +290,8 @@ TEST_F(MsgIntegrationTest, KilledSendersAndReceiversLoseAndDuplicateNothing) {
   // Collect the logs while the chaos runs (pipes must not fill up).
   std::vector<uint64_t> sent;
   std::vector<uint64_t> received;
-  auto drain = [](int fd, std::vector<uint64_t>* into) {
-    return std::thread([fd, into] {
-      uint64_t record;
-      while (read(fd, &record, sizeof(record)) == sizeof(record)) into->push_back(record);
-    });
-  };
-  std::thread sent_reader = drain(sent_log[0], &sent);
-  std::thread received_reader = drain(received_log[0], &received);
+  std::thread sent_reader = testing::DrainStampedIds(sent_log[0], &sent);
+  std::thread received_reader = testing::DrainStampedIds(received_log[0], &received);
   std::mt19937 rng(7);
   int receiver_kills = 0;
   int sender_kills = 0;

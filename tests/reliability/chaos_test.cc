@@ -132,17 +132,8 @@ TEST(ChaosTest, KilledClientsAndRestartedDaemonsLoseNothing) {
   std::vector<uint64_t> sent;
   std::vector<uint64_t> received;
   std::atomic<size_t> sent_count{0};  // for the progress check while running
-  auto drain = [](int fd, std::vector<uint64_t>* into, std::atomic<size_t>* count) {
-    return std::thread([fd, into, count] {
-      uint64_t record;
-      while (read(fd, &record, sizeof(record)) == sizeof(record)) {
-        into->push_back(record);
-        if (count != nullptr) count->fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  };
-  std::thread sent_reader = drain(sent_log[0], &sent, &sent_count);
-  std::thread received_reader = drain(received_log[0], &received, nullptr);
+  std::thread sent_reader = testing::DrainStampedIds(sent_log[0], &sent, &sent_count);
+  std::thread received_reader = testing::DrainStampedIds(received_log[0], &received);
 
   uint32_t next_worker = 1;
   auto spawn = [&] {

@@ -366,14 +366,8 @@ TEST(RegionScribbleTest, ScribbledSetAndQueueFailAloneNothingCrashesOrHangs) {
   ASSERT_EQ(pipe2(received_log, O_CLOEXEC), 0);
   std::vector<uint64_t> sent;
   std::vector<uint64_t> received;
-  auto drain = [](int fd, std::vector<uint64_t>* into) {
-    return std::thread([fd, into] {
-      uint64_t record;
-      while (read(fd, &record, sizeof(record)) == sizeof(record)) into->push_back(record);
-    });
-  };
-  std::thread sent_reader = drain(sent_log[0], &sent);
-  std::thread received_reader = drain(received_log[0], &received);
+  std::thread sent_reader = testing::DrainStampedIds(sent_log[0], &sent);
+  std::thread received_reader = testing::DrainStampedIds(received_log[0], &received);
 
   const int seconds = ScribbleSeconds();
   const auto start = std::chrono::steady_clock::now();

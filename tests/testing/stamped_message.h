@@ -4,8 +4,13 @@
 #ifndef SYSV_TESTS_TESTING_STAMPED_MESSAGE_H_
 #define SYSV_TESTS_TESTING_STAMPED_MESSAGE_H_
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
+#include <vector>
 
 namespace sysv::testing {
 
@@ -38,6 +43,20 @@ inline void Stamp(StampedMessage& m, uint32_t sender, uint32_t serial) {
 
 // One number for the message's identity, for sets of sent and received.
 inline uint64_t StampedId(const StampedMessage& m) { return (uint64_t{m.sender} << 32) | m.serial; }
+
+// A thread that reads the StampedId()s a test's processes write to the pipe
+// `fd` into `*into` (and counts them in `*count`, if given) until every
+// writer has closed it: the pipe never fills while the test runs. Join it
+// after the writers are gone.
+inline std::thread DrainStampedIds(int fd, std::vector<uint64_t>* into, std::atomic<size_t>* count = nullptr) {
+  return std::thread([fd, into, count] {
+    uint64_t record;
+    while (read(fd, &record, sizeof(record)) == sizeof(record)) {
+      into->push_back(record);
+      if (count != nullptr) count->fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+}
 
 }  // namespace sysv::testing
 
