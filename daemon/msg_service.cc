@@ -4,7 +4,6 @@
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
-#include "core/ipc/user_quota.h"
 #include "core/protocol/codec.h"
 #include "daemon/log.h"
 
@@ -16,23 +15,9 @@ using core::ErrnoOf;
 
 }  // namespace
 
-absl::Status MsgService::CheckQbytesQuota(const wire::MsgCtlRequest& request, const core::OpContext& ctx) const {
-  const core::UserQuota* quota = ids_.table().user_quota();
-  if (quota == nullptr || request.cmd != core::kIpcSet) return absl::OkStatus();
-  absl::StatusOr<core::ObjectRecord> record = ids_.FindById(request.id);
-  // The registry's own errors come first (EINVAL, EPERM for a caller who
-  // is neither owner nor creator, EINVAL for ids the caller cannot map):
-  // the quota is only asked about an IPC_SET that would otherwise run.
-  if (!record.ok() || !core::IsOwnerOrCreator(record->perm, ctx.creds) || !ctx.creds.MapsUid(request.uid) ||
-      !ctx.creds.MapsGid(request.gid) || request.qbytes <= record->size) {
-    return absl::OkStatus();
-  }
-  // The creator pays (core/ipc/user_quota.h), whoever raises it.
-  return quota->CheckGrowth(record->perm.cuid, request.qbytes - record->size);
-}
-
-MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, int msg_dir_fd)
-    : store_(msg_dir_fd), ids_(table, limits.msg.msgmni), registry_(ids_, limits.msg, store_) {
+MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
+                       int msg_dir_fd)
+    : store_(msg_dir_fd), ids_(table, limits.msg.msgmni, quota), registry_(ids_, limits.msg, store_) {
   store_.Recover([this](int32_t index, uint32_t seq) {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
     return record.ok() && record->perm.seq == seq;
@@ -79,9 +64,7 @@ Reply MsgService::Ctl(uint32_t request_id, const wire::MsgCtlRequest& request, c
   Reply reply;
   wire::MsgCtlReply body{};
   const core::MsgRegistry::SetArgs set{request.uid, request.gid, request.mode, request.qbytes};
-  absl::Status quota = CheckQbytesQuota(request, ctx);
-  absl::StatusOr<core::MsgCtlResult> result =
-      quota.ok() ? registry_.Ctl(request.id, request.cmd, set, ctx) : absl::StatusOr<core::MsgCtlResult>(quota);
+  absl::StatusOr<core::MsgCtlResult> result = registry_.Ctl(request.id, request.cmd, set, ctx);
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {

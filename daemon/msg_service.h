@@ -17,7 +17,7 @@ namespace sysv::daemon {
 
 class MsgService {
  public:
-  MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, int msg_dir_fd);
+  MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int msg_dir_fd);
 
   Reply Get(uint32_t request_id, const core::wire::MsgGetRequest& request, const core::OpContext& ctx);
   Reply Open(uint32_t request_id, const core::wire::MsgOpenRequest& request, const core::OpContext& ctx);
@@ -37,9 +37,6 @@ class MsgService {
     uint32_t seq;
   };
   void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
-  // IPC_SET raising msg_qbytes past the creator's user_bytes quota: EPERM
-  // (core/ipc/user_quota.h). OK for every other request.
-  absl::Status CheckQbytesQuota(const core::wire::MsgCtlRequest& request, const core::OpContext& ctx) const;
 
   std::vector<PendingExit> pending_exits_;
   MsgStore store_;

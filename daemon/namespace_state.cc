@@ -134,9 +134,6 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
     return status;
   }
   state->user_quota_ = std::make_unique<core::UserQuota>(limits);
-  for (Table* table : {&state->shm_, &state->sem_, &state->msg_}) {
-    table->table().set_user_quota(state->user_quota_.get());
-  }
   state->sem_.table().header().op_limit.store(static_cast<uint32_t>(limits.sem.semopm),
                                               std::memory_order_relaxed);
   // Clients check msgsnd's size against MSGMAX themselves.

@@ -24,9 +24,9 @@ class NamespaceState {
   // Creates the namespace directory if needed (mode 0755: other users may
   // reach the socket; the state directory inside is 0700), takes its lock
   // (failing with EADDRINUSE, and the holder's pid in the message, when
-  // another daemon serves it), and opens or creates the state. The three
-  // tables share one per-user quota ledger (limits.user), which the
-  // registries made over them charge and rebuild from them at start.
+  // another daemon serves it), and opens or creates the state, with one
+  // per-user quota ledger (limits.user) for the registries made over the
+  // three tables to charge and rebuild from them at start.
   static absl::StatusOr<std::unique_ptr<NamespaceState>> Open(const std::string& dir,
                                                               const core::NamespaceLimits& limits);
 
@@ -43,6 +43,8 @@ class NamespaceState {
   int sem_table_readonly_fd() const { return sem_.readonly_fd(); }
   core::ObjectTable& msg_table() { return msg_.table(); }
   int msg_table_readonly_fd() const { return msg_.readonly_fd(); }
+  // The per-user quota ledger the registries of all three kinds share.
+  core::UserQuota* user_quota() { return user_quota_.get(); }
   bool recovered() const { return recovered_; }
 
  private:
@@ -71,7 +73,7 @@ class NamespaceState {
   Table shm_;
   Table sem_;
   Table msg_;
-  // Heap-held: the tables (and copies of them) point to it.
+  // Heap-held: the services' registries point to it.
   std::unique_ptr<core::UserQuota> user_quota_;
   bool recovered_ = false;
 };

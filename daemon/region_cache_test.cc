@@ -93,7 +93,7 @@ TEST(SemStoreTest, SetsSurviveEviction) {
   }
   EXPECT_EQ(store.Find(3, 8), nullptr);  // another seq
   std::set<int32_t> visited;
-  store.ForEach([&](int32_t index, core::SemSet& set) {
+  store.ForEach([&](int32_t index, uint32_t, core::SemSet& set) {
     visited.insert(index);
     EXPECT_EQ(set.GetVal(1), index + 1);
   });

@@ -18,10 +18,11 @@ using core::ErrnoOf;
 
 }  // namespace
 
-SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& limits, int sem_dir_fd)
+SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
+                       int sem_dir_fd)
     : limits_(limits),
       store_(sem_dir_fd),
-      ids_(table, limits.sem.semmni),
+      ids_(table, limits.sem.semmni, quota),
       registry_(ids_, limits_.sem, store_) {
   store_.Recover([this](int32_t index, uint32_t seq) {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
@@ -231,20 +232,19 @@ bool SemService::ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint
 }
 
 void SemService::ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets) {
-  auto visit = [&](int32_t index) {
+  if (sets == nullptr) {
+    // Every live set, each mapped once (the store holds only sets the
+    // table names).
+    store_.ForEach([&](int32_t index, uint32_t seq, core::SemSet& set) { ExitOnSet(pid, start_time, index, seq, set); });
+    return;
+  }
+  for (int32_t index : *sets) {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
-    if (!record.ok()) return;
+    if (!record.ok()) continue;
     if (core::SemSet* set = store_.Find(index, record->perm.seq)) {
       ExitOnSet(pid, start_time, index, record->perm.seq, *set);
     }
-  };
-  if (sets == nullptr) {
-    std::vector<int32_t> all;
-    store_.ForEach([&](int32_t index, core::SemSet&) { all.push_back(index); });
-    for (int32_t index : all) visit(index);
-    return;
   }
-  for (int32_t index : *sets) visit(index);
 }
 
 void SemService::RetryPendingExits() {

@@ -17,7 +17,7 @@ namespace sysv::daemon {
 
 class SemService {
  public:
-  SemService(core::ObjectTable table, const core::NamespaceLimits& limits, int sem_dir_fd);
+  SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int sem_dir_fd);
 
   Reply Get(uint32_t request_id, const core::wire::SemGetRequest& request, const core::OpContext& ctx);
   // Grants the set's region; `opened` is told the set's index, so the

@@ -104,11 +104,11 @@ core::SemSet* SemStore::Find(int32_t index, uint32_t seq) {
   return mapping->view ? &*mapping->view : nullptr;
 }
 
-void SemStore::ForEach(const std::function<void(int32_t index, core::SemSet& set)>& fn) {
+void SemStore::ForEach(const std::function<void(int32_t index, uint32_t seq, core::SemSet& set)>& fn) {
   // A copy: mapping one set may unmap another, never add or remove a set.
   const std::vector<std::pair<int32_t, uint32_t>> live(live_.begin(), live_.end());
   for (const auto& [index, seq] : live) {
-    if (core::SemSet* set = Find(index, seq)) fn(index, *set);
+    if (core::SemSet* set = Find(index, seq)) fn(index, seq, *set);
   }
 }
 

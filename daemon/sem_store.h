@@ -44,7 +44,7 @@ class SemStore : public core::SemRegistry::Backing {
   core::SemSet* Find(int32_t index, uint32_t seq);
   // Calls fn for every live set, mapping each in turn: `set` is valid
   // during its call only. fn must not create or destroy sets.
-  void ForEach(const std::function<void(int32_t index, core::SemSet& set)>& fn);
+  void ForEach(const std::function<void(int32_t index, uint32_t seq, core::SemSet& set)>& fn);
 
   // Regions mapped now (at most the capacity).
   size_t mapped() const { return maps_.size(); }

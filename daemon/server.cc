@@ -44,9 +44,9 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
           state_->ledger_dir_fd(), state_->shm_table().capacity(),
           [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
           [this](int pidfd) { exits_.Remove(pidfd); }),
-      shm_(state_->shm_table(), options_.limits, state_->shm_dir_fd(), clients_),
-      sem_(state_->sem_table(), options_.limits, state_->sem_dir_fd()),
-      msg_(state_->msg_table(), options_.limits, state_->msg_dir_fd()) {}
+      shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_),
+      sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
+      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()) {}
 
 Server::~Server() = default;
 

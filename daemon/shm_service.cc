@@ -17,11 +17,11 @@ using core::ErrnoOf;
 
 }  // namespace
 
-ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& limits,
+ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
                        int shm_dir_fd, core::ShmRegistry::Census& census)
     : limits_(limits),
       store_(shm_dir_fd),
-      ids_(table, limits.shm.shmmni),
+      ids_(table, limits.shm.shmmni, quota),
       registry_(ids_, limits_.shm, store_, census) {}
 
 Reply ShmService::Get(uint32_t request_id, const wire::ShmGetRequest& request,

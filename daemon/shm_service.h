@@ -16,8 +16,8 @@ namespace sysv::daemon {
 
 class ShmService {
  public:
-  ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, int shm_dir_fd,
-             core::ShmRegistry::Census& census);
+  ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
+             int shm_dir_fd, core::ShmRegistry::Census& census);
 
   Reply Get(uint32_t request_id, const core::wire::ShmGetRequest& request,
             const core::OpContext& ctx);

@@ -11,9 +11,10 @@
 
 namespace sysv::core {
 
-IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects)
+IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects, UserQuota* quota)
     : table_(std::move(table)),
       max_objects_(max_objects),
+      quota_(quota),
       allocator_(table_.header().last_index.load(std::memory_order_relaxed),
                  table_.header().last_seq.load(std::memory_order_relaxed)) {
   for (uint32_t i = 0; i < table_.capacity(); ++i) {
@@ -26,14 +27,14 @@ IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects)
 }
 
 void IpcRegistry::Charge(const ObjectRecord& record) {
-  if (table_.user_quota() != nullptr && record.state != EntryState::kFree) {
-    table_.user_quota()->Charge(table_.kind(), record);
+  if (quota_ != nullptr && record.state != EntryState::kFree) {
+    quota_->Charge(table_.kind(), record);
   }
 }
 
 void IpcRegistry::Release(const ObjectRecord& record) {
-  if (table_.user_quota() != nullptr && record.state != EntryState::kFree) {
-    table_.user_quota()->Release(table_.kind(), record);
+  if (quota_ != nullptr && record.state != EntryState::kFree) {
+    quota_->Release(table_.kind(), record);
   }
 }
 
@@ -69,9 +70,9 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   }
   // The creator's quota: after the kind's own checks (a size outside
   // SHMMIN..SHMMAX is EINVAL whatever the quota), before the id.
-  if (const UserQuota* quota = table_.user_quota(); quota != nullptr) {
-    const uint64_t bytes = quota->BytesOfNew(table_.kind(), ctx.new_object_bytes);
-    if (absl::Status status = quota->CheckNew(ctx.creds.uid, bytes); !status.ok()) return status;
+  if (quota_ != nullptr) {
+    const uint64_t bytes = quota_->BytesOfNew(table_.kind(), ctx.new_object_bytes);
+    if (absl::Status status = quota_->CheckNew(ctx.creds.uid, bytes); !status.ok()) return status;
   }
   // ipc_addid(): "if (ids->in_use >= max_idx) return -ENOSPC".
   const int32_t limit = std::min<int32_t>(max_objects_, static_cast<int32_t>(table_.capacity()));
@@ -158,6 +159,12 @@ void IpcRegistry::Update(int32_t index, const ObjectRecord& record) {
   if (absl::StatusOr<ObjectRecord> before = table_.Read(index); before.ok()) Release(*before);
   table_.Write(index, record);
   Charge(record);
+}
+
+absl::Status IpcRegistry::CheckGrowth(const ObjectRecord& record, uint64_t new_size) const {
+  if (quota_ == nullptr || new_size <= record.size) return absl::OkStatus();
+  // The creator pays (core/ipc/user_quota.h), whoever raises it.
+  return quota_->CheckGrowth(record.perm.cuid, new_size - record.size);
 }
 
 void IpcRegistry::DropKey(int32_t index) {

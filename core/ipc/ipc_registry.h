@@ -20,6 +20,7 @@
 #include "core/ipc/credentials.h"
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/object_table.h"
+#include "core/ipc/user_quota.h"
 
 namespace sysv::core {
 
@@ -36,10 +37,10 @@ struct OpContext {
 class IpcRegistry {
  public:
   // Rebuilds the key map from `table` (a new or recovered namespace), and
-  // charges every object to its creator's quota when the table carries a
-  // quota ledger (ObjectTable::user_quota()). `max_objects` is the kind's
-  // *MNI limit.
-  IpcRegistry(ObjectTable table, int32_t max_objects);
+  // charges every object to its creator in `quota`, the namespace's per-user
+  // ledger shared by the registries of all three kinds (core/ipc/
+  // user_quota.h; null: no quotas). `max_objects` is the kind's *MNI limit.
+  IpcRegistry(ObjectTable table, int32_t max_objects, UserQuota* quota = nullptr);
 
   // The per-kind hooks of ipcget(), in the order the kernel calls them.
   struct GetHooks {
@@ -87,6 +88,10 @@ class IpcRegistry {
   // Rewrites a live object's record (and moves its quota charge: IPC_SET
   // of msg_qbytes changes what a queue is charged).
   void Update(int32_t index, const ObjectRecord& record);
+  // Whether `record`'s creator may be charged for it growing to `new_size`
+  // bytes (IPC_SET of msg_qbytes): EPERM past the creator's quota, OK
+  // without quotas or when it does not grow.
+  absl::Status CheckGrowth(const ObjectRecord& record, uint64_t new_size) const;
   // Forgets the key of a live object (IPC_RMID of a still attached segment):
   // later gets of the key do not find it, and its key reads IPC_PRIVATE.
   void DropKey(int32_t index);
@@ -115,6 +120,7 @@ class IpcRegistry {
 
   ObjectTable table_;
   int32_t max_objects_;
+  UserQuota* quota_;  // not owned; null: no quotas
   IpcIdAllocator allocator_;
   absl::flat_hash_map<Key, int32_t> index_by_key_;
   int32_t in_use_ = 0;

@@ -36,7 +36,6 @@ namespace sysv::core {
 
 enum class IpcKind : uint32_t { kShm = 1, kSem = 2, kMsg = 3 };
 
-class UserQuota;
 
 enum class EntryState : uint32_t {
   kFree = 0,
@@ -147,13 +146,6 @@ class ObjectTable {
   // Writes entry `index` under its seqlock (daemon only).
   void Write(int32_t index, const ObjectRecord& record);
 
-  // The namespace's per-user quota ledger (core/ipc/user_quota.h), shared
-  // by the tables of all three kinds so that one count spans them; the
-  // registry made over this table charges it. Set by the daemon on the
-  // tables it owns; null elsewhere (clients, tests without quotas). Not
-  // owned.
-  UserQuota* user_quota() const { return user_quota_; }
-  void set_user_quota(UserQuota* quota) { user_quota_ = quota; }
 
   // Makes every odd version even (daemon recovery after a crash mid-write):
   // the fields are individually valid values, so the entry is kept as is.
@@ -169,7 +161,6 @@ class ObjectTable {
   ObjectEntry* entries_;
   uint32_t capacity_;
   IpcKind kind_;
-  UserQuota* user_quota_ = nullptr;
 };
 
 }  // namespace sysv::core

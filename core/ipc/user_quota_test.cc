@@ -38,10 +38,8 @@ class UserQuotaTest : public ::testing::Test {
     shm_.reset();
     msg_.reset();
     quota_.emplace(limits_);
-    shm.set_user_quota(&*quota_);
-    msg.set_user_quota(&*quota_);
-    shm_.emplace(shm, kCapacity);
-    msg_.emplace(msg, kCapacity);
+    shm_.emplace(shm, kCapacity, &*quota_);
+    msg_.emplace(msg, kCapacity, &*quota_);
   }
 
   // The daemon restarts: new registries and a new ledger over the same

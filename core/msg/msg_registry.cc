@@ -81,6 +81,7 @@ absl::StatusOr<MsgCtlResult> MsgRegistry::Ctl(int32_t id, int cmd, const SetArgs
         return ErrnoStatus(EPERM, "msg_qbytes above MSGMNB needs CAP_SYS_RESOURCE");
       }
       if (absl::Status status = CheckIpcSetIds(ctx.creds, set.uid, set.gid); !status.ok()) return status;
+      if (absl::Status status = ids_.CheckGrowth(*record, set.qbytes); !status.ok()) return status;
       if (absl::Status status = backing_.SetQbytes(index, record->perm.seq, set.qbytes, ctx.now_seconds());
           !status.ok()) {
         return status;

@@ -804,14 +804,15 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   if (error != kSemQueued) return error;
   SemWaiter* w = locked->Waiter(index);
 
+  // Adaptive spinning: a waker on another CPU usually decides us within a
+  // few microseconds (a ping-pong partner, a short critical section), and a
+  // futex sleep and wake-up costs more than that. Spin a bounded while
+  // reading our status, then sleep. How long is asked once per call (on
+  // Linux it costs a system call), not once per spurious wake-up.
+  const int spins = platform_->spin_iterations != nullptr ? platform_->spin_iterations() : kSemSpinIterations;
   bool timed_out = false;
   for (;;) {
     locked->Unlock();
-    // Adaptive spinning: a waker on another CPU usually decides us within a
-    // few microseconds (a ping-pong partner, a short critical section), and
-    // a futex sleep and wake-up costs more than that. Spin a bounded while
-    // reading our status, then sleep.
-    const int spins = platform_->spin_iterations != nullptr ? platform_->spin_iterations() : kSemSpinIterations;
     // Bounded in time too: a yield on a busy machine may give the CPU away
     // for milliseconds, and the spin must stay short (it is still a window
     // in which a handler installed behind libsysv's back goes unseen).
