@@ -1,12 +1,13 @@
 #include "compat/fault_safe_copy.h"
 
-#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 
 #include <atomic>
 #include <cstring>
 #include <mutex>
+
+#include "compat/real_sigaction.h"
 
 namespace sysv::compat {
 namespace {
@@ -43,16 +44,6 @@ void OnFault(int sig, siginfo_t* info, void* context) {
   Chain(sig, info, context);
 }
 
-// The C library's sigaction, not libsysv's wrapper (compat/signal_hooks.cc):
-// this handler is libsysv's own, not a program's, and a fault it recovers
-// from is no signal the program handled (it must not count in the signal
-// epoch, nor run inside the wrapper's trampoline).
-int RealSigaction(int sig, const struct sigaction* action, struct sigaction* old) {
-  using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
-  static const auto real = reinterpret_cast<SigactionFn>(dlsym(RTLD_NEXT, "sigaction"));
-  return real != nullptr ? real(sig, action, old) : sigaction(sig, action, old);
-}
-
 void InstallOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -62,8 +53,12 @@ void InstallOnce() {
     // blocked (the jump does not restore the mask, to stay syscall-free).
     action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
-    RealSigaction(SIGSEGV, &action, &g_previous_segv);
-    RealSigaction(SIGBUS, &action, &g_previous_bus);
+    // The C library's sigaction, not libsysv's wrapper: this handler is
+    // libsysv's own, and a fault it recovers from is no signal the program
+    // handled (it must not count in the signal epoch, nor run inside the
+    // wrapper's trampoline).
+    CallRealSigaction(SIGSEGV, &action, &g_previous_segv);
+    CallRealSigaction(SIGBUS, &action, &g_previous_bus);
   });
 }
 

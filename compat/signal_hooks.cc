@@ -12,8 +12,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cerrno>
 
 #include "backends/linux/signal_epoch.h"
+#include "compat/real_sigaction.h"
 
 namespace {
 
@@ -124,6 +126,15 @@ sighandler_t InstallWithFlags(int sig, sighandler_t handler, int flags, bool mas
 }
 
 }  // namespace
+
+int sysv::compat::CallRealSigaction(int sig, const struct sigaction* action, struct sigaction* old) {
+  const SigactionFn real = RealSigaction();
+  if (real == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return real(sig, action, old);
+}
 
 #define SYSV_EXPORT extern "C" __attribute__((visibility("default")))
 

@@ -99,6 +99,15 @@ absl::StatusOr<ObjectRecord> ObjectTable::Read(int32_t index) const {
   return ErrnoStatus(EAGAIN, absl::StrFormat("object table entry %d is being rewritten", index));
 }
 
+absl::StatusOr<ObjectRecord> ObjectTable::ReadLive(int32_t id, const char* what) const {
+  if (id < 0) return ErrnoStatus(EINVAL, absl::StrFormat("negative %s id", what));
+  absl::StatusOr<ObjectRecord> record = Read(IpcIdIndex(id));
+  if (!record.ok() || record->state == EntryState::kFree || record->perm.seq != IpcIdSeq(id)) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("no %s has id %d", what, id));
+  }
+  return record;
+}
+
 void ObjectTable::Write(int32_t index, const ObjectRecord& r) {
   ObjectEntry& e = entries_[index];
   constexpr auto kRelaxed = std::memory_order_relaxed;

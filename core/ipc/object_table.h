@@ -136,6 +136,11 @@ class ObjectTable {
   // stayed odd for every attempt (a writer died or is very slow), and with
   // EINVAL when `index` is out of range.
   absl::StatusOr<ObjectRecord> Read(int32_t index) const;
+  // The live object `id` names, as ipc_obtain_object_check() finds it:
+  // EINVAL for a negative id, an index outside the table, an entry being
+  // rewritten, a free slot or another sequence number. `what` ("message
+  // queue") names the kind in the message.
+  absl::StatusOr<ObjectRecord> ReadLive(int32_t id, const char* what) const;
 
   // The seqlock word of entry `index`, for a reader that keeps a verdict
   // drawn from Read() (a permission check) while the entry is unchanged:

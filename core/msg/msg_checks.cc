@@ -28,12 +28,7 @@ absl::Status CheckMsgrcvArgs(int32_t id, uint64_t bufsz, int msgflg) {
 }
 
 absl::StatusOr<ObjectRecord> FindMsgQueue(const ObjectTable& table, int32_t id) {
-  if (id < 0) return ErrnoStatus(EINVAL, "negative msqid");
-  absl::StatusOr<ObjectRecord> record = table.Read(IpcIdIndex(id));
-  if (!record.ok() || record->state == EntryState::kFree || record->perm.seq != IpcIdSeq(id)) {
-    return ErrnoStatus(EINVAL, absl::StrFormat("no message queue has id %d", id));
-  }
-  return record;
+  return table.ReadLive(id, "message queue");
 }
 
 absl::StatusOr<ObjectRecord> CheckMsgAccess(const ObjectTable& table, int32_t id, int access,

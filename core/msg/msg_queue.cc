@@ -765,7 +765,8 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
   // room before it locks (as Receive() does for a message): a producer
   // ahead of its consumer would otherwise lock twice per message, once
   // only to find the queue full, and each time hold up the consumer that
-  // makes the room. Every decision is still made under the lock.
+  // makes the room. Every decision is still made under the lock, where the
+  // same test is msg_fits_inqueue().
   auto looks_full = [&] {
     const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
     return payload.size() + h.cbytes.load(std::memory_order_relaxed) > qbytes ||
@@ -781,9 +782,7 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
     // msg_fits_inqueue(), and room in the arena (which only runs short of
     // it while handed messages wait for their receivers).
-    const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
-    const bool fits = payload.size() + h.cbytes.load(std::memory_order_relaxed) <= qbytes &&
-                      1 + h.qnum.load(std::memory_order_relaxed) <= qbytes;
+    const bool fits = !looks_full();
     if (fits && locked.Available() >= DataBlocksFor(payload.size()) + 1) {
       StoreIfChanged(h.lspid, pid);
       StoreIfChanged(h.stime, platform_->now_seconds());

@@ -41,12 +41,7 @@ absl::Status CheckSetValValue(int value) {
 }
 
 absl::StatusOr<ObjectRecord> FindSemSet(const ObjectTable& table, int32_t id) {
-  if (id < 0) return ErrnoStatus(EINVAL, "negative semid");
-  absl::StatusOr<ObjectRecord> record = table.Read(IpcIdIndex(id));
-  if (!record.ok() || record->state == EntryState::kFree || record->perm.seq != IpcIdSeq(id)) {
-    return ErrnoStatus(EINVAL, absl::StrFormat("no semaphore set has id %d", id));
-  }
-  return record;
+  return table.ReadLive(id, "semaphore set");
 }
 
 absl::StatusOr<ObjectRecord> CheckSemop(const ObjectTable& table, int32_t id, absl::Span<const SemOp> sops,
