@@ -96,6 +96,7 @@
 #include <cstring>
 
 #include "core/deadline.h"
+#include "core/hot_tls.h"
 #include "core/shared_mutex.h"
 #include "core/waiter.h"
 
@@ -359,11 +360,11 @@ class OwnerWordMutex {
                 "sleepers wait on the low half of the word at its own address");
 
   // constinit: zero-initialised, so access needs no TLS init guard.
-  static constinit thread_local HeldRecord record_;
+  static constinit thread_local HeldRecord record_ SYSV_HOT_TLS;
 };
 
 template <Waiter W, OwnerProbe P>
-constinit thread_local typename OwnerWordMutex<W, P>::HeldRecord OwnerWordMutex<W, P>::record_{};
+constinit thread_local typename OwnerWordMutex<W, P>::HeldRecord OwnerWordMutex<W, P>::record_ SYSV_HOT_TLS{};
 
 }  // namespace sysv::core
 

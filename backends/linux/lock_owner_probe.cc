@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <optional>
 #include <string_view>
+#include "core/hot_tls.h"
 
 namespace sysv::linux_backend {
 namespace {
@@ -74,7 +75,7 @@ struct CachedSelf {
   bool valid;
   LockOwner owner;
 };
-constinit thread_local CachedSelf cached_self{};
+constinit thread_local CachedSelf cached_self SYSV_HOT_TLS{};
 
 void InvalidateInForkedChild() { cached_self.valid = false; }
 

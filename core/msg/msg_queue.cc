@@ -30,6 +30,9 @@ constexpr int kMinSpin = 16;
 constexpr int kSpinsPerYield = 64;
 // The pause after which a process whose partner shares its CPU yields.
 constexpr int kEarlyYield = 1;
+// Blocks a one-lock sender looks at for a free one before it leaves the
+// search to the slow path (Locked::Alloc()).
+constexpr uint32_t kAllocScan = 32;
 // How long a process about to lock waits for a busy lock to be released
 // before it sleeps in the mutex.
 constexpr int kLockSpin = 200;
@@ -120,12 +123,32 @@ bool MsgQueue::SpinWhile(Condition waiting) {
   return false;
 }
 
-// Spinners that watch the hot line (qnum, cbytes, sent_seq) look at it only
-// while nobody holds the lock: every read of a line the holder is writing
-// takes it away from the holder's CPU, and the holder writes it several
-// times per critical section. `lock_busy` lives on another line, which the
-// holder writes only as it locks and unlocks.
-bool MsgQueue::LockBusy() const { return header_->lock_busy.load(std::memory_order_relaxed) != 0; }
+// Spinners that watch a side's line (sent_seq, the counters) look at it
+// only while nobody holds that side's lock: every read of a line the holder
+// is writing takes it away from the holder's CPU, and the holder writes it
+// several times per critical section. The busy flags live on lines of
+// their own, which a holder writes only as it locks and unlocks.
+bool MsgQueue::SendBusy() const { return header_->send_busy.load(std::memory_order_relaxed) != 0; }
+
+void MsgQueue::ReadCounts(uint64_t* qnum, uint64_t* cbytes) const {
+  const MsgQueueHeader& h = *header_;
+  // The receive side's counters first: a message is counted as sent before
+  // a receiver can see it, so sent >= received for any pair read in this
+  // order. Read again until the receive side held still.
+  uint64_t count = h.recv_count.load(std::memory_order_acquire);
+  for (int i = 0;; ++i) {
+    const uint64_t bytes = h.recv_bytes.load(std::memory_order_acquire);
+    const uint64_t sent = h.sent_count.load(std::memory_order_acquire);
+    const uint64_t sent_bytes = h.sent_bytes.load(std::memory_order_acquire);
+    const uint64_t again = h.recv_count.load(std::memory_order_acquire);
+    if (again == count || i == 8) {
+      *qnum = sent - count;
+      *cbytes = sent_bytes - bytes;
+      return;
+    }
+    count = again;
+  }
+}
 
 WaitResult MsgQueue::Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since) {
   if (platform_->interruptible_wait != nullptr) {
@@ -161,21 +184,18 @@ size_t MsgQueue::FileSize(uint32_t blocks) {
 }
 
 // ---------------------------------------------------------------------------
-// The lock held, and everything that needs it.
+// The locks held, and everything that needs them.
 
 class MsgQueue::Locked {
  public:
-  explicit Locked(MsgQueue& queue) : q_(queue), h_(*queue.header_) {
-    const LockResult result = Acquire();
-    if (!HoldsLock(result)) return;
-    held_ = true;
-    h_.lock_busy.store(1, std::memory_order_relaxed);
-    RefreshCapacity();
-    if (result == LockResult::kAcquiredOwnerDied) {
-      Rebuild();
-      q_.platform_->mutex.mark_consistent(h_.lock);
-    } else if (!HeaderConsistent()) {
-      Rebuild();
+  // Which locks: a side's own (the one-lock paths), or both.
+  enum class Side { kSend, kReceive, kBoth };
+
+  Locked(MsgQueue& queue, Side side) : q_(queue), h_(*queue.header_), side_(side) {
+    if (side == Side::kBoth) {
+      LockBoth();
+    } else {
+      LockOne();
     }
   }
   ~Locked() { Unlock(); }
@@ -184,93 +204,105 @@ class MsgQueue::Locked {
 
   bool held() const { return held_; }
 
-  // Critical sections last a few hundred nanoseconds: wait out a holder on
-  // another CPU rather than sleep in the mutex (a futex sleep and wake-up
-  // cost more than the wait, and the holder's unlock then pays the wake).
-  // A deadline that has passed makes Lock a try-lock, which also keeps the
-  // clock read of a real deadline off the uncontended path.
-  LockResult Acquire() {
-    const SharedMutexOps& mutex = q_.platform_->mutex;
-    const Deadline now = Deadline::FromMonotonicNanos(0);
-    LockResult result = mutex.lock(h_.lock, now);
-    for (int i = 0; result == LockResult::kTimedOut && i < kLockSpin; ++i) {
-      CpuRelax();
-      if (h_.lock_busy.load(std::memory_order_relaxed) == 0) result = mutex.lock(h_.lock, now);
-    }
-    if (result != LockResult::kTimedOut) return result;
-    return mutex.lock(h_.lock, Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos)));
-  }
-
   void Unlock() {
     if (!held_) return;
     held_ = false;
-    h_.lock_busy.store(0, std::memory_order_relaxed);
-    q_.platform_->mutex.unlock(h_.lock);
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    if (side_ != Side::kReceive) {
+      h_.send_busy.store(0, std::memory_order_relaxed);
+      mutex.unlock(h_.send_lock);
+    }
+    if (side_ != Side::kSend) {
+      h_.recv_busy.store(0, std::memory_order_relaxed);
+      mutex.unlock(h_.recv_lock);
+    }
     for (const auto& [word, count] : wakes_) q_.platform_->waiter.wake(word, count);
     wakes_.clear();
   }
 
-  // An inconsistency found in the middle of an operation: rebuild now. A
-  // second one in the same critical section means someone keeps scribbling;
-  // the caller gives up with EIDRM.
+  // An inconsistency found in the middle of an operation (both locks
+  // held): rebuild now. A second one in the same critical section means
+  // someone keeps scribbling; the caller gives up with EIDRM.
   bool RepairOnce() {
     if (repaired_) return false;
     repaired_ = true;
-    Rebuild();
-    return true;
+    return Rebuild();
   }
 
-  // --- Blocks.
-  bool Valid(uint32_t block) const { return block < h_.bump && block < limit_; }
+  // An inconsistency found on a one-lock path: the next holder of both
+  // locks rebuilds.
+  void RequestRepair() { h_.repair.store(1, std::memory_order_release); }
+
+  // --- Blocks. `bump` grows under send_lock while a receiver holds only
+  // recv_lock: a block past the value seen last is looked up again.
+  bool Valid(uint32_t block) {
+    if (block >= limit_) return false;
+    if (block < bump_seen_) return true;
+    bump_seen_ = std::min(h_.bump.load(std::memory_order_acquire), limit_);
+    return block < bump_seen_;
+  }
   unsigned char* Block(uint32_t block) const { return q_.arena_ + static_cast<size_t>(block) * kMsgBlockSize; }
   MsgRecord* Record(uint32_t block) const { return reinterpret_cast<MsgRecord*>(Block(block)); }
   MsgData* Data(uint32_t block) const { return reinterpret_cast<MsgData*>(Block(block)); }
   MsgReceiver* Receiver(uint32_t block) const { return reinterpret_cast<MsgReceiver*>(Block(block)); }
   MsgSender* Sender(uint32_t block) const { return reinterpret_cast<MsgSender*>(Block(block)); }
+  // Acquire: a block a receiver freed is the sender's once it reads kFree.
   MsgBlockKind Kind(uint32_t block) const {
-    return static_cast<MsgBlockKind>(Data(block)->kind.load(std::memory_order_relaxed));
+    return static_cast<MsgBlockKind>(Data(block)->kind.load(std::memory_order_acquire));
   }
   void SetKind(uint32_t block, MsgBlockKind kind) {
     Data(block)->kind.store(static_cast<uint32_t>(kind), std::memory_order_release);
   }
-
-  uint32_t Available() const {
-    const uint32_t fresh = h_.bump < limit_ ? limit_ - h_.bump : 0;
-    return h_.free_count + fresh;
+  // A record's `next`, which the two sides share (msg_region.h).
+  uint32_t NextOf(uint32_t block) const {
+    return std::atomic_ref<uint32_t>(Record(block)->next).load(std::memory_order_acquire);
+  }
+  void SetNext(uint32_t block, uint32_t next) {
+    std::atomic_ref<uint32_t>(Record(block)->next).store(next, std::memory_order_release);
   }
 
-  // A block off the free list (or never used), or kMsgNoBlock: none left,
-  // or a broken free list (`broken_` set).
+  // A free block, or kMsgNoBlock (send_lock held).
+  //
+  // Blocks are handed out in ring order over [0, bump), from `alloc_cursor`
+  // on: a stream's messages then lie in consecutive blocks, and a block is
+  // free exactly when its kind says so, with no list for the two sides to
+  // share: a receiver frees a block by one store, which is also the last it
+  // makes to it. When the kAllocScan blocks after the cursor are in use,
+  // the ring grows into a never-used block, so that it stays about as large
+  // as what the queue holds. Only an arena used up to its end is searched
+  // further, whole, and only by a holder of both locks.
   uint32_t Alloc() {
-    if (h_.free_head != kMsgNoBlock) {
-      const uint32_t block = h_.free_head;
-      if (!Valid(block) || Kind(block) != MsgBlockKind::kFree || h_.free_count == 0) {
-        broken_ = true;
-        return kMsgNoBlock;
+    const uint32_t bump = std::min(h_.bump.load(std::memory_order_relaxed), limit_);
+    uint32_t cursor = h_.alloc_cursor;
+    auto search = [&](uint32_t blocks) {
+      for (uint32_t step = 0; step < blocks; ++step) {
+        if (cursor >= bump) cursor = 0;
+        const uint32_t block = cursor++;
+        if (Kind(block) == MsgBlockKind::kFree) return block;
       }
-      h_.free_head = Data(block)->next;
-      --h_.free_count;
-      return block;
+      return kMsgNoBlock;
+    };
+    uint32_t block = search(std::min(kAllocScan, bump));
+    if (block == kMsgNoBlock && bump < limit_) {
+      h_.bump.store(bump + 1, std::memory_order_release);
+      block = bump;
+      cursor = bump + 1;
+    } else if (block == kMsgNoBlock && side_ == Side::kBoth) {
+      block = search(bump);
     }
-    if (h_.bump < limit_) return h_.bump++;
-    return kMsgNoBlock;
+    h_.alloc_cursor = cursor;
+    return block;
   }
 
-  void Free(uint32_t block) {
-    MsgData* data = Data(block);
-    data->kind.store(static_cast<uint32_t>(MsgBlockKind::kFree), std::memory_order_release);
-    data->next = h_.free_head;
-    h_.free_head = block;
-    ++h_.free_count;
-  }
+  // Frees a block: its last store (a sender may take it at once).
+  void Free(uint32_t block) { SetKind(block, MsgBlockKind::kFree); }
 
   // --- Messages.
 
-  // Writes a message as kPending (not sent yet). kMsgNoBlock when the arena
-  // has no room (or its free list is broken).
+  // Writes a message as kPending (not sent yet). kMsgNoBlock, with nothing
+  // written, when no free block was found. Needs send_lock.
   uint32_t WriteMessage(int64_t mtype, absl::Span<const uint8_t> payload) {
     const uint32_t data_blocks = DataBlocksFor(payload.size());
-    if (Available() < data_blocks + 1) return kMsgNoBlock;
     const uint32_t head = Alloc();
     if (head == kMsgNoBlock) return kMsgNoBlock;
     SetKind(head, MsgBlockKind::kPending);
@@ -279,14 +311,17 @@ class MsgQueue::Locked {
     record->mtype = mtype;
     record->size = static_cast<uint32_t>(payload.size());
     record->blocks = data_blocks;
-    record->prev = record->next = kMsgNoBlock;
+    SetNext(head, kMsgNoBlock);  // a spinning receiver may still look (LooksEmpty())
     const size_t inline_bytes = std::min<size_t>(payload.size(), kMsgInlineBytes);
     if (inline_bytes > 0) std::memcpy(record->inline_data, payload.data(), inline_bytes);
     size_t offset = inline_bytes;
     uint32_t* link = &record->data;
     for (uint32_t i = 0; i < data_blocks; ++i) {
       const uint32_t block = Alloc();
-      if (block == kMsgNoBlock) return kMsgNoBlock;  // broken free list; Rebuild reclaims
+      if (block == kMsgNoBlock) {
+        FreeMessage(head);
+        return kMsgNoBlock;
+      }
       SetKind(block, MsgBlockKind::kData);
       MsgData* data = Data(block);
       data->next = kMsgNoBlock;
@@ -321,12 +356,8 @@ class MsgQueue::Locked {
     return true;
   }
 
-  // Frees a message's blocks. The record goes first: from then on the
-  // message does not exist, whatever happens to the rest.
-  void FreeMessage(uint32_t head) {
-    const uint32_t blocks = Record(head)->blocks;
-    uint32_t block = Record(head)->data;
-    Free(head);
+  // Frees a message's data blocks: `blocks` of them from `block` on.
+  void FreeChain(uint32_t block, uint32_t blocks) {
     for (uint32_t i = 0; i < blocks && Valid(block) && Kind(block) == MsgBlockKind::kData; ++i) {
       const uint32_t next = Data(block)->next;
       Free(block);
@@ -334,97 +365,146 @@ class MsgQueue::Locked {
     }
   }
 
-  // --- The two lists: messages in send order, waiting receivers in
-  // arrival order. Both are doubly linked through block indices in their
-  // records; a link read from the region is checked before it is followed,
-  // and a bad one sets `broken_` and changes nothing.
-  template <typename Node>
-  struct List {
-    uint32_t& head;
-    uint32_t& tail;
-    MsgBlockKind kind;
-  };
-  List<MsgRecord> Messages() { return {h_.msg_head, h_.msg_tail, MsgBlockKind::kMessage}; }
-  List<MsgReceiver> Receivers() { return {h_.recv_head, h_.recv_tail, MsgBlockKind::kReceiver}; }
-
-  template <typename Node>
-  Node* NodeAt(uint32_t block) const {
-    return reinterpret_cast<Node*>(Block(block));
-  }
-  template <typename Node>
-  bool Linkable(const List<Node>& list, uint32_t block) const {
-    return block == kMsgNoBlock || (Valid(block) && Kind(block) == list.kind);
-  }
-  // Links `block` after `after` (kMsgNoBlock: at the head).
-  template <typename Node>
-  bool LinkAfter(const List<Node>& list, uint32_t after, uint32_t block) {
-    if (!Linkable(list, after)) return Broken();
-    const uint32_t next = after == kMsgNoBlock ? list.head : NodeAt<Node>(after)->next;
-    if (!Linkable(list, next)) return Broken();
-    Node* node = NodeAt<Node>(block);
-    node->prev = after;
-    node->next = next;
-    (next == kMsgNoBlock ? list.tail : NodeAt<Node>(next)->prev) = block;
-    (after == kMsgNoBlock ? list.head : NodeAt<Node>(after)->next) = block;
-    return true;
-  }
-  template <typename Node>
-  bool Unlink(const List<Node>& list, uint32_t block) {
-    Node* node = NodeAt<Node>(block);
-    const uint32_t prev = node->prev;
-    const uint32_t next = node->next;
-    if (!Linkable(list, prev) || !Linkable(list, next)) return Broken();
-    uint32_t& into_prev = prev == kMsgNoBlock ? list.head : NodeAt<Node>(prev)->next;
-    uint32_t& into_next = next == kMsgNoBlock ? list.tail : NodeAt<Node>(next)->prev;
-    if (into_prev != block || into_next != block) return Broken();
-    into_prev = next;
-    into_next = prev;
-    node->prev = node->next = kMsgNoBlock;
-    return true;
-  }
-  bool Broken() {
-    broken_ = true;
-    return false;
-  }
-  bool LinkMessageAfter(uint32_t after, uint32_t block) { return LinkAfter(Messages(), after, block); }
-  bool UnlinkMessage(uint32_t block) { return Unlink(Messages(), block); }
-  bool LinkReceiverAtTail(uint32_t block) { return LinkAfter(Receivers(), h_.recv_tail, block); }
-  bool UnlinkReceiver(uint32_t block) { return Unlink(Receivers(), block); }
-  void CountMessage(const MsgRecord& record, int direction) {
-    const uint64_t qnum = h_.qnum.load(std::memory_order_relaxed);
-    const uint64_t cbytes = h_.cbytes.load(std::memory_order_relaxed);
-    h_.qnum.store(direction > 0 ? qnum + 1 : qnum - std::min<uint64_t>(qnum, 1), std::memory_order_relaxed);
-    h_.cbytes.store(direction > 0 ? cbytes + record.size : cbytes - std::min<uint64_t>(cbytes, record.size),
-                    std::memory_order_relaxed);
+  // Frees a message's blocks. The record goes first: from then on the
+  // message does not exist, whatever happens to the rest.
+  void FreeMessage(uint32_t head) {
+    const uint32_t data = Record(head)->data;
+    const uint32_t blocks = Record(head)->blocks;
+    Free(head);
+    FreeChain(data, blocks);
   }
 
-  // find_msg(). Returns the message, kMsgNoBlock when none matches, and sets
-  // `broken_` when the list does not validate.
-  uint32_t FindMessage(int64_t msgtyp, uint32_t mode) {
+  // --- The message list: singly linked, in send order, from the dummy
+  // record `msg_head` to `msg_tail` (msg_region.h). A link read from the
+  // region is checked before it is followed; a bad one sets `broken_` and
+  // changes nothing.
+
+  // The dummy, or kMsgNoBlock when it does not validate (recv_lock held).
+  uint32_t Dummy() {
+    const uint32_t dummy = h_.msg_head.load(std::memory_order_relaxed);
+    if (Valid(dummy) && Kind(dummy) == MsgBlockKind::kDummy) return dummy;
+    Broken();
+    return kMsgNoBlock;
+  }
+
+  // Appends a sent message (send_lock held). The tail is a message, or a
+  // dummy: the list's, or a former tail a receiver has just made the new
+  // dummy, before it stored `msg_head`.
+  bool Append(uint32_t block) {
+    const uint32_t tail = h_.msg_tail;
+    if (!Valid(tail)) return Broken();
+    const MsgBlockKind kind = Kind(tail);
+    if ((kind != MsgBlockKind::kMessage && kind != MsgBlockKind::kDummy) || NextOf(tail) != kMsgNoBlock) {
+      return Broken();
+    }
+    SetNext(block, kMsgNoBlock);
+    SetNext(tail, block);  // the receive side sees the message from here on
+    h_.msg_tail = block;
+    return true;
+  }
+
+  // Takes the first message off the list (recv_lock held): it becomes the
+  // dummy, its kind the commit point of the receive. `dummy` is the current
+  // dummy, `first` its successor.
+  void TakeFirst(uint32_t dummy, uint32_t first) {
+    const MsgRecord* record = Record(first);
+    const uint32_t data = record->data;
+    const uint32_t blocks = record->blocks;
+    const uint32_t size = record->size;
+    SetKind(first, MsgBlockKind::kDummy);  // received
+    h_.msg_head.store(first, std::memory_order_relaxed);
+    CountReceived(size);
+    Free(dummy);
+    FreeChain(data, blocks);
+  }
+
+  // find_msg() (both locks held). Returns the message and the record before
+  // it in `*prev`, kMsgNoBlock when none matches, and sets `broken_` when
+  // the list does not validate.
+  uint32_t FindMessage(int64_t msgtyp, uint32_t mode, uint32_t* prev) {
     uint32_t found = kMsgNoBlock;
+    uint32_t found_prev = kMsgNoBlock;
     int64_t count = 0;
-    uint32_t prev = kMsgNoBlock;
+    const uint32_t dummy = Dummy();
+    if (dummy == kMsgNoBlock) return kMsgNoBlock;
+    uint32_t before = dummy;
     uint32_t steps = 0;
-    for (uint32_t block = h_.msg_head; block != kMsgNoBlock; block = Record(block)->next) {
-      if (!Valid(block) || Kind(block) != MsgBlockKind::kMessage || Record(block)->prev != prev ||
-          ++steps > h_.bump) {
-        broken_ = true;
+    for (uint32_t block = NextOf(dummy); block != kMsgNoBlock; before = block, block = NextOf(block)) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kMessage || ++steps > limit_) {
+        Broken();
         return kMsgNoBlock;
       }
-      prev = block;
       const int64_t mtype = Record(block)->mtype;
       if (!TestMsg(mtype, msgtyp, mode)) continue;
       if (mode == kSearchLessEqual && mtype != 1) {
         msgtyp = mtype - 1;
         found = block;
+        found_prev = before;
       } else if (mode == kSearchNumber) {
-        if (msgtyp == count) return block;
+        if (msgtyp == count) {
+          *prev = before;
+          return block;
+        }
       } else {
+        *prev = before;
         return block;
       }
       ++count;
     }
+    if (before != h_.msg_tail) {
+      Broken();
+      return kMsgNoBlock;
+    }
+    *prev = found_prev;
     return found;
+  }
+
+  // Unlinks `block`, which follows `prev` (both locks held).
+  void UnlinkMessage(uint32_t prev, uint32_t block) {
+    SetNext(prev, NextOf(block));
+    if (h_.msg_tail == block) h_.msg_tail = prev;
+    SetNext(block, kMsgNoBlock);
+  }
+
+  // A message is counted in once it is linked or about to be: the sent
+  // counters grow before a receiver can see it (ReadCounts()).
+  void CountSent(uint64_t size) {
+    h_.sent_bytes.store(h_.sent_bytes.load(std::memory_order_relaxed) + size, std::memory_order_release);
+    h_.sent_count.store(h_.sent_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  void CountReceived(uint64_t size) {
+    h_.recv_bytes.store(h_.recv_bytes.load(std::memory_order_relaxed) + size, std::memory_order_release);
+    h_.recv_count.store(h_.recv_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  // --- Waiting receivers: doubly linked in arrival order (both locks).
+  bool LinkReceiverAtTail(uint32_t block) {
+    const uint32_t tail = h_.recv_tail;
+    if (!ReceiverLinkable(tail)) return Broken();
+    MsgReceiver* receiver = Receiver(block);
+    receiver->prev = tail;
+    receiver->next = kMsgNoBlock;
+    (tail == kMsgNoBlock ? h_.recv_head : Receiver(tail)->next) = block;
+    h_.recv_tail = block;
+    return true;
+  }
+  bool UnlinkReceiver(uint32_t block) {
+    MsgReceiver* receiver = Receiver(block);
+    const uint32_t prev = receiver->prev;
+    const uint32_t next = receiver->next;
+    if (!ReceiverLinkable(prev) || !ReceiverLinkable(next)) return Broken();
+    uint32_t& into_prev = prev == kMsgNoBlock ? h_.recv_head : Receiver(prev)->next;
+    uint32_t& into_next = next == kMsgNoBlock ? h_.recv_tail : Receiver(next)->prev;
+    if (into_prev != block || into_next != block) return Broken();
+    into_prev = next;
+    into_next = prev;
+    receiver->prev = receiver->next = kMsgNoBlock;
+    return true;
+  }
+
+  bool Broken() {
+    broken_ = true;
+    return false;
   }
 
   // Decides a waiting receiver: `status` is 0 (its message is in `message`)
@@ -443,7 +523,7 @@ class MsgQueue::Locked {
   // receiver unlinks itself when it looks at its status).
   void DecideAllWaiting(uint32_t status) {
     uint32_t steps = 0;
-    for (uint32_t block = h_.recv_head; block != kMsgNoBlock && Valid(block) && ++steps <= h_.bump;
+    for (uint32_t block = h_.recv_head; block != kMsgNoBlock && Valid(block) && ++steps <= limit_;
          block = Receiver(block)->next) {
       if (Kind(block) != MsgBlockKind::kReceiver) break;
       Decide(block, status);
@@ -451,15 +531,13 @@ class MsgQueue::Locked {
   }
 
   // pipelined_send(): hands `head` (kPending or kMessage, not linked) to the
-  // first waiting receiver that wants it. True when one took it.
+  // first waiting receiver that wants it (both locks held). True when one
+  // took it.
   bool HandToReceiver(uint32_t head) {
     const MsgRecord* record = Record(head);
     uint32_t steps = 0;
     for (uint32_t block = h_.recv_head; block != kMsgNoBlock;) {
-      if (!Valid(block) || Kind(block) != MsgBlockKind::kReceiver || ++steps > h_.bump) {
-        broken_ = true;
-        return false;
-      }
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kReceiver || ++steps > limit_) return Broken();
       MsgReceiver* receiver = Receiver(block);
       const uint32_t next = receiver->next;
       if (TestMsg(record->mtype, receiver->msgtype, receiver->mode)) {
@@ -485,32 +563,45 @@ class MsgQueue::Locked {
   }
 
   // A sent (or returned) message that no receiver took: into the queue, in
-  // send order.
+  // send order (both locks held). A new message goes at the tail; only one
+  // a dead receiver never took may belong further in.
   void Enqueue(uint32_t head) {
     const uint64_t seq = Record(head)->seq;
-    uint32_t after = h_.msg_tail;
-    uint32_t steps = 0;
-    while (after != kMsgNoBlock && Valid(after) && Record(after)->seq > seq && ++steps <= h_.bump) {
-      after = Record(after)->prev;
-    }
-    if (after != kMsgNoBlock && !Valid(after)) after = kMsgNoBlock;
     SetKind(head, MsgBlockKind::kMessage);
-    // A broken list: the message is committed all the same, and the rebuild
-    // the caller runs links it.
-    if (LinkMessageAfter(after, head)) CountMessage(*Record(head), +1);
+    CountSent(Record(head)->size);
+    const uint32_t tail = h_.msg_tail;
+    if (!Valid(tail) || Kind(tail) != MsgBlockKind::kMessage || Record(tail)->seq < seq) {
+      // A broken list: the message is committed all the same, and the
+      // rebuild the caller runs links it.
+      Append(head);
+      return;
+    }
+    const uint32_t dummy = Dummy();
+    if (dummy == kMsgNoBlock) return;
+    uint32_t before = dummy;
+    uint32_t steps = 0;
+    for (uint32_t block = NextOf(dummy); block != kMsgNoBlock; before = block, block = NextOf(block)) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kMessage || ++steps > limit_) {
+        Broken();
+        return;
+      }
+      if (Record(block)->seq > seq) break;
+    }
+    SetNext(head, NextOf(before));
+    SetNext(before, head);
   }
 
-  // Every writer holds the lock: a plain increment, no read-modify-write.
+  // Every writer holds send_lock: a plain increment, no read-modify-write.
   void NoteSent() {
     h_.sent_seq.store(h_.sent_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
   // Room may have appeared: every waiting sender looks again (ss_wakeup()
   // wakes those whose message now fits; they race for it either way).
-  // Senders mark `space_seq` under the lock before they wait (WatchSpace),
-  // so a receiver holding the lock sees the mark of every sender that found
-  // the queue full before it: with no mark nobody waits, and the word is
-  // neither written nor woken (the common case of a stream).
+  // Senders mark `space_seq` under both locks before they wait
+  // (WatchSpace), so a receiver holding recv_lock sees the mark of every
+  // sender that found the queue full before it: with no mark nobody waits,
+  // and the word is neither written nor woken (the common case of a stream).
   void NoteSpace() {
     const uint32_t space = h_.space_seq.load(std::memory_order_relaxed);
     if ((space & (MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers)) == 0) return;
@@ -543,25 +634,85 @@ class MsgQueue::Locked {
   bool BumpSpace() { return MsgQueue::BumpSpace(h_); }
 
   // --- Waiter records.
-  void AddWaiter(int senders) {
-    h_.waiters.fetch_add(1, std::memory_order_relaxed);
-    if (senders) h_.senders.fetch_add(1, std::memory_order_relaxed);
-  }
-  void DropWaiter(bool sender) {
+  void AddWaiter() { h_.waiters.fetch_add(1, std::memory_order_relaxed); }
+  void DropWaiter() {
     if (h_.waiters.load(std::memory_order_relaxed) > 0) h_.waiters.fetch_sub(1, std::memory_order_relaxed);
-    if (sender && h_.senders.load(std::memory_order_relaxed) > 0) {
-      h_.senders.fetch_sub(1, std::memory_order_relaxed);
-    }
   }
 
   bool broken() const { return broken_; }
-  void clear_broken() { broken_ = false; }
 
   // Recomputes every derived field from the records (file comment of
-  // core/msg/msg_region.h).
-  void Rebuild();
+  // core/msg/msg_region.h); both locks held. False when the arena has no
+  // block left for the dummy.
+  bool Rebuild();
 
  private:
+
+  // Critical sections last a few hundred nanoseconds: wait out a holder on
+  // another CPU rather than sleep in the mutex (a futex sleep and wake-up
+  // cost more than the wait, and the holder's unlock then pays the wake).
+  // A deadline that has passed makes Lock a try-lock, which also keeps the
+  // clock read of a real deadline off the uncontended path.
+  LockResult Acquire(void* lock, const std::atomic<uint32_t>& busy) {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    const Deadline now = Deadline::FromMonotonicNanos(0);
+    LockResult result = mutex.lock(lock, now);
+    for (int i = 0; result == LockResult::kTimedOut && i < kLockSpin; ++i) {
+      CpuRelax();
+      if (busy.load(std::memory_order_relaxed) == 0) result = mutex.lock(lock, now);
+    }
+    if (result != LockResult::kTimedOut) return result;
+    return mutex.lock(lock, Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos)));
+  }
+
+  void LockBoth() {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    const LockResult recv = Acquire(h_.recv_lock, h_.recv_busy);
+    if (!HoldsLock(recv)) return;
+    h_.recv_busy.store(1, std::memory_order_relaxed);
+    const LockResult send = Acquire(h_.send_lock, h_.send_busy);
+    if (!HoldsLock(send)) {
+      // A holder that died leaves the lock to be repaired by whoever gets
+      // both; giving it up unrepaired would make it unrecoverable.
+      if (recv == LockResult::kAcquiredOwnerDied) {
+        RequestRepair();
+        mutex.mark_consistent(h_.recv_lock);
+      }
+      h_.recv_busy.store(0, std::memory_order_relaxed);
+      mutex.unlock(h_.recv_lock);
+      return;
+    }
+    h_.send_busy.store(1, std::memory_order_relaxed);
+    held_ = true;
+    RefreshCapacity();
+    const bool died = recv == LockResult::kAcquiredOwnerDied || send == LockResult::kAcquiredOwnerDied;
+    if (died || h_.repair.load(std::memory_order_acquire) != 0 || !Consistent()) Rebuild();
+    if (recv == LockResult::kAcquiredOwnerDied) mutex.mark_consistent(h_.recv_lock);
+    if (send == LockResult::kAcquiredOwnerDied) mutex.mark_consistent(h_.send_lock);
+  }
+
+  // One side's lock, for a one-lock path: given up again (held() false)
+  // when the derived state needs a rebuild, which only a holder of both
+  // locks may run.
+  void LockOne() {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    void* lock = side_ == Side::kSend ? h_.send_lock : h_.recv_lock;
+    std::atomic<uint32_t>& busy = side_ == Side::kSend ? h_.send_busy : h_.recv_busy;
+    const LockResult result = Acquire(lock, busy);
+    if (!HoldsLock(result)) return;
+    RefreshCapacity();
+    if (result == LockResult::kAcquiredOwnerDied || h_.repair.load(std::memory_order_acquire) != 0) {
+      if (result == LockResult::kAcquiredOwnerDied) {
+        RequestRepair();  // before the lock says consistent again
+        mutex.mark_consistent(lock);
+      }
+      mutex.unlock(lock);
+      return;
+    }
+    busy.store(1, std::memory_order_relaxed);
+    held_ = true;
+  }
+
   // Takes a larger `arena_blocks` into account once the file is known to
   // hold it.
   void RefreshCapacity() {
@@ -573,26 +724,37 @@ class MsgQueue::Locked {
       checked = blocks;
     }
     limit_ = checked;
+    bump_seen_ = std::min(h_.bump.load(std::memory_order_acquire), limit_);
   }
 
-  bool HeaderConsistent() const {
+  // The derived state as a holder of both locks needs it; what does not
+  // hold is rebuilt.
+  bool Consistent() {
     auto end_ok = [&](uint32_t block) { return block == kMsgNoBlock || Valid(block); };
-    return h_.bump <= limit_ && end_ok(h_.free_head) && end_ok(h_.msg_head) && end_ok(h_.msg_tail) &&
-           end_ok(h_.recv_head) && end_ok(h_.recv_tail) && h_.free_count <= h_.bump;
+    const uint64_t queued = h_.sent_count.load(std::memory_order_relaxed) - h_.recv_count.load(std::memory_order_relaxed);
+    return h_.bump.load(std::memory_order_relaxed) <= limit_ && Valid(h_.msg_head.load(std::memory_order_relaxed)) &&
+           Valid(h_.msg_tail) && end_ok(h_.recv_head) && end_ok(h_.recv_tail) && queued <= limit_;
   }
 
   MsgQueue& q_;
   MsgQueueHeader& h_;
+  const Side side_;
   uint32_t limit_ = 0;
+  uint32_t bump_seen_ = 0;
   bool held_ = false;
   bool broken_ = false;
   bool repaired_ = false;
   absl::InlinedVector<std::pair<const std::atomic<uint32_t>*, int>, 4> wakes_;
+
+  bool ReceiverLinkable(uint32_t block) {
+    return block == kMsgNoBlock || (Valid(block) && Kind(block) == MsgBlockKind::kReceiver);
+  }
 };
 
-void MsgQueue::Locked::Rebuild() {
-  const uint32_t bump = std::min(h_.bump, limit_);
-  h_.bump = bump;
+bool MsgQueue::Locked::Rebuild() {
+  const uint32_t bump = std::min(h_.bump.load(std::memory_order_relaxed), limit_);
+  h_.bump.store(bump, std::memory_order_relaxed);
+  bump_seen_ = bump;
   std::vector<bool> used(bump, false);
   struct Found {
     uint64_t key;
@@ -601,7 +763,6 @@ void MsgQueue::Locked::Rebuild() {
   std::vector<Found> messages;
   std::vector<Found> receivers;  // waiting ones, by order
   uint32_t waiters = 0;
-  uint32_t senders = 0;
   uint64_t max_seq = 0;
   uint64_t max_order = 0;
   auto alive = [&](int32_t pid) { return pid > 0 && q_.platform_->process_alive(pid); };
@@ -639,7 +800,6 @@ void MsgQueue::Locked::Rebuild() {
       if (alive(Sender(block)->pid)) {
         used[block] = true;
         ++waiters;
-        ++senders;
       } else {
         SetKind(block, MsgBlockKind::kFree);
       }
@@ -658,7 +818,7 @@ void MsgQueue::Locked::Rebuild() {
     ++waiters;
     const uint32_t status = receiver->status.load(std::memory_order_acquire);
     if (status == 0 && names_message) {
-      Record(message)->prev = block;  // claimed; see below
+      Record(message)->claimant = block;  // see below
       continue;
     }
     receiver->message = kMsgNoBlock;
@@ -676,7 +836,7 @@ void MsgQueue::Locked::Rebuild() {
     if (!used[block]) continue;
     const MsgBlockKind kind = Kind(block);
     if (kind == MsgBlockKind::kHanded) {
-      const uint32_t claimant = Record(block)->prev;
+      const uint32_t claimant = Record(block)->claimant;
       if (Valid(claimant) && Kind(claimant) == MsgBlockKind::kReceiver && Receiver(claimant)->message == block &&
           used[claimant]) {
         continue;
@@ -686,34 +846,57 @@ void MsgQueue::Locked::Rebuild() {
     if (Kind(block) == MsgBlockKind::kMessage) messages.push_back(Found{Record(block)->seq, block});
   }
 
-  // The lists, the counts, the free list.
+  // The dummy: the old one if it still is one, else any unused block.
+  uint32_t dummy = h_.msg_head.load(std::memory_order_relaxed);
+  if (!(dummy < bump && !used[dummy] && Kind(dummy) == MsgBlockKind::kDummy)) {
+    dummy = kMsgNoBlock;
+    for (uint32_t block = 0; block < bump && dummy == kMsgNoBlock; ++block) {
+      if (!used[block]) dummy = block;
+    }
+    if (dummy == kMsgNoBlock && bump < limit_) {
+      h_.bump.store(bump + 1, std::memory_order_relaxed);
+      bump_seen_ = bump + 1;
+      used.push_back(false);
+      dummy = bump;
+    }
+    if (dummy == kMsgNoBlock) return Broken();
+  }
+  used[dummy] = true;
+  SetKind(dummy, MsgBlockKind::kDummy);
+  SetNext(dummy, kMsgNoBlock);
+  h_.msg_head.store(dummy, std::memory_order_relaxed);
+  h_.msg_tail = dummy;
+
+  // The list, the counts, the free blocks.
   std::sort(messages.begin(), messages.end(), [](const Found& a, const Found& b) { return a.key < b.key; });
   std::sort(receivers.begin(), receivers.end(), [](const Found& a, const Found& b) { return a.key < b.key; });
-  h_.msg_head = h_.msg_tail = kMsgNoBlock;
   uint64_t qnum = 0;
   uint64_t cbytes = 0;
   for (const Found& message : messages) {
-    LinkMessageAfter(h_.msg_tail, message.block);
+    SetNext(message.block, kMsgNoBlock);
+    Append(message.block);
     ++qnum;
     cbytes += Record(message.block)->size;
   }
-  h_.qnum.store(qnum, std::memory_order_relaxed);
-  h_.cbytes.store(cbytes, std::memory_order_relaxed);
+  // The receive side's counters stay (senders keep lower bounds of them);
+  // the send side's say what is really queued.
+  h_.sent_count.store(h_.recv_count.load(std::memory_order_relaxed) + qnum, std::memory_order_release);
+  h_.sent_bytes.store(h_.recv_bytes.load(std::memory_order_relaxed) + cbytes, std::memory_order_release);
   h_.recv_head = h_.recv_tail = kMsgNoBlock;
   for (const Found& receiver : receivers) LinkReceiverAtTail(receiver.block);
-  h_.free_head = kMsgNoBlock;
-  h_.free_count = 0;
-  for (uint32_t block = bump; block-- > 0;) {
+  const uint32_t end = h_.bump.load(std::memory_order_relaxed);
+  for (uint32_t block = 0; block < end; ++block) {
     if (!used[block]) Free(block);
   }
   h_.next_seq = std::max(h_.next_seq, max_seq + 1);
   h_.next_order = std::max(h_.next_order, max_order + 1);
   h_.waiters.store(waiters, std::memory_order_relaxed);
-  h_.senders.store(senders, std::memory_order_relaxed);
   // Whoever waited may find things changed.
   NoteSent();
   ForceSpace();
   broken_ = false;
+  h_.repair.store(0, std::memory_order_release);
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -728,14 +911,19 @@ absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Format(void* base, uint32_t 
   header->arena_blocks.store(blocks, std::memory_order_relaxed);
   header->qbytes.store(qbytes, std::memory_order_relaxed);
   header->ctime.store(ctime, std::memory_order_relaxed);
-  header->bump = 0;
-  header->free_head = kMsgNoBlock;
-  header->free_count = 0;
-  header->msg_head = header->msg_tail = kMsgNoBlock;
+  header->alloc_cursor = 1;
   header->recv_head = header->recv_tail = kMsgNoBlock;
   header->next_seq = 1;
   header->next_order = 1;
-  platform->mutex.init(header->lock);
+  // Block 0 is the first dummy.
+  auto* dummy = reinterpret_cast<MsgRecord*>(static_cast<unsigned char*>(base) + sizeof(MsgQueueHeader));
+  dummy->next = kMsgNoBlock;
+  dummy->kind.store(static_cast<uint32_t>(MsgBlockKind::kDummy), std::memory_order_relaxed);
+  header->bump.store(1, std::memory_order_relaxed);
+  header->msg_head.store(0, std::memory_order_relaxed);
+  header->msg_tail = 0;
+  platform->mutex.init(header->recv_lock);
+  platform->mutex.init(header->send_lock);
   header->magic.store(MsgQueueHeader::kMagic, std::memory_order_release);
   return Open(base, platform, capacity);
 }
@@ -758,39 +946,127 @@ absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Open(void* base, const Regio
   return queue;
 }
 
+// msgsnd under send_lock alone: no receiver waits (else the message may be
+// theirs: pipelined_send() needs both locks), the message fits by the
+// counters this process last saw of the receive side, and the arena has
+// its blocks.
+int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid) {
+  MsgQueueHeader& h = *header_;
+  Locked locked(*this, Locked::Side::kSend);
+  if (!locked.held()) return kSlowPath;
+  if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
+  if (h.recv_head != kMsgNoBlock) return kSlowPath;
+  // msg_fits_inqueue() with lower bounds of the received counts: a yes is
+  // true now; a no is checked again with fresh ones, then by the slow path.
+  const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
+  const uint64_t sent = h.sent_count.load(std::memory_order_relaxed);
+  const uint64_t sent_bytes = h.sent_bytes.load(std::memory_order_relaxed);
+  auto fits = [&] {
+    return payload.size() + (sent_bytes - seen_recv_bytes_.load(std::memory_order_relaxed)) <= qbytes &&
+           1 + (sent - seen_recv_count_.load(std::memory_order_relaxed)) <= qbytes;
+  };
+  if (!fits()) {
+    seen_recv_count_.store(h.recv_count.load(std::memory_order_acquire), std::memory_order_relaxed);
+    seen_recv_bytes_.store(h.recv_bytes.load(std::memory_order_acquire), std::memory_order_relaxed);
+    if (!fits()) return kSlowPath;
+  }
+  const uint32_t head = locked.WriteMessage(mtype, payload);
+  if (head == kMsgNoBlock) return kSlowPath;  // the slow path looks further
+  StoreIfChanged(h.lspid, pid);
+  StoreIfChanged(h.stime, platform_->now_seconds());
+  locked.SetKind(head, MsgBlockKind::kMessage);  // sent
+  locked.CountSent(payload.size());
+  // A list that would not take it: the message is sent all the same
+  // (committed), and the rebuild links it.
+  if (!locked.Append(head)) locked.RequestRepair();
+  locked.NoteSent();
+  return 0;
+}
+
+// msgrcv of the first message (msgtyp 0, no MSG_COPY) under recv_lock
+// alone. An empty queue, or one that does not validate, needs both locks.
+int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, int64_t* mtype,
+                                 std::vector<uint8_t>* payload) {
+  MsgQueueHeader& h = *header_;
+  Locked locked(*this, Locked::Side::kReceive);
+  if (!locked.held()) return kSlowPath;
+  if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
+  const uint32_t dummy = locked.Dummy();
+  const uint32_t first = dummy == kMsgNoBlock ? kMsgNoBlock : locked.NextOf(dummy);
+  if (first == kMsgNoBlock) {
+    if (locked.broken()) locked.RequestRepair();
+    return kSlowPath;
+  }
+  if (!locked.Valid(first) || locked.Kind(first) != MsgBlockKind::kMessage) {
+    locked.RequestRepair();
+    return kSlowPath;
+  }
+  const MsgRecord* message = locked.Record(first);
+  if (bufsz < message->size && !(msgflg & kMsgNoError)) return -E2BIG;
+  const size_t n = std::min<uint64_t>(bufsz, message->size);
+  if (!locked.CopyPayload(first, n, payload)) {
+    locked.RequestRepair();
+    return kSlowPath;
+  }
+  *mtype = message->mtype;
+  locked.TakeFirst(dummy, first);
+  StoreIfChanged(h.rtime, platform_->now_seconds());
+  StoreIfChanged(h.lrpid, pid);
+  locked.NoteSpace();
+  return static_cast<int64_t>(n);
+}
+
 int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since) {
   MsgQueueHeader& h = *header_;
   bool spun = false;
-  // A blocking sender that sees the queue full without the lock spins for
+  // A blocking sender that sees the queue full without a lock spins for
   // room before it locks (as Receive() does for a message): a producer
   // ahead of its consumer would otherwise lock twice per message, once
-  // only to find the queue full, and each time hold up the consumer that
-  // makes the room. Every decision is still made under the lock, where the
-  // same test is msg_fits_inqueue().
+  // only to find the queue full. Every decision is still made under the
+  // locks, where the same test is msg_fits_inqueue().
   auto looks_full = [&] {
     const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
-    return payload.size() + h.cbytes.load(std::memory_order_relaxed) > qbytes ||
-           1 + h.qnum.load(std::memory_order_relaxed) > qbytes;
+    uint64_t qnum = 0;
+    uint64_t cbytes = 0;
+    ReadCounts(&qnum, &cbytes);
+    return payload.size() + cbytes > qbytes || 1 + qnum > qbytes;
   };
-  if (!(msgflg & kIpcNowait) && looks_full()) {
-    spun = true;
-    SpinWhile([&] { return LockBusy() || looks_full(); });
-  }
+  // A sender that waits for room waits for a quarter of the queue: the
+  // receiver then runs through a stretch of messages without the sender's
+  // every look taking its counters' line away, and the sender refills it in
+  // one go.
+  auto looks_crowded = [&] {
+    const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
+    uint64_t qnum = 0;
+    uint64_t cbytes = 0;
+    ReadCounts(&qnum, &cbytes);
+    const uint64_t high = qbytes - qbytes / 4;
+    return payload.size() + cbytes > qbytes || 1 + qnum > qbytes || cbytes > high || qnum > high;
+  };
   for (;;) {
-    Locked locked(*this);
+    if (const int fast = TrySendFast(mtype, payload, pid); fast != kSlowPath) return fast;
+    if (!spun && !(msgflg & kIpcNowait) && looks_full()) {
+      spun = true;
+      SpinWhile([&] { return looks_crowded(); });
+      continue;
+    }
+    Locked locked(*this, Locked::Side::kBoth);
     if (!locked.held()) return EIDRM;
     if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
     // msg_fits_inqueue(), and room in the arena (which only runs short of
     // it while handed messages wait for their receivers).
     const bool fits = !looks_full();
-    if (fits && locked.Available() >= DataBlocksFor(payload.size()) + 1) {
+    uint32_t head = kMsgNoBlock;
+    if (fits) {
+      head = locked.WriteMessage(mtype, payload);
+      // No free block although the message fits: handed messages and
+      // waiter records hold the spare blocks, or a scribble lost some,
+      // which a rebuild finds again. Else it waits as for a full queue.
+      if (head == kMsgNoBlock && locked.RepairOnce()) head = locked.WriteMessage(mtype, payload);
+    }
+    if (head != kMsgNoBlock) {
       StoreIfChanged(h.lspid, pid);
       StoreIfChanged(h.stime, platform_->now_seconds());
-      const uint32_t head = locked.WriteMessage(mtype, payload);
-      if (head == kMsgNoBlock) {
-        if (!locked.RepairOnce()) return EIDRM;
-        continue;
-      }
       if (!locked.HandToReceiver(head)) {
         if (locked.broken()) {
           if (!locked.RepairOnce()) return EIDRM;
@@ -821,15 +1097,15 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     MsgSender* sender = locked.Sender(record);
     sender->pid = pid;
     locked.SetKind(record, MsgBlockKind::kSender);
-    locked.AddWaiter(/*senders=*/1);
+    locked.AddWaiter();
     const uint32_t space = locked.WatchSpace(MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers);
     locked.Unlock();
     const WaitResult result = Sleep(&h.space_seq, space, since);
-    Locked relocked(*this);
+    Locked relocked(*this, Locked::Side::kBoth);
     if (relocked.held() && relocked.Valid(record) && relocked.Kind(record) == MsgBlockKind::kSender &&
         relocked.Sender(record)->pid == pid) {
       relocked.Free(record);
-      relocked.DropWaiter(/*sender=*/true);
+      relocked.DropWaiter();
     }
     if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
     if (result == WaitResult::kInterrupted) return EINTR;
@@ -841,26 +1117,37 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
                           uint64_t since, int64_t* mtype, std::vector<uint8_t>* payload) {
   MsgQueueHeader& h = *header_;
   const uint32_t mode = ConvertMode(&msgtyp, msgflg);
+  const bool takes_first = mode == kSearchAny;
   bool spun = false;
   uint32_t record = kMsgNoBlock;
-  PrefetchNext();
-  // A blocking receiver that sees the queue empty without the lock spins
-  // for a send before it locks: taking the lock only to find nothing, then
-  // again for the message, would double the lock traffic of a consumer that
-  // keeps up with its producer. Only a shortcut to the spin it would do
-  // anyway: every decision is still made under the lock.
-  if (!(msgflg & kIpcNowait) && h.qnum.load(std::memory_order_relaxed) == 0) {
-    spun = true;
-    const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
-    if (h.qnum.load(std::memory_order_acquire) == 0) {
-      SpinWhile([&] { return LockBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
-    }
-  }
+  // A blocking receiver that sees the queue empty without a lock spins for
+  // a send before it takes both locks: taking them only to find nothing,
+  // then again for the message, would stall a producer the consumer keeps
+  // up with. A receiver of the first message watches the dummy's `next`,
+  // which a sender writes once, as it appends to an empty list; it tries
+  // again whenever the spin sees a message, and goes on to wait as a
+  // registered receiver only after a spin that saw none. Only a shortcut
+  // to the spin it would do anyway: every decision is made under the locks.
   for (;;) {
-    Locked locked(*this);
+    if (takes_first) {
+      const int64_t fast = TryReceiveFast(msgflg, bufsz, pid, mtype, payload);
+      if (fast != kSlowPath) return fast;
+    }
+    if (!spun && !(msgflg & kIpcNowait) && LooksEmpty()) {
+      if (takes_first) {
+        if (SpinWhile([&] { return LooksEmpty(); })) continue;
+        spun = true;
+      } else {
+        spun = true;
+        const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
+        if (LooksEmpty()) SpinWhile([&] { return SendBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
+      }
+    }
+    Locked locked(*this, Locked::Side::kBoth);
     if (!locked.held()) return -EIDRM;
     if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
-    const uint32_t found = locked.FindMessage(msgtyp, mode);
+    uint32_t prev = kMsgNoBlock;
+    const uint32_t found = locked.FindMessage(msgtyp, mode, &prev);
     if (locked.broken()) {
       if (!locked.RepairOnce()) return -EIDRM;
       continue;
@@ -883,13 +1170,9 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
         if (!locked.RepairOnce()) return -EIDRM;
         continue;
       }
-      if (!locked.UnlinkMessage(found)) {
-        if (!locked.RepairOnce()) return -EIDRM;
-        continue;
-      }
-      next_hint_.store(h.msg_head, std::memory_order_relaxed);
       *mtype = message->mtype;
-      locked.CountMessage(*message, -1);
+      locked.UnlinkMessage(prev, found);
+      locked.CountReceived(message->size);
       StoreIfChanged(h.rtime, platform_->now_seconds());
       StoreIfChanged(h.lrpid, pid);
       locked.FreeMessage(found);
@@ -901,7 +1184,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       spun = true;
       const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
       locked.Unlock();
-      SpinWhile([&] { return LockBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
+      SpinWhile([&] { return SendBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
       continue;
     }
     // Queue as a receiver (struct msg_receiver).
@@ -924,7 +1207,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       // The rebuild finds our record (we are alive and waiting) and links it.
       if (!locked.RepairOnce()) return -EIDRM;
     } else {
-      locked.AddWaiter(/*senders=*/0);
+      locked.AddWaiter();
     }
     break;
   }
@@ -946,7 +1229,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
   }
   if (status == EIDRM) return -EIDRM;  // the queue is gone; nothing to free
 
-  Locked locked(*this);
+  Locked locked(*this, Locked::Side::kBoth);
   if (!locked.held()) return -EIDRM;
   if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
   if (!locked.Valid(record) || locked.Kind(record) != MsgBlockKind::kReceiver || receiver->pid != pid) {
@@ -977,15 +1260,14 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     result = -static_cast<int64_t>(status);  // E2BIG
   }
   locked.Free(record);
-  locked.DropWaiter(/*sender=*/false);
+  locked.DropWaiter();
   return result;
 }
 
 MsgQueue::Stat MsgQueue::ReadStat() const {
   const MsgQueueHeader& h = *header_;
   Stat stat;
-  stat.qnum = h.qnum.load(std::memory_order_relaxed);
-  stat.cbytes = h.cbytes.load(std::memory_order_relaxed);
+  ReadCounts(&stat.qnum, &stat.cbytes);
   stat.qbytes = h.qbytes.load(std::memory_order_relaxed);
   stat.stime = h.stime.load(std::memory_order_relaxed);
   stat.rtime = h.rtime.load(std::memory_order_relaxed);
@@ -1006,7 +1288,7 @@ void MsgQueue::SetQbytes(uint64_t qbytes, uint32_t blocks, int64_t ctime) {
   if (blocks > h.arena_blocks.load(std::memory_order_relaxed) && blocks <= kMsgMaxArenaBlocks) {
     h.arena_blocks.store(blocks, std::memory_order_release);
   }
-  Locked locked(*this);
+  Locked locked(*this, Locked::Side::kBoth);
   if (locked.held()) {
     // expunge_all(-EAGAIN): receivers look again (they stay queued until
     // they do, and may still be handed a message meanwhile).
@@ -1023,14 +1305,14 @@ void MsgQueue::Remove() {
   MsgQueueHeader& h = *header_;
   h.removed.store(1, std::memory_order_release);
   {
-    Locked locked(*this);
+    Locked locked(*this, Locked::Side::kBoth);
     if (locked.held()) {
       locked.DecideAllWaiting(EIDRM);  // expunge_all(-EIDRM)
     } else {
       // A stuck or broken lock: find the receivers by their records. Only
       // atomics are touched, and only inside the checked arena.
-      const uint32_t end = std::min(std::atomic_ref<uint32_t>(h.bump).load(std::memory_order_relaxed),
-                                    checked_blocks_.load(std::memory_order_relaxed));
+      const uint32_t end =
+          std::min(h.bump.load(std::memory_order_relaxed), checked_blocks_.load(std::memory_order_relaxed));
       for (uint32_t block = 0; block < end; ++block) {
         auto* receiver = reinterpret_cast<MsgReceiver*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
         if (receiver->kind.load(std::memory_order_relaxed) != static_cast<uint32_t>(MsgBlockKind::kReceiver)) {
@@ -1048,29 +1330,22 @@ void MsgQueue::Remove() {
   platform_->waiter.wake(&h.space_seq, INT_MAX);
 }
 
-// A stream's consumer usually takes next the head its last msgrcv left
-// behind. That record is already in this CPU's cache (the unlink wrote its
-// `prev`), but its payload blocks were written on the producer's CPU: asking
-// for the first of them before the lock overlaps its transfer with the wait
-// for the lock instead of paying it inside the critical section. Only a
-// hint: both indices are bounded like any other, and a stale one costs a
-// useless load.
-void MsgQueue::PrefetchNext() const {
+bool MsgQueue::LooksEmpty() const {
   const uint32_t limit = checked_blocks_.load(std::memory_order_relaxed);
-  const uint32_t head = next_hint_.load(std::memory_order_relaxed);
-  if (head >= limit) return;
-  auto* record = reinterpret_cast<MsgRecord*>(arena_ + static_cast<size_t>(head) * kMsgBlockSize);
-  const uint32_t data = std::atomic_ref<uint32_t>(record->data).load(std::memory_order_relaxed);
-  if (data < limit) __builtin_prefetch(arena_ + static_cast<size_t>(data) * kMsgBlockSize);
+  const uint32_t dummy = header_->msg_head.load(std::memory_order_relaxed);
+  if (dummy >= limit) return false;  // let the locked path see what is wrong
+  auto* record = reinterpret_cast<MsgRecord*>(arena_ + static_cast<size_t>(dummy) * kMsgBlockSize);
+  return std::atomic_ref<uint32_t>(record->next).load(std::memory_order_acquire) == kMsgNoBlock;
 }
 
 bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {
   // A dead process's records were written before it died and nobody but
-  // the lock holder removes them, so a look without the lock cannot miss
-  // them (it may see a live process's record come or go: then the locked
-  // pass decides). Only atomics are read, and only inside the checked arena.
-  const uint32_t end = std::min(std::atomic_ref<uint32_t>(header_->bump).load(std::memory_order_relaxed),
-                                checked_blocks_.load(std::memory_order_relaxed));
+  // a holder of both locks removes them, so a look without the locks cannot
+  // miss them (it may see a live process's record come or go: then the
+  // locked pass decides). Only atomics are read, and only inside the
+  // checked arena.
+  const uint32_t end =
+      std::min(header_->bump.load(std::memory_order_relaxed), checked_blocks_.load(std::memory_order_relaxed));
   for (uint32_t block = 0; block < end; ++block) {
     auto* sender = reinterpret_cast<MsgSender*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
     const uint32_t kind = sender->kind.load(std::memory_order_acquire);
@@ -1085,19 +1360,20 @@ bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {
 
 void MsgQueue::ProcessExited(int32_t pid, bool* busy) {
   *busy = false;
-  // Taking the lock would stall the queue's users for nothing: look first.
+  // Taking the locks would stall the queue's users for nothing: look first.
   if (Waiters() == 0 || !MayHaveRecordsOf(pid)) return;
-  Locked locked(*this);
+  Locked locked(*this, Locked::Side::kBoth);
   if (!locked.held()) {
     *busy = true;
     return;
   }
   MsgQueueHeader& h = *header_;
-  for (uint32_t block = 0; block < h.bump && locked.Valid(block); ++block) {
+  const uint32_t end = h.bump.load(std::memory_order_relaxed);
+  for (uint32_t block = 0; block < end && locked.Valid(block); ++block) {
     const MsgBlockKind kind = locked.Kind(block);
     if (kind == MsgBlockKind::kSender && locked.Sender(block)->pid == pid) {
       locked.Free(block);
-      locked.DropWaiter(/*sender=*/true);
+      locked.DropWaiter();
       continue;
     }
     if (kind != MsgBlockKind::kReceiver || locked.Receiver(block)->pid != pid) continue;
@@ -1109,7 +1385,7 @@ void MsgQueue::ProcessExited(int32_t pid, bool* busy) {
       return;
     }
     locked.Free(block);
-    locked.DropWaiter(/*sender=*/false);
+    locked.DropWaiter();
     // A message handed to it that it never took is not lost: it goes to the
     // next receiver that wants it, or back into the queue.
     if (status == 0 && locked.Valid(message) && locked.Kind(message) == MsgBlockKind::kHanded) {

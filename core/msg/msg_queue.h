@@ -29,20 +29,29 @@
 //
 // Costs (a stream of small messages between two processes on two CPUs is
 // bound by the cache lines that move between the CPUs per message, and by
-// system calls): the steady state of a stream makes none. The lock is taken
-// with a try-lock and a spin before a sleep in the mutex; a receiver that
-// sees the queue empty, and a sender that sees it full, spin without the
-// lock until it is worth taking; senders mark `space_seq` before they wait,
-// so that receivers write it and wake it only when someone waits; IPC_STAT's
-// times and pids are stored only when they change.
+// system calls): the steady state of a stream makes no system call, and
+// its producer and consumer never wait for each other. A msgsnd that no
+// waiting receiver wants (none waits) and a msgrcv of the first message
+// take one lock each, their side's (msg_region.h); every other operation
+// takes both. Locks are taken with a try-lock and a spin before a sleep in
+// the mutex; a receiver that sees the queue empty, and a sender that sees
+// it full, spin without a lock until it is worth taking (a sender until a
+// quarter of the queue is free, so that its looks do not take the
+// receiver's counters away after every message); senders mark
+// `space_seq` before they wait, so that receivers write it and wake it only
+// when someone waits; IPC_STAT's times and pids are stored only when they
+// change; a sender checks msg_fits_inqueue() against the receive side's
+// counters as it last read them, which can only overstate the queue, and
+// reads them again only when that says full.
 //
-// Locking: every function takes the region's lock itself and releases it
-// before returning; none may be called with it held. Wake-ups happen after
-// the lock is dropped.
+// Locking: every function takes the region's locks itself and releases
+// them before returning; none may be called with one held. Wake-ups happen
+// after the locks are dropped.
 #ifndef SYSV_CORE_MSG_MSG_QUEUE_H_
 #define SYSV_CORE_MSG_MSG_QUEUE_H_
 
 #include <atomic>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -145,8 +154,17 @@ class MsgQueue {
   MsgQueue(MsgQueueHeader* header, unsigned char* arena, const RegionPlatform* platform, CapacityCheck capacity)
       : header_(header), arena_(arena), platform_(platform), capacity_(capacity) {}
 
-  class Locked;  // the lock held, with the wake-ups to do after it
+  class Locked;  // one or both locks held, with the wake-ups to do after
   friend class Locked;
+
+  // The one-lock paths (msg_region.h). Each returns kSlowPath when the
+  // operation needs both locks: it did nothing visible then.
+  static constexpr int kSlowPath = INT32_MIN;
+  int TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid);
+  int64_t TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, int64_t* mtype, std::vector<uint8_t>* payload);
+
+  // msg_qnum and msg_cbytes from the two sides' counters, without a lock.
+  void ReadCounts(uint64_t* qnum, uint64_t* cbytes) const;
 
   // A futex sleep that a signal handler run since `since` interrupts.
   WaitResult Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since);
@@ -155,15 +173,14 @@ class MsgQueue {
   // when a sender may sleep on it. With or without the lock.
   static bool BumpSpace(MsgQueueHeader& h);
 
-  // Starts loading the payload of the message a receiver will probably
-  // take next (no lock taken; a hint).
-  void PrefetchNext() const;
+  // Whether the list holds no message (no lock taken; a hint).
+  bool LooksEmpty() const;
 
   // Whether the arena may hold a waiter record of `pid` (no lock taken).
   bool MayHaveRecordsOf(int32_t pid) const;
 
-  // Whether someone holds the lock (a hint; see msg_region.h).
-  bool LockBusy() const;
+  // Whether someone holds the send lock (a hint; see msg_region.h).
+  bool SendBusy() const;
 
   // Spins while `waiting()` holds, for this process's current budget.
   // Returns whether the wait ended during the spin.
@@ -179,8 +196,11 @@ class MsgQueue {
   std::atomic<int> spin_budget_{400};
   // Whether the last wait ended right after a yield (SpinWhile).
   std::atomic<bool> yield_early_{false};
-  // The queue's head as this process's last msgrcv left it (PrefetchNext).
-  std::atomic<uint32_t> next_hint_{kMsgNoBlock};
+  // The receive side's counters as this process last read them: lower
+  // bounds of the real ones, which only grow (msg_fits_inqueue() on the
+  // send side).
+  std::atomic<uint64_t> seen_recv_count_{0};
+  std::atomic<uint64_t> seen_recv_bytes_{0};
 };
 
 }  // namespace sysv::core

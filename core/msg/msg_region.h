@@ -8,10 +8,23 @@
 // backs it, so it outlives the daemon.
 //
 // Layout:
-//   MsgQueueHeader   identity, lock, counters, list ends, futex words
+//   MsgQueueHeader   identity, the two locks, counters, list ends, futex words
 //   arena            kMsgBlockSize blocks: messages (a MsgRecord and a
 //                    chain of MsgData blocks), waiting receivers
 //                    (MsgReceiver) and waiting senders (MsgSender)
+//
+// Two locks, as in Michael and Scott's two-lock queue: the message list is
+// singly linked from a dummy record (`msg_head`) to the newest message
+// (`msg_tail`). A plain msgsnd appends under `send_lock` alone, and a
+// msgrcv of the first message (msgtyp 0) takes it under `recv_lock` alone:
+// the first message becomes the new dummy. A producer and a consumer then
+// never wait for each other, and the only lines they both write are the
+// messages themselves. Everything else (typed and MSG_COPY receives, waiter
+// records, hand-over to a waiting receiver, IPC_SET, IPC_RMID, a rebuild)
+// holds both locks, recv_lock first. Each side writes its own counters
+// (sent_*, recv_*): msg_qnum and msg_cbytes are their differences. A block
+// is free when its kind says so: there is no free list for the two sides
+// to share, and senders take blocks in ring order (MsgQueue's Alloc).
 //
 // Growth: raising msg_qbytes needs more blocks. Every process maps the
 // region for the largest arena (kMsgMaxArenaBlocks) at once, so that the
@@ -23,12 +36,11 @@
 // Crash consistency without a redo log: the committed state is the set of
 // record blocks whose `kind` says so (a message is sent when its record's
 // kind becomes kMessage, received when it stops being one). Everything else
-// -- the doubly linked lists, qnum and cbytes, the free list -- is derived
-// from the records and can be rebuilt from them. A process killed while
-// holding the lock leaves it owner-dead; the next holder rebuilds the
-// derived state from a scan of the arena (MsgQueue's Rebuild), which also
-// repairs what a scribbling client broke, dropping records that do not
-// validate.
+// -- the list and the counters -- is derived from the records and can be rebuilt from them. A process killed
+// while holding a lock leaves it owner-dead; the next holder raises
+// `repair`, and the next holder of both locks rebuilds the derived state
+// from a scan of the arena (MsgQueue's Rebuild), which also repairs what a
+// scribbling client broke, dropping records that do not validate.
 //
 // Untrusted input: a client with write access can scribble anywhere here.
 // Every block index is bounded by the checked capacity before use, every
@@ -62,6 +74,7 @@ enum class MsgBlockKind : uint32_t {
   kData = 4,      // payload of a message
   kReceiver = 5,  // a process waiting in msgrcv
   kSender = 6,    // a process waiting in msgsnd for room
+  kDummy = 7,     // the record before the first message (msg_head)
 };
 
 // Bytes of payload in a message's first block, and in each data block.
@@ -76,7 +89,9 @@ struct MsgRecord {
   uint64_t seq;                // send order (the queue is kept in it)
   int64_t mtype;
   uint32_t size;               // m_ts
-  uint32_t prev;               // neighbours in the queue
+  uint32_t claimant;           // scratch of the rebuild (a handed message's receiver)
+  // The next message, or kMsgNoBlock. A sender writes it under send_lock
+  // while a receiver may read it under recv_lock: accessed atomically.
   uint32_t next;
   uint32_t blocks;             // data blocks in the chain
   unsigned char inline_data[kMsgInlineBytes];
@@ -127,17 +142,16 @@ static_assert(offsetof(MsgSender, pid) == offsetof(MsgReceiver, pid));
 
 // The header's fields are grouped by who writes them and how often, one
 // group to a cache line: every line a msgsnd or msgrcv writes has to travel
-// from the CPU of the previous operation, and with one producer and one
-// consumer on two CPUs that transfer is most of an operation's cost. An
-// operation in the steady state of a stream writes three header lines: the
-// lock's, the hot line and `lock_busy`'s; the identity line and the rare
-// line are only read, and stay cached on every CPU. The fields without
-// std::atomic are guarded by the lock; everything but the identity line is
-// derived state (see the file comment).
+// to the CPU of the next operation that writes it. In the steady state of a
+// stream a sender writes only send-side lines (its lock, `send_busy`, the
+// send line) and a receiver only receive-side ones; the identity and rare
+// lines are only read, and stay cached on every CPU. Fields without
+// std::atomic are guarded by their side's lock (the rare line's by both);
+// everything but the identity line is derived state (see the file comment).
 struct MsgQueueHeader {
   static constexpr uint64_t kMagic = 0x4E4F494745524751;  // "QGREGION" in memory
-  // 2: fields regrouped by cache line; space_seq carries waiter bits.
-  static constexpr uint32_t kVersion = 2;
+  // 3: two locks, a singly linked list from a dummy record, per-side counters.
+  static constexpr uint32_t kVersion = 3;
 
   // --- Identity and limits: written at creation, by IPC_SET and IPC_RMID.
   std::atomic<uint64_t> magic;
@@ -149,51 +163,66 @@ struct MsgQueueHeader {
   std::atomic<uint64_t> qbytes;   // msg_qbytes
   std::atomic<int64_t> ctime;
 
-  // --- Hot: written under the lock by every msgsnd and msgrcv.
-  // msg_qnum and msg_cbytes, readable without the lock (IPC_STAT).
-  alignas(64) std::atomic<uint64_t> qnum;
-  std::atomic<uint64_t> cbytes;
+  // --- Send side: written under send_lock by every msgsnd.
+  // Messages and bytes ever counted into the queue (msg_qnum is
+  // sent_count - recv_count, in wrapping arithmetic).
+  alignas(64) std::atomic<uint64_t> sent_count;
+  std::atomic<uint64_t> sent_bytes;
   uint64_t next_seq;  // of the next message sent
   // Changes on every send (receivers spinning before they sleep watch it).
   std::atomic<uint32_t> sent_seq;
-  uint32_t free_head;  // free blocks, through MsgData::next
-  uint32_t free_count;
-  uint32_t msg_head;
-  uint32_t msg_tail;
-  uint32_t recv_head;
+  uint32_t msg_tail;      // the newest message, or the dummy when none
+  uint32_t alloc_cursor;  // where the search for a free block starts
 
-  // --- Rare: written under the lock, but not in the steady state of a
+  // --- Receive side: written under recv_lock by every msgrcv.
+  alignas(64) std::atomic<uint64_t> recv_count;
+  std::atomic<uint64_t> recv_bytes;
+  // The dummy record before the first message (spinning receivers read it
+  // without the lock).
+  std::atomic<uint32_t> msg_head;
+
+  // --- Rare: written under the locks, but not in the steady state of a
   // stream (the times change once a second, the pids when the sender or
   // receiver does; they are stored only when they change).
   alignas(64) std::atomic<int64_t> stime;
   std::atomic<int64_t> rtime;
   std::atomic<int32_t> lspid;
   std::atomic<int32_t> lrpid;
-  uint32_t bump;  // blocks [0, bump) have been used at least once
+  // Blocks [0, bump) have been used at least once. Raised under send_lock,
+  // read by both sides.
+  std::atomic<uint32_t> bump;
+  uint32_t recv_head;  // waiting receivers, in arrival order (both locks)
   uint32_t recv_tail;
+  // 1: a lock holder died or found the derived state broken; the next
+  // holder of both locks rebuilds it, and nobody takes a one-lock path
+  // before.
+  std::atomic<uint32_t> repair;
   uint64_t next_order;  // of the next receiver queued
-  // Waiter records (receivers + senders) and senders among them. The daemon
-  // looks at `waiters` without the lock to skip idle queues at exit time.
+  // Waiter records (receivers + senders). The daemon looks at it without
+  // the locks to skip idle queues at exit time.
   std::atomic<uint32_t> waiters;
-  std::atomic<uint32_t> senders;
 
   // --- Futex word of senders waiting for room. Its low bits say who waits
   // (kSpaceWatched: a sender spins or sleeps on it; kSpaceSleepers: one may
-  // sleep), the rest counts in kSpaceStep. Senders set the bits under the
-  // lock before they wait; a receiver that makes room changes the word only
-  // when watched, and wakes only when someone may sleep, so a stream never
-  // writes it.
+  // sleep), the rest counts in kSpaceStep. Senders set the bits under both
+  // locks before they wait; a receiver that makes room changes the word
+  // only when watched, and wakes only when someone may sleep, so a stream
+  // never writes it.
   static constexpr uint32_t kSpaceWatched = 1;
   static constexpr uint32_t kSpaceSleepers = 2;
   static constexpr uint32_t kSpaceStep = 4;
   alignas(64) std::atomic<uint32_t> space_seq;
-  // 1 while someone holds the lock: a hint (never trusted for exclusion)
-  // that lets a process about to lock spin for a short critical section
-  // instead of going to sleep in the mutex. Not on the hot line: a spinner
-  // polling it would take that line away from the holder while it works.
-  std::atomic<uint32_t> lock_busy;
 
-  alignas(64) unsigned char lock[64];  // SharedMutex storage
+  // 1 while someone holds the lock: hints (never trusted for exclusion)
+  // that let a process about to lock spin for a short critical section
+  // instead of going to sleep in the mutex, and keep spinners off the lines
+  // a holder is writing. Each on its own line: a spinner polling it must
+  // not take the holder's lines away while it works.
+  alignas(64) std::atomic<uint32_t> send_busy;
+  alignas(64) std::atomic<uint32_t> recv_busy;
+
+  alignas(64) unsigned char recv_lock[64];  // SharedMutex storage
+  alignas(64) unsigned char send_lock[64];
 };
 static_assert(sizeof(MsgQueueHeader) % kMsgBlockSize == 0);
 

@@ -81,8 +81,10 @@ TEST_P(ScribbleSeeds, ScribbledQueueFailsAloneAndRecovers) {
   Region victim(16384);
   Region neighbour(16384);
   std::mt19937 rng(GetParam());
-  const size_t lock_begin = offsetof(core::MsgQueueHeader, lock);
-  const size_t lock_end = lock_begin + sizeof(core::MsgQueueHeader::lock);
+  // The two locks are the header's last two lines.
+  const size_t lock_begin = offsetof(core::MsgQueueHeader, recv_lock);
+  const size_t lock_end = offsetof(core::MsgQueueHeader, send_lock) + sizeof(core::MsgQueueHeader::send_lock);
+  static_assert(offsetof(core::MsgQueueHeader, send_lock) == offsetof(core::MsgQueueHeader, recv_lock) + 64);
   uint32_t next = 0;
   int eidrm = 0;
   int corrupt_payloads = 0;
@@ -105,7 +107,7 @@ TEST_P(ScribbleSeeds, ScribbledQueueFailsAloneAndRecovers) {
       ASSERT_TRUE(Intact(got, type)) << "the neighbour queue's message was damaged";
     }
     // Scribble: a few random bytes in the header or the blocks in use (the
-    // queue holds at most ~20 small messages), never the lock.
+    // queue holds at most ~20 small messages), never the locks.
     const size_t hot = sizeof(core::MsgQueueHeader) + 200 * core::kMsgBlockSize;
     for (int k = 0; k < 4; ++k) {
       size_t at = rng() % hot;
@@ -133,10 +135,10 @@ TEST(MsgRegionScribbleTest, RebuildRestoresTrueCounts) {
     sent.insert(i);
   }
   auto* header = reinterpret_cast<core::MsgQueueHeader*>(region.base);
-  header->msg_head = 12345678;  // out of range: the next lock holder rebuilds
-  header->free_head = 7;
-  header->qnum.store(999);
-  header->cbytes.store(1);
+  header->msg_head.store(12345678);  // out of range: the next lock holder rebuilds
+  header->alloc_cursor = 7;
+  header->sent_count.store(999);
+  header->sent_bytes.store(1);
   uint64_t bytes = 0;
   std::vector<uint8_t> got;
   int64_t type = 0;

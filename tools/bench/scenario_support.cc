@@ -153,7 +153,7 @@ WorkerGroup::~WorkerGroup() {
   }
 }
 
-absl::Status WorkerGroup::Spawn(std::function<int()> body) {
+absl::Status WorkerGroup::Spawn(std::function<int()> body, std::function<int()> prepare) {
   if (ready_[0] < 0 || go_[0] < 0 || go_[1] < 0) {
     return core::ErrnoStatus(EMFILE, "worker group: no pipes");
   }
@@ -166,6 +166,9 @@ absl::Status WorkerGroup::Spawn(std::function<int()> body) {
     if (getppid() != parent) _exit(ECHILD);
     close(ready_[0]);
     close(go_[1]);
+    if (prepare) {
+      if (const int err = prepare(); err != 0) _exit(err);
+    }
     const char ready = 'r';
     if (write(ready_[1], &ready, 1) != 1) _exit(EPIPE);
     close(ready_[1]);

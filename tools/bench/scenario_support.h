@@ -98,7 +98,9 @@ class WorkerGroup {
   WorkerGroup& operator=(const WorkerGroup&) = delete;
   ~WorkerGroup();
 
-  absl::Status Spawn(std::function<int()> body);
+  // Forks a worker that runs `prepare` (if any; 0 or an errno) before it
+  // says it is ready, and `body` once let go.
+  absl::Status Spawn(std::function<int()> body, std::function<int()> prepare = nullptr);
   // Returns once every worker is ready and all have been let go.
   absl::Status Start();
   // Reaps every worker; the first failure, if any.
