@@ -106,6 +106,8 @@ int RecheckAccess(int msqid, int access, const core::Credentials& creds) {
 
 // Messages up to this size are read with their type in one copy.
 constexpr size_t kOneCopyMax = 65536;
+// And written out with it in one copy, through a buffer on the stack.
+constexpr size_t kOneCopyOutMax = 248;
 
 // The caller's struct msgbuf read into t_payload: its type in `*mtype`, the
 // text from t_payload.data() + the returned offset; or -errno, in the
@@ -194,8 +196,17 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
     }
   }
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
-  // do_msg_fill(): the type, then the text.
   const long type = static_cast<long>(mtype);
+  // A small message goes out in one copy (one recovery window). Only a
+  // fault sends it the long way, which leaves the caller's memory as the
+  // kernel's does (the copies write the same bytes again).
+  if (static_cast<size_t>(result) <= kOneCopyOutMax) {
+    char out[sizeof(long) + kOneCopyOutMax];
+    std::memcpy(out, &type, sizeof(type));
+    if (result > 0) std::memcpy(out + sizeof(long), t_payload.data(), static_cast<size_t>(result));
+    if (FaultSafeCopy(msgp, out, sizeof(long) + static_cast<size_t>(result))) return static_cast<ssize_t>(result);
+  }
+  // do_msg_fill(): the type, then the text.
   if (!FaultSafeCopy(msgp, &type, sizeof(type))) return FailWithErrno(EFAULT);
   if (result > 0 &&
       !FaultSafeCopy(static_cast<char*>(msgp) + sizeof(long), t_payload.data(), static_cast<size_t>(result))) {
