@@ -8,8 +8,6 @@
 // Runs the real MsgQueue over a real region file with the Linux platform
 // (futexes, the robust mutex); the lock's own storage is left alone here
 // (scribbles on it are the robust mutex conformance suite's subject).
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,45 +16,17 @@
 #include <set>
 #include <vector>
 
-#include "backends/linux/region_platform.h"
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_region.h"
 #include "gtest/gtest.h"
+#include "tests/testing/msg_region.h"
 
 namespace sysv {
 namespace {
 
 using core::MsgQueue;
 
-bool Holds(const void* context, uint64_t bytes) { return bytes <= *static_cast<const uint64_t*>(context); }
-
-struct Region {
-  explicit Region(uint64_t qbytes) {
-    blocks = MsgQueue::BlocksFor(qbytes);
-    file_size = MsgQueue::FileSize(blocks);
-    fd = memfd_create("msg-scribble", MFD_CLOEXEC);
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(ftruncate(fd, static_cast<off_t>(file_size)), 0);
-    base = mmap(nullptr, MsgQueue::MappingSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    EXPECT_NE(base, MAP_FAILED);
-    auto formatted = MsgQueue::Format(base, blocks, qbytes, 1, &linux_backend::LinuxRegionPlatform(),
-                                      {&Holds, &file_size});
-    EXPECT_TRUE(formatted.ok()) << formatted.status();
-    queue = *std::move(formatted);
-  }
-  ~Region() {
-    queue.reset();
-    munmap(base, MsgQueue::MappingSize());
-    close(fd);
-  }
-  unsigned char* bytes() { return static_cast<unsigned char*>(base); }
-
-  uint32_t blocks = 0;
-  uint64_t file_size = 0;
-  int fd = -1;
-  void* base = nullptr;
-  std::unique_ptr<MsgQueue> queue;
-};
+using Region = testing::MsgRegion;
 
 // Payload i: its length and bytes follow from i, so a receiver can check it.
 std::vector<uint8_t> Payload(uint32_t i) {
@@ -134,7 +104,7 @@ TEST(MsgRegionScribbleTest, RebuildRestoresTrueCounts) {
     ASSERT_EQ(region.queue->Send(1 + i % 5, Payload(i), kFlags, getpid(), 0), 0);
     sent.insert(i);
   }
-  auto* header = reinterpret_cast<core::MsgQueueHeader*>(region.base);
+  auto* header = reinterpret_cast<core::MsgQueueHeader*>(region.base());
   header->msg_head.store(12345678);  // out of range: the next lock holder rebuilds
   header->alloc_cursor = 7;
   header->sent_count.store(999);

@@ -1,0 +1,620 @@
+// MsgQueue::Locked: one or both of a queue region's locks held, and the
+// operations on the region that need them (core/msg/msg_region.h says which
+// lock guards what). Only core/msg's own files include this header.
+#ifndef SYSV_CORE_MSG_MSG_QUEUE_LOCKED_H_
+#define SYSV_CORE_MSG_MSG_QUEUE_LOCKED_H_
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "core/cpu_relax.h"
+#include "core/deadline.h"
+#include "core/msg/msg_queue.h"
+#include "core/msg/msg_region.h"
+#include "core/msg/msg_search.h"
+#include "core/region_platform.h"
+
+namespace sysv::core {
+
+// Blocks a one-lock sender looks at for a free one before it leaves the
+// search to the slow path (Locked::Alloc()).
+inline constexpr uint32_t kMsgAllocScan = 32;
+// How long a process about to lock waits for a busy lock to be released
+// before it sleeps in the mutex.
+inline constexpr int kMsgLockSpin = 200;
+
+// Data blocks a message of `size` bytes needs beside its record.
+inline uint32_t DataBlocksFor(uint64_t size) {
+  if (size <= kMsgInlineBytes) return 0;
+  return static_cast<uint32_t>((size - kMsgInlineBytes + kMsgDataBytes - 1) / kMsgDataBytes);
+}
+
+// Whether a receiver's status still says it waits.
+inline bool IsWaiting(uint32_t status) { return status == kMsgWaiting || status == kMsgRetry; }
+
+// IPC_STAT's fields change seldom in a stream (the times once a second, the
+// pids when another process sends or receives): a store only when the value
+// changes keeps their cache line shared between the CPUs instead of moving
+// it on every operation.
+template <typename T>
+void StoreIfChanged(std::atomic<T>& field, T value) {
+  if (field.load(std::memory_order_relaxed) != value) field.store(value, std::memory_order_relaxed);
+}
+
+class MsgQueue::Locked {
+ public:
+  // Which locks: a side's own (the one-lock paths), or both.
+  enum class Side { kSend, kReceive, kBoth };
+
+  Locked(MsgQueue& queue, Side side) : q_(queue), h_(*queue.header_), side_(side) {
+    if (side == Side::kBoth) {
+      LockBoth();
+    } else {
+      LockOne();
+    }
+  }
+  ~Locked() { Unlock(); }
+  Locked(const Locked&) = delete;
+  Locked& operator=(const Locked&) = delete;
+
+  bool held() const { return held_; }
+
+  void Unlock() {
+    if (!held_) return;
+    held_ = false;
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    if (side_ != Side::kReceive) {
+      h_.send_busy.store(0, std::memory_order_relaxed);
+      mutex.unlock(h_.send_lock);
+    }
+    if (side_ != Side::kSend) {
+      h_.recv_busy.store(0, std::memory_order_relaxed);
+      mutex.unlock(h_.recv_lock);
+    }
+    for (const auto& [word, count] : wakes_) q_.platform_->waiter.wake(word, count);
+    wakes_.clear();
+  }
+
+  // An inconsistency found in the middle of an operation (both locks
+  // held): rebuild now. A second one in the same critical section means
+  // someone keeps scribbling; the caller gives up with EIDRM.
+  bool RepairOnce() {
+    if (repaired_) return false;
+    repaired_ = true;
+    return Rebuild();
+  }
+
+  // An inconsistency found on a one-lock path: the next holder of both
+  // locks rebuilds.
+  void RequestRepair() { h_.repair.store(1, std::memory_order_release); }
+
+  // --- Blocks. `bump` grows under send_lock while a receiver holds only
+  // recv_lock: a block past the value seen last is looked up again.
+  bool Valid(uint32_t block) {
+    if (block >= limit_) return false;
+    if (block < bump_seen_) return true;
+    bump_seen_ = std::min(h_.bump.load(std::memory_order_acquire), limit_);
+    return block < bump_seen_;
+  }
+  unsigned char* Block(uint32_t block) const { return q_.arena_ + static_cast<size_t>(block) * kMsgBlockSize; }
+  MsgRecord* Record(uint32_t block) const { return reinterpret_cast<MsgRecord*>(Block(block)); }
+  MsgData* Data(uint32_t block) const { return reinterpret_cast<MsgData*>(Block(block)); }
+  MsgReceiver* Receiver(uint32_t block) const { return reinterpret_cast<MsgReceiver*>(Block(block)); }
+  MsgSender* Sender(uint32_t block) const { return reinterpret_cast<MsgSender*>(Block(block)); }
+  // Acquire: a block a receiver freed is the sender's once it reads kFree.
+  MsgBlockKind Kind(uint32_t block) const {
+    return static_cast<MsgBlockKind>(Data(block)->kind.load(std::memory_order_acquire));
+  }
+  void SetKind(uint32_t block, MsgBlockKind kind) {
+    Data(block)->kind.store(static_cast<uint32_t>(kind), std::memory_order_release);
+  }
+  // A record's `next`, which the two sides share (msg_region.h).
+  uint32_t NextOf(uint32_t block) const {
+    return std::atomic_ref<uint32_t>(Record(block)->next).load(std::memory_order_acquire);
+  }
+  void SetNext(uint32_t block, uint32_t next) {
+    std::atomic_ref<uint32_t>(Record(block)->next).store(next, std::memory_order_release);
+  }
+
+  // A free block, or kMsgNoBlock (send_lock held).
+  //
+  // Blocks are handed out in ring order over [0, bump), from `alloc_cursor`
+  // on: a stream's messages then lie in consecutive blocks, and a block is
+  // free exactly when its kind says so, with no list for the two sides to
+  // share: a receiver frees a block by one store, which is also the last it
+  // makes to it. When the kMsgAllocScan blocks after the cursor are in use,
+  // the ring grows into a never-used block, so that it stays about as large
+  // as what the queue holds. Only an arena used up to its end is searched
+  // further, whole, and only by a holder of both locks.
+  uint32_t Alloc() {
+    const uint32_t bump = std::min(h_.bump.load(std::memory_order_relaxed), limit_);
+    uint32_t cursor = h_.alloc_cursor;
+    auto search = [&](uint32_t blocks) {
+      for (uint32_t step = 0; step < blocks; ++step) {
+        if (cursor >= bump) cursor = 0;
+        const uint32_t block = cursor++;
+        if (Kind(block) == MsgBlockKind::kFree) return block;
+      }
+      return kMsgNoBlock;
+    };
+    uint32_t block = search(std::min(kMsgAllocScan, bump));
+    if (block == kMsgNoBlock && bump < limit_) {
+      h_.bump.store(bump + 1, std::memory_order_release);
+      block = bump;
+      cursor = bump + 1;
+    } else if (block == kMsgNoBlock && side_ == Side::kBoth) {
+      block = search(bump);
+    }
+    h_.alloc_cursor = cursor;
+    return block;
+  }
+
+  // Frees a block: its last store (a sender may take it at once).
+  void Free(uint32_t block) { SetKind(block, MsgBlockKind::kFree); }
+
+  // --- Messages.
+
+  // Writes a message as kPending (not sent yet). kMsgNoBlock, with nothing
+  // written, when no free block was found. Needs send_lock.
+  uint32_t WriteMessage(int64_t mtype, absl::Span<const uint8_t> payload) {
+    const uint32_t data_blocks = DataBlocksFor(payload.size());
+    const uint32_t head = Alloc();
+    if (head == kMsgNoBlock) return kMsgNoBlock;
+    SetKind(head, MsgBlockKind::kPending);
+    MsgRecord* record = Record(head);
+    record->data = kMsgNoBlock;
+    record->mtype = mtype;
+    record->size = static_cast<uint32_t>(payload.size());
+    record->blocks = data_blocks;
+    SetNext(head, kMsgNoBlock);  // a spinning receiver may still look (LooksEmpty())
+    const size_t inline_bytes = std::min<size_t>(payload.size(), kMsgInlineBytes);
+    if (inline_bytes > 0) std::memcpy(record->inline_data, payload.data(), inline_bytes);
+    size_t offset = inline_bytes;
+    uint32_t* link = &record->data;
+    for (uint32_t i = 0; i < data_blocks; ++i) {
+      const uint32_t block = Alloc();
+      if (block == kMsgNoBlock) {
+        FreeMessage(head);
+        return kMsgNoBlock;
+      }
+      SetKind(block, MsgBlockKind::kData);
+      MsgData* data = Data(block);
+      data->next = kMsgNoBlock;
+      const size_t n = std::min<size_t>(payload.size() - offset, kMsgDataBytes);
+      std::memcpy(data->bytes, payload.data() + offset, n);
+      offset += n;
+      *link = block;
+      link = &data->next;
+    }
+    record->seq = h_.next_seq++;
+    return head;
+  }
+
+  // Copies the first `n` bytes of message `head` into `out`. False when its
+  // chain does not validate.
+  bool CopyPayload(uint32_t head, size_t n, std::vector<uint8_t>* out) {
+    const MsgRecord* record = Record(head);
+    if (n > record->size) return false;
+    out->resize(n);
+    const size_t inline_bytes = std::min<size_t>(n, kMsgInlineBytes);
+    if (inline_bytes > 0) std::memcpy(out->data(), record->inline_data, inline_bytes);
+    size_t offset = inline_bytes;
+    uint32_t block = record->data;
+    for (uint32_t i = 0; offset < n; ++i) {
+      if (i >= record->blocks || !Valid(block) || Kind(block) != MsgBlockKind::kData) return false;
+      const MsgData* data = Data(block);
+      const size_t chunk = std::min<size_t>(n - offset, kMsgDataBytes);
+      std::memcpy(out->data() + offset, data->bytes, chunk);
+      offset += chunk;
+      block = data->next;
+    }
+    return true;
+  }
+
+  // Frees a message's data blocks: `blocks` of them from `block` on.
+  void FreeChain(uint32_t block, uint32_t blocks) {
+    for (uint32_t i = 0; i < blocks && Valid(block) && Kind(block) == MsgBlockKind::kData; ++i) {
+      const uint32_t next = Data(block)->next;
+      Free(block);
+      block = next;
+    }
+  }
+
+  // Frees a message's blocks. The record goes first: from then on the
+  // message does not exist, whatever happens to the rest.
+  void FreeMessage(uint32_t head) {
+    const uint32_t data = Record(head)->data;
+    const uint32_t blocks = Record(head)->blocks;
+    Free(head);
+    FreeChain(data, blocks);
+  }
+
+  // --- The message list: singly linked, in send order, from the dummy
+  // record `msg_head` to `msg_tail` (msg_region.h). A link read from the
+  // region is checked before it is followed; a bad one sets `broken_` and
+  // changes nothing.
+
+  // The dummy, or kMsgNoBlock when it does not validate (recv_lock held).
+  uint32_t Dummy() {
+    const uint32_t dummy = h_.msg_head.load(std::memory_order_relaxed);
+    if (Valid(dummy) && Kind(dummy) == MsgBlockKind::kDummy) return dummy;
+    Broken();
+    return kMsgNoBlock;
+  }
+
+  // Appends a sent message (send_lock held). The tail is a message, or a
+  // dummy: the list's, or a former tail a receiver has just made the new
+  // dummy, before it stored `msg_head`.
+  bool Append(uint32_t block) {
+    const uint32_t tail = h_.msg_tail;
+    if (!Valid(tail)) return Broken();
+    const MsgBlockKind kind = Kind(tail);
+    if ((kind != MsgBlockKind::kMessage && kind != MsgBlockKind::kDummy) || NextOf(tail) != kMsgNoBlock) {
+      return Broken();
+    }
+    SetNext(block, kMsgNoBlock);
+    SetNext(tail, block);  // the receive side sees the message from here on
+    h_.msg_tail = block;
+    return true;
+  }
+
+  // Takes the first message off the list (recv_lock held): it becomes the
+  // dummy, its kind the commit point of the receive. `dummy` is the current
+  // dummy, `first` its successor.
+  void TakeFirst(uint32_t dummy, uint32_t first) {
+    const MsgRecord* record = Record(first);
+    const uint32_t data = record->data;
+    const uint32_t blocks = record->blocks;
+    const uint32_t size = record->size;
+    SetKind(first, MsgBlockKind::kDummy);  // received
+    h_.msg_head.store(first, std::memory_order_relaxed);
+    CountReceived(size);
+    Free(dummy);
+    FreeChain(data, blocks);
+  }
+
+  // find_msg() (both locks held). Returns the message and the record before
+  // it in `*prev`, kMsgNoBlock when none matches, and sets `broken_` when
+  // the list does not validate.
+  uint32_t FindMessage(int64_t msgtyp, uint32_t mode, uint32_t* prev) {
+    uint32_t found = kMsgNoBlock;
+    uint32_t found_prev = kMsgNoBlock;
+    int64_t count = 0;
+    const uint32_t dummy = Dummy();
+    if (dummy == kMsgNoBlock) return kMsgNoBlock;
+    uint32_t before = dummy;
+    uint32_t steps = 0;
+    for (uint32_t block = NextOf(dummy); block != kMsgNoBlock; before = block, block = NextOf(block)) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kMessage || ++steps > limit_) {
+        Broken();
+        return kMsgNoBlock;
+      }
+      const int64_t mtype = Record(block)->mtype;
+      if (!TestMsg(mtype, msgtyp, mode)) continue;
+      if (mode == kSearchLessEqual && mtype != 1) {
+        msgtyp = mtype - 1;
+        found = block;
+        found_prev = before;
+      } else if (mode == kSearchNumber) {
+        if (msgtyp == count) {
+          *prev = before;
+          return block;
+        }
+      } else {
+        *prev = before;
+        return block;
+      }
+      ++count;
+    }
+    if (before != h_.msg_tail) {
+      Broken();
+      return kMsgNoBlock;
+    }
+    *prev = found_prev;
+    return found;
+  }
+
+  // Unlinks `block`, which follows `prev` (both locks held).
+  void UnlinkMessage(uint32_t prev, uint32_t block) {
+    SetNext(prev, NextOf(block));
+    if (h_.msg_tail == block) h_.msg_tail = prev;
+    SetNext(block, kMsgNoBlock);
+  }
+
+  // A message is counted in once it is linked or about to be: the sent
+  // counters grow before a receiver can see it (ReadCounts()).
+  void CountSent(uint64_t size) {
+    h_.sent_bytes.store(h_.sent_bytes.load(std::memory_order_relaxed) + size, std::memory_order_release);
+    h_.sent_count.store(h_.sent_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  void CountReceived(uint64_t size) {
+    h_.recv_bytes.store(h_.recv_bytes.load(std::memory_order_relaxed) + size, std::memory_order_release);
+    h_.recv_count.store(h_.recv_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  // --- Waiting receivers: doubly linked in arrival order (both locks).
+  bool LinkReceiverAtTail(uint32_t block) {
+    const uint32_t tail = h_.recv_tail;
+    if (!ReceiverLinkable(tail)) return Broken();
+    MsgReceiver* receiver = Receiver(block);
+    receiver->prev = tail;
+    receiver->next = kMsgNoBlock;
+    (tail == kMsgNoBlock ? h_.recv_head : Receiver(tail)->next) = block;
+    h_.recv_tail = block;
+    return true;
+  }
+  bool UnlinkReceiver(uint32_t block) {
+    MsgReceiver* receiver = Receiver(block);
+    const uint32_t prev = receiver->prev;
+    const uint32_t next = receiver->next;
+    if (!ReceiverLinkable(prev) || !ReceiverLinkable(next)) return Broken();
+    uint32_t& into_prev = prev == kMsgNoBlock ? h_.recv_head : Receiver(prev)->next;
+    uint32_t& into_next = next == kMsgNoBlock ? h_.recv_tail : Receiver(next)->prev;
+    if (into_prev != block || into_next != block) return Broken();
+    into_prev = next;
+    into_next = prev;
+    receiver->prev = receiver->next = kMsgNoBlock;
+    return true;
+  }
+
+  bool Broken() {
+    broken_ = true;
+    return false;
+  }
+
+  // Decides a waiting receiver: `status` is 0 (its message is in `message`)
+  // or an errno. Its wake-up happens after the unlock, and only if it may be
+  // asleep (a spinning receiver sees the status by itself).
+  void Decide(uint32_t block, uint32_t status) {
+    MsgReceiver* receiver = Receiver(block);
+    receiver->status.store(status, std::memory_order_release);
+    // MSG_BARRIER_SLEEP: pairs with the receiver's store of `sleeping`
+    // before its last look at `status`; one of the two sees the other.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (receiver->sleeping.load(std::memory_order_relaxed) != 0) WakeAfter(&receiver->status, 1);
+  }
+
+  // Decides every queued receiver with `status` (they stay linked: a
+  // receiver unlinks itself when it looks at its status).
+  void DecideAllWaiting(uint32_t status) {
+    uint32_t steps = 0;
+    for (uint32_t block = h_.recv_head; block != kMsgNoBlock && Valid(block) && ++steps <= limit_;
+         block = Receiver(block)->next) {
+      if (Kind(block) != MsgBlockKind::kReceiver) break;
+      Decide(block, status);
+    }
+  }
+
+  // pipelined_send(): hands `head` (kPending or kMessage, not linked) to the
+  // first waiting receiver that wants it (both locks held). True when one
+  // took it.
+  bool HandToReceiver(uint32_t head) {
+    const MsgRecord* record = Record(head);
+    uint32_t steps = 0;
+    for (uint32_t block = h_.recv_head; block != kMsgNoBlock;) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kReceiver || ++steps > limit_) return Broken();
+      MsgReceiver* receiver = Receiver(block);
+      const uint32_t next = receiver->next;
+      if (TestMsg(record->mtype, receiver->msgtype, receiver->mode)) {
+        if (!UnlinkReceiver(block)) return false;  // broken_ is set
+        if (receiver->maxsize < record->size) {
+          Decide(block, E2BIG);
+        } else {
+          StoreIfChanged(h_.lrpid, receiver->pid);
+          StoreIfChanged(h_.rtime, q_.platform_->now_seconds());
+          // MSG_BARRIER_HAND: the receiver names the message before the
+          // message says it was handed, so that a rebuild in between finds
+          // either a pending message (dropped: the send did not happen) or
+          // a handed one with its receiver.
+          receiver->message = head;
+          SetKind(head, MsgBlockKind::kHanded);
+          Decide(block, 0);
+          return true;
+        }
+      }
+      block = next;
+    }
+    return false;
+  }
+
+  // A sent (or returned) message that no receiver took: into the queue, in
+  // send order (both locks held). A new message goes at the tail; only one
+  // a dead receiver never took may belong further in.
+  void Enqueue(uint32_t head) {
+    const uint64_t seq = Record(head)->seq;
+    SetKind(head, MsgBlockKind::kMessage);
+    CountSent(Record(head)->size);
+    const uint32_t tail = h_.msg_tail;
+    if (!Valid(tail) || Kind(tail) != MsgBlockKind::kMessage || Record(tail)->seq < seq) {
+      // A broken list: the message is committed all the same, and the
+      // rebuild the caller runs links it.
+      Append(head);
+      return;
+    }
+    const uint32_t dummy = Dummy();
+    if (dummy == kMsgNoBlock) return;
+    uint32_t before = dummy;
+    uint32_t steps = 0;
+    for (uint32_t block = NextOf(dummy); block != kMsgNoBlock; before = block, block = NextOf(block)) {
+      if (!Valid(block) || Kind(block) != MsgBlockKind::kMessage || ++steps > limit_) {
+        Broken();
+        return;
+      }
+      if (Record(block)->seq > seq) break;
+    }
+    SetNext(head, NextOf(before));
+    SetNext(before, head);
+  }
+
+  // Every writer holds send_lock: a plain increment, no read-modify-write.
+  void NoteSent() {
+    h_.sent_seq.store(h_.sent_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
+  // Room may have appeared: every waiting sender looks again (ss_wakeup()
+  // wakes those whose message now fits; they race for it either way).
+  // Senders mark `space_seq` under both locks before they wait
+  // (WatchSpace), so a receiver holding recv_lock sees the mark of every
+  // sender that found the queue full before it: with no mark nobody waits,
+  // and the word is neither written nor woken (the common case of a stream).
+  void NoteSpace() {
+    const uint32_t space = h_.space_seq.load(std::memory_order_relaxed);
+    if ((space & (MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers)) == 0) return;
+    if (BumpSpace()) WakeAfter(&h_.space_seq, INT_MAX);
+  }
+
+  // The same, whoever waits: for IPC_SET, IPC_RMID and a rebuild (which may
+  // follow a scribble of the marks).
+  void ForceSpace() {
+    BumpSpace();
+    WakeAfter(&h_.space_seq, INT_MAX);
+  }
+
+  // A sender about to wait for room marks `space_seq` (kSpaceWatched; with
+  // kSpaceSleepers too before a futex sleep) and returns the marked value,
+  // which the next receiver that makes room changes.
+  uint32_t WatchSpace(uint32_t marks) {
+    uint32_t space = h_.space_seq.load(std::memory_order_relaxed);
+    while ((space & marks) != marks &&
+           !h_.space_seq.compare_exchange_weak(space, space | marks, std::memory_order_relaxed)) {
+    }
+    return space | marks;
+  }
+
+  void WakeAfter(const std::atomic<uint32_t>* word, int count) { wakes_.emplace_back(word, count); }
+
+  // Changes `space_seq` and clears its marks (IPC_SET and IPC_RMID do it
+  // without the lock, hence the compare-and-swap). Returns whether a sender
+  // may sleep on it.
+  bool BumpSpace() { return MsgQueue::BumpSpace(h_); }
+
+  // --- Waiter records.
+  void AddWaiter() { h_.waiters.fetch_add(1, std::memory_order_relaxed); }
+  void DropWaiter() {
+    if (h_.waiters.load(std::memory_order_relaxed) > 0) h_.waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  bool broken() const { return broken_; }
+
+  // Recomputes every derived field from the records (file comment of
+  // core/msg/msg_region.h); both locks held. False when the arena has no
+  // block left for the dummy.
+  bool Rebuild();
+
+ private:
+
+  // Critical sections last a few hundred nanoseconds: wait out a holder on
+  // another CPU rather than sleep in the mutex (a futex sleep and wake-up
+  // cost more than the wait, and the holder's unlock then pays the wake).
+  // A deadline that has passed makes Lock a try-lock, which also keeps the
+  // clock read of a real deadline off the uncontended path.
+  LockResult Acquire(void* lock, const std::atomic<uint32_t>& busy) {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    const Deadline now = Deadline::FromMonotonicNanos(0);
+    LockResult result = mutex.lock(lock, now);
+    for (int i = 0; result == LockResult::kTimedOut && i < kMsgLockSpin; ++i) {
+      CpuRelax();
+      if (busy.load(std::memory_order_relaxed) == 0) result = mutex.lock(lock, now);
+    }
+    if (result != LockResult::kTimedOut) return result;
+    return mutex.lock(lock, Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos)));
+  }
+
+  void LockBoth() {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    const LockResult recv = Acquire(h_.recv_lock, h_.recv_busy);
+    if (!HoldsLock(recv)) return;
+    h_.recv_busy.store(1, std::memory_order_relaxed);
+    const LockResult send = Acquire(h_.send_lock, h_.send_busy);
+    if (!HoldsLock(send)) {
+      // A holder that died leaves the lock to be repaired by whoever gets
+      // both; giving it up unrepaired would make it unrecoverable.
+      if (recv == LockResult::kAcquiredOwnerDied) {
+        RequestRepair();
+        mutex.mark_consistent(h_.recv_lock);
+      }
+      h_.recv_busy.store(0, std::memory_order_relaxed);
+      mutex.unlock(h_.recv_lock);
+      return;
+    }
+    h_.send_busy.store(1, std::memory_order_relaxed);
+    held_ = true;
+    RefreshCapacity();
+    const bool died = recv == LockResult::kAcquiredOwnerDied || send == LockResult::kAcquiredOwnerDied;
+    if (died || h_.repair.load(std::memory_order_acquire) != 0 || !Consistent()) Rebuild();
+    if (recv == LockResult::kAcquiredOwnerDied) mutex.mark_consistent(h_.recv_lock);
+    if (send == LockResult::kAcquiredOwnerDied) mutex.mark_consistent(h_.send_lock);
+  }
+
+  // One side's lock, for a one-lock path: given up again (held() false)
+  // when the derived state needs a rebuild, which only a holder of both
+  // locks may run.
+  void LockOne() {
+    const SharedMutexOps& mutex = q_.platform_->mutex;
+    void* lock = side_ == Side::kSend ? h_.send_lock : h_.recv_lock;
+    std::atomic<uint32_t>& busy = side_ == Side::kSend ? h_.send_busy : h_.recv_busy;
+    const LockResult result = Acquire(lock, busy);
+    if (!HoldsLock(result)) return;
+    RefreshCapacity();
+    if (result == LockResult::kAcquiredOwnerDied || h_.repair.load(std::memory_order_acquire) != 0) {
+      if (result == LockResult::kAcquiredOwnerDied) {
+        RequestRepair();  // before the lock says consistent again
+        mutex.mark_consistent(lock);
+      }
+      mutex.unlock(lock);
+      return;
+    }
+    busy.store(1, std::memory_order_relaxed);
+    held_ = true;
+  }
+
+  // Takes a larger `arena_blocks` into account once the file is known to
+  // hold it.
+  void RefreshCapacity() {
+    uint32_t checked = q_.checked_blocks_.load(std::memory_order_relaxed);
+    const uint32_t blocks = h_.arena_blocks.load(std::memory_order_acquire);
+    if (blocks > checked && blocks <= kMsgMaxArenaBlocks && q_.capacity_.holds != nullptr &&
+        q_.capacity_.holds(q_.capacity_.context, FileSize(blocks))) {
+      q_.checked_blocks_.store(blocks, std::memory_order_relaxed);
+      checked = blocks;
+    }
+    limit_ = checked;
+    bump_seen_ = std::min(h_.bump.load(std::memory_order_acquire), limit_);
+  }
+
+  // The derived state as a holder of both locks needs it; what does not
+  // hold is rebuilt.
+  bool Consistent() {
+    auto end_ok = [&](uint32_t block) { return block == kMsgNoBlock || Valid(block); };
+    const uint64_t queued = h_.sent_count.load(std::memory_order_relaxed) - h_.recv_count.load(std::memory_order_relaxed);
+    return h_.bump.load(std::memory_order_relaxed) <= limit_ && Valid(h_.msg_head.load(std::memory_order_relaxed)) &&
+           Valid(h_.msg_tail) && end_ok(h_.recv_head) && end_ok(h_.recv_tail) && queued <= limit_;
+  }
+
+  MsgQueue& q_;
+  MsgQueueHeader& h_;
+  const Side side_;
+  uint32_t limit_ = 0;
+  uint32_t bump_seen_ = 0;
+  bool held_ = false;
+  bool broken_ = false;
+  bool repaired_ = false;
+  absl::InlinedVector<std::pair<const std::atomic<uint32_t>*, int>, 4> wakes_;
+
+  bool ReceiverLinkable(uint32_t block) {
+    return block == kMsgNoBlock || (Valid(block) && Kind(block) == MsgBlockKind::kReceiver);
+  }
+};
+
+}  // namespace sysv::core
+
+#endif  // SYSV_CORE_MSG_MSG_QUEUE_LOCKED_H_
