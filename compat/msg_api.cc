@@ -106,8 +106,9 @@ int RecheckAccess(int msqid, int access, const core::Credentials& creds) {
 
 // Messages up to this size are read with their type in one copy.
 constexpr size_t kOneCopyMax = 65536;
-// And written out with it in one copy, through a buffer on the stack.
-constexpr size_t kOneCopyOutMax = 248;
+// And written out with it in one copy, through a 256-byte buffer on the
+// stack (the type's 8 bytes and the text).
+constexpr size_t kOneCopyOutMax = 256 - sizeof(long);
 
 // The caller's struct msgbuf read into t_payload: its type in `*mtype`, the
 // text from t_payload.data() + the returned offset; or -errno, in the
@@ -198,8 +199,8 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
   const long type = static_cast<long>(mtype);
   // A small message goes out in one copy (one recovery window). Only a
-  // fault sends it the long way, which leaves the caller's memory as the
-  // kernel's does (the copies write the same bytes again).
+  // fault sends it the long way: the type first, then the text, as
+  // do_msg_fill() (the copies write the same bytes again).
   if (static_cast<size_t>(result) <= kOneCopyOutMax) {
     char out[sizeof(long) + kOneCopyOutMax];
     std::memcpy(out, &type, sizeof(type));

@@ -96,7 +96,6 @@
 #include <cstring>
 
 #include "core/deadline.h"
-#include "core/hot_tls.h"
 #include "core/shared_mutex.h"
 #include "core/waiter.h"
 
@@ -360,11 +359,11 @@ class OwnerWordMutex {
                 "sleepers wait on the low half of the word at its own address");
 
   // constinit: zero-initialised, so access needs no TLS init guard.
-  static constinit thread_local HeldRecord record_ SYSV_HOT_TLS;
+  static constinit thread_local HeldRecord record_;
 };
 
 template <Waiter W, OwnerProbe P>
-constinit thread_local typename OwnerWordMutex<W, P>::HeldRecord OwnerWordMutex<W, P>::record_ SYSV_HOT_TLS{};
+constinit thread_local typename OwnerWordMutex<W, P>::HeldRecord OwnerWordMutex<W, P>::record_{};
 
 }  // namespace sysv::core
 

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <optional>
 #include <string_view>
-#include "core/hot_tls.h"
 
 namespace sysv::linux_backend {
 namespace {
@@ -75,7 +74,7 @@ struct CachedSelf {
   bool valid;
   LockOwner owner;
 };
-constinit thread_local CachedSelf cached_self SYSV_HOT_TLS{};
+constinit thread_local CachedSelf cached_self{};
 
 void InvalidateInForkedChild() { cached_self.valid = false; }
 

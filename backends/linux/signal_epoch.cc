@@ -5,15 +5,14 @@
 #include <atomic>
 
 #include "backends/linux/futex_waiter.h"
-#include "core/hot_tls.h"
 
 namespace sysv::linux_backend {
 namespace {
 
 // Only this thread and its signal handlers touch these: volatile plus
 // signal fences order them against the handler, no atomics needed.
-thread_local volatile uint64_t t_epoch SYSV_HOT_TLS = 0;
-thread_local sigjmp_buf* volatile t_escape SYSV_HOT_TLS = nullptr;
+thread_local volatile uint64_t t_epoch = 0;
+thread_local sigjmp_buf* volatile t_escape = nullptr;
 
 }  // namespace
 

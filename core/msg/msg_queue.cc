@@ -32,6 +32,8 @@ constexpr int kMinSpin = 16;
 constexpr int kSpinsPerYield = 64;
 // The pause after which a process whose partner shares its CPU yields.
 constexpr int kEarlyYield = 1;
+// The longest futex sleep (MsgQueue::Sleep()).
+constexpr absl::Duration kMsgSleepLimit = absl::Seconds(1);
 
 }  // namespace
 
@@ -93,11 +95,17 @@ void MsgQueue::ReadCounts(uint64_t* qnum, uint64_t* cbytes) const {
   }
 }
 
+// A waker stores the new state, unlocks, then wakes: killed in between, it
+// leaves a sleeper whose state is already decided (a receiver handed its
+// message, a sender whose marks were cleared) and nobody left to wake it.
+// So no sleep lasts longer than kMsgSleepLimit; a sleeper that wakes from
+// it looks again, as after a spurious wake-up.
 WaitResult MsgQueue::Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since) {
+  const Deadline deadline = Deadline::After(kMsgSleepLimit);
   if (platform_->interruptible_wait != nullptr) {
-    return platform_->interruptible_wait(word, expected, Deadline::Infinite(), since);
+    return platform_->interruptible_wait(word, expected, deadline, since);
   }
-  return platform_->waiter.wait(word, expected, Deadline::Infinite());
+  return platform_->waiter.wait(word, expected, deadline);
 }
 
 bool MsgQueue::BumpSpace(MsgQueueHeader& h) {
@@ -147,8 +155,7 @@ absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Format(void* base, uint32_t 
   dummy->next = kMsgNoBlock;
   dummy->kind.store(static_cast<uint32_t>(MsgBlockKind::kDummy), std::memory_order_relaxed);
   header->bump.store(1, std::memory_order_relaxed);
-  header->msg_head.store(0, std::memory_order_relaxed);
-  header->msg_tail = 0;
+  header->msg_head = header->msg_tail = 0;
   platform->mutex.init(header->recv_lock);
   platform->mutex.init(header->send_lock);
   header->magic.store(MsgQueueHeader::kMagic, std::memory_order_release);
@@ -536,7 +543,10 @@ void MsgQueue::Remove() {
       locked.DecideAllWaiting(EIDRM);  // expunge_all(-EIDRM)
     } else {
       // A stuck or broken lock: find the receivers by their records. Only
-      // atomics are touched, and only inside the checked arena.
+      // atomics are touched, and only inside the checked arena. (A record
+      // freed and reused as a message between the look and the store would
+      // take EIDRM into its `data`: harmless, as nothing reads a removed
+      // queue's messages again.)
       const uint32_t end =
           std::min(h.bump.load(std::memory_order_relaxed), checked_blocks_.load(std::memory_order_relaxed));
       for (uint32_t block = 0; block < end; ++block) {

@@ -30,9 +30,9 @@
 // Costs (a stream of small messages between two processes on two CPUs is
 // bound by the cache lines that move between the CPUs per message, and by
 // system calls): the steady state of a stream makes no system call, and
-// its producer and consumer never wait for each other. A msgsnd that no
-// waiting receiver wants (none waits) and a msgrcv of the first message
-// take one lock each, their side's (msg_region.h); every other operation
+// its producer and consumer never wait for each other. A msgsnd while no
+// receiver waits and a msgrcv of the first message take one lock each,
+// their side's (msg_region.h says when exactly); every other operation
 // takes both. Locks are taken with a try-lock and a spin before a sleep in
 // the mutex; a receiver that sees the queue empty, and a sender that sees
 // it full, spin without a lock until it is worth taking (a sender until a
@@ -51,7 +51,6 @@
 #define SYSV_CORE_MSG_MSG_QUEUE_H_
 
 #include <atomic>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -166,11 +165,12 @@ class MsgQueue {
   // msg_qnum and msg_cbytes from the two sides' counters, without a lock.
   void ReadCounts(uint64_t* qnum, uint64_t* cbytes) const;
 
-  // A futex sleep that a signal handler run since `since` interrupts.
+  // A futex sleep of at most a second that a signal handler run since
+  // `since` interrupts.
   WaitResult Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since);
 
   // Changes `space_seq` and clears its waiter marks (msg_region.h); true
-  // when a sender may sleep on it. With or without the lock.
+  // when a sender may sleep on it. With or without the locks.
   static bool BumpSpace(MsgQueueHeader& h);
 
   // Whether the list holds no message (no lock taken; a hint).

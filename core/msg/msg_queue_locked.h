@@ -175,7 +175,7 @@ class MsgQueue::Locked {
     record->mtype = mtype;
     record->size = static_cast<uint32_t>(payload.size());
     record->blocks = data_blocks;
-    SetNext(head, kMsgNoBlock);  // a spinning receiver may still look (LooksEmpty())
+    SetNext(head, kMsgNoBlock);  // `next` is only ever accessed atomically
     const size_t inline_bytes = std::min<size_t>(payload.size(), kMsgInlineBytes);
     if (inline_bytes > 0) std::memcpy(record->inline_data, payload.data(), inline_bytes);
     size_t offset = inline_bytes;
@@ -245,7 +245,7 @@ class MsgQueue::Locked {
 
   // The dummy, or kMsgNoBlock when it does not validate (recv_lock held).
   uint32_t Dummy() {
-    const uint32_t dummy = h_.msg_head.load(std::memory_order_relaxed);
+    const uint32_t dummy = h_.msg_head;
     if (Valid(dummy) && Kind(dummy) == MsgBlockKind::kDummy) return dummy;
     Broken();
     return kMsgNoBlock;
@@ -276,7 +276,7 @@ class MsgQueue::Locked {
     const uint32_t blocks = record->blocks;
     const uint32_t size = record->size;
     SetKind(first, MsgBlockKind::kDummy);  // received
-    h_.msg_head.store(first, std::memory_order_relaxed);
+    h_.msg_head = first;
     CountReceived(size);
     Free(dummy);
     FreeChain(data, blocks);
@@ -493,7 +493,7 @@ class MsgQueue::Locked {
   void WakeAfter(const std::atomic<uint32_t>* word, int count) { wakes_.emplace_back(word, count); }
 
   // Changes `space_seq` and clears its marks (IPC_SET and IPC_RMID do it
-  // without the lock, hence the compare-and-swap). Returns whether a sender
+  // without the locks, hence the compare-and-swap). Returns whether a sender
   // may sleep on it.
   bool BumpSpace() { return MsgQueue::BumpSpace(h_); }
 
@@ -511,7 +511,6 @@ class MsgQueue::Locked {
   bool Rebuild();
 
  private:
-
   // Critical sections last a few hundred nanoseconds: wait out a holder on
   // another CPU rather than sleep in the mutex (a futex sleep and wake-up
   // cost more than the wait, and the holder's unlock then pays the wake).
@@ -550,7 +549,9 @@ class MsgQueue::Locked {
     held_ = true;
     RefreshCapacity();
     const bool died = recv == LockResult::kAcquiredOwnerDied || send == LockResult::kAcquiredOwnerDied;
-    if (died || h_.repair.load(std::memory_order_acquire) != 0 || !Consistent()) Rebuild();
+    // A rebuild that fails (no block left for the dummy) keeps the one-lock
+    // paths out until one succeeds.
+    if ((died || h_.repair.load(std::memory_order_acquire) != 0 || !Consistent()) && !Rebuild()) RequestRepair();
     if (recv == LockResult::kAcquiredOwnerDied) mutex.mark_consistent(h_.recv_lock);
     if (send == LockResult::kAcquiredOwnerDied) mutex.mark_consistent(h_.send_lock);
   }
@@ -577,6 +578,11 @@ class MsgQueue::Locked {
     held_ = true;
   }
 
+  // A receiver list's end or link: none, or a waiting receiver's record.
+  bool ReceiverLinkable(uint32_t block) {
+    return block == kMsgNoBlock || (Valid(block) && Kind(block) == MsgBlockKind::kReceiver);
+  }
+
   // Takes a larger `arena_blocks` into account once the file is known to
   // hold it.
   void RefreshCapacity() {
@@ -595,8 +601,9 @@ class MsgQueue::Locked {
   // hold is rebuilt.
   bool Consistent() {
     auto end_ok = [&](uint32_t block) { return block == kMsgNoBlock || Valid(block); };
-    const uint64_t queued = h_.sent_count.load(std::memory_order_relaxed) - h_.recv_count.load(std::memory_order_relaxed);
-    return h_.bump.load(std::memory_order_relaxed) <= limit_ && Valid(h_.msg_head.load(std::memory_order_relaxed)) &&
+    const uint64_t queued =
+        h_.sent_count.load(std::memory_order_relaxed) - h_.recv_count.load(std::memory_order_relaxed);
+    return h_.bump.load(std::memory_order_relaxed) <= limit_ && Valid(h_.msg_head) &&
            Valid(h_.msg_tail) && end_ok(h_.recv_head) && end_ok(h_.recv_tail) && queued <= limit_;
   }
 
@@ -609,10 +616,6 @@ class MsgQueue::Locked {
   bool broken_ = false;
   bool repaired_ = false;
   absl::InlinedVector<std::pair<const std::atomic<uint32_t>*, int>, 4> wakes_;
-
-  bool ReceiverLinkable(uint32_t block) {
-    return block == kMsgNoBlock || (Valid(block) && Kind(block) == MsgBlockKind::kReceiver);
-  }
 };
 
 }  // namespace sysv::core

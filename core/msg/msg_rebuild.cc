@@ -107,7 +107,7 @@ bool MsgQueue::Locked::Rebuild() {
   }
 
   // The dummy: the old one if it still is one, else any unused block.
-  uint32_t dummy = h_.msg_head.load(std::memory_order_relaxed);
+  uint32_t dummy = h_.msg_head;
   if (!(dummy < bump && !used[dummy] && Kind(dummy) == MsgBlockKind::kDummy)) {
     dummy = kMsgNoBlock;
     for (uint32_t block = 0; block < bump && dummy == kMsgNoBlock; ++block) {
@@ -124,8 +124,7 @@ bool MsgQueue::Locked::Rebuild() {
   used[dummy] = true;
   SetKind(dummy, MsgBlockKind::kDummy);
   SetNext(dummy, kMsgNoBlock);
-  h_.msg_head.store(dummy, std::memory_order_relaxed);
-  h_.msg_tail = dummy;
+  h_.msg_head = h_.msg_tail = dummy;
 
   // The list, the counts, the free blocks.
   std::sort(messages.begin(), messages.end(), [](const Found& a, const Found& b) { return a.key < b.key; });
@@ -151,7 +150,11 @@ bool MsgQueue::Locked::Rebuild() {
   h_.next_seq = std::max(h_.next_seq, max_seq + 1);
   h_.next_order = std::max(h_.next_order, max_order + 1);
   h_.waiters.store(waiters, std::memory_order_relaxed);
-  // Whoever waited may find things changed.
+  // Whoever waited may find things changed. A waiting receiver looks
+  // again: a message handed to a receiver that was never told (its sender
+  // died in between) went back into the queue above, and may be what it
+  // waits for.
+  DecideAllWaiting(kMsgRetry);
   NoteSent();
   ForceSpace();
   broken_ = false;

@@ -15,16 +15,20 @@
 //
 // Two locks, as in Michael and Scott's two-lock queue: the message list is
 // singly linked from a dummy record (`msg_head`) to the newest message
-// (`msg_tail`). A plain msgsnd appends under `send_lock` alone, and a
-// msgrcv of the first message (msgtyp 0) takes it under `recv_lock` alone:
-// the first message becomes the new dummy. A producer and a consumer then
-// never wait for each other, and the only lines they both write are the
-// messages themselves. Everything else (typed and MSG_COPY receives, waiter
-// records, hand-over to a waiting receiver, IPC_SET, IPC_RMID, a rebuild)
-// holds both locks, recv_lock first. Each side writes its own counters
-// (sent_*, recv_*): msg_qnum and msg_cbytes are their differences. A block
-// is free when its kind says so: there is no free list for the two sides
-// to share, and senders take blocks in ring order (MsgQueue's Alloc).
+// (`msg_tail`). A msgsnd while no receiver waits appends under `send_lock`
+// alone (if the message fits by the receive side's counters as the sender
+// last read them, and a free block is near), and a msgrcv of the first
+// message (msgtyp 0) takes it under `recv_lock` alone: the first message
+// becomes the new dummy. A producer and a consumer then never wait for
+// each other, and in a stream's steady state the only lines they both
+// write are the messages themselves (and the rare line, when IPC_STAT's
+// times and pids change). Everything else (typed and MSG_COPY receives,
+// waiting and the hand-over to a waiting receiver, IPC_SET, IPC_RMID, the
+// daemon's exit-time cleanup, a rebuild) holds both locks, recv_lock first.
+// Each side writes its own counters (sent_*, recv_*): msg_qnum and
+// msg_cbytes are their differences. A block is free when its kind says so:
+// there is no free list for the two sides to share, and senders take
+// blocks in ring order (MsgQueue::Locked::Alloc, msg_queue_locked.h).
 //
 // Growth: raising msg_qbytes needs more blocks. Every process maps the
 // region for the largest arena (kMsgMaxArenaBlocks) at once, so that the
@@ -35,12 +39,17 @@
 //
 // Crash consistency without a redo log: the committed state is the set of
 // record blocks whose `kind` says so (a message is sent when its record's
-// kind becomes kMessage, received when it stops being one). Everything else
-// -- the list and the counters -- is derived from the records and can be rebuilt from them. A process killed
-// while holding a lock leaves it owner-dead; the next holder raises
-// `repair`, and the next holder of both locks rebuilds the derived state
-// from a scan of the arena (MsgQueue's Rebuild), which also repairs what a
-// scribbling client broke, dropping records that do not validate.
+// kind becomes kMessage or kHanded, received when it stops being one: it
+// becomes the dummy or is freed). Everything else -- the two lists, the
+// counters, `waiters`, `next_seq` and `next_order` -- is derived from the
+// records and can be rebuilt from them. A process killed while holding a
+// lock leaves it owner-dead; the next holder raises `repair`, and the next
+// holder of both locks rebuilds the derived state from a scan of the arena
+// (msg_rebuild.cc), which also repairs what a scribbling client broke,
+// dropping records that do not validate. Until then the other side may go
+// on: a sender that died inside an append may leave `msg_tail` naming a
+// block that is freed later, which no one-lock path follows before the
+// rebuild (the send lock's owner-died state forces it first).
 //
 // Untrusted input: a client with write access can scribble anywhere here.
 // Every block index is bounded by the checked capacity before use, every
@@ -62,8 +71,9 @@ inline constexpr uint32_t kMsgBlockSize = 64;
 // served with this much (msgsnd then waits for room earlier than the
 // kernel's would).
 inline constexpr uint32_t kMsgMaxArenaBlocks = 1u << 20;
-// Blocks beyond msg_qbytes' worst case, for waiter records and for messages
-// handed straight to a waiting receiver (which qnum and cbytes do not count).
+// Blocks beyond msg_qbytes' worst case: the dummy record, waiter records,
+// and messages handed straight to a waiting receiver (which msg_qnum and
+// msg_cbytes do not count).
 inline constexpr uint32_t kMsgExtraBlocks = 1024;
 
 enum class MsgBlockKind : uint32_t {
@@ -84,7 +94,7 @@ inline constexpr uint32_t kMsgDataBytes = 56;
 // A message. Its payload is the first kMsgInlineBytes bytes here, then a
 // chain of MsgData blocks through `data`.
 struct MsgRecord {
-  std::atomic<uint32_t> kind;  // commit point: kMessage / kHanded
+  std::atomic<uint32_t> kind;  // commit point: kMessage / kHanded; kDummy once received
   uint32_t data;               // first MsgData block, or kMsgNoBlock
   uint64_t seq;                // send order (the queue is kept in it)
   int64_t mtype;
@@ -177,9 +187,7 @@ struct MsgQueueHeader {
   // --- Receive side: written under recv_lock by every msgrcv.
   alignas(64) std::atomic<uint64_t> recv_count;
   std::atomic<uint64_t> recv_bytes;
-  // The dummy record before the first message (spinning receivers read it
-  // without the lock).
-  std::atomic<uint32_t> msg_head;
+  uint32_t msg_head;  // the dummy record before the first message
 
   // --- Rare: written under the locks, but not in the steady state of a
   // stream (the times change once a second, the pids when the sender or
@@ -213,7 +221,7 @@ struct MsgQueueHeader {
   static constexpr uint32_t kSpaceStep = 4;
   alignas(64) std::atomic<uint32_t> space_seq;
 
-  // 1 while someone holds the lock: hints (never trusted for exclusion)
+  // 1 while someone holds that lock: hints (never trusted for exclusion)
   // that let a process about to lock spin for a short critical section
   // instead of going to sleep in the mutex, and keep spinners off the lines
   // a holder is writing. Each on its own line: a spinner polling it must

@@ -19,7 +19,7 @@ enum MsgSearch : uint32_t {
 };
 
 // convert_mode()
-inline uint32_t ConvertMode(int64_t* msgtyp, int msgflg) {
+inline MsgSearch ConvertMode(int64_t* msgtyp, int msgflg) {
   if (msgflg & kMsgCopy) return kSearchNumber;
   if (*msgtyp == 0) return kSearchAny;
   if (*msgtyp < 0) {

@@ -670,12 +670,17 @@ class SemSet::Locked {
   bool all_frozen_ = false;
   std::vector<const std::atomic<uint32_t>*> wake_;
   // Scratch for the update being prepared: per thread, not per call (a
-  // semop must not allocate).
-  static thread_local SemRedoEntry redo_[kSemRedoCapacity];
+  // semop must not allocate), and on the heap, not in thread-local storage
+  // (6 KB there would leave libsysv.so too large a TLS block to be
+  // dlopen()ed: build_defs/copts.bzl).
+  static SemRedoEntry* RedoScratch() {
+    static thread_local std::unique_ptr<SemRedoEntry[]> scratch;
+    if (scratch == nullptr) scratch = std::make_unique<SemRedoEntry[]>(kSemRedoCapacity);
+    return scratch.get();
+  }
+  SemRedoEntry* const redo_ = RedoScratch();
   uint32_t redo_count_ = 0;
 };
-
-thread_local SemRedoEntry SemSet::Locked::redo_[kSemRedoCapacity];
 
 size_t SemSet::RegionSize(int32_t nsems) {
   return kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems) +

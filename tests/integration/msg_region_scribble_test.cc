@@ -105,7 +105,7 @@ TEST(MsgRegionScribbleTest, RebuildRestoresTrueCounts) {
     sent.insert(i);
   }
   auto* header = reinterpret_cast<core::MsgQueueHeader*>(region.base());
-  header->msg_head.store(12345678);  // out of range: the next lock holder rebuilds
+  header->msg_head = 12345678;  // out of range: the next lock holder rebuilds
   header->alloc_cursor = 7;
   header->sent_count.store(999);
   header->sent_bytes.store(1);

@@ -4,6 +4,7 @@
 // both sides), so an 8 KiB stream runs with at most two messages queued.
 // Every process opens the queue before the clock starts (OpenQueue()).
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <memory>
 
@@ -15,7 +16,7 @@ namespace sysv::bench {
 namespace {
 
 constexpr size_t kMaxText = 8192;
-constexpr long kNeverSent = 1L << 40;
+constexpr long kNeverSent = LONG_MAX;
 
 struct Message {
   long mtype;
@@ -27,9 +28,9 @@ struct Message {
 // a cost objects/ measures and the streams should not. A receive of a type
 // nobody sends, without waiting: 0 or the errno.
 int OpenQueue(const BenchApi& api, int id) {
-  Message message;
-  if (api.msgrcv(id, &message, 0, kNeverSent, IPC_NOWAIT) >= 0 || errno != ENOMSG) return errno != 0 ? errno : EIO;
-  return 0;
+  long mtype = 0;  // msgsz 0: the type is all there is to store
+  if (api.msgrcv(id, &mtype, 0, kNeverSent, IPC_NOWAIT) >= 0) return EIO;
+  return errno == ENOMSG ? 0 : errno;
 }
 
 // Sends `count` messages of `bytes` bytes, type `type`; 0 or the errno.
@@ -128,8 +129,8 @@ absl::StatusOr<Sample> ManyToMany(const BenchApi& api, const RunSize& size) {
   constexpr size_t kBytes = 64;
   const long each = size.Count(80000, 400) / kSide;
   WorkerGroup workers;
+  auto open = [&api, id]() { return OpenQueue(api, id); };
   for (int w = 0; w < kSide; ++w) {
-    auto open = [&api, id]() { return OpenQueue(api, id); };
     absl::Status spawned = workers.Spawn([&api, id, each]() { return SendMany(api, id, each, kBytes, 1); }, open);
     if (!spawned.ok()) return spawned;
     spawned = workers.Spawn([&api, id, each]() { return ReceiveMany(api, id, each); }, open);

@@ -195,7 +195,15 @@ absl::Status WorkerGroup::Start() {
     if (n == 1) {
       ++ready;
     } else if (n == 0) {
-      // Every write end is closed yet some worker never said ready: it died.
+      // Every write end is closed yet some worker never said ready: it
+      // died, or its preparation failed; report that one's errno.
+      for (auto it = pids_.begin(); it != pids_.end(); ++it) {
+        int status = 0;
+        if (waitpid(*it, &status, WNOHANG) != *it) continue;
+        pids_.erase(it);
+        const int err = WorkerErrno(status);
+        return core::ErrnoStatus(err, absl::StrCat("a worker failed before it was ready: ", std::strerror(err)));
+      }
       return core::ErrnoStatus(ECHILD, "a worker died before it was ready");
     } else if (errno != EINTR) {
       return core::ErrnoStatus(errno, absl::StrCat("read: ", std::strerror(errno)));
