@@ -44,6 +44,8 @@ constexpr int kSemSpinIterations = 4000;
 constexpr int kSemSpinsPerYield = 64;
 // The most a spin lasts, whatever the count.
 constexpr int64_t kSemSpinMicros = 100;
+// The longest futex sleep of a semop (see Semop()).
+constexpr absl::Duration kSemSleepLimit = absl::Seconds(1);
 
 
 }  // namespace
@@ -669,16 +671,10 @@ class SemSet::Locked {
   uint32_t frozen_count_ = 0;
   bool all_frozen_ = false;
   std::vector<const std::atomic<uint32_t>*> wake_;
-  // Scratch for the update being prepared: per thread, not per call (a
-  // semop must not allocate), and on the heap, not in thread-local storage
-  // (6 KB there would leave libsysv.so too large a TLS block to be
-  // dlopen()ed: build_defs/copts.bzl).
-  static SemRedoEntry* RedoScratch() {
-    static thread_local std::unique_ptr<SemRedoEntry[]> scratch;
-    if (scratch == nullptr) scratch = std::make_unique<SemRedoEntry[]>(kSemRedoCapacity);
-    return scratch.get();
-  }
-  SemRedoEntry* const redo_ = RedoScratch();
+  // Scratch for the update being prepared, on the stack: a semop must not
+  // allocate, and in thread-local storage 6 KB would leave libsysv.so too
+  // large a TLS block to be dlopen()ed (build_defs/copts.bzl).
+  SemRedoEntry redo_[kSemRedoCapacity];
   uint32_t redo_count_ = 0;
 };
 
@@ -830,11 +826,16 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
         if (platform_->yield != nullptr) platform_->yield();
       }
     }
+    // A waker decides our status, unlocks, then wakes us: killed in
+    // between, it leaves us decided and asleep with nobody to wake us. No
+    // sleep lasts longer than kSemSleepLimit; waking from it, we look again
+    // as after a spurious wake-up.
     WaitResult wait = WaitResult::kWoken;
     if (w->status.load(std::memory_order_acquire) == kSemStatusPending) {
+      const Deadline sleep_end = std::min(deadline, Deadline::After(kSemSleepLimit));
       wait = platform_->interruptible_wait != nullptr
-                 ? platform_->interruptible_wait(&w->status, kSemStatusPending, deadline, signal_epoch)
-                 : platform_->waiter.wait(&w->status, kSemStatusPending, deadline);
+                 ? platform_->interruptible_wait(&w->status, kSemStatusPending, sleep_end, signal_epoch)
+                 : platform_->waiter.wait(&w->status, kSemStatusPending, sleep_end);
     }
     uint32_t status = w->status.load(std::memory_order_acquire);
     if (status != kSemStatusPending) {
@@ -851,7 +852,7 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       error = EIDRM;
       break;
     }
-    if (wait == WaitResult::kTimedOut || deadline.HasExpired()) timed_out = true;
+    if (deadline.HasExpired()) timed_out = true;
     if (timed_out) {
       error = EAGAIN;
       break;
