@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/msg/msg_queue.h"
+#include "core/msg/msg_region.h"
 #include "gtest/gtest.h"
 #include "tests/testing/msg_region.h"
 
@@ -146,6 +148,58 @@ TEST(MsgRegionThreadsTest, OneLockAndTwoLockPathsDeliverEveryMessageOnceInOrder)
   const MsgQueue::Stat stat = queue->ReadStat();
   EXPECT_EQ(stat.qnum, 0u);
   EXPECT_EQ(stat.cbytes, 0u);
+}
+
+// A receiver makes room, clears the sleepers' marks, unlocks, and is killed
+// before its futex wake: the sender asleep on the full queue must still
+// find the room, by itself, within its bounded sleep. Simulated here by
+// doing the receiver's stores without the wake.
+TEST(MsgRegionThreadsTest, ASenderWhoseWakerDiedLooksAgain) {
+  const testing::MsgRegion region(kQbytes);
+  ASSERT_NE(region.queue, nullptr);
+  MsgQueue& queue = *region.queue;
+  const int32_t pid = getpid();
+  constexpr int kNoWait = 04000;
+  const std::vector<uint8_t> payload(100, 'x');
+  while (queue.Send(2, payload, kNoWait, pid, 0) == 0) {
+  }
+  auto* header = reinterpret_cast<core::MsgQueueHeader*>(region.base());
+  std::atomic<int> result{-1};
+  std::thread sender([&] {
+    std::unique_ptr<MsgQueue> own = region.Open();
+    int sent;
+    while ((sent = own->Send(2, payload, 0, pid, own->SignalEpoch())) == core::kMsgRecheck) {
+    }
+    result.store(sent);
+  });
+  // Asleep: it marked `space_seq` as slept on, then waited past its spin.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((header->space_seq.load() & core::MsgQueueHeader::kSpaceSleepers) == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_NE(header->space_seq.load() & core::MsgQueueHeader::kSpaceSleepers, 0u) << "the sender never slept";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The dead waker's stores: room (here by a larger msg_qbytes), then the
+  // word changed and its marks cleared; no wake-up.
+  header->qbytes.store(2 * kQbytes);
+  uint32_t space = header->space_seq.load();
+  constexpr uint32_t kMarks = core::MsgQueueHeader::kSpaceWatched | core::MsgQueueHeader::kSpaceSleepers;
+  while (!header->space_seq.compare_exchange_weak(space, (space & ~kMarks) + core::MsgQueueHeader::kSpaceStep)) {
+  }
+  const auto start = std::chrono::steady_clock::now();
+  while (result.load() == -1 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const int sent = result.load();
+  if (sent == -1) {
+    queue.Remove();  // let the thread go, then fail
+    sender.join();
+    FAIL() << "the sender slept on with room in the queue";
+  }
+  sender.join();
+  EXPECT_EQ(sent, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
 }  // namespace
