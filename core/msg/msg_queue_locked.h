@@ -315,7 +315,11 @@ class MsgQueue::Locked {
       }
       ++count;
     }
-    if (before != h_.msg_tail) {
+    // The whole list was walked: it must end at the tail and hold what the
+    // counters say (a scribbled link could cut messages off it).
+    const uint64_t queued =
+        h_.sent_count.load(std::memory_order_relaxed) - h_.recv_count.load(std::memory_order_relaxed);
+    if (before != h_.msg_tail || steps != queued) {
       Broken();
       return kMsgNoBlock;
     }

@@ -10,6 +10,7 @@
 // (scribbles on it are the robust mutex conformance suite's subject).
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -95,7 +96,7 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ScribbleSeeds, ::testing::Range(1u, 21u));
 
 // After an owner died mid-update, or anything broke the derived state, the
 // rebuild makes the counts true again: scribble only the derived fields
-// (list ends, free list, counts) and check that qnum and cbytes end equal to
+// (the list's head, the allocation cursor, the counts) and check that qnum and cbytes end equal to
 // what can be received.
 TEST(MsgRegionScribbleTest, RebuildRestoresTrueCounts) {
   Region region(16384);
@@ -129,6 +130,28 @@ TEST(MsgRegionScribbleTest, RebuildRestoresTrueCounts) {
   EXPECT_EQ(region.queue->ReadStat().qnum, 0u);
   EXPECT_EQ(region.queue->ReadStat().cbytes, 0u);
   EXPECT_GT(bytes, 0u);
+}
+
+// A scribbled link that cuts messages off the list (the dummy's `next`
+// pointing past them) is found by the next receive that walks the whole
+// list, whose length no longer matches the counters: the rebuild links
+// every message again, in order.
+TEST(MsgRegionScribbleTest, MessagesCutOffTheListComeBack) {
+  Region region(16384);
+  const std::vector<uint8_t> small(8, 's');  // one block each: message i in block 1 + i
+  for (uint32_t i = 0; i < 10; ++i) ASSERT_EQ(region.queue->Send(1 + i, small, kFlags, getpid(), 0), 0);
+  auto* dummy = reinterpret_cast<core::MsgRecord*>(region.bytes() + sizeof(core::MsgQueueHeader));
+  ASSERT_EQ(dummy->kind.load(), static_cast<uint32_t>(core::MsgBlockKind::kDummy));
+  std::atomic_ref<uint32_t>(dummy->next).store(5);  // skips the messages of types 1 to 4
+  std::vector<uint8_t> got;
+  int64_t type = 0;
+  // A type nobody sent: the whole list is walked.
+  EXPECT_EQ(region.queue->Receive(99, kFlags, 8192, 8192, getpid(), 0, &type, &got), -ENOMSG);
+  for (int64_t expected = 1; expected <= 10; ++expected) {
+    ASSERT_EQ(region.queue->Receive(0, kFlags, 8192, 8192, getpid(), 0, &type, &got), 8);
+    EXPECT_EQ(type, expected);
+  }
+  EXPECT_EQ(region.queue->ReadStat().qnum, 0u);
 }
 
 }  // namespace
