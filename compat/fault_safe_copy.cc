@@ -33,7 +33,12 @@ void Chain(int sig, siginfo_t* info, void* context) {
   }
   // The default action: restore it and return, so the faulting instruction
   // runs again and the kernel delivers the signal as if we were not here.
-  signal(sig, SIG_DFL);
+  // Through the C library's sigaction, as InstallOnce() installs: this is
+  // libsysv's own disposition change, not one the program made.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  sigemptyset(&default_action.sa_mask);
+  CallRealSigaction(sig, &default_action, nullptr);
 }
 
 void OnFault(int sig, siginfo_t* info, void* context) {

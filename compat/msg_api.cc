@@ -14,13 +14,13 @@
 #include <memory>
 #include <vector>
 
+#include "compat/access_verdict.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
 #include "compat/runtime.h"
 #include "core/ipc/ipc_constants.h"
-#include "core/ipc/ipc_perm.h"
 #include "core/ipc/ipc_id.h"
 #include "core/msg/msg_checks.h"
 #include "core/msg/msg_queue.h"
@@ -39,23 +39,13 @@ static_assert(MSG_NOERROR == core::kMsgNoError && MSG_EXCEPT == core::kMsgExcept
 static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_STAT_ANY == core::kMsgStatAny);
 
 // The queue a thread used last, for the next call on it without a lock or
-// a daemon round trip, and the accesses (kAccessRead, kAccessWrite) the
-// permission checks gave at the entry's seqlock version `seen_version`
-// for the credential snapshot `creds`. As in sem_api.cc, the verdict holds
-// while the grant epoch, the published table, the snapshot (a new one at a
-// new address after every set*id call) and the entry's version are
-// unchanged; the daemon bumps the version at every write (IPC_SET,
-// IPC_RMID, a new queue in the slot). Any change sends the call through the
-// full check, with the kernel's errors.
+// a daemon round trip, and the permission verdict on it (access_verdict.h),
+// valid in grant epoch `epoch`.
 struct ThreadQueue {
   int32_t id = -1;
   uint64_t epoch = 0;
   std::shared_ptr<MsgGrant> grant;
-  const core::ObjectTable* table = nullptr;
-  const core::Credentials* creds = nullptr;
-  uint32_t seen_version = 1;  // odd: no verdict
-  bool may_read = false;      // ipcperms(S_IRUGO) at seen_version
-  bool may_write = false;     // ipcperms(S_IWUGO)
+  AccessVerdict verdict;
 };
 thread_local ThreadQueue t_queue;
 // The private copy of a payload; grows to the largest message and stays.
@@ -63,29 +53,21 @@ thread_local std::vector<uint8_t> t_payload;
 
 // The grant for queue `msqid` after the checks of an operation that needs
 // `access`: the lookup (EINVAL) and ipcperms() (EACCES).
-absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credentials& creds) {
-  Runtime& runtime = Runtime::Get();
+absl::StatusOr<MsgGrant*> QueueFor(Runtime& runtime, int msqid, int access, const core::Credentials& creds) {
   ThreadQueue& t = t_queue;
   const core::ObjectTable* table = runtime.PublishedMsgTable();
   const int32_t index = core::IpcIdIndex(msqid);
-  // msqid is this thread's queue, and its slot is inside the table.
+  // msqid is this thread's queue, and its slot is inside the table (else
+  // the runtime decides, as for a new queue).
   const bool same_queue = table != nullptr && t.id == msqid && t.epoch == runtime.GrantEpoch() &&
                           static_cast<uint32_t>(index) < table->capacity();
-  if (same_queue && t.table == table && t.creds == &creds &&
-      table->Version(index).load(std::memory_order_acquire) == t.seen_version &&
-      (access == core::kAccessRead ? t.may_read : t.may_write)) {
-    return t.grant.get();  // the verdict holds
-  }
+  if (same_queue && t.verdict.Holds(table, &creds) && t.verdict.Allows(access)) return t.grant.get();
   auto check = [&](const core::ObjectTable& table) { return core::CheckMsgAccess(table, msqid, access, creds); };
   if (same_queue) {
     absl::StatusOr<core::ObjectRecord> record = check(*table);
     if (!record.ok()) return record.status();
     if (record->perm.seq == t.grant->seq) {
-      t.table = table;
-      t.creds = &creds;
-      t.seen_version = record->version;
-      t.may_read = core::HasIpcPermission(record->perm, creds, core::kAccessRead);
-      t.may_write = core::HasIpcPermission(record->perm, creds, core::kAccessWrite);
+      t.verdict.Remember(*table, index, *record, &creds);
       return t.grant.get();
     }
   }
@@ -94,13 +76,13 @@ absl::StatusOr<MsgGrant*> QueueFor(int msqid, int access, const core::Credential
   t.id = msqid;
   t.epoch = runtime.GrantEpoch();
   t.grant = *std::move(grant);
-  t.seen_version = 1;  // the next call checks again and keeps a verdict
+  t.verdict.Forget();  // the next call checks again and remembers a verdict
   return t.grant.get();
 }
 
 // core::RecheckMsgAccess() on the published table.
-int RecheckAccess(int msqid, int access, const core::Credentials& creds) {
-  const core::ObjectTable* table = Runtime::Get().PublishedMsgTable();
+int RecheckAccess(Runtime& runtime, int msqid, int access, const core::Credentials& creds) {
+  const core::ObjectTable* table = runtime.PublishedMsgTable();
   return table == nullptr ? 0 : core::RecheckMsgAccess(*table, msqid, access, creds);
 }
 
@@ -114,7 +96,8 @@ constexpr size_t kOneCopyOutMax = 256 - sizeof(long);
 // text from t_payload.data() + the returned offset; or -errno, in the
 // kernel's order: ksys_msgsnd() reads the type (EFAULT), do_msgsnd() checks
 // the arguments (EINVAL), load_msg() reads the text (EFAULT).
-int64_t LoadMessage(int msqid, const void* msgp, size_t msgsz, long* mtype) {
+int64_t LoadMessage(Runtime& runtime, int msqid, const void* msgp, size_t msgsz, long* mtype) {
+  auto check_args = [&] { return core::CheckMsgsndArgs(msqid, msgsz, *mtype, runtime.MsgMax()); };
   // Readable memory (every call but an erroneous one): type and text in one
   // copy, one recovery window, and then only the kernel's EINVAL is left to
   // check. A fault sends us the long way, which gives the kernel's errors in
@@ -123,18 +106,12 @@ int64_t LoadMessage(int msqid, const void* msgp, size_t msgsz, long* mtype) {
     t_payload.resize(sizeof(long) + msgsz);
     if (FaultSafeCopy(t_payload.data(), msgp, sizeof(long) + msgsz)) {
       std::memcpy(mtype, t_payload.data(), sizeof(long));
-      const uint64_t msgmax = Runtime::Get().MsgMax();
-      if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, *mtype, msgmax); !status.ok()) {
-        return -core::ErrnoOf(status);
-      }
+      if (absl::Status status = check_args(); !status.ok()) return -core::ErrnoOf(status);
       return sizeof(long);
     }
   }
   if (!FaultSafeCopy(mtype, msgp, sizeof(long))) return -EFAULT;
-  const uint64_t msgmax = Runtime::Get().MsgMax();
-  if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, *mtype, msgmax); !status.ok()) {
-    return -core::ErrnoOf(status);
-  }
+  if (absl::Status status = check_args(); !status.ok()) return -core::ErrnoOf(status);
   t_payload.resize(msgsz);
   if (msgsz > 0 && !FaultSafeCopy(t_payload.data(), static_cast<const char*>(msgp) + sizeof(long), msgsz)) {
     return -EFAULT;
@@ -143,13 +120,13 @@ int64_t LoadMessage(int msqid, const void* msgp, size_t msgsz, long* mtype) {
 }
 
 int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
-  long mtype = 0;
-  const int64_t offset = LoadMessage(msqid, msgp, msgsz, &mtype);
-  if (offset < 0) return FailWithErrno(static_cast<int>(-offset));
   Runtime& runtime = Runtime::Get();
+  long mtype = 0;
+  const int64_t offset = LoadMessage(runtime, msqid, msgp, msgsz, &mtype);
+  if (offset < 0) return FailWithErrno(static_cast<int>(-offset));
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return FailWithStatus(creds.status());
-  absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessWrite, **creds);
+  absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
   if (!grant.ok()) return FailWithStatus(grant.status());
   // t_queue (this thread's alone) holds a reference for the whole call:
   // no other thread can drop the mapping under it.
@@ -160,7 +137,7 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
     const int result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, pid, since);
     if (result == 0) return 0;
     if (result != core::kMsgRecheck) return FailWithErrno(result);
-    if (const int error = RecheckAccess(msqid, core::kAccessWrite, **creds); error != 0) {
+    if (const int error = RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); error != 0) {
       return FailWithErrno(error);
     }
   }
@@ -181,7 +158,7 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return FailWithStatus(creds.status());
-  absl::StatusOr<MsgGrant*> grant = QueueFor(msqid, core::kAccessRead, **creds);
+  absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessRead, **creds);
   if (!grant.ok()) return FailWithStatus(grant.status());
   MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queue, as in Msgsnd()
   const uint64_t msgmax = runtime.MsgMax();
@@ -192,7 +169,7 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   for (;;) {
     result = queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
     if (result != core::kMsgRecheck) break;
-    if (const int error = RecheckAccess(msqid, core::kAccessRead, **creds); error != 0) {
+    if (const int error = RecheckAccess(runtime, msqid, core::kAccessRead, **creds); error != 0) {
       return FailWithErrno(error);
     }
   }

@@ -17,6 +17,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "compat/access_verdict.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
@@ -26,7 +27,6 @@
 #include "compat/signal_epoch.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
-#include "core/ipc/ipc_perm.h"
 #include "core/ipc/object_table.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/wire.h"
@@ -56,29 +56,16 @@ union SemArg {
 
 // The set a thread used last, and what the table checks of semop decided
 // about it, so that the next semop on it needs no lock, no table read and no
-// daemon round trip (the fast path).
-//
-// The verdict holds while nothing it was drawn from changed:
-//   - the grant epoch (a new namespace, a forked child: the runtime must
-//     see every set once more, see Runtime::GrantEpoch());
-//   - the published table;
-//   - the caller's credentials (credential_cache.h: a new snapshot, at a new
-//     address, after every set*id/setgroups call);
-//   - the set's table entry, whose seqlock version the daemon bumps at every
-//     write (IPC_SET, IPC_RMID, a new set in the same slot).
-// Any change sends the call down the full path, which gives the kernel's
-// errors (EINVAL for a removed set, EACCES for lost permission).
+// daemon round trip (the fast path): the permission verdict
+// (access_verdict.h) and nsems, drawn from the same table read. They are
+// valid in grant epoch `epoch` only (a new namespace, a forked child: the
+// runtime must see every set once more, see Runtime::GrantEpoch()).
 struct ThreadGrant {
   int32_t id = -1;
   uint64_t epoch = 0;
   std::shared_ptr<SemGrant> grant;
-  const core::ObjectTable* table = nullptr;
-  const std::atomic<uint32_t>* version = nullptr;  // the entry's seqlock word
-  uint32_t seen_version = 1;                        // odd: no verdict
-  const core::Credentials* creds = nullptr;
+  AccessVerdict verdict;
   uint32_t nsems = 0;
-  bool may_read = false;   // ipcperms(S_IRUGO)
-  bool may_write = false;  // ipcperms(S_IWUGO)
 };
 thread_local ThreadGrant t_grant;
 
@@ -90,8 +77,7 @@ thread_local ThreadGrant t_grant;
 inline SemGrant* VerdictGrant(Runtime& runtime, int semid, absl::Span<const core::SemOp> sops,
                               const core::Credentials* creds, bool* alter) {
   const ThreadGrant& t = t_grant;
-  if (t.id != semid || t.creds != creds || t.epoch != runtime.GrantEpoch() ||
-      t.table != runtime.PublishedSemTable() || t.version->load(std::memory_order_acquire) != t.seen_version) {
+  if (t.id != semid || t.epoch != runtime.GrantEpoch() || !t.verdict.Holds(runtime.PublishedSemTable(), creds)) {
     return nullptr;
   }
   uint32_t max = 0;
@@ -101,7 +87,7 @@ inline SemGrant* VerdictGrant(Runtime& runtime, int semid, absl::Span<const core
     alters |= sop.op != 0;
   }
   *alter = alters;
-  if (max >= t.nsems || !(alters ? t.may_write : t.may_read)) return nullptr;
+  if (max >= t.nsems || !t.verdict.Allows(alters ? core::kAccessWrite : core::kAccessRead)) return nullptr;
   return t.grant.get();
 }
 
@@ -112,19 +98,13 @@ void RememberGrant(Runtime& runtime, int semid, std::shared_ptr<SemGrant> grant,
   t.id = semid;
   t.epoch = runtime.GrantEpoch();
   t.grant = std::move(grant);
-  t.seen_version = 1;
+  t.verdict.Forget();
   const core::ObjectTable* table = runtime.PublishedSemTable();
-  const int32_t index = core::IpcIdIndex(semid);
-  if (table == nullptr || static_cast<uint32_t>(index) >= table->capacity()) return;
+  if (table == nullptr) return;
   absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(*table, semid);
   if (!record.ok() || record->perm.seq != t.grant->seq) return;
-  t.may_read = core::HasIpcPermission(record->perm, *creds, core::kAccessRead);
-  t.may_write = core::HasIpcPermission(record->perm, *creds, core::kAccessWrite);
   t.nsems = static_cast<uint32_t>(record->size);
-  t.table = table;
-  t.version = &table->Version(index);
-  t.creds = creds;
-  t.seen_version = record->version;  // the seqlock read's own
+  t.verdict.Remember(*table, core::IpcIdIndex(semid), *record, creds);
 }
 
 // SEM_UNDO at exit (compat/sem_exit.h).

@@ -4,14 +4,26 @@
 #ifndef SYSV_CORE_REGION_PLATFORM_H_
 #define SYSV_CORE_REGION_PLATFORM_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
+#include "absl/time/time.h"
 #include "core/deadline.h"
 #include "core/shared_mutex.h"
 #include "core/waiter.h"
 
 namespace sysv::core {
+
+// Spins between two RegionPlatform::yield calls while a waiter spins (about
+// 1.5 us of CpuRelax()): a power of 2.
+inline constexpr int kSpinsPerYield = 64;
+
+// The longest futex sleep of a waiter in msgsnd, msgrcv or semop. A waker
+// decides a sleeper's state, unlocks, then wakes it: killed in between, it
+// leaves the sleeper decided and asleep with nobody to wake it. A sleeper
+// whose sleep ends at this bound looks again, as after a spurious wake-up.
+inline constexpr absl::Duration kRegionSleepLimit = absl::Seconds(1);
 
 struct RegionPlatform {
   WaiterOps waiter;
@@ -43,6 +55,28 @@ struct RegionPlatform {
   uint64_t (*signal_epoch)() = nullptr;
   WaitResult (*interruptible_wait)(const std::atomic<uint32_t>* word, uint32_t expected, Deadline deadline,
                                    uint64_t since) = nullptr;
+
+  // The calling thread's signal epoch, 0 without signal_epoch: read once
+  // when a call starts and passed to every Sleep() of that call.
+  uint64_t SignalEpoch() const { return signal_epoch != nullptr ? signal_epoch() : 0; }
+
+  // A futex sleep while `*word` == `expected`, until `deadline` but never
+  // longer than kRegionSleepLimit, that a signal handler run since `since`
+  // (a SignalEpoch()) interrupts when the platform can tell.
+  WaitResult Sleep(const std::atomic<uint32_t>* word, uint32_t expected, Deadline deadline, uint64_t since) const {
+    const Deadline end = std::min(deadline, Deadline::After(kRegionSleepLimit));
+    return interruptible_wait != nullptr ? interruptible_wait(word, expected, end, since)
+                                         : waiter.wait(word, expected, end);
+  }
+
+  // Locks of a region's mutex. A deadline that has passed makes Lock a
+  // try-lock, which also keeps the clock read of a real deadline off the
+  // uncontended path; a caller tries first, then waits at most
+  // lock_timeout_nanos.
+  LockResult TryLock(void* lock) const { return mutex.lock(lock, Deadline::FromMonotonicNanos(0)); }
+  LockResult TimedLock(void* lock) const {
+    return mutex.lock(lock, Deadline::After(absl::Nanoseconds(lock_timeout_nanos)));
+  }
 };
 
 }  // namespace sysv::core

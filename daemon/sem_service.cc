@@ -3,10 +3,10 @@
 #include <cerrno>
 #include <vector>
 
+#include "backends/linux/sealed_snapshot.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
-#include "backends/linux/region_file.h"
 #include "core/sem/sem_checks.h"
 #include "daemon/log.h"
 

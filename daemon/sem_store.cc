@@ -101,7 +101,7 @@ core::SemSet* SemStore::Find(int32_t index, uint32_t seq) {
     }
     mapping = *mapped;
   }
-  return mapping->view ? &*mapping->view : nullptr;
+  return &mapping->view;
 }
 
 void SemStore::ForEach(const std::function<void(int32_t index, uint32_t seq, core::SemSet& set)>& fn) {

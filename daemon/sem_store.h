@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -50,7 +49,7 @@ class SemStore : public core::SemRegistry::Backing {
   size_t mapped() const { return maps_.size(); }
 
  private:
-  using Cache = RegionCache<std::optional<core::SemSet>>;
+  using Cache = RegionCache<core::SemSet>;
   // Maps and validates set (index, seq)'s region and caches the mapping.
   // `upgrade`: first bring a region of an older layout up to date (daemon
   // start only, before any client can use it).

@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string_view>
+
+#include "backends/linux/proc_stat.h"
 
 namespace sysv::linux_backend {
 namespace {
@@ -45,11 +46,11 @@ ssize_t ReadSmallFile(const char* path, char* buffer, size_t size) {
   return n;
 }
 
-std::optional<LockOwnerProbe::ThreadStat> ReadThreadStat(const char* path) {
+std::optional<ProcStatLine> ReadThreadStat(const char* path) {
   char buffer[1024];
   const ssize_t n = ReadSmallFile(path, buffer, sizeof(buffer));
   if (n <= 0) return std::nullopt;
-  return LockOwnerProbe::ParseStat(std::string_view(buffer, static_cast<size_t>(n)));
+  return ParseProcStatLine(std::string_view(buffer, static_cast<size_t>(n)));
 }
 
 uint32_t NamespaceHash(uint64_t inode) {
@@ -62,7 +63,7 @@ const ProcessView& View() {
     ProcessView v;
     struct stat ns;
     if (stat("/proc/self/ns/pid", &ns) == 0) v.namespace_hash = NamespaceHash(ns.st_ino);
-    const std::optional<LockOwnerProbe::ThreadStat> self = ReadThreadStat("/proc/self/stat");
+    const std::optional<ProcStatLine> self = ReadThreadStat("/proc/self/stat");
     v.proc_is_ours = self.has_value() && self->tid == static_cast<uint32_t>(getpid());
     v.proc_shows_all = access("/proc/1/stat", F_OK) == 0;
     return v;
@@ -87,7 +88,7 @@ LockOwner ComputeSelf() {
   const uint32_t tid = static_cast<uint32_t>(gettid());
   uint64_t start = 0;
   if (view.proc_is_ours) {
-    const std::optional<LockOwnerProbe::ThreadStat> stat = ReadThreadStat("/proc/thread-self/stat");
+    const std::optional<ProcStatLine> stat = ReadThreadStat("/proc/thread-self/stat");
     if (stat.has_value() && stat->tid == tid) start = stat->start_ticks;
   }
   const LockOwner owner{tid, (view.namespace_hash << LockOwnerProbe::kStartBits) |
@@ -117,37 +118,6 @@ uint32_t LockOwnerProbe::TagOf(uint64_t start_ticks, uint64_t pid_namespace_inod
          static_cast<uint32_t>(start_ticks & kStartMask);
 }
 
-std::optional<LockOwnerProbe::ThreadStat> LockOwnerProbe::ParseStat(std::string_view stat) {
-  // "tid (comm) S ppid ... starttime ...": comm may hold spaces and ')', so
-  // the fields after it start at the LAST ')'.
-  const size_t close = stat.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
-  ThreadStat parsed{};
-  const std::string_view head = stat.substr(0, close);
-  if (std::from_chars(head.data(), head.data() + head.size(), parsed.tid).ec != std::errc()) {
-    return std::nullopt;
-  }
-  // Fields 3 (state) to 22 (starttime), separated by single spaces.
-  std::string_view rest = stat.substr(close + 1);
-  for (int field = 3; field <= 22; ++field) {
-    if (rest.size() < 2 || rest[0] != ' ') return std::nullopt;
-    rest.remove_prefix(1);
-    const size_t end = std::min(rest.find(' '), rest.size());
-    const std::string_view value = rest.substr(0, end);
-    if (field == 3) {
-      if (value.size() != 1) return std::nullopt;
-      parsed.state = value[0];
-    } else if (field == 22) {
-      if (std::from_chars(value.data(), value.data() + value.size(), parsed.start_ticks).ec !=
-          std::errc()) {
-        return std::nullopt;
-      }
-    }
-    rest.remove_prefix(end);
-  }
-  return parsed;
-}
-
 LockOwner LockOwnerProbe::Self() {
   if (cached_self.valid) [[likely]] return cached_self.owner;
   return ComputeSelf();
@@ -167,8 +137,8 @@ OwnerLiveness LockOwnerProbe::Probe(LockOwner owner) {
   if (n < 0) {
     // ESRCH: the thread was reaped between open and read.
     if (errno == ENOENT || errno == ESRCH) liveness = ConfirmGone(owner.tid);
-  } else if (const std::optional<ThreadStat> stat =
-                 ParseStat(std::string_view(buffer, static_cast<size_t>(n)));
+  } else if (const std::optional<ProcStatLine> stat =
+                 ParseProcStatLine(std::string_view(buffer, static_cast<size_t>(n)));
              stat.has_value() && stat->tid == owner.tid) {
     const bool zombie = stat->state == 'Z' || stat->state == 'X';
     const bool reused = (stat->start_ticks & kStartMask) != (owner.tag & kStartMask);

@@ -38,6 +38,7 @@
 #include <optional>
 #include <string_view>
 
+#include "backends/linux/proc_stat.h"
 #include "core/owner_word_mutex.h"
 
 namespace sysv::linux_backend {
@@ -54,14 +55,10 @@ class LockOwnerProbe {
   // whose /proc/self/ns/pid has inode `pid_namespace_inode`.
   static uint32_t TagOf(uint64_t start_ticks, uint64_t pid_namespace_inode);
 
-  // What /proc/<tid>/stat says about a thread: its pid field, state letter
-  // and start time. nullopt if `stat` is not in that format.
-  struct ThreadStat {
-    uint32_t tid;
-    char state;
-    uint64_t start_ticks;
-  };
-  static std::optional<ThreadStat> ParseStat(std::string_view stat);
+  // What /proc/<tid>/stat says about a thread (proc_stat.h, shared with
+  // process_watch), under the name this class's tests use.
+  using ThreadStat = ProcStatLine;
+  static std::optional<ThreadStat> ParseStat(std::string_view stat) { return ParseProcStatLine(stat); }
 };
 
 static_assert(core::OwnerProbe<LockOwnerProbe>);

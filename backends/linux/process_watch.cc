@@ -7,15 +7,15 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "backends/common/unique_fd.h"
+#include "backends/linux/proc_stat.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::linux_backend {
@@ -23,11 +23,6 @@ namespace {
 
 using ::sysv::backend::UniqueFd;
 using ::sysv::core::ErrnoStatus;
-
-// /proc/<pid>/stat fields are numbered from 1 (proc(5)); after the command
-// name (field 2) the next is field 3.
-constexpr int kFirstFieldAfterComm = 3;
-constexpr int kStartTimeField = 22;
 
 }  // namespace
 
@@ -41,33 +36,9 @@ absl::StatusOr<UniqueFd> OpenPidfd(pid_t pid) {
 }
 
 absl::StatusOr<ProcStat> ParseProcStat(absl::string_view stat) {
-  const size_t open = stat.find('(');
-  const size_t close = stat.rfind(')');
-  if (open == absl::string_view::npos || close == absl::string_view::npos ||
-      close < open) {
-    return ErrnoStatus(EINVAL, "/proc/<pid>/stat: no (comm)");
-  }
-  absl::string_view rest = stat.substr(close + 1);
-  std::vector<absl::string_view> fields =
-      absl::StrSplit(rest, ' ', absl::SkipEmpty());
-  constexpr size_t kNeeded = kStartTimeField - kFirstFieldAfterComm + 1;
-  if (fields.size() < kNeeded) {
-    return ErrnoStatus(EINVAL, absl::StrCat("/proc/<pid>/stat: ", fields.size(),
-                                            " fields after comm"));
-  }
-  ProcStat result;
-  const absl::string_view state = fields[0];
-  if (state.size() != 1) {
-    return ErrnoStatus(EINVAL, "/proc/<pid>/stat: bad state field");
-  }
-  result.state = state[0];
-  absl::string_view start = fields[kStartTimeField - kFirstFieldAfterComm];
-  // The file ends with a newline, which would stick to a last field.
-  if (!start.empty() && start.back() == '\n') start.remove_suffix(1);
-  if (!absl::SimpleAtoi(start, &result.start_time)) {
-    return ErrnoStatus(EINVAL, "/proc/<pid>/stat: bad starttime field");
-  }
-  return result;
+  const std::optional<ProcStatLine> line = ParseProcStatLine(std::string_view(stat.data(), stat.size()));
+  if (!line.has_value()) return ErrnoStatus(EINVAL, "/proc/<pid>/stat: not in its format");
+  return ProcStat{line->state, line->start_ticks};
 }
 
 absl::StatusOr<ProcStat> ReadProcStat(pid_t pid) {

@@ -31,11 +31,9 @@ struct ProcStat {
   uint64_t start_time = 0;  // field 22: clock ticks after boot
 };
 
-// Parses the contents of /proc/<pid>/stat. The second field is the command
-// name in parentheses, which may itself contain spaces and ')' (a process
-// chooses its own name with prctl(PR_SET_NAME)); the fields after it are
-// found from the LAST ')', which the name cannot follow. Results: the state
-// and start time; EINVAL if the text is not in that format.
+// Parses the contents of /proc/<pid>/stat (ParseProcStatLine, proc_stat.h).
+// Results: the state and start time; EINVAL if the text is not in that
+// format.
 absl::StatusOr<ProcStat> ParseProcStat(absl::string_view stat);
 
 // Reads and parses /proc/<pid>/stat. Results: as ParseProcStat; ESRCH if

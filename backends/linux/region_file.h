@@ -10,7 +10,6 @@
 #define SYSV_BACKENDS_LINUX_REGION_FILE_H_
 
 #include "absl/status/statusor.h"
-#include "absl/types/span.h"
 #include "backends/common/posix_region_file.h"
 #include "backends/common/unique_fd.h"
 
@@ -28,15 +27,6 @@ using ::sysv::backend::UnlinkRegionFile;
 // closed or negative fd; the errno of open() otherwise (ENOENT without
 // /proc).
 absl::StatusOr<sysv::backend::UniqueFd> ReopenReadOnly(int fd);
-
-// A sealed anonymous file holding exactly `bytes` (memfd_create, then
-// F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL): how the daemon
-// hands a client an answer too large for a reply message (semctl GETALL of a
-// big set), as a snapshot the client can read but nobody can change.
-// `name` shows in /proc/<pid>/fd. Errors: the errno of memfd_create,
-// write or fcntl.
-absl::StatusOr<sysv::backend::UniqueFd> SealedSnapshot(const char* name,
-                                                       absl::Span<const unsigned char> bytes);
 
 }  // namespace sysv::linux_backend
 

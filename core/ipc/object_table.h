@@ -36,7 +36,6 @@ namespace sysv::core {
 
 enum class IpcKind : uint32_t { kShm = 1, kSem = 2, kMsg = 3 };
 
-
 enum class EntryState : uint32_t {
   kFree = 0,
   kLive = 1,
@@ -150,7 +149,6 @@ class ObjectTable {
 
   // Writes entry `index` under its seqlock (daemon only).
   void Write(int32_t index, const ObjectRecord& record);
-
 
   // Makes every odd version even (daemon recovery after a crash mid-write):
   // the fields are individually valid values, so the entry is kept as is.

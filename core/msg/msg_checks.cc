@@ -2,10 +2,8 @@
 
 #include <cerrno>
 
-#include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
-#include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
 #include "core/msg/msg_queue.h"
 

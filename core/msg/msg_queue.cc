@@ -4,11 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
-#include <cstring>
-#include <utility>
 
-#include "absl/container/inlined_vector.h"
-#include "absl/time/time.h"
 #include "core/cpu_relax.h"
 #include "core/deadline.h"
 #include "core/ipc/errno_status.h"
@@ -25,15 +21,12 @@ namespace {
 // the CPU a partner on the same CPU needs.
 constexpr int kMaxSpin = 400;
 constexpr int kMinSpin = 16;
-// Spins between two RegionPlatform::yield calls (about 1.5 us; a power of 2),
-// as in core/sem/sem_set.cc: a partner the scheduler queued on the
-// spinner's own CPU (as it does after a wake-up from this CPU) then runs at
-// once and answers within the spin, instead of after it, in a futex sleep.
-constexpr int kSpinsPerYield = 64;
-// The pause after which a process whose partner shares its CPU yields.
+// A spinner yields every kSpinsPerYield pauses (core/region_platform.h): a
+// partner the scheduler queued on the spinner's own CPU (as it does after a
+// wake-up from this CPU) then runs at once and answers within the spin,
+// instead of after it, in a futex sleep. This is the pause after which a
+// process whose partner shares its CPU yields.
 constexpr int kEarlyYield = 1;
-// The longest futex sleep (MsgQueue::Sleep()).
-constexpr absl::Duration kMsgSleepLimit = absl::Seconds(1);
 
 }  // namespace
 
@@ -75,6 +68,10 @@ bool MsgQueue::SpinWhile(Condition waiting) {
 // their own, which a holder writes only as it locks and unlocks.
 bool MsgQueue::SendBusy() const { return header_->send_busy.load(std::memory_order_relaxed) != 0; }
 
+void MsgQueue::SpinUntilSent(uint32_t sent) {
+  SpinWhile([&] { return SendBusy() || header_->sent_seq.load(std::memory_order_acquire) == sent; });
+}
+
 void MsgQueue::ReadCounts(uint64_t* qnum, uint64_t* cbytes) const {
   const MsgQueueHeader& h = *header_;
   // The receive side's counters first: a message is counted as sent before
@@ -95,19 +92,6 @@ void MsgQueue::ReadCounts(uint64_t* qnum, uint64_t* cbytes) const {
   }
 }
 
-// A waker stores the new state, unlocks, then wakes: killed in between, it
-// leaves a sleeper whose state is already decided (a receiver handed its
-// message, a sender whose marks were cleared) and nobody left to wake it.
-// So no sleep lasts longer than kMsgSleepLimit; a sleeper that wakes from
-// it looks again, as after a spurious wake-up.
-WaitResult MsgQueue::Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since) {
-  const Deadline deadline = Deadline::After(kMsgSleepLimit);
-  if (platform_->interruptible_wait != nullptr) {
-    return platform_->interruptible_wait(word, expected, deadline, since);
-  }
-  return platform_->waiter.wait(word, expected, deadline);
-}
-
 bool MsgQueue::BumpSpace(MsgQueueHeader& h) {
   constexpr uint32_t kMarks = MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers;
   uint32_t space = h.space_seq.load(std::memory_order_relaxed);
@@ -117,9 +101,7 @@ bool MsgQueue::BumpSpace(MsgQueueHeader& h) {
   return (space & MsgQueueHeader::kSpaceSleepers) != 0;
 }
 
-uint64_t MsgQueue::SignalEpoch() const {
-  return platform_->signal_epoch != nullptr ? platform_->signal_epoch() : 0;
-}
+uint64_t MsgQueue::SignalEpoch() const { return platform_->SignalEpoch(); }
 
 uint32_t MsgQueue::BlocksFor(uint64_t qbytes) {
   // msg_fits_inqueue() admits up to qbytes messages and qbytes bytes. The
@@ -206,8 +188,7 @@ int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int3
   }
   const uint32_t head = locked.WriteMessage(mtype, payload);
   if (head == kMsgNoBlock) return kSlowPath;  // the slow path looks further
-  StoreIfChanged(h.lspid, pid);
-  StoreIfChanged(h.stime, platform_->now_seconds());
+  locked.StampSend(pid);
   locked.SetKind(head, MsgBlockKind::kMessage);  // sent
   locked.CountSent(payload.size());
   // A list that would not take it: the message is sent all the same
@@ -244,8 +225,7 @@ int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, int64_
   }
   *mtype = message->mtype;
   locked.TakeFirst(dummy, first);
-  StoreIfChanged(h.rtime, platform_->now_seconds());
-  StoreIfChanged(h.lrpid, pid);
+  locked.StampReceive(pid);
   locked.NoteSpace();
   return static_cast<int64_t>(n);
 }
@@ -258,30 +238,25 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
   // ahead of its consumer would otherwise lock twice per message, once
   // only to find the queue full. Every decision is still made under the
   // locks, where the same test is msg_fits_inqueue().
-  auto looks_full = [&] {
-    const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
-    uint64_t qnum = 0;
-    uint64_t cbytes = 0;
-    ReadCounts(&qnum, &cbytes);
-    return payload.size() + cbytes > qbytes || 1 + qnum > qbytes;
-  };
-  // A sender that waits for room waits for a quarter of the queue: the
-  // receiver then runs through a stretch of messages without the sender's
-  // every look taking its counters' line away, and the sender refills it in
-  // one go.
-  auto looks_crowded = [&] {
+  //
+  // A sender that waits for room waits for a quarter of the queue
+  // (`until_quarter_free`): the receiver then runs through a stretch of
+  // messages without the sender's every look taking its counters' line
+  // away, and the sender refills it in one go.
+  auto looks_full = [&](bool until_quarter_free) {
     const uint64_t qbytes = h.qbytes.load(std::memory_order_relaxed);
     uint64_t qnum = 0;
     uint64_t cbytes = 0;
     ReadCounts(&qnum, &cbytes);
     const uint64_t high = qbytes - qbytes / 4;
-    return payload.size() + cbytes > qbytes || 1 + qnum > qbytes || cbytes > high || qnum > high;
+    return payload.size() + cbytes > qbytes || 1 + qnum > qbytes ||
+           (until_quarter_free && (cbytes > high || qnum > high));
   };
   for (;;) {
     if (const int fast = TrySendFast(mtype, payload, pid); fast != kSlowPath) return fast;
-    if (!spun && !(msgflg & kIpcNowait) && looks_full()) {
+    if (!spun && !(msgflg & kIpcNowait) && looks_full(false)) {
       spun = true;
-      SpinWhile([&] { return looks_crowded(); });
+      SpinWhile([&] { return looks_full(true); });
       continue;
     }
     Locked locked(*this, Locked::Side::kBoth);
@@ -289,7 +264,7 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
     // msg_fits_inqueue(), and room in the arena (which only runs short of
     // it while handed messages wait for their receivers).
-    const bool fits = !looks_full();
+    const bool fits = !looks_full(false);
     uint32_t head = kMsgNoBlock;
     if (fits) {
       head = locked.WriteMessage(mtype, payload);
@@ -299,8 +274,7 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
       if (head == kMsgNoBlock && locked.RepairOnce()) head = locked.WriteMessage(mtype, payload);
     }
     if (head != kMsgNoBlock) {
-      StoreIfChanged(h.lspid, pid);
-      StoreIfChanged(h.stime, platform_->now_seconds());
+      locked.StampSend(pid);
       if (!locked.HandToReceiver(head)) {
         if (locked.broken()) {
           if (!locked.RepairOnce()) return EIDRM;
@@ -334,7 +308,7 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     locked.AddWaiter();
     const uint32_t space = locked.WatchSpace(MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers);
     locked.Unlock();
-    const WaitResult result = Sleep(&h.space_seq, space, since);
+    const WaitResult result = platform_->Sleep(&h.space_seq, space, Deadline::Infinite(), since);
     Locked relocked(*this, Locked::Side::kBoth);
     if (relocked.held() && relocked.Valid(record) && relocked.Kind(record) == MsgBlockKind::kSender &&
         relocked.Sender(record)->pid == pid) {
@@ -373,7 +347,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       } else {
         spun = true;
         const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
-        if (LooksEmpty()) SpinWhile([&] { return SendBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
+        if (LooksEmpty()) SpinUntilSent(sent);
       }
     }
     Locked locked(*this, Locked::Side::kBoth);
@@ -389,25 +363,18 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       MsgRecord* message = locked.Record(found);
       if (bufsz < message->size && !(msgflg & kMsgNoError)) return -E2BIG;
       const size_t n = std::min<uint64_t>(bufsz, message->size);
-      if (msgflg & kMsgCopy) {
-        // copy_msg() into a buffer of min(bufsz, MSGMAX) bytes.
-        if (message->size > std::min(bufsz, msgmax)) return -EINVAL;
-        if (!locked.CopyPayload(found, n, payload)) {
-          if (!locked.RepairOnce()) return -EIDRM;
-          continue;
-        }
-        *mtype = message->mtype;
-        return static_cast<int64_t>(n);
-      }
+      const bool copy = (msgflg & kMsgCopy) != 0;
+      // copy_msg() into a buffer of min(bufsz, MSGMAX) bytes.
+      if (copy && message->size > std::min(bufsz, msgmax)) return -EINVAL;
       if (!locked.CopyPayload(found, n, payload)) {
         if (!locked.RepairOnce()) return -EIDRM;
         continue;
       }
       *mtype = message->mtype;
+      if (copy) return static_cast<int64_t>(n);  // MSG_COPY leaves it queued
       locked.UnlinkMessage(prev, found);
       locked.CountReceived(message->size);
-      StoreIfChanged(h.rtime, platform_->now_seconds());
-      StoreIfChanged(h.lrpid, pid);
+      locked.StampReceive(pid);
       locked.FreeMessage(found);
       locked.NoteSpace();
       return static_cast<int64_t>(n);
@@ -417,7 +384,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       spun = true;
       const uint32_t sent = h.sent_seq.load(std::memory_order_acquire);
       locked.Unlock();
-      SpinWhile([&] { return SendBusy() || h.sent_seq.load(std::memory_order_acquire) == sent; });
+      SpinUntilSent(sent);
       continue;
     }
     // Queue as a receiver (struct msg_receiver).
@@ -446,7 +413,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
   }
 
   // Sleep until decided, a signal, or removal.
-  MsgReceiver* receiver = reinterpret_cast<MsgReceiver*>(arena_ + static_cast<size_t>(record) * kMsgBlockSize);
+  MsgReceiver* receiver = BlockAt<MsgReceiver>(record);
   SpinWhile([&] { return receiver->status.load(std::memory_order_acquire) == kMsgWaiting; });
   uint32_t status = receiver->status.load(std::memory_order_acquire);
   bool interrupted = false;
@@ -454,7 +421,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     receiver->sleeping.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // MSG_BARRIER_SLEEP
     while ((status = receiver->status.load(std::memory_order_acquire)) == kMsgWaiting) {
-      if (Sleep(&receiver->status, kMsgWaiting, since) == WaitResult::kInterrupted) {
+      if (platform_->Sleep(&receiver->status, kMsgWaiting, Deadline::Infinite(), since) == WaitResult::kInterrupted) {
         interrupted = true;
         break;
       }
@@ -547,10 +514,9 @@ void MsgQueue::Remove() {
       // freed and reused as a message between the look and the store would
       // take EIDRM into its `data`: harmless, as nothing reads a removed
       // queue's messages again.)
-      const uint32_t end =
-          std::min(h.bump.load(std::memory_order_relaxed), checked_blocks_.load(std::memory_order_relaxed));
+      const uint32_t end = UsedCheckedBlocks();
       for (uint32_t block = 0; block < end; ++block) {
-        auto* receiver = reinterpret_cast<MsgReceiver*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
+        auto* receiver = BlockAt<MsgReceiver>(block);
         if (receiver->kind.load(std::memory_order_relaxed) != static_cast<uint32_t>(MsgBlockKind::kReceiver)) {
           continue;
         }
@@ -573,16 +539,19 @@ bool MsgQueue::LooksEmpty() const {
          header_->recv_count.load(std::memory_order_relaxed);
 }
 
+uint32_t MsgQueue::UsedCheckedBlocks() const {
+  return std::min(header_->bump.load(std::memory_order_relaxed), checked_blocks_.load(std::memory_order_relaxed));
+}
+
 bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {
   // A dead process's records were written before it died and nobody but
   // a holder of both locks removes them, so a look without the locks cannot
   // miss them (it may see a live process's record come or go: then the
   // locked pass decides). Only atomics are read, and only inside the
   // checked arena.
-  const uint32_t end =
-      std::min(header_->bump.load(std::memory_order_relaxed), checked_blocks_.load(std::memory_order_relaxed));
+  const uint32_t end = UsedCheckedBlocks();
   for (uint32_t block = 0; block < end; ++block) {
-    auto* sender = reinterpret_cast<MsgSender*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
+    auto* sender = BlockAt<MsgSender>(block);
     const uint32_t kind = sender->kind.load(std::memory_order_acquire);
     if (kind != static_cast<uint32_t>(MsgBlockKind::kReceiver) && kind != static_cast<uint32_t>(MsgBlockKind::kSender)) {
       continue;

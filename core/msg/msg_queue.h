@@ -165,16 +165,22 @@ class MsgQueue {
   // msg_qnum and msg_cbytes from the two sides' counters, without a lock.
   void ReadCounts(uint64_t* qnum, uint64_t* cbytes) const;
 
-  // A futex sleep of at most a second that a signal handler run since
-  // `since` interrupts.
-  WaitResult Sleep(const std::atomic<uint32_t>* word, uint32_t expected, uint64_t since);
-
   // Changes `space_seq` and clears its waiter marks (msg_region.h); true
   // when a sender may sleep on it. With or without the locks.
   static bool BumpSpace(MsgQueueHeader& h);
 
   // Whether the list holds no message (no lock taken; a hint).
   bool LooksEmpty() const;
+
+  // Arena block `block` seen as a T (no bounds check: the caller's).
+  template <typename T>
+  T* BlockAt(uint32_t block) const {
+    return reinterpret_cast<T*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
+  }
+
+  // The end of the blocks a scan without the locks looks at: used at least
+  // once, and inside the checked file.
+  uint32_t UsedCheckedBlocks() const;
 
   // Whether the arena may hold a waiter record of `pid` (no lock taken).
   bool MayHaveRecordsOf(int32_t pid) const;
@@ -186,6 +192,10 @@ class MsgQueue {
   // Returns whether the wait ended during the spin.
   template <typename Condition>
   bool SpinWhile(Condition waiting);
+
+  // A receiver's spin for a send: until `sent_seq` differs from `sent` (its
+  // value before the look that found nothing) and no sender holds the lock.
+  void SpinUntilSent(uint32_t sent);
 
   MsgQueueHeader* header_;
   unsigned char* arena_;

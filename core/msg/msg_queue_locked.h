@@ -14,10 +14,8 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "core/cpu_relax.h"
-#include "core/deadline.h"
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_region.h"
 #include "core/msg/msg_search.h"
@@ -105,11 +103,10 @@ class MsgQueue::Locked {
     bump_seen_ = std::min(h_.bump.load(std::memory_order_acquire), limit_);
     return block < bump_seen_;
   }
-  unsigned char* Block(uint32_t block) const { return q_.arena_ + static_cast<size_t>(block) * kMsgBlockSize; }
-  MsgRecord* Record(uint32_t block) const { return reinterpret_cast<MsgRecord*>(Block(block)); }
-  MsgData* Data(uint32_t block) const { return reinterpret_cast<MsgData*>(Block(block)); }
-  MsgReceiver* Receiver(uint32_t block) const { return reinterpret_cast<MsgReceiver*>(Block(block)); }
-  MsgSender* Sender(uint32_t block) const { return reinterpret_cast<MsgSender*>(Block(block)); }
+  MsgRecord* Record(uint32_t block) const { return q_.BlockAt<MsgRecord>(block); }
+  MsgData* Data(uint32_t block) const { return q_.BlockAt<MsgData>(block); }
+  MsgReceiver* Receiver(uint32_t block) const { return q_.BlockAt<MsgReceiver>(block); }
+  MsgSender* Sender(uint32_t block) const { return q_.BlockAt<MsgSender>(block); }
   // Acquire: a block a receiver freed is the sender's once it reads kFree.
   MsgBlockKind Kind(uint32_t block) const {
     return static_cast<MsgBlockKind>(Data(block)->kind.load(std::memory_order_acquire));
@@ -413,8 +410,7 @@ class MsgQueue::Locked {
         if (receiver->maxsize < record->size) {
           Decide(block, E2BIG);
         } else {
-          StoreIfChanged(h_.lrpid, receiver->pid);
-          StoreIfChanged(h_.rtime, q_.platform_->now_seconds());
+          StampReceive(receiver->pid);
           // MSG_BARRIER_HAND: the receiver names the message before the
           // message says it was handed, so that a rebuild in between finds
           // either a pending message (dropped: the send did not happen) or
@@ -459,6 +455,17 @@ class MsgQueue::Locked {
     SetNext(before, head);
   }
 
+  // IPC_STAT's msg_lspid and msg_stime after a send by `pid`; msg_lrpid and
+  // msg_rtime after a receive.
+  void StampSend(int32_t pid) {
+    StoreIfChanged(h_.lspid, pid);
+    StoreIfChanged(h_.stime, q_.platform_->now_seconds());
+  }
+  void StampReceive(int32_t pid) {
+    StoreIfChanged(h_.lrpid, pid);
+    StoreIfChanged(h_.rtime, q_.platform_->now_seconds());
+  }
+
   // Every writer holds send_lock: a plain increment, no read-modify-write.
   void NoteSent() {
     h_.sent_seq.store(h_.sent_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
@@ -473,13 +480,13 @@ class MsgQueue::Locked {
   void NoteSpace() {
     const uint32_t space = h_.space_seq.load(std::memory_order_relaxed);
     if ((space & (MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers)) == 0) return;
-    if (BumpSpace()) WakeAfter(&h_.space_seq, INT_MAX);
+    if (MsgQueue::BumpSpace(h_)) WakeAfter(&h_.space_seq, INT_MAX);
   }
 
   // The same, whoever waits: for IPC_SET, IPC_RMID and a rebuild (which may
   // follow a scribble of the marks).
   void ForceSpace() {
-    BumpSpace();
+    MsgQueue::BumpSpace(h_);
     WakeAfter(&h_.space_seq, INT_MAX);
   }
 
@@ -495,11 +502,6 @@ class MsgQueue::Locked {
   }
 
   void WakeAfter(const std::atomic<uint32_t>* word, int count) { wakes_.emplace_back(word, count); }
-
-  // Changes `space_seq` and clears its marks (IPC_SET and IPC_RMID do it
-  // without the locks, hence the compare-and-swap). Returns whether a sender
-  // may sleep on it.
-  bool BumpSpace() { return MsgQueue::BumpSpace(h_); }
 
   // --- Waiter records.
   void AddWaiter() { h_.waiters.fetch_add(1, std::memory_order_relaxed); }
@@ -518,18 +520,15 @@ class MsgQueue::Locked {
   // Critical sections last a few hundred nanoseconds: wait out a holder on
   // another CPU rather than sleep in the mutex (a futex sleep and wake-up
   // cost more than the wait, and the holder's unlock then pays the wake).
-  // A deadline that has passed makes Lock a try-lock, which also keeps the
-  // clock read of a real deadline off the uncontended path.
   LockResult Acquire(void* lock, const std::atomic<uint32_t>& busy) {
-    const SharedMutexOps& mutex = q_.platform_->mutex;
-    const Deadline now = Deadline::FromMonotonicNanos(0);
-    LockResult result = mutex.lock(lock, now);
+    const RegionPlatform& platform = *q_.platform_;
+    LockResult result = platform.TryLock(lock);
     for (int i = 0; result == LockResult::kTimedOut && i < kMsgLockSpin; ++i) {
       CpuRelax();
-      if (busy.load(std::memory_order_relaxed) == 0) result = mutex.lock(lock, now);
+      if (busy.load(std::memory_order_relaxed) == 0) result = platform.TryLock(lock);
     }
     if (result != LockResult::kTimedOut) return result;
-    return mutex.lock(lock, Deadline::After(absl::Nanoseconds(q_.platform_->lock_timeout_nanos)));
+    return platform.TimedLock(lock);
   }
 
   void LockBoth() {

@@ -3,10 +3,8 @@
 #include <cerrno>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
-#include "core/ipc/ipc_id.h"
 #include "core/ipc/ipc_perm.h"
 #include "core/sem/sem_registry.h"
 

@@ -40,13 +40,8 @@ constexpr int kSemFastAttempts = 8;
 // caller that can only run on one CPU gets 0 from the Linux platform
 // (SemPlatform::spin_iterations), as its partner cannot run while it spins.
 constexpr int kSemSpinIterations = 4000;
-// Spins between two SemPlatform::yield calls (about 1.5 us): a power of 2.
-constexpr int kSemSpinsPerYield = 64;
 // The most a spin lasts, whatever the count.
 constexpr int64_t kSemSpinMicros = 100;
-// The longest futex sleep of a semop (see Semop()).
-constexpr absl::Duration kSemSleepLimit = absl::Seconds(1);
-
 
 }  // namespace
 
@@ -62,13 +57,8 @@ class SemSet::Locked {
   // Takes the lock (repairing after a dead holder). Returns 0 or EIDRM when
   // the lock cannot be had (a stopped holder, a scribbled region).
   int Lock() {
-    // A deadline in the past makes Lock a try-lock: the common, uncontended
-    // case then costs no clock read.
-    LockResult result = set_.platform_->mutex.lock(h_.lock, Deadline::FromMonotonicNanos(0));
-    if (result == LockResult::kTimedOut) {
-      result = set_.platform_->mutex.lock(h_.lock,
-                                          Deadline::After(absl::Nanoseconds(set_.platform_->lock_timeout_nanos)));
-    }
+    LockResult result = set_.platform_->TryLock(h_.lock);
+    if (result == LockResult::kTimedOut) result = set_.platform_->TimedLock(h_.lock);
     switch (result) {
       case LockResult::kAcquired:
         break;
@@ -796,7 +786,7 @@ int SemSet::Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& ca
 int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline) {
   // A handler that runs from here on interrupts a sleep (the kernel's
   // signal_pending() check before it sleeps).
-  const uint64_t signal_epoch = platform_->signal_epoch != nullptr ? platform_->signal_epoch() : 0;
+  const uint64_t signal_epoch = platform_->SignalEpoch();
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
   if (int error = locked->Lock(); error != 0) return error;
@@ -811,7 +801,6 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   // reading our status, then sleep. How long is asked once per call (on
   // Linux it costs a system call), not once per spurious wake-up.
   const int spins = platform_->spin_iterations != nullptr ? platform_->spin_iterations() : kSemSpinIterations;
-  bool timed_out = false;
   for (;;) {
     locked->Unlock();
     // Bounded in time too: a yield on a busy machine may give the CPU away
@@ -821,21 +810,17 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     for (int spin = 0; spin < spins; ++spin) {
       if (w->status.load(std::memory_order_acquire) != kSemStatusPending) break;
       CpuRelax();
-      if ((spin & (kSemSpinsPerYield - 1)) == kSemSpinsPerYield - 1) {
+      if ((spin & (kSpinsPerYield - 1)) == kSpinsPerYield - 1) {
         if (spin_end.HasExpired()) break;
         if (platform_->yield != nullptr) platform_->yield();
       }
     }
-    // A waker decides our status, unlocks, then wakes us: killed in
-    // between, it leaves us decided and asleep with nobody to wake us. No
-    // sleep lasts longer than kSemSleepLimit; waking from it, we look again
-    // as after a spurious wake-up.
+    // Sleep() ends within kRegionSleepLimit even if nobody wakes us (a
+    // waker killed after deciding us); we then look again as after a
+    // spurious wake-up.
     WaitResult wait = WaitResult::kWoken;
     if (w->status.load(std::memory_order_acquire) == kSemStatusPending) {
-      const Deadline sleep_end = std::min(deadline, Deadline::After(kSemSleepLimit));
-      wait = platform_->interruptible_wait != nullptr
-                 ? platform_->interruptible_wait(&w->status, kSemStatusPending, sleep_end, signal_epoch)
-                 : platform_->waiter.wait(&w->status, kSemStatusPending, sleep_end);
+      wait = platform_->Sleep(&w->status, kSemStatusPending, deadline, signal_epoch);
     }
     uint32_t status = w->status.load(std::memory_order_acquire);
     if (status != kSemStatusPending) {
@@ -852,8 +837,7 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       error = EIDRM;
       break;
     }
-    if (deadline.HasExpired()) timed_out = true;
-    if (timed_out) {
+    if (deadline.HasExpired()) {
       error = EAGAIN;
       break;
     }

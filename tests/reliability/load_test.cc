@@ -49,6 +49,15 @@ void ExpectDaemonAlive(const testing::TestDaemon& daemon) {
   EXPECT_EQ(*answering, daemon.pid());
 }
 
+// ipcs counts exactly the objects of `kind` the population made, and each
+// still answers IPC_STAT with its own key.
+void ExpectEveryObjectThere(const bench::BenchApi& api, bench::Population& population, LoadKind kind) {
+  absl::StatusOr<long> in_use = bench::CountInUse(api, kind);
+  ASSERT_TRUE(in_use.ok()) << in_use.status();
+  EXPECT_EQ(*in_use, population.size(kind));
+  EXPECT_TRUE(population.CheckAll(kind).ok());
+}
+
 TEST(LoadTest, ThousandsOfObjectsAndHundredsOfClients) {
   // Beyond the daemon's 8192 mapped regions of a kind; shm within Linux's
   // default shmmni (4096), which the daemon shares.
@@ -74,10 +83,7 @@ TEST(LoadTest, ThousandsOfObjectsAndHundredsOfClients) {
   }
   for (LoadKind kind : bench::kLoadKinds) {
     SCOPED_TRACE(bench::LoadKindName(kind));
-    absl::StatusOr<long> in_use = bench::CountInUse(api, kind);
-    ASSERT_TRUE(in_use.ok()) << in_use.status();
-    EXPECT_EQ(*in_use, population.size(kind));
-    EXPECT_TRUE(population.CheckAll(kind).ok());
+    ASSERT_NO_FATAL_FAILURE(ExpectEveryObjectThere(api, population, kind));
     std::mt19937 rng(7);
     absl::StatusOr<bench::Latency> got = population.MeasureGet(kind, 500, rng);
     EXPECT_TRUE(got.ok()) << got.status();
@@ -98,11 +104,8 @@ TEST(LoadTest, ThousandsOfObjectsAndHundredsOfClients) {
   ExpectDaemonAlive(daemon);
   for (LoadKind kind : bench::kLoadKinds) {
     SCOPED_TRACE(bench::LoadKindName(kind));
-    absl::StatusOr<long> in_use = bench::CountInUse(api, kind);
-    ASSERT_TRUE(in_use.ok()) << in_use.status();
-    EXPECT_EQ(*in_use, population.size(kind));
     // Regions unmapped and mapped again since: still the same objects.
-    EXPECT_TRUE(population.CheckAll(kind).ok());
+    ASSERT_NO_FATAL_FAILURE(ExpectEveryObjectThere(api, population, kind));
   }
   EXPECT_TRUE(population.RemoveAll().ok());
   for (LoadKind kind : bench::kLoadKinds) {

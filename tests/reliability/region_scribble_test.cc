@@ -46,7 +46,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -58,6 +57,7 @@
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/testing/process_state.h"
 #include "tests/testing/stamped_message.h"
 #include "tests/testing/test_daemon.h"
 
@@ -329,14 +329,6 @@ pid_t Spawn(Body body) {
   return pid;
 }
 
-// The state letter of /proc/<pid>/stat ('Z' for a zombie), or 0.
-char ProcessState(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t paren = text.rfind(')');
-  return paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : 0;
-}
-
 int ScribbleSeconds() {
   const char* env = std::getenv("SYSV_SCRIBBLE_SECONDS");
   return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 8;
@@ -442,7 +434,7 @@ TEST(RegionScribbleTest, ScribbledSetAndQueueFailAloneNothingCrashesOrHangs) {
   // The daemon is the same process, alive, and answers.
   ASSERT_EQ(daemon.pid(), daemon_pid);
   ASSERT_EQ(kill(daemon_pid, 0), 0) << "the daemon is gone";
-  ASSERT_NE(ProcessState(daemon_pid), 'Z') << "the daemon died";
+  ASSERT_NE(testing::ProcessState(daemon_pid), 'Z') << "the daemon died";
   const int fresh = sysv_semget(IPC_PRIVATE, 1, 0600);
   ASSERT_GE(fresh, 0) << std::strerror(errno);
   EXPECT_EQ(sysv_semctl(fresh, 0, IPC_RMID), 0);

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,17 @@ class Checks {
   const char* who_;
   int failures_ = 0;
 };
+
+// Runs `body` as `who` in a child (RunAs()), with the Checks it records
+// into, named after the user: the child's exit status, 0 when every check
+// held.
+int AsUser(const Identity& who, const std::function<void(Checks&)>& body) {
+  return RunAs(who, [&who, &body] {
+    Checks checks(who.name.c_str());
+    body(checks);
+    return checks.status();
+  });
+}
 
 // The kinds' creating calls. Sizes and keys are the caller's.
 long NewSegment(key_t key, size_t size) { return sysv_shmget(key, size, IPC_CREAT | IPC_EXCL | 0666); }
@@ -140,8 +152,7 @@ class UserQuotaTest : public ::testing::Test {
 TEST_F(UserQuotaTest, ObjectsOfAllKindsCountTogetherPerUser) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   StartDaemon("user_objects=4");
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget", NewSegment(0xa1, 4096), 0);
               c.Expect("semget", NewSet(0xa2), 0);
               c.Expect("msgget", NewQueue(0xa3), 0);
@@ -152,26 +163,21 @@ TEST_F(UserQuotaTest, ObjectsOfAllKindsCountTogetherPerUser) {
               c.Expect("msgget IPC_PRIVATE 5th", sysv_msgget(IPC_PRIVATE, 0600), ENOSPC);
               c.Expect("msgget existing", sysv_msgget(0xa3, 0), 0);
               c.Expect("semget IPC_CREAT existing", sysv_semget(0xa2, 2, IPC_CREAT | 0666), 0);
-              return c.status();
             }),
             0);
-  EXPECT_EQ(RunAs(kBob, [] {
-              Checks c("bob");
+  EXPECT_EQ(AsUser(kBob, [](Checks& c) {
               for (key_t key = 0xb1; key <= 0xb4; ++key) c.Expect("semget", NewSet(key), 0);
               c.Expect("msgget 5th", NewQueue(0xb5), ENOSPC);
-              return c.status();
             }),
             0);
   // Root is subject to the quota too (user_quota.h).
   for (key_t key = 0xc1; key <= 0xc4; ++key) ASSERT_GE(NewQueue(key), 0) << strerror(errno);
   EXPECT_EQ(NewQueue(0xc5), -1);
   EXPECT_EQ(errno, ENOSPC);
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("msgctl IPC_RMID", sysv_msgctl(sysv_msgget(0xa3, 0), IPC_RMID, nullptr), 0);
               c.Expect("semget after a removal", NewSet(0xa5), 0);
               c.Expect("semget 5th again", NewSet(0xa6), ENOSPC);
-              return c.status();
             }),
             0);
   ExpectDaemonAnswers();
@@ -182,8 +188,7 @@ TEST_F(UserQuotaTest, ObjectsOfAllKindsCountTogetherPerUser) {
 TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   StartDaemon("user_bytes=65536,msgmnb=16384");
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget 40000", NewSegment(0xa1, 40000), 0);
               c.Expect("msgget (16384)", NewQueue(0xa2), 0);
               c.Expect("shmget 9153", NewSegment(0xa3, 9153), ENOSPC);  // one byte over
@@ -195,20 +200,16 @@ TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
               c.Expect("raise msg_qbytes past the quota", SetQbytes(0xa2, 16384), EPERM);
               c.Expect("raise msg_qbytes to the quota", SetQbytes(0xa2, 1024 + 5360), 0);  // 65536
               c.Expect("shmget 1 after the raise", NewSegment(0xa7, 1), ENOSPC);
-              return c.status();
             }),
             0);
-  EXPECT_EQ(RunAs(kBob, [] {
-              Checks c("bob");
+  EXPECT_EQ(AsUser(kBob, [](Checks& c) {
               c.Expect("shmget 65536", NewSegment(0xb1, 65536), 0);
               c.Expect("shmget 1", NewSegment(0xb2, 1), ENOSPC);
-              return c.status();
             }),
             0);
   // A segment removed while attached is charged until its last detach, as
   // the kernel's SHMALL counts it until it is destroyed.
-  EXPECT_EQ(RunAs(kBob, [] {
-              Checks c("bob");
+  EXPECT_EQ(AsUser(kBob, [](Checks& c) {
               const int id = sysv_shmget(0xb1, 0, 0);
               void* at = sysv_shmat(id, nullptr, 0);
               c.Expect("shmat", at == reinterpret_cast<void*>(-1) ? -1 : 0, 0);
@@ -216,7 +217,6 @@ TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
               c.Expect("shmget while attached", NewSegment(0xb2, 4096), ENOSPC);
               c.Expect("shmdt", sysv_shmdt(at), 0);
               c.Expect("shmget after the last detach", NewSegment(0xb2, 4096), 0);
-              return c.status();
             }),
             0);
   ExpectDaemonAnswers();
@@ -228,8 +228,7 @@ TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
 TEST_F(UserQuotaTest, TheChargeFollowsTheCreator) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   StartDaemon("user_objects=3");
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget", NewSegment(0xa1, 4096), 0);
               c.Expect("semget", NewSet(0xa2), 0);
               c.Expect("msgget", NewQueue(0xa3), 0);
@@ -237,23 +236,18 @@ TEST_F(UserQuotaTest, TheChargeFollowsTheCreator) {
               c.Expect("give the set to bob", GiveAway('s', 0xa2, 2002), 0);
               c.Expect("give the queue to bob", GiveAway('q', 0xa3, 2002), 0);
               c.Expect("semget, after giving all away", NewSet(0xa4), ENOSPC);
-              return c.status();
             }),
             0);
-  EXPECT_EQ(RunAs(kBob, [] {
-              Checks c("bob");
+  EXPECT_EQ(AsUser(kBob, [](Checks& c) {
               for (key_t key = 0xb1; key <= 0xb3; ++key) c.Expect("msgget", NewQueue(key), 0);
               c.Expect("msgget 4th", NewQueue(0xb4), ENOSPC);
               // As the owner, bob may remove alice's queue.
               c.Expect("IPC_RMID of the queue given", sysv_msgctl(sysv_msgget(0xa3, 0), IPC_RMID, nullptr), 0);
               c.Expect("msgget 4th, after removing alice's", NewQueue(0xb4), ENOSPC);
-              return c.status();
             }),
             0);
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("semget, after bob removed one", NewSet(0xa4), 0);
-              return c.status();
             }),
             0);
 }
@@ -263,31 +257,25 @@ TEST_F(UserQuotaTest, TheChargeFollowsTheCreator) {
 TEST_F(UserQuotaTest, AccountingSurvivesRestarts) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   StartDaemon("user_objects=3,user_bytes=20000");
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget", NewSegment(0xa1, 10000), 0);
               c.Expect("semget", NewSet(0xa2), 0);
-              return c.status();
             }),
             0);
   daemon_->Stop();
   daemon_->Start();
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget past the bytes", NewSegment(0xa3, 10001), ENOSPC);
               c.Expect("shmget", NewSegment(0xa3, 10000), 0);
-              return c.status();
             }),
             0);
   daemon_->Kill();
   daemon_->Start();
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("semget past the objects", NewSet(0xa4), ENOSPC);
               c.Expect("IPC_RMID", sysv_semctl(sysv_semget(0xa2, 0, 0), 0, IPC_RMID), 0);
               c.Expect("semget", NewSet(0xa4), 0);
               c.Expect("semget past the objects", NewSet(0xa5), ENOSPC);
-              return c.status();
             }),
             0);
   ExpectDaemonAnswers();
@@ -299,16 +287,13 @@ TEST_F(UserQuotaTest, AccountingSurvivesRestarts) {
 TEST_F(UserQuotaTest, NamespaceLimitsOfEachKindFailCleanly) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   StartDaemon("shmmni=3,shmall=6,semmni=3,semmns=5,msgmni=3");
-  EXPECT_EQ(RunAs(kBob, [] {
-              Checks c("bob");
+  EXPECT_EQ(AsUser(kBob, [](Checks& c) {
               c.Expect("shmget", NewSegment(0xb1, 4096), 0);
               c.Expect("semget", NewSet(0xb2), 0);
               c.Expect("msgget", NewQueue(0xb3), 0);
-              return c.status();
             }),
             0);
-  EXPECT_EQ(RunAs(kAlice, [] {
-              Checks c("alice");
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget 3 pages", NewSegment(0xa1, 3 * 4096), 0);
               c.Expect("shmget past SHMALL", NewSegment(0xa2, 2 * 4096 + 1), ENOSPC);  // 4 + 3 pages
               c.Expect("shmget", NewSegment(0xa2, 1), 0);                            // 5 pages
@@ -325,12 +310,10 @@ TEST_F(UserQuotaTest, NamespaceLimitsOfEachKindFailCleanly) {
                 c.Expect("semget IPC_PRIVATE past SEMMNI", sysv_semget(IPC_PRIVATE, 1, 0600), ENOSPC);
                 c.Expect("shmget IPC_PRIVATE past SHMMNI", sysv_shmget(IPC_PRIVATE, 1, 0600), ENOSPC);
               }
-              return c.status();
             }),
             0);
   ExpectDaemonAnswers();
-  EXPECT_EQ(RunAs(kBob, [] {
-              Checks c("bob");
+  EXPECT_EQ(AsUser(kBob, [](Checks& c) {
               const int shm = sysv_shmget(0xb1, 0, 0);
               void* at = sysv_shmat(shm, nullptr, 0);
               c.Expect("shmat", at == reinterpret_cast<void*>(-1) ? -1 : 0, 0);
@@ -351,21 +334,16 @@ TEST_F(UserQuotaTest, NamespaceLimitsOfEachKindFailCleanly) {
               const long n = c.Expect("msgrcv", sysv_msgrcv(msg, &got, sizeof(got.text), 0, IPC_NOWAIT), 0);
               c.Expect("the message's length", n == static_cast<long>(sizeof(got.text)) ? 0 : -1, 0);
               c.Expect("the message", std::strcmp(got.text, "bob") == 0 ? 0 : -1, 0);
-              return c.status();
             }),
             0);
   // Room again after a removal, for anyone.
-  EXPECT_EQ(RunAs(kCarol, [] {
-              Checks c("carol");
+  EXPECT_EQ(AsUser(kCarol, [](Checks& c) {
               c.Expect("msgget past MSGMNI", NewQueue(0xc1), ENOSPC);
-              return c.status();
             }),
             0);
   EXPECT_EQ(sysv_msgctl(sysv_msgget(0xa7, 0), IPC_RMID, nullptr), 0);
-  EXPECT_EQ(RunAs(kCarol, [] {
-              Checks c("carol");
+  EXPECT_EQ(AsUser(kCarol, [](Checks& c) {
               c.Expect("msgget after a removal", NewQueue(0xc1), 0);
-              return c.status();
             }),
             0);
   ExpectDaemonAnswers();

@@ -29,9 +29,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "tools/bench/bench_api.h"
-#include "tools/bench/bench_program.h"
 #include "tools/bench/bench_namespace.h"
+#include "tools/bench/bench_program.h"
 #include "tools/bench/kernel_namespace.h"
 #include "tools/bench/load_clients.h"
 #include "tools/bench/load_population.h"
@@ -117,6 +118,18 @@ absl::Status MeasureStep(Population& population, long samples, std::mt19937& rng
   return absl::OkStatus();
 }
 
+// ipcs's count of the objects of `kind` (CountInUse()) is `expected`; an
+// error naming both otherwise, `when` (" after the clients") after "in use".
+absl::Status CheckInUse(const BenchApi& api, LoadKind kind, long expected, absl::string_view when) {
+  absl::StatusOr<long> in_use = CountInUse(api, kind);
+  if (!in_use.ok()) return in_use.status();
+  if (*in_use != expected) {
+    return absl::InternalError(absl::StrCat(api.name, ": ", *in_use, " ", LoadKindName(kind), " objects in use",
+                                            when, ", not ", expected));
+  }
+  return absl::OkStatus();
+}
+
 // Grows every kind to `count`, then measures; libsysv's counts in ipcs's
 // terms must be exact.
 absl::Status RunStep(const BenchApi& api, Population& population, long count, long samples, std::mt19937& rng,
@@ -128,12 +141,7 @@ absl::Status RunStep(const BenchApi& api, Population& population, long count, lo
   }
   if (absl::Status status = MeasureStep(population, samples, rng, out); !status.ok()) return status;
   for (LoadKind kind : kLoadKinds) {
-    absl::StatusOr<long> in_use = CountInUse(api, kind);
-    if (!in_use.ok()) return in_use.status();
-    if (*in_use != count) {
-      return absl::InternalError(
-          absl::StrCat(api.name, ": ", *in_use, " ", LoadKindName(kind), " objects in use, not ", count));
-    }
+    if (absl::Status status = CheckInUse(api, kind, count, ""); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
@@ -263,11 +271,9 @@ int Main(int argc, char** argv) {
   }
   // The daemon must still answer, and hold exactly what we made.
   for (LoadKind kind : kLoadKinds) {
-    absl::StatusOr<long> in_use = CountInUse(LibsysvApi(), kind);
-    if (!in_use.ok()) return Fail(in_use.status());
-    if (*in_use != libsysv.size(kind)) {
-      return Fail(absl::InternalError(absl::StrCat("libsysv: ", *in_use, " ", LoadKindName(kind),
-                                                   " objects in use after the clients, not ", libsysv.size(kind))));
+    if (absl::Status status = CheckInUse(LibsysvApi(), kind, libsysv.size(kind), " after the clients");
+        !status.ok()) {
+      return Fail(status);
     }
   }
   if (absl::Status removed = libsysv.RemoveAll(); !removed.ok()) return Fail(removed);
