@@ -14,11 +14,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "backends/common/command_line.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/unique_fd.h"
@@ -115,18 +112,16 @@ void Report(int ready_fd, bool ok, const std::string& message) {
 }
 
 int Main(int argc, char** argv) {
-  // --help lists this program's flags (absl's default looks for a file
-  // named after the binary, which ours is not).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) { return absl::StrContains(file, "daemon/"); };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  std::vector<char*> rest = backend::ParseCommandLineOrExit(
+      argc, argv,
       "serves System V shared memory, semaphores and message queues to libsysv clients.\n"
       "Usage: sysvipcd [--dir=DIR] [--foreground] [--event_loop=auto|io_uring|epoll]\n"
-      "                [--config=FILE] [--limit=name=value,...] [--log_level=LEVEL]");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  if (rest.size() > 1) return Fail(absl::StrCat("unexpected argument '", rest[1], "' (see --help)"));
+      "                [--config=FILE] [--limit=name=value,...] [--log_level=LEVEL]",
+      "daemon/");
+  if (rest.size() > 1) {
+    Fail(absl::StrCat("unexpected argument '", rest[1], "' (see --help)"));
+    return backend::kUsageErrorExit;
+  }
 
   LogLevel level;
   if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {

@@ -83,8 +83,16 @@ int EnsureDaemon(const std::string& dir) {
   return 0;
 }
 
+bool IsHelp(const char* arg) { return std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0; }
+
 int Run(int argc, char** argv) {
   int first = 0;
+  // Options of `run` come before the program (or "--"); after them, every
+  // word is the program's.
+  if (first < argc && IsHelp(argv[first])) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (first < argc && std::strcmp(argv[first], "--") == 0) ++first;
   if (first >= argc) {
     std::fprintf(stderr, "sysvipc run: no program given\n%s", kUsage);
@@ -123,6 +131,16 @@ pid_t DaemonPid(const std::string& dir) {
 }
 
 int Daemon(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    if (IsHelp(argv[i])) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  if (argc > 1) {
+    std::fprintf(stderr, "sysvipc daemon: unexpected argument '%s'\n%s", argv[1], kUsage);
+    return 2;
+  }
   const std::string dir = backend::ResolveNamespaceDir();
   const std::string command = argc > 0 ? argv[0] : "";
   if (command == "start") {
@@ -169,7 +187,7 @@ int Daemon(int argc, char** argv) {
 }
 
 int Main(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+  if (argc < 2 || IsHelp(argv[1])) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }

@@ -10,12 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "backends/common/command_line.h"
 
 namespace sysv::bench {
 
@@ -25,13 +23,7 @@ std::optional<int> ParseBenchCommandLine(int argc, char** argv, const char* prog
     std::fprintf(stderr, "%s: do not run with libsysv in LD_PRELOAD; it measures both sides itself\n", program);
     return 2;
   }
-  absl::FlagsUsageConfig config;
-  config.contains_help_flags = [path = std::string(flag_path)](absl::string_view file) {
-    return absl::StrContains(file, path);
-  };
-  absl::SetFlagsUsageConfig(config);
-  absl::SetProgramUsageMessage(usage);
-  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  const std::vector<char*> positional = backend::ParseCommandLineOrExit(argc, argv, usage, flag_path);
   if (positional.size() > 1) {
     std::fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", program, positional[1]);
     return 2;
