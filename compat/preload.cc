@@ -1,9 +1,10 @@
 // The standard System V IPC names, exported by libsysv.so so that
 // LD_PRELOAD=libsysv.so serves unmodified programs. Each forwards to its
-// sysv_ counterpart.
+// sysv_ counterpart. PreloadSymbols() lists them for dlopen_hooks.cc.
 #include <stdarg.h>
 #include <sys/sem.h>
 
+#include "compat/preload_symbols.h"
 #include "sysv/sysv.h"
 
 #define SYSV_EXPORT extern "C" __attribute__((visibility("default")))
@@ -37,3 +38,25 @@ SYSV_EXPORT ssize_t msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int
   return sysv_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
 }
 SYSV_EXPORT int msgctl(int msqid, int cmd, struct msqid_ds* buf) { return sysv_msgctl(msqid, cmd, buf); }
+
+namespace sysv::compat {
+
+absl::Span<const linux_backend::Rebinding> PreloadSymbols() {
+  static const linux_backend::Rebinding kSymbols[] = {
+      {"shmget", reinterpret_cast<void*>(&shmget)},
+      {"shmat", reinterpret_cast<void*>(&shmat)},
+      {"shmdt", reinterpret_cast<void*>(&shmdt)},
+      {"shmctl", reinterpret_cast<void*>(&shmctl)},
+      {"semget", reinterpret_cast<void*>(&semget)},
+      {"semop", reinterpret_cast<void*>(&semop)},
+      {"semtimedop", reinterpret_cast<void*>(&semtimedop)},
+      {"semctl", reinterpret_cast<void*>(&semctl)},
+      {"msgget", reinterpret_cast<void*>(&msgget)},
+      {"msgsnd", reinterpret_cast<void*>(&msgsnd)},
+      {"msgrcv", reinterpret_cast<void*>(&msgrcv)},
+      {"msgctl", reinterpret_cast<void*>(&msgctl)},
+  };
+  return kSymbols;
+}
+
+}  // namespace sysv::compat
