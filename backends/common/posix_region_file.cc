@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "backends/common/raw_syscalls.h"
 #include "backends/common/unique_fd.h"
 #include "core/ipc/errno_status.h"
 
@@ -83,13 +84,13 @@ absl::Status UnlinkRegionFile(int dir_fd, absl::string_view name) {
 absl::StatusOr<UniqueFd> ReopenReadOnlyAt(int dir_fd, absl::string_view name,
                                           int fd) {
   struct stat original;
-  if (fstat(fd, &original) != 0) {
+  if (RawFstat(fd, &original) != 0) {
     return ErrnoStatus(errno, absl::StrCat("reopen ", name, ": fstat"));
   }
   absl::StatusOr<UniqueFd> reopened = OpenRegionFile(dir_fd, name, false);
   if (!reopened.ok()) return reopened.status();
   struct stat now;
-  if (fstat(reopened->get(), &now) != 0) {
+  if (RawFstat(reopened->get(), &now) != 0) {
     return ErrnoStatus(errno, absl::StrCat("reopen ", name, ": fstat"));
   }
   // The name may have been unlinked and made again since `fd` was opened.
@@ -102,7 +103,7 @@ absl::StatusOr<UniqueFd> ReopenReadOnlyAt(int dir_fd, absl::string_view name,
 
 absl::StatusOr<uint64_t> FileSize(int fd) {
   struct stat st;
-  if (fstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat");
+  if (RawFstat(fd, &st) != 0) return ErrnoStatus(errno, "fstat");
   return static_cast<uint64_t>(st.st_size);
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "backends/common/raw_syscalls.h"
 #include "backends/linux/proc_stat.h"
 
 namespace sysv::linux_backend {
@@ -62,7 +63,8 @@ const ProcessView& View() {
   static const ProcessView view = [] {
     ProcessView v;
     struct stat ns;
-    if (stat("/proc/self/ns/pid", &ns) == 0) v.namespace_hash = NamespaceHash(ns.st_ino);
+    // Raw: it may run while a region lock is held (backends/common/raw_syscalls.h).
+    if (backend::RawFstatAt(AT_FDCWD, "/proc/self/ns/pid", &ns, 0) == 0) v.namespace_hash = NamespaceHash(ns.st_ino);
     const std::optional<ProcStatLine> self = ReadThreadStat("/proc/self/stat");
     v.proc_is_ours = self.has_value() && self->tid == static_cast<uint32_t>(getpid());
     v.proc_shows_all = access("/proc/1/stat", F_OK) == 0;

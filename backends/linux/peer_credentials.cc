@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/common/raw_syscalls.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/errno_status.h"
 
@@ -108,10 +109,11 @@ absl::StatusOr<Credentials> PeerCredentials(int fd) {
 absl::StatusOr<Credentials> CurrentCredentials() {
   std::vector<gid_t> groups;
   for (;;) {
-    const int count = getgroups(0, nullptr);
+    // Raw: the kernel's identity, not an interposer's (raw_syscalls.h).
+    const int count = backend::RawGetgroups(0, nullptr);
     if (count < 0) return ErrnoStatus(errno, "getgroups");
     groups.resize(static_cast<size_t>(count));
-    const int got = getgroups(count, groups.data());
+    const int got = backend::RawGetgroups(count, groups.data());
     if (got >= 0) {
       groups.resize(static_cast<size_t>(got));
       break;
@@ -119,7 +121,7 @@ absl::StatusOr<Credentials> CurrentCredentials() {
     // EINVAL: another thread added groups between the two calls; ask again.
     if (errno != EINVAL) return ErrnoStatus(errno, "getgroups");
   }
-  Credentials creds = Credentials::ForIds(getpid(), geteuid(), getegid(),
+  Credentials creds = Credentials::ForIds(backend::RawGetpid(), backend::RawGeteuid(), backend::RawGetegid(),
                                          std::vector<uint32_t>(groups.begin(), groups.end()));
   NarrowToOwnCapabilities(creds);
   return creds;
