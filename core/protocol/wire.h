@@ -168,6 +168,11 @@ struct WireSemOp {  // struct sembuf
 struct SemWaitZeroRequest {
   int32_t id;
   uint32_t nsops;
+  // The calling thread (gettid(), as the caller's PID namespace numbers it):
+  // a thread sleeps in at most one semop, so the daemon keeps at most one
+  // pending wait per thread, and a new request from a thread replaces the
+  // one it left behind. The daemon checks that the thread is the caller's.
+  int32_t tid;
   WireSemOp sops[kSemWaitZeroMaxOps];
 };
 struct SemWaitZeroReply {
@@ -413,7 +418,7 @@ static_assert(sizeof(WirePerm) == 32);
 static_assert(sizeof(ShmCtlReply) == 8 + 8 + 32 + 8 * 4 + 8 + 8 + 40 + 8 + 40);
 static_assert(std::is_trivially_copyable_v<ShmCtlReply>);
 static_assert(sizeof(WireSemOp) == 6);
-static_assert(sizeof(SemWaitZeroRequest) == 488);
+static_assert(sizeof(SemWaitZeroRequest) == 492);
 static_assert(sizeof(Header) + sizeof(SemWaitZeroRequest) <= kMaxMessageSize);
 static_assert(sizeof(SemWaitZeroReply) == 24);
 static_assert(sizeof(SemWaitZeroEndRequest) == 16);
