@@ -123,6 +123,15 @@ TEST(CodecTest, MessageQueueRequestsRoundTrip) {
   EXPECT_EQ(ctl.mode, 0640u);
 }
 
+TEST(CodecTest, RefusalCarriesItsErrnoAndIsNoOrdinaryReply) {
+  EXPECT_EQ(DecodeRefusal(EncodeRefusal(EAGAIN)), EAGAIN);
+  EXPECT_EQ(DecodeRefusal(EncodeErrorReply(Op::kRegister, 1, EAGAIN)), 0);
+  EXPECT_EQ(DecodeRefusal(EncodeReply<Op::kRegister>(kRefusalRequestId, RegisterReply{})), 0);
+  EXPECT_EQ(DecodeRefusal(EncodeErrorReply(Op::kShmGet, kRefusalRequestId, EAGAIN)), 0);
+  const Bytes truncated(4, 0);
+  EXPECT_EQ(DecodeRefusal(truncated), 0);
+}
+
 TEST(CodecTest, SemaphoreDaemonAssistedRequestsRoundTrip) {
   SemWaitZeroRequest wait{};
   wait.id = 7;

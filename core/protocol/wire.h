@@ -302,7 +302,9 @@ struct ShmCtlRequest {
   uint32_t gid;   // IPC_SET
   uint32_t mode;  // IPC_SET
   uint32_t reserved;
-  uint64_t memlock_limit;  // SHM_LOCK: caller's RLIMIT_MEMLOCK
+  // Unused, kept so the layout stays: the daemon reads the caller's
+  // RLIMIT_MEMLOCK from the kernel (a client could claim any value here).
+  uint64_t memlock_limit;
 };
 struct ShmCtlReply {
   ReplyStatus status;
