@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -52,6 +53,21 @@ void ReportUnreachable(const absl::Status& status) {
     std::fprintf(stderr, "libsysv: %.*s\n", static_cast<int>(status.message().size()),
                  status.message().data());
   }
+}
+
+// A refusal by the daemon (its answer when this process's user has used his
+// share of connections or process records): an errno, with one line on
+// stderr once per process saying why, since EAGAIN alone would not.
+// `what` is refused; `share` names the daemon's limit.
+absl::Status Refused(int error, const char* what, const char* share) {
+  absl::Status status = ErrnoStatus(
+      error, absl::StrFormat("sysvipcd refused %s (%s): this user has used his share of the daemon's %s", what,
+                             std::strerror(error), share));
+  static std::atomic<bool> reported{false};
+  if (!reported.exchange(true)) {
+    std::fprintf(stderr, "libsysv: %.*s\n", static_cast<int>(status.message().size()), status.message().data());
+  }
+  return status;
 }
 
 }  // namespace
@@ -120,19 +136,30 @@ absl::StatusOr<std::unique_ptr<MappedTable>> MapObjectTable(int fd, uint32_t cap
 
 absl::Status Runtime::Register() {
   const wire::RegisterRequest request{registered_once_ ? 0u : wire::kRegisterFreshImage, 0};
-  const uint32_t request_id = ++last_request_id_;
+  if (++last_request_id_ == wire::kRefusalRequestId) ++last_request_id_;  // the refusal's, never ours
+  const uint32_t request_id = last_request_id_;
   const wire::Bytes message = wire::EncodeRequest<wire::Op::kRegister>(request_id, request);
-  if (absl::Status sent = linux_backend::SendMessage(channel_.get(), message, {}); !sent.ok()) {
-    return sent;
-  }
+  absl::Status sent = linux_backend::SendMessage(channel_.get(), message, {});
+  // A refused connection is closed right after the daemon says why, maybe
+  // before the request went out: the refusal is still there to read.
+  if (!sent.ok() && !ChannelBroken(ErrnoOf(sent))) return sent;
   uint8_t buffer[wire::kMaxMessageSize];
   absl::StatusOr<linux_backend::ReceivedMessage> received =
       linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
-  if (!received.ok()) return received.status();
-  if (received->size == 0) return ErrnoStatus(ECONNRESET, "sysvipcd closed the channel");
-  absl::StatusOr<wire::RegisterReply> reply = wire::DecodeReply<wire::Op::kRegister>(
-      absl::MakeConstSpan(buffer, received->size), request_id);
+  // A daemon that closed the channel with our request unread makes the
+  // kernel report a reset first, then what the daemon sent (a refusal):
+  // the reset is consumed by reading it, so read once more.
+  if (!received.ok() && ChannelBroken(ErrnoOf(received.status()))) {
+    received = linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+  }
+  if (!received.ok()) return sent.ok() ? received.status() : sent;
+  if (received->size == 0) return sent.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : sent;
+  const absl::Span<const uint8_t> answer = absl::MakeConstSpan(buffer, received->size);
+  if (const int refusal = wire::DecodeRefusal(answer); refusal != 0) return Refused(refusal, "the connection", "connections (user_connections)");
+  if (!sent.ok()) return sent;
+  absl::StatusOr<wire::RegisterReply> reply = wire::DecodeReply<wire::Op::kRegister>(answer, request_id);
   if (!reply.ok()) return reply.status();
+  if (reply->status.error == EAGAIN) return Refused(EAGAIN, "to register this process", "process records (user_processes)");
   if (reply->status.error != 0) {
     return ErrnoStatus(reply->status.error, "sysvipcd refused to register this process");
   }
@@ -219,7 +246,8 @@ absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, si
       last = status;
       continue;
     }
-    const uint32_t request_id = ++last_request_id_;
+    if (++last_request_id_ == wire::kRefusalRequestId) ++last_request_id_;  // the refusal's, never ours
+    const uint32_t request_id = last_request_id_;
     const wire::Bytes message = wire::EncodeMessage(op, request_id, body, size);
     last = linux_backend::SendMessage(channel_.get(), message, {});
     if (!last.ok()) {

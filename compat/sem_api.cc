@@ -156,6 +156,7 @@ int WaitZeroThroughDaemon(Runtime& runtime, int semid, absl::Span<const core::Se
   wire::SemWaitZeroRequest request{};
   request.id = semid;
   request.nsops = static_cast<uint32_t>(sops.size());
+  request.tid = static_cast<int32_t>(gettid());
   for (size_t i = 0; i < sops.size(); ++i) request.sops[i] = wire::WireSemOp{sops[i].num, sops[i].op, sops[i].flg};
   const core::Deadline deadline = timeout_nanos < 0 ? core::Deadline::Infinite()
                                                     : core::Deadline::After(absl::Nanoseconds(timeout_nanos));

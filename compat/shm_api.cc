@@ -1,6 +1,5 @@
 // sysv_shmget, sysv_shmat, sysv_shmdt, sysv_shmctl: decode the caller's
 // arguments, ask the runtime (and through it the daemon), encode results.
-#include <sys/resource.h>
 #include <sys/shm.h>
 
 #include <cerrno>
@@ -33,12 +32,6 @@ static_assert(SHM_HUGETLB == core::kShmHugetlb && SHM_NORESERVE == core::kShmNor
 static_assert(SHM_DEST == core::kShmDest && SHM_LOCKED == core::kShmLocked);
 
 }  // namespace
-
-uint64_t MemlockLimit() {
-  struct rlimit limit;
-  if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
-  return limit.rlim_cur;
-}
 
 void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
   std::memset(out, 0, sizeof(*out));
@@ -97,7 +90,6 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
     request.gid = in.shm_perm.gid;
     request.mode = in.shm_perm.mode;
   }
-  if (cmd == SHM_LOCK) request.memlock_limit = sysv::compat::MemlockLimit();
   auto reply = Runtime::Get().Call<wire::Op::kShmCtl>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);

@@ -22,15 +22,24 @@ namespace sysv::daemon {
 
 using backend::UniqueFd;
 
-absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid,
-                                                                     uint64_t start_time,
-                                                                     bool create) {
+absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid, uint64_t start_time,
+                                                                     int pidfd, bool create) {
   auto process = std::make_unique<ClientProcess>();
   process->pid = pid;
   process->start_time = start_time;
-  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(pid);
-  if (!pidfd.ok()) return pidfd.status();
-  process->pidfd = *std::move(pidfd);
+  if (pidfd >= 0) {
+    process->pidfd = UniqueFd(fcntl(pidfd, F_DUPFD_CLOEXEC, 0));
+    if (!process->pidfd) return core::ErrnoStatus(errno, "dup of a pidfd");
+  } else {
+    absl::StatusOr<UniqueFd> opened = linux_backend::OpenPidfd(pid);
+    if (!opened.ok()) return opened.status();
+    process->pidfd = *std::move(opened);
+    // Opened by pid: alive after the open with that start time, so the
+    // pidfd names that instance.
+    if (!linux_backend::ProcessAlive(pid, start_time)) {
+      return core::ErrnoStatus(ESRCH, absl::StrFormat("process %d started at %d is gone", pid, start_time));
+    }
+  }
 
   const std::string name = backend::LedgerFileName(pid, start_time);
   const size_t size = core::AttachLedgerSize(ledger_capacity_);
@@ -65,18 +74,34 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
   return process;
 }
 
-ClientProcess* ClientRegistry::Find(int32_t pid) {
+ClientProcess* ClientRegistry::Find(int32_t pid, uint64_t start_time) {
   auto it = processes_.find(pid);
-  return it == processes_.end() ? nullptr : it->second.get();
+  if (it == processes_.end() || it->second->start_time != start_time) return nullptr;
+  return it->second.get();
 }
 
 absl::StatusOr<ClientProcess*> ClientRegistry::Register(
-    int32_t pid, bool fresh_image,
+    const Registrant& who, bool fresh_image,
     const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger,
     const std::function<void(const ClientProcess&)>& on_exit) {
+  const int32_t pid = who.pid;
+  // The connection's own process must still be running: a channel kept by
+  // another process after it died speaks for no one.
+  if (linux_backend::PidfdExited(who.pidfd)) {
+    return core::ErrnoStatus(ESRCH, absl::StrFormat("the process %d that connected has exited", pid));
+  }
   if (auto it = processes_.find(pid); it != processes_.end()) {
     ClientProcess* process = it->second.get();
-    if (linux_backend::ProcessAlive(pid, process->start_time)) {
+    if (process->start_time != who.start_time) {
+      // Another instance's record. Both cannot be alive under one pid; if the
+      // record's is, the registrant is not (checked above, but it may have
+      // died since): refuse rather than hand over a live process's ledger.
+      if (!linux_backend::PidfdExited(process->pidfd.get())) {
+        return core::ErrnoStatus(ESRCH, absl::StrFormat("pid %d names another process", pid));
+      }
+      // The pid was reused before its pidfd reported the exit.
+      Retire(pid, on_exit);
+    } else {
       if (fresh_image) {
         // exec dropped every attachment: fold them, then start over.
         on_stale_ledger(*process->ledger, pid);
@@ -87,15 +112,17 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
       }
       return process;
     }
-    // The pid was reused before its pidfd reported the exit.
-    Retire(pid, on_exit);
   }
-  absl::StatusOr<uint64_t> start_time = linux_backend::ProcessStartTime(pid);
-  if (!start_time.ok()) return start_time.status();
+  if (auto held = records_per_user_.find(who.uid); share_ != 0 && held != records_per_user_.end() &&
+                                                    held->second >= share_) {
+    return core::ErrnoStatus(EAGAIN, absl::StrFormat("user %u holds his share of %u process records", who.uid, share_));
+  }
   // A ledger may exist from before a daemon restart that Recover() missed.
-  (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, *start_time));
-  absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, *start_time, /*create=*/true);
+  (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, who.start_time));
+  absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, who.start_time, who.pidfd, /*create=*/true);
   if (!process.ok()) return process.status();
+  (*process)->uid = who.uid;
+  ++records_per_user_[who.uid];
   ClientProcess* raw = process->get();
   processes_[pid] = *std::move(process);
   return raw;
@@ -106,6 +133,9 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
   if (it == processes_.end()) return;
   std::unique_ptr<ClientProcess> process = std::move(it->second);
   processes_.erase(it);
+  if (auto held = records_per_user_.find(process->uid); held != records_per_user_.end() && --held->second == 0) {
+    records_per_user_.erase(held);
+  }
   unwatch_(process->pidfd.get());
   // Out of the census before folding, so the fold sees no live attachments.
   on_exit(*process);
@@ -125,7 +155,7 @@ void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on
       continue;
     }
     if (linux_backend::ProcessAlive(pid, start_time)) {
-      absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, false);
+      absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, /*pidfd=*/-1, /*create=*/false);
       if (process.ok()) {
         (*process)->sets_unknown = true;
         processes_[pid] = *std::move(process);

@@ -6,6 +6,13 @@
 // which the event loop learns from the pidfd. Records are also files (the
 // ledgers), so a restarted daemon re-adopts the processes still alive and
 // folds away the ones that died while it was down.
+//
+// A record is one process instance (pid and start time), and is handed only
+// to a connection of that instance: a channel kept by another process after
+// its connecting process died, when the pid names someone else's process
+// now, gets nothing (issue #12). Each user may hold a share of the records
+// (UserLimits::processes): each costs the daemon two descriptors and a
+// mapping.
 #ifndef SYSV_DAEMON_CLIENT_REGISTRY_H_
 #define SYSV_DAEMON_CLIENT_REGISTRY_H_
 
@@ -28,6 +35,10 @@ namespace sysv::daemon {
 struct ClientProcess {
   int32_t pid = 0;
   uint64_t start_time = 0;
+  // The effective uid that registered it, whose share it counts against;
+  // kUncounted for a record re-adopted after a restart.
+  static constexpr uint32_t kUncounted = UINT32_MAX;
+  uint32_t uid = kUncounted;
   backend::UniqueFd pidfd;
   backend::UniqueFd ledger_fd;
   linux_backend::MappedRegion ledger_map;
@@ -50,18 +61,33 @@ class ClientRegistry : public core::ShmRegistry::Census {
   using WatchFn = std::function<absl::Status(int pidfd, int32_t pid)>;
   using UnwatchFn = std::function<void(int pidfd)>;
 
-  ClientRegistry(int ledger_dir_fd, uint32_t ledger_capacity, WatchFn watch, UnwatchFn unwatch)
+  // `share`: records one user may hold (0: unlimited).
+  ClientRegistry(int ledger_dir_fd, uint32_t ledger_capacity, uint32_t share, WatchFn watch, UnwatchFn unwatch)
       : ledger_dir_fd_(ledger_dir_fd),
         ledger_capacity_(ledger_capacity),
+        share_(share),
         watch_(std::move(watch)),
         unwatch_(std::move(unwatch)) {}
 
-  // The record of live process `pid`, created (with a fresh ledger) when new.
-  // With `fresh_image` (the process exec'd since it last registered), its
-  // old attachments are gone: `on_stale_ledger` folds them, and the ledger
-  // starts empty.
+  // Who registers: the process instance behind a connection (its pidfd and
+  // start time, taken at accept) and the connection's effective uid.
+  struct Registrant {
+    int32_t pid = 0;
+    uint64_t start_time = 0;
+    int pidfd = -1;  // borrowed
+    uint32_t uid = 0;
+  };
+
+  // The record of the live process `who`, created (with a fresh ledger) when
+  // new. With `fresh_image` (the process exec'd since it last registered),
+  // its old attachments are gone: `on_stale_ledger` folds them, and the
+  // ledger starts empty. The record of a process that changed its
+  // credentials since is still its own (the kernel keeps a process's
+  // attachments across setuid). Errors: ESRCH if `who` is no longer running
+  // or its pid's record is that of another live process; EAGAIN if its user
+  // holds his share of records; the errnos of creating the ledger.
   absl::StatusOr<ClientProcess*> Register(
-      int32_t pid, bool fresh_image,
+      const Registrant& who, bool fresh_image,
       const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger,
       const std::function<void(const ClientProcess&)>& on_exit);
 
@@ -73,22 +99,29 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // `on_exit` and deletes them.
   void Recover(const std::function<void(const ClientProcess&)>& on_exit);
 
-  // The record of a registered process, or nullptr.
-  ClientProcess* Find(int32_t pid);
+  // The record of the registered process instance (`pid`, `start_time`), or
+  // nullptr.
+  ClientProcess* Find(int32_t pid, uint64_t start_time);
 
   core::ShmRegistry::CensusResult Count(int32_t index, uint32_t seq) override;
 
   size_t size() const { return processes_.size(); }
 
  private:
-  absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time,
+  // The record of instance (`pid`, `start_time`): its pidfd is a duplicate
+  // of `pidfd` if given (>= 0), else opened and checked against the start
+  // time.
+  absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time, int pidfd,
                                                        bool create);
 
   int ledger_dir_fd_;
   uint32_t ledger_capacity_;
+  uint32_t share_;
   WatchFn watch_;
   UnwatchFn unwatch_;
   absl::flat_hash_map<int32_t, std::unique_ptr<ClientProcess>> processes_;
+  // Records per uid (those with kUncounted are not counted).
+  absl::flat_hash_map<uint32_t, uint32_t> records_per_user_;
 };
 
 }  // namespace sysv::daemon

@@ -43,6 +43,9 @@ absl::Status SetLimit(core::NamespaceLimits& out, absl::string_view name, absl::
   else if (name == "msgmni") status = Parse(name, value, &limits.msg.msgmni);
   else if (name == "user_objects") status = Parse(name, value, &limits.user.objects);
   else if (name == "user_bytes") status = Parse(name, value, &limits.user.bytes);
+  else if (name == "user_connections") status = Parse(name, value, &limits.user.connections);
+  else if (name == "user_processes") status = Parse(name, value, &limits.user.processes);
+  else if (name == "user_waits") status = Parse(name, value, &limits.user.waits);
   else return ErrnoStatus(EINVAL, absl::StrFormat("unknown limit '%s'", name));
   if (!status.ok()) return status;
   if (absl::Status valid = limits.Validate(); !valid.ok()) return valid;

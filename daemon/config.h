@@ -14,6 +14,19 @@
 //                 MSGMNB).
 // The quotas count what the creator (cuid) made, for the object's whole
 // life: IPC_SET of the owner does not move the charge.
+// And each user's share of the daemon itself (0 unlimited), so that one user
+// exhausting his share leaves the others served:
+//   user_connections  connections open at once (default: a quarter of the
+//                     daemon's connection limit, which its RLIMIT_NOFILE
+//                     sets); beyond it a connection is answered with a
+//                     refusal (EAGAIN, as fork() for RLIMIT_NPROC) and closed;
+//   user_processes    live processes registered at once (same default);
+//                     beyond it registration fails with EAGAIN;
+//   user_waits        wait-for-zero operations of read-only callers the
+//                     daemon holds for one user on one set (default 64; one
+//                     per thread in any case); beyond it ENOMEM, as when the
+//                     set has no room.
+// Shares count by effective uid at connect time.
 #ifndef SYSV_DAEMON_CONFIG_H_
 #define SYSV_DAEMON_CONFIG_H_
 

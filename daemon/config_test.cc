@@ -36,6 +36,18 @@ TEST(ConfigTest, AppliesNameValueLinesWithCommentsAndBlanks) {
   EXPECT_EQ(limits.msg.msgmnb, 65536);
 }
 
+TEST(ConfigTest, UserSharesOfTheDaemonDefaultToAQuarterOfItsConnections) {
+  core::NamespaceLimits limits;
+  EXPECT_EQ(core::UserLimits::ResolvedShare(limits.user.connections, 1000), 250u);
+  EXPECT_EQ(core::UserLimits::ResolvedShare(limits.user.processes, 2), 1u);
+  EXPECT_EQ(limits.user.waits, 64u);
+  ASSERT_TRUE(ApplyConfigText(limits, "user_connections = 10\nuser_processes = 0\nuser_waits = 3\n").ok());
+  EXPECT_EQ(core::UserLimits::ResolvedShare(limits.user.connections, 1000), 10u);
+  EXPECT_EQ(core::UserLimits::ResolvedShare(limits.user.processes, 1000), 0u);  // unlimited
+  EXPECT_EQ(limits.user.waits, 3u);
+  EXPECT_EQ(ErrnoOf(SetLimit(limits, "user_waits", "-1")), EINVAL);
+}
+
 TEST(ConfigTest, RejectsUnknownNamesMalformedLinesAndBadValues) {
   core::NamespaceLimits limits;
   absl::Status unknown = ApplyConfigText(limits, "shmfoo = 1\n");

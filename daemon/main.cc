@@ -33,7 +33,7 @@ ABSL_FLAG(std::string, event_loop, "auto", "Event loop: auto, io_uring or epoll.
 ABSL_FLAG(std::string, log_level, "info", "Least severe level logged: debug, info, warning, error.");
 ABSL_FLAG(std::string, config, "", "Config file of 'name = value' limit lines.");
 ABSL_FLAG(bool, raise_fd_limit, true,
-          "Raise the soft RLIMIT_NOFILE to the hard limit at start: each client costs three "
+          "Raise the soft RLIMIT_NOFILE to the hard limit at start: each client costs four "
           "descriptors, and a soft limit of 1024 would turn most of 1,000 clients away.");
 ABSL_FLAG(std::vector<std::string>, limit, {},
           "Limits as name=value pairs, comma-separated (e.g. shmmni=128,shmmax=1048576); "
@@ -47,8 +47,9 @@ namespace {
 constexpr rlim_t kReservedFds = 64;
 
 // The most connections the daemon accepts within RLIMIT_NOFILE. Each costs
-// a descriptor, and the process behind it two more (its pidfd and attach
-// ledger). Past the limit the daemon could not open a segment or a set for
+// two descriptors (the socket, and the connecting process's pidfd that binds
+// it to that process), and the process behind it two more (its record's
+// pidfd and attach ledger). Past the limit the daemon could not open a segment or a set for
 // anyone (shmget and shmat would fail with EMFILE, which the kernel never
 // gives) and accept would fail in a busy loop; refusing connections before
 // that keeps the clients already connected fully served.
@@ -64,7 +65,7 @@ void RaiseFdLimit() {
 int ConnectionLimit(int requested) {
   struct rlimit nofile;
   if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY) return requested;
-  const rlim_t usable = nofile.rlim_cur > kReservedFds ? (nofile.rlim_cur - kReservedFds) / 3 : 1;
+  const rlim_t usable = nofile.rlim_cur > kReservedFds ? (nofile.rlim_cur - kReservedFds) / 4 : 1;
   return static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(requested), std::max<rlim_t>(usable, 1)));
 }
 

@@ -1,8 +1,10 @@
 #include "daemon/sem_service.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
+#include "backends/linux/process_watch.h"
 #include "backends/linux/sealed_snapshot.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
@@ -97,16 +99,26 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
       body.status.error = ErrnoOf(record.status());
     } else if (set == nullptr) {
       body.status.error = EIDRM;
+    } else if (!linux_backend::IsThreadOf(ctx.creds.pid, request.tid)) {
+      body.status.error = EINVAL;  // a wait is held for one of the caller's threads only
     } else {
-      uint32_t index = 0, offset = 0;
-      const int result =
-          set->StartFor(sops, core::SemSet::Caller{ctx.creds.pid, start_time}, &index, &offset);
-      if (result == core::SemSet::kSemQueued) {
-        body.queued = 1;
-        body.index = index;
-        body.status_offset = offset;
+      const int32_t set_index = core::IpcIdIndex(request.id);
+      EndHeldWait(ctx.creds.pid, request.tid);
+      if (!MayHoldWait(ctx.creds.uid, set_index, record->perm.seq)) {
+        body.status.error = ENOMEM;
       } else {
-        body.status.error = result;
+        uint32_t index = 0, offset = 0;
+        const int result =
+            set->StartFor(sops, core::SemSet::Caller{ctx.creds.pid, start_time}, &index, &offset);
+        if (result == core::SemSet::kSemQueued) {
+          held_waits_.push_back(
+              HeldWait{ctx.creds.pid, request.tid, ctx.creds.uid, set_index, record->perm.seq, index});
+          body.queued = 1;
+          body.index = index;
+          body.status_offset = offset;
+        } else {
+          body.status.error = result;
+        }
       }
     }
   }
@@ -119,6 +131,10 @@ Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndReq
   RetryPendingExits();
   Reply reply;
   wire::SemWaitZeroEndReply body{};
+  const int32_t set_index = core::IpcIdIndex(request.id);
+  std::erase_if(held_waits_, [&](const HeldWait& wait) {
+    return wait.pid == ctx.creds.pid && wait.index == set_index && wait.record == request.index;
+  });
   absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(ids_.table(), request.id);
   core::SemSet* set = record.ok() ? store_.Find(core::IpcIdIndex(request.id), record->perm.seq) : nullptr;
   if (set == nullptr) {
@@ -231,7 +247,31 @@ bool SemService::ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint
   return !busy;
 }
 
+void SemService::EndHeldWait(int32_t pid, int32_t tid) {
+  auto it = std::find_if(held_waits_.begin(), held_waits_.end(),
+                         [&](const HeldWait& wait) { return wait.pid == pid && wait.tid == tid; });
+  if (it == held_waits_.end()) return;
+  if (core::SemSet* set = store_.Find(it->index, it->seq)) (void)set->EndFor(it->record, pid, EINTR);
+  held_waits_.erase(it);
+}
+
+bool SemService::MayHoldWait(uint32_t uid, int32_t index, uint32_t seq) {
+  const uint32_t share = limits_.user.waits;
+  if (share == 0) return true;
+  auto held_here = [&](const HeldWait& wait) { return wait.uid == uid && wait.index == index && wait.seq == seq; };
+  if (static_cast<uint32_t>(std::count_if(held_waits_.begin(), held_waits_.end(), held_here)) < share) return true;
+  // Threads that ended without ending their wait (the process lives on).
+  std::vector<std::pair<int32_t, int32_t>> gone;
+  for (const HeldWait& wait : held_waits_) {
+    if (held_here(wait) && !linux_backend::IsThreadOf(wait.pid, wait.tid)) gone.emplace_back(wait.pid, wait.tid);
+  }
+  for (const auto& [pid, tid] : gone) EndHeldWait(pid, tid);
+  return static_cast<uint32_t>(std::count_if(held_waits_.begin(), held_waits_.end(), held_here)) < share;
+}
+
 void SemService::ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets) {
+  // Its queued operations go with the exit work below.
+  std::erase_if(held_waits_, [&](const HeldWait& wait) { return wait.pid == pid; });
   if (sets == nullptr) {
     // Every live set, each mapped once (the store holds only sets the
     // table names).

@@ -28,6 +28,12 @@ class SemService {
   // semop for a caller with read permission only (wait-for-zero), run here
   // because its mapping is read-only (core::SemSet::StartFor/EndFor). The
   // caller's process start time names its SEM_UNDO record.
+  // Waits held here are bounded as the kernel bounds sleepers: at most one
+  // per thread (the request names its thread, which must be the caller's:
+  // EINVAL otherwise; a thread's new request ends the wait it left behind,
+  // as EINTR), and at most UserLimits::waits per user on one set (ENOMEM
+  // beyond, as when the set has no room), so that one reader cannot fill a
+  // set's arena and leave its owner's semop ENOMEM.
   Reply WaitZero(uint32_t request_id, const core::wire::SemWaitZeroRequest& request, const core::OpContext& ctx,
                  uint64_t start_time);
   Reply WaitZeroEnd(uint32_t request_id, const core::wire::SemWaitZeroEndRequest& request,
@@ -54,7 +60,24 @@ class SemService {
   // Returns false when the set's lock was busy (the work is then pending).
   bool ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set);
 
+  // A wait held for a read-only caller's thread: record `record` of set
+  // (`index`, `seq`).
+  struct HeldWait {
+    int32_t pid;
+    int32_t tid;
+    uint32_t uid;
+    int32_t index;
+    uint32_t seq;
+    uint32_t record;
+  };
+  // Ends and forgets the wait thread `tid` of `pid` left behind, if any.
+  void EndHeldWait(int32_t pid, int32_t tid);
+  // Whether `uid` may have one more wait held on set (`index`, `seq`);
+  // forgets the waits of threads that are gone before saying no.
+  bool MayHoldWait(uint32_t uid, int32_t index, uint32_t seq);
+
   std::vector<PendingExit> pending_exits_;
+  std::vector<HeldWait> held_waits_;
   const core::NamespaceLimits& limits_;
   SemStore store_;
   core::IpcRegistry ids_;

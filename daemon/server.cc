@@ -13,6 +13,7 @@
 #include "backends/common/namespace_layout.h"
 #include "backends/linux/channel.h"
 #include "backends/linux/peer_credentials.h"
+#include "backends/linux/process_watch.h"
 #include "backends/linux/user_namespace.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"  // semaphores, read-only callers
@@ -42,11 +43,14 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       socket_path_(backend::SocketPath(options_.dir)),
       clients_(
           state_->ledger_dir_fd(), state_->shm_table().capacity(),
+          core::UserLimits::ResolvedShare(options_.limits.user.processes, options_.max_connections),
           [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
           [this](int pidfd) { exits_.Remove(pidfd); }),
       shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
-      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()) {}
+      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
+      connection_share_(
+          core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)) {}
 
 Server::~Server() = default;
 
@@ -93,13 +97,25 @@ void Server::OnAcceptable() {
       }
       return;
     }
-    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
-      SYSV_LOG(kWarning, "refusing a connection: %d already open", connections_.size());
-      continue;  // closes it
-    }
     absl::StatusOr<core::Credentials> creds = linux_backend::PeerCredentials(fd->get());
     if (!creds.ok()) {
       SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
+      continue;
+    }
+    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+      Refuse(*std::move(fd), "the daemon's connection limit is reached", creds->uid);
+      continue;
+    }
+    if (auto open = connections_per_user_.find(creds->uid);
+        connection_share_ != 0 && open != connections_per_user_.end() && open->second >= connection_share_) {
+      Refuse(*std::move(fd), "its user's share of connections (user_connections) is in use", creds->uid);
+      continue;
+    }
+    absl::StatusOr<linux_backend::ProcessInstance> instance =
+        linux_backend::PeerProcess(fd->get(), creds->pid, creds->uid);
+    if (!instance.ok()) {
+      // It exited already: nobody to serve (whoever holds the socket).
+      SYSV_LOG(kDebug, "dropping a client whose process is gone: %s", instance.status().ToString());
       continue;
     }
     // A process whose maps cannot be read is treated as in the initial
@@ -108,13 +124,44 @@ void Server::OnAcceptable() {
     auto connection = std::make_unique<Connection>();
     connection->fd = *std::move(fd);
     connection->creds = *std::move(creds);
+    connection->pidfd = std::move(instance->pidfd);
+    connection->start_time = instance->start_time;
     const int raw = connection->fd.get();
     if (absl::Status status = loop_.Watch(raw, [this, raw] { OnReadable(raw); }); !status.ok()) {
       SYSV_LOG(kWarning, "cannot watch a client: %s", status.ToString());
       continue;
     }
+    // The process's exit closes its channel, whoever else holds the socket.
+    if (absl::Status status = loop_.Watch(connection->pidfd.get(), [this, raw] { CloseConnection(raw); });
+        !status.ok()) {
+      SYSV_LOG(kWarning, "cannot watch a client's process: %s", status.ToString());
+      loop_.Unwatch(raw);
+      continue;
+    }
+    ++connections_per_user_[connection->creds.uid];
     connections_[raw] = std::move(connection);
   }
+}
+
+void Server::Refuse(UniqueFd fd, const char* why, uint32_t uid) {
+  SYSV_LOG(kWarning, "refusing a connection of uid %u: %s", uid, why);
+  // Sent at once and readable after the close (wire::EncodeRefusal); a
+  // full socket buffer (nothing was read yet, so it is not) would only
+  // leave the client with EOF.
+  (void)linux_backend::SendMessage(fd.get(), wire::EncodeRefusal(EAGAIN), {});
+  // Closing with a request unread would make the client's kernel report a
+  // reset before the refusal: read what it sent already (a bounded number
+  // of messages; the socket is non-blocking).
+  uint8_t sink[wire::kMaxMessageSize];
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<linux_backend::ReceivedMessage> unread =
+        linux_backend::ReceiveMessage(fd.get(), absl::MakeSpan(sink), /*max_fds=*/4);
+    if (!unread.ok() || unread->size == 0) break;
+  }
+}
+
+ClientProcess* Server::ProcessOf(const Connection& connection) {
+  return clients_.Find(connection.creds.pid, connection.start_time);
 }
 
 void Server::OnReadable(int fd) {
@@ -194,23 +241,25 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::RegisterRequest& body) { return HandleRegister(connection, id, body); },
           [&](const wire::ShmGetRequest& body) { return shm_.Get(id, body, ctx); },
           [&](const wire::ShmAttachRequest& body) { return shm_.Attach(id, body, ctx); },
-          [&](const wire::ShmCtlRequest& body) { return shm_.Ctl(id, body, ctx); },
+          [&](const wire::ShmCtlRequest& body) {
+            return shm_.Ctl(id, body, body.cmd == core::kShmLock ? CallerMemlockLimit(connection) : 0, ctx);
+          },
           [&](const wire::ShmSweepRequest& body) { return shm_.Sweep(id, body); },
           [&](const wire::SemGetRequest& body) { return sem_.Get(id, body, ctx); },
           [&](const wire::SemOpenRequest& body) {
             int32_t opened = -1;
             Reply reply = sem_.Open(id, body, ctx, &opened);
             if (opened >= 0) {
-              if (ClientProcess* process = clients_.Find(connection.creds.pid)) process->NoteSemSet(opened);
+              if (ClientProcess* process = ProcessOf(connection)) process->NoteSemSet(opened);
             }
             return reply;
           },
           [&](const wire::SemCtlRequest& body) { return sem_.Ctl(id, body, ctx); },
           // Semaphores, read-only callers (issue #3).
           [&](const wire::SemWaitZeroRequest& body) {
-            ClientProcess* process = clients_.Find(connection.creds.pid);
+            ClientProcess* process = ProcessOf(connection);
             if (process != nullptr) process->NoteSemSet(core::IpcIdIndex(body.id));
-            return sem_.WaitZero(id, body, ctx, process != nullptr ? process->start_time : 0);
+            return sem_.WaitZero(id, body, ctx, connection.start_time);
           },
           [&](const wire::SemWaitZeroEndRequest& body) { return sem_.WaitZeroEnd(id, body, ctx); },
           [&](const wire::MsgGetRequest& body) { return msg_.Get(id, body, ctx); },
@@ -224,8 +273,10 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
                              const wire::RegisterRequest& request) {
   Reply reply;
   wire::RegisterReply body{};
+  const ClientRegistry::Registrant who{connection.creds.pid, connection.start_time, connection.pidfd.get(),
+                                       connection.creds.uid};
   absl::StatusOr<ClientProcess*> process = clients_.Register(
-      connection.creds.pid, (request.flags & wire::kRegisterFreshImage) != 0,
+      who, (request.flags & wire::kRegisterFreshImage) != 0,
       [this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); },
       [this](const ClientProcess& dead) { OnClientExit(dead); });
   if (!process.ok()) {
@@ -273,9 +324,24 @@ void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {
   shm_.Absorb(ledger, pid, absl::GetCurrentTimeNanos());
 }
 
+uint64_t Server::CallerMemlockLimit(const Connection& connection) {
+  absl::StatusOr<uint64_t> limit = linux_backend::ProcessMemlockLimit(connection.creds.pid);
+  // Read by pid: it was the caller's only if the caller is still running
+  // (then the pid still names it). Otherwise 0, which locks nothing.
+  if (!limit.ok() || linux_backend::PidfdExited(connection.pidfd.get())) return 0;
+  return *limit;
+}
+
 void Server::CloseConnection(int fd) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
   loop_.Unwatch(fd);
-  connections_.erase(fd);
+  loop_.Unwatch(it->second->pidfd.get());
+  if (auto open = connections_per_user_.find(it->second->creds.uid);
+      open != connections_per_user_.end() && --open->second == 0) {
+    connections_per_user_.erase(open);
+  }
+  connections_.erase(it);
 }
 
 }  // namespace sysv::daemon

@@ -8,6 +8,17 @@
 // credentials at the moment of the call. The first message on a channel must
 // be kRegister.
 //
+// A channel belongs to one process instance, never to a pid (issue #12):
+// at accept the daemon takes the connecting process's pidfd and start time
+// (linux_backend::PeerProcess), closes the channel when that process dies
+// (its pidfd readable), whoever still holds the socket, and hands a process
+// record only to a channel of the record's instance (ClientRegistry).
+//
+// Each user has a share of connections (UserLimits::connections): a
+// connection beyond it is accepted only to be told EAGAIN
+// (wire::EncodeRefusal) and closed, so that one user's idle connections
+// never take the daemon's descriptors from the others.
+//
 // Threading: one thread runs the event loop and every handler; nothing here
 // blocks.
 #ifndef SYSV_DAEMON_SERVER_H_
@@ -55,6 +66,10 @@ class Server {
   struct Connection {
     backend::UniqueFd fd;
     core::Credentials creds;
+    // The process that connected: closed with it, and what its records are
+    // checked against.
+    backend::UniqueFd pidfd;
+    uint64_t start_time = 0;
     bool registered = false;
   };
 
@@ -64,6 +79,14 @@ class Server {
   // (see backends/linux/exit_watch.h) and when the exit watch is readable.
   void ReapExitedClients();
   void CloseConnection(int fd);
+  // Tells a connection beyond the limits why (EAGAIN) before it is closed.
+  void Refuse(backend::UniqueFd fd, const char* why, uint32_t uid);
+  // The record of the process that opened `connection`, or nullptr: never
+  // that of another process that has the same pid.
+  ClientProcess* ProcessOf(const Connection& connection);
+  // The SHM_LOCK caller's RLIMIT_MEMLOCK, read from the kernel; 0 if it
+  // cannot be read for that very process.
+  uint64_t CallerMemlockLimit(const Connection& connection);
   Reply Dispatch(Connection& connection, const core::wire::DecodedRequest& request);
   Reply HandleRegister(Connection& connection, uint32_t request_id,
                        const core::wire::RegisterRequest& request);
@@ -83,6 +106,10 @@ class Server {
   SemService sem_;
   MsgService msg_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
+  // Open connections per effective uid, against `connection_share_`
+  // (0: unlimited).
+  absl::flat_hash_map<uint32_t, uint32_t> connections_per_user_;
+  uint32_t connection_share_ = 0;
 };
 
 }  // namespace sysv::daemon

@@ -73,13 +73,13 @@ Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& requ
   return reply;
 }
 
-Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request,
+Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request, uint64_t memlock_limit,
                       const core::OpContext& ctx) {
   Reply reply;
   wire::ShmCtlReply body{};
   const core::ShmSetArgs set{request.uid, request.gid, request.mode};
   absl::StatusOr<core::ShmCtlResult> result =
-      registry_.Ctl(request.id, request.cmd, set, request.memlock_limit, ctx);
+      registry_.Ctl(request.id, request.cmd, set, memlock_limit, ctx);
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {

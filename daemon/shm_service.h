@@ -23,7 +23,9 @@ class ShmService {
             const core::OpContext& ctx);
   Reply Attach(uint32_t request_id, const core::wire::ShmAttachRequest& request,
                const core::OpContext& ctx);
-  Reply Ctl(uint32_t request_id, const core::wire::ShmCtlRequest& request,
+  // `memlock_limit`: the caller's RLIMIT_MEMLOCK as the daemon read it from
+  // the kernel (SHM_LOCK); the request's own field is never believed.
+  Reply Ctl(uint32_t request_id, const core::wire::ShmCtlRequest& request, uint64_t memlock_limit,
             const core::OpContext& ctx);
 
   Reply Sweep(uint32_t request_id, const core::wire::ShmSweepRequest& request);

@@ -54,6 +54,42 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid);
 // error reading /proc.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
 
+// Whether the process of `pidfd` has exited (its pidfd is readable; a
+// zombie has exited). Never blocks.
+bool PidfdExited(int pidfd);
+
+// One process for ever (DESIGN.md, decision 5): a pidfd, which cannot come to
+// name another process, and the start time that names it in /proc.
+struct ProcessInstance {
+  sysv::backend::UniqueFd pidfd;
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+};
+
+// The process that connected the Unix socket `socket_fd`, whose SO_PEERCRED
+// named `pid` and effective uid `euid`. SO_PEERPIDFD (Linux 6.5) gives a
+// pidfd for that very process, taken by the kernel at connect(2). Older
+// kernels: pidfd_open(pid), which names whatever process holds the pid now:
+// it is taken for the connecting one only if its effective uid is `euid`
+// (the owner of /proc/<pid>), so a pid reused by another user's process is
+// never mistaken for the connecting one. The start time is read after the
+// pidfd is had and checked against the pidfd afterwards (still running, so
+// the pid still named it). Results: the instance; ESRCH if the process has
+// exited (or, on an old kernel, the pid now names another user's process);
+// the errnos of OpenPidfd and ReadProcStat.
+absl::StatusOr<ProcessInstance> PeerProcess(int socket_fd, pid_t pid, uid_t euid);
+
+// Whether thread `tid` belongs to process `pid`: /proc/<pid>/task/<tid>, or,
+// for a process in another PID namespace (which numbers its threads its own
+// way), a task of `pid` whose innermost NSpid is `tid`.
+bool IsThreadOf(pid_t pid, pid_t tid);
+
+// The soft RLIMIT_MEMLOCK of process `pid` in bytes (UINT64_MAX:
+// unlimited), from /proc/<pid>/limits, which any user may read. Results: the
+// limit; ESRCH if there is no such process; EINVAL if the file is not in
+// its format.
+absl::StatusOr<uint64_t> ProcessMemlockLimit(pid_t pid);
+
 }  // namespace sysv::linux_backend
 
 #endif  // SYSV_BACKENDS_LINUX_PROCESS_WATCH_H_

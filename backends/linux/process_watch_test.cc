@@ -3,11 +3,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 
@@ -176,6 +182,88 @@ TEST(ProcessWatchTest, ProcessAliveTracksExitReapAndPidReuse) {
   child.Reap();
   EXPECT_FALSE(ProcessAlive(pid, *start));
   EXPECT_EQ(ErrnoOf(ProcessStartTime(pid).status()), ESRCH);
+}
+
+TEST(ProcessWatchTest, PidfdExitedFollowsTheProcess) {
+  Child child;
+  absl::StatusOr<UniqueFd> pidfd = OpenPidfd(child.pid());
+  ASSERT_TRUE(pidfd.ok()) << pidfd.status();
+  EXPECT_FALSE(PidfdExited(pidfd->get()));
+  child.Exit();
+  ASSERT_TRUE(Readable(pidfd->get(), 5000));
+  EXPECT_TRUE(PidfdExited(pidfd->get()));  // a zombie has exited
+  child.Reap();
+  EXPECT_TRUE(PidfdExited(pidfd->get()));
+}
+
+TEST(ProcessWatchTest, PeerProcessIsTheConnectingProcessUntilItExits) {
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  // A socketpair's peer is this process.
+  absl::StatusOr<ProcessInstance> self = PeerProcess(ours.get(), getpid(), geteuid());
+  ASSERT_TRUE(self.ok()) << self.status();
+  EXPECT_EQ(self->pid, getpid());
+  absl::StatusOr<uint64_t> start = ProcessStartTime(getpid());
+  ASSERT_TRUE(start.ok());
+  EXPECT_EQ(self->start_time, *start);
+  EXPECT_FALSE(PidfdExited(self->pidfd.get()));
+}
+
+TEST(ProcessWatchTest, PeerProcessOfAConnectorThatExitedIsEsrch) {
+  // A listening socket in the abstract namespace; a child connects and
+  // exits (and is reaped) before we accept.
+  UniqueFd listener(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(listener);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "sysv-process-watch-test-" + std::to_string(getpid());
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(listener.get(), 1), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    const int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    _exit(connect(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 ? 0 : 1);
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_EQ(status, 0);
+  UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_TRUE(accepted);
+  absl::StatusOr<ProcessInstance> gone = PeerProcess(accepted.get(), child, geteuid());
+  EXPECT_EQ(ErrnoOf(gone.status()), ESRCH) << gone.status();
+}
+
+TEST(ProcessWatchTest, ThreadsOfAProcessAreItsOwn) {
+  EXPECT_TRUE(IsThreadOf(getpid(), getpid()));
+  EXPECT_TRUE(IsThreadOf(getpid(), static_cast<pid_t>(gettid())));
+  Child child;
+  EXPECT_FALSE(IsThreadOf(getpid(), child.pid()));
+  EXPECT_TRUE(IsThreadOf(child.pid(), child.pid()));
+  EXPECT_FALSE(IsThreadOf(getpid(), 0));
+  EXPECT_FALSE(IsThreadOf(getpid(), -5));
+}
+
+TEST(ProcessWatchTest, MemlockLimitIsTheProcesssSoftLimit) {
+  Child child;  // forked with our limits; then we change ours
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_MEMLOCK, &saved), 0);
+  absl::StatusOr<uint64_t> theirs = ProcessMemlockLimit(child.pid());
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  EXPECT_EQ(*theirs, saved.rlim_cur == RLIM_INFINITY ? UINT64_MAX : saved.rlim_cur);
+  rlimit lowered = saved;
+  lowered.rlim_cur = std::min<rlim_t>(saved.rlim_cur, 8192);
+  ASSERT_EQ(setrlimit(RLIMIT_MEMLOCK, &lowered), 0);
+  absl::StatusOr<uint64_t> ours = ProcessMemlockLimit(getpid());
+  ASSERT_EQ(setrlimit(RLIMIT_MEMLOCK, &saved), 0);
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  EXPECT_EQ(*ours, lowered.rlim_cur);
+  child.Exit();
+  child.Reap();
+  EXPECT_EQ(ErrnoOf(ProcessMemlockLimit(child.pid()).status()), ESRCH);
 }
 
 }  // namespace

@@ -37,6 +37,25 @@ struct MsgLimits {
 struct UserLimits {
   uint32_t objects = 0;  // objects of all kinds one creator may hold
   uint64_t bytes = 0;    // bytes of segments (shm_segsz) and queues (msg_qbytes)
+  // Shares of the daemon's own resources (DESIGN.md, "Trust model" 5), so
+  // that one user exhausting his leaves the others served. 0 is unlimited;
+  // kShareOfConnections (the default) is a quarter of the daemon's
+  // connection limit, which it derives from its RLIMIT_NOFILE at start
+  // (ResolvedShare()).
+  static constexpr uint32_t kShareOfConnections = UINT32_MAX;
+  uint32_t connections = kShareOfConnections;  // open connections (channels)
+  uint32_t processes = kShareOfConnections;    // registered process records
+  // Wait-for-zero operations the daemon holds for one user's read-only
+  // callers on one set (besides one per thread). Each takes room in the
+  // set's arena, which the set's own users need too: 64 of the largest
+  // (80 operations, 8 blocks each) take an eighth of it.
+  uint32_t waits = 64;
+
+  // `share` (connections or processes) as a number: 0 for unlimited.
+  static uint32_t ResolvedShare(uint32_t share, int max_connections) {
+    if (share != kShareOfConnections) return share;
+    return max_connections >= 4 ? static_cast<uint32_t>(max_connections / 4) : 1;
+  }
 };
 
 struct NamespaceLimits {

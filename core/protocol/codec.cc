@@ -143,6 +143,13 @@ Bytes EncodeErrorReply(Op op, uint32_t request_id, int error) {
   return EncodeMessage(op, request_id, body.data(), body.size());
 }
 
+Bytes EncodeRefusal(int error) { return EncodeErrorReply(Op::kRegister, kRefusalRequestId, error); }
+
+int DecodeRefusal(absl::Span<const uint8_t> message) {
+  absl::StatusOr<RegisterReply> reply = DecodeReply<Op::kRegister>(message, kRefusalRequestId);
+  return reply.ok() && reply->status.error > 0 ? reply->status.error : 0;
+}
+
 absl::Status CheckReply(absl::Span<const uint8_t> message, Op op, uint32_t request_id,
                         size_t body_size) {
   absl::StatusOr<Header> header = DecodeHeader(message);

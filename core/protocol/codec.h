@@ -58,6 +58,17 @@ Bytes EncodeReply(uint32_t request_id, const typename OpTraits<kOp>::Reply& body
 // A reply carrying only an error: the body of `op` zeroed but for its status.
 Bytes EncodeErrorReply(Op op, uint32_t request_id, int error);
 
+// A connection the daemon will not serve (its user has used his share of
+// connections) is told why before it is closed, so that the client reports
+// an errno rather than a reset: the daemon sends this at accept, unasked,
+// and closes. It is an error reply to kRegister (a client's first request)
+// with request id kRefusalRequestId, which no client request uses; it stays
+// readable after the close.
+inline constexpr uint32_t kRefusalRequestId = 0;
+Bytes EncodeRefusal(int error);
+// The errno of a refusal, or 0 if `message` is not one.
+int DecodeRefusal(absl::Span<const uint8_t> message);
+
 // Validates a reply: header, op and request id as expected, exact length.
 absl::Status CheckReply(absl::Span<const uint8_t> message, Op op, uint32_t request_id,
                         size_t body_size);

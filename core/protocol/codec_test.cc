@@ -123,13 +123,24 @@ TEST(CodecTest, MessageQueueRequestsRoundTrip) {
   EXPECT_EQ(ctl.mode, 0640u);
 }
 
+TEST(CodecTest, RefusalCarriesItsErrnoAndIsNoOrdinaryReply) {
+  EXPECT_EQ(DecodeRefusal(EncodeRefusal(EAGAIN)), EAGAIN);
+  EXPECT_EQ(DecodeRefusal(EncodeErrorReply(Op::kRegister, 1, EAGAIN)), 0);
+  EXPECT_EQ(DecodeRefusal(EncodeReply<Op::kRegister>(kRefusalRequestId, RegisterReply{})), 0);
+  EXPECT_EQ(DecodeRefusal(EncodeErrorReply(Op::kShmGet, kRefusalRequestId, EAGAIN)), 0);
+  const Bytes truncated(4, 0);
+  EXPECT_EQ(DecodeRefusal(truncated), 0);
+}
+
 TEST(CodecTest, SemaphoreDaemonAssistedRequestsRoundTrip) {
   SemWaitZeroRequest wait{};
   wait.id = 7;
   wait.nsops = 2;
+  wait.tid = 4321;
   wait.sops[1] = WireSemOp{3, 0, 04000};
   const SemWaitZeroRequest got = RoundTrip<Op::kSemWaitZero>(wait);
   EXPECT_EQ(got.nsops, 2u);
+  EXPECT_EQ(got.tid, 4321);
   EXPECT_EQ(got.sops[1].num, 3);
   EXPECT_EQ(RoundTrip<Op::kSemWaitZeroEnd>(SemWaitZeroEndRequest{7, 4, 4, 0}).reason, 4);
   SemCtlRequest read{};

@@ -168,6 +168,11 @@ struct WireSemOp {  // struct sembuf
 struct SemWaitZeroRequest {
   int32_t id;
   uint32_t nsops;
+  // The calling thread (gettid(), as the caller's PID namespace numbers it):
+  // a thread sleeps in at most one semop, so the daemon keeps at most one
+  // pending wait per thread, and a new request from a thread replaces the
+  // one it left behind. The daemon checks that the thread is the caller's.
+  int32_t tid;
   WireSemOp sops[kSemWaitZeroMaxOps];
 };
 struct SemWaitZeroReply {
@@ -297,7 +302,9 @@ struct ShmCtlRequest {
   uint32_t gid;   // IPC_SET
   uint32_t mode;  // IPC_SET
   uint32_t reserved;
-  uint64_t memlock_limit;  // SHM_LOCK: caller's RLIMIT_MEMLOCK
+  // Unused, kept so the layout stays: the daemon reads the caller's
+  // RLIMIT_MEMLOCK from the kernel (a client could claim any value here).
+  uint64_t memlock_limit;
 };
 struct ShmCtlReply {
   ReplyStatus status;
@@ -413,7 +420,7 @@ static_assert(sizeof(WirePerm) == 32);
 static_assert(sizeof(ShmCtlReply) == 8 + 8 + 32 + 8 * 4 + 8 + 8 + 40 + 8 + 40);
 static_assert(std::is_trivially_copyable_v<ShmCtlReply>);
 static_assert(sizeof(WireSemOp) == 6);
-static_assert(sizeof(SemWaitZeroRequest) == 488);
+static_assert(sizeof(SemWaitZeroRequest) == 492);
 static_assert(sizeof(Header) + sizeof(SemWaitZeroRequest) <= kMaxMessageSize);
 static_assert(sizeof(SemWaitZeroReply) == 24);
 static_assert(sizeof(SemWaitZeroEndRequest) == 16);

@@ -15,12 +15,13 @@
 // Control bits 0-1 pick the user (root; 2001/3001; 2002/3002 with group
 // 3001; 2006/3011), bit 2 sends on a fresh connection, bit 3 leaves that
 // connection unregistered, bit 4 repairs the header (magic, version, the
-// real length), bit 5 reads a small id (0-7) in a request naming an
+// real length, and a kSemWaitZero request's thread: the calling thread, so
+// that the daemon, which checks it, holds the wait), bit 5 reads a small id (0-7) in a request naming an
 // object (attach, open, ctl, sweep, wait-for-zero and its end) as an index
 // and puts the current id of the object there (ids change from input to
 // input as sequence numbers grow), bit 6 pads the message with zeros to the
 // full request of its operation (a record holds at most 255 bytes, and a
-// kSemWaitZero request is 504: without this, the daemon-run wait-for-zero
+// kSemWaitZero request is 508: without this, the daemon-run wait-for-zero
 // would be unreachable), bit 7 uses a descriptor the reply grants as a
 // client would (a set: every semaphore set to 1, so that a later
 // wait-for-zero sleeps and its end has a record to end; a queue: one
@@ -71,6 +72,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -571,6 +573,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       header.version = wire::kVersion;
       header.length = static_cast<uint32_t>(message.size());
       std::memcpy(message.data(), &header, sizeof(header));
+      if (header.op == static_cast<uint16_t>(wire::Op::kSemWaitZero) &&
+          message.size() >= sizeof(header) + offsetof(wire::SemWaitZeroRequest, sops)) {
+        const int32_t tid = static_cast<int32_t>(gettid());
+        std::memcpy(message.data() + sizeof(header) + offsetof(wire::SemWaitZeroRequest, tid), &tid, sizeof(tid));
+      }
     }
     if ((control & 0x20) && message.size() >= sizeof(wire::Header) + sizeof(int32_t)) {
       SubstituteId(root_fd, message);

@@ -43,7 +43,7 @@ def semctl(index, cmd, uid=0, gid=0, mode=0, semnum=0):
 def semwaitzero(index, sops, nsops=None):
     """Only the sops given are written: send it with PAD, which fills the
     rest of the 80 with zeros (a record holds at most 255 bytes)."""
-    body = struct.pack('<iI', index, len(sops) if nsops is None else nsops)
+    body = struct.pack('<iIi', index, len(sops) if nsops is None else nsops, 0)  # tid: FIX fills it in
     return message(SEMWAITZERO, body + b''.join(struct.pack('<Hhh', *sop) for sop in sops))
 def semwaitzeroend(index, record_index, reason):
     return message(SEMWAITZEROEND, struct.pack('<iIiI', index, record_index, reason, 0))
