@@ -43,7 +43,11 @@ constexpr char kUsage[] =
     "  sysvipc bench [--json] [--quick]  benchmark the kernel and libsysv (bench --help)\n"
     "\n"
     "Environment: SYSVIPC_DIR (namespace directory), SYSVIPC_AUTOSTART=0 (never start a\n"
-    "daemon), SYSVIPCD (daemon binary), SYSVIPC_LIB (libsysv.so to preload).\n";
+    "daemon), SYSVIPCD (daemon binary), SYSVIPC_LIB (libsysv.so to preload); all ignored\n"
+    "in setuid, setgid and file-capability programs, which never start a daemon.\n"
+    "The namespace directory must belong to you (or root, for SYSVIPC_DIR) and not be\n"
+    "writable by others unless sticky; the default, /dev/shm/sysvipc-<uid> or\n"
+    "$XDG_RUNTIME_DIR/sysvipc, must be yours alone.\n";
 
 std::string DirName(const std::string& path) {
   const size_t slash = path.rfind('/');
