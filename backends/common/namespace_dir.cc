@@ -81,8 +81,9 @@ absl::StatusOr<VerifiedDir> CreateNamespaceDir(const NamespaceDir& dir, mode_t n
   }
   absl::StatusOr<VerifiedDir> verified = OpenNamespaceDir(dir);
   if (!verified.ok()) return verified;
-  // mkdir() applied the umask; a per-user directory that an older libsysv
-  // made 0755 becomes private. Only ever narrowing a directory we own.
+  // mkdir() applied the umask: a directory just made gets exactly its mode.
+  // One that existed is only ever narrowed, and only if ours: a per-user
+  // directory that an older libsysv made 0755 becomes private.
   const mode_t wanted = made ? mode : dir.per_user ? (verified->mode & 07700) : verified->mode;
   if (wanted != verified->mode && verified->owner == geteuid()) {
     if (fchmod(verified->fd.get(), wanted) != 0) {

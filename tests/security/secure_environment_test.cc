@@ -63,7 +63,9 @@ TEST(SecureEnvironmentTest, SetuidProgramIgnoresOurVariablesAndStartsNoDaemon) {
   EXPECT_FALSE(std::filesystem::exists(mark)) << "B's program ran: " << testing::FileContents(mark);
   EXPECT_FALSE(std::filesystem::exists(chosen_dir)) << "a directory was made where B chose";
   EXPECT_FALSE(std::filesystem::exists(home + "/sysvipc")) << "a directory was made in B's XDG_RUNTIME_DIR";
-  EXPECT_TRUE(absl::StrContains(run.output, "shmget=-1")) << run.output;
+  // Whether shmget itself succeeded depends on whether a daemon serves
+  // root's own default namespace (/dev/shm/sysvipc-0) just now: either is
+  // right; only B's choices must count for nothing.
   std::filesystem::remove_all(home);
 }
 
