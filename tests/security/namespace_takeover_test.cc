@@ -11,6 +11,8 @@
 // binary's own forked children (libsysv linked in); the daemons are a copy of
 // sysvipcd in a directory every user can read.
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -89,13 +91,18 @@ class NamespaceTakeoverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
+    // A's default namespace is one path for the whole machine: copies of
+    // this test running at once (--runs_per_test) take turns.
+    serial_ = open("/tmp/sysv-sec-takeover.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    ASSERT_GE(serial_, 0);
+    ASSERT_EQ(flock(serial_, LOCK_EX), 0);
     tools_ = MakeRootDir("takeover-tools", 0755);
     ASSERT_FALSE(tools_.empty());
     daemon_ = CopyProgram(testing::RunfilePath("daemon/sysvipcd"), tools_);
     ASSERT_FALSE(daemon_.empty());
     MakeVictimFiles();
     a_default_ = DefaultDirOfA();
-    std::filesystem::remove_all(a_default_);
+    RemoveAll(a_default_);
     unsetenv("SYSVIPC_DIR");
     unsetenv("SYSVIPC_AUTOSTART");
   }
@@ -103,8 +110,14 @@ class NamespaceTakeoverTest : public ::testing::Test {
   void TearDown() override {
     for (const std::string& dir : daemon_dirs_) StopDetachedDaemon(LockFilePid(dir));
     for (const std::string& dir : {tools_, victim_, a_default_, shared_}) {
-      if (!dir.empty()) std::filesystem::remove_all(dir);
+      if (!dir.empty()) RemoveAll(dir);
     }
+    if (serial_ >= 0) close(serial_);  // and with it the lock
+  }
+
+  static void RemoveAll(const std::string& dir) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
   }
 
   // Starts the copied sysvipcd as `who` on `dir` (it detaches once it
@@ -137,7 +150,7 @@ class NamespaceTakeoverTest : public ::testing::Test {
 
   // A's own files, which B's symlinks point at (made afresh).
   void MakeVictimFiles() {
-    if (!victim_.empty()) std::filesystem::remove_all(victim_);
+    if (!victim_.empty()) RemoveAll(victim_);
     victim_ = MakeRootDir("takeover-victim", 0755);
     ASSERT_FALSE(victim_.empty());
     ASSERT_EQ(chown(victim_.c_str(), kUidA, kUidA), 0);
@@ -173,6 +186,7 @@ class NamespaceTakeoverTest : public ::testing::Test {
               0);
   }
 
+  int serial_ = -1;
   std::string tools_;
   std::string daemon_;
   std::string victim_;
@@ -245,7 +259,7 @@ TEST_F(NamespaceTakeoverTest, SymlinksInStickyDirectoryAreNeverFollowed) {
     }
     ExpectVictimFilesUntouched();
     StopDetachedDaemon(LockFilePid(shared_));
-    std::filesystem::remove_all(shared_);
+    RemoveAll(shared_);
     shared_.clear();
   }
 }
@@ -276,7 +290,7 @@ TEST_F(NamespaceTakeoverTest, EntriesOfAnotherUserInStickyDirectoryAreRefused) {
     } else {
       EXPECT_EQ(FileContents(path), "B's\n");
     }
-    std::filesystem::remove_all(shared_);
+    RemoveAll(shared_);
     shared_.clear();
   }
 }
