@@ -20,8 +20,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "backends/common/environment.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/channel.h"
+#include "backends/common/raw_syscalls.h"
+#include "backends/common/unique_fd.h"
+#include "compat/daemon_connection.h"
 #include "core/ipc/errno_status.h"
 
 extern char** environ;
@@ -31,7 +34,7 @@ namespace {
 
 bool IsExecutable(const std::string& path) {
   struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+  return backend::RawFstatAt(AT_FDCWD, path.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
 std::string DirName(const std::string& path) {
@@ -56,16 +59,13 @@ std::vector<std::string> AnchorDirs() {
   return dirs;
 }
 
-// The last non-empty line of the log at `path` (read from its last 4 KiB:
-// a long-lived log can be large), or a pointer to the file.
-std::string LastLogLine(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::StrCat("see ", path);
+// The last non-empty line of the log open as `fd` at `path` (read from its
+// last 4 KiB: a long-lived log can be large), or a pointer to the file.
+std::string LastLogLine(int fd, const std::string& path) {
   char tail[4096];
   const off_t end = lseek(fd, 0, SEEK_END);
   const off_t start = end > static_cast<off_t>(sizeof(tail)) ? end - static_cast<off_t>(sizeof(tail)) : 0;
   const ssize_t n = pread(fd, tail, sizeof(tail), start);
-  close(fd);
   std::string text(tail, n > 0 ? static_cast<size_t>(n) : 0);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   const size_t newline = text.rfind('\n');
@@ -73,21 +73,27 @@ std::string LastLogLine(const std::string& path) {
   return line.empty() ? absl::StrCat("see ", path) : absl::StrCat(line, " (log: ", path, ")");
 }
 
-// Whether a live daemon holds the namespace lock of `dir`.
-bool NamespaceLocked(const std::string& dir) {
-  const int fd = open(backend::LockPath(dir).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool locked = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  close(fd);  // drops our shared lock, if we got it
-  return locked;
+// Whether a live daemon holds the namespace lock in the directory `dir_fd`.
+bool NamespaceLocked(int dir_fd) {
+  const backend::UniqueFd fd(openat(dir_fd, backend::kLockName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return false;
+  // Closing the descriptor drops our shared lock, if we got it.
+  return flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
+// The daemon's log in the verified directory `dir_fd`, opened for appending
+// (the spawned daemon's stderr) and for reading its last line: never
+// through a symlink, and only a regular file of ours (in a sticky
+// directory, another user could have made the name first).
+absl::StatusOr<backend::UniqueFd> OpenLog(int dir_fd, const std::string& path) {
+  return backend::OpenOwnEntry(dir_fd, backend::kLogName, path, O_RDWR | O_CREAT | O_APPEND, 0644);
 }
 
 }  // namespace
 
 absl::StatusOr<std::string> FindDaemonBinary() {
   std::vector<std::string> tried;
-  if (const char* explicit_path = std::getenv(backend::kDaemonPathEnv);
-      explicit_path != nullptr && *explicit_path != '\0') {
+  if (const char* explicit_path = backend::OurVariable(backend::kDaemonPathEnv); explicit_path != nullptr) {
     if (IsExecutable(explicit_path)) return std::string(explicit_path);
     return core::ErrnoStatus(ENOENT, absl::StrCat("$", backend::kDaemonPathEnv, "=", explicit_path,
                                                   " is not an executable file"));
@@ -111,22 +117,29 @@ absl::StatusOr<std::string> FindDaemonBinary() {
                                                 "); tried ", absl::StrJoin(tried, ", ")));
 }
 
-bool DaemonAnswers(const std::string& dir) {
-  return linux_backend::ConnectSeqpacket(backend::SocketPath(dir)).ok();
-}
+bool DaemonAnswers(const backend::NamespaceDir& dir) { return ConnectToDaemon(dir).ok(); }
 
 bool AutostartEnabled() {
-  const char* value = std::getenv(backend::kAutostartEnv);
+  if (backend::SecureExecution()) return false;
+  const char* value = backend::OurVariable(backend::kAutostartEnv);
   return value == nullptr || std::strcmp(value, "0") != 0;
 }
 
-absl::Status StartDaemon(const std::string& dir, int timeout_ms) {
+absl::Status StartDaemon(const backend::NamespaceDir& dir, int timeout_ms) {
+  // Checked here too, not only by AutostartEnabled(): this is the call that
+  // would run a program the environment names.
+  if (backend::SecureExecution()) {
+    return core::ErrnoStatus(EPERM, "a setuid, setgid or file-capability program never starts sysvipcd");
+  }
+  absl::StatusOr<backend::VerifiedDir> verified = backend::CreateNamespaceDir(dir);
+  if (!verified.ok()) return verified.status();
   absl::StatusOr<std::string> binary = FindDaemonBinary();
   if (!binary.ok()) return binary.status();
-  // The namespace directory must exist for the log file.
-  (void)mkdir(dir.c_str(), 0755);
+  const std::string log_path = backend::LogPath(dir.path);
+  absl::StatusOr<backend::UniqueFd> log = OpenLog(verified->fd.get(), log_path);
+  if (!log.ok()) return log.status();
 
-  const std::string dir_flag = absl::StrCat("--dir=", dir);
+  const std::string dir_flag = absl::StrCat("--dir=", dir.path);
   std::vector<char*> argv = {const_cast<char*>(binary->c_str()), const_cast<char*>(dir_flag.c_str()),
                              nullptr};
   std::vector<std::string> env_storage;
@@ -137,13 +150,12 @@ absl::Status StartDaemon(const std::string& dir, int timeout_ms) {
   for (std::string& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  const std::string log_path = backend::LogPath(dir);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  // dup2 clears close-on-exec on the copy: the daemon keeps its stderr.
+  posix_spawn_file_actions_adddup2(&actions, log->get(), STDERR_FILENO);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
@@ -167,17 +179,19 @@ absl::Status StartDaemon(const std::string& dir, int timeout_ms) {
   // never answer. If one does, it may be another client's daemon still
   // starting (two clients raced to start one): wait for its socket.
   const bool failed = reaped == pid && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0;
-  if (failed && !NamespaceLocked(dir)) {
-    return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir, ": ",
-                                                        LastLogLine(log_path)));
+  if (failed && !NamespaceLocked(verified->fd.get())) {
+    return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir.path, ": ",
+                                                        LastLogLine(log->get(), log_path)));
   }
   for (int waited = 0; waited <= timeout_ms; waited += 10) {
-    if (DaemonAnswers(dir)) return absl::OkStatus();
+    absl::StatusOr<backend::UniqueFd> connected = ConnectToDaemon(dir);
+    if (connected.ok()) return absl::OkStatus();
+    if (core::ErrnoOf(connected.status()) == EPERM) return connected.status();
     struct timespec ten_ms = {0, 10 * 1000 * 1000};
     nanosleep(&ten_ms, nullptr);
   }
-  return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir, ": ",
-                                                      failed ? LastLogLine(log_path) : "see " + log_path));
+  return core::ErrnoStatus(ECONNREFUSED, absl::StrCat("sysvipcd did not start for ", dir.path, ": ",
+                                                      failed ? LastLogLine(log->get(), log_path) : "see " + log_path));
 }
 
 }  // namespace sysv::compat

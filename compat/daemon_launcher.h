@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backends/common/namespace_dir.h"
 
 namespace sysv::compat {
 
@@ -19,12 +20,23 @@ absl::StatusOr<std::string> FindDaemonBinary();
 // <dir>/sysvipcd.log, and waits (up to `timeout_ms`) until its socket
 // accepts connections. A daemon that another process started meanwhile
 // counts as success. The child does not inherit LD_PRELOAD.
-absl::Status StartDaemon(const std::string& dir, int timeout_ms = 10000);
+//
+// The directory is made (0700 if per-user) and verified first, and the log
+// is opened in it without following a symlink and must be this user's
+// regular file: nothing is started for a namespace the caller could not
+// use. Never starts anything in a secure-execution process (setuid, setgid,
+// file capabilities): the daemon to run and the directory come from the
+// environment of a less privileged user. Results: OK; EPERM (refused, the
+// message says why); ECONNREFUSED (the daemon did not start; its last log
+// line); ENOENT (no sysvipcd found); the errno of mkdir/open/posix_spawn.
+absl::Status StartDaemon(const backend::NamespaceDir& dir, int timeout_ms = 10000);
 
-// True when something accepts connections on <dir>/sysvipcd.sock.
-bool DaemonAnswers(const std::string& dir);
+// True when the namespace's own daemon answers on <dir>/sysvipcd.sock
+// (ConnectToDaemon() succeeds).
+bool DaemonAnswers(const backend::NamespaceDir& dir);
 
-// Whether SYSVIPC_AUTOSTART allows starting a daemon (unset, or not "0").
+// Whether a daemon may be started: not in a secure-execution process, and
+// SYSVIPC_AUTOSTART is unset or not "0".
 bool AutostartEnabled();
 
 }  // namespace sysv::compat

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "backends/common/environment.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
 #include "backends/linux/channel.h"
@@ -22,6 +23,7 @@
 #include "backends/linux/region_platform.h"
 #include "backends/linux/sem_platform.h"
 #include "compat/credential_cache.h"
+#include "compat/daemon_connection.h"
 #include "compat/daemon_launcher.h"
 #include "core/deadline.h"
 #include "core/ipc/errno_status.h"
@@ -98,16 +100,17 @@ absl::Status Runtime::EnsureChannel() {
 }
 
 absl::Status Runtime::OpenChannel() {
-  const std::string dir = backend::ResolveNamespaceDir();
-  const std::string socket = backend::SocketPath(dir);
-  absl::StatusOr<UniqueFd> fd = linux_backend::ConnectSeqpacket(socket);
-  if (!fd.ok()) {
-    const int err = ErrnoOf(fd.status());
-    if (err != ECONNREFUSED && err != ENOENT) return fd.status();
+  const backend::NamespaceDir dir = backend::ResolveNamespace();
+  absl::StatusOr<UniqueFd> fd = ConnectToDaemon(dir);
+  if (!fd.ok() && (ErrnoOf(fd.status()) == ECONNREFUSED || ErrnoOf(fd.status()) == ENOENT)) {
     if (!AutostartEnabled()) {
       absl::Status status = ErrnoStatus(
-          ECONNREFUSED, absl::StrFormat("no sysvipcd answers at %s and %s=0 forbids starting one",
-                                        socket, backend::kAutostartEnv));
+          ECONNREFUSED, backend::SecureExecution()
+                            ? absl::StrFormat("no sysvipcd answers at %s, and a setuid, setgid or file-capability "
+                                              "program never starts one",
+                                              backend::SocketPath(dir.path))
+                            : absl::StrFormat("no sysvipcd answers at %s and %s=0 forbids starting one",
+                                              backend::SocketPath(dir.path), backend::kAutostartEnv));
       ReportUnreachable(status);
       return status;
     }
@@ -115,9 +118,17 @@ absl::Status Runtime::OpenChannel() {
       ReportUnreachable(started);
       return ErrnoStatus(ECONNREFUSED, started.message());
     }
-    fd = linux_backend::ConnectSeqpacket(socket);
-    if (!fd.ok()) return fd.status();
+    fd = ConnectToDaemon(dir);
   }
+  // A namespace we must not use (its directory, or whoever answers on its
+  // socket, is not trusted): for the caller it is as if no daemon answered,
+  // ECONNREFUSED, the errno it already handles that way (RoundTrip retries
+  // it while a daemon restarts); the reason goes to stderr, once.
+  if (!fd.ok() && ErrnoOf(fd.status()) == EPERM) {
+    ReportUnreachable(fd.status());
+    return ErrnoStatus(ECONNREFUSED, fd.status().message());
+  }
+  if (!fd.ok()) return fd.status();
   channel_ = *std::move(fd);
   absl::Status registered = Register();
   if (!registered.ok()) CloseChannel();

@@ -27,7 +27,9 @@
 
 ABSL_FLAG(std::string, dir, "",
           "Namespace directory (socket and state). Default: $SYSVIPC_DIR, else "
-          "$XDG_RUNTIME_DIR/sysvipc, else /dev/shm/sysvipc-<euid>.");
+          "$XDG_RUNTIME_DIR/sysvipc, else /dev/shm/sysvipc-<euid>. It must belong to this "
+          "user or root and not be writable by others unless sticky (a per-user default: "
+          "this user's alone).");
 ABSL_FLAG(bool, foreground, false, "Stay in the foreground instead of detaching.");
 ABSL_FLAG(std::string, event_loop, "auto", "Event loop: auto, io_uring or epoll.");
 ABSL_FLAG(std::string, log_level, "info", "Least severe level logged: debug, info, warning, error.");
@@ -135,8 +137,16 @@ int Main(int argc, char** argv) {
   if (!loop_kind.ok()) return Fail(std::string(loop_kind.status().message()));
 
   ServerOptions options;
-  options.dir = absl::GetFlag(FLAGS_dir);
-  if (options.dir.empty()) options.dir = backend::ResolveNamespaceDir();
+  // Without --dir, or with the one the environment resolves to (what a
+  // client that auto-starts us passes), the namespace is what
+  // ResolveNamespace() says: possibly the per-user default, which must be
+  // this user's alone and is private. Any other --dir is a named namespace,
+  // which may also be root's and may be shared.
+  backend::NamespaceDir dir = backend::ResolveNamespace();
+  if (const std::string named = absl::GetFlag(FLAGS_dir); !named.empty() && named != dir.path) {
+    dir = backend::NamespaceDir{named, /*per_user=*/false};
+  }
+  options.dir = dir.path;
   if (const std::string config = absl::GetFlag(FLAGS_config); !config.empty()) {
     if (absl::Status status = ApplyConfigFile(options.limits, config); !status.ok()) {
       return Fail(std::string(status.message()));
@@ -154,7 +164,7 @@ int Main(int argc, char** argv) {
   const int ready_fd = absl::GetFlag(FLAGS_foreground) ? -1 : Detach();
   signal(SIGPIPE, SIG_IGN);
 
-  absl::StatusOr<std::unique_ptr<NamespaceState>> state = NamespaceState::Open(options.dir, options.limits);
+  absl::StatusOr<std::unique_ptr<NamespaceState>> state = NamespaceState::Open(dir, options.limits);
   if (!state.ok()) {
     Report(ready_fd, false, std::string(state.status().message()));
     return Fail(std::string(state.status().message()));

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
@@ -26,33 +27,25 @@ namespace {
 using backend::UniqueFd;
 using core::ErrnoStatus;
 
-absl::Status MakeDir(const std::string& path, mode_t mode) {
-  if (mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return absl::OkStatus();
-  return ErrnoStatus(errno, absl::StrFormat("cannot create %s: %s", path, std::strerror(errno)));
-}
-
-absl::StatusOr<UniqueFd> OpenDir(int at_fd, const std::string& name) {
-  const int fd = openat(at_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return ErrnoStatus(errno, absl::StrFormat("cannot open directory %s: %s", name, std::strerror(errno)));
-  }
-  return UniqueFd(fd);
-}
-
-absl::StatusOr<UniqueFd> MakeAndOpenDir(int at_fd, const std::string& name, mode_t mode) {
+absl::StatusOr<UniqueFd> MakeAndOpenDir(int at_fd, const std::string& name, const std::string& path, mode_t mode) {
   if (mkdirat(at_fd, name.c_str(), mode) != 0 && errno != EEXIST) {
-    return ErrnoStatus(errno, absl::StrFormat("cannot create %s: %s", name, std::strerror(errno)));
+    return ErrnoStatus(errno, absl::StrFormat("cannot create %s: %s", path, std::strerror(errno)));
   }
-  return OpenDir(at_fd, name);
+  return backend::OpenOwnEntry(at_fd, name.c_str(), path, O_RDONLY | O_DIRECTORY);
 }
 
-// Takes the namespace lock and writes our pid into it.
-absl::StatusOr<UniqueFd> TakeLock(const std::string& dir) {
+// Takes the namespace lock in `dir_fd` and writes our pid into it. The file
+// is opened without following a symlink and without truncating (O_TRUNC
+// would act before any check), and is written only once it is known to be
+// our own regular file and ours to lock. Creating, others' names, sub
+// directories: everything in the namespace is opened through OpenOwnEntry()
+// (or, for region files, posix_region_file.h's O_NOFOLLOW/O_EXCL calls in a
+// state directory that is ours alone).
+absl::StatusOr<UniqueFd> TakeLock(int dir_fd, const std::string& dir) {
   const std::string path = backend::LockPath(dir);
-  UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (fd.get() < 0) {
-    return ErrnoStatus(errno, absl::StrFormat("cannot open %s: %s", path, std::strerror(errno)));
-  }
+  absl::StatusOr<UniqueFd> opened = backend::OpenOwnEntry(dir_fd, backend::kLockName, path, O_RDWR | O_CREAT, 0644);
+  if (!opened.ok()) return opened.status();
+  UniqueFd fd = *std::move(opened);
   // A daemon that just died may hold the lock a little longer than its pid
   // lives (io_uring tears its files down asynchronously): wait for a holder
   // that no longer exists, up to a few seconds.
@@ -88,32 +81,40 @@ uint64_t NewNamespaceId() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
-    const std::string& dir, const core::NamespaceLimits& limits) {
+    const backend::NamespaceDir& dir, const core::NamespaceLimits& limits) {
   std::unique_ptr<NamespaceState> state(new NamespaceState());
-  state->dir_ = dir;
-  if (absl::Status status = MakeDir(dir, 0755); !status.ok()) return status;
-  absl::StatusOr<UniqueFd> lock = TakeLock(dir);
+  state->dir_ = dir.path;
+  // Everything below is reached through this verified descriptor: a path
+  // would be resolved again at every use.
+  absl::StatusOr<backend::VerifiedDir> verified = backend::CreateNamespaceDir(dir);
+  if (!verified.ok()) return verified.status();
+  state->socket_mode_ = backend::SocketMode(dir);
+  state->dir_fd_ = std::move(verified->fd);
+  absl::StatusOr<UniqueFd> lock = TakeLock(state->dir_fd_.get(), dir.path);
   if (!lock.ok()) return lock.status();
   state->lock_fd_ = *std::move(lock);
 
-  const std::string state_path = backend::StatePath(dir);
-  if (absl::Status status = MakeDir(state_path, 0700); !status.ok()) return status;
-  absl::StatusOr<UniqueFd> state_dir = OpenDir(AT_FDCWD, state_path);
+  const std::string state_path = backend::StatePath(dir.path);
+  absl::StatusOr<UniqueFd> state_dir =
+      MakeAndOpenDir(state->dir_fd_.get(), backend::kStateDirName, state_path, 0700);
   if (!state_dir.ok()) return state_dir.status();
   // The state directory is the daemon's alone, whatever umask made it.
   if (fchmod(state_dir->get(), 0700) != 0) {
     return ErrnoStatus(errno, absl::StrFormat("cannot chmod %s: %s", state_path, std::strerror(errno)));
   }
-  absl::StatusOr<UniqueFd> shm_dir = MakeAndOpenDir(state_dir->get(), backend::kShmDirName, 0700);
+  const auto sub_dir = [&](const char* name) {
+    return MakeAndOpenDir(state_dir->get(), name, absl::StrCat(state_path, "/", name), 0700);
+  };
+  absl::StatusOr<UniqueFd> shm_dir = sub_dir(backend::kShmDirName);
   if (!shm_dir.ok()) return shm_dir.status();
   state->shm_dir_ = *std::move(shm_dir);
-  absl::StatusOr<UniqueFd> sem_dir = MakeAndOpenDir(state_dir->get(), backend::kSemDirName, 0700);
+  absl::StatusOr<UniqueFd> sem_dir = sub_dir(backend::kSemDirName);
   if (!sem_dir.ok()) return sem_dir.status();
   state->sem_dir_ = *std::move(sem_dir);
-  absl::StatusOr<UniqueFd> msg_dir = MakeAndOpenDir(state_dir->get(), backend::kMsgDirName, 0700);
+  absl::StatusOr<UniqueFd> msg_dir = sub_dir(backend::kMsgDirName);
   if (!msg_dir.ok()) return msg_dir.status();
   state->msg_dir_ = *std::move(msg_dir);
-  absl::StatusOr<UniqueFd> ledger_dir = MakeAndOpenDir(state_dir->get(), backend::kLedgerDirName, 0700);
+  absl::StatusOr<UniqueFd> ledger_dir = sub_dir(backend::kLedgerDirName);
   if (!ledger_dir.ok()) return ledger_dir.status();
   state->ledger_dir_ = *std::move(ledger_dir);
 

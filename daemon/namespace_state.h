@@ -6,11 +6,14 @@
 #ifndef SYSV_DAEMON_NAMESPACE_STATE_H_
 #define SYSV_DAEMON_NAMESPACE_STATE_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "backends/common/namespace_dir.h"
 #include "backends/common/unique_fd.h"
 #include "backends/linux/region_file.h"
 #include "core/ipc/limits.h"
@@ -21,16 +24,26 @@ namespace sysv::daemon {
 
 class NamespaceState {
  public:
-  // Creates the namespace directory if needed (mode 0755: other users may
-  // reach the socket; the state directory inside is 0700), takes its lock
-  // (failing with EADDRINUSE, and the holder's pid in the message, when
-  // another daemon serves it), and opens or creates the state, with one
-  // per-user quota ledger (limits.user) for the registries made over the
-  // three tables to charge and rebuild from them at start.
-  static absl::StatusOr<std::unique_ptr<NamespaceState>> Open(const std::string& dir,
+  // Creates the namespace directory if needed (0700 for the per-user
+  // default, else 0755: other users may reach the socket; the state
+  // directory inside is 0700) and verifies it (backends/common/
+  // namespace_dir.h: ours or root's, not writable by others unless sticky;
+  // EPERM otherwise), takes its lock (failing with EADDRINUSE, and the
+  // holder's pid in the message, when another daemon serves it), and opens
+  // or creates the state, with one per-user quota ledger (limits.user) for
+  // the registries made over the three tables to charge and rebuild from
+  // them at start. Everything is opened relative to the verified directory
+  // and never through a symlink (ELOOP); a lock file or state directory that
+  // is not our own is refused (EPERM).
+  static absl::StatusOr<std::unique_ptr<NamespaceState>> Open(const backend::NamespaceDir& dir,
                                                               const core::NamespaceLimits& limits);
 
   const std::string& dir() const { return dir_; }
+  // The verified namespace directory, where the socket goes.
+  int dir_fd() const { return dir_fd_.get(); }
+  // The socket's mode: private for the per-user default, else shared
+  // (backend::SocketMode).
+  mode_t socket_mode() const { return socket_mode_; }
   int shm_dir_fd() const { return shm_dir_.get(); }
   int sem_dir_fd() const { return sem_dir_.get(); }
   int msg_dir_fd() const { return msg_dir_.get(); }
@@ -65,6 +78,8 @@ class NamespaceState {
   NamespaceState() = default;
 
   std::string dir_;
+  backend::UniqueFd dir_fd_;
+  mode_t socket_mode_ = 0600;
   backend::UniqueFd lock_fd_;
   backend::UniqueFd shm_dir_;
   backend::UniqueFd sem_dir_;

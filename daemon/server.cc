@@ -67,9 +67,12 @@ absl::Status Server::Start() {
   }
   // We hold the namespace lock, so any socket file there is a dead daemon's.
   // (Connecting to it is no test: a daemon killed while using io_uring can
-  // keep its listening socket open for a moment after it died.)
-  unlink(socket_path_.c_str());
-  absl::StatusOr<UniqueFd> listen_fd = linux_backend::ListenSeqpacket(socket_path_, 0666);
+  // keep its listening socket open for a moment after it died.) Removed
+  // through the verified directory; the bind below is by name (bind() has no
+  // *at() form), in a directory only its owner or root can change, and
+  // clients check who answers on it (compat/daemon_connection.h).
+  (void)unlinkat(state_->dir_fd(), backend::kSocketName, 0);
+  absl::StatusOr<UniqueFd> listen_fd = linux_backend::ListenSeqpacket(socket_path_, state_->socket_mode());
   if (!listen_fd.ok()) return listen_fd.status();
   listen_fd_ = *std::move(listen_fd);
   if (absl::Status status = loop_.Watch(listen_fd_.get(), [this] { OnAcceptable(); }); !status.ok()) {
@@ -83,7 +86,7 @@ void Server::Shutdown() {
   if (listen_fd_.get() >= 0) {
     loop_.Unwatch(listen_fd_.get());
     listen_fd_.reset();
-    unlink(socket_path_.c_str());
+    (void)unlinkat(state_->dir_fd(), backend::kSocketName, 0);
   }
 }
 

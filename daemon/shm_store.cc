@@ -38,7 +38,7 @@ void ShmStore::Destroy(int32_t index, uint32_t seq) {
 
 uint64_t ShmStore::ResidentPages(int32_t index, uint32_t seq) {
   struct stat st;
-  if (fstatat(shm_dir_fd_, backend::SegmentFileName(index, seq).c_str(), &st, 0) != 0) return 0;
+  if (fstatat(shm_dir_fd_, backend::SegmentFileName(index, seq).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
   // On tmpfs, allocated blocks are the pages in memory (or swap).
   return static_cast<uint64_t>(st.st_blocks) * 512 / core::kPageSize;
 }

@@ -5,6 +5,7 @@
 //   sysvipc daemon start|stop|status  manage the namespace's daemon
 //   sysvipc bench [FLAGS]             the kernel and libsysv side by side
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "backends/common/environment.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
 #include "compat/daemon_launcher.h"
@@ -41,7 +43,11 @@ constexpr char kUsage[] =
     "  sysvipc bench [--json] [--quick]  benchmark the kernel and libsysv (bench --help)\n"
     "\n"
     "Environment: SYSVIPC_DIR (namespace directory), SYSVIPC_AUTOSTART=0 (never start a\n"
-    "daemon), SYSVIPCD (daemon binary), SYSVIPC_LIB (libsysv.so to preload).\n";
+    "daemon), SYSVIPCD (daemon binary), SYSVIPC_LIB (libsysv.so to preload); all ignored\n"
+    "in setuid, setgid and file-capability programs, which never start a daemon.\n"
+    "The namespace directory must belong to you (or root, for SYSVIPC_DIR) and not be\n"
+    "writable by others unless sticky; the default, /dev/shm/sysvipc-<uid> or\n"
+    "$XDG_RUNTIME_DIR/sysvipc, must be yours alone.\n";
 
 std::string DirName(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -56,7 +62,7 @@ bool IsFile(const std::string& path) {
 // libsysv.so: $SYSVIPC_LIB, else beside this program as Bazel or an install
 // lays it out.
 std::string FindLibrary() {
-  if (const char* lib = std::getenv("SYSVIPC_LIB"); lib != nullptr && *lib != '\0') return lib;
+  if (const char* lib = backend::OurVariable(backend::kLibraryEnv); lib != nullptr) return lib;
   char exe[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (n <= 0) return "";
@@ -69,10 +75,10 @@ std::string FindLibrary() {
   return "";
 }
 
-int EnsureDaemon(const std::string& dir) {
+int EnsureDaemon(const backend::NamespaceDir& dir) {
   if (compat::DaemonAnswers(dir)) return 0;
   if (!compat::AutostartEnabled()) {
-    std::fprintf(stderr, "sysvipc: no sysvipcd serves %s and SYSVIPC_AUTOSTART=0\n", dir.c_str());
+    std::fprintf(stderr, "sysvipc: no sysvipcd serves %s and SYSVIPC_AUTOSTART=0\n", dir.path.c_str());
     return 1;
   }
   absl::Status started = compat::StartDaemon(dir);
@@ -98,7 +104,7 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "sysvipc run: no program given\n%s", kUsage);
     return 2;
   }
-  const std::string dir = backend::ResolveNamespaceDir();
+  const backend::NamespaceDir dir = backend::ResolveNamespace();
   if (int status = EnsureDaemon(dir); status != 0) return status;
   const std::string library = FindLibrary();
   if (library.empty()) {
@@ -112,19 +118,23 @@ int Run(int argc, char** argv) {
     preload = absl::StrCat(existing, ":", library);
   }
   setenv("LD_PRELOAD", preload.c_str(), 1);
-  setenv(backend::kDirEnv, dir.c_str(), 1);
+  setenv(backend::kDirEnv, dir.path.c_str(), 1);
   execvp(argv[first], argv + first);
   std::fprintf(stderr, "sysvipc run: cannot run %s: %s\n", argv[first], std::strerror(errno));
   return errno == ENOENT ? 127 : 126;
 }
 
-// The pid in the lock file of a running daemon, or 0.
-pid_t DaemonPid(const std::string& dir) {
-  FILE* file = std::fopen(backend::LockPath(dir).c_str(), "r");
-  if (file == nullptr) return 0;
+// The pid in the lock file of a running daemon, or 0. Read through the
+// verified directory, never a symlink: the pid is what `stop` signals.
+pid_t DaemonPid(const backend::NamespaceDir& dir) {
+  absl::StatusOr<backend::VerifiedDir> verified = backend::OpenNamespaceDir(dir);
+  if (!verified.ok()) return 0;
+  const int fd = openat(verified->fd.get(), backend::kLockName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
   char buffer[32] = {};
-  const size_t n = std::fread(buffer, 1, sizeof(buffer) - 1, file);
-  std::fclose(file);
+  const ssize_t got = read(fd, buffer, sizeof(buffer) - 1);
+  close(fd);
+  const size_t n = got > 0 ? static_cast<size_t>(got) : 0;
   int pid = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(std::string(buffer, n)), &pid)) return 0;
   return pid;
@@ -141,11 +151,12 @@ int Daemon(int argc, char** argv) {
     std::fprintf(stderr, "sysvipc daemon: unexpected argument '%s'\n%s", argv[1], kUsage);
     return 2;
   }
-  const std::string dir = backend::ResolveNamespaceDir();
+  const backend::NamespaceDir dir = backend::ResolveNamespace();
+  const char* const path = dir.path.c_str();
   const std::string command = argc > 0 ? argv[0] : "";
   if (command == "start") {
     if (compat::DaemonAnswers(dir)) {
-      std::printf("sysvipcd (pid %d) already serves %s\n", DaemonPid(dir), dir.c_str());
+      std::printf("sysvipcd (pid %d) already serves %s\n", DaemonPid(dir), path);
       return 0;
     }
     absl::Status started = compat::StartDaemon(dir);
@@ -153,12 +164,12 @@ int Daemon(int argc, char** argv) {
       std::fprintf(stderr, "sysvipc: %s\n", std::string(started.message()).c_str());
       return 1;
     }
-    std::printf("sysvipcd (pid %d) serves %s\n", DaemonPid(dir), dir.c_str());
+    std::printf("sysvipcd (pid %d) serves %s\n", DaemonPid(dir), path);
     return 0;
   }
   if (command == "stop") {
     if (!compat::DaemonAnswers(dir)) {
-      std::printf("no sysvipcd serves %s\n", dir.c_str());
+      std::printf("no sysvipcd serves %s\n", path);
       return 0;
     }
     const pid_t pid = DaemonPid(dir);
@@ -171,15 +182,15 @@ int Daemon(int argc, char** argv) {
       std::fprintf(stderr, "sysvipc: sysvipcd (pid %d) did not stop\n", pid);
       return 1;
     }
-    std::printf("stopped sysvipcd (pid %d) of %s\n", pid, dir.c_str());
+    std::printf("stopped sysvipcd (pid %d) of %s\n", pid, path);
     return 0;
   }
   if (command == "status") {
     if (compat::DaemonAnswers(dir)) {
-      std::printf("sysvipcd (pid %d) serves %s\n", DaemonPid(dir), dir.c_str());
+      std::printf("sysvipcd (pid %d) serves %s\n", DaemonPid(dir), path);
       return 0;
     }
-    std::printf("no sysvipcd serves %s\n", dir.c_str());
+    std::printf("no sysvipcd serves %s\n", path);
     return 3;
   }
   std::fprintf(stderr, "sysvipc daemon: expected start, stop or status\n%s", kUsage);

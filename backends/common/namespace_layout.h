@@ -33,10 +33,14 @@ inline constexpr char kMsgTableName[] = "msg.table";
 inline constexpr char kMsgDirName[] = "msg";
 inline constexpr char kLedgerDirName[] = "ledgers";
 
-// The environment variables that configure a client.
+// The environment variables that configure a client; read them through
+// backends/common/environment.h, never getenv().
 inline constexpr char kDirEnv[] = "SYSVIPC_DIR";
 inline constexpr char kAutostartEnv[] = "SYSVIPC_AUTOSTART";
 inline constexpr char kDaemonPathEnv[] = "SYSVIPCD";
+inline constexpr char kLibraryEnv[] = "SYSVIPC_LIB";
+// Not ours, but where the per-user default namespace goes when it is set.
+inline constexpr char kRuntimeDirEnv[] = "XDG_RUNTIME_DIR";
 
 inline std::string SocketPath(absl::string_view dir) { return absl::StrCat(dir, "/", kSocketName); }
 inline std::string LockPath(absl::string_view dir) { return absl::StrCat(dir, "/", kLockName); }

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "backends/common/environment.h"
 #include "backends/common/event_loop.h"
 #include "backends/dragonfly/kqueue_loop.h"
 #include "core/ipc/errno_status.h"
@@ -17,8 +18,7 @@ using ::sysv::backend::EventLoopKind;
 
 absl::StatusOr<std::unique_ptr<EventLoop>> MakeEventLoop(EventLoopKind kind) {
   if (kind == EventLoopKind::kAuto) {
-    const char* value = std::getenv(kEventLoopEnvironmentVariable);
-    if (value != nullptr && *value != '\0') {
+    if (const char* value = sysv::backend::OurVariable(kEventLoopEnvironmentVariable); value != nullptr) {
       absl::StatusOr<EventLoopKind> named = sysv::backend::ParseEventLoopKind(value);
       if (!named.ok()) {
         return sysv::core::ErrnoStatus(

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "backends/common/environment.h"
 #include "backends/common/event_loop.h"
 #include "backends/linux/epoll_loop.h"
 #include "backends/linux/io_uring_loop.h"
@@ -79,8 +80,7 @@ absl::Status ProbeIoUring() {
 
 absl::StatusOr<std::unique_ptr<EventLoop>> MakeEventLoop(EventLoopKind kind) {
   if (kind == EventLoopKind::kAuto) {
-    const char* value = std::getenv(kEventLoopEnvironmentVariable);
-    if (value != nullptr && *value != '\0') {
+    if (const char* value = sysv::backend::OurVariable(kEventLoopEnvironmentVariable); value != nullptr) {
       absl::StatusOr<EventLoopKind> parsed =
           sysv::backend::ParseEventLoopKind(value);
       if (!parsed.ok()) {

@@ -242,7 +242,7 @@ class Harness {
                                           "user_objects=12\nuser_bytes=131072")
                 .ok(),
             "limits");
-    auto state = sysv::daemon::NamespaceState::Open(dir_, options.limits);
+    auto state = sysv::daemon::NamespaceState::Open({dir_}, options.limits);
     Require(state.ok(), "NamespaceState::Open");
     auto loop = sysv::linux_backend::MakeEventLoop(sysv::backend::EventLoopKind::kEpoll);
     Require(loop.ok(), "MakeEventLoop");

@@ -18,6 +18,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "backends/common/environment.h"
 #include "backends/common/namespace_layout.h"
 #include "compat/daemon_launcher.h"
 #include "core/ipc/errno_status.h"
@@ -77,7 +78,7 @@ bool PidfdExits(int pidfd, int timeout_ms) {
 }  // namespace
 
 absl::StatusOr<std::string> FindBenchDaemon() {
-  if (const char* path = std::getenv(backend::kDaemonPathEnv); path != nullptr && *path != '\0') {
+  if (const char* path = backend::OurVariable(backend::kDaemonPathEnv); path != nullptr) {
     if (IsExecutable(path)) return std::string(path);
     return core::ErrnoStatus(ENOENT,
                              absl::StrCat("$", backend::kDaemonPathEnv, "=", path, " is not executable"));
@@ -158,7 +159,7 @@ absl::Status BenchNamespace::StartDaemon(const std::vector<std::string>& daemon_
       return core::ErrnoStatus(
           ECHILD, absl::StrCat("sysvipcd exited at start (status ", status, "); see ", log_path));
     }
-    if (compat::DaemonAnswers(dir_)) return absl::OkStatus();
+    if (compat::DaemonAnswers(backend::NamespaceDir{dir_})) return absl::OkStatus();
     SleepMs(10);
   }
   return core::ErrnoStatus(ETIMEDOUT, absl::StrCat("sysvipcd did not answer in ", dir_, "; see ", log_path));

@@ -1,0 +1,17 @@
+// A program linked with libsysv, installed setuid root by
+// secure_environment_test: it creates a segment and says what happened and
+// with which privileges it ran.
+#include <errno.h>
+#include <stdio.h>
+#include <sys/auxv.h>
+#include <sys/ipc.h>
+#include <unistd.h>
+
+#include "sysv/sysv.h"
+
+int main() {
+  const int id = sysv_shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+  const int err = errno;
+  printf("euid=%d secure=%lu shmget=%d errno=%d\n", static_cast<int>(geteuid()), getauxval(AT_SECURE), id, err);
+  return 0;
+}
