@@ -13,6 +13,7 @@
 #ifndef SYSV_DAEMON_SERVER_H_
 #define SYSV_DAEMON_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,12 @@ class Server {
   // (see backends/linux/exit_watch.h) and when the exit watch is readable.
   void ReapExitedClients();
   void CloseConnection(int fd);
+  // After work that touched client-resizable mappings: if the fault guard
+  // absorbed a fault meanwhile (backends/common/guarded_mapping.h), repairs
+  // the objects concerned now rather than at their next use, since a lock
+  // the daemon held in a region when the fault came stays held in the file
+  // until then.
+  void RepairAfterFaults();
   Reply Dispatch(Connection& connection, const core::wire::DecodedRequest& request);
   Reply HandleRegister(Connection& connection, uint32_t request_id,
                        const core::wire::RegisterRequest& request);
@@ -83,6 +90,7 @@ class Server {
   SemService sem_;
   MsgService msg_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
+  uint64_t faults_seen_ = 0;  // backend::GuardedMapping::Faults() at the last repair
 };
 
 }  // namespace sysv::daemon
