@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/common/signal_chain.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::backend {
@@ -48,24 +49,8 @@ Slot* SlotAt(size_t index) {
   return chunk == nullptr ? nullptr : &chunk[index % kChunkSlots];
 }
 
-// The handler that was there before ours, or the default action (restored,
-// so that the faulting instruction runs again and the kernel delivers the
-// signal as if we were not here).
 void Chain(int sig, siginfo_t* info, void* context) {
-  const struct sigaction& previous = sig == SIGBUS ? g_previous_bus : g_previous_segv;
-  if (previous.sa_flags & SA_SIGINFO) {
-    previous.sa_sigaction(sig, info, context);
-    return;
-  }
-  if (previous.sa_handler == SIG_IGN) return;
-  if (previous.sa_handler != SIG_DFL) {
-    previous.sa_handler(sig);
-    return;
-  }
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  sigemptyset(&default_action.sa_mask);
-  sigaction(sig, &default_action, nullptr);
+  ChainSignal(sig == SIGBUS ? g_previous_bus : g_previous_segv, sig, info, context, &sigaction);
 }
 
 void OnFault(int sig, siginfo_t* info, void* context) {

@@ -111,5 +111,19 @@ TEST_F(GuardedMappingTest, UnguardedMappingStillFaults) {
       ::testing::KilledBySignal(SIGBUS), "");
 }
 
+// A SIGBUS another process sends is no fault of a guarded mapping: it does
+// what it would do without the guard.
+TEST_F(GuardedMappingTest, SentSignalIsNotAbsorbed) {
+  UniqueFd fd = MakeFile("sent");
+  absl::StatusOr<GuardedMapping> guarded = GuardedMapping::Guard(*MappedRegion::Map(fd.get(), kSize, true));
+  ASSERT_TRUE(guarded.ok());
+  EXPECT_EXIT(
+      {
+        kill(getpid(), SIGBUS);
+        _exit(0);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
 }  // namespace
 }  // namespace sysv::backend

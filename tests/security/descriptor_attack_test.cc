@@ -116,58 +116,73 @@ class DescriptorAttackTest : public ::testing::Test {
     return state != 0 && state != 'Z' && daemon_->pid() == daemon_pid_;
   }
 
-  // A's set (0666, two semaphores 5 and 7) or queue (0666, one message):
-  // its id, or -1.
-  int CreateSharedSet() {
+  // Runs `create` as A and returns the id it returns (or -1).
+  static int CreateAsOwner(const std::function<int()>& create) {
     int id = -1;
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) return -1;
     const int status = RunAs(kOwnerA, [&] {
-      const int set = sysv_semget(IPC_PRIVATE, 2, IPC_CREAT | 0666);
-      if (set < 0) return 1;
-      unsigned short values[2] = {5, 7};
-      if (sysv_semctl(set, 0, SETALL, values) != 0) return 2;
-      return write(pipe_fds[1], &set, sizeof(set)) == sizeof(set) ? 0 : 3;
+      const int made = create();
+      return write(pipe_fds[1], &made, sizeof(made)) == sizeof(made) ? 0 : 1;
     });
-    if (status == 0 && read(pipe_fds[0], &id, sizeof(id)) != sizeof(id)) id = -1;
+    if (status != 0 || read(pipe_fds[0], &id, sizeof(id)) != sizeof(id)) id = -1;
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    return status == 0 ? id : -1;
+    return id;
   }
 
-  int CreateQueue(int mode, const char* text) {
-    int id = -1;
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return -1;
-    const int status = RunAs(kOwnerA, [&] {
+  // A's queue of `mode` holding one message `text`: its id, or -1.
+  static int CreateQueue(int mode, const char* text) {
+    return CreateAsOwner([&] {
       const int queue = sysv_msgget(IPC_PRIVATE, IPC_CREAT | mode);
-      if (queue < 0) return 1;
       Message message{1, {}};
       std::strncpy(message.text, text, sizeof(message.text) - 1);
-      if (sysv_msgsnd(queue, &message, sizeof(message.text), IPC_NOWAIT) != 0) return 2;
-      return write(pipe_fds[1], &queue, sizeof(queue)) == sizeof(queue) ? 0 : 3;
+      if (queue < 0 || sysv_msgsnd(queue, &message, sizeof(message.text), IPC_NOWAIT) != 0) return -1;
+      return queue;
     });
-    if (status == 0 && read(pipe_fds[0], &id, sizeof(id)) != sizeof(id)) id = -1;
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return status == 0 ? id : -1;
   }
 
-  // A's private set (one semaphore, 3) that nobody attacks.
-  int CreatePrivateSet() {
-    int id = -1;
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return -1;
-    const int status = RunAs(kOwnerA, [&] {
-      const int set = sysv_semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
-      if (set < 0) return 1;
-      if (sysv_semctl(set, 0, SETVAL, 3) != 0) return 2;
-      return write(pipe_fds[1], &set, sizeof(set)) == sizeof(set) ? 0 : 3;
+  // A's objects: a set (0666, semaphores 5 and 7) and a queue (0666, one
+  // message) that B may write and attacks, and a set (0600, one semaphore,
+  // 3) and a queue (0600, one message) that nobody else can reach.
+  struct Victims {
+    int set = -1;
+    int queue = -1;
+    int private_set = -1;
+    int private_queue = -1;
+    bool ok() const { return set >= 0 && queue >= 0 && private_set >= 0 && private_queue >= 0; }
+  };
+
+  static Victims CreateVictims() {
+    Victims victims;
+    victims.set = CreateAsOwner([] {
+      const int set = sysv_semget(IPC_PRIVATE, 2, IPC_CREAT | 0666);
+      unsigned short values[2] = {5, 7};
+      return set >= 0 && sysv_semctl(set, 0, SETALL, values) == 0 ? set : -1;
     });
-    if (status == 0 && read(pipe_fds[0], &id, sizeof(id)) != sizeof(id)) id = -1;
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return status == 0 ? id : -1;
+    victims.queue = CreateQueue(0666, "a's shared");
+    victims.private_set = CreateAsOwner([] {
+      const int set = sysv_semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+      return set >= 0 && sysv_semctl(set, 0, SETVAL, 3) == 0 ? set : -1;
+    });
+    victims.private_queue = CreateQueue(0600, "a's private");
+    return victims;
+  }
+
+  // After an attack: the daemon lives, A's private objects hold their data,
+  // C is served, and A can still remove the attacked objects (their
+  // identity lives in the daemon's tables).
+  void ExpectOnlyTheAttackedObjectsHarmed(const Victims& victims) {
+    EXPECT_TRUE(DaemonAlive()) << "the daemon died of B's attack";
+    EXPECT_EQ(OwnerDataIntact(victims.private_set, victims.private_queue), 0);
+    EXPECT_EQ(BystanderWorks(), 0);
+    const int removed = RunAs(kOwnerA, [&] {
+      if (sysv_semctl(victims.set, 0, IPC_RMID) != 0) return 1;
+      if (sysv_msgctl(victims.queue, IPC_RMID, nullptr) != 0) return 2;
+      return 0;
+    });
+    EXPECT_EQ(removed, 0) << "the attacked objects lost their identity";
+    EXPECT_TRUE(DaemonAlive());
   }
 
   // C, who has nothing to do with the attacked objects, uses a fresh object
@@ -347,14 +362,10 @@ void RegionAttack(const std::string& dir, int set, int queue, Damage damage) {
 
 TEST_F(DescriptorAttackTest, SetAndQueueRegionsTruncatedToZero) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  const int set = CreateSharedSet();
-  const int queue = CreateQueue(0666, "a's shared");
-  const int private_set = CreatePrivateSet();
-  const int private_queue = CreateQueue(0600, "a's private");
-  ASSERT_GE(set, 0);
-  ASSERT_GE(queue, 0);
-  ASSERT_GE(private_set, 0);
-  ASSERT_GE(private_queue, 0);
+  const Victims victims = CreateVictims();
+  ASSERT_TRUE(victims.ok());
+  const int set = victims.set;
+  const int queue = victims.queue;
   RegionAttack(dir_, set, queue, Damage::kTruncateToZero);
   EXPECT_TRUE(DaemonAlive()) << "the daemon died of B's truncation";
 
@@ -374,68 +385,40 @@ TEST_F(DescriptorAttackTest, SetAndQueueRegionsTruncatedToZero) {
     return 0;
   });
   EXPECT_EQ(owner, 0) << (owner > kSignalled ? "A faulted on the attacked objects" : "A's check failed");
-  EXPECT_TRUE(DaemonAlive());
-  EXPECT_EQ(OwnerDataIntact(private_set, private_queue), 0);
-  EXPECT_EQ(BystanderWorks(), 0);
-  // The attacked objects still exist (their identity lives in the daemon's
-  // tables) and can be removed by their owner.
-  const int removed = RunAs(kOwnerA, [&] {
-    if (sysv_semctl(set, 0, IPC_RMID) != 0) return 1;
-    if (sysv_msgctl(queue, IPC_RMID, nullptr) != 0) return 2;
-    return 0;
-  });
-  EXPECT_EQ(removed, 0);
-  EXPECT_TRUE(DaemonAlive());
+  ExpectOnlyTheAttackedObjectsHarmed(victims);
 }
 
 TEST_F(DescriptorAttackTest, SetAndQueueRegionsHalvedAndPunched) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  const int set = CreateSharedSet();
-  const int queue = CreateQueue(0666, "a's shared");
-  const int private_set = CreatePrivateSet();
-  const int private_queue = CreateQueue(0600, "a's private");
-  ASSERT_GE(set, 0);
-  ASSERT_GE(queue, 0);
-  RegionAttack(dir_, set, queue, Damage::kGrowThenTruncateHalf);
+  const Victims victims = CreateVictims();
+  ASSERT_TRUE(victims.ok());
+  RegionAttack(dir_, victims.set, victims.queue, Damage::kGrowThenTruncateHalf);
   // The daemon's exit work on the set faulted while it held the set's lock:
   // the repair must not leave that lock held in the file. A's semop and
   // msgsnd go through at once.
   const int usable = RunAs(kOwnerA, [&] {
     const auto start = std::chrono::steady_clock::now();
     sembuf up{1, 1, IPC_NOWAIT};
-    if (sysv_semop(set, &up, 1) != 0) return 1;
+    if (sysv_semop(victims.set, &up, 1) != 0) return 1;
     Message out{1, "a after"};
-    if (sysv_msgsnd(queue, &out, sizeof(out.text), IPC_NOWAIT) != 0) return 2;
+    if (sysv_msgsnd(victims.queue, &out, sizeof(out.text), IPC_NOWAIT) != 0) return 2;
     if (std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) return 3;
     return 0;
   });
   EXPECT_EQ(usable, 0) << "the attacked objects stayed unusable or slow after their repair";
-  RegionAttack(dir_, set, queue, Damage::kPunchEverything);
-  EXPECT_TRUE(DaemonAlive());
-  EXPECT_EQ(OwnerDataIntact(private_set, private_queue), 0);
-  EXPECT_EQ(BystanderWorks(), 0);
-  // RMID touches the region (it wakes the waiters there).
-  const int removed = RunAs(kOwnerA, [&] {
-    if (sysv_semctl(set, 0, IPC_RMID) != 0) return 1;
-    if (sysv_msgctl(queue, IPC_RMID, nullptr) != 0) return 2;
-    return 0;
-  });
-  EXPECT_EQ(removed, 0);
-  EXPECT_TRUE(DaemonAlive());
+  RegionAttack(dir_, victims.set, victims.queue, Damage::kPunchEverything);
+  // IPC_RMID (in the check) touches the regions too: it wakes their waiters.
+  ExpectOnlyTheAttackedObjectsHarmed(victims);
 }
 
 // B truncates while the daemon is down; the daemon starts on the truncated
 // files. A's later msgsnd and semop on them answer; nobody else notices.
 TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  const int set = CreateSharedSet();
-  const int queue = CreateQueue(0666, "a's shared");
-  const int private_set = CreatePrivateSet();
-  const int private_queue = CreateQueue(0600, "a's private");
-  ASSERT_GE(set, 0);
-  ASSERT_GE(queue, 0);
-  ASSERT_GE(private_set, 0);
-  ASSERT_GE(private_queue, 0);
+  const Victims victims = CreateVictims();
+  ASSERT_TRUE(victims.ok());
+  const int set = victims.set;
+  const int queue = victims.queue;
   int fds_ready[2], go[2];
   ASSERT_EQ(pipe(fds_ready), 0);
   ASSERT_EQ(pipe(go), 0);
@@ -481,9 +464,6 @@ TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
     return 0;
   });
   EXPECT_EQ(owner, 0) << (owner > kSignalled ? "A faulted on the attacked objects" : "A's check failed");
-  EXPECT_TRUE(DaemonAlive());
-  EXPECT_EQ(OwnerDataIntact(private_set, private_queue), 0);
-  EXPECT_EQ(BystanderWorks(), 0);
   // A new queue after the restart works for A (no poisoned msgsnd).
   const int fresh = RunAs(kOwnerA, [] {
     const int q = sysv_msgget(IPC_PRIVATE, IPC_CREAT | 0600);
@@ -493,13 +473,7 @@ TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
     return sysv_msgctl(q, IPC_RMID, nullptr) == 0 ? 0 : 3;
   });
   EXPECT_EQ(fresh, 0);
-  const int removed = RunAs(kOwnerA, [&] {
-    if (sysv_semctl(set, 0, IPC_RMID) != 0) return 1;
-    if (sysv_msgctl(queue, IPC_RMID, nullptr) != 0) return 2;
-    return 0;
-  });
-  EXPECT_EQ(removed, 0) << "the attacked objects lost their identity";
-  EXPECT_TRUE(DaemonAlive());
+  ExpectOnlyTheAttackedObjectsHarmed(victims);
   for (int fd : {fds_ready[0], fds_ready[1], go[0], go[1]}) close(fd);
 }
 
