@@ -74,8 +74,7 @@ int TakeFd(const RawReply& reply, size_t i) {
 }
 
 // What B does to a descriptor it holds: every way to change a file's size
-// or blocks that a writable descriptor allows. Seals cannot be added to a
-// file that is not a memfd: an error there is the expected outcome.
+// or blocks that a writable descriptor allows, and seals.
 enum class Damage { kTruncateToZero, kPunchEverything, kGrowThenTruncateHalf };
 
 int DoDamage(int fd, Damage damage) {
@@ -89,7 +88,10 @@ int DoDamage(int fd, Damage damage) {
       if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0 && errno != EOPNOTSUPP) {
         return 3;
       }
-      (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+      // A seal would stop the daemon from restoring the file's size (or
+      // writing it): refused, EPERM on tmpfs (a file that is not a memfd
+      // is born with F_SEAL_SEAL), EINVAL elsewhere.
+      if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0) return 7;
       return 0;
     case Damage::kGrowThenTruncateHalf:
       if (fallocate(fd, 0, 0, st.st_size + (1 << 20)) != 0 && errno != EOPNOTSUPP) return 4;
