@@ -73,6 +73,22 @@ int TakeFd(const RawReply& reply, size_t i) {
   return dup(reply.fds[i]);
 }
 
+// B's read-write descriptors of a set's and a queue's regions, as any
+// process that may write them gets them (kSemOpen, kMsgOpen); -1 where one
+// was refused.
+struct RegionFds {
+  int set = -1;
+  int queue = -1;
+  bool ok() const { return set >= 0 && queue >= 0; }
+};
+
+RegionFds OpenRegions(RawClient& client, int set, int queue) {
+  RegionFds fds;
+  fds.set = TakeFd(client.Call<wire::Op::kSemOpen>(wire::SemOpenRequest{set, 0}), 0);
+  fds.queue = TakeFd(client.Call<wire::Op::kMsgOpen>(wire::MsgOpenRequest{queue, 0}), 0);
+  return fds;
+}
+
 // What B does to a descriptor it holds: every way to change a file's size
 // or blocks that a writable descriptor allows, and seals.
 enum class Damage { kTruncateToZero, kPunchEverything, kGrowThenTruncateHalf };
@@ -332,8 +348,9 @@ void RegionAttack(const std::string& dir, int set, int queue, Damage damage) {
   const int status = RunAs(kAttackerB, [&] {
     RawClient client(dir);
     if (!client.ok() || client.Register() != 0) return 1;
-    const int set_fd = TakeFd(client.Call<wire::Op::kSemOpen>(wire::SemOpenRequest{set, 0}), 0);
-    const int queue_fd = TakeFd(client.Call<wire::Op::kMsgOpen>(wire::MsgOpenRequest{queue, 0}), 0);
+    const RegionFds fds = OpenRegions(client, set, queue);
+    const int set_fd = fds.set;
+    const int queue_fd = fds.queue;
     if (set_fd < 0 || queue_fd < 0) return 2;
     if (int failed = DoDamage(set_fd, damage); failed != 0) return 10 + failed;
     if (int failed = DoDamage(queue_fd, damage); failed != 0) return 20 + failed;
@@ -413,6 +430,70 @@ TEST_F(DescriptorAttackTest, SetAndQueueRegionsHalvedAndPunched) {
   ExpectOnlyTheAttackedObjectsHarmed(victims);
 }
 
+// The size checks alone would lose a race: B cuts and restores the files
+// as fast as it can while another of B's processes keeps the daemon
+// touching them (IPC_STAT, read-only waits, exits with work on the set).
+// The guard must absorb every fault that lands between a check and a touch,
+// and a futex call on a page that went must not abort the daemon.
+TEST_F(DescriptorAttackTest, TruncationRacingTheDaemonsTouches) {
+  SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
+  const Victims victims = CreateVictims();
+  ASSERT_TRUE(victims.ok());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  const pid_t cutter = fork();
+  ASSERT_GE(cutter, 0);
+  if (cutter == 0) {
+    _exit(RunAs(kAttackerB, [&] {
+      RawClient client(dir_);
+      if (!client.ok() || client.Register() != 0) return 1;
+      const RegionFds fds = OpenRegions(client, victims.set, victims.queue);
+      const int set_fd = fds.set;
+      const int queue_fd = fds.queue;
+      struct stat set_st {}, queue_st {};
+      if (set_fd < 0 || queue_fd < 0 || fstat(set_fd, &set_st) != 0 || fstat(queue_fd, &queue_st) != 0) return 2;
+      while (std::chrono::steady_clock::now() < until) {
+        if (ftruncate(set_fd, 0) != 0 || ftruncate(queue_fd, 0) != 0 ||
+            ftruncate(set_fd, set_st.st_size) != 0 || ftruncate(queue_fd, queue_st.st_size) != 0) {
+          return 3;
+        }
+      }
+      return 0;
+    }));
+  }
+  int rounds = 0;
+  while (std::chrono::steady_clock::now() < until && DaemonAlive()) {
+    const int status = RunAs(kAttackerB, [&] {
+      RawClient client(dir_);
+      if (!client.ok() || client.Register() != 0) return 1;
+      for (int i = 0; i < 20; ++i) {
+        (void)client.Call<wire::Op::kSemOpen>(wire::SemOpenRequest{victims.set, 0});  // exit work on it
+        wire::SemCtlRequest sem_stat{};
+        sem_stat.id = victims.set;
+        sem_stat.cmd = IPC_STAT;
+        if (client.Call<wire::Op::kSemCtl>(sem_stat).kind != RawReply::Kind::kMessage) return 2;
+        wire::MsgCtlRequest msg_stat{};
+        msg_stat.id = victims.queue;
+        msg_stat.cmd = IPC_STAT;
+        if (client.Call<wire::Op::kMsgCtl>(msg_stat).kind != RawReply::Kind::kMessage) return 3;
+        wire::SemWaitZeroRequest wait{};
+        wait.id = victims.set;
+        wait.nsops = 1;
+        wait.sops[0] = wire::WireSemOp{0, 0, IPC_NOWAIT};
+        if (client.Call<wire::Op::kSemWaitZero>(wait).kind != RawReply::Kind::kMessage) return 4;
+      }
+      return 0;
+    });
+    EXPECT_EQ(status, 0) << "the daemon stopped answering B";
+    if (status != 0) break;
+    ++rounds;
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(cutter, &status, 0), cutter);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "cutter status " << status;
+  EXPECT_GT(rounds, 0);
+  ExpectOnlyTheAttackedObjectsHarmed(victims);
+}
+
 // B truncates while the daemon is down; the daemon starts on the truncated
 // files. A's later msgsnd and semop on them answer; nobody else notices.
 TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
@@ -430,8 +511,9 @@ TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
     _exit(RunAs(kAttackerB, [&] {
       RawClient client(dir_);
       if (!client.ok() || client.Register() != 0) return 1;
-      const int set_fd = TakeFd(client.Call<wire::Op::kSemOpen>(wire::SemOpenRequest{set, 0}), 0);
-      const int queue_fd = TakeFd(client.Call<wire::Op::kMsgOpen>(wire::MsgOpenRequest{queue, 0}), 0);
+      const RegionFds fds = OpenRegions(client, set, queue);
+      const int set_fd = fds.set;
+      const int queue_fd = fds.queue;
       if (set_fd < 0 || queue_fd < 0) return 2;
       client.Close();
       char byte = 1;
