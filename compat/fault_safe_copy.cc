@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "backends/common/signal_chain.h"
 #include "compat/real_sigaction.h"
 
 namespace sysv::compat {
@@ -20,25 +21,10 @@ thread_local sigjmp_buf* volatile t_recovery = nullptr;
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
 
+// Through the C library's sigaction, as InstallOnce() installs: restoring
+// the default is libsysv's own disposition change, not one the program made.
 void Chain(int sig, siginfo_t* info, void* context) {
-  const struct sigaction& previous = sig == SIGSEGV ? g_previous_segv : g_previous_bus;
-  if (previous.sa_flags & SA_SIGINFO) {
-    previous.sa_sigaction(sig, info, context);
-    return;
-  }
-  if (previous.sa_handler == SIG_IGN) return;
-  if (previous.sa_handler != SIG_DFL) {
-    previous.sa_handler(sig);
-    return;
-  }
-  // The default action: restore it and return, so the faulting instruction
-  // runs again and the kernel delivers the signal as if we were not here.
-  // Through the C library's sigaction, as InstallOnce() installs: this is
-  // libsysv's own disposition change, not one the program made.
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  sigemptyset(&default_action.sa_mask);
-  CallRealSigaction(sig, &default_action, nullptr);
+  backend::ChainSignal(sig == SIGSEGV ? g_previous_segv : g_previous_bus, sig, info, context, &CallRealSigaction);
 }
 
 void OnFault(int sig, siginfo_t* info, void* context) {

@@ -19,8 +19,19 @@
 #include "daemon/region_dir.h"
 
 namespace sysv::daemon {
+namespace {
 
 using backend::UniqueFd;
+
+// A mapping of `size` bytes of a ledger file (at least that long now),
+// guarded against the file being cut short later.
+absl::StatusOr<backend::GuardedMapping> MapGuarded(int fd, uint64_t size, bool writable) {
+  absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd, size, writable);
+  if (!map.ok()) return map.status();
+  return backend::GuardedMapping::Guard(*std::move(map));
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid, uint64_t start_time,
                                                                      int pidfd, bool create) {
@@ -57,10 +68,11 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
                                absl::StrFormat("cannot allocate ledger %s: %s", name, std::strerror(err)));
     }
   }
-  absl::StatusOr<uint64_t> file_size = linux_backend::FileSize(fd->get());
-  if (!file_size.ok()) return file_size.status();
-  absl::StatusOr<linux_backend::MappedRegion> map =
-      linux_backend::MappedRegion::Map(fd->get(), *file_size, /*writable=*/true);
+  // Mapped at the size its layout needs, never at whatever size the file
+  // has now: Map() refuses a shorter file (a ledger its process cut short
+  // before a daemon restart is unreadable, as a scribbled one is), and the
+  // guard covers a cut after this check.
+  absl::StatusOr<backend::GuardedMapping> map = MapGuarded(fd->get(), size, /*writable=*/true);
   if (!map.ok()) return map.status();
   process->ledger_fd = *std::move(fd);
   process->ledger_map = *std::move(map);
@@ -139,6 +151,9 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
   unwatch_(process->pidfd.get());
   // Out of the census before folding, so the fold sees no live attachments.
   on_exit(*process);
+  if (process->ledger_map.faulted()) {
+    SYSV_LOG(kWarning, "pid %d cut its attach ledger short; its attachments were counted as none", pid);
+  }
   (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_,
                                         backend::LedgerFileName(pid, process->start_time));
 }
@@ -174,8 +189,7 @@ void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on
     if (ledger_fd.ok()) {
       absl::StatusOr<uint64_t> size = linux_backend::FileSize(ledger_fd->get());
       if (size.ok() && *size > 0) {
-        absl::StatusOr<linux_backend::MappedRegion> map =
-            linux_backend::MappedRegion::Map(ledger_fd->get(), *size, /*writable=*/false);
+        absl::StatusOr<backend::GuardedMapping> map = MapGuarded(ledger_fd->get(), *size, /*writable=*/false);
         if (map.ok()) {
           absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Open(map->data(), map->size());
           if (ledger.ok()) dead.ledger.emplace(*ledger);

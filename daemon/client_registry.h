@@ -25,6 +25,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "backends/common/guarded_mapping.h"
 #include "backends/common/unique_fd.h"
 #include "backends/linux/region_file.h"
 #include "core/shm/attach_ledger.h"
@@ -41,7 +42,10 @@ struct ClientProcess {
   uint32_t uid = kUncounted;
   backend::UniqueFd pidfd;
   backend::UniqueFd ledger_fd;
-  linux_backend::MappedRegion ledger_map;
+  // Guarded: the process holds a read-write descriptor of its ledger and
+  // may truncate it (backends/common/guarded_mapping.h). A faulted ledger
+  // reads as zeros, that is as empty, for this process only.
+  backend::GuardedMapping ledger_map;
   std::optional<core::AttachLedger> ledger;  // set once mapped
   // Semaphore sets it opened (their undo and queued operations need work
   // when it dies). A process re-adopted after a daemon restart may have

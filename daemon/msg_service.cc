@@ -1,5 +1,7 @@
 #include "daemon/msg_service.h"
 
+#include <optional>
+
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
@@ -18,9 +20,10 @@ using core::ErrnoOf;
 MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
                        int msg_dir_fd)
     : store_(msg_dir_fd), ids_(table, limits.msg.msgmni, quota), registry_(ids_, limits.msg, store_) {
-  store_.Recover([this](int32_t index, uint32_t seq) {
+  store_.Recover([this](int32_t index, uint32_t seq) -> std::optional<MsgStore::Layout> {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
-    return record.ok() && record->perm.seq == seq;
+    if (!record.ok() || record->perm.seq != seq) return std::nullopt;
+    return MsgStore::Layout{record->size, record->ctime};
   });
 }
 

@@ -26,6 +26,9 @@ class MsgService {
   // Drops a dead process's waiter records from every queue that has any
   // (a message handed to it and not taken goes back to the queue).
   void ProcessExited(int32_t pid);
+  // Repairs the regions whose mappings faulted (a client cut their files
+  // short under the daemon): see the store's RepairFaulted().
+  void RepairFaulted() { store_.RepairFaulted(); }
   // Retries the cleanup that found a queue's lock busy. Runs before every
   // message queue request.
   void RetryPendingExits();

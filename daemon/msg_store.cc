@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -30,15 +31,27 @@ MsgStore::Record* MsgStore::FindRecord(int32_t index, uint32_t seq) {
   return it->second.get();
 }
 
-absl::StatusOr<MsgStore::Cache::Mapping*> MsgStore::Map(int32_t index, const Record& record) {
+absl::StatusOr<MsgStore::Cache::Mapping*> MsgStore::Map(int32_t index, const Record& record, bool repair) {
   absl::StatusOr<backend::UniqueFd> fd =
       backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, record.seq), true);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<backend::MappedRegion> map =
+  // The blocks the daemon's record says, whatever size a client left the
+  // file at.
+  absl::StatusOr<bool> was_short = RestoreRegionSize(fd->get(), core::MsgQueue::FileSize(record.blocks));
+  if (!was_short.ok()) return was_short.status();
+  absl::StatusOr<backend::MappedRegion> plain =
       backend::MappedRegion::MapGrowable(fd->get(), core::MsgQueue::MappingSize(), true);
+  if (!plain.ok()) return plain.status();
+  absl::StatusOr<backend::GuardedMapping> map = backend::GuardedMapping::Guard(*std::move(plain));
   if (!map.ok()) return map.status();
-  absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue = core::MsgQueue::Open(
-      map->data(), &linux_backend::LinuxDaemonRegionPlatform(), {&MsgStore::HoldsBytes, &record});
+  const core::MsgQueue::CapacityCheck capacity{&MsgStore::HoldsBytes, &record};
+  absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue =
+      core::MsgQueue::Open(map->data(), &linux_backend::LinuxDaemonRegionPlatform(), capacity);
+  if (repair || (!queue.ok() && *was_short)) {
+    SYSV_LOG(kWarning, "message queue %d.%u: its file was cut short; its messages are lost", index, record.seq);
+    queue = core::MsgQueue::Format(map->data(), record.blocks, record.layout.qbytes, record.layout.ctime,
+                                   &linux_backend::LinuxDaemonRegionPlatform(), capacity);
+  }
   if (!queue.ok()) return queue.status();
   return &maps_.Insert(index, Cache::Mapping{*std::move(map), *std::move(queue)});
 }
@@ -49,6 +62,7 @@ absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int6
   auto record = std::make_unique<Record>();
   record->seq = seq;
   record->blocks = core::MsgQueue::BlocksFor(qbytes);
+  record->layout = Layout{qbytes, ctime};
   absl::StatusOr<backend::UniqueFd> fd =
       backend::CreateRegionFile(msg_dir_fd_, name, core::MsgQueue::FileSize(record->blocks), 0600);
   if (!fd.ok()) return fd.status();
@@ -60,8 +74,10 @@ absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int6
     (void)backend::UnlinkRegionFile(msg_dir_fd_, name);
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot allocate a message queue file: ", std::strerror(err)));
   }
-  absl::StatusOr<backend::MappedRegion> map =
+  absl::StatusOr<backend::MappedRegion> plain =
       backend::MappedRegion::MapGrowable(fd->get(), core::MsgQueue::MappingSize(), true);
+  absl::StatusOr<backend::GuardedMapping> map =
+      plain.ok() ? backend::GuardedMapping::Guard(*std::move(plain)) : plain.status();
   if (!map.ok()) {
     (void)backend::UnlinkRegionFile(msg_dir_fd_, name);
     SYSV_LOG(kError, "cannot map new message queue %d.%u: %s", index, seq, map.status().ToString());
@@ -109,6 +125,7 @@ absl::Status MsgStore::SetQbytes(int32_t index, uint32_t seq, uint64_t qbytes, i
     }
     record->blocks = blocks;
   }
+  record->layout = Layout{qbytes, ctime};
   queue->SetQbytes(qbytes, record->blocks, ctime);
   return absl::OkStatus();
 }
@@ -127,8 +144,14 @@ core::MsgQueue* MsgStore::Find(int32_t index, uint32_t seq) {
   const Record* record = FindRecord(index, seq);
   if (record == nullptr) return nullptr;
   Cache::Mapping* mapping = maps_.Find(index);
+  // A faulted mapping is private zeros: map the file again, repaired.
+  const bool faulted = mapping != nullptr && mapping->region.faulted();
+  if (faulted) {
+    maps_.Erase(index);
+    mapping = nullptr;
+  }
   if (mapping == nullptr) {
-    absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record);
+    absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record, /*repair=*/faulted);
     if (!mapped.ok()) {
       SYSV_LOG(kError, "cannot map message queue %d.%u: %s", index, seq, mapped.status().ToString());
       return nullptr;
@@ -136,6 +159,15 @@ core::MsgQueue* MsgStore::Find(int32_t index, uint32_t seq) {
     mapping = *mapped;
   }
   return mapping->view.get();
+}
+
+void MsgStore::RepairFaulted() {
+  std::vector<std::pair<int32_t, uint32_t>> faulted;
+  for (const auto& [index, record] : live_) {
+    const Cache::Mapping* mapping = maps_.Find(index);
+    if (mapping != nullptr && mapping->region.faulted()) faulted.emplace_back(index, record->seq);
+  }
+  for (const auto& [index, seq] : faulted) (void)Find(index, seq);
 }
 
 void MsgStore::ForEach(const std::function<void(int32_t index, uint32_t seq, core::MsgQueue& queue)>& fn) {
@@ -152,29 +184,55 @@ void MsgStore::ForEach(const std::function<void(int32_t index, uint32_t seq, cor
 absl::StatusOr<backend::UniqueFd> MsgStore::OpenForClient(int32_t index, uint32_t seq) {
   // Marked before the open: a descriptor that reaches the client must never
   // go unmarked, and a failed open costs only a visit at exit time.
-  if (Record* record = FindRecord(index, seq)) record->opened = true;
-  return backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), true);
+  Record* record = FindRecord(index, seq);
+  if (record == nullptr) return core::ErrnoStatus(EIDRM, "no such queue");
+  record->opened = true;
+  // Mapped (Find) or not, the file may have been cut short since the
+  // daemon last looked: Map() restores it, and formats what is left again.
+  absl::StatusOr<backend::UniqueFd> fd =
+      backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), true);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<bool> was_short = RestoreRegionSize(fd->get(), core::MsgQueue::FileSize(record->blocks));
+  if (!was_short.ok()) return was_short.status();
+  if (*was_short) {
+    maps_.Erase(index);
+    if (absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record, /*repair=*/true); !mapped.ok()) {
+      return core::ErrnoStatus(EIDRM, absl::StrCat("the queue's region cannot be repaired: ", mapped.status().message()));
+    }
+  } else if (Find(index, seq) == nullptr) {
+    return core::ErrnoStatus(EIDRM, "the queue's region cannot be mapped");
+  }
+  return fd;
 }
 
-void MsgStore::Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
-  RecoverRegionFiles(msg_dir_fd_, "message queue", is_live, [this](int32_t index, uint32_t seq) -> absl::Status {
-    absl::StatusOr<backend::UniqueFd> fd =
-        backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), true);
-    if (!fd.ok()) return fd.status();
-    absl::StatusOr<uint64_t> size = backend::FileSize(fd->get());
-    if (!size.ok()) return size.status();
-    if (*size < core::MsgQueue::FileSize(1) || *size > core::MsgQueue::MappingSize()) {
-      return core::ErrnoStatus(EINVAL, "a message queue file of an impossible size");
-    }
-    auto record = std::make_unique<Record>();
-    record->seq = seq;
-    record->blocks = static_cast<uint32_t>((*size - core::MsgQueue::FileSize(0)) / core::kMsgBlockSize);
-    // Clients of the daemon before this one may hold descriptors.
-    record->opened = true;
-    if (absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record); !mapped.ok()) return mapped.status();
-    live_[index] = std::move(record);
-    return absl::OkStatus();
-  });
+void MsgStore::Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live) {
+  RecoverRegionFiles(
+      msg_dir_fd_, "message queue", [&](int32_t index, uint32_t seq) { return live(index, seq).has_value(); },
+      [&](int32_t index, uint32_t seq) -> absl::Status {
+        absl::StatusOr<backend::UniqueFd> fd =
+            backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), true);
+        if (!fd.ok()) return fd.status();
+        absl::StatusOr<uint64_t> size = backend::FileSize(fd->get());
+        if (!size.ok()) return size.status();
+        auto record = std::make_unique<Record>();
+        record->seq = seq;
+        record->layout = *live(index, seq);
+        // The arena a raised msg_qbytes grew (IPC_SET), as the file shows,
+        // and never less than the table's msg_qbytes needs: a file a client
+        // cut short gets its blocks back in Map(). A file grown past the
+        // largest arena counts as the largest.
+        const uint64_t header = core::MsgQueue::FileSize(0);
+        const uint64_t in_file = *size > header ? (*size - header) / core::kMsgBlockSize : 0;
+        record->blocks = std::max(core::MsgQueue::BlocksFor(record->layout.qbytes),
+                                  static_cast<uint32_t>(std::min<uint64_t>(in_file, core::kMsgMaxArenaBlocks)));
+        // Clients of the daemon before this one may hold descriptors.
+        record->opened = true;
+        if (absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record, /*repair=*/false); !mapped.ok()) {
+          return mapped.status();
+        }
+        live_[index] = std::move(record);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace sysv::daemon

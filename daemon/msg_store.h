@@ -3,6 +3,16 @@
 // region when it needs it (IPC_STAT, IPC_SET, IPC_RMID, the exit-time
 // cleanup of its clients' waiter records) and keeps at most a bounded
 // number mapped: see daemon/region_cache.h for why and why it is safe.
+//
+// Every client of a queue holds a read-write descriptor of its file and can
+// cut it short (issue #12). The store makes the file hold the blocks its
+// own record says before it maps it, and its mappings are guarded
+// (backends/common/guarded_mapping.h); a queue whose file was cut short is
+// repaired for that queue alone: the file gets its size back and, when the
+// header left does not validate, the region is formatted again (empty, with
+// the daemon's msg_qbytes and ctime). Identity, permissions and existence
+// live in the object table and are untouched; the messages are lost, as a
+// writer of the queue could have lost them.
 #ifndef SYSV_DAEMON_MSG_STORE_H_
 #define SYSV_DAEMON_MSG_STORE_H_
 
@@ -10,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -34,12 +45,22 @@ class MsgStore : public core::MsgRegistry::Backing {
   // other queue can hold a message.
   void Totals(uint64_t* messages, uint64_t* bytes) override;
 
-  // Checks the regions of the live queues (daemon start: each is mapped and
-  // validated once, some stay mapped), and removes region files no live
-  // queue names.
-  void Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live);
+  // What the object table says of a live queue: enough to make its region
+  // again.
+  struct Layout {
+    uint64_t qbytes = 0;
+    int64_t ctime = 0;
+  };
 
-  // A read-write descriptor of queue (index, seq)'s region for a client.
+  // Checks the regions of the live queues (daemon start: each is mapped and
+  // validated once, some stay mapped; one cut short is repaired), and
+  // removes region files no live queue names. `live(index, seq)` is the
+  // queue's layout, or nullopt when no live queue is (index, seq).
+  void Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live);
+
+  // A read-write descriptor of queue (index, seq)'s region for a client,
+  // once the region is sound (mapped and repaired if need be): a file cut
+  // short while nobody looked is not handed on. EIDRM when it cannot be.
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq);
   // The mapped queue (mapped now if need be), or nullptr: no such live
   // queue, or its region cannot be mapped (logged). The pointer is valid
@@ -54,6 +75,12 @@ class MsgStore : public core::MsgRegistry::Backing {
   // is valid during its call only. fn must not create or destroy queues.
   void ForEach(const std::function<void(int32_t index, uint32_t seq, core::MsgQueue& queue)>& fn);
 
+  // Maps again, repaired, every region whose mapping faulted (see
+  // Map()'s `repair`), so that a lock the daemon held in the file when the
+  // fault came is not left held until the object's next use. The daemon
+  // calls it after any work during which the guard absorbed a fault.
+  void RepairFaulted();
+
   // Regions mapped now (at most the capacity).
   size_t mapped() const { return maps_.size(); }
 
@@ -67,12 +94,19 @@ class MsgStore : public core::MsgRegistry::Backing {
     uint32_t blocks = 0;
     // A client may hold a descriptor (see ForEach).
     bool opened = false;
+    // What a repair formats the region with.
+    Layout layout;
   };
   using Cache = RegionCache<std::unique_ptr<core::MsgQueue>>;
 
   static bool HoldsBytes(const void* context, uint64_t bytes);
   // Maps and opens `record`'s region (queue `index`) and caches the mapping.
-  absl::StatusOr<Cache::Mapping*> Map(int32_t index, const Record& record);
+  // `repair` (its mapping faulted): format the region again, whatever it
+  // holds, as SemStore::Map does and for the same reason (a lock the daemon
+  // held when its writes started going to private zeros). A file found
+  // shorter than the record's blocks is formatted again only if its header
+  // does not validate.
+  absl::StatusOr<Cache::Mapping*> Map(int32_t index, const Record& record, bool repair);
   // The live record of queue (index, seq), or nullptr.
   Record* FindRecord(int32_t index, uint32_t seq);
 

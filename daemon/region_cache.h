@@ -21,6 +21,12 @@
 // by the daemon, and a view (SemSet*, MsgQueue*) handed out stays valid
 // until the store's next lookup that may map (documented on each store).
 // Insert() never evicts the entry it inserts.
+//
+// Every mapping is guarded (backends/common/guarded_mapping.h): a client
+// with a writable descriptor can cut the file short under it, and the
+// daemon's touch then reads private zeros instead of dying of SIGBUS. The
+// stores check faulted() when they look a mapping up, and map a faulted one
+// again, repaired.
 #ifndef SYSV_DAEMON_REGION_CACHE_H_
 #define SYSV_DAEMON_REGION_CACHE_H_
 
@@ -31,7 +37,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "backends/common/posix_region_file.h"
+#include "backends/common/guarded_mapping.h"
 
 namespace sysv::daemon {
 
@@ -45,7 +51,7 @@ template <typename View>
 class RegionCache {
  public:
   struct Mapping {
-    backend::MappedRegion region;
+    backend::GuardedMapping region;
     View view;
   };
 

@@ -5,15 +5,18 @@
 #include "daemon/region_cache.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "backends/common/namespace_layout.h"
 #include "core/msg/msg_queue.h"
 #include "core/sem/sem_set.h"
 #include "daemon/msg_store.h"
@@ -38,6 +41,14 @@ class StateDir {
     (void)!std::system(absl::StrCat("rm -rf '", path_, "'").c_str());
   }
   int fd() const { return fd_; }
+  // Cuts region file (index, seq) to `size` bytes, as a client holding a
+  // writable descriptor can.
+  void Truncate(int32_t index, uint32_t seq, off_t size) const {
+    const int file = openat(fd_, backend::SegmentFileName(index, seq).c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(file, 0);
+    ASSERT_EQ(ftruncate(file, size), 0);
+    close(file);
+  }
 
  private:
   std::string path_;
@@ -109,7 +120,10 @@ TEST(SemStoreTest, RecoverFindsEverySet) {
     for (int i = 0; i < 6; ++i) ASSERT_TRUE(before.Create(i, 1, 1, 50 + i).ok());
   }
   SemStore after(dir.fd(), 2);
-  after.Recover([](int32_t index, uint32_t) { return index != 4; });
+  after.Recover([](int32_t index, uint32_t) -> std::optional<SemStore::Layout> {
+    if (index == 4) return std::nullopt;
+    return SemStore::Layout{1, 50 + index};
+  });
   EXPECT_LE(after.mapped(), 2u);
   for (int i = 0; i < 6; ++i) {
     if (i == 4) {
@@ -162,7 +176,7 @@ TEST(MsgStoreTest, RecoveredQueuesCountAsOpened) {
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(before.Create(i, 1, 16384, 70 + i).ok());
   }
   MsgStore after(dir.fd(), 2);
-  after.Recover([](int32_t, uint32_t) { return true; });
+  after.Recover([](int32_t index, uint32_t) { return MsgStore::Layout{16384, 70 + index}; });
   std::set<int32_t> visited;
   after.ForEach([&](int32_t index, uint32_t, core::MsgQueue& queue) {
     visited.insert(index);
@@ -170,6 +184,83 @@ TEST(MsgStoreTest, RecoveredQueuesCountAsOpened) {
   });
   EXPECT_EQ(visited.size(), 5u);
   EXPECT_LE(after.mapped(), 2u);
+}
+
+// Issue #12: a client cuts a region's file short under the daemon's
+// mapping. The daemon's next touch reads zeros (the guard), and its next
+// lookup repairs that set alone.
+TEST(SemStoreTest, SetCutShortUnderItsMappingIsRepairedAlone) {
+  StateDir dir;
+  SemStore store(dir.fd(), 4);
+  ASSERT_TRUE(store.Create(0, 1, 2, 100).ok());
+  ASSERT_TRUE(store.Create(1, 1, 2, 101).ok());
+  for (int32_t index : {0, 1}) ASSERT_EQ(store.Find(index, 1)->SetVal(1, 9, core::SemSet::Caller{1, 1}), 0);
+  core::SemSet* victim = store.Find(0, 1);
+  dir.Truncate(0, 1, 0);
+  (void)victim->GetVal(1);  // SIGBUS without the guard
+  EXPECT_TRUE(store.Faulted(0));
+  EXPECT_FALSE(store.Faulted(1));
+  core::SemSet* repaired = store.Find(0, 1);
+  ASSERT_NE(repaired, nullptr);
+  EXPECT_FALSE(store.Faulted(0));
+  EXPECT_EQ(repaired->nsems(), 2);
+  EXPECT_EQ(repaired->GetVal(1), 0);  // reset
+  EXPECT_EQ(store.TimesOf(0, 1).ctime, 100);
+  EXPECT_EQ(store.Find(1, 1)->GetVal(1), 9);
+}
+
+TEST(SemStoreTest, SetCutShortWhileUnmappedOrDownIsRepairedWhenMapped) {
+  StateDir dir;
+  {
+    SemStore before(dir.fd(), 1);
+    ASSERT_TRUE(before.Create(0, 1, 3, 200).ok());
+    ASSERT_TRUE(before.Create(1, 1, 3, 201).ok());  // evicts 0
+    dir.Truncate(0, 1, 0);
+    ASSERT_NE(before.Find(0, 1), nullptr);
+    EXPECT_EQ(before.Find(0, 1)->nsems(), 3);
+    dir.Truncate(1, 1, 0);
+  }
+  SemStore after(dir.fd(), 4);
+  after.Recover([](int32_t index, uint32_t) { return SemStore::Layout{3, 200 + index}; });
+  for (int32_t index : {0, 1}) {
+    core::SemSet* set = after.Find(index, 1);
+    ASSERT_NE(set, nullptr) << index;
+    EXPECT_EQ(set->nsems(), 3);
+    EXPECT_EQ(after.TimesOf(index, 1).ctime, 200 + index);
+  }
+  // A descriptor handed out afterwards is of a file of the right size.
+  dir.Truncate(0, 1, 0);
+  absl::StatusOr<backend::UniqueFd> fd = after.OpenForClient(0, 1, true);
+  ASSERT_TRUE(fd.ok());
+  struct stat st {};
+  ASSERT_EQ(fstat(fd->get(), &st), 0);
+  EXPECT_GE(static_cast<size_t>(st.st_size), core::SemSet::RegionSize(3));
+}
+
+TEST(MsgStoreTest, QueueCutShortIsRepairedAloneAndKeepsItsQbytes) {
+  StateDir dir;
+  {
+    MsgStore before(dir.fd(), 4);
+    ASSERT_TRUE(before.Create(0, 1, 16384, 300).ok());
+    ASSERT_TRUE(before.Create(1, 1, 16384, 301).ok());
+    ASSERT_TRUE(before.SetQbytes(0, 1, 65536, 302).ok());
+    core::MsgQueue* victim = before.Find(0, 1);
+    ASSERT_NE(victim, nullptr);
+    dir.Truncate(0, 1, 0);
+    (void)victim->ReadStat();  // SIGBUS without the guard
+    core::MsgQueue* repaired = before.Find(0, 1);
+    ASSERT_NE(repaired, nullptr);
+    EXPECT_EQ(repaired->ReadStat().qbytes, 65536u);
+    EXPECT_EQ(before.StatOf(1, 1).qbytes, 16384u);
+    dir.Truncate(0, 1, 0);
+  }
+  MsgStore after(dir.fd(), 4);
+  after.Recover([](int32_t index, uint32_t) { return MsgStore::Layout{index == 0 ? 65536u : 16384u, 300}; });
+  core::MsgQueue* queue = after.Find(0, 1);
+  ASSERT_NE(queue, nullptr);
+  EXPECT_EQ(queue->ReadStat().qbytes, 65536u);
+  EXPECT_EQ(queue->ReadStat().qnum, 0u);
+  EXPECT_EQ(after.StatOf(1, 1).ctime, 301);
 }
 
 }  // namespace

@@ -48,4 +48,12 @@ void RecoverRegionFiles(int dir_fd, const char* what, const std::function<bool(i
   }
 }
 
+absl::StatusOr<bool> RestoreRegionSize(int fd, uint64_t size) {
+  absl::StatusOr<uint64_t> now = backend::FileSize(fd);
+  if (!now.ok()) return now.status();
+  if (*now >= size) return false;
+  if (absl::Status status = backend::GrowRegionFile(fd, size); !status.ok()) return status;
+  return true;
+}
+
 }  // namespace sysv::daemon

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace sysv::daemon {
 
@@ -22,6 +23,12 @@ std::vector<std::string> ListDirectory(int dir_fd);
 // down, or files a crash left half made). `what` names the kind in logs.
 void RecoverRegionFiles(int dir_fd, const char* what, const std::function<bool(int32_t index, uint32_t seq)>& is_live,
                         const std::function<absl::Status(int32_t index, uint32_t seq)>& map);
+
+// Gives region file `fd` back the `size` bytes its layout needs, if a
+// client holding a writable descriptor cut it short (the cut part reads as
+// zeros afterwards). Returns whether it was short; the errno of fstat or
+// ftruncate otherwise. Mapping more than the file holds is what would fault.
+absl::StatusOr<bool> RestoreRegionSize(int fd, uint64_t size);
 
 }  // namespace sysv::daemon
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "backends/linux/process_watch.h"
@@ -26,9 +27,10 @@ SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& lim
       store_(sem_dir_fd),
       ids_(table, limits.sem.semmni, quota),
       registry_(ids_, limits_.sem, store_) {
-  store_.Recover([this](int32_t index, uint32_t seq) {
+  store_.Recover([this](int32_t index, uint32_t seq) -> std::optional<SemStore::Layout> {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
-    return record.ok() && record->perm.seq == seq;
+    if (!record.ok() || record->perm.seq != seq) return std::nullopt;
+    return SemStore::Layout{static_cast<int32_t>(record->size), record->ctime};
   });
 }
 
@@ -110,7 +112,13 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
         uint32_t index = 0, offset = 0;
         const int result =
             set->StartFor(sops, core::SemSet::Caller{ctx.creds.pid, start_time}, &index, &offset);
-        if (result == core::SemSet::kSemQueued) {
+        if (store_.Faulted(set_index)) {
+          // The set's file was cut short during the call: the call ran on
+          // private zeros (backends/common/guarded_mapping.h), and a wait
+          // queued there is one no semop of the set's users would wake. The
+          // set failed validation: EIDRM; its next use repairs it.
+          body.status.error = EIDRM;
+        } else if (result == core::SemSet::kSemQueued) {
           held_waits_.push_back(
               HeldWait{ctx.creds.pid, request.tid, ctx.creds.uid, set_index, record->perm.seq, index});
           body.queued = 1;

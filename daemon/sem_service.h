@@ -42,6 +42,9 @@ class SemService {
   // exit_sem() for a dead process, over the sets it opened (every set when
   // `sets` is null: a process this daemon re-adopted after a restart).
   void ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets);
+  // Repairs the regions whose mappings faulted (a client cut their files
+  // short under the daemon): see the store's RepairFaulted().
+  void RepairFaulted() { store_.RepairFaulted(); }
   // Retries the exit work that found a set's lock busy. Runs before every
   // semaphore request, so no answer is given before it is done.
   void RetryPendingExits();

@@ -20,21 +20,32 @@ namespace sysv::daemon {
 
 SemStore::SemStore(int sem_dir_fd, size_t mapped_capacity) : sem_dir_fd_(sem_dir_fd), maps_(mapped_capacity) {}
 
-absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, uint32_t seq, bool upgrade) {
-  const std::string name = backend::SegmentFileName(index, seq);
+absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Record& record, bool upgrade,
+                                                        bool repair) {
+  const std::string name = backend::SegmentFileName(index, record.seq);
   absl::StatusOr<backend::UniqueFd> fd = linux_backend::OpenRegionFile(sem_dir_fd_, name, true);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<uint64_t> size = linux_backend::FileSize(fd->get());
-  if (!size.ok()) return size.status();
-  absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), *size, true);
+  // The size the daemon's record says, not the file's: a client may have
+  // cut the file short (or grown it).
+  const size_t size = core::SemSet::RegionSize(record.layout.nsems);
+  absl::StatusOr<bool> was_short = RestoreRegionSize(fd->get(), size);
+  if (!was_short.ok()) return was_short.status();
+  absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), size, true);
   if (!map.ok()) return map.status();
+  absl::StatusOr<backend::GuardedMapping> guarded = backend::GuardedMapping::Guard(*std::move(map));
+  if (!guarded.ok()) return guarded.status();
   // A region a daemon of an older layout left (daemon start; a region being
   // created has the current layout already).
-  if (upgrade) core::SemSet::UpgradeLayout(map->data(), map->size());
+  if (upgrade) core::SemSet::UpgradeLayout(guarded->data(), guarded->size());
   absl::StatusOr<core::SemSet> set =
-      core::SemSet::Open(map->data(), map->size(), &linux_backend::LinuxDaemonSemPlatform());
+      core::SemSet::Open(guarded->data(), guarded->size(), &linux_backend::LinuxDaemonSemPlatform());
+  if (repair || (!set.ok() && *was_short)) {
+    SYSV_LOG(kWarning, "semaphore set %d.%u: its file was cut short; its values are reset", index, record.seq);
+    set = core::SemSet::Format(guarded->data(), guarded->size(), record.layout.nsems, record.layout.ctime,
+                               &linux_backend::LinuxDaemonSemPlatform());
+  }
   if (!set.ok()) return set.status();
-  return &maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
+  return &maps_.Insert(index, Cache::Mapping{*std::move(guarded), *set});
 }
 
 absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_t ctime) {
@@ -51,7 +62,9 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
     return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                              absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));
   }
-  absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), size, true);
+  absl::StatusOr<linux_backend::MappedRegion> plain = linux_backend::MappedRegion::Map(fd->get(), size, true);
+  absl::StatusOr<backend::GuardedMapping> map =
+      plain.ok() ? backend::GuardedMapping::Guard(*std::move(plain)) : plain.status();
   if (!map.ok()) {
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
     SYSV_LOG(kError, "cannot map new semaphore set %d.%u: %s", index, seq, map.status().ToString());
@@ -64,7 +77,7 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
     return set.status();
   }
   maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
-  live_[index] = seq;
+  live_[index] = Record{seq, Layout{nsems, ctime}};
   return absl::OkStatus();
 }
 
@@ -87,14 +100,26 @@ core::SemRegistry::Backing::Times SemStore::TimesOf(int32_t index, uint32_t seq)
 
 void SemStore::SetCtime(int32_t index, uint32_t seq, int64_t ctime) {
   if (core::SemSet* set = Find(index, seq)) set->SetCTime(ctime);
+  if (auto live = live_.find(index); live != live_.end() && live->second.seq == seq) live->second.layout.ctime = ctime;
+}
+
+bool SemStore::Faulted(int32_t index) {
+  Cache::Mapping* mapping = maps_.Find(index);
+  return mapping != nullptr && mapping->region.faulted();
 }
 
 core::SemSet* SemStore::Find(int32_t index, uint32_t seq) {
   auto live = live_.find(index);
-  if (live == live_.end() || live->second != seq) return nullptr;
+  if (live == live_.end() || live->second.seq != seq) return nullptr;
   Cache::Mapping* mapping = maps_.Find(index);
+  // A faulted mapping is private zeros: map the file again, repaired.
+  const bool faulted = mapping != nullptr && mapping->region.faulted();
+  if (faulted) {
+    maps_.Erase(index);
+    mapping = nullptr;
+  }
   if (mapping == nullptr) {
-    absl::StatusOr<Cache::Mapping*> mapped = Map(index, seq, /*upgrade=*/false);
+    absl::StatusOr<Cache::Mapping*> mapped = Map(index, live->second, /*upgrade=*/false, /*repair=*/faulted);
     if (!mapped.ok()) {
       SYSV_LOG(kError, "cannot map semaphore set %d.%u: %s", index, seq, mapped.status().ToString());
       return nullptr;
@@ -104,25 +129,55 @@ core::SemSet* SemStore::Find(int32_t index, uint32_t seq) {
   return &mapping->view;
 }
 
+void SemStore::RepairFaulted() {
+  std::vector<std::pair<int32_t, uint32_t>> faulted;
+  for (const auto& [index, record] : live_) {
+    if (Faulted(index)) faulted.emplace_back(index, record.seq);
+  }
+  for (const auto& [index, seq] : faulted) (void)Find(index, seq);
+}
+
 void SemStore::ForEach(const std::function<void(int32_t index, uint32_t seq, core::SemSet& set)>& fn) {
   // A copy: mapping one set may unmap another, never add or remove a set.
-  const std::vector<std::pair<int32_t, uint32_t>> live(live_.begin(), live_.end());
+  std::vector<std::pair<int32_t, uint32_t>> live;
+  for (const auto& [index, record] : live_) live.emplace_back(index, record.seq);
   for (const auto& [index, seq] : live) {
     if (core::SemSet* set = Find(index, seq)) fn(index, seq, *set);
   }
 }
 
 absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_t seq, bool writable) {
-  return linux_backend::OpenRegionFile(sem_dir_fd_, backend::SegmentFileName(index, seq), writable);
+  auto live = live_.find(index);
+  if (live == live_.end() || live->second.seq != seq) return core::ErrnoStatus(EIDRM, "no such set");
+  // Mapped (Find) or not, the file may have been cut short since the
+  // daemon last looked: Map() restores it, and formats what is left again.
+  const std::string name = backend::SegmentFileName(index, seq);
+  absl::StatusOr<backend::UniqueFd> own = linux_backend::OpenRegionFile(sem_dir_fd_, name, true);
+  if (!own.ok()) return own.status();
+  absl::StatusOr<bool> was_short = RestoreRegionSize(own->get(), core::SemSet::RegionSize(live->second.layout.nsems));
+  if (!was_short.ok()) return was_short.status();
+  if (*was_short) {
+    maps_.Erase(index);
+    if (absl::StatusOr<Cache::Mapping*> mapped = Map(index, live->second, /*upgrade=*/false, /*repair=*/true);
+        !mapped.ok()) {
+      return core::ErrnoStatus(EIDRM, absl::StrCat("the set's region cannot be repaired: ", mapped.status().message()));
+    }
+  } else if (Find(index, seq) == nullptr) {
+    return core::ErrnoStatus(EIDRM, "the set's region cannot be mapped");
+  }
+  return linux_backend::OpenRegionFile(sem_dir_fd_, name, writable);
 }
 
-void SemStore::Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
-  RecoverRegionFiles(sem_dir_fd_, "semaphore set", is_live, [this](int32_t index, uint32_t seq) {
-    absl::StatusOr<Cache::Mapping*> mapped = Map(index, seq, /*upgrade=*/true);
-    if (!mapped.ok()) return mapped.status();
-    live_[index] = seq;
-    return absl::OkStatus();
-  });
+void SemStore::Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live) {
+  RecoverRegionFiles(
+      sem_dir_fd_, "semaphore set", [&](int32_t index, uint32_t seq) { return live(index, seq).has_value(); },
+      [&](int32_t index, uint32_t seq) {
+        const Record record{seq, *live(index, seq)};
+        absl::StatusOr<Cache::Mapping*> mapped = Map(index, record, /*upgrade=*/true, /*repair=*/false);
+        if (!mapped.ok()) return mapped.status();
+        live_[index] = record;
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace sysv::daemon

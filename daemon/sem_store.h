@@ -3,12 +3,24 @@
 // region when it needs it (IPC_STAT, IPC_RMID, the exit-time undo of its
 // clients, the read-only caller's requests) and keeps at most a bounded
 // number mapped: see daemon/region_cache.h for why and why it is safe.
+//
+// Clients that may alter a set hold read-write descriptors of its file and
+// can cut it short (issue #12). The store maps a region only at the size
+// its layout needs, restoring the file's size first when it is shorter, and
+// its mappings are guarded (backends/common/guarded_mapping.h); a region
+// whose file was cut short is repaired for that set alone: the file gets
+// its size back and, when what is left does not validate, the region is
+// formatted again from the daemon's own record (nsems, ctime). Identity,
+// permissions and existence live in the object table and are untouched;
+// the values and queues are lost, as a writer of the set could have zeroed
+// them.
 #ifndef SYSV_DAEMON_SEM_STORE_H_
 #define SYSV_DAEMON_SEM_STORE_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -30,12 +42,22 @@ class SemStore : public core::SemRegistry::Backing {
   Times TimesOf(int32_t index, uint32_t seq) override;
   void SetCtime(int32_t index, uint32_t seq, int64_t ctime) override;
 
-  // Checks the regions of the live sets (daemon start: each is mapped and
-  // validated once, some stay mapped), and removes region files no live set
-  // names.
-  void Recover(const std::function<bool(int32_t index, uint32_t seq)>& is_live);
+  // What the object table says of a live set: enough to make its region
+  // again.
+  struct Layout {
+    int32_t nsems = 0;
+    int64_t ctime = 0;
+  };
 
-  // A descriptor of set (index, seq)'s region for a client.
+  // Checks the regions of the live sets (daemon start: each is mapped and
+  // validated once, some stay mapped; one cut short is repaired), and
+  // removes region files no live set names. `live(index, seq)` is the
+  // set's layout, or nullopt when no live set is (index, seq).
+  void Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live);
+
+  // A descriptor of set (index, seq)'s region for a client, once the
+  // region is sound (mapped and repaired if need be): a file cut short
+  // while nobody looked is not handed on. EIDRM when it cannot be.
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);
   // The mapped set (mapped now if need be), or nullptr: no such live set,
   // or its region cannot be mapped (logged). The pointer is valid until the
@@ -45,18 +67,41 @@ class SemStore : public core::SemRegistry::Backing {
   // during its call only. fn must not create or destroy sets.
   void ForEach(const std::function<void(int32_t index, uint32_t seq, core::SemSet& set)>& fn);
 
+  // Whether set `index`'s mapping faulted since it was mapped (its file
+  // was cut short under it): what the last call read of it was zeros, and
+  // nothing it wrote reached the file. Callers that hand a client a place
+  // in the region (a queued wait) check this after the call.
+  bool Faulted(int32_t index);
+
+  // Maps again, repaired, every region whose mapping faulted (see
+  // Map()'s `repair`), so that a lock the daemon held in the file when the
+  // fault came is not left held until the object's next use. The daemon
+  // calls it after any work during which the guard absorbed a fault.
+  void RepairFaulted();
+
   // Regions mapped now (at most the capacity).
   size_t mapped() const { return maps_.size(); }
 
  private:
   using Cache = RegionCache<core::SemSet>;
-  // Maps and validates set (index, seq)'s region and caches the mapping.
+  struct Record {
+    uint32_t seq = 0;
+    Layout layout;
+  };
+
+  // Maps and validates set `index`'s region and caches the mapping.
   // `upgrade`: first bring a region of an older layout up to date (daemon
-  // start only, before any client can use it).
-  absl::StatusOr<Cache::Mapping*> Map(int32_t index, uint32_t seq, bool upgrade);
+  // start only, before any client can use it). `repair` (its mapping
+  // faulted): format the region again, whatever it holds: the daemon may
+  // have been inside an operation, holding the set's lock, when its writes
+  // started going to private zeros, so the file's lock and lists cannot be
+  // trusted. A file found shorter than the layout is formatted again only
+  // if what is left does not validate (nobody was inside the daemon's
+  // operation then; the cut part reads as zeros, as a scribble).
+  absl::StatusOr<Cache::Mapping*> Map(int32_t index, const Record& record, bool upgrade, bool repair);
 
   int sem_dir_fd_;
-  absl::flat_hash_map<int32_t, uint32_t> live_;  // index -> seq of every live set
+  absl::flat_hash_map<int32_t, Record> live_;  // index -> every live set
   Cache maps_;
 };
 

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "absl/time/clock.h"
+#include "backends/common/guarded_mapping.h"
 #include "backends/common/namespace_layout.h"
 #include "backends/linux/channel.h"
 #include "backends/linux/peer_credentials.h"
@@ -223,6 +224,7 @@ void Server::OnReadable(int fd) {
     reply.message = wire::EncodeErrorReply(request->op, request->request_id, EPROTO);
   } else {
     reply = Dispatch(connection, *request);
+    RepairAfterFaults();
   }
   std::vector<int> fds = reply.borrowed_fds;
   for (const UniqueFd& owned : reply.owned_fds) fds.push_back(owned.get());
@@ -305,6 +307,15 @@ void Server::ReapExitedClients() {
     SYSV_LOG(kDebug, "client process %d exited", pid);
     clients_.Retire(pid, [this](const ClientProcess& dead) { OnClientExit(dead); });
   }
+  RepairAfterFaults();
+}
+
+void Server::RepairAfterFaults() {
+  const uint64_t faults = backend::GuardedMapping::Faults();
+  if (faults == faults_seen_) return;
+  faults_seen_ = faults;
+  sem_.RepairFaulted();
+  msg_.RepairFaulted();
 }
 
 void Server::OnClientExit(const ClientProcess& process) {

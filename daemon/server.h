@@ -24,6 +24,7 @@
 #ifndef SYSV_DAEMON_SERVER_H_
 #define SYSV_DAEMON_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -87,6 +88,12 @@ class Server {
   // The SHM_LOCK caller's RLIMIT_MEMLOCK, read from the kernel; 0 if it
   // cannot be read for that very process.
   uint64_t CallerMemlockLimit(const Connection& connection);
+  // After work that touched client-resizable mappings: if the fault guard
+  // absorbed a fault meanwhile (backends/common/guarded_mapping.h), repairs
+  // the objects concerned now rather than at their next use, since a lock
+  // the daemon held in a region when the fault came stays held in the file
+  // until then.
+  void RepairAfterFaults();
   Reply Dispatch(Connection& connection, const core::wire::DecodedRequest& request);
   Reply HandleRegister(Connection& connection, uint32_t request_id,
                        const core::wire::RegisterRequest& request);
@@ -110,6 +117,7 @@ class Server {
   // (0: unlimited).
   absl::flat_hash_map<uint32_t, uint32_t> connections_per_user_;
   uint32_t connection_share_ = 0;
+  uint64_t faults_seen_ = 0;  // backend::GuardedMapping::Faults() at the last repair
 };
 
 }  // namespace sysv::daemon

@@ -62,6 +62,10 @@ WaitResult FutexWaiter::Wait(const std::atomic<uint32_t>* word,
       return WaitResult::kTimedOut;
     case EINTR:
       return WaitResult::kInterrupted;
+    case EFAULT:
+      // The word's page is past the end of its file now (see the header):
+      // not this caller's bug, and no reason to die.
+      return WaitResult::kWoken;
     default:
       DieOfFutexError("FUTEX_WAIT_BITSET", word, errnum);
   }
@@ -71,7 +75,7 @@ void FutexWaiter::Wake(const std::atomic<uint32_t>* word, int count) {
   // FUTEX_WAKE with nr_wake 0 still wakes one waiter (the kernel counts after
   // waking), so "wake none" must not reach the kernel.
   if (count <= 0) return;
-  if (FutexWake(word, count) < 0) DieOfFutexError("FUTEX_WAKE", word, errno);
+  if (FutexWake(word, count) < 0 && errno != EFAULT) DieOfFutexError("FUTEX_WAKE", word, errno);
 }
 
 }  // namespace sysv::linux_backend

@@ -1,10 +1,15 @@
 #include "backends/linux/futex_waiter.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "core/deadline.h"
 #include "core/testing/waiter_conformance.h"
@@ -49,6 +54,26 @@ TEST(FutexWaiterTest, WorksThroughWaiterOps) {
             sysv::core::WaitResult::kWoken);
   ops.wake(&word, 1);
   EXPECT_STREQ(ops.name, "futex");
+}
+
+// Issue #12: a client cuts a region file short while the daemon waits on,
+// or wakes, a word in the page that went. The kernel answers EFAULT; that
+// must not kill the daemon (it used to abort).
+TEST(FutexWaiterTest, WordOfAPageCutOffItsFileIsNoError) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string path = std::string(tmp != nullptr ? tmp : "/tmp") + "/futex-cut-XXXXXX";
+  const int fd = mkstemp(path.data());
+  ASSERT_GE(fd, 0);
+  unlink(path.c_str());
+  ASSERT_EQ(ftruncate(fd, 2 * 4096), 0);
+  void* map = mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(map, MAP_FAILED);
+  auto* word = reinterpret_cast<std::atomic<uint32_t>*>(static_cast<char*>(map) + 4096);
+  ASSERT_EQ(ftruncate(fd, 4096), 0);
+  FutexWaiter::Wake(word, 1);
+  EXPECT_EQ(FutexWaiter::Wait(word, 0, Deadline::Infinite()), sysv::core::WaitResult::kWoken);
+  munmap(map, 2 * 4096);
+  close(fd);
 }
 
 }  // namespace
