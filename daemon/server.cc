@@ -1,5 +1,6 @@
 #include "daemon/server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -31,6 +32,20 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
+// The retry timer's backoff: the first retry after new work or progress,
+// and the longest gap while nothing moves (a holder stopped for good, a
+// forged word: a pass then costs one try-lock per busy object, at most
+// kMaxBusyObjectsPerPass, this often).
+constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(2);
+constexpr absl::Duration kMaxRetryDelay = absl::Milliseconds(250);
+
+// Whether the client of a connection that is not being read (its request
+// is parked) has closed it or failed: its parked request is then dropped.
+bool PeerHungUp(int fd) {
+  struct pollfd p = {fd, 0, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
@@ -46,18 +61,31 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
           [this](int pidfd) { exits_.Remove(pidfd); }),
       shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
-      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()) {}
+      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
+      retry_delay_(kFirstRetryDelay) {}
 
 Server::~Server() = default;
 
 absl::Status Server::Start() {
+  absl::StatusOr<linux_backend::RetryTimer> timer = linux_backend::RetryTimer::Create();
+  if (!timer.ok()) return timer.status();
+  retry_timer_ = *std::move(timer);
+  if (absl::Status status = loop_.Watch(retry_timer_->fd(), [this] { OnRetryTimer(); }); !status.ok()) {
+    return status;
+  }
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
   clients_.Recover([this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
-  if (absl::Status status = loop_.Watch(exits_.fd(), [this] { ReapExitedClients(); }); !status.ok()) {
+  if (absl::Status status = loop_.Watch(exits_.fd(),
+                                        [this] {
+                                          ReapExitedClients();
+                                          ScheduleRetry();
+                                        });
+      !status.ok()) {
     return status;
   }
+  ScheduleRetry();
   if (state_->recovered()) {
     SYSV_LOG(kInfo, "recovered namespace %s (%d live client processes)", options_.dir, clients_.size());
   }
@@ -149,6 +177,11 @@ void Server::OnReadable(int fd) {
   const absl::Span<const uint8_t> message(buffer, received->size);
   Reply reply;
   absl::StatusOr<wire::DecodedRequest> request = wire::DecodeRequest(message);
+  if (request.ok() && connection.registered) {
+    Answer(fd, *request, Dispatch(connection, *request));
+    ScheduleRetry();
+    return;
+  }
   if (!request.ok()) {
     SYSV_LOG(kWarning, "bad request from pid %d: %s", connection.creds.pid,
              request.status().ToString());
@@ -169,18 +202,76 @@ void Server::OnReadable(int fd) {
       CloseConnection(fd);
       return;
     }
-  } else if (!connection.registered && request->op != wire::Op::kRegister) {
+  } else if (request->op != wire::Op::kRegister) {
     reply.message = wire::EncodeErrorReply(request->op, request->request_id, EPROTO);
   } else {
-    reply = Dispatch(connection, *request);
+    Answer(fd, *request, Dispatch(connection, *request));
+    ScheduleRetry();
+    return;
+  }
+  Answer(fd, wire::DecodedRequest{}, std::move(reply));
+}
+
+void Server::Answer(int fd, const wire::DecodedRequest& request, Reply reply) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  if (reply.busy) {
+    loop_.Unwatch(fd);
+    parked_.push_back(Parked{fd, request});
+    return;
   }
   std::vector<int> fds = reply.borrowed_fds;
   for (const UniqueFd& owned : reply.owned_fds) fds.push_back(owned.get());
   absl::Status sent = linux_backend::SendMessage(fd, reply.message, fds);
   if (!sent.ok()) {
-    SYSV_LOG(kDebug, "reply to pid %d failed: %s", connection.creds.pid, sent.ToString());
+    SYSV_LOG(kDebug, "reply to pid %d failed: %s", it->second->creds.pid, sent.ToString());
     CloseConnection(fd);
   }
+}
+
+void Server::OnRetryTimer() {
+  retry_timer_->Acknowledge();
+  bool progress = false;
+  // Parked requests first: a client waits on each. A connection whose
+  // client hung up meanwhile is closed instead (it is not being read).
+  std::vector<Parked> parked;
+  parked.swap(parked_);
+  for (Parked& entry : parked) {
+    auto it = connections_.find(entry.fd);
+    if (it == connections_.end()) continue;
+    if (PeerHungUp(entry.fd)) {
+      CloseConnection(entry.fd);
+      continue;
+    }
+    Reply reply = Dispatch(*it->second, entry.request);
+    if (reply.busy) {
+      parked_.push_back(std::move(entry));
+      continue;
+    }
+    progress = true;
+    Answer(entry.fd, entry.request, std::move(reply));
+    if (connections_.contains(entry.fd)) {
+      const int fd = entry.fd;
+      if (absl::Status status = loop_.Watch(fd, [this, fd] { OnReadable(fd); }); !status.ok()) {
+        SYSV_LOG(kWarning, "cannot watch a client again: %s", status.ToString());
+        CloseConnection(fd);
+      }
+    }
+  }
+  // Bitwise or: both passes run.
+  progress = sem_.RetryPendingExits() | progress;
+  progress = msg_.RetryPendingExits() | progress;
+  retry_delay_ = progress ? kFirstRetryDelay : std::min(retry_delay_ * 2, kMaxRetryDelay);
+  ScheduleRetry();
+}
+
+void Server::ScheduleRetry() {
+  if (!retry_timer_ || retry_timer_->armed()) return;
+  if (parked_.empty() && !sem_.HasPendingExits() && !msg_.HasPendingExits()) {
+    retry_delay_ = kFirstRetryDelay;
+    return;
+  }
+  retry_timer_->Arm(retry_delay_);
 }
 
 Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& request) {
@@ -276,6 +367,8 @@ void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {
 void Server::CloseConnection(int fd) {
   loop_.Unwatch(fd);
   connections_.erase(fd);
+  // Its parked request goes too: the number may name a new connection next.
+  std::erase_if(parked_, [fd](const Parked& entry) { return entry.fd == fd; });
 }
 
 }  // namespace sysv::daemon
