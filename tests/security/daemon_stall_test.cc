@@ -10,6 +10,9 @@
 // while mallory's lock is still held (a watchdog of several seconds is the
 // only clock here), and the postponed work must be done once he lets go.
 //
+// A dead holder (a word naming an exited process of his) is taken over by
+// the daemon at once, and the work done without him letting go.
+//
 // A stopped holder: carol (uid 2303) really holds the lock of her 0646 set
 // or 0666 queue (the region mutex, taken as libsysv takes it) and is
 // SIGSTOPped. alice's calls on it behave as blocked calls (IPC_NOWAIT gives
@@ -137,15 +140,40 @@ unsigned char* MapQueue(testing::RawClient& client, int id) {
 
 uint64_t* LockWord(unsigned char* lock) { return reinterpret_cast<uint64_t*>(lock); }
 
-enum class Forgery { kLiveProcess, kForeignNamespace };
+enum class Forgery { kLiveProcess, kForeignNamespace, kDeadProcess };
 
-// What mallory writes into a lock word: his own live identity, or a thread
-// in a PID namespace whose hash is not ours (the probe answers "unknown").
+// What mallory writes into a lock word: his own live identity, a thread in
+// a PID namespace whose hash is not ours (the probe answers "unknown"), or
+// the identity of a child of his that has exited (a holder that died: the
+// daemon must take its lock over, as it did before, and do the work without
+// waiting for anyone).
 uint64_t ForgedWord(Forgery forgery) {
   const core::LockOwner self = LockOwnerProbe::Self();
   if (forgery == Forgery::kLiveProcess) return core::OwnerWord::Of(self);
-  const uint32_t foreign = self.tag ^ (uint32_t{0xfff} << LockOwnerProbe::kStartBits);
-  return core::OwnerWord::Of(core::LockOwner{1, foreign});
+  if (forgery == Forgery::kForeignNamespace) {
+    const uint32_t foreign = self.tag ^ (uint32_t{0xfff} << LockOwnerProbe::kStartBits);
+    return core::OwnerWord::Of(core::LockOwner{1, foreign});
+  }
+  Pipe identity;
+  const pid_t child = fork();
+  if (child == 0) {
+    const core::LockOwner owner = LockOwnerProbe::Self();
+    identity.Put(static_cast<int>(owner.tid));
+    identity.Put(static_cast<int>(owner.tag));
+    _exit(0);
+  }
+  const int tid = identity.Get();
+  const int tag = identity.Get();
+  WaitStatus(child);
+  return core::OwnerWord::Of(core::LockOwner{static_cast<uint32_t>(tid), static_cast<uint32_t>(tag)});
+}
+
+// Semaphore 0's value, read from the region without its lock, so that only
+// the daemon's work can have changed it.
+int RawValue(unsigned char* region) {
+  const auto* header = reinterpret_cast<core::SemRegionHeader*>(region);
+  const auto* slots = reinterpret_cast<core::SemSlot*>(region + header->slots_offset.load());
+  return core::SemWordValue(slots[0].word.load());
 }
 
 struct Message {
@@ -224,13 +252,14 @@ TEST_P(DaemonStallTest, ForgedSetLockDoesNotStallOthers) {
     }
     ready.Put(0);
     if (release.Get(60) < 0) return 15;
-    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    // A dead holder's lock is the daemon's to take over: left as it is.
+    if (forgery != Forgery::kDeadProcess) __atomic_store_n(word, 0, __ATOMIC_RELEASE);
     // The daemon applies the postponed undo in the background.
     for (int i = 0; i < kSettleSeconds * 20; ++i) {
-      if (sysv_semctl(id, 0, GETVAL) == 0) return 0;
+      if (RawValue(region) == 0) return 0;
       usleep(50'000);
     }
-    std::fprintf(stderr, "mallory: the undo was never applied (value %d)\n", sysv_semctl(id, 0, GETVAL));
+    std::fprintf(stderr, "mallory: the undo was never applied (value %d)\n", RawValue(region));
     return 16;
   });
   ASSERT_EQ(ready.Get(60), 0) << "mallory's set-up failed";
@@ -272,7 +301,7 @@ TEST_P(DaemonStallTest, ForgedQueueLockDoesNotStallOthers) {
     for (pid_t child : children) WaitStatus(child);
     ready.Put(0);
     if (release.Get(60) < 0) return 15;
-    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    if (forgery != Forgery::kDeadProcess) __atomic_store_n(word, 0, __ATOMIC_RELEASE);
     for (int i = 0; i < kSettleSeconds * 20; ++i) {
       if (header->waiters.load() == 0) return 0;
       usleep(50'000);
@@ -287,9 +316,18 @@ TEST_P(DaemonStallTest, ForgedQueueLockDoesNotStallOthers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Forgeries, DaemonStallTest,
-                         ::testing::Values(Forgery::kLiveProcess, Forgery::kForeignNamespace),
+                         ::testing::Values(Forgery::kLiveProcess, Forgery::kForeignNamespace,
+                                           Forgery::kDeadProcess),
                          [](const ::testing::TestParamInfo<Forgery>& info) {
-                           return info.param == Forgery::kLiveProcess ? "LiveProcess" : "ForeignNamespace";
+                           switch (info.param) {
+                             case Forgery::kLiveProcess:
+                               return "LiveProcess";
+                             case Forgery::kForeignNamespace:
+                               return "ForeignNamespace";
+                             case Forgery::kDeadProcess:
+                               break;
+                           }
+                           return "DeadProcess";
                          });
 
 // --- a stopped holder ---------------------------------------------------
