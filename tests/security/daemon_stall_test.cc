@@ -455,6 +455,36 @@ TEST_F(StoppedHolderTest, SemopWaitsAsABlockedCall) {
   EXPECT_EQ(WaitStatus(blocked), 0);
 }
 
+// IPC_RMID of a set whose lock a stopped process holds: the set is gone for
+// everyone at once; a semop waiting for the lock then ends with EIDRM.
+TEST_F(StoppedHolderTest, RemovalDoesNotWaitForTheLock) {
+  const int id = StartStoppedHolder(
+      [] { return sysv_semget(IPC_PRIVATE, 1, IPC_CREAT | 0646); }, &MapSet,
+      [](unsigned char* region) {
+        return std::vector<void*>{region + offsetof(core::SemRegionHeader, lock)};
+      });
+  ASSERT_GE(id, 0);
+  Pipe alice_done;
+  const pid_t blocked = SpawnAs(User("alice", kAlice, kAlice), [&] {
+    struct sembuf up = {0, 1, SEM_UNDO};
+    const int rc = sysv_semop(id, &up, 1);
+    alice_done.Put(rc == 0 ? 0 : errno);
+    return 0;
+  });
+  EXPECT_EQ(alice_done.Get(1), -1) << "alice's semop ended while the lock was held";
+  // As root, under a watchdog: a removal that waited would never return.
+  EXPECT_EQ(RunAs(User("root", 0, 0), [&] {
+              alarm(kWatchdogSeconds);
+              if (sysv_semctl(id, 0, IPC_RMID) != 0) return 1;
+              struct semid_ds ds{};
+              return sysv_semctl(id, 0, IPC_STAT, &ds) == -1 && (errno == EINVAL || errno == EIDRM) ? 0 : 2;
+            }),
+            0);
+  ContinueHolder();
+  EXPECT_EQ(alice_done.Get(), EIDRM) << "alice's semop on the removed set";
+  EXPECT_EQ(WaitStatus(blocked), 0);
+}
+
 TEST_F(StoppedHolderTest, MsgsndAndMsgrcvWaitAsBlockedCalls) {
   const int id = StartStoppedHolder(
       [] { return sysv_msgget(IPC_PRIVATE, IPC_CREAT | 0666); }, &MapQueue,
