@@ -390,6 +390,26 @@ class StoppedHolderTest : public ::testing::Test {
     return id;
   }
 
+  // carol's 0646 set (rw for alice, read-only for dora), its lock held.
+  int StartStoppedSetHolder() {
+    return StartStoppedHolder(
+        [] { return sysv_semget(IPC_PRIVATE, 1, IPC_CREAT | 0646); }, &MapSet,
+        [](unsigned char* region) {
+          return std::vector<void*>{region + offsetof(core::SemRegionHeader, lock)};
+        });
+  }
+
+  // alice's blocking semop (+1, SEM_UNDO, so it needs the lock) on `id`, in
+  // a child; `done` gets 0 or its errno.
+  static pid_t SpawnBlockedSemop(int id, const Pipe& done) {
+    return SpawnAs(User("alice", kAlice, kAlice), [&] {
+      struct sembuf up = {0, 1, SEM_UNDO};
+      const int rc = sysv_semop(id, &up, 1);
+      done.Put(rc == 0 ? 0 : errno);
+      return 0;
+    });
+  }
+
   void ContinueHolder() {
     if (holder_ > 0) kill(holder_, SIGCONT);
     holder_ = -1;
@@ -408,11 +428,7 @@ class StoppedHolderTest : public ::testing::Test {
 };
 
 TEST_F(StoppedHolderTest, SemopWaitsAsABlockedCall) {
-  const int id = StartStoppedHolder(
-      [] { return sysv_semget(IPC_PRIVATE, 1, IPC_CREAT | 0646); }, &MapSet,
-      [](unsigned char* region) {
-        return std::vector<void*>{region + offsetof(core::SemRegionHeader, lock)};
-      });
+  const int id = StartStoppedSetHolder();
   ASSERT_GE(id, 0);
   // SEM_UNDO keeps the operation off the lock-free path: it needs the lock.
   const testing::Identity alice = User("alice", kAlice, kAlice);
@@ -437,12 +453,7 @@ TEST_F(StoppedHolderTest, SemopWaitsAsABlockedCall) {
     dora_value.Put(value < 0 ? -errno : value);
     return 0;
   });
-  const pid_t blocked = SpawnAs(alice, [&] {
-    struct sembuf up = {0, 1, SEM_UNDO};
-    const int rc = sysv_semop(id, &up, 1);
-    alice_done.Put(rc == 0 ? 0 : errno);
-    return 0;
-  });
+  const pid_t blocked = SpawnBlockedSemop(id, alice_done);
   // The daemon serves others meanwhile, and neither call has ended.
   EXPECT_EQ(AliceCreatesObjects(), 0);
   EXPECT_EQ(dora_value.Get(1), -1) << "dora's GETVAL was answered while the lock was held";
@@ -458,19 +469,10 @@ TEST_F(StoppedHolderTest, SemopWaitsAsABlockedCall) {
 // IPC_RMID of a set whose lock a stopped process holds: the set is gone for
 // everyone at once; a semop waiting for the lock then ends with EIDRM.
 TEST_F(StoppedHolderTest, RemovalDoesNotWaitForTheLock) {
-  const int id = StartStoppedHolder(
-      [] { return sysv_semget(IPC_PRIVATE, 1, IPC_CREAT | 0646); }, &MapSet,
-      [](unsigned char* region) {
-        return std::vector<void*>{region + offsetof(core::SemRegionHeader, lock)};
-      });
+  const int id = StartStoppedSetHolder();
   ASSERT_GE(id, 0);
   Pipe alice_done;
-  const pid_t blocked = SpawnAs(User("alice", kAlice, kAlice), [&] {
-    struct sembuf up = {0, 1, SEM_UNDO};
-    const int rc = sysv_semop(id, &up, 1);
-    alice_done.Put(rc == 0 ? 0 : errno);
-    return 0;
-  });
+  const pid_t blocked = SpawnBlockedSemop(id, alice_done);
   EXPECT_EQ(alice_done.Get(1), -1) << "alice's semop ended while the lock was held";
   // As root, under a watchdog: a removal that waited would never return.
   EXPECT_EQ(RunAs(User("root", 0, 0), [&] {
