@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <utility>
 #include <variant>
 
@@ -232,11 +234,15 @@ void Server::Answer(int fd, const wire::DecodedRequest& request, Reply reply) {
 void Server::OnRetryTimer() {
   retry_timer_->Acknowledge();
   bool progress = false;
-  // Parked requests first: a client waits on each. A connection whose
+  // Parked requests first: a client waits on each. At most
+  // kMaxBusyObjectsPerPass of them a pass, the oldest first, those still
+  // busy going to the back: a pass costs the same whatever number of
+  // connections one user parks on a lock he holds. A connection whose
   // client hung up meanwhile is closed instead (it is not being read).
-  std::vector<Parked> parked;
-  parked.swap(parked_);
-  for (Parked& entry : parked) {
+  const auto batch_end = parked_.begin() + std::min<ptrdiff_t>(parked_.size(), kMaxBusyObjectsPerPass);
+  std::vector<Parked> batch(std::make_move_iterator(parked_.begin()), std::make_move_iterator(batch_end));
+  parked_.erase(parked_.begin(), batch_end);
+  for (Parked& entry : batch) {
     auto it = connections_.find(entry.fd);
     if (it == connections_.end()) continue;
     if (PeerHungUp(entry.fd)) {
