@@ -188,6 +188,33 @@ class OwnerWordMutex {
     return result;
   }
 
+  // A try-lock for a caller that must never wait (the daemon, which serves
+  // every user from one thread): a free lock is taken as by Lock with a
+  // passed deadline; a held one's owner is probed at once, and a dead
+  // owner's lock is taken over (kAcquiredOwnerDied) then and there, where
+  // Lock would probe only after sleeping a probe interval. A live or
+  // unknown owner gives kTimedOut. The probe (a /proc read on Linux) is paid
+  // only when the lock is held.
+  static LockResult TryLockOrTakeOver(void* storage) {
+    const LockResult first = Lock(storage, Deadline::FromMonotonicNanos(0));
+    if (first != LockResult::kTimedOut) return first;
+    const LockOwner self = SelfChecked(storage);
+    const uint64_t seen = __atomic_load_n(WordOf(storage), __ATOMIC_RELAXED);
+    const uint32_t tid = OwnerWord::Tid(seen);
+    const uint64_t mine = OwnerWord::Of(self);
+    // Free, unrecoverable or ours by now: Lock decides those.
+    if (tid == 0 || tid == OwnerWord::kTidNotRecoverable ||
+        (seen & ~(OwnerWord::kWaiters | OwnerWord::kInconsistent)) == mine) {
+      return Lock(storage, Deadline::FromMonotonicNanos(0));
+    }
+    if (P::Probe(OwnerWord::Owner(seen)) != OwnerLiveness::kDead) return LockResult::kTimedOut;
+    if (!Replace(storage, seen, mine | OwnerWord::kInconsistent | OwnerWord::kWaiters)) {
+      return LockResult::kTimedOut;  // changed meanwhile: busy, try again later
+    }
+    Record(self.tid).Push(storage, /*owner_died=*/true);
+    return LockResult::kAcquiredOwnerDied;
+  }
+
   static void Unlock(void* storage) {
     CheckAligned(storage);
     const LockOwner self = SelfChecked(storage);

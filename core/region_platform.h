@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 
 #include "absl/time/time.h"
@@ -33,10 +34,13 @@ struct RegionPlatform {
   bool (*process_alive)(int32_t pid);
   // CLOCK_REALTIME, seconds (the *_time fields of IPC_STAT).
   int64_t (*now_seconds)();
-  // How long to wait for a region's lock before declaring the object broken
-  // (EIDRM): a healthy holder keeps it for microseconds. Clients can afford
-  // to wait long; the daemon, which serves everyone from one thread, cannot.
-  int64_t lock_timeout_nanos;
+  // Whether a busy region lock is waited for. Clients wait as a blocked
+  // call waits (LockAsCall): for as long as the holder lives, until the
+  // call's deadline or a signal; a dead holder's lock is taken over. The
+  // daemon, which serves every user from one thread, never waits on a lock
+  // a client can hold or forge: a busy lock is an answer (kLockBusy), and
+  // the work is retried later, off the path of other requests.
+  bool waits_for_locks;
   // Optional: how many times a sleeper checks its status (with a CPU pause)
   // before its futex sleep. 0 when spinning cannot help (the caller may
   // only run on one CPU: whoever would decide it cannot run meanwhile).
@@ -69,13 +73,66 @@ struct RegionPlatform {
                                          : waiter.wait(word, expected, end);
   }
 
-  // Locks of a region's mutex. A deadline that has passed makes Lock a
-  // try-lock, which also keeps the clock read of a real deadline off the
-  // uncontended path; a caller tries first, then waits at most
-  // lock_timeout_nanos.
+  // How a call waits for a busy region lock (LockAsCall).
+  struct LockWait {
+    // The call's deadline (semtimedop); its end gives EAGAIN.
+    Deadline deadline = Deadline::Infinite();
+    // The call's SignalEpoch(), or kSinceWaitStarts. With `interruptible`,
+    // a handler run since then ends the wait with EINTR.
+    uint64_t since = kSinceWaitStarts;
+    bool interruptible = false;
+    // IPC_NOWAIT: a holder in a critical section is waited out for at most
+    // kNowaitLockWait (it is out in microseconds when it runs), then EAGAIN.
+    bool nowait = false;
+  };
+  static constexpr uint64_t kSinceWaitStarts = ~uint64_t{0};
+  static constexpr absl::Duration kNowaitLockWait = absl::Milliseconds(50);
+
+  // A try-lock of a region's mutex: a deadline that has passed makes Lock
+  // one, which also keeps the clock read off the uncontended path.
   LockResult TryLock(void* lock) const { return mutex.lock(lock, Deadline::FromMonotonicNanos(0)); }
-  LockResult TimedLock(void* lock) const {
-    return mutex.lock(lock, Deadline::After(absl::Nanoseconds(lock_timeout_nanos)));
+
+  // Takes a region's lock as a blocked system call waits: a try-lock first
+  // (the uncontended path: no clock read, no system call), then, on a
+  // platform that waits, slices of the mutex's own wait (which probes the
+  // holder, and takes a dead one's lock over) with the call's deadline, its
+  // signals and IPC_NOWAIT looked at between slices; a stopped holder is
+  // waited for until it runs again. Returns the mutex's result; after
+  // kTimedOut, `*error` says why: EAGAIN (the deadline, or IPC_NOWAIT),
+  // EINTR (a signal handler ran), kLockBusy (this platform never waits).
+  // A slice lasts at most kLockSliceMax, so a signal ends the wait within
+  // about that long.
+  static constexpr int kLockBusy = EBUSY;
+  static constexpr absl::Duration kLockSliceFirst = absl::Milliseconds(2);
+  static constexpr absl::Duration kLockSliceMax = absl::Milliseconds(50);
+  LockResult LockAsCall(void* lock, const LockWait& wait, int* error) const {
+    LockResult result = TryLock(lock);
+    if (result != LockResult::kTimedOut) return result;
+    if (!waits_for_locks) {
+      *error = kLockBusy;
+      return result;
+    }
+    return WaitForLock(lock, wait, error);
+  }
+
+  // LockAsCall's wait, after its try-lock failed.
+  LockResult WaitForLock(void* lock, const LockWait& wait, int* error) const {
+    const Deadline end = wait.nowait ? std::min(wait.deadline, Deadline::After(kNowaitLockWait)) : wait.deadline;
+    const uint64_t since = wait.since == kSinceWaitStarts ? SignalEpoch() : wait.since;
+    absl::Duration slice = kLockSliceFirst;
+    for (;;) {
+      if (wait.interruptible && SignalEpoch() != since) {
+        *error = EINTR;
+        return LockResult::kTimedOut;
+      }
+      if (end.HasExpired()) {
+        *error = EAGAIN;
+        return LockResult::kTimedOut;
+      }
+      const LockResult result = mutex.lock(lock, std::min(end, Deadline::After(slice)));
+      if (result != LockResult::kTimedOut) return result;
+      slice = std::min(slice * 2, kLockSliceMax);
+    }
   }
 };
 

@@ -56,10 +56,13 @@
 //   //                        another thread holds it, or the holder is stopped
 //   //                        (SIGSTOP, a debugger), or a scribble made the
 //   //                        mutex look held by a live thread. A timeout is
-//   //                        never silent: the mutex is only held for bounded
-//   //                        critical sections, so the caller passes a bounded
-//   //                        deadline and turns kTimedOut into an error for
-//   //                        that object. With Deadline::Infinite() a stopped
+//   //                        never silent: the caller passes a bounded
+//   //                        deadline and decides what kTimedOut means (a
+//   //                        client waiting as a blocked call looks at its
+//   //                        signals and its call's deadline, then locks
+//   //                        again; the daemon retries later:
+//   //                        core/region_platform.h, LockAsCall). With
+//   //                        Deadline::Infinite() a stopped
 //   //                        holder or a scribbled lock word blocks forever;
 //   //                        callers that must not hang (the daemon, always)
 //   //                        never pass it. A deadline that has already passed

@@ -28,7 +28,6 @@ MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& lim
 }
 
 Reply MsgService::Get(uint32_t request_id, const wire::MsgGetRequest& request, const core::OpContext& ctx) {
-  RetryPendingExits();
   Reply reply;
   wire::MsgGetReply body{};
   absl::StatusOr<int32_t> id = registry_.Get(request.key, request.flags, ctx);
@@ -42,7 +41,6 @@ Reply MsgService::Get(uint32_t request_id, const wire::MsgGetRequest& request, c
 }
 
 Reply MsgService::Open(uint32_t request_id, const wire::MsgOpenRequest& request, const core::OpContext& ctx) {
-  RetryPendingExits();
   Reply reply;
   wire::MsgOpenReply body{};
   absl::StatusOr<core::ObjectRecord> record = registry_.CheckOpen(request.id, ctx);
@@ -63,7 +61,6 @@ Reply MsgService::Open(uint32_t request_id, const wire::MsgOpenRequest& request,
 }
 
 Reply MsgService::Ctl(uint32_t request_id, const wire::MsgCtlRequest& request, const core::OpContext& ctx) {
-  RetryPendingExits();
   Reply reply;
   wire::MsgCtlReply body{};
   const core::MsgRegistry::SetArgs set{request.uid, request.gid, request.mode, request.qbytes};
@@ -100,8 +97,8 @@ void MsgService::ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::Msg
   bool busy = false;
   queue.ProcessExited(pid, &busy);
   if (busy) {
-    SYSV_LOG(kWarning, "queue %d is locked by someone else; exit work for pid %d postponed", index, pid);
-    pending_exits_.push_back(PendingExit{pid, index, seq});
+    SYSV_LOG(kDebug, "queue %d is locked by someone else; exit work for pid %d postponed", index, pid);
+    pending_exits_.Add(PendingExits::Item{index, seq, pid, 0});
   }
 }
 
@@ -111,13 +108,16 @@ void MsgService::ProcessExited(int32_t pid) {
   });
 }
 
-void MsgService::RetryPendingExits() {
-  if (pending_exits_.empty()) return;
-  std::vector<PendingExit> pending;
-  pending.swap(pending_exits_);
-  for (const PendingExit& exit : pending) {
-    if (core::MsgQueue* queue = store_.Find(exit.index, exit.seq)) ExitOnQueue(exit.pid, exit.index, exit.seq, *queue);
-  }
+bool MsgService::RetryPendingExits() {
+  return pending_exits_.Retry(
+      [this](const PendingExits::Item& item) {
+        core::MsgQueue* queue = store_.Find(item.index, item.seq);
+        if (queue == nullptr) return true;  // removed: its records went with it
+        bool busy = false;
+        queue->ProcessExited(item.pid, &busy);
+        return !busy;
+      },
+      kMaxBusyObjectsPerPass);
 }
 
 }  // namespace sysv::daemon

@@ -11,6 +11,7 @@
 #include "core/msg/msg_registry.h"
 #include "core/protocol/wire.h"
 #include "daemon/msg_store.h"
+#include "daemon/pending_exits.h"
 #include "daemon/reply.h"
 
 namespace sysv::daemon {
@@ -24,24 +25,22 @@ class MsgService {
   Reply Ctl(uint32_t request_id, const core::wire::MsgCtlRequest& request, const core::OpContext& ctx);
 
   // Drops a dead process's waiter records from every queue that has any
-  // (a message handed to it and not taken goes back to the queue).
+  // (a message handed to it and not taken goes back to the queue). A queue
+  // whose lock is busy is left to RetryPendingExits().
   void ProcessExited(int32_t pid);
   // Repairs the regions whose mappings faulted (a client cut their files
   // short under the daemon): see the store's RepairFaulted().
   void RepairFaulted() { store_.RepairFaulted(); }
-  // Retries the cleanup that found a queue's lock busy. Runs before every
-  // message queue request.
-  void RetryPendingExits();
+  // One background pass over the cleanup that found a queue's lock busy
+  // (daemon/pending_exits.h), run by the server's retry timer, never in
+  // front of a request. Returns whether any of it was done.
+  bool RetryPendingExits();
+  bool HasPendingExits() const { return !pending_exits_.empty(); }
 
  private:
-  struct PendingExit {
-    int32_t pid;
-    int32_t index;
-    uint32_t seq;
-  };
   void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
 
-  std::vector<PendingExit> pending_exits_;
+  PendingExits pending_exits_;
   MsgStore store_;
   core::IpcRegistry ids_;
   core::MsgRegistry registry_;

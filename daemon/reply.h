@@ -14,6 +14,10 @@ struct Reply {
   core::wire::Bytes message;
   std::vector<backend::UniqueFd> owned_fds;  // closed after sending
   std::vector<int> borrowed_fds;             // sent, not closed (daemon-held)
+  // The object's lock was busy and nothing was done: the server parks the
+  // request and asks again later, while it serves everyone else (DESIGN.md
+  // "Trust model", rule 5). `message` is then empty.
+  bool busy = false;
 };
 
 }  // namespace sysv::daemon

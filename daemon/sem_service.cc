@@ -19,6 +19,9 @@ namespace {
 namespace wire = core::wire;
 using core::ErrnoOf;
 
+// What a set's lock gives the daemon when it is busy (it never waits).
+constexpr int kLockBusy = core::RegionPlatform::kLockBusy;
+
 }  // namespace
 
 SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
@@ -35,7 +38,6 @@ SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& lim
 }
 
 Reply SemService::Get(uint32_t request_id, const wire::SemGetRequest& request, const core::OpContext& ctx) {
-  RetryPendingExits();
   Reply reply;
   wire::SemGetReply body{};
   absl::StatusOr<int32_t> id = registry_.Get(request.key, request.nsems, request.flags, ctx);
@@ -50,7 +52,6 @@ Reply SemService::Get(uint32_t request_id, const wire::SemGetRequest& request, c
 
 Reply SemService::Open(uint32_t request_id, const wire::SemOpenRequest& request, const core::OpContext& ctx,
                        int32_t* opened) {
-  RetryPendingExits();
   Reply reply;
   wire::SemOpenReply body{};
   absl::StatusOr<core::SemRegistry::Access> access = registry_.CheckOpen(request.id, ctx);
@@ -78,7 +79,6 @@ Reply SemService::Open(uint32_t request_id, const wire::SemOpenRequest& request,
 
 Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& request, const core::OpContext& ctx,
                            uint64_t start_time) {
-  RetryPendingExits();
   Reply reply;
   wire::SemWaitZeroReply body{};
   std::vector<core::SemOp> sops;
@@ -105,13 +105,20 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
       body.status.error = EINVAL;  // a wait is held for one of the caller's threads only
     } else {
       const int32_t set_index = core::IpcIdIndex(request.id);
-      EndHeldWait(ctx.creds.pid, request.tid);
+      if (!EndHeldWait(ctx.creds.pid, request.tid)) {
+        reply.busy = true;  // the thread's earlier wait first: retried later
+        return reply;
+      }
       if (!MayHoldWait(ctx.creds.uid, set_index, record->perm.seq)) {
         body.status.error = ENOMEM;
       } else {
         uint32_t index = 0, offset = 0;
         const int result =
             set->StartFor(sops, core::SemSet::Caller{ctx.creds.pid, start_time}, &index, &offset);
+        if (result == kLockBusy) {
+          reply.busy = true;
+          return reply;
+        }
         if (store_.Faulted(set_index)) {
           // The set's file was cut short during the call: the call ran on
           // private zeros (backends/common/guarded_mapping.h), and a wait
@@ -136,7 +143,6 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
 
 Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndRequest& request,
                               const core::OpContext& ctx) {
-  RetryPendingExits();
   Reply reply;
   wire::SemWaitZeroEndReply body{};
   const int32_t set_index = core::IpcIdIndex(request.id);
@@ -150,6 +156,10 @@ Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndReq
     body.result = EIDRM;
   } else {
     body.result = set->EndFor(request.index, ctx.creds.pid, request.reason);
+    if (body.result == kLockBusy) {
+      reply.busy = true;
+      return reply;
+    }
   }
   reply.message = wire::EncodeReply<wire::Op::kSemWaitZeroEnd>(request_id, body);
   return reply;
@@ -158,17 +168,17 @@ Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndReq
 // semctl_main()'s reads for a caller that may read the set but not write
 // it: the same checks (EINVAL, EACCES, then EINVAL for semnum), then the
 // value, on the daemon's read-write mapping.
-void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpContext& ctx,
+bool SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpContext& ctx,
                             wire::SemCtlReply& body, std::vector<backend::UniqueFd>& fds) {
   absl::StatusOr<core::ObjectRecord> record = core::CheckSemctl(ids_.table(), request.id, core::kAccessRead, ctx.creds);
   if (!record.ok()) {
     body.status.error = ErrnoOf(record.status());
-    return;
+    return false;
   }
   core::SemSet* set = store_.Find(core::IpcIdIndex(request.id), record->perm.seq);
   if (set == nullptr) {
     body.status.error = EIDRM;
-    return;
+    return false;
   }
   const int32_t nsems = set->nsems();
   int result = 0;
@@ -188,7 +198,7 @@ void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpCo
         if (!snapshot.ok()) {
           SYSV_LOG(kWarning, "GETALL snapshot of semaphore set %d: %s", request.id, snapshot.status().message());
           body.status.error = ENOMEM;  // the kernel's answer when it cannot allocate the copy
-          return;
+          return false;
         }
         fds.push_back(*std::move(snapshot));
       }
@@ -202,20 +212,24 @@ void SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpCo
   } else {
     result = set->GetZcnt(request.semnum);
   }
+  if (result == -kLockBusy) return true;
   if (result < 0) {
     body.status.error = -result;
   } else {
     body.value = result;
   }
+  return false;
 }
 
 Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, const core::OpContext& ctx) {
-  RetryPendingExits();
   Reply reply;
   wire::SemCtlReply body{};
   if (request.cmd == core::kGetVal || request.cmd == core::kGetPid || request.cmd == core::kGetNcnt ||
       request.cmd == core::kGetZcnt || request.cmd == core::kGetAll) {
-    ReadValues(request, ctx, body, reply.owned_fds);
+    if (ReadValues(request, ctx, body, reply.owned_fds)) {
+      reply.busy = true;
+      return reply;
+    }
     reply.message = wire::EncodeReply<wire::Op::kSemCtl>(request_id, body);
     return reply;
   }
@@ -249,18 +263,21 @@ bool SemService::ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint
   bool busy = false;
   set.ProcessExited(core::SemSet::Caller{pid, start_time}, &busy);
   if (busy) {
-    SYSV_LOG(kWarning, "set %d is locked by someone else; exit work for pid %d postponed", index, pid);
-    pending_exits_.push_back(PendingExit{pid, start_time, index, seq});
+    SYSV_LOG(kDebug, "set %d is locked by someone else; exit work for pid %d postponed", index, pid);
+    pending_exits_.Add(PendingExits::Item{index, seq, pid, start_time});
   }
   return !busy;
 }
 
-void SemService::EndHeldWait(int32_t pid, int32_t tid) {
+bool SemService::EndHeldWait(int32_t pid, int32_t tid) {
   auto it = std::find_if(held_waits_.begin(), held_waits_.end(),
                          [&](const HeldWait& wait) { return wait.pid == pid && wait.tid == tid; });
-  if (it == held_waits_.end()) return;
-  if (core::SemSet* set = store_.Find(it->index, it->seq)) (void)set->EndFor(it->record, pid, EINTR);
+  if (it == held_waits_.end()) return true;
+  if (core::SemSet* set = store_.Find(it->index, it->seq)) {
+    if (set->EndFor(it->record, pid, EINTR) == kLockBusy) return false;  // kept: ended on a later try
+  }
   held_waits_.erase(it);
+  return true;
 }
 
 bool SemService::MayHoldWait(uint32_t uid, int32_t index, uint32_t seq) {
@@ -295,15 +312,16 @@ void SemService::ProcessExited(int32_t pid, uint64_t start_time, const std::vect
   }
 }
 
-void SemService::RetryPendingExits() {
-  if (pending_exits_.empty()) return;
-  std::vector<PendingExit> pending;
-  pending.swap(pending_exits_);
-  for (const PendingExit& exit : pending) {
-    if (core::SemSet* set = store_.Find(exit.index, exit.seq)) {
-      ExitOnSet(exit.pid, exit.start_time, exit.index, exit.seq, *set);
-    }
-  }
+bool SemService::RetryPendingExits() {
+  return pending_exits_.Retry(
+      [this](const PendingExits::Item& item) {
+        core::SemSet* set = store_.Find(item.index, item.seq);
+        if (set == nullptr) return true;  // removed: nothing left to undo
+        bool busy = false;
+        set->ProcessExited(core::SemSet::Caller{item.pid, item.start_time}, &busy);
+        return !busy;
+      },
+      kMaxBusyObjectsPerPass);
 }
 
 }  // namespace sysv::daemon

@@ -10,11 +10,15 @@
 #include "core/ipc/limits.h"
 #include "core/protocol/wire.h"
 #include "core/sem/sem_registry.h"
+#include "daemon/pending_exits.h"
 #include "daemon/reply.h"
 #include "daemon/sem_store.h"
 
 namespace sysv::daemon {
 
+// A request that needs a set's lock the daemon cannot have at once (it
+// never waits for one) does nothing and answers Reply::busy; the server asks
+// again later.
 class SemService {
  public:
   SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int sem_dir_fd);
@@ -41,24 +45,22 @@ class SemService {
 
   // exit_sem() for a dead process, over the sets it opened (every set when
   // `sets` is null: a process this daemon re-adopted after a restart).
+  // Work on a set whose lock is busy is kept for RetryPendingExits().
   void ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets);
   // Repairs the regions whose mappings faulted (a client cut their files
   // short under the daemon): see the store's RepairFaulted().
   void RepairFaulted() { store_.RepairFaulted(); }
-  // Retries the exit work that found a set's lock busy. Runs before every
-  // semaphore request, so no answer is given before it is done.
-  void RetryPendingExits();
+  // One background pass over the exit work that found a set's lock busy
+  // (daemon/pending_exits.h), run by the server's retry timer, never in
+  // front of a request. Returns whether any of it was done.
+  bool RetryPendingExits();
+  bool HasPendingExits() const { return !pending_exits_.empty(); }
 
  private:
-  struct PendingExit {
-    int32_t pid;
-    uint64_t start_time;
-    int32_t index;
-    uint32_t seq;
-  };
   // The value reads of a caller with read permission only (Ctl()). A GETALL
   // too large for the reply sends its values as a sealed snapshot in `fds`.
-  void ReadValues(const core::wire::SemCtlRequest& request, const core::OpContext& ctx,
+  // Returns true when the set's lock was busy (nothing was read).
+  bool ReadValues(const core::wire::SemCtlRequest& request, const core::OpContext& ctx,
                   core::wire::SemCtlReply& body, std::vector<backend::UniqueFd>& fds);
   // Returns false when the set's lock was busy (the work is then pending).
   bool ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set);
@@ -74,12 +76,13 @@ class SemService {
     uint32_t record;
   };
   // Ends and forgets the wait thread `tid` of `pid` left behind, if any.
-  void EndHeldWait(int32_t pid, int32_t tid);
+  // False when the set's lock is busy (the wait is kept, to end later).
+  bool EndHeldWait(int32_t pid, int32_t tid);
   // Whether `uid` may have one more wait held on set (`index`, `seq`);
   // forgets the waits of threads that are gone before saying no.
   bool MayHoldWait(uint32_t uid, int32_t index, uint32_t seq);
 
-  std::vector<PendingExit> pending_exits_;
+  PendingExits pending_exits_;
   std::vector<HeldWait> held_waits_;
   const core::NamespaceLimits& limits_;
   SemStore store_;

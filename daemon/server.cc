@@ -1,11 +1,14 @@
 #include "daemon/server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <utility>
 #include <variant>
 
@@ -33,6 +36,20 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
+// The retry timer's backoff: the first retry after new work or progress,
+// and the longest gap while nothing moves (a holder stopped for good, a
+// forged word: a pass then costs one try-lock per busy object, at most
+// kMaxBusyObjectsPerPass, this often).
+constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(2);
+constexpr absl::Duration kMaxRetryDelay = absl::Milliseconds(250);
+
+// Whether the client of a connection that is not being read (its request
+// is parked) has closed it or failed: its parked request is then dropped.
+bool PeerHungUp(int fd) {
+  struct pollfd p = {fd, 0, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
@@ -51,18 +68,31 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
       msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
       connection_share_(
-          core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)) {}
+          core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
+      retry_delay_(kFirstRetryDelay) {}
 
 Server::~Server() = default;
 
 absl::Status Server::Start() {
+  absl::StatusOr<linux_backend::RetryTimer> timer = linux_backend::RetryTimer::Create();
+  if (!timer.ok()) return timer.status();
+  retry_timer_ = *std::move(timer);
+  if (absl::Status status = loop_.Watch(retry_timer_->fd(), [this] { OnRetryTimer(); }); !status.ok()) {
+    return status;
+  }
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
   clients_.Recover([this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
-  if (absl::Status status = loop_.Watch(exits_.fd(), [this] { ReapExitedClients(); }); !status.ok()) {
+  if (absl::Status status = loop_.Watch(exits_.fd(),
+                                        [this] {
+                                          ReapExitedClients();
+                                          ScheduleRetry();
+                                        });
+      !status.ok()) {
     return status;
   }
+  ScheduleRetry();
   if (state_->recovered()) {
     SYSV_LOG(kInfo, "recovered namespace %s (%d live client processes)", options_.dir, clients_.size());
   }
@@ -200,6 +230,11 @@ void Server::OnReadable(int fd) {
   const absl::Span<const uint8_t> message(buffer, received->size);
   Reply reply;
   absl::StatusOr<wire::DecodedRequest> request = wire::DecodeRequest(message);
+  if (request.ok() && connection.registered) {
+    Answer(fd, *request, DispatchAndRepair(connection, *request));
+    ScheduleRetry();
+    return;
+  }
   if (!request.ok()) {
     SYSV_LOG(kWarning, "bad request from pid %d: %s", connection.creds.pid,
              request.status().ToString());
@@ -220,19 +255,81 @@ void Server::OnReadable(int fd) {
       CloseConnection(fd);
       return;
     }
-  } else if (!connection.registered && request->op != wire::Op::kRegister) {
+  } else if (request->op != wire::Op::kRegister) {
     reply.message = wire::EncodeErrorReply(request->op, request->request_id, EPROTO);
   } else {
-    reply = Dispatch(connection, *request);
-    RepairAfterFaults();
+    Answer(fd, *request, DispatchAndRepair(connection, *request));
+    ScheduleRetry();
+    return;
+  }
+  Answer(fd, wire::DecodedRequest{}, std::move(reply));
+}
+
+void Server::Answer(int fd, const wire::DecodedRequest& request, Reply reply) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  if (reply.busy) {
+    loop_.Unwatch(fd);
+    parked_.push_back(Parked{fd, request});
+    return;
   }
   std::vector<int> fds = reply.borrowed_fds;
   for (const UniqueFd& owned : reply.owned_fds) fds.push_back(owned.get());
   absl::Status sent = linux_backend::SendMessage(fd, reply.message, fds);
   if (!sent.ok()) {
-    SYSV_LOG(kDebug, "reply to pid %d failed: %s", connection.creds.pid, sent.ToString());
+    SYSV_LOG(kDebug, "reply to pid %d failed: %s", it->second->creds.pid, sent.ToString());
     CloseConnection(fd);
   }
+}
+
+void Server::OnRetryTimer() {
+  retry_timer_->Acknowledge();
+  bool progress = false;
+  // Parked requests first: a client waits on each. At most
+  // kMaxBusyObjectsPerPass of them a pass, the oldest first, those still
+  // busy going to the back: a pass costs the same whatever number of
+  // connections one user parks on a lock he holds. A connection whose
+  // client hung up meanwhile is closed instead (it is not being read).
+  const auto batch_end = parked_.begin() + std::min<ptrdiff_t>(parked_.size(), kMaxBusyObjectsPerPass);
+  std::vector<Parked> batch(std::make_move_iterator(parked_.begin()), std::make_move_iterator(batch_end));
+  parked_.erase(parked_.begin(), batch_end);
+  for (Parked& entry : batch) {
+    auto it = connections_.find(entry.fd);
+    if (it == connections_.end()) continue;
+    if (PeerHungUp(entry.fd)) {
+      CloseConnection(entry.fd);
+      continue;
+    }
+    Reply reply = DispatchAndRepair(*it->second, entry.request);
+    if (reply.busy) {
+      parked_.push_back(std::move(entry));
+      continue;
+    }
+    progress = true;
+    Answer(entry.fd, entry.request, std::move(reply));
+    if (connections_.contains(entry.fd)) {
+      const int fd = entry.fd;
+      if (absl::Status status = loop_.Watch(fd, [this, fd] { OnReadable(fd); }); !status.ok()) {
+        SYSV_LOG(kWarning, "cannot watch a client again: %s", status.ToString());
+        CloseConnection(fd);
+      }
+    }
+  }
+  // Bitwise or: both passes run.
+  progress = sem_.RetryPendingExits() | progress;
+  progress = msg_.RetryPendingExits() | progress;
+  RepairAfterFaults();
+  retry_delay_ = progress ? kFirstRetryDelay : std::min(retry_delay_ * 2, kMaxRetryDelay);
+  ScheduleRetry();
+}
+
+void Server::ScheduleRetry() {
+  if (!retry_timer_ || retry_timer_->armed()) return;
+  if (parked_.empty() && !sem_.HasPendingExits() && !msg_.HasPendingExits()) {
+    retry_delay_ = kFirstRetryDelay;
+    return;
+  }
+  retry_timer_->Arm(retry_delay_);
 }
 
 Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& request) {
@@ -310,6 +407,12 @@ void Server::ReapExitedClients() {
   RepairAfterFaults();
 }
 
+Reply Server::DispatchAndRepair(Connection& connection, const wire::DecodedRequest& request) {
+  Reply reply = Dispatch(connection, request);
+  RepairAfterFaults();
+  return reply;
+}
+
 void Server::RepairAfterFaults() {
   const uint64_t faults = backend::GuardedMapping::Faults();
   if (faults == faults_seen_) return;
@@ -356,6 +459,8 @@ void Server::CloseConnection(int fd) {
     connections_per_user_.erase(open);
   }
   connections_.erase(it);
+  // Its parked request goes too: the number may name a new connection next.
+  std::erase_if(parked_, [fd](const Parked& entry) { return entry.fd == fd; });
 }
 
 }  // namespace sysv::daemon

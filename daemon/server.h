@@ -20,19 +20,26 @@
 // never take the daemon's descriptors from the others.
 //
 // Threading: one thread runs the event loop and every handler; nothing here
-// blocks.
+// blocks, and nothing waits for a region lock, which a client can hold, stop
+// in, or forge (DESIGN.md "Trust model", rule 5): a request that finds one
+// busy is parked and asked again by the retry timer, and exit work that
+// finds one busy is retried by the same timer, between requests.
 #ifndef SYSV_DAEMON_SERVER_H_
 #define SYSV_DAEMON_SERVER_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/unique_fd.h"
 #include "backends/linux/exit_watch.h"
+#include "backends/linux/retry_timer.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/limits.h"
 #include "core/protocol/codec.h"
@@ -74,8 +81,23 @@ class Server {
     bool registered = false;
   };
 
+  // A request whose object's lock was busy (Reply::busy), asked again by
+  // the retry timer. Its connection is not read meanwhile, so that the
+  // client's requests are answered in order.
+  struct Parked {
+    int fd;
+    core::wire::DecodedRequest request;
+  };
+
   void OnAcceptable();
   void OnReadable(int fd);
+  // Sends `reply` on `fd`, or closes the connection if it cannot; a busy
+  // reply parks `request` instead.
+  void Answer(int fd, const core::wire::DecodedRequest& request, Reply reply);
+  // The retry timer: parked requests, then exit work postponed on busy
+  // locks; re-armed with backoff while any is left (ScheduleRetry).
+  void OnRetryTimer();
+  void ScheduleRetry();
   // Retires every client process that has exited. Runs before each request
   // (see backends/linux/exit_watch.h) and when the exit watch is readable.
   void ReapExitedClients();
@@ -94,6 +116,8 @@ class Server {
   // the daemon held in a region when the fault came stays held in the file
   // until then.
   void RepairAfterFaults();
+  // Dispatch(), then RepairAfterFaults(): every request may touch regions.
+  Reply DispatchAndRepair(Connection& connection, const core::wire::DecodedRequest& request);
   Reply Dispatch(Connection& connection, const core::wire::DecodedRequest& request);
   Reply HandleRegister(Connection& connection, uint32_t request_id,
                        const core::wire::RegisterRequest& request);
@@ -118,6 +142,11 @@ class Server {
   absl::flat_hash_map<uint32_t, uint32_t> connections_per_user_;
   uint32_t connection_share_ = 0;
   uint64_t faults_seen_ = 0;  // backend::GuardedMapping::Faults() at the last repair
+  std::optional<linux_backend::RetryTimer> retry_timer_;
+  // The delay of the next retry: short after progress, doubled up to
+  // kMaxRetryDelay while nothing moves (server.cc).
+  absl::Duration retry_delay_;
+  std::vector<Parked> parked_;
 };
 
 }  // namespace sysv::daemon

@@ -214,6 +214,47 @@ TEST(RegionMutexTest, ScribbledWordsGiveTheDocumentedResults) {
   }
 }
 
+// The daemon's lock (TryLockOrTakeOver) never waits: a live or unknown
+// holder is busy at once, a dead one's lock is taken over at once (where
+// Lock would probe only after a sleep), a free one is taken.
+TEST(RegionMutexTest, TryLockOrTakeOverNeverWaits) {
+  SharedSlot slot;
+  const auto init = OwnerOfProcess(1);
+  ASSERT_TRUE(init.has_value());
+  LockOwner foreign = *init;
+  foreign.tag ^= 1u << 31;
+  LockOwner gone;
+  std::thread thread([&gone] { gone = LockOwnerProbe::Self(); });
+  thread.join();
+  struct Case {
+    const char* what;
+    uint64_t word;
+    LockResult expected;
+  } cases[] = {
+      {"free", 0, LockResult::kAcquired},
+      {"a live holder", OwnerWord::Of(*init), LockResult::kTimedOut},
+      {"another namespace's holder", OwnerWord::Of(foreign), LockResult::kTimedOut},
+      {"a dead holder", OwnerWord::Of(gone) | OwnerWord::kWaiters, LockResult::kAcquiredOwnerDied},
+      {"not recoverable", OwnerWord::kTidNotRecoverable, LockResult::kCorrupt},
+  };
+  for (const Case& c : cases) {
+    RegionMutex::Init(slot.storage());
+    slot.set_word(c.word);
+    const int64_t start = Deadline::NowNanos();
+    const LockResult result = RegionMutex::TryLockOrTakeOver(slot.storage());
+    const int64_t took = Deadline::NowNanos() - start;
+    if (result == LockResult::kAcquiredOwnerDied) RegionMutex::MarkConsistent(slot.storage());
+    if (core::HoldsLock(result)) RegionMutex::Unlock(slot.storage());
+    EXPECT_EQ(result, c.expected) << c.what << ": " << LockResultName(result);
+    // No sleep: well under Lock's first probe interval, however loaded the
+    // machine (a generous bound, not a measurement).
+    EXPECT_LT(took, absl::ToInt64Nanoseconds(kShortWait)) << c.what;
+    if (c.expected == LockResult::kTimedOut) {
+      EXPECT_EQ(slot.word(), c.word) << c.what << ": a busy try leaves the word as it was";
+    }
+  }
+}
+
 // A holder killed and not reaped is a zombie: dead, though its /proc entry
 // stays until its parent waits for it.
 TEST(RegionMutexTest, ZombieHolderIsDead) {

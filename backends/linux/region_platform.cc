@@ -37,6 +37,16 @@ int SpinIterations() {
 
 void Yield() { sched_yield(); }
 
+// The daemon's lock: never a wait, whatever the deadline (see
+// LinuxDaemonRegionPlatform); a dead holder's lock is taken over at once.
+core::LockResult DaemonLock(void* storage, core::Deadline) { return RegionMutex::TryLockOrTakeOver(storage); }
+
+constexpr core::SharedMutexOps DaemonMutexOps() {
+  core::SharedMutexOps ops = core::SharedMutexOpsFor<RegionMutex>();
+  ops.lock = &DaemonLock;
+  return ops;
+}
+
 int64_t NowRealtimeSeconds() {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME_COARSE, &now);
@@ -51,7 +61,7 @@ const core::RegionPlatform& LinuxRegionPlatform() {
       core::SharedMutexOpsFor<RegionMutex>(),
       &PidExists,
       &NowRealtimeSeconds,
-      2'000'000'000,
+      /*waits_for_locks=*/true,
       &SpinIterations,
       &Yield,
       &SignalEpoch,
@@ -63,10 +73,10 @@ const core::RegionPlatform& LinuxRegionPlatform() {
 const core::RegionPlatform& LinuxDaemonRegionPlatform() {
   static const core::RegionPlatform platform = {
       core::WaiterOpsFor<FutexWaiter>(),
-      core::SharedMutexOpsFor<RegionMutex>(),
+      DaemonMutexOps(),
       &PidExists,
       &NowRealtimeSeconds,
-      50'000'000,
+      /*waits_for_locks=*/false,
   };
   return platform;
 }

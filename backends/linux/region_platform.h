@@ -9,12 +9,15 @@
 
 namespace sysv::linux_backend {
 
-// For clients: a region's lock is waited for up to 2 s; sleeps end with
-// EINTR for every handler that runs after a call started (signal_epoch.h).
+// For clients: a busy region lock is waited for as a blocked call waits
+// (core::RegionPlatform::LockAsCall); sleeps end with EINTR for every
+// handler that runs after a call started (signal_epoch.h).
 const core::RegionPlatform& LinuxRegionPlatform();
-// For the daemon: up to 50 ms, so that an object whose lock a stopped or
-// hostile process holds cannot stall everyone else for long; no signal
-// hooks (the daemon never sleeps in a client's call).
+// For the daemon: never a wait on a lock (DESIGN.md "Trust model", rule 5:
+// a client can hold one, stop, or forge the word). Every lock is a try-lock
+// that probes a holder at once and takes a dead one's lock over; a busy lock
+// is kLockBusy, and the daemon retries that work later in the background.
+// No signal hooks (the daemon never sleeps in a client's call).
 const core::RegionPlatform& LinuxDaemonRegionPlatform();
 
 }  // namespace sysv::linux_backend

@@ -8,10 +8,10 @@
 
 namespace sysv::linux_backend {
 
-// For clients: a set's lock is waited for up to 2 s; sleeps end with EINTR
+// For clients: a busy set lock is waited for as a blocked semop waits; sleeps end with EINTR
 // for every handler that runs after a semop started (signal_epoch.h).
 inline const core::SemPlatform& LinuxSemPlatform() { return LinuxRegionPlatform(); }
-// For the daemon: up to 50 ms (see LinuxDaemonRegionPlatform()).
+// For the daemon: never waits for a lock (see LinuxDaemonRegionPlatform()).
 inline const core::SemPlatform& LinuxDaemonSemPlatform() { return LinuxDaemonRegionPlatform(); }
 
 }  // namespace sysv::linux_backend

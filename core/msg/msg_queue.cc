@@ -166,9 +166,14 @@ absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Open(void* base, const Regio
 // theirs: pipelined_send() needs both locks), the message fits by the
 // counters this process last saw of the receive side, and the arena has
 // its blocks.
-int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid) {
+RegionPlatform::LockWait MsgQueue::CallWait(int msgflg, uint64_t since) const {
+  return RegionPlatform::LockWait{Deadline::Infinite(), since, /*interruptible=*/true, (msgflg & kIpcNowait) != 0};
+}
+
+int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid,
+                          const RegionPlatform::LockWait& wait) {
   MsgQueueHeader& h = *header_;
-  Locked locked(*this, Locked::Side::kSend);
+  Locked locked(*this, Locked::Side::kSend, wait);
   if (!locked.held()) return kSlowPath;
   if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
   if (h.recv_head != kMsgNoBlock) return kSlowPath;
@@ -200,10 +205,10 @@ int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int3
 
 // msgrcv of the first message (msgtyp 0, no MSG_COPY) under recv_lock
 // alone. An empty queue, or one that does not validate, needs both locks.
-int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, int64_t* mtype,
-                                 std::vector<uint8_t>* payload) {
+int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const RegionPlatform::LockWait& wait,
+                                 int64_t* mtype, std::vector<uint8_t>* payload) {
   MsgQueueHeader& h = *header_;
-  Locked locked(*this, Locked::Side::kReceive);
+  Locked locked(*this, Locked::Side::kReceive, wait);
   if (!locked.held()) return kSlowPath;
   if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
   const uint32_t dummy = locked.Dummy();
@@ -252,15 +257,16 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     return payload.size() + cbytes > qbytes || 1 + qnum > qbytes ||
            (until_quarter_free && (cbytes > high || qnum > high));
   };
+  const RegionPlatform::LockWait wait = CallWait(msgflg, since);
   for (;;) {
-    if (const int fast = TrySendFast(mtype, payload, pid); fast != kSlowPath) return fast;
+    if (const int fast = TrySendFast(mtype, payload, pid, wait); fast != kSlowPath) return fast;
     if (!spun && !(msgflg & kIpcNowait) && looks_full(false)) {
       spun = true;
       SpinWhile([&] { return looks_full(true); });
       continue;
     }
-    Locked locked(*this, Locked::Side::kBoth);
-    if (!locked.held()) return EIDRM;
+    Locked locked(*this, Locked::Side::kBoth, wait);
+    if (!locked.held()) return locked.error();
     if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
     // msg_fits_inqueue(), and room in the arena (which only runs short of
     // it while handed messages wait for their receivers).
@@ -309,6 +315,8 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     const uint32_t space = locked.WatchSpace(MsgQueueHeader::kSpaceWatched | MsgQueueHeader::kSpaceSleepers);
     locked.Unlock();
     const WaitResult result = platform_->Sleep(&h.space_seq, space, Deadline::Infinite(), since);
+    // Our record is in the arena: this lock is waited for until had (the
+    // default LockWait), so that the record never outlives the call.
     Locked relocked(*this, Locked::Side::kBoth);
     if (relocked.held() && relocked.Valid(record) && relocked.Kind(record) == MsgBlockKind::kSender &&
         relocked.Sender(record)->pid == pid) {
@@ -335,9 +343,10 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
   // sees a message, and goes on to wait as a registered receiver only after
   // a spin that saw none. Only a shortcut to the spin it would do anyway:
   // every decision is made under the locks.
+  const RegionPlatform::LockWait wait = CallWait(msgflg, since);
   for (;;) {
     if (takes_first) {
-      const int64_t fast = TryReceiveFast(msgflg, bufsz, pid, mtype, payload);
+      const int64_t fast = TryReceiveFast(msgflg, bufsz, pid, wait, mtype, payload);
       if (fast != kSlowPath) return fast;
     }
     if (!spun && !(msgflg & kIpcNowait) && LooksEmpty()) {
@@ -350,8 +359,9 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
         if (LooksEmpty()) SpinUntilSent(sent);
       }
     }
-    Locked locked(*this, Locked::Side::kBoth);
-    if (!locked.held()) return -EIDRM;
+    Locked locked(*this, Locked::Side::kBoth, wait);
+    // A receiver that may not wait and cannot look finds no message.
+    if (!locked.held()) return locked.error() == EAGAIN && (msgflg & kIpcNowait) ? -ENOMSG : -locked.error();
     if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
     uint32_t prev = kMsgNoBlock;
     const uint32_t found = locked.FindMessage(msgtyp, mode, &prev);
@@ -429,6 +439,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
   }
   if (status == EIDRM) return -EIDRM;  // the queue is gone; nothing to free
 
+  // As for a sender's record: waited for until had.
   Locked locked(*this, Locked::Side::kBoth);
   if (!locked.held()) return -EIDRM;
   if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;

@@ -159,8 +159,11 @@ class MsgQueue {
   // The one-lock paths (msg_region.h). Each returns kSlowPath when the
   // operation needs both locks: it did nothing visible then.
   static constexpr int kSlowPath = INT32_MIN;
-  int TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid);
-  int64_t TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, int64_t* mtype, std::vector<uint8_t>* payload);
+  int TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid, const RegionPlatform::LockWait& wait);
+  int64_t TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const RegionPlatform::LockWait& wait, int64_t* mtype,
+                         std::vector<uint8_t>* payload);
+  // How a call with `msgflg` and signal epoch `since` waits for a busy lock.
+  RegionPlatform::LockWait CallWait(int msgflg, uint64_t since) const;
 
   // msg_qnum and msg_cbytes from the two sides' counters, without a lock.
   void ReadCounts(uint64_t* qnum, uint64_t* cbytes) const;

@@ -53,7 +53,10 @@ class MsgQueue::Locked {
   // Which locks: a side's own (the one-lock paths), or both.
   enum class Side { kSend, kReceive, kBoth };
 
-  Locked(MsgQueue& queue, Side side) : q_(queue), h_(*queue.header_), side_(side) {
+  // `wait` is how a busy lock is waited for (RegionPlatform::LockAsCall);
+  // by default until it is had, however long its holder takes.
+  Locked(MsgQueue& queue, Side side, const RegionPlatform::LockWait& wait = RegionPlatform::LockWait{})
+      : q_(queue), h_(*queue.header_), side_(side), wait_(wait) {
     if (side == Side::kBoth) {
       LockBoth();
     } else {
@@ -65,6 +68,10 @@ class MsgQueue::Locked {
   Locked& operator=(const Locked&) = delete;
 
   bool held() const { return held_; }
+  // Why not held() after a lock that failed: EIDRM (not a lock: a scribbled
+  // region), or the wait's end (EAGAIN, EINTR, kLockBusy in the daemon). 0
+  // when a one-lock path gave its lock up for a rebuild.
+  int error() const { return error_; }
 
   void Unlock() {
     if (!held_) return;
@@ -523,12 +530,20 @@ class MsgQueue::Locked {
   LockResult Acquire(void* lock, const std::atomic<uint32_t>& busy) {
     const RegionPlatform& platform = *q_.platform_;
     LockResult result = platform.TryLock(lock);
-    for (int i = 0; result == LockResult::kTimedOut && i < kMsgLockSpin; ++i) {
+    // The daemon never waits, not even a spin's worth.
+    for (int i = 0; result == LockResult::kTimedOut && platform.waits_for_locks && i < kMsgLockSpin; ++i) {
       CpuRelax();
       if (busy.load(std::memory_order_relaxed) == 0) result = platform.TryLock(lock);
     }
-    if (result != LockResult::kTimedOut) return result;
-    return platform.TimedLock(lock);
+    if (result == LockResult::kTimedOut) {
+      if (platform.waits_for_locks) {
+        result = platform.WaitForLock(lock, wait_, &error_);
+      } else {
+        error_ = RegionPlatform::kLockBusy;
+      }
+    }
+    if (result == LockResult::kCorrupt) error_ = EIDRM;
+    return result;
   }
 
   void LockBoth() {
@@ -613,6 +628,8 @@ class MsgQueue::Locked {
   MsgQueue& q_;
   MsgQueueHeader& h_;
   const Side side_;
+  const RegionPlatform::LockWait wait_;
+  int error_ = 0;
   uint32_t limit_ = 0;
   uint32_t bump_seen_ = 0;
   bool held_ = false;

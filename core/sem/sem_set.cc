@@ -54,12 +54,13 @@ class SemSet::Locked {
   Locked(const Locked&) = delete;
   Locked& operator=(const Locked&) = delete;
 
-  // Takes the lock (repairing after a dead holder). Returns 0 or EIDRM when
-  // the lock cannot be had (a stopped holder, a scribbled region).
-  int Lock() {
-    LockResult result = set_.platform_->TryLock(h_.lock);
-    if (result == LockResult::kTimedOut) result = set_.platform_->TimedLock(h_.lock);
-    switch (result) {
+  // Takes the lock (repairing after a dead holder), waiting as `wait` says
+  // (RegionPlatform::LockAsCall). Returns 0; EIDRM for a lock that is not
+  // one (a scribbled region); EAGAIN, EINTR or kLockBusy (the daemon) when
+  // the lock is held and the wait ended.
+  int Lock(const RegionPlatform::LockWait& wait = RegionPlatform::LockWait{}) {
+    int error = EIDRM;
+    switch (set_.platform_->LockAsCall(h_.lock, wait, &error)) {
       case LockResult::kAcquired:
         break;
       case LockResult::kAcquiredOwnerDied:
@@ -68,6 +69,7 @@ class SemSet::Locked {
         set_.platform_->mutex.mark_consistent(h_.lock);
         return 0;
       case LockResult::kTimedOut:
+        return error;
       case LockResult::kCorrupt:
         return EIDRM;
     }
@@ -789,7 +791,10 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   const uint64_t signal_epoch = platform_->SignalEpoch();
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
-  if (int error = locked->Lock(); error != 0) return error;
+  // A busy lock is waited for as the sleep is: the deadline, signals and
+  // IPC_NOWAIT end it, never a live holder's taking long.
+  const bool nowait = std::any_of(sops.begin(), sops.end(), [](const SemOp& sop) { return (sop.flg & kIpcNowait) != 0; });
+  if (int error = locked->Lock({deadline, signal_epoch, /*interruptible=*/true, nowait}); error != 0) return error;
   uint32_t index = kNoBlock;
   int error = Start(*locked, sops, caller, &index);
   if (error != kSemQueued) return error;
@@ -827,6 +832,9 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       w->released.store(1, std::memory_order_release);
       return static_cast<int>(status);
     }
+    // Our record is queued: only the lock lets us take it out, so this wait
+    // ends only with the lock (a dead holder's taken over, a corrupt one
+    // EIDRM), as the kernel's sleeper retakes the set's lock.
     if (int lock_error = locked->Lock(); lock_error != 0) return lock_error;
     status = w->status.load(std::memory_order_acquire);
     if (status != kSemStatusPending) {
@@ -946,10 +954,16 @@ bool SemnumValid(int32_t semnum, int32_t nsems) { return semnum >= 0 && semnum <
 
 }  // namespace
 
+// semctl's value commands wait for a busy lock until it is free (or its
+// holder dies), unless a signal handler runs meanwhile (EINTR): the kernel's
+// semctl never blocks on a holder, so nothing else may end the wait.
+constexpr RegionPlatform::LockWait kSemctlWait{Deadline::Infinite(), RegionPlatform::kSinceWaitStarts,
+                                               /*interruptible=*/true, /*nowait=*/false};
+
 int SemSet::GetVal(int32_t semnum) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
   Locked locked(*this);
-  if (int error = locked.Lock(); error != 0) return -error;
+  if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
   return SemWordValue(slots_[semnum].word.load(std::memory_order_acquire));
 }
@@ -957,7 +971,7 @@ int SemSet::GetVal(int32_t semnum) {
 int SemSet::GetPid(int32_t semnum) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
   Locked locked(*this);
-  if (int error = locked.Lock(); error != 0) return -error;
+  if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
   return SemWordPid(slots_[semnum].word.load(std::memory_order_acquire));
 }
@@ -966,7 +980,7 @@ int SemSet::GetNcnt(int32_t semnum) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
-  if (int error = locked->Lock(); error != 0) return -error;
+  if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   return locked->CountSemcnt(semnum, false);
 }
@@ -975,14 +989,14 @@ int SemSet::GetZcnt(int32_t semnum) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
-  if (int error = locked->Lock(); error != 0) return -error;
+  if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   return locked->CountSemcnt(semnum, true);
 }
 
 int SemSet::GetAll(absl::Span<uint16_t> values) {
   Locked locked(*this);
-  if (int error = locked.Lock(); error != 0) return -error;
+  if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
   // Every value at one instant: frozen, no lock-free change comes between.
   for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
@@ -995,7 +1009,7 @@ int SemSet::SetVal(int32_t semnum, int32_t value, const Caller& caller) {
   if (!SemnumValid(semnum, nsems_)) return -EINVAL;
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
-  if (int error = locked->Lock(); error != 0) return -error;
+  if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   // semctl_setval(): undo adjustments of the semaphore go to 0 in every
   // process, the value and pid are set, then the queues run.
@@ -1009,7 +1023,7 @@ int SemSet::SetVal(int32_t semnum, int32_t value, const Caller& caller) {
 int SemSet::SetAll(absl::Span<const uint16_t> values, const Caller& caller) {
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
-  if (int error = locked->Lock(); error != 0) return -error;
+  if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
   std::vector<SemRedoEntry> entries;
   for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
@@ -1063,7 +1077,11 @@ bool SemSet::ProcessExited(const Caller& process, bool* busy) {
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
   if (busy != nullptr) *busy = false;
-  if (locked->Lock() != 0) {
+  // A process applying its own undo as it exits waits out a holder in its
+  // critical section, not a stopped one: the daemon does the work then.
+  constexpr RegionPlatform::LockWait kBriefly{Deadline::Infinite(), RegionPlatform::kSinceWaitStarts,
+                                              /*interruptible=*/false, /*nowait=*/true};
+  if (locked->Lock(kBriefly) != 0) {
     if (busy != nullptr) *busy = true;
     return false;
   }
