@@ -19,7 +19,9 @@ namespace sysv::core::wire {
 
 inline constexpr uint32_t kMagic = 0x56535953;  // "SYSV" in memory
 // 2: the register reply carries the message queue table.
-inline constexpr uint16_t kVersion = 2;
+// 3: a wait-for-zero request names the calling thread; a connection beyond
+//    its user's share gets a refusal (EncodeRefusal) before it is closed.
+inline constexpr uint16_t kVersion = 3;
 // No message is larger than this; receive buffers use it.
 inline constexpr uint32_t kMaxMessageSize = 512;
 // No reply carries more descriptors than this.
