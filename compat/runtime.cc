@@ -132,6 +132,15 @@ absl::Status Runtime::OpenChannel() {
   channel_ = *std::move(fd);
   absl::Status registered = Register();
   if (!registered.ok()) CloseChannel();
+  // A daemon of another libsysv release (one left running across an
+  // upgrade): every call would fail with EPROTONOSUPPORT, so say why once.
+  if (ErrnoOf(registered) == EPROTONOSUPPORT) {
+    ReportUnreachable(ErrnoStatus(
+        EPROTONOSUPPORT,
+        absl::StrFormat("the sysvipcd serving %s speaks another protocol (%s): stop it (sysvipc daemon stop) "
+                        "so that one of this release serves the namespace",
+                        dir.path, registered.message())));
+  }
   return registered;
 }
 

@@ -312,8 +312,10 @@ TEST(DaemonEnvironmentTest, DaemonOfAnotherProtocolVersionGivesAClearError) {
   close(listen_fd);
   EXPECT_EQ(outcome.status, 1);
   // The library names the mismatch in errno rather than hanging or
-  // claiming success.
+  // claiming success, and says on stderr what to do.
   EXPECT_TRUE(absl::StrContains(outcome.output, "[errno EPROTONOSUPPORT]")) << outcome.output;
+  EXPECT_TRUE(absl::StrContains(outcome.output, "speaks another protocol")) << outcome.output;
+  EXPECT_TRUE(absl::StrContains(outcome.output, "sysvipc daemon stop")) << outcome.output;
 }
 
 // --- File systems. This process enters a mount namespace of its own once.
