@@ -35,6 +35,21 @@ cleanup_keys() {  # objects a failed run may have left, kernel and libsysv
   done
 }
 
+# expect_in_libsysv WHO KEY KIND...: objects KEY, KEY + 1, ... (of the
+# `ipcs` kinds m, s, q in that order) are libsysv's, and none is the kernel's.
+expect_in_libsysv() {
+  local who=$1 key=$2 offset=0 kind
+  shift 2
+  for kind in "$@"; do
+    if in_kernel $((key + offset)); then
+      fail "$who: object $((key + offset)) landed in the kernel's namespace"
+      cleanup_keys $((key + offset))
+    fi
+    in_libsysv "$kind" $((key + offset)) || fail "$who: object $((key + offset)) (ipcs -$kind) is not in libsysv's namespace"
+    offset=$((offset + 1))
+  done
+}
+
 base=$(( (($$ * 7919) % 100000) * 8 + 1000000 ))
 "$app/deepbind_main" runpath 0 >/dev/null 2>&1 || true  # sanity: loads without libsysv
 for mode in runpath deepbind dlmopen; do
@@ -43,15 +58,7 @@ for mode in runpath deepbind dlmopen; do
   "$sysvipc" run -- "$app/deepbind_main" "$mode" "$key"
   status=$?
   [ "$status" = 0 ] || fail "$mode: deepbind_main exited $status"
-  for offset in 0 1 2; do
-    if in_kernel $((key + offset)); then
-      fail "$mode: object $((key + offset)) landed in the kernel's namespace"
-      cleanup_keys $((key + offset))
-    fi
-  done
-  in_libsysv m "$key" || fail "$mode: the segment is not in libsysv's namespace"
-  in_libsysv s $((key + 1)) || fail "$mode: the semaphore set is not in libsysv's namespace"
-  in_libsysv q $((key + 2)) || fail "$mode: the queue is not in libsysv's namespace"
+  expect_in_libsysv "$mode" "$key" m s q
 done
 
 # PHP's own sysv extensions (RTLD_DEEPBIND), when the PHP CLI is installed.
@@ -62,15 +69,7 @@ if command -v php >/dev/null && php -m 2>/dev/null | grep -q sysvmsg; then
     \$s = sem_get($((key + 1))); sem_acquire(\$s) or exit(2); sem_release(\$s);
     \$m = shm_attach($((key + 2)), 4096); shm_put_var(\$m, 1, 'x') or exit(3);
     exit(msg_stat_queue(\$q)['msg_qnum'] == 1 ? 0 : 4);" || fail "php exited $?"
-  for offset in 0 1 2; do
-    if in_kernel $((key + offset)); then
-      fail "php: object $((key + offset)) landed in the kernel's namespace"
-      cleanup_keys $((key + offset))
-    fi
-  done
-  in_libsysv q "$key" || fail "php: the queue is not in libsysv's namespace"
-  in_libsysv s $((key + 1)) || fail "php: the semaphore set is not in libsysv's namespace"
-  in_libsysv m $((key + 2)) || fail "php: the segment is not in libsysv's namespace"
+  expect_in_libsysv php "$key" q s m
 else
   fail "php-cli with the sysvmsg extension is not installed (.ci/install-deps installs it)"
 fi

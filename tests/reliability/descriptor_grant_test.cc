@@ -53,18 +53,9 @@ int CheckCannotWrite(int fd, int base) {
   return 0;
 }
 
-class DescriptorGrantTest : public ::testing::Test {
+class DescriptorGrantTest : public testing::SharedNamespaceTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::FreshNamespaceDir("grant");
-    // Other users must reach the socket: mkdtemp made the directory 0700.
-    ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
-    daemon_ = std::make_unique<testing::TestDaemon>(dir_);
-    daemon_->Start();
-  }
-
-  std::string dir_;
-  std::unique_ptr<testing::TestDaemon> daemon_;
+  DescriptorGrantTest() : SharedNamespaceTest("grant") {}
 };
 
 TEST_F(DescriptorGrantTest, NoPermissionMeansNoDescriptor) {

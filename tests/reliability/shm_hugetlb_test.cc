@@ -81,18 +81,9 @@ int CompareAs(const Identity& who, rlim_t memlock) {
   });
 }
 
-class ShmHugetlbTest : public ::testing::Test {
+class ShmHugetlbTest : public testing::SharedNamespaceTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::FreshNamespaceDir("hugetlb");
-    // Other users must reach the socket: mkdtemp made the directory 0700.
-    ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
-    daemon_ = std::make_unique<testing::TestDaemon>(dir_);
-    daemon_->Start();
-  }
-
-  std::string dir_;
-  std::unique_ptr<testing::TestDaemon> daemon_;
+  ShmHugetlbTest() : SharedNamespaceTest("hugetlb") {}
 };
 
 TEST_F(ShmHugetlbTest, RootAgreesWithTheKernel) {

@@ -116,14 +116,11 @@ int DoDamage(int fd, Damage damage) {
   return 6;
 }
 
-class DescriptorAttackTest : public ::testing::Test {
+class DescriptorAttackTest : public testing::SharedNamespaceTest {
  protected:
+  DescriptorAttackTest() : SharedNamespaceTest("descriptor-attack") {}
   void SetUp() override {
-    dir_ = testing::FreshNamespaceDir("descriptor-attack");
-    // Other users must reach the socket: mkdtemp made the directory 0700.
-    ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
-    daemon_ = std::make_unique<testing::TestDaemon>(dir_);
-    daemon_->Start();
+    SharedNamespaceTest::SetUp();
     daemon_pid_ = daemon_->pid();
   }
 
@@ -245,8 +242,6 @@ class DescriptorAttackTest : public ::testing::Test {
     });
   }
 
-  std::string dir_;
-  std::unique_ptr<testing::TestDaemon> daemon_;
   pid_t daemon_pid_ = -1;
 };
 

@@ -101,17 +101,9 @@ pid_t ForkAtPid(pid_t target, const std::function<int()>& body) {
   return -1;
 }
 
-class IdentityTest : public ::testing::Test {
+class IdentityTest : public testing::SharedNamespaceTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::FreshNamespaceDir("identity");
-    ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
-    daemon_ = std::make_unique<testing::TestDaemon>(dir_);
-    daemon_->Start();
-  }
-
-  std::string dir_;
-  std::unique_ptr<testing::TestDaemon> daemon_;
+  IdentityTest() : SharedNamespaceTest("identity") {}
 };
 
 TEST_F(IdentityTest, StaleChannelOfAReusedPidGetsNoRecord) {

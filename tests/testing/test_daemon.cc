@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -91,6 +93,13 @@ std::string RunfilePath(const std::string& relative) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   if (srcdir == nullptr) return relative;
   return absl::StrCat(srcdir, "/libsysv/", relative);
+}
+
+void SharedNamespaceTest::SetUp() {
+  dir_ = FreshNamespaceDir(tag_);
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0) << dir_ << ": " << std::strerror(errno);
+  daemon_ = std::make_unique<TestDaemon>(dir_, extra_flags_);
+  daemon_->Start();
 }
 
 std::string FreshNamespaceDir(const std::string& tag) {

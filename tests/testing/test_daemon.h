@@ -5,8 +5,11 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "gtest/gtest.h"
 
 namespace sysv::testing {
 
@@ -38,6 +41,23 @@ class TestDaemon {
   std::string dir_;
   std::vector<std::string> extra_flags_;
   pid_t pid_ = -1;
+};
+
+// A fixture with a real daemon in a fresh namespace that other users can
+// reach (its directory 0755, where mkdtemp made it 0700): what the tests
+// that run attackers and victims as other users start from.
+class SharedNamespaceTest : public ::testing::Test {
+ protected:
+  explicit SharedNamespaceTest(std::string tag, std::vector<std::string> extra_flags = {})
+      : tag_(std::move(tag)), extra_flags_(std::move(extra_flags)) {}
+  void SetUp() override;
+
+  std::string dir_;
+  std::unique_ptr<TestDaemon> daemon_;
+
+ private:
+  std::string tag_;
+  std::vector<std::string> extra_flags_;
 };
 
 }  // namespace sysv::testing
