@@ -148,91 +148,76 @@ FILE* FopenServed(sysv::compat::ProcFile file, const char* mode) {
   return stream;
 }
 
+// Serves `path` if it is one of the files, else returns pass_through().
+template <typename PassThrough>
+inline auto ServeOr(const char* path, int flags, PassThrough pass_through) {
+  const sysv::compat::ProcFile file = Served(path, flags);
+  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
+  return pass_through();
+}
+
+template <typename PassThrough>
+inline FILE* FopenServeOr(const char* path, const char* mode, PassThrough pass_through) {
+  const sysv::compat::ProcFile file = Served(path, FopenFlags(mode));
+  if (file != sysv::compat::ProcFile::kNone) return FopenServed(file, mode);
+  return pass_through();
+}
+
 }  // namespace
 
 #define SYSV_EXPORT extern "C" __attribute__((visibility("default")))
 
+// The optional third argument of the open family, read only when it exists.
+#define SYSV_OPEN_MODE(last_fixed, flags)      \
+  mode_t mode = 0;                             \
+  if (NeedsMode(flags)) {                      \
+    va_list args;                              \
+    va_start(args, last_fixed);                \
+    mode = va_arg(args, mode_t);               \
+    va_end(args);                              \
+  }
+
 SYSV_EXPORT int open(const char* path, int flags, ...) {
   static const OpenFn next = Next<OpenFn>("open");
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list args;
-    va_start(args, flags);
-    mode = va_arg(args, mode_t);
-    va_end(args);
-  }
-  const sysv::compat::ProcFile file = Served(path, flags);
-  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
-  return next(path, flags, mode);
+  SYSV_OPEN_MODE(flags, flags);
+  return ServeOr(path, flags, [&] { return next(path, flags, mode); });
 }
 
 SYSV_EXPORT int open64(const char* path, int flags, ...) {
   static const OpenFn next = Next<OpenFn>("open64");
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list args;
-    va_start(args, flags);
-    mode = va_arg(args, mode_t);
-    va_end(args);
-  }
-  const sysv::compat::ProcFile file = Served(path, flags);
-  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
-  return next(path, flags, mode);
+  SYSV_OPEN_MODE(flags, flags);
+  return ServeOr(path, flags, [&] { return next(path, flags, mode); });
 }
 
+// An absolute path ignores dir_fd; a relative one is never served.
 SYSV_EXPORT int openat(int dir_fd, const char* path, int flags, ...) {
   static const OpenatFn next = Next<OpenatFn>("openat");
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list args;
-    va_start(args, flags);
-    mode = va_arg(args, mode_t);
-    va_end(args);
-  }
-  // An absolute path ignores dir_fd.
-  const sysv::compat::ProcFile file = Served(path, flags);
-  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
-  return next(dir_fd, path, flags, mode);
+  SYSV_OPEN_MODE(flags, flags);
+  return ServeOr(path, flags, [&] { return next(dir_fd, path, flags, mode); });
 }
 
 SYSV_EXPORT int openat64(int dir_fd, const char* path, int flags, ...) {
   static const OpenatFn next = Next<OpenatFn>("openat64");
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list args;
-    va_start(args, flags);
-    mode = va_arg(args, mode_t);
-    va_end(args);
-  }
-  const sysv::compat::ProcFile file = Served(path, flags);
-  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
-  return next(dir_fd, path, flags, mode);
+  SYSV_OPEN_MODE(flags, flags);
+  return ServeOr(path, flags, [&] { return next(dir_fd, path, flags, mode); });
 }
 
 SYSV_EXPORT int __open_2(const char* path, int flags) {
   static const Open2Fn next = Next<Open2Fn>("__open_2");
-  const sysv::compat::ProcFile file = Served(path, flags);
-  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
-  return next(path, flags);
+  return ServeOr(path, flags, [&] { return next(path, flags); });
 }
 
 SYSV_EXPORT int __openat_2(int dir_fd, const char* path, int flags) {
   static const Openat2Fn next = Next<Openat2Fn>("__openat_2");
-  const sysv::compat::ProcFile file = Served(path, flags);
-  if (file != sysv::compat::ProcFile::kNone) return OpenServed(file, flags);
-  return next(dir_fd, path, flags);
+  return ServeOr(path, flags, [&] { return next(dir_fd, path, flags); });
 }
 
 SYSV_EXPORT FILE* fopen(const char* path, const char* mode) {
   static const FopenFn next = Next<FopenFn>("fopen");
-  const sysv::compat::ProcFile file = Served(path, FopenFlags(mode));
-  if (file != sysv::compat::ProcFile::kNone) return FopenServed(file, mode);
-  return next(path, mode);
+  return FopenServeOr(path, mode, [&] { return next(path, mode); });
 }
 
 SYSV_EXPORT FILE* fopen64(const char* path, const char* mode) {
   static const FopenFn next = Next<FopenFn>("fopen64");
-  const sysv::compat::ProcFile file = Served(path, FopenFlags(mode));
-  if (file != sysv::compat::ProcFile::kNone) return FopenServed(file, mode);
-  return next(path, mode);
+  return FopenServeOr(path, mode, [&] { return next(path, mode); });
 }

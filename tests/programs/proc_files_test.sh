@@ -75,6 +75,15 @@ expected_limits=$(printf '%s\n' 18446744073692774399 18446744073692774399 4096 "
   8192 16384 32000 -1 -1 -1)
 [ "$limits" = "$expected_limits" ] || { diff <(echo "$expected_limits") <(echo "$limits") || true; fail "the sysctl files do not show the namespace's limits"; }
 
+# Writing the sysctls is refused (EACCES, as the kernel refuses a non-root
+# user), never passed on to the kernel's own limits.
+kernel_shmmni=$(cat /proc/sys/kernel/shmmni)
+for file in shmmax shmmni sem msgmni shm_next_id; do
+  run "$opener" refused /proc/sys/kernel/$file || fail "writing /proc/sys/kernel/$file was not refused"
+done
+run sh -c 'echo 17 > /proc/sys/kernel/shmmni' 2>/dev/null && fail "a shell wrote /proc/sys/kernel/shmmni"
+[ "$(cat /proc/sys/kernel/shmmni)" = "$kernel_shmmni" ] || fail "the kernel's shmmni changed"
+
 # Every way to open: open, open64, openat, openat64, __open_2, __openat_2,
 # fopen, fopen64; reads, seeks and fstat behave; O_CLOEXEC is kept.
 expected_shm=$(run cat /proc/sysvipc/shm)
