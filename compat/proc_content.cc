@@ -32,34 +32,51 @@ constexpr Entry kEntries[] = {
     {"/proc/sys/kernel/msg_next_id", ProcFile::kMsgNextId},
 };
 
+// The ipc_perm fields of a line.
+core::ProcPerm PermOf(const struct ipc_perm& perm, int id) {
+  core::ProcPerm out;
+  out.key = perm.__key;
+  out.id = id;
+  out.mode = perm.mode;
+  out.uid = perm.uid;
+  out.gid = perm.gid;
+  out.cuid = perm.cuid;
+  out.cgid = perm.cgid;
+  return out;
+}
+
+// Each used index up to `max_index` (from *_INFO) as a row: `row_at(index,
+// &row)` is false for an unused one. *_STAT_ANY, like /proc, lists objects
+// whatever their permissions.
+template <typename Row, typename RowAt>
+std::vector<Row> RowsUpTo(int max_index, RowAt row_at) {
+  std::vector<Row> rows;
+  for (int index = 0; index <= max_index; ++index) {
+    Row row;
+    if (row_at(index, &row)) rows.push_back(row);
+  }
+  return rows;
+}
+
 bool ShmListing(std::string* content) {
   struct shm_info info;
   std::memset(&info, 0, sizeof(info));
   const int max_index = sysv_shmctl(0, SHM_INFO, reinterpret_cast<struct shmid_ds*>(&info));
   if (max_index < 0) return false;
-  std::vector<core::ShmProcRow> rows;
-  for (int index = 0; index <= max_index; ++index) {
+  *content = core::ShmProcText(RowsUpTo<core::ShmProcRow>(max_index, [](int index, core::ShmProcRow* row) {
     struct shmid_ds ds;
     const int id = sysv_shmctl(index, SHM_STAT_ANY, &ds);
-    if (id < 0) continue;  // an unused index
-    core::ShmProcRow row;
-    row.key = ds.shm_perm.__key;
-    row.id = id;
-    row.mode = ds.shm_perm.mode;
-    row.segsz = ds.shm_segsz;
-    row.cpid = ds.shm_cpid;
-    row.lpid = ds.shm_lpid;
-    row.nattch = ds.shm_nattch;
-    row.uid = ds.shm_perm.uid;
-    row.gid = ds.shm_perm.gid;
-    row.cuid = ds.shm_perm.cuid;
-    row.cgid = ds.shm_perm.cgid;
-    row.atime = ds.shm_atime;
-    row.dtime = ds.shm_dtime;
-    row.ctime = ds.shm_ctime;
-    rows.push_back(row);
-  }
-  *content = core::ShmProcText(rows);
+    if (id < 0) return false;
+    row->perm = PermOf(ds.shm_perm, id);
+    row->segsz = ds.shm_segsz;
+    row->cpid = ds.shm_cpid;
+    row->lpid = ds.shm_lpid;
+    row->nattch = ds.shm_nattch;
+    row->atime = ds.shm_atime;
+    row->dtime = ds.shm_dtime;
+    row->ctime = ds.shm_ctime;
+    return true;
+  }));
   return true;
 }
 
@@ -68,25 +85,16 @@ bool SemListing(std::string* content) {
   std::memset(&info, 0, sizeof(info));
   const int max_index = sysv_semctl(0, 0, SEM_INFO, &info);
   if (max_index < 0) return false;
-  std::vector<core::SemProcRow> rows;
-  for (int index = 0; index <= max_index; ++index) {
+  *content = core::SemProcText(RowsUpTo<core::SemProcRow>(max_index, [](int index, core::SemProcRow* row) {
     struct semid_ds ds;
     const int id = sysv_semctl(index, 0, SEM_STAT_ANY, &ds);
-    if (id < 0) continue;
-    core::SemProcRow row;
-    row.key = ds.sem_perm.__key;
-    row.id = id;
-    row.mode = ds.sem_perm.mode;
-    row.nsems = ds.sem_nsems;
-    row.uid = ds.sem_perm.uid;
-    row.gid = ds.sem_perm.gid;
-    row.cuid = ds.sem_perm.cuid;
-    row.cgid = ds.sem_perm.cgid;
-    row.otime = ds.sem_otime;
-    row.ctime = ds.sem_ctime;
-    rows.push_back(row);
-  }
-  *content = core::SemProcText(rows);
+    if (id < 0) return false;
+    row->perm = PermOf(ds.sem_perm, id);
+    row->nsems = ds.sem_nsems;
+    row->otime = ds.sem_otime;
+    row->ctime = ds.sem_ctime;
+    return true;
+  }));
   return true;
 }
 
@@ -95,29 +103,20 @@ bool MsgListing(std::string* content) {
   std::memset(&info, 0, sizeof(info));
   const int max_index = sysv_msgctl(0, MSG_INFO, reinterpret_cast<struct msqid_ds*>(&info));
   if (max_index < 0) return false;
-  std::vector<core::MsgProcRow> rows;
-  for (int index = 0; index <= max_index; ++index) {
+  *content = core::MsgProcText(RowsUpTo<core::MsgProcRow>(max_index, [](int index, core::MsgProcRow* row) {
     struct msqid_ds ds;
     const int id = sysv_msgctl(index, MSG_STAT_ANY, &ds);
-    if (id < 0) continue;
-    core::MsgProcRow row;
-    row.key = ds.msg_perm.__key;
-    row.id = id;
-    row.mode = ds.msg_perm.mode;
-    row.cbytes = ds.__msg_cbytes;
-    row.qnum = ds.msg_qnum;
-    row.lspid = ds.msg_lspid;
-    row.lrpid = ds.msg_lrpid;
-    row.uid = ds.msg_perm.uid;
-    row.gid = ds.msg_perm.gid;
-    row.cuid = ds.msg_perm.cuid;
-    row.cgid = ds.msg_perm.cgid;
-    row.stime = ds.msg_stime;
-    row.rtime = ds.msg_rtime;
-    row.ctime = ds.msg_ctime;
-    rows.push_back(row);
-  }
-  *content = core::MsgProcText(rows);
+    if (id < 0) return false;
+    row->perm = PermOf(ds.msg_perm, id);
+    row->cbytes = ds.__msg_cbytes;
+    row->qnum = ds.msg_qnum;
+    row->lspid = ds.msg_lspid;
+    row->lrpid = ds.msg_lrpid;
+    row->stime = ds.msg_stime;
+    row->rtime = ds.msg_rtime;
+    row->ctime = ds.msg_ctime;
+    return true;
+  }));
   return true;
 }
 

@@ -27,8 +27,9 @@ std::string ShmProcText(absl::Span<const ShmProcRow> rows) {
   std::string text = kShmHeader;
   for (const ShmProcRow& r : rows) {
     absl::StrAppendFormat(&text,
-                          "%10d %10d  %4o %21u %5u %5u  %5u %5u %5u %5u %5u %10u %10u %10u %21u %21u\n", r.key,
-                          r.id, r.mode, r.segsz, U(r.cpid), U(r.lpid), r.nattch, r.uid, r.gid, r.cuid, r.cgid,
+                          "%10d %10d  %4o %21u %5u %5u  %5u %5u %5u %5u %5u %10u %10u %10u %21u %21u\n",
+                          r.perm.key, r.perm.id, r.perm.mode, r.segsz, U(r.cpid), U(r.lpid), r.nattch,
+                          r.perm.uid, r.perm.gid, r.perm.cuid, r.perm.cgid,
                           U(r.atime), U(r.dtime), U(r.ctime), r.rss, r.swap);
   }
   return text;
@@ -37,8 +38,9 @@ std::string ShmProcText(absl::Span<const ShmProcRow> rows) {
 std::string SemProcText(absl::Span<const SemProcRow> rows) {
   std::string text = kSemHeader;
   for (const SemProcRow& r : rows) {
-    absl::StrAppendFormat(&text, "%10d %10d  %4o %10u %5u %5u %5u %5u %10u %10u\n", r.key, r.id, r.mode, r.nsems,
-                          r.uid, r.gid, r.cuid, r.cgid, U(r.otime), U(r.ctime));
+    absl::StrAppendFormat(&text, "%10d %10d  %4o %10u %5u %5u %5u %5u %10u %10u\n", r.perm.key, r.perm.id,
+                          r.perm.mode, r.nsems, r.perm.uid, r.perm.gid, r.perm.cuid, r.perm.cgid, U(r.otime),
+                          U(r.ctime));
   }
   return text;
 }
@@ -46,8 +48,9 @@ std::string SemProcText(absl::Span<const SemProcRow> rows) {
 std::string MsgProcText(absl::Span<const MsgProcRow> rows) {
   std::string text = kMsgHeader;
   for (const MsgProcRow& r : rows) {
-    absl::StrAppendFormat(&text, "%10d %10d  %4o  %10u %10u %5u %5u %5u %5u %5u %5u %10u %10u %10u\n", r.key, r.id,
-                          r.mode, r.cbytes, r.qnum, U(r.lspid), U(r.lrpid), r.uid, r.gid, r.cuid, r.cgid,
+    absl::StrAppendFormat(&text, "%10d %10d  %4o  %10u %10u %5u %5u %5u %5u %5u %5u %10u %10u %10u\n", r.perm.key,
+                          r.perm.id, r.perm.mode, r.cbytes, r.qnum, U(r.lspid), U(r.lrpid), r.perm.uid,
+                          r.perm.gid, r.perm.cuid, r.perm.cgid,
                           U(r.stime), U(r.rtime), U(r.ctime));
   }
   return text;

@@ -16,40 +16,40 @@
 
 namespace sysv::core {
 
+// The fields every kind's line has (key, id and mode first; the owner and
+// creator after the kind's own).
+struct ProcPerm {
+  int32_t key = 0;
+  int32_t id = 0;
+  uint32_t mode = 0;  // for segments with SHM_DEST and SHM_LOCKED, as shm_perm.mode
+  uint32_t uid = 0, gid = 0, cuid = 0, cgid = 0;
+};
+
 // One object's line, in the kernel's field order. Times are seconds since
 // the epoch; pids and ids are printed unsigned as the kernel prints them.
 struct ShmProcRow {
-  int32_t key = 0;
-  int32_t id = 0;
-  uint32_t mode = 0;  // with SHM_DEST and SHM_LOCKED, as shm_perm.mode
+  ProcPerm perm;
   uint64_t segsz = 0;
   int32_t cpid = 0;
   int32_t lpid = 0;
   uint64_t nattch = 0;
-  uint32_t uid = 0, gid = 0, cuid = 0, cgid = 0;
   int64_t atime = 0, dtime = 0, ctime = 0;
   uint64_t rss = 0;   // bytes resident
   uint64_t swap = 0;  // bytes swapped out
 };
 
 struct SemProcRow {
-  int32_t key = 0;
-  int32_t id = 0;
-  uint32_t mode = 0;
+  ProcPerm perm;
   uint64_t nsems = 0;
-  uint32_t uid = 0, gid = 0, cuid = 0, cgid = 0;
   int64_t otime = 0, ctime = 0;
 };
 
 struct MsgProcRow {
-  int32_t key = 0;
-  int32_t id = 0;
-  uint32_t mode = 0;
+  ProcPerm perm;
   uint64_t cbytes = 0;
   uint64_t qnum = 0;
   int32_t lspid = 0;
   int32_t lrpid = 0;
-  uint32_t uid = 0, gid = 0, cuid = 0, cgid = 0;
   int64_t stime = 0, rtime = 0, ctime = 0;
 };
 

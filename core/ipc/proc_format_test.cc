@@ -13,9 +13,9 @@ namespace {
 
 TEST(ProcFormatTest, ShmLikeTheKernel) {
   ShmProcRow row;
-  row.key = 593943375;
-  row.id = 63;
-  row.mode = 0644;
+  row.perm.key = 593943375;
+  row.perm.id = 63;
+  row.perm.mode = 0644;
   row.segsz = 100;
   row.cpid = 7512;
   row.ctime = 1796637563;
@@ -29,16 +29,16 @@ TEST(ProcFormatTest, ShmLikeTheKernel) {
 
 TEST(ProcFormatTest, ShmModeKeepsDestAndLockedBits) {
   ShmProcRow row;
-  row.mode = 01000 | 02000 | 0600;  // SHM_DEST | SHM_LOCKED
+  row.perm.mode = 01000 | 02000 | 0600;  // SHM_DEST | SHM_LOCKED
   const ShmProcRow rows[] = {row};
   EXPECT_NE(ShmProcText(rows).find("  3600 "), std::string::npos);
 }
 
 TEST(ProcFormatTest, SemLikeTheKernel) {
   SemProcRow row;
-  row.key = -142887348;
-  row.id = 0;
-  row.mode = 0644;
+  row.perm.key = -142887348;
+  row.perm.id = 0;
+  row.perm.mode = 0644;
   row.nsems = 2;
   row.ctime = 1796637563;
   const SemProcRow rows[] = {row};
@@ -49,8 +49,8 @@ TEST(ProcFormatTest, SemLikeTheKernel) {
 
 TEST(ProcFormatTest, MsgLikeTheKernel) {
   MsgProcRow row;
-  row.key = 26402115;
-  row.mode = 0644;
+  row.perm.key = 26402115;
+  row.perm.mode = 0644;
   row.ctime = 1796637563;
   const MsgProcRow rows[] = {row};
   EXPECT_EQ(MsgProcText(rows),
@@ -66,9 +66,9 @@ TEST(ProcFormatTest, EmptyFilesAreTheHeaderAlone) {
 
 TEST(ProcFormatTest, WideValuesPushTheColumnsAsPrintfDoes) {
   MsgProcRow row;
-  row.id = 2147483647;
+  row.perm.id = 2147483647;
   row.lspid = 4194304;  // wider than %5u
-  row.uid = 4294967294u;
+  row.perm.uid = 4294967294u;
   const MsgProcRow rows[] = {row};
   const std::string text = MsgProcText(rows);
   EXPECT_NE(text.find(" 2147483647  "), std::string::npos);
