@@ -95,18 +95,19 @@ int SealedTextFile(const std::string& content, int flags) {
   return fd;
 }
 
-// Opens `file` for `flags`; -1 with errno as the kernel's file would give.
+// Opens `file` for `flags`; -1 with errno as the kernel's file would give
+// (in the kernel's order: the name, the file type, then the permission).
 int OpenServed(sysv::compat::ProcFile file, int flags) {
-  if ((flags & O_ACCMODE) != O_RDONLY) {
-    errno = EACCES;
+  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+    errno = EEXIST;
     return -1;
   }
   if ((flags & O_DIRECTORY) != 0) {
     errno = ENOTDIR;
     return -1;
   }
-  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
-    errno = EEXIST;
+  if ((flags & O_ACCMODE) != O_RDONLY) {
+    errno = EACCES;
     return -1;
   }
   const int saved = errno;
@@ -158,6 +159,7 @@ inline auto ServeOr(const char* path, int flags, PassThrough pass_through) {
 
 template <typename PassThrough>
 inline FILE* FopenServeOr(const char* path, const char* mode, PassThrough pass_through) {
+  if (!MaybeServed(path)) return pass_through();  // before reading the mode: other opens pay one test
   const sysv::compat::ProcFile file = Served(path, FopenFlags(mode));
   if (file != sysv::compat::ProcFile::kNone) return FopenServed(file, mode);
   return pass_through();
