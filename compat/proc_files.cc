@@ -45,9 +45,34 @@ using Open2Fn = int (*)(const char*, int);
 using Openat2Fn = int (*)(int, const char*, int);
 using FopenFn = FILE* (*)(const char*, const char*);
 
-template <typename Fn>
-Fn Next(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+// The next definition of `kName` (the C library's, or another preload
+// library's), looked up once. The constructor below looks them all up
+// before main: dlsym takes the dynamic linker's lock, which libsysv must
+// not wait for on a first open() made while it holds its runtime lock.
+template <typename Fn, const char* kName>
+Fn Next() {
+  static const Fn next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, kName));
+  return next;
+}
+
+constexpr char kOpen[] = "open";
+constexpr char kOpen64[] = "open64";
+constexpr char kOpenat[] = "openat";
+constexpr char kOpenat64[] = "openat64";
+constexpr char kOpen2[] = "__open_2";
+constexpr char kOpenat2[] = "__openat_2";
+constexpr char kFopen[] = "fopen";
+constexpr char kFopen64[] = "fopen64";
+
+__attribute__((constructor)) void LookUpNextDefinitions() {
+  Next<OpenFn, kOpen>();
+  Next<OpenFn, kOpen64>();
+  Next<OpenatFn, kOpenat>();
+  Next<OpenatFn, kOpenat64>();
+  Next<Open2Fn, kOpen2>();
+  Next<Openat2Fn, kOpenat2>();
+  Next<FopenFn, kFopen>();
+  Next<FopenFn, kFopen64>();
 }
 
 // The one test every open pays: all served paths start "/proc/s".
@@ -180,46 +205,46 @@ inline FILE* FopenServeOr(const char* path, const char* mode, PassThrough pass_t
   }
 
 SYSV_EXPORT int open(const char* path, int flags, ...) {
-  static const OpenFn next = Next<OpenFn>("open");
+  const OpenFn next = Next<OpenFn, kOpen>();
   SYSV_OPEN_MODE(flags, flags);
   return ServeOr(path, flags, [&] { return next(path, flags, mode); });
 }
 
 SYSV_EXPORT int open64(const char* path, int flags, ...) {
-  static const OpenFn next = Next<OpenFn>("open64");
+  const OpenFn next = Next<OpenFn, kOpen64>();
   SYSV_OPEN_MODE(flags, flags);
   return ServeOr(path, flags, [&] { return next(path, flags, mode); });
 }
 
 // An absolute path ignores dir_fd; a relative one is never served.
 SYSV_EXPORT int openat(int dir_fd, const char* path, int flags, ...) {
-  static const OpenatFn next = Next<OpenatFn>("openat");
+  const OpenatFn next = Next<OpenatFn, kOpenat>();
   SYSV_OPEN_MODE(flags, flags);
   return ServeOr(path, flags, [&] { return next(dir_fd, path, flags, mode); });
 }
 
 SYSV_EXPORT int openat64(int dir_fd, const char* path, int flags, ...) {
-  static const OpenatFn next = Next<OpenatFn>("openat64");
+  const OpenatFn next = Next<OpenatFn, kOpenat64>();
   SYSV_OPEN_MODE(flags, flags);
   return ServeOr(path, flags, [&] { return next(dir_fd, path, flags, mode); });
 }
 
 SYSV_EXPORT int __open_2(const char* path, int flags) {
-  static const Open2Fn next = Next<Open2Fn>("__open_2");
+  const Open2Fn next = Next<Open2Fn, kOpen2>();
   return ServeOr(path, flags, [&] { return next(path, flags); });
 }
 
 SYSV_EXPORT int __openat_2(int dir_fd, const char* path, int flags) {
-  static const Openat2Fn next = Next<Openat2Fn>("__openat_2");
+  const Openat2Fn next = Next<Openat2Fn, kOpenat2>();
   return ServeOr(path, flags, [&] { return next(dir_fd, path, flags); });
 }
 
 SYSV_EXPORT FILE* fopen(const char* path, const char* mode) {
-  static const FopenFn next = Next<FopenFn>("fopen");
+  const FopenFn next = Next<FopenFn, kFopen>();
   return FopenServeOr(path, mode, [&] { return next(path, mode); });
 }
 
 SYSV_EXPORT FILE* fopen64(const char* path, const char* mode) {
-  static const FopenFn next = Next<FopenFn>("fopen64");
+  const FopenFn next = Next<FopenFn, kFopen64>();
   return FopenServeOr(path, mode, [&] { return next(path, mode); });
 }
