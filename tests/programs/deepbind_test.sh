@@ -62,7 +62,9 @@ for mode in runpath deepbind dlmopen; do
 done
 
 # PHP's own sysv extensions (RTLD_DEEPBIND), when the PHP CLI is installed.
-if command -v php >/dev/null && php -m 2>/dev/null | grep -q sysvmsg; then
+# grep reads all of php's list: with -q it may stop first, and php, writing
+# into the closed pipe, exits 255, which pipefail would take for "missing".
+if command -v php >/dev/null && php -m 2>/dev/null | grep sysvmsg >/dev/null; then
   key=$base
   "$sysvipc" run -- php -r "
     \$q = msg_get_queue($key, 0600); msg_send(\$q, 1, 'hi') or exit(1);
