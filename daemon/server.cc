@@ -82,8 +82,11 @@ absl::Status Server::Start() {
   }
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
+  const ShmStore::SegmentFileMap segment_files = shm_.SegmentFiles();
   clients_.Recover(
-      [this](ClientProcess& process) { process.shm_grants = shm_.RecoverGrants(process.pid, process.start_time); },
+      [&](ClientProcess& process) {
+        process.shm_grants = shm_.RecoverGrants(process.pid, process.start_time, segment_files);
+      },
       [this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
   if (absl::Status status = loop_.Watch(exits_.fd(),

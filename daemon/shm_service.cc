@@ -130,7 +130,7 @@ void ShmService::Absorb(const core::AttachLedger& ledger, const core::ShmGrants&
   registry_.AbsorbLedger(ledger, grants, pid, now_ns);
 }
 
-core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time) {
+core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time, const ShmStore::SegmentFileMap& files) {
   core::ShmGrants grants;
   absl::StatusOr<std::vector<linux_backend::HeldFile>> held =
       linux_backend::ProcessHeldFiles(pid, kMaxDescriptorsRead);
@@ -139,7 +139,6 @@ core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time) {
              held.status().ToString());
     return grants;
   }
-  const auto files = store_.SegmentFiles();
   for (const linux_backend::HeldFile& file : *held) {
     auto it = files.find({file.device, file.inode});
     if (it == files.end()) continue;

@@ -42,7 +42,9 @@ class ShmService {
   // Conservative: a process whose descriptors cannot be read (a daemon that
   // is neither root nor its user; a process that is not dumpable) or that
   // is gone gets none, and its attachments are not counted.
-  core::ShmGrants RecoverGrants(int32_t pid, uint64_t start_time);
+  // `files`: SegmentFiles(), read once for all the processes recovered.
+  core::ShmGrants RecoverGrants(int32_t pid, uint64_t start_time, const ShmStore::SegmentFileMap& files);
+  ShmStore::SegmentFileMap SegmentFiles() { return store_.SegmentFiles(); }
   // Removes segment files no table entry names. Run once at start.
   void RemoveOrphans();
 

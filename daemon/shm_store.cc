@@ -94,8 +94,8 @@ absl::StatusOr<backend::UniqueFd> ShmStore::OpenForClient(int32_t index, uint32_
   return linux_backend::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), writable);
 }
 
-absl::flat_hash_map<std::pair<uint64_t, uint64_t>, ShmStore::SegmentName> ShmStore::SegmentFiles() {
-  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, SegmentName> files;
+ShmStore::SegmentFileMap ShmStore::SegmentFiles() {
+  SegmentFileMap files;
   ForEachSegmentFile([&](const std::string& name, int32_t index, uint32_t seq) {
     struct stat st;
     if (fstatat(shm_dir_fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;

@@ -37,7 +37,8 @@ class ShmStore : public core::ShmRegistry::Backing {
     int32_t index = 0;
     uint32_t seq = 0;
   };
-  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, SegmentName> SegmentFiles();
+  using SegmentFileMap = absl::flat_hash_map<std::pair<uint64_t, uint64_t>, SegmentName>;
+  SegmentFileMap SegmentFiles();
 
   // Removes segment files that no live table entry names (a daemon killed
   // between creating a file and recording it). `is_live(index, seq)` decides.
