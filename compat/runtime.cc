@@ -601,7 +601,7 @@ void Runtime::PrepareFork() {
     }
   }
   r.fork_sync_[0] = r.fork_sync_[1] = -1;
-  if (!r.attachments_.empty() && pipe2(r.fork_sync_, O_CLOEXEC) != 0) {
+  if (r.ChildRegistersAtFork() && pipe2(r.fork_sync_, O_CLOEXEC) != 0) {
     r.fork_sync_[0] = r.fork_sync_[1] = -1;
   }
 }
@@ -637,13 +637,21 @@ void Runtime::ChildAfterFork() {
   InvalidateCredentials();
   // The channel and the ledger are the parent's: a new process registers
   // anew and counts the attachments it inherited in a ledger of its own.
+  // It registers now, while the parent waits, if it holds segment
+  // descriptors: the daemon believes a ledger only for segments its
+  // process was granted, and a child inherits its parent's grants only
+  // while the parent lives to be found (daemon/client_registry.h). If it
+  // cannot, it drops them (its shmat then asks the daemon).
+  const bool register_now = r.ChildRegistersAtFork();
   r.CloseChannel();
   r.ledger_.reset();
   r.ledger_map_.reset();
-  if (!r.attachments_.empty() && r.EnsureChannel().ok()) {
+  if (register_now && r.EnsureChannel().ok()) {
     for (const auto& [addr, attachment] : r.attachments_) {
       r.ledger_->CountAttach(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
     }
+  } else {
+    r.grants_.clear();
   }
   if (r.fork_sync_[1] >= 0) {
     close(r.fork_sync_[0]);

@@ -166,6 +166,12 @@ class Runtime {
                                               std::vector<backend::UniqueFd>* fds)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EnsureChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a forked child must register at once (the parent waiting for
+  // it): it inherits attachments to count, or segment descriptors whose
+  // grants it inherits only from a live parent.
+  bool ChildRegistersAtFork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !attachments_.empty() || !grants_.empty();
+  }
   absl::Status OpenChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Register() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseChannel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

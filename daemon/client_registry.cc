@@ -86,6 +86,19 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
   return process;
 }
 
+core::ShmGrants ClientRegistry::InheritedGrants(const Registrant& who) {
+  absl::StatusOr<linux_backend::ProcStat> stat = linux_backend::ReadProcStat(who.pid);
+  if (!stat.ok() || stat->start_time != who.start_time) return {};
+  auto parent = processes_.find(stat->ppid);
+  if (parent == processes_.end() || linux_backend::PidfdExited(parent->second->pidfd.get())) return {};
+  // Still running, so still the pid's process, and the child's parent now.
+  // Either it forked the child, or it reaped the child's dead parent (a
+  // subreaper or init): the same user's holdings only.
+  absl::StatusOr<uid_t> parent_uid = linux_backend::ProcessEffectiveUid(stat->ppid);
+  if (!parent_uid.ok() || *parent_uid != who.uid) return {};
+  return parent->second->shm_grants;
+}
+
 ClientProcess* ClientRegistry::Find(int32_t pid, uint64_t start_time) {
   auto it = processes_.find(pid);
   if (it == processes_.end() || it->second->start_time != start_time) return nullptr;
@@ -94,7 +107,7 @@ ClientProcess* ClientRegistry::Find(int32_t pid, uint64_t start_time) {
 
 absl::StatusOr<ClientProcess*> ClientRegistry::Register(
     const Registrant& who, bool fresh_image,
-    const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger,
+    const std::function<void(const ClientProcess&)>& on_stale_ledger,
     const std::function<void(const ClientProcess&)>& on_exit) {
   const int32_t pid = who.pid;
   // The connection's own process must still be running: a channel kept by
@@ -115,8 +128,10 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
       Retire(pid, on_exit);
     } else {
       if (fresh_image) {
-        // exec dropped every attachment: fold them, then start over.
-        on_stale_ledger(*process->ledger, pid);
+        // exec dropped every attachment and descriptor: fold them, then
+        // start over.
+        on_stale_ledger(*process);
+        process->shm_grants.Clear();
         absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Format(
             process->ledger_map.data(), process->ledger_map.size(), ledger_capacity_, pid);
         if (!ledger.ok()) return ledger.status();
@@ -134,6 +149,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, who.start_time, who.pidfd, /*create=*/true);
   if (!process.ok()) return process.status();
   (*process)->uid = who.uid;
+  if (!fresh_image) (*process)->shm_grants = InheritedGrants(who);
   ++records_per_user_[who.uid];
   ClientProcess* raw = process->get();
   processes_[pid] = *std::move(process);
@@ -158,7 +174,8 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
                                         backend::LedgerFileName(pid, process->start_time));
 }
 
-void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on_exit) {
+void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_grants,
+                             const std::function<void(const ClientProcess&)>& on_exit) {
   for (const std::string& name : ListDirectory(ledger_dir_fd_)) {
     std::vector<std::string> parts = absl::StrSplit(name, '.');
     int32_t pid = 0;
@@ -173,6 +190,7 @@ void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on
       absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, /*pidfd=*/-1, /*create=*/false);
       if (process.ok()) {
         (*process)->sets_unknown = true;
+        recover_grants(**process);
         processes_[pid] = *std::move(process);
         SYSV_LOG(kInfo, "re-adopted client process %d", pid);
         continue;
@@ -205,7 +223,7 @@ void ClientRegistry::Recover(const std::function<void(const ClientProcess&)>& on
 core::ShmRegistry::CensusResult ClientRegistry::Count(int32_t index, uint32_t seq) {
   core::ShmRegistry::CensusResult result;
   for (const auto& [pid, process] : processes_) {
-    const core::LedgerSummary summary = process->ledger->Summarize(index, seq);
+    const core::LedgerSummary summary = process->shm_grants.Summarize(*process->ledger, index, seq);
     result.nattch += summary.nattch;
     if (summary.last_attach_ns > result.last_attach_ns) {
       result.last_attach_ns = summary.last_attach_ns;
@@ -217,6 +235,10 @@ core::ShmRegistry::CensusResult ClientRegistry::Count(int32_t index, uint32_t se
     }
   }
   return result;
+}
+
+void ClientRegistry::Forget(int32_t index, uint32_t seq) {
+  for (const auto& [pid, process] : processes_) process->shm_grants.Revoke(index, seq);
 }
 
 }  // namespace sysv::daemon

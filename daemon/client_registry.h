@@ -13,6 +13,19 @@
 // now, gets nothing (issue #12). Each user may hold a share of the records
 // (UserLimits::processes): each costs the daemon two descriptors and a
 // mapping.
+//
+// Grants (issue #13): a record also holds the segments its process was
+// granted (core/shm/shm_grants.h), and the census believes its ledger only
+// for those. A process is granted a segment when the daemon hands it a
+// descriptor (the server calls GrantSegment), and inherits its parent's
+// grants when it registers as a forked child (not a fresh image): the
+// child holds copies of the parent's descriptors. The parent is the one
+// /proc names now (ppid) if its record is live and its effective uid is the
+// child's: a child whose parent died meanwhile is reparented to a reaper,
+// which it did not fork from, and must not inherit what another user's
+// reaper holds. exec clears the grants (the runtime's descriptors are
+// close-on-exec). A record re-adopted after a daemon restart recovers its
+// grants from the descriptors its process holds (`recover_grants`).
 #ifndef SYSV_DAEMON_CLIENT_REGISTRY_H_
 #define SYSV_DAEMON_CLIENT_REGISTRY_H_
 
@@ -29,6 +42,7 @@
 #include "backends/common/unique_fd.h"
 #include "backends/linux/region_file.h"
 #include "core/shm/attach_ledger.h"
+#include "core/shm/shm_grants.h"
 #include "core/shm/shm_registry.h"
 
 namespace sysv::daemon {
@@ -52,6 +66,8 @@ struct ClientProcess {
   // opened any: `sets_unknown`.
   std::vector<int32_t> sem_sets;
   bool sets_unknown = false;
+  // The segments it holds descriptors of; its ledger counts only these.
+  core::ShmGrants shm_grants;
 
   void NoteSemSet(int32_t index) {
     if (std::find(sem_sets.begin(), sem_sets.end(), index) == sem_sets.end()) sem_sets.push_back(index);
@@ -83,31 +99,37 @@ class ClientRegistry : public core::ShmRegistry::Census {
   };
 
   // The record of the live process `who`, created (with a fresh ledger) when
-  // new. With `fresh_image` (the process exec'd since it last registered),
-  // its old attachments are gone: `on_stale_ledger` folds them, and the
-  // ledger starts empty. The record of a process that changed its
+  // new; a new record that is not `fresh_image` is a forked child and
+  // inherits its parent's grants (see the file comment). With `fresh_image`
+  // (the process exec'd since it last registered), its old attachments are
+  // gone: `on_stale_ledger` folds them, and the ledger and grants start
+  // empty. The record of a process that changed its
   // credentials since is still its own (the kernel keeps a process's
   // attachments across setuid). Errors: ESRCH if `who` is no longer running
   // or its pid's record is that of another live process; EAGAIN if its user
   // holds his share of records; the errnos of creating the ledger.
   absl::StatusOr<ClientProcess*> Register(
       const Registrant& who, bool fresh_image,
-      const std::function<void(const core::AttachLedger&, int32_t pid)>& on_stale_ledger,
+      const std::function<void(const ClientProcess&)>& on_stale_ledger,
       const std::function<void(const ClientProcess&)>& on_exit);
 
   // Forgets a dead process: `on_exit` does its exit-time work first (fold
   // its ledger, apply its semaphore undo); then the ledger file is deleted.
   void Retire(int32_t pid, const std::function<void(const ClientProcess&)>& on_exit);
 
-  // At start: re-adopts ledgers of live processes, and for dead ones calls
-  // `on_exit` and deletes them.
-  void Recover(const std::function<void(const ClientProcess&)>& on_exit);
+  // At start: re-adopts ledgers of live processes, whose grants
+  // `recover_grants` fills in, and for dead ones calls `on_exit` and deletes
+  // them. A dead process's grants are unknown (empty): what its ledger says
+  // is not folded.
+  void Recover(const std::function<void(ClientProcess&)>& recover_grants,
+               const std::function<void(const ClientProcess&)>& on_exit);
 
   // The record of the registered process instance (`pid`, `start_time`), or
   // nullptr.
   ClientProcess* Find(int32_t pid, uint64_t start_time);
 
   core::ShmRegistry::CensusResult Count(int32_t index, uint32_t seq) override;
+  void Forget(int32_t index, uint32_t seq) override;
 
   size_t size() const { return processes_.size(); }
 
@@ -117,6 +139,8 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // time.
   absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time, int pidfd,
                                                        bool create);
+  // The grants `who`, a forked child registering, holds from its parent.
+  core::ShmGrants InheritedGrants(const Registrant& who);
 
   int ledger_dir_fd_;
   uint32_t ledger_capacity_;

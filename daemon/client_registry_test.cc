@@ -42,9 +42,9 @@ class ClientRegistryTest : public ::testing::Test {
 
   // Registers `who` (an instance of a live process, through `pidfd`).
   static absl::StatusOr<ClientProcess*> Register(ClientRegistry& registry, pid_t pid, uint64_t start_time,
-                                                 int pidfd, uint32_t uid) {
-    return registry.Register(ClientRegistry::Registrant{pid, start_time, pidfd, uid}, false,
-                             [](const core::AttachLedger&, int32_t) {}, [](const ClientProcess&) {});
+                                                 int pidfd, uint32_t uid, bool fresh_image = false) {
+    return registry.Register(ClientRegistry::Registrant{pid, start_time, pidfd, uid}, fresh_image,
+                             [](const ClientProcess&) {}, [](const ClientProcess&) {});
   }
 
   std::string path_;
@@ -114,6 +114,98 @@ TEST_F(ClientRegistryTest, EachUserHoldsAtMostHisShare) {
   EXPECT_TRUE(Register(registry, child, *their_start, theirs->get(), 2400).ok());
   close(release[1]);
   waitpid(child, nullptr, 0);
+}
+
+// A child of this process that waits until destroyed: a live process
+// whose parent we are.
+class WaitingChild {
+ public:
+  WaitingChild() {
+    if (pipe(fds_) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(fds_[1]);
+      char byte;
+      (void)!read(fds_[0], &byte, 1);
+      _exit(0);
+    }
+    close(fds_[0]);
+    absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(pid_);
+    if (pidfd.ok()) pidfd_ = *std::move(pidfd);
+    absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(pid_);
+    if (start.ok()) start_time_ = *start;
+  }
+  ~WaitingChild() {
+    close(fds_[1]);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  uint64_t start_time() const { return start_time_; }
+  int pidfd() const { return pidfd_.get(); }
+
+ private:
+  int fds_[2] = {-1, -1};
+  pid_t pid_ = -1;
+  uint64_t start_time_ = 0;
+  UniqueFd pidfd_;
+};
+
+// What this process's ledger claims, and what the census believes (issue
+// #13): only segments the process was granted count.
+TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
+  ClientRegistry registry = MakeRegistry(0);
+  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  ASSERT_TRUE(start.ok());
+  absl::StatusOr<ClientProcess*> me = Register(registry, getpid(), *start, pidfd->get(), geteuid());
+  ASSERT_TRUE(me.ok()) << me.status();
+  ASSERT_TRUE((*me)->ledger->RecordAttach(3, 7, 1000));
+  EXPECT_EQ(registry.Count(3, 7).nattch, 0);
+  EXPECT_EQ(registry.Count(3, 7).last_attach_pid, 0);
+  (*me)->shm_grants.Grant(3, 7, /*writable=*/false);
+  EXPECT_EQ(registry.Count(3, 7).nattch, 1);
+  EXPECT_EQ(registry.Count(3, 7).last_attach_pid, getpid());
+  registry.Forget(3, 7);
+  EXPECT_EQ(registry.Count(3, 7).nattch, 0);
+}
+
+TEST_F(ClientRegistryTest, AForkedChildInheritsItsParentsGrantsAFreshImageDoesNot) {
+  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  ASSERT_TRUE(start.ok());
+  for (const bool fresh_image : {false, true}) {
+    ClientRegistry registry = MakeRegistry(0);
+    absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, pidfd->get(), geteuid());
+    ASSERT_TRUE(parent.ok()) << parent.status();
+    (*parent)->shm_grants.Grant(3, 7, /*writable=*/true);
+    WaitingChild child;
+    ASSERT_GT(child.pid(), 0);
+    absl::StatusOr<ClientProcess*> registered =
+        Register(registry, child.pid(), child.start_time(), child.pidfd(), geteuid(), fresh_image);
+    ASSERT_TRUE(registered.ok()) << registered.status();
+    EXPECT_EQ((*registered)->shm_grants.Holds(3, 7), !fresh_image) << "fresh image " << fresh_image;
+  }
+}
+
+// A parent of another user (as a reaper would be, for an orphan of one
+// user reparented to another's subreaper or init) passes nothing on.
+TEST_F(ClientRegistryTest, AChildOfAnotherUserInheritsNothing) {
+  ClientRegistry registry = MakeRegistry(0);
+  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  ASSERT_TRUE(start.ok());
+  absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, pidfd->get(), geteuid());
+  ASSERT_TRUE(parent.ok()) << parent.status();
+  (*parent)->shm_grants.Grant(3, 7, /*writable=*/true);
+  WaitingChild child;
+  ASSERT_GT(child.pid(), 0);
+  absl::StatusOr<ClientProcess*> registered =
+      Register(registry, child.pid(), child.start_time(), child.pidfd(), geteuid() + 1);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  EXPECT_FALSE((*registered)->shm_grants.Holds(3, 7));
 }
 
 }  // namespace

@@ -82,7 +82,12 @@ absl::Status Server::Start() {
   }
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
-  clients_.Recover([this](const ClientProcess& process) { OnClientExit(process); });
+  const ShmStore::SegmentFileMap segment_files = shm_.SegmentFiles();
+  clients_.Recover(
+      [&](ClientProcess& process) {
+        process.shm_grants = shm_.RecoverGrants(process.pid, process.start_time, segment_files);
+      },
+      [this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
   if (absl::Status status = loop_.Watch(exits_.fd(),
                                         [this] {
@@ -342,7 +347,10 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
       Overloaded{
           [&](const wire::RegisterRequest& body) { return HandleRegister(connection, id, body); },
           [&](const wire::ShmGetRequest& body) { return shm_.Get(id, body, ctx); },
-          [&](const wire::ShmAttachRequest& body) { return shm_.Attach(id, body, ctx); },
+          [&](const wire::ShmAttachRequest& body) {
+            ClientProcess* process = ProcessOf(connection);
+            return shm_.Attach(id, body, ctx, process != nullptr ? &process->shm_grants : nullptr);
+          },
           [&](const wire::ShmCtlRequest& body) {
             return shm_.Ctl(id, body, body.cmd == core::kShmLock ? CallerMemlockLimit(connection) : 0, ctx);
           },
@@ -379,7 +387,7 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
                                        connection.creds.uid};
   absl::StatusOr<ClientProcess*> process = clients_.Register(
       who, (request.flags & wire::kRegisterFreshImage) != 0,
-      [this](const core::AttachLedger& ledger, int32_t pid) { AbsorbLedger(ledger, pid); },
+      [this](const ClientProcess& process) { AbsorbLedger(process); },
       [this](const ClientProcess& dead) { OnClientExit(dead); });
   if (!process.ok()) {
     SYSV_LOG(kWarning, "cannot register pid %d: %s", connection.creds.pid, process.status().ToString());
@@ -422,7 +430,7 @@ void Server::RepairAfterFaults() {
 }
 
 void Server::OnClientExit(const ClientProcess& process) {
-  if (process.ledger) AbsorbLedger(*process.ledger, process.pid);
+  AbsorbLedger(process);
   // The sets it opened, and those it says it used (inherited across fork).
   std::vector<int32_t> sets = process.sem_sets;
   bool every_set = process.sets_unknown;
@@ -437,8 +445,8 @@ void Server::OnClientExit(const ClientProcess& process) {
   msg_.ProcessExited(process.pid);
 }
 
-void Server::AbsorbLedger(const core::AttachLedger& ledger, int32_t pid) {
-  shm_.Absorb(ledger, pid, absl::GetCurrentTimeNanos());
+void Server::AbsorbLedger(const ClientProcess& process) {
+  if (process.ledger) shm_.Absorb(*process.ledger, process.shm_grants, process.pid, absl::GetCurrentTimeNanos());
 }
 
 uint64_t Server::CallerMemlockLimit(const Connection& connection) {

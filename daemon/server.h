@@ -121,7 +121,7 @@ class Server {
   Reply Dispatch(Connection& connection, const core::wire::DecodedRequest& request);
   Reply HandleRegister(Connection& connection, uint32_t request_id,
                        const core::wire::RegisterRequest& request);
-  void AbsorbLedger(const core::AttachLedger& ledger, int32_t pid);
+  void AbsorbLedger(const ClientProcess& process);
   // Everything the kernel does when a process exits: detach its segments,
   // apply its semaphore undo, drop its queued operations.
   void OnClientExit(const ClientProcess& process);

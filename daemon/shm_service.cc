@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "backends/linux/held_files.h"
+#include "backends/linux/process_watch.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
@@ -14,6 +16,11 @@ namespace {
 
 namespace wire = core::wire;
 using core::ErrnoOf;
+
+// The descriptors read of one process when recovering its grants: a bound
+// on the daemon's work at start for a process that holds very many (its
+// segment descriptors beyond them are then not found).
+constexpr size_t kMaxDescriptorsRead = 1 << 16;
 
 }  // namespace
 
@@ -44,7 +51,7 @@ Reply ShmService::Get(uint32_t request_id, const wire::ShmGetRequest& request,
 }
 
 Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& request,
-                         const core::OpContext& ctx) {
+                         const core::OpContext& ctx, core::ShmGrants* granted) {
   Reply reply;
   wire::ShmAttachReply body{};
   registry_.SweepRemoved();
@@ -67,6 +74,7 @@ Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& requ
       body.map_length = core::ShmRegistry::RegionBytes(*record);
       body.alignment = core::ShmRegistry::MappingAlignment(*record);
       reply.owned_fds.push_back(*std::move(fd));
+      if (granted != nullptr) granted->Grant(core::IpcIdIndex(request.id), record->perm.seq, writable);
     }
   }
   reply.message = wire::EncodeReply<wire::Op::kShmAttach>(request_id, body);
@@ -117,8 +125,34 @@ Reply ShmService::Sweep(uint32_t request_id, const wire::ShmSweepRequest&) {
   return reply;
 }
 
-void ShmService::Absorb(const core::AttachLedger& ledger, int32_t pid, int64_t now_ns) {
-  registry_.AbsorbLedger(ledger, pid, now_ns);
+void ShmService::Absorb(const core::AttachLedger& ledger, const core::ShmGrants& grants, int32_t pid,
+                        int64_t now_ns) {
+  registry_.AbsorbLedger(ledger, grants, pid, now_ns);
+}
+
+core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time, const ShmStore::SegmentFileMap& files) {
+  core::ShmGrants grants;
+  absl::StatusOr<std::vector<linux_backend::HeldFile>> held =
+      linux_backend::ProcessHeldFiles(pid, kMaxDescriptorsRead);
+  if (!held.ok()) {
+    SYSV_LOG(kWarning, "cannot read the descriptors of pid %d (%s): its attachments are not counted", pid,
+             held.status().ToString());
+    return grants;
+  }
+  for (const linux_backend::HeldFile& file : *held) {
+    auto it = files.find({file.device, file.inode});
+    if (it == files.end()) continue;
+    absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(it->second.index);
+    if (!record.ok() || record->perm.seq != it->second.seq) continue;
+    grants.Grant(it->second.index, it->second.seq, file.writable);
+  }
+  // Read by pid: the table was that process's only if it still runs.
+  if (!linux_backend::ProcessAlive(pid, start_time)) return core::ShmGrants();
+  if (held->size() >= kMaxDescriptorsRead) {
+    SYSV_LOG(kWarning, "pid %d holds more than %d descriptors: only the first were read for its grants", pid,
+             kMaxDescriptorsRead);
+  }
+  return grants;
 }
 
 void ShmService::RemoveOrphans() {

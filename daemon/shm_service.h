@@ -8,6 +8,7 @@
 #include "core/ipc/ipc_registry.h"
 #include "core/ipc/limits.h"
 #include "core/protocol/wire.h"
+#include "core/shm/shm_grants.h"
 #include "core/shm/shm_registry.h"
 #include "daemon/reply.h"
 #include "daemon/shm_store.h"
@@ -21,8 +22,10 @@ class ShmService {
 
   Reply Get(uint32_t request_id, const core::wire::ShmGetRequest& request,
             const core::OpContext& ctx);
+  // On success the caller's process holds a descriptor of the segment:
+  // `granted` (if given) records it, before the reply goes out.
   Reply Attach(uint32_t request_id, const core::wire::ShmAttachRequest& request,
-               const core::OpContext& ctx);
+               const core::OpContext& ctx, core::ShmGrants* granted);
   // `memlock_limit`: the caller's RLIMIT_MEMLOCK as the daemon read it from
   // the kernel (SHM_LOCK); the request's own field is never believed.
   Reply Ctl(uint32_t request_id, const core::wire::ShmCtlRequest& request, uint64_t memlock_limit,
@@ -30,8 +33,18 @@ class ShmService {
 
   Reply Sweep(uint32_t request_id, const core::wire::ShmSweepRequest& request);
 
-  // A process's attachments ended (exit or exec): fold its ledger.
-  void Absorb(const core::AttachLedger& ledger, int32_t pid, int64_t now_ns);
+  // A process's attachments ended (exit or exec): fold its ledger, for the
+  // segments it held (`grants`).
+  void Absorb(const core::AttachLedger& ledger, const core::ShmGrants& grants, int32_t pid, int64_t now_ns);
+  // The grants of live process `pid` (started at `start_time`) that this
+  // daemon, restarted, cannot remember: the live segments it holds
+  // descriptors of now, each with the access of its widest descriptor.
+  // Conservative: a process whose descriptors cannot be read (a daemon that
+  // is neither root nor its user; a process that is not dumpable) or that
+  // is gone gets none, and its attachments are not counted.
+  // `files`: SegmentFiles(), read once for all the processes recovered.
+  core::ShmGrants RecoverGrants(int32_t pid, uint64_t start_time, const ShmStore::SegmentFileMap& files);
+  ShmStore::SegmentFileMap SegmentFiles() { return store_.SegmentFiles(); }
   // Removes segment files no table entry names. Run once at start.
   void RemoveOrphans();
 

@@ -94,28 +94,45 @@ absl::StatusOr<backend::UniqueFd> ShmStore::OpenForClient(int32_t index, uint32_
   return linux_backend::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), writable);
 }
 
-int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
+ShmStore::SegmentFileMap ShmStore::SegmentFiles() {
+  SegmentFileMap files;
+  ForEachSegmentFile([&](const std::string& name, int32_t index, uint32_t seq) {
+    struct stat st;
+    if (fstatat(shm_dir_fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+    files[{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}] = SegmentName{index, seq};
+  });
+  return files;
+}
+
+void ShmStore::ForEachSegmentFile(const std::function<void(const std::string& name, int32_t index, uint32_t seq)>& fn) {
   const int fd = dup(shm_dir_fd_);
-  if (fd < 0) return 0;
+  if (fd < 0) return;
   DIR* dir = fdopendir(fd);
   if (dir == nullptr) {
     close(fd);
-    return 0;
+    return;
   }
   rewinddir(dir);
-  std::vector<std::string> orphans;
+  std::vector<std::string> names;
   while (struct dirent* entry = readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(dir);
+  for (const std::string& name : names) {
     std::vector<std::string> parts = absl::StrSplit(name, '.');
     int32_t index = -1;
     uint32_t seq = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || !absl::SimpleAtoi(parts[1], &seq) ||
-        !is_live(index, seq)) {
-      orphans.push_back(name);
-    }
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || !absl::SimpleAtoi(parts[1], &seq)) index = -1;
+    fn(name, index, seq);
   }
-  closedir(dir);
+}
+
+int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq)>& is_live) {
+  std::vector<std::string> orphans;
+  ForEachSegmentFile([&](const std::string& name, int32_t index, uint32_t seq) {
+    if (index < 0 || !is_live(index, seq)) orphans.push_back(name);
+  });
   for (const std::string& name : orphans) {
     SYSV_LOG(kWarning, "removing orphaned segment file %s", name);
     (void)linux_backend::UnlinkRegionFile(shm_dir_fd_, name);

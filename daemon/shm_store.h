@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "backends/common/unique_fd.h"
 #include "core/shm/shm_registry.h"
@@ -28,12 +31,25 @@ class ShmStore : public core::ShmRegistry::Backing {
   // A new descriptor of segment (index, seq), read-write or read-only.
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);
 
+  // The segment files there now, by device and inode: how a descriptor a
+  // process holds (linux_backend::ProcessHeldFiles) is recognised.
+  struct SegmentName {
+    int32_t index = 0;
+    uint32_t seq = 0;
+  };
+  using SegmentFileMap = absl::flat_hash_map<std::pair<uint64_t, uint64_t>, SegmentName>;
+  SegmentFileMap SegmentFiles();
+
   // Removes segment files that no live table entry names (a daemon killed
   // between creating a file and recording it). `is_live(index, seq)` decides.
   // Returns how many were removed.
   int RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq)>& is_live);
 
  private:
+  // Calls fn(name, index, seq) for every file in the directory; index is -1
+  // for a name that is not "<index>.<seq>".
+  void ForEachSegmentFile(const std::function<void(const std::string& name, int32_t index, uint32_t seq)>& fn);
+
   int shm_dir_fd_;
 };
 

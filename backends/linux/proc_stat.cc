@@ -31,6 +31,10 @@ std::optional<ProcStatLine> ParseProcStatLine(std::string_view stat) {
     if (field == 3) {
       if (value.size() != 1) return std::nullopt;
       parsed.state = value[0];
+    } else if (field == 4) {
+      if (std::from_chars(value.data(), value.data() + value.size(), parsed.ppid).ec != std::errc()) {
+        return std::nullopt;
+      }
     } else if (field == 22) {
       if (std::from_chars(value.data(), value.data() + value.size(), parsed.start_ticks).ec !=
           std::errc()) {

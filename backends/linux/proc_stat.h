@@ -14,6 +14,7 @@ namespace sysv::linux_backend {
 struct ProcStatLine {
   uint32_t tid = 0;         // field 1: the pid (for a thread's file, its tid)
   char state = '?';         // field 3: R, S, D, Z (zombie), X (dead), ...
+  uint32_t ppid = 0;        // field 4: the parent (0 for the namespace's init's parent)
   uint64_t start_ticks = 0; // field 22: clock ticks after boot
 };
 

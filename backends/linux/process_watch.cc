@@ -87,7 +87,7 @@ absl::StatusOr<UniqueFd> OpenPidfd(pid_t pid) {
 absl::StatusOr<ProcStat> ParseProcStat(absl::string_view stat) {
   const std::optional<ProcStatLine> line = ParseProcStatLine(std::string_view(stat.data(), stat.size()));
   if (!line.has_value()) return ErrnoStatus(EINVAL, "/proc/<pid>/stat: not in its format");
-  return ProcStat{line->state, line->start_ticks};
+  return ProcStat{line->state, line->start_ticks, static_cast<pid_t>(line->ppid)};
 }
 
 absl::StatusOr<ProcStat> ReadProcStat(pid_t pid) {
@@ -101,6 +101,20 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {
   absl::StatusOr<ProcStat> stat = ReadProcStat(pid);
   if (!stat.ok()) return stat.status();
   return stat->start_time;
+}
+
+absl::StatusOr<uid_t> ProcessEffectiveUid(pid_t pid) {
+  if (pid <= 0) return ErrnoStatus(EINVAL, absl::StrCat("bad pid ", pid));
+  absl::StatusOr<std::string> contents = ReadProcFile(absl::StrCat("/proc/", pid, "/status"));
+  if (!contents.ok()) return contents.status();
+  for (absl::string_view line : absl::StrSplit(*contents, '\n')) {
+    if (!absl::ConsumePrefix(&line, "Uid:")) continue;
+    std::vector<absl::string_view> ids = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    uint32_t euid = 0;
+    if (ids.size() < 2 || !absl::SimpleAtoi(ids[1], &euid)) break;
+    return static_cast<uid_t>(euid);
+  }
+  return ErrnoStatus(EINVAL, absl::StrCat("/proc/", pid, "/status has no Uid: line"));
 }
 
 bool ProcessAlive(pid_t pid, uint64_t start_time) {

@@ -29,6 +29,7 @@ absl::StatusOr<sysv::backend::UniqueFd> OpenPidfd(pid_t pid);
 struct ProcStat {
   char state = '?';         // field 3: R, S, D, Z (zombie), X (dead), ...
   uint64_t start_time = 0;  // field 22: clock ticks after boot
+  pid_t ppid = 0;           // field 4: the parent now (a reaper once the first one died)
 };
 
 // Parses the contents of /proc/<pid>/stat (ParseProcStatLine, proc_stat.h).
@@ -53,6 +54,12 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid);
 // daemon reaps a client's resources at exit, not at reaping. False on any
 // error reading /proc.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
+
+// The effective uid of process `pid` now (the second number of the "Uid:"
+// line of /proc/<pid>/status, which any user may read). Results: the uid;
+// ESRCH if there is no such process; EINVAL if the file is not in its
+// format.
+absl::StatusOr<uid_t> ProcessEffectiveUid(pid_t pid);
 
 // Whether the process of `pidfd` has exited (its pidfd is readable; a
 // zombie has exited). Never blocks.

@@ -266,5 +266,18 @@ TEST(ProcessWatchTest, MemlockLimitIsTheProcesssSoftLimit) {
   EXPECT_EQ(ErrnoOf(ProcessMemlockLimit(child.pid()).status()), ESRCH);
 }
 
+TEST(ReadProcStatTest, NamesOurParent) {
+  absl::StatusOr<ProcStat> stat = ReadProcStat(getpid());
+  ASSERT_TRUE(stat.ok()) << stat.status();
+  EXPECT_EQ(stat->ppid, getppid());
+}
+
+TEST(ProcessEffectiveUidTest, IsOurEuid) {
+  absl::StatusOr<uid_t> uid = ProcessEffectiveUid(getpid());
+  ASSERT_TRUE(uid.ok()) << uid.status();
+  EXPECT_EQ(*uid, geteuid());
+  EXPECT_EQ(core::ErrnoOf(ProcessEffectiveUid(0x3fffffff).status()), ESRCH);
+}
+
 }  // namespace
 }  // namespace sysv::linux_backend

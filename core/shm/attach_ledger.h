@@ -20,10 +20,18 @@
 //   between. Pairs with the daemon's destroy, which marks the segment dying
 //   (seq_cst) before summing ledgers (seq_cst): one of the two sees the other.
 //
-// Untrusted input: the daemon treats a ledger as the owning client's claim.
-// Counts are clamped to [0, INT32_MAX] and entries whose seq does not match
-// the live segment are ignored, so scribbling on a ledger can only misstate
-// the scribbler's own attachments.
+// Untrusted input: the daemon treats a ledger as the owning client's claim
+// (DESIGN.md, trust model rule 4). It believes an entry only for a segment
+// that process was granted (core/shm/shm_grants.h: the daemon handed it a
+// descriptor of the segment, or it inherited one across fork), both when
+// counting (shm_nattch, shm_lpid, shm_atime, shm_dtime, the destroy after
+// IPC_RMID) and when folding the ledger at exit or exec. Counts are clamped
+// to [0, INT32_MAX] and entries whose seq does not match the live segment
+// are ignored. So scribbling on a ledger can only misstate the scribbler's
+// own attachments to segments it holds (which shmat and shmdt could make
+// up to any number too), never another segment's: a count it inflates
+// keeps a removed segment it holds alive until it exits, as its real
+// attachment would.
 #ifndef SYSV_CORE_SHM_ATTACH_LEDGER_H_
 #define SYSV_CORE_SHM_ATTACH_LEDGER_H_
 

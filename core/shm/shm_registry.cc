@@ -222,8 +222,10 @@ absl::StatusOr<ObjectRecord> ShmRegistry::CheckAttach(int32_t id, int shmflg,
   return record;
 }
 
-void ShmRegistry::AbsorbLedger(const AttachLedger& ledger, int32_t pid, int64_t now_ns) {
+void ShmRegistry::AbsorbLedger(const AttachLedger& ledger, const ShmGrants& grants, int32_t pid,
+                               int64_t now_ns) {
   ledger.ForEachUsed([&](int32_t index, uint32_t seq, const LedgerSummary& summary) {
+    if (!grants.Holds(index, seq)) return;
     absl::StatusOr<ObjectRecord> record = ids_.FindByIndex(index);
     if (!record.ok() || record->perm.seq != seq) return;
     int64_t attach_ns = summary.last_attach_ns;
@@ -265,6 +267,7 @@ void ShmRegistry::DestroyIfUnattached(int32_t index) {
   }
   total_pages_ -= std::min(total_pages_, record->aux0);
   backing_.Destroy(index, record->perm.seq);
+  census_.Forget(index, record->perm.seq);
   ids_.Remove(index);
   removed_.erase(index);
 }

@@ -14,7 +14,7 @@
 //   - The segment's record lives in the shm object table. shm_nattch and the
 //     latest attach/detach are not stored there: each process keeps its own
 //     attach ledger (core/shm/attach_ledger.h) and a Census sums them on
-//     demand. When a process dies its ledger is folded into the record.
+//     demand, each only for the segments its process was granted. When a process dies its ledger is folded into the record.
 //   - The record's fields: size = shm_segsz; atime/dtime = the latest
 //     attach/detach folded from dead processes' ledgers; last_op_ns orders
 //     those events so shm_lpid names the latest; aux0 = pages (of 4 KiB,
@@ -36,6 +36,7 @@
 #include "core/ipc/ipc_registry.h"
 #include "core/ipc/limits.h"
 #include "core/shm/attach_ledger.h"
+#include "core/shm/shm_grants.h"
 #include "core/shm/shm_types.h"
 
 namespace sysv::core {
@@ -72,10 +73,15 @@ class ShmRegistry {
     int64_t last_detach_ns = 0;
     int32_t last_detach_pid = 0;
   };
+  // Counts, for each live process, only segments that process was granted
+  // (core/shm/shm_grants.h): a ledger is its process's claim.
   class Census {
    public:
     virtual ~Census() = default;
     virtual CensusResult Count(int32_t index, uint32_t seq) = 0;
+    // Segment (index, seq) was destroyed: no process holds a grant of it
+    // any more (its index and, once seq wraps, its id come back).
+    virtual void Forget(int32_t index, uint32_t seq) = 0;
   };
 
   ShmRegistry(IpcRegistry& ids, const ShmLimits& limits, Backing& backing, Census& census);
@@ -101,9 +107,10 @@ class ShmRegistry {
 
   // Folds a dead (or exec'd) process's ledger into the segments' records:
   // every segment it still had attached gets shm_dtime = now and shm_lpid =
-  // pid, as the kernel's detach at exit does. Then destroys removed segments
-  // left without attachments.
-  void AbsorbLedger(const AttachLedger& ledger, int32_t pid, int64_t now_ns);
+  // pid, as the kernel's detach at exit does. Only segments in `grants`
+  // (those the process held) are folded: the rest of the ledger is claims.
+  // Then destroys removed segments left without attachments.
+  void AbsorbLedger(const AttachLedger& ledger, const ShmGrants& grants, int32_t pid, int64_t now_ns);
 
   // Destroys every SHM_DEST segment whose attachments are all gone. Called
   // before answering any shm request, so a caller never observes one.

@@ -88,7 +88,9 @@ class FakeProcess {
   FakeProcess(const FakeProcess&) = delete;
   FakeProcess& operator=(const FakeProcess&) = delete;
 
+  // A shmat: the daemon grants the segment, the process counts it.
   void Attach(int32_t id, int64_t now_ns) {
+    grants_.Grant(IpcIdIndex(id), IpcIdSeq(id), /*writable=*/true);
     ASSERT_TRUE(ledger_->RecordAttach(IpcIdIndex(id), IpcIdSeq(id), now_ns));
   }
   void Detach(int32_t id, int64_t now_ns) {
@@ -97,9 +99,12 @@ class FakeProcess {
   int32_t pid() const { return pid_; }
   const AttachLedger& ledger() const { return *ledger_; }
   AttachLedger& ledger() { return *ledger_; }
+  const ShmGrants& grants() const { return grants_; }
+  ShmGrants& grants() { return grants_; }
 
  private:
   int32_t pid_;
+  ShmGrants grants_;
   std::vector<std::byte> memory_;
   std::optional<AttachLedger> ledger_;
 };
@@ -116,7 +121,7 @@ class LedgerCensus : public ShmRegistry::Census {
   ShmRegistry::CensusResult Count(int32_t index, uint32_t seq) override {
     ShmRegistry::CensusResult result;
     for (const FakeProcess* process : live_) {
-      const LedgerSummary summary = process->ledger().Summarize(index, seq);
+      const LedgerSummary summary = process->grants().Summarize(process->ledger(), index, seq);
       result.nattch += summary.nattch;
       if (summary.last_attach_ns > result.last_attach_ns) {
         result.last_attach_ns = summary.last_attach_ns;
@@ -129,6 +134,13 @@ class LedgerCensus : public ShmRegistry::Census {
     }
     return result;
   }
+
+  void Forget(int32_t index, uint32_t seq) override {
+    for (const FakeProcess* process : live_) const_cast<FakeProcess*>(process)->grants().Revoke(index, seq);
+    forgotten.push_back({index, seq});
+  }
+
+  std::vector<std::pair<int32_t, uint32_t>> forgotten;
 
  private:
   std::vector<const FakeProcess*> live_;
@@ -655,7 +667,7 @@ TEST_F(ShmRegistryTest, AbsorbLedgerSetsDtimeAndLpidOfAStillAttachedSegment) {
   FakeProcess& process = Spawn(300);
   process.Attach(id, 1000 * kNanos);
   census_.Remove(&process);  // the process died
-  shm().AbsorbLedger(process.ledger(), process.pid(), 2000 * kNanos);
+  shm().AbsorbLedger(process.ledger(), process.grants(), process.pid(), 2000 * kNanos);
 
   const ShmStat stat = StatOrDie(id);
   EXPECT_EQ(stat.nattch, 0u);
@@ -671,7 +683,7 @@ TEST_F(ShmRegistryTest, AbsorbLedgerKeepsTheDetachTimeOfAProcessThatDetachedBefo
   process.Attach(id, 1000 * kNanos);
   process.Detach(id, 1500 * kNanos);
   census_.Remove(&process);
-  shm().AbsorbLedger(process.ledger(), process.pid(), 2000 * kNanos);
+  shm().AbsorbLedger(process.ledger(), process.grants(), process.pid(), 2000 * kNanos);
   const ShmStat stat = StatOrDie(id);
   EXPECT_EQ(stat.atime, 1000);
   EXPECT_EQ(stat.dtime, 1500);
@@ -685,7 +697,7 @@ TEST_F(ShmRegistryTest, LpidNamesALiveProcessWhoseEventIsLaterThanTheAbsorbedOne
   dead.Attach(id, 1000 * kNanos);
   alive.Attach(id, 3000 * kNanos);
   census_.Remove(&dead);
-  shm().AbsorbLedger(dead.ledger(), dead.pid(), 2000 * kNanos);
+  shm().AbsorbLedger(dead.ledger(), dead.grants(), dead.pid(), 2000 * kNanos);
   ShmStat stat = StatOrDie(id);
   EXPECT_EQ(stat.nattch, 1u);
   EXPECT_EQ(stat.atime, 3000);
@@ -701,7 +713,7 @@ TEST_F(ShmRegistryTest, AbsorbLedgerDestroysARemovedSegmentLeftUnattached) {
   ASSERT_TRUE(backing_.destroyed.empty());
 
   census_.Remove(&process);
-  shm().AbsorbLedger(process.ledger(), process.pid(), kNowNs + kNanos);
+  shm().AbsorbLedger(process.ledger(), process.grants(), process.pid(), kNowNs + kNanos);
   ASSERT_EQ(backing_.destroyed.size(), 1u);
   EXPECT_EQ(backing_.destroyed[0].index, IpcIdIndex(id));
   EXPECT_EQ(CtlErrno(id, kIpcStat, root_), EINVAL);
@@ -716,7 +728,7 @@ TEST_F(ShmRegistryTest, AbsorbLedgerKeepsARemovedSegmentOthersStillAttach) {
   staying.Attach(id, kNowNs);
   ASSERT_EQ(CtlErrno(id, kIpcRmid, owner_), 0);
   census_.Remove(&dying);
-  shm().AbsorbLedger(dying.ledger(), dying.pid(), kNowNs + kNanos);
+  shm().AbsorbLedger(dying.ledger(), dying.grants(), dying.pid(), kNowNs + kNanos);
   EXPECT_TRUE(backing_.destroyed.empty());
   EXPECT_EQ(StatOrDie(id).nattch, 1u);
 }
@@ -727,11 +739,42 @@ TEST_F(ShmRegistryTest, AbsorbLedgerIgnoresEntriesOfAnotherSeq) {
   // A scribbled (or stale) entry: same index, another seq.
   ASSERT_TRUE(process.ledger().RecordAttach(IpcIdIndex(id), IpcIdSeq(id) + 7, 1000 * kNanos));
   census_.Remove(&process);
-  shm().AbsorbLedger(process.ledger(), process.pid(), 2000 * kNanos);
+  shm().AbsorbLedger(process.ledger(), process.grants(), process.pid(), 2000 * kNanos);
   const ShmStat stat = StatOrDie(id);
   EXPECT_EQ(stat.atime, 0);
   EXPECT_EQ(stat.dtime, 0);
   EXPECT_EQ(stat.lpid, 0);
+}
+
+// A ledger's entries for a segment its process was never granted are
+// claims: neither folded at exit nor counted (issue #13).
+TEST_F(ShmRegistryTest, AbsorbLedgerIgnoresSegmentsTheProcessWasNotGranted) {
+  const int32_t id = Create(kKey, 4096, 0600);
+  FakeProcess& forger = Spawn(300);
+  ASSERT_TRUE(forger.ledger().RecordAttach(IpcIdIndex(id), IpcIdSeq(id), 1000 * kNanos));
+  EXPECT_EQ(StatOrDie(id).nattch, 0u);
+  census_.Remove(&forger);
+  shm().AbsorbLedger(forger.ledger(), forger.grants(), forger.pid(), 2000 * kNanos);
+  const ShmStat stat = StatOrDie(id);
+  EXPECT_EQ(stat.atime, 0);
+  EXPECT_EQ(stat.dtime, 0);
+  EXPECT_EQ(stat.lpid, 0);
+}
+
+TEST_F(ShmRegistryTest, ARemovedSegmentIsDestroyedDespiteUngrantedClaims) {
+  const int32_t id = Create(kKey, 4096, 0600);
+  FakeProcess& owner = Spawn(300);
+  FakeProcess& forger = Spawn(301);
+  owner.Attach(id, kNowNs);
+  ASSERT_TRUE(forger.ledger().CountAttach(IpcIdIndex(id), IpcIdSeq(id)));
+  ASSERT_EQ(CtlErrno(id, kIpcRmid, owner_), 0);
+  owner.Detach(id, kNowNs);
+  shm().SweepRemoved();
+  ASSERT_EQ(backing_.destroyed.size(), 1u);
+  // Destroyed: every grant of it is forgotten.
+  ASSERT_EQ(census_.forgotten.size(), 1u);
+  EXPECT_EQ(census_.forgotten[0], std::make_pair(IpcIdIndex(id), IpcIdSeq(id)));
+  EXPECT_FALSE(owner.grants().Holds(IpcIdIndex(id), IpcIdSeq(id)));
 }
 
 // --- SHM_LOCK, SHM_UNLOCK
