@@ -44,6 +44,18 @@ bool SameIdentity(const core::Credentials& a, const core::Credentials& b) {
   return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups;
 }
 
+// How long a reply of the daemon is awaited awake (state R) before the
+// thread sleeps for it (channel.h, ReceiveMessageAwake()). A process inside
+// a blocking System V call must not look asleep (state S in /proc) until it
+// waits on the object itself: a program that waits for a child to show 'S'
+// and then signals it, removes the object or reads GETNCNT/GETZCNT/nattch
+// (LTP does) must find the child queued, as the kernel's would be. A forked
+// child's first call registers it with the daemon; the reply comes in tens
+// of microseconds, in milliseconds on a loaded machine. Longer means the
+// daemon parked the request (a busy region lock) or is restarting: then
+// the thread sleeps rather than spin.
+constexpr absl::Duration kAwakeForReply = absl::Seconds(1);
+
 bool ChannelBroken(int err) {
   return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED;
 }
@@ -156,12 +168,13 @@ absl::Status Runtime::Register() {
   if (!sent.ok() && !ChannelBroken(ErrnoOf(sent))) return sent;
   uint8_t buffer[wire::kMaxMessageSize];
   absl::StatusOr<linux_backend::ReceivedMessage> received =
-      linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+      linux_backend::ReceiveMessageAwake(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds, kAwakeForReply);
   // A daemon that closed the channel with our request unread makes the
   // kernel report a reset first, then what the daemon sent (a refusal):
   // the reset is consumed by reading it, so read once more.
   if (!received.ok() && ChannelBroken(ErrnoOf(received.status()))) {
-    received = linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+    received =
+        linux_backend::ReceiveMessageAwake(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds, kAwakeForReply);
   }
   if (!received.ok()) return sent.ok() ? received.status() : sent;
   if (received->size == 0) return sent.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : sent;
@@ -268,7 +281,7 @@ absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, si
     }
     wire::Bytes buffer(wire::kMaxMessageSize);
     absl::StatusOr<linux_backend::ReceivedMessage> received =
-        linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+        linux_backend::ReceiveMessageAwake(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds, kAwakeForReply);
     if (!received.ok() || received->size == 0) {
       last = received.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : received.status();
       if (!ChannelBroken(ErrnoOf(last))) return last;

@@ -1,10 +1,12 @@
 #include "backends/linux/channel.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,7 +29,14 @@ namespace sysv::linux_backend {
 namespace {
 
 using ::sysv::backend::UniqueFd;
+using ::sysv::core::ErrnoOf;
 using ::sysv::core::ErrnoStatus;
+
+int64_t MonotonicNanos() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
 
 struct UnixAddress {
   struct sockaddr_un addr;
@@ -224,8 +233,10 @@ absl::Status SendMessage(int fd, absl::Span<const uint8_t> bytes,
   return absl::OkStatus();
 }
 
-absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffer,
-                                               int max_fds) {
+namespace {
+
+// ReceiveMessage() with recvmsg `flags` added (MSG_DONTWAIT).
+absl::StatusOr<ReceivedMessage> Receive(int fd, absl::Span<uint8_t> buffer, int max_fds, int flags) {
   if (buffer.empty() || max_fds < 0 || max_fds > kMaxFdsPerMessage) {
     return ErrnoStatus(EINVAL, "empty buffer or bad max_fds");
   }
@@ -246,7 +257,7 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffe
       // more than max_fds when max_fds is odd.
       msg.msg_controllen = CMSG_LEN(sizeof(int) * max_fds);
     }
-    received = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    received = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | flags);
   } while (received < 0 && errno == EINTR);
   if (received < 0) return ErrnoStatus(errno, "recvmsg");
 
@@ -280,6 +291,27 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffe
   // descriptors attached to one are dropped rather than returned.
   if (received == 0) result.fds.clear();
   return result;
+}
+
+}  // namespace
+
+absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffer, int max_fds) {
+  return Receive(fd, buffer, max_fds, 0);
+}
+
+absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                    absl::Duration awake_for) {
+  // The clock is read every few tries only: a reply usually comes within
+  // the first few.
+  constexpr int kTriesPerClockRead = 16;
+  const int64_t end_nanos = MonotonicNanos() + absl::ToInt64Nanoseconds(awake_for);
+  for (int tries = 1;; ++tries) {
+    absl::StatusOr<ReceivedMessage> received = Receive(fd, buffer, max_fds, MSG_DONTWAIT);
+    if (received.ok() || ErrnoOf(received.status()) != EAGAIN) return received;
+    if (tries % kTriesPerClockRead == 0 && MonotonicNanos() >= end_nanos) break;
+    sched_yield();
+  }
+  return Receive(fd, buffer, max_fds, 0);
 }
 
 }  // namespace sysv::linux_backend
