@@ -1,6 +1,7 @@
 #include "backends/linux/channel.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,7 +30,6 @@ namespace sysv::linux_backend {
 namespace {
 
 using ::sysv::backend::UniqueFd;
-using ::sysv::core::ErrnoOf;
 using ::sysv::core::ErrnoStatus;
 
 int64_t MonotonicNanos() {
@@ -233,10 +233,8 @@ absl::Status SendMessage(int fd, absl::Span<const uint8_t> bytes,
   return absl::OkStatus();
 }
 
-namespace {
-
-// ReceiveMessage() with recvmsg `flags` added (MSG_DONTWAIT).
-absl::StatusOr<ReceivedMessage> Receive(int fd, absl::Span<uint8_t> buffer, int max_fds, int flags) {
+absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffer,
+                                               int max_fds) {
   if (buffer.empty() || max_fds < 0 || max_fds > kMaxFdsPerMessage) {
     return ErrnoStatus(EINVAL, "empty buffer or bad max_fds");
   }
@@ -257,7 +255,7 @@ absl::StatusOr<ReceivedMessage> Receive(int fd, absl::Span<uint8_t> buffer, int 
       // more than max_fds when max_fds is odd.
       msg.msg_controllen = CMSG_LEN(sizeof(int) * max_fds);
     }
-    received = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | flags);
+    received = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
   } while (received < 0 && errno == EINTR);
   if (received < 0) return ErrnoStatus(errno, "recvmsg");
 
@@ -293,25 +291,22 @@ absl::StatusOr<ReceivedMessage> Receive(int fd, absl::Span<uint8_t> buffer, int 
   return result;
 }
 
-}  // namespace
-
-absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffer, int max_fds) {
-  return Receive(fd, buffer, max_fds, 0);
-}
-
 absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
                                                     absl::Duration awake_for) {
-  // The clock is read every few tries only: a reply usually comes within
-  // the first few.
+  // A zero-timeout poll() asks without allocating or consuming anything;
+  // once it reports anything (a message, EOF, an error, a bad descriptor),
+  // the read below returns at once. The clock is read every few tries only:
+  // a reply usually comes within the first few.
   constexpr int kTriesPerClockRead = 16;
   const int64_t end_nanos = MonotonicNanos() + absl::ToInt64Nanoseconds(awake_for);
+  struct pollfd ready = {fd, POLLIN, 0};
   for (int tries = 1;; ++tries) {
-    absl::StatusOr<ReceivedMessage> received = Receive(fd, buffer, max_fds, MSG_DONTWAIT);
-    if (received.ok() || ErrnoOf(received.status()) != EAGAIN) return received;
+    const int polled = poll(&ready, 1, 0);
+    if (polled > 0 || (polled < 0 && errno != EINTR)) break;
     if (tries % kTriesPerClockRead == 0 && MonotonicNanos() >= end_nanos) break;
     sched_yield();
   }
-  return Receive(fd, buffer, max_fds, 0);
+  return ReceiveMessage(fd, buffer, max_fds);
 }
 
 }  // namespace sysv::linux_backend
