@@ -125,6 +125,7 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   // here on, even during a round trip to the daemon (a forked child's first
   // call registers it), ends the call with EINTR if it has to sleep.
   const uint64_t since = SignalEpoch();
+  const AwakeRoundTrips awake;
   Runtime& runtime = Runtime::Get();
   long mtype = 0;
   const int64_t offset = LoadMessage(runtime, msqid, msgp, msgsz, &mtype);
@@ -149,6 +150,7 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
 
 ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   const uint64_t since = SignalEpoch();  // first of all, as in Msgsnd()
+  const AwakeRoundTrips awake;
   // do_msgrcv()
   if (absl::Status status = core::CheckMsgrcvArgs(msqid, msgsz, msgflg); !status.ok()) {
     return FailWithStatus(status);

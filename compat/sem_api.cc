@@ -196,6 +196,7 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   // ends the call with EINTR if it has to sleep, as the kernel's
   // signal_pending() check before its sleep would.
   const uint64_t signal_epoch = SignalEpoch();
+  const AwakeRoundTrips awake;
   // ksys_semtimedop() copies the timeout before anything else.
   struct timespec timeout {};
   if (user_timeout != nullptr && !FaultSafeCopy(&timeout, user_timeout, sizeof(timeout))) {
