@@ -20,6 +20,7 @@
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
 #include "compat/runtime.h"
+#include "compat/signal_epoch.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
 #include "core/msg/msg_checks.h"
@@ -120,6 +121,11 @@ int64_t LoadMessage(Runtime& runtime, int msqid, const void* msgp, size_t msgsz,
 }
 
 int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
+  // First of all (see MsgQueue::SignalEpoch()): a handler that runs from
+  // here on, even during a round trip to the daemon (a forked child's first
+  // call registers it), ends the call with EINTR if it has to sleep.
+  const uint64_t since = SignalEpoch();
+  const AwakeRoundTrips awake;
   Runtime& runtime = Runtime::Get();
   long mtype = 0;
   const int64_t offset = LoadMessage(runtime, msqid, msgp, msgsz, &mtype);
@@ -132,7 +138,6 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   // no other thread can drop the mapping under it.
   MsgQueue& queue = *(*grant)->queue;
   const int32_t pid = runtime.SemCaller().pid;
-  const uint64_t since = queue.SignalEpoch();
   for (;;) {
     const int result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, pid, since);
     if (result == 0) return 0;
@@ -144,6 +149,8 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
 }
 
 ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
+  const uint64_t since = SignalEpoch();  // first of all, as in Msgsnd()
+  const AwakeRoundTrips awake;
   // do_msgrcv()
   if (absl::Status status = core::CheckMsgrcvArgs(msqid, msgsz, msgflg); !status.ok()) {
     return FailWithStatus(status);
@@ -165,7 +172,6 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   const int32_t pid = runtime.SemCaller().pid;
   int64_t mtype = 0;
   int64_t result;
-  const uint64_t since = queue.SignalEpoch();
   for (;;) {
     result = queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
     if (result != core::kMsgRecheck) break;

@@ -44,6 +44,28 @@ bool SameIdentity(const core::Credentials& a, const core::Credentials& b) {
   return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups;
 }
 
+// How long a reply of the daemon is awaited awake (state R) before the
+// thread sleeps for it (channel.h, ReceiveMessageAwake()). A process inside
+// a blocking System V call must not look asleep (state S in /proc) until it
+// waits on the object itself: a program that waits for a child to show 'S'
+// and then signals it, removes the object or reads GETNCNT/GETZCNT/nattch
+// (LTP does) must find the child queued, as the kernel's would be. A forked
+// child's first call registers it with the daemon: a few milliseconds on a
+// loaded machine (a median of 4-6 ms measured here with two busy CPUs,
+// the same awake or asleep). Longer means the
+// daemon parked the request (a busy region lock) or is restarting: then
+// the thread sleeps rather than spin.
+constexpr absl::Duration kAwakeForReply = absl::Seconds(1);
+
+// AwakeRoundTrips alive on this thread.
+thread_local int t_awake_round_trips = 0;
+
+// The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips.
+absl::StatusOr<linux_backend::ReceivedMessage> ReceiveReply(int fd, absl::Span<uint8_t> buffer) {
+  if (t_awake_round_trips > 0) return linux_backend::ReceiveMessageAwake(fd, buffer, wire::kMaxFds, kAwakeForReply);
+  return linux_backend::ReceiveMessage(fd, buffer, wire::kMaxFds);
+}
+
 bool ChannelBroken(int err) {
   return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED;
 }
@@ -75,6 +97,9 @@ absl::Status Refused(int error, const char* what, const char* share) {
 }  // namespace
 
 absl::StatusOr<core::Credentials> CallerCredentials() { return linux_backend::CurrentCredentials(); }
+
+AwakeRoundTrips::AwakeRoundTrips() { ++t_awake_round_trips; }
+AwakeRoundTrips::~AwakeRoundTrips() { --t_awake_round_trips; }
 
 Runtime& Runtime::Get() {
   static Runtime* const runtime = [] {
@@ -164,13 +189,12 @@ absl::Status Runtime::Register() {
   // before the request went out: the refusal is still there to read.
   if (!sent.ok() && !ChannelBroken(ErrnoOf(sent))) return sent;
   uint8_t buffer[wire::kMaxMessageSize];
-  absl::StatusOr<linux_backend::ReceivedMessage> received =
-      linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+  absl::StatusOr<linux_backend::ReceivedMessage> received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
   // A daemon that closed the channel with our request unread makes the
   // kernel report a reset first, then what the daemon sent (a refusal):
   // the reset is consumed by reading it, so read once more.
   if (!received.ok() && ChannelBroken(ErrnoOf(received.status()))) {
-    received = linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+    received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
   }
   if (!received.ok()) return sent.ok() ? received.status() : sent;
   if (received->size == 0) return sent.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : sent;
@@ -276,8 +300,7 @@ absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, si
       continue;
     }
     wire::Bytes buffer(wire::kMaxMessageSize);
-    absl::StatusOr<linux_backend::ReceivedMessage> received =
-        linux_backend::ReceiveMessage(channel_.get(), absl::MakeSpan(buffer), wire::kMaxFds);
+    absl::StatusOr<linux_backend::ReceivedMessage> received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
     if (!received.ok() || received->size == 0) {
       last = received.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : received.status();
       if (!ChannelBroken(ErrnoOf(last))) return last;
@@ -502,6 +525,7 @@ absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t wh
 }
 
 absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
+  const AwakeRoundTrips awake;
   if (id < 0) return ErrnoStatus(EINVAL, "negative shmid");
   absl::StatusOr<uint64_t> where = core::ShmAttachAddress(addr, shmflg);
   if (!where.ok()) return where.status();

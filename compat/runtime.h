@@ -83,6 +83,23 @@ struct Attachment {
   uint64_t length = 0;  // of the mapping
 };
 
+// While one lives on a thread, that thread's round trips to the daemon
+// await the reply awake, runnable, never asleep (runtime.cc,
+// kAwakeForReply). The calls that can block (semop, semtimedop, msgsnd,
+// msgrcv) and shmat hold one from their start: a program that waits for a
+// process to show state 'S' and then acts on it (signals it, removes the
+// object, reads GETNCNT/GETZCNT or nattch) must not catch it asleep in a
+// round trip, before it has queued itself or counted its attachment. Other
+// calls sleep for their replies, which costs no CPU when many processes
+// talk to the daemon at once.
+class AwakeRoundTrips {
+ public:
+  AwakeRoundTrips();
+  ~AwakeRoundTrips();
+  AwakeRoundTrips(const AwakeRoundTrips&) = delete;
+  AwakeRoundTrips& operator=(const AwakeRoundTrips&) = delete;
+};
+
 class Runtime {
  public:
   // The process's runtime, created on first use and never destroyed (calls

@@ -191,6 +191,12 @@ int WaitZeroThroughDaemon(Runtime& runtime, int semid, absl::Span<const core::Se
 
 // semop and semtimedop. `timeout` is the caller's pointer (may be bad).
 int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct timespec* user_timeout) {
+  // First of all: a handler that runs from here on, even during a round
+  // trip to the daemon below (a forked child's first call registers it),
+  // ends the call with EINTR if it has to sleep, as the kernel's
+  // signal_pending() check before its sleep would.
+  const uint64_t signal_epoch = SignalEpoch();
+  const AwakeRoundTrips awake;
   // ksys_semtimedop() copies the timeout before anything else.
   struct timespec timeout {};
   if (user_timeout != nullptr && !FaultSafeCopy(&timeout, user_timeout, sizeof(timeout))) {
@@ -213,8 +219,6 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return Fail(creds.status());
-  // For the daemon-run path below (core::SemSet::Semop reads its own).
-  const uint64_t signal_epoch = SignalEpoch();
   bool alter = false;
   SemGrant* grant = VerdictGrant(runtime, semid, sops, *creds, &alter);
   if (grant != nullptr) {
@@ -266,7 +270,7 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
   bool undo = false;
   for (const core::SemOp& sop : sops) undo |= (sop.flg & SEM_UNDO) != 0;
   if (undo) NoteUndoSet(caller.pid, semid, t_grant.grant);
-  const int error = grant->set->Semop(sops, caller, deadline);
+  const int error = grant->set->Semop(sops, caller, deadline, signal_epoch);
   g_in_locked_semop.fetch_sub(1, std::memory_order_release);
   return error == 0 ? 0 : FailWithErrno(error);
 }

@@ -1,10 +1,13 @@
 #include "backends/linux/channel.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +31,12 @@ namespace {
 
 using ::sysv::backend::UniqueFd;
 using ::sysv::core::ErrnoStatus;
+
+int64_t MonotonicNanos() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
 
 struct UnixAddress {
   struct sockaddr_un addr;
@@ -280,6 +289,24 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffe
   // descriptors attached to one are dropped rather than returned.
   if (received == 0) result.fds.clear();
   return result;
+}
+
+absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                    absl::Duration awake_for) {
+  // A zero-timeout poll() asks without allocating or consuming anything;
+  // once it reports anything (a message, EOF, an error, a bad descriptor),
+  // the read below returns at once. The clock is read every few tries only:
+  // a reply usually comes within the first few.
+  constexpr int kTriesPerClockRead = 16;
+  const int64_t end_nanos = MonotonicNanos() + absl::ToInt64Nanoseconds(awake_for);
+  struct pollfd ready = {fd, POLLIN, 0};
+  for (int tries = 1;; ++tries) {
+    const int polled = poll(&ready, 1, 0);
+    if (polled > 0 || (polled < 0 && errno != EINTR)) break;
+    if (tries % kTriesPerClockRead == 0 && MonotonicNanos() >= end_nanos) break;
+    sched_yield();
+  }
+  return ReceiveMessage(fd, buffer, max_fds);
 }
 
 }  // namespace sysv::linux_backend

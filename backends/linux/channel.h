@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "backends/common/unique_fd.h"
 
@@ -92,6 +93,17 @@ struct ReceivedMessage {
 absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd,
                                                absl::Span<uint8_t> buffer,
                                                int max_fds);
+
+// ReceiveMessage() for a reply expected soon, awaited awake: for up to
+// `awake_for` the socket is polled without blocking, with sched_yield()
+// between polls (the thread stays runnable, state R in /proc, and gives its
+// CPU to the peer if it waits for one); then it is read, blocking if
+// nothing came. A client inside a System V call waits for the daemon this
+// way, so that nobody watching /proc takes it for a sleep on the object
+// (which the kernel's call would be) before it really waits there. Results
+// as ReceiveMessage().
+absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                    absl::Duration awake_for);
 
 }  // namespace sysv::linux_backend
 

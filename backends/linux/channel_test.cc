@@ -5,18 +5,25 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "backends/common/unique_fd.h"
 #include "core/ipc/errno_status.h"
@@ -193,6 +200,80 @@ TEST(ChannelTest, NothingToReadIsEagain) {
       ReceiveMessage(pair.b.get(), absl::MakeSpan(buffer), 4);
   ASSERT_FALSE(message.ok());
   EXPECT_EQ(ErrnoOf(message.status()), EAGAIN) << message.status();
+}
+
+// The /proc state letter of thread `tid` of this process.
+char ThreadState(pid_t tid) {
+  const std::string path = absl::StrCat("/proc/self/task/", tid, "/stat");
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return 0;
+  char buf[512] = {};
+  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, file);
+  std::fclose(file);
+  const char* close = std::strrchr(buf, ')');
+  return n == 0 || close == nullptr || close[1] == 0 ? 0 : close[2];
+}
+
+// A thread in ReceiveMessageAwake() on `fd` for `awake_for`; its result in
+// `*result` when `done` is notified.
+struct AwakeReceiver {
+  AwakeReceiver(int fd, absl::Duration awake_for) {
+    thread = std::thread([this, fd, awake_for] {
+      tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+      std::vector<uint8_t> buffer(16);
+      absl::StatusOr<ReceivedMessage> received = ReceiveMessageAwake(fd, absl::MakeSpan(buffer), 4, awake_for);
+      result = received.ok() ? std::string(buffer.begin(), buffer.begin() + received->size)
+                             : absl::StrCat("errno ", ErrnoOf(received.status()));
+      done.Notify();
+    });
+    while (tid.load() == 0) std::this_thread::yield();
+  }
+  ~AwakeReceiver() { thread.join(); }
+  std::atomic<pid_t> tid{0};
+  std::string result;
+  absl::Notification done;
+  std::thread thread;
+};
+
+TEST(ChannelTest, AwakeReceiveNeverSleepsWithinItsBound) {
+  SocketPair pair = SocketPair::Make();
+  AwakeReceiver receiver(pair.b.get(), absl::Seconds(30));
+  // Runnable ('R') whenever looked at, never asleep ('S') on the socket.
+  const absl::Time end = absl::Now() + absl::Milliseconds(200);
+  int looks = 0;
+  while (absl::Now() < end) {
+    const char state = ThreadState(receiver.tid.load());
+    ASSERT_NE(state, 'S') << "after " << looks << " looks";
+    ++looks;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_FALSE(receiver.done.HasBeenNotified());
+  ASSERT_TRUE(SendMessage(pair.a.get(), Bytes("reply"), {}).ok());
+  receiver.done.WaitForNotification();
+  EXPECT_EQ(receiver.result, "reply");
+}
+
+TEST(ChannelTest, AwakeReceiveSleepsAfterItsBound) {
+  SocketPair pair = SocketPair::Make();
+  AwakeReceiver receiver(pair.b.get(), absl::Milliseconds(5));
+  const absl::Time end = absl::Now() + absl::Seconds(10);
+  while (ThreadState(receiver.tid.load()) != 'S' && absl::Now() < end) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(ThreadState(receiver.tid.load()), 'S');
+  ASSERT_TRUE(SendMessage(pair.a.get(), Bytes("late"), {}).ok());
+  receiver.done.WaitForNotification();
+  EXPECT_EQ(receiver.result, "late");
+}
+
+TEST(ChannelTest, AwakeReceiveSeesEofAndErrors) {
+  SocketPair pair = SocketPair::Make();
+  AwakeReceiver receiver(pair.b.get(), absl::Seconds(30));
+  pair.a.reset();
+  receiver.done.WaitForNotification();
+  EXPECT_EQ(receiver.result, "");  // size 0: EOF
+  std::vector<uint8_t> buffer(16);
+  absl::StatusOr<ReceivedMessage> bad = ReceiveMessageAwake(-1, absl::MakeSpan(buffer), 4, absl::Seconds(1));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(ErrnoOf(bad.status()), EBADF);
 }
 
 TEST(ChannelTest, SendErrors) {

@@ -788,7 +788,10 @@ int SemSet::Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& ca
 int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline) {
   // A handler that runs from here on interrupts a sleep (the kernel's
   // signal_pending() check before it sleeps).
-  const uint64_t signal_epoch = platform_->SignalEpoch();
+  return Semop(sops, caller, deadline, platform_->SignalEpoch());
+}
+
+int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline, uint64_t signal_epoch) {
   Locked locked_storage(*this);
   Locked* locked = &locked_storage;
   // A busy lock is waited for as the sleep is: the deadline, signals and

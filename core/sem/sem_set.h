@@ -86,6 +86,11 @@ class SemSet {
   // SemPlatform::signal_epoch), ENOMEM (no room to queue the operation or
   // its undo record).
   int Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline);
+  // The same for a call that started at signal epoch `since` (read before
+  // anything else of the call, which may have done more, such as a round
+  // trip to the daemon, before it got here): a handler run since then
+  // interrupts it as one run during it would.
+  int Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline deadline, uint64_t since);
 
   // semop for a client that may not write the region (read permission
   // only, which suffices for an operation that only waits for zero:
