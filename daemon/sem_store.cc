@@ -45,6 +45,9 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
                                &linux_backend::LinuxDaemonSemPlatform());
   }
   if (!set.ok()) return set.status();
+  // The daemon maps only live sets and drops the mapping when it removes
+  // one: a removal mark in the region is a scribble (core/sem/sem_set.h).
+  set->BindToOwner();
   return &maps_.Insert(index, Cache::Mapping{*std::move(guarded), *set});
 }
 
@@ -76,6 +79,7 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
     return set.status();
   }
+  set->BindToOwner();  // as in Map()
   maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
   live_[index] = Record{seq, Layout{nsems, ctime}};
   return absl::OkStatus();
