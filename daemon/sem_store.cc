@@ -39,7 +39,7 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
   if (upgrade) core::SemSet::UpgradeLayout(guarded->data(), guarded->size());
   absl::StatusOr<core::SemSet> set =
       core::SemSet::Open(guarded->data(), guarded->size(), &linux_backend::LinuxDaemonSemPlatform());
-  if (repair || (!set.ok() && *was_short)) {
+  if (repair || (*was_short && (!set.ok() || !core::SemSet::HeaderIntact(guarded->data(), guarded->size())))) {
     SYSV_LOG(kWarning, "semaphore set %d.%u: its file was cut short; its values are reset", index, record.seq);
     set = core::SemSet::Format(guarded->data(), guarded->size(), record.layout.nsems, record.layout.ctime,
                                &linux_backend::LinuxDaemonSemPlatform());

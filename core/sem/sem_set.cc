@@ -798,6 +798,19 @@ int32_t NsemsOfLength(size_t len) {
 
 }  // namespace
 
+bool SemSet::HeaderIntact(const void* base, size_t len) {
+  const int32_t nsems = NsemsOfLength(len);
+  if (nsems == 0) return false;
+  const auto* header = static_cast<const SemRegionHeader*>(base);
+  return header->magic.load(std::memory_order_acquire) == SemRegionHeader::kMagic &&
+         header->layout_version.load(std::memory_order_relaxed) == SemRegionHeader::kVersion &&
+         header->nsems.load(std::memory_order_relaxed) == static_cast<uint32_t>(nsems) &&
+         header->slots_offset.load(std::memory_order_relaxed) == kHeaderBytes &&
+         header->arena_offset.load(std::memory_order_relaxed) ==
+             kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems) &&
+         header->arena_blocks.load(std::memory_order_relaxed) == ArenaBlocksFor(nsems);
+}
+
 absl::StatusOr<SemSet> SemSet::Open(void* base, size_t len, const SemPlatform* platform) {
   if (len < kHeaderBytes) return ErrnoStatus(EIDRM, "semaphore region is too small");
   auto* header = static_cast<SemRegionHeader*>(base);

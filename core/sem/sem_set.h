@@ -113,6 +113,12 @@ class SemSet {
                                        const SemPlatform* platform);
   // Validates an existing region's geometry against `len`.
   static absl::StatusOr<SemSet> Open(void* base, size_t len, const SemPlatform* platform);
+  // Whether the header still says what Format() wrote for a region of `len`
+  // bytes (magic, version, geometry). Nothing relies on it once the region
+  // is open (see "Regions are untrusted input"); the daemon asks it of a
+  // file found cut short, to tell a region whose tail was cut (kept) from
+  // one cut to nothing (formatted again).
+  static bool HeaderIntact(const void* base, size_t len);
   // Converts a region of an older layout version in place (daemon start,
   // before Open, while no client maps the region). Returns whether it did.
   static bool UpgradeLayout(void* base, size_t len);

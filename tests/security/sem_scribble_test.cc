@@ -234,7 +234,8 @@ int Scribble(const std::string& dir, int id, int stop_fd, uint32_t seed) {
 void Sequence(const testing::SemApi& api, int id, testing::TraceWriter& out) {
   int step = 0;
   auto line = [&](const std::string& what, long result) {
-    out.Line(step++, what + " = " + (result < 0 ? std::string("-1 ") + strerrorname_np(errno) : std::to_string(result)));
+    const std::string text = result < 0 ? std::string("-1 ") + strerrorname_np(errno) : std::to_string(result);
+    out.Line(step++, what + " = " + text);
   };
   unsigned short values[kNsems] = {};
   auto all = [&](const char* what) {
