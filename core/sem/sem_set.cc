@@ -1068,9 +1068,12 @@ int SemSet::EndFor(uint32_t index, int32_t pid, int reason) {
 
 bool SemSet::Decision(uint32_t status) const {
   if (status == 0 || status == ERANGE) return true;
+  if (status != EIDRM) return false;
   // EIDRM is written by Remove(); a client checks the table before it
-  // believes it (see "Regions are untrusted input").
-  return status == EIDRM && (table_ == nullptr || RemovedOutsideRegion());
+  // believes it, and a set the daemon vouches for exists (see "Regions are
+  // untrusted input").
+  if (owner_) return false;
+  return table_ == nullptr || RemovedOutsideRegion();
 }
 
 bool SemSet::TrySemopFast(const SemOp& sop, int32_t pid) {
