@@ -18,7 +18,8 @@
 //   - alice's SETALL puts the set back, and a short fixed sequence of
 //     calls (values, blocked IPC_NOWAIT, ERANGE, SEM_UNDO at exit, counts)
 //     gives exactly the kernel's results (tests/testing/differential.h);
-//   - carol's blocked semop is woken by alice's IPC_RMID with EIDRM.
+//   - carol's blocked semop is woken by alice's IPC_RMID with EIDRM, after
+//     bob stopped, and while he still scribbles (a second test).
 // A lock word naming a live holder in another PID namespace is a holder
 // the probe cannot see (core/owner_word_mutex.h: treated as alive), which
 // bob could equally be by stopping inside semop: the scribbler leaves those
@@ -381,6 +382,60 @@ TEST_F(SemScribbleTest, AlterUserScribblesButCannotRemoveTheSet) {
   EXPECT_EQ(read(result_pipe[0], &error, sizeof(error)), static_cast<ssize_t>(sizeof(error)));
   close(result_pipe[0]);
   EXPECT_EQ(error, EIDRM) << strerrorname_np(error);
+}
+
+// While bob still scribbles, carol sleeps on alice's set (again and again:
+// a scribbled value may let her operation through) and alice removes it:
+// the removal is not bob's to stop, and it ends carol's sleep with EIDRM.
+TEST_F(SemScribbleTest, OwnersRemovalWhileScribblingWakesSleepersWithEidrm) {
+  const testing::Identity alice = User("alice", kAlice, kAlice);
+  const testing::Identity bob = User("bob", kBob, kBob);
+  const testing::Identity carol = User("carol", kCarol, kCarol);
+  int id_pipe[2];
+  ASSERT_EQ(pipe(id_pipe), 0);
+  ASSERT_EQ(RunAs(alice,
+                  [&] {
+                    const int id = sysv_semget(IPC_PRIVATE, kNsems, IPC_CREAT | 0666);
+                    return id >= 0 && write(id_pipe[1], &id, sizeof(id)) == sizeof(id) ? 0 : 1;
+                  }),
+            0);
+  int id = -1;
+  ASSERT_EQ(read(id_pipe[0], &id, sizeof(id)), static_cast<ssize_t>(sizeof(id)));
+  close(id_pipe[0]);
+  close(id_pipe[1]);
+
+  int stop[2];
+  ASSERT_EQ(pipe(stop), 0);
+  const std::string dir = daemon_->dir();
+  const pid_t scribbler = SpawnAs(bob, [&] { return Scribble(dir, id, stop[0], 4242); });
+  int result_pipe[2];
+  ASSERT_EQ(pipe(result_pipe), 0);
+  const pid_t sleeper = SpawnAs(carol, [&] {
+    // Sleeps until an error ends it; errors a scribbled set may give go on.
+    for (;;) {
+      sembuf wait[] = {{3, -32767, 0}, {2, -32767, 0}};
+      if (sysv_semop(id, wait, 2) == 0) continue;
+      if (errno == ERANGE || errno == ENOMEM || errno == EAGAIN) continue;
+      const int error = errno;
+      return write(result_pipe[1], &error, sizeof(error)) == sizeof(error) ? 0 : 1;
+    }
+  });
+  sleep(2);  // carol sleeps, bob scribbles
+  pollfd early{result_pipe[0], POLLIN, 0};
+  EXPECT_EQ(poll(&early, 1, 0), 0) << "carol's sleep ended before anyone removed the set";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const pid_t remover = SpawnAs(alice, [&] { return sysv_semctl(id, 0, IPC_RMID) == 0 ? 0 : errno; });
+  EXPECT_EQ(WaitUntil(remover, deadline), 0) << "alice's IPC_RMID while bob scribbles";
+  EXPECT_EQ(WaitUntil(sleeper, deadline), 0) << "carol (-1: still asleep after the removal)";
+  close(result_pipe[1]);
+  int error = -1;
+  EXPECT_EQ(read(result_pipe[0], &error, sizeof(error)), static_cast<ssize_t>(sizeof(error)));
+  close(result_pipe[0]);
+  EXPECT_EQ(error, EIDRM) << strerrorname_np(error);
+  ASSERT_EQ(write(stop[1], "x", 1), 1);
+  close(stop[1]);
+  close(stop[0]);
+  EXPECT_EQ(WaitUntil(scribbler, deadline), 0) << "bob";
 }
 
 }  // namespace
