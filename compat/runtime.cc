@@ -405,6 +405,8 @@ absl::StatusOr<std::shared_ptr<SemGrant>> Runtime::SemGrantFor(
       core::SemSet::Open(grant->map.data(), grant->map.size(), &linux_backend::LinuxSemPlatform());
   if (!set.ok()) return ErrnoStatus(EIDRM, set.status().message());
   grant->set.emplace(*set);
+  // EIDRM only when the table says so, not the region (core/sem/sem_set.h).
+  grant->set->BindToTable(published_sem_table_.load(std::memory_order_acquire), id);
   SweepStaleGrants(sem_grants_, *sem_table_, &sem_sweep_at_,
                    [](const std::shared_ptr<SemGrant>& g) { return g->seq; });
   sem_grants_[id] = grant;

@@ -39,12 +39,15 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
   if (upgrade) core::SemSet::UpgradeLayout(guarded->data(), guarded->size());
   absl::StatusOr<core::SemSet> set =
       core::SemSet::Open(guarded->data(), guarded->size(), &linux_backend::LinuxDaemonSemPlatform());
-  if (repair || (!set.ok() && *was_short)) {
+  if (repair || (*was_short && (!set.ok() || !core::SemSet::HeaderIntact(guarded->data(), guarded->size())))) {
     SYSV_LOG(kWarning, "semaphore set %d.%u: its file was cut short; its values are reset", index, record.seq);
     set = core::SemSet::Format(guarded->data(), guarded->size(), record.layout.nsems, record.layout.ctime,
                                &linux_backend::LinuxDaemonSemPlatform());
   }
   if (!set.ok()) return set.status();
+  // The daemon maps only live sets and drops the mapping when it removes
+  // one: a removal mark in the region is a scribble (core/sem/sem_set.h).
+  set->BindToOwner();
   return &maps_.Insert(index, Cache::Mapping{*std::move(guarded), *set});
 }
 
@@ -76,6 +79,7 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
     (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
     return set.status();
   }
+  set->BindToOwner();  // as in Map()
   maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
   live_[index] = Record{seq, Layout{nsems, ctime}};
   return absl::OkStatus();

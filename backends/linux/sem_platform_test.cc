@@ -264,6 +264,95 @@ TEST_F(SemSetTest, ScribbledArenaGivesErrorsNotCrashes) {
   sleeper.join();
 }
 
+// The recovery rules of "Regions are untrusted input" (core/sem/sem_set.h),
+// one scribble at a time, on a set the daemon vouches for.
+TEST_F(SemSetTest, ForgedRemovalMarkIsClearedOnAVouchedSet) {
+  Make(2);
+  set().BindToOwner();
+  reinterpret_cast<SemRegionHeader*>(base_)->removed.store(1);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(set().GetVal(0), 1);
+  EXPECT_EQ(reinterpret_cast<SemRegionHeader*>(base_)->removed.load(), 0u);
+  // A real IPC_RMID is still one for a view that trusts the mark (the
+  // daemon drops its own mapping when it removes a set).
+  set().Remove();
+  absl::StatusOr<SemSet> unbound = SemSet::Open(base_, size_, &linux_backend::LinuxSemPlatform());
+  ASSERT_TRUE(unbound.ok());
+  EXPECT_EQ(unbound->Semop(std::vector<SemOp>{{0, 1, 0}}, me(), Deadline::Infinite()), EIDRM);
+}
+
+TEST_F(SemSetTest, ScribbledHeaderGeometryIsNotRead) {
+  Make(3);
+  auto* header = reinterpret_cast<SemRegionHeader*>(base_);
+  header->magic.store(0);
+  header->nsems.store(1'000'000);
+  header->arena_blocks.store(7);
+  absl::StatusOr<SemSet> again = SemSet::Open(base_, size_, &linux_backend::LinuxSemPlatform());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->nsems(), 3);
+  EXPECT_FALSE(SemSet::HeaderIntact(base_, size_));
+}
+
+TEST_F(SemSetTest, LockThatIsNotOneIsFormattedAgainAndTaken) {
+  Make(1);
+  auto* header = reinterpret_cast<SemRegionHeader*>(base_);
+  // The lock's magic, then "not recoverable" in its word.
+  reinterpret_cast<uint32_t*>(header->lock)[2] = 0xdeadbeef;
+  EXPECT_EQ(Op({{0, 2, 0}}), 0);
+  *reinterpret_cast<uint64_t*>(header->lock) = 0x3fff'ffff;
+  EXPECT_EQ(Op({{0, -1, 0}}), 0);
+  EXPECT_EQ(set().GetVal(0), 1);
+}
+
+TEST_F(SemSetTest, ValueBeyondSemvmxReadsAsSemvmx) {
+  Make(1);
+  auto* slots = reinterpret_cast<SemSlot*>(static_cast<unsigned char*>(base_) +
+                                           reinterpret_cast<SemRegionHeader*>(base_)->slots_offset.load());
+  slots[0].word.store(SemWord(kSemVmx + 1000, 77));
+  EXPECT_EQ(set().GetVal(0), kSemVmx);
+  EXPECT_EQ(Op({{0, 1, kIpcNowait}}), ERANGE);
+  EXPECT_TRUE(set().TrySemopFast({0, -1, 0}, getpid()));
+  EXPECT_EQ(set().GetVal(0), kSemVmx - 1);
+}
+
+TEST_F(SemSetTest, SleeperWhoseWakeUpAScribbleLostRunsItsOperationItself) {
+  Make(1);
+  std::atomic<int> result{-1};
+  std::thread sleeper([&] { result = Op({{0, -1, 0}}); });
+  AwaitNcnt(0, 1);
+  auto* header = reinterpret_cast<SemRegionHeader*>(base_);
+  auto* slots = reinterpret_cast<SemSlot*>(static_cast<unsigned char*>(base_) +
+                                           reinterpret_cast<SemRegionHeader*>(base_)->slots_offset.load());
+  // "Nobody is queued", and the value raised behind the lock's back: no
+  // waker will look at the queue.
+  header->queued.store(0);
+  slots[0].word.store(SemWord(1, 99));
+  const auto start = std::chrono::steady_clock::now();
+  sleeper.join();
+  EXPECT_EQ(result.load(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_EQ(set().GetVal(0), 0);
+}
+
+TEST_F(SemSetTest, ForgedStatusIsNotTheSleepersAnswer) {
+  Make(1);
+  set().BindToOwner();  // as the daemon would: the set exists
+  std::atomic<int> result{-1};
+  std::thread sleeper([&] { result = Op({{0, -1, 0}}, Deadline::After(absl::Milliseconds(1500))); });
+  AwaitNcnt(0, 1);
+  // Every waiter record's status: "EIDRM" from nobody.
+  auto* arena = static_cast<unsigned char*>(base_) + reinterpret_cast<SemRegionHeader*>(base_)->arena_offset.load();
+  for (uint32_t i = 0; i < 64; ++i) {
+    auto* w = reinterpret_cast<SemWaiter*>(arena + size_t{i} * kSemBlockSize);
+    if (w->block.kind.load() == static_cast<uint32_t>(SemBlockKind::kWaiter)) {
+      w->status.store(EIDRM);
+      linux_backend::LinuxSemPlatform().waiter.wake(&w->status, 1);
+    }
+  }
+  sleeper.join();
+  EXPECT_EQ(result.load(), EAGAIN);  // its timeout, not "removed"
+}
+
 }  // namespace
 }  // namespace sysv::core
 

@@ -65,10 +65,28 @@
 // leaves the lock owner-dead; the next holder replays an active log, which
 // is idempotent, before anything else.
 //
-// Untrusted input: a client with write access can scribble anywhere here.
-// Readers validate the header's geometry once against the region's size,
-// and bound every semaphore number, block index, record length and count
-// they read; a violation fails the operation with EIDRM for this set only.
+// Regions are untrusted input: a client with alter permission can scribble
+// anywhere here, at any moment. The recovery rules are in the notes of
+// core/sem/sem_set.h; field by field:
+//   magic, layout_version, nsems, *_offset, arena_blocks: written by Format,
+//     read only by the daemon's checks (SemSet::HeaderIntact, UpgradeLayout);
+//     the geometry in use comes from the mapping's length.
+//   removed: a hint; believed only when the object table (clients) agrees,
+//     cleared by the daemon, which vouches for the sets it maps.
+//   lock: a word naming no live thread is taken over, a lock that is not one
+//     formatted again; either way the taker runs recovery (below).
+//   ctime, SemSlot::otime: reported as read (IPC_STAT's times; a writer can
+//     forge them, which the kernel would not let him: see the README).
+//   queued, complex_count: recounted by recovery; a wrong count costs a
+//     sleeper at most kRegionSleepLimit, after which it re-runs its operation.
+//   blocks_in_use_end, next_order, first_order: bounded or only compared.
+//   SemSlot::word: value clamped to [0, SEMVMX], pid as read; a scribbled
+//     frozen or watched flag only routes operations through the lock.
+//   redo: replayed only after a dead (or made-up) holder, entry by entry,
+//     bounded and clamped.
+//   arena records: validated when found and every field bounded when used;
+//     a waiter's status is believed only if it is a decision the set makes
+//     (0, ERANGE, EIDRM of a set really removed).
 #ifndef SYSV_CORE_SEM_SEM_REGION_H_
 #define SYSV_CORE_SEM_SEM_REGION_H_
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "core/cpu_relax.h"
 #include "core/ipc/errno_status.h"
+#include "core/ipc/ipc_id.h"
 #include "core/sem/sem_registry.h"
 
 namespace sysv::core {
@@ -55,26 +56,54 @@ class SemSet::Locked {
   Locked& operator=(const Locked&) = delete;
 
   // Takes the lock (repairing after a dead holder), waiting as `wait` says
-  // (RegionPlatform::LockAsCall). Returns 0; EIDRM for a lock that is not
-  // one (a scribbled region); EAGAIN, EINTR or kLockBusy (the daemon) when
-  // the lock is held and the wait ended.
+  // (RegionPlatform::LockAsCall). Returns 0; EAGAIN, EINTR or kLockBusy
+  // (the daemon) when the lock is held and the wait ended; EAGAIN too when
+  // a scribbler keeps breaking the lock faster than it can be repaired.
   int Lock(const RegionPlatform::LockWait& wait = RegionPlatform::LockWait{}) {
-    int error = EIDRM;
-    switch (set_.platform_->LockAsCall(h_.lock, wait, &error)) {
-      case LockResult::kAcquired:
-        break;
-      case LockResult::kAcquiredOwnerDied:
-        held_ = true;
+    bool formatted = false;
+    for (int repairs = 0;; ++repairs) {
+      int error = EAGAIN;
+      const LockResult result = set_.platform_->LockAsCall(h_.lock, wait, &error);
+      if (result == LockResult::kTimedOut) return error;
+      if (result == LockResult::kCorrupt) {
+        // Not a lock at all (its magic, or "not recoverable", which no
+        // libsysv holder leaves: Recover() always marks it consistent): only
+        // a writer's scribble makes one. Formatted again, it is free, and
+        // its taker repairs as after a dead holder (a live holder the
+        // scribble hid may still be inside: two holders, which a scribbler
+        // can make anyway, and which every bound below survives).
+        if (repairs == kLockRepairs) return EAGAIN;
+        set_.platform_->mutex.init(h_.lock);
+        formatted = true;
+        continue;
+      }
+      held_ = true;
+      if (result == LockResult::kAcquiredOwnerDied || formatted) {
         Recover();
-        set_.platform_->mutex.mark_consistent(h_.lock);
-        return 0;
-      case LockResult::kTimedOut:
-        return error;
-      case LockResult::kCorrupt:
-        return EIDRM;
+        if (result == LockResult::kAcquiredOwnerDied) set_.platform_->mutex.mark_consistent(h_.lock);
+      }
+      break;
     }
-    held_ = true;
+    ResolveRemoved();
     return 0;
+  }
+
+  // The removal mark is a hint (see "Regions are untrusted input" in
+  // core/sem/sem_set.h): believed only when the binding agrees; a forged one
+  // is cleared. REQUIRES: the lock held.
+  void ResolveRemoved() {
+    gone_ = false;
+    if (h_.removed.load(std::memory_order_acquire) == 0) return;
+    if ((set_.table_ == nullptr && !set_.owner_) || set_.RemovedOutsideRegion()) {
+      gone_ = true;
+      return;
+    }
+    h_.removed.store(0, std::memory_order_relaxed);
+  }
+  // IPC_RMID, by the daemon. REQUIRES: the lock held (or unobtainable).
+  void MarkRemoved() {
+    gone_ = true;
+    h_.removed.store(1, std::memory_order_release);
   }
 
   // sem_unlock(): back to per-semaphore queues when no complex operation
@@ -89,7 +118,8 @@ class SemSet::Locked {
     wake_.clear();
   }
 
-  bool removed() const { return h_.removed.load(std::memory_order_acquire) != 0; }
+  // Whether the set was removed, as decided when the lock was taken.
+  bool removed() const { return gone_; }
 
   // --- the frozen-bit protocol (core/sem/sem_region.h) ----------------------
 
@@ -97,26 +127,42 @@ class SemSet::Locked {
   // returns it. From here until Thaw() the lock-free path leaves the word
   // alone. REQUIRES: the lock held, semnum < nsems.
   uint64_t Freeze(uint32_t semnum) {
+    // A semaphore number read from the region may have been scribbled
+    // since it was checked: out of range, it names no word (value 0).
+    if (semnum >= static_cast<uint32_t>(set_.nsems_)) return kSemFrozen;
     std::atomic<uint64_t>& word = slot(semnum).word;
     // A frozen word under the lock is this holder's: every holder thaws what
-    // it froze before it unlocks, and recovery adopts a dead holder's words.
+    // it froze before it unlocks, and recovery adopts a dead holder's words;
+    // so does this holder adopt one a scribble froze, to thaw it.
     const uint64_t seen = word.load(std::memory_order_relaxed);
-    if (SemWordFrozen(seen)) return seen;
+    if (SemWordFrozen(seen)) {
+      NoteFrozen(semnum);
+      return seen;
+    }
     // SEM_BARRIER_THAW: the fetch_or reads the latest word, whatever CAS
     // the lock-free path made last; acquire orders what we read after it.
     const uint64_t before = word.fetch_or(kSemFrozen, std::memory_order_acq_rel);
-    if (!all_frozen_) {
-      if (frozen_count_ < kFrozenInline) {
-        frozen_[frozen_count_++] = semnum;
-      } else {
-        FreezeAll();
-      }
-    }
+    NoteFrozen(semnum);
     return before | kSemFrozen;
   }
 
-  // The current value of `semnum`, frozen. REQUIRES: the lock held.
-  int32_t Value(uint32_t semnum) { return SemWordValue(Freeze(semnum)); }
+  // The current value of `semnum`, frozen, clamped to [0, SEMVMX] (a
+  // scribbled word may say more; SETALL could have left SEMVMX).
+  // REQUIRES: the lock held.
+  int32_t Value(uint32_t semnum) { return std::min(SemWordValue(Freeze(semnum)), kSemVmx); }
+
+  // Remembers that this holder froze `semnum`, to thaw it at unlock.
+  void NoteFrozen(uint32_t semnum) {
+    if (all_frozen_) return;
+    for (uint32_t i = 0; i < frozen_count_; ++i) {
+      if (frozen_[i] == semnum) return;
+    }
+    if (frozen_count_ < kFrozenInline) {
+      frozen_[frozen_count_++] = semnum;
+    } else {
+      FreezeAll();
+    }
+  }
 
   // Freezes every word (many semaphores touched, recovery, GETALL, removal).
   void FreezeAll() {
@@ -164,32 +210,48 @@ class SemSet::Locked {
   int16_t* Adjust(SemUndo* u) const { return reinterpret_cast<int16_t*>(u + 1); }
 
   // A record at `index` of `kind` whose length fits the arena, or nullptr.
-  SemBlockHeader* Record(uint32_t index, SemBlockKind kind) const {
+  // `*blocks` gets the length it was checked with: every field of a record
+  // is read once and used as read (a scribble may change it meanwhile).
+  SemBlockHeader* Record(uint32_t index, SemBlockKind kind, uint32_t* blocks) const {
     if (index >= set_.arena_blocks_) return nullptr;
     SemBlockHeader* b = Block(index);
     if (b->kind.load(std::memory_order_acquire) != static_cast<uint32_t>(kind)) return nullptr;
-    if (b->blocks == 0 || b->blocks > set_.arena_blocks_ - index) return nullptr;
+    *blocks = b->blocks;
+    if (*blocks == 0 || *blocks > set_.arena_blocks_ - index) return nullptr;
     return b;
   }
   // A well-formed waiter record (its sops fit, and name semaphores of the set).
-  SemWaiter* ValidWaiter(uint32_t index) const {
-    SemBlockHeader* b = Record(index, SemBlockKind::kWaiter);
+  SemWaiter* ValidWaiter(uint32_t index, uint32_t* blocks_out = nullptr) const {
+    uint32_t blocks = 0;
+    SemBlockHeader* b = Record(index, SemBlockKind::kWaiter, &blocks);
     if (b == nullptr) return nullptr;
     SemWaiter* w = reinterpret_cast<SemWaiter*>(b);
-    if (w->nsops == 0 || w->nsops > kSemRedoCapacity ||
-        sizeof(SemWaiter) + sizeof(SemOp) * w->nsops > size_t{b->blocks} * kSemBlockSize) {
+    const uint32_t nsops = w->nsops;
+    if (nsops == 0 || nsops > kSemRedoCapacity ||
+        sizeof(SemWaiter) + sizeof(SemOp) * nsops > size_t{blocks} * kSemBlockSize) {
       return nullptr;
     }
     const SemOp* sops = Sops(w);
-    for (uint32_t i = 0; i < w->nsops; ++i) {
+    for (uint32_t i = 0; i < nsops; ++i) {
       if (sops[i].num >= static_cast<uint32_t>(set_.nsems_)) return nullptr;
     }
+    if (blocks_out != nullptr) *blocks_out = blocks;
     return w;
   }
-  SemUndo* ValidUndo(uint32_t index) const {
-    SemBlockHeader* b = Record(index, SemBlockKind::kUndo);
-    if (b == nullptr || size_t{b->blocks} * kSemBlockSize < UndoBytes(set_.nsems_)) return nullptr;
+  SemUndo* ValidUndo(uint32_t index, uint32_t* blocks_out = nullptr) const {
+    uint32_t blocks = 0;
+    SemBlockHeader* b = Record(index, SemBlockKind::kUndo, &blocks);
+    if (b == nullptr || size_t{blocks} * kSemBlockSize < UndoBytes(set_.nsems_)) return nullptr;
+    if (blocks_out != nullptr) *blocks_out = blocks;
     return reinterpret_cast<SemUndo*>(b);
+  }
+  // A validated waiter's sop count as it may be used now: re-read, and
+  // bounded by the redo log and by the arena's end (not by its record's
+  // length, which may have been rewritten since: any bytes of the arena are
+  // harmless to read as sops, whose numbers are bounded where used).
+  uint32_t Nsops(const SemWaiter* w, uint32_t index) const {
+    const size_t room = (size_t{set_.arena_blocks_ - index} * kSemBlockSize - sizeof(SemWaiter)) / sizeof(SemOp);
+    return static_cast<uint32_t>(std::min<size_t>({w->nsops, kSemRedoCapacity, room}));
   }
 
   uint32_t ScanEnd() const { return std::min(h_.blocks_in_use_end, set_.arena_blocks_); }
@@ -202,9 +264,9 @@ class SemSet::Locked {
   void ForEachRecord(uint32_t end, Fn&& fn) const {
     for (uint32_t i = 0; i < end;) {
       const uint32_t kind = Block(i)->kind.load(std::memory_order_acquire);
-      if ((kind == static_cast<uint32_t>(SemBlockKind::kWaiter) && ValidWaiter(i) != nullptr) ||
-          (kind == static_cast<uint32_t>(SemBlockKind::kUndo) && ValidUndo(i) != nullptr)) {
-        const uint32_t blocks = Block(i)->blocks;
+      uint32_t blocks = 0;  // >= 1 once validated
+      if ((kind == static_cast<uint32_t>(SemBlockKind::kWaiter) && ValidWaiter(i, &blocks) != nullptr) ||
+          (kind == static_cast<uint32_t>(SemBlockKind::kUndo) && ValidUndo(i, &blocks) != nullptr)) {
         fn(i, static_cast<SemBlockKind>(kind));
         i += blocks;
       } else {
@@ -223,8 +285,9 @@ class SemSet::Locked {
     for (uint32_t i = 0; i < set_.arena_blocks_;) {
       const uint32_t kind = Block(i)->kind.load(std::memory_order_acquire);
       bool record = false;
+      uint32_t blocks = 0;  // >= 1 once validated
       if (kind == static_cast<uint32_t>(SemBlockKind::kWaiter)) {
-        if (SemWaiter* w = ValidWaiter(i); w != nullptr) {
+        if (SemWaiter* w = ValidWaiter(i, &blocks); w != nullptr) {
           record = true;
           if (Reclaimable(w)) {
             FreeRecord(i);
@@ -232,11 +295,11 @@ class SemSet::Locked {
           }
         }
       } else if (kind == static_cast<uint32_t>(SemBlockKind::kUndo)) {
-        record = ValidUndo(i) != nullptr;
+        record = ValidUndo(i, &blocks) != nullptr;
       }
       if (record) {
         run = 0;
-        i += Block(i)->blocks;
+        i += blocks;
         continue;
       }
       if (run == 0) run_start = i;
@@ -333,11 +396,14 @@ class SemSet::Locked {
 
   // Tries `sops` against the current values. Returns 0 (and fills `redo_`
   // with what to apply), 1 (must sleep: `blocking` names the sop), or a
-  // negative errno (-ERANGE, -EAGAIN for IPC_NOWAIT).
+  // negative errno (-ERANGE, -EAGAIN for IPC_NOWAIT; -EINVAL for a
+  // semaphore number out of range, which only a scribbled record holds).
   int Evaluate(const SemOp* sops, uint32_t nsops, SemUndo* undo, int32_t* blocking) {
     redo_count_ = 0;
     for (uint32_t i = 0; i < nsops; ++i) {
-      const SemOp& sop = sops[i];
+      // A copy: a queued record's sops may be rewritten while we read them.
+      const SemOp sop = sops[i];
+      if (sop.num >= static_cast<uint32_t>(set_.nsems_)) return -EINVAL;  // a scribbled record
       // The value and adjustment as the earlier sops of this call left them
       // (several sops may name one semaphore: perform_atomic_semop_slow()).
       int32_t current = Value(sop.num);
@@ -400,7 +466,7 @@ class SemSet::Locked {
     SemUndo* undo = log.undo_block != kNoBlock ? ValidUndo(log.undo_block) : nullptr;
     if (log.clear_undo != kSemClearNoUndo) ClearUndo(log.clear_undo);
     for (uint32_t i = 0; i < count; ++i) {
-      const SemRedoEntry& e = log.entries[i];
+      const SemRedoEntry e = log.entries[i];  // a copy: checked as used
       if (e.semnum >= static_cast<uint32_t>(set_.nsems_)) continue;
       // Only a frozen word may be written under the lock (a lock-free CAS
       // could otherwise be lost); the value was checked when logged.
@@ -437,7 +503,9 @@ class SemSet::Locked {
   int Perform(const SemOp* sops, uint32_t nsops, int32_t pid, uint32_t undo_block, uint32_t waiter_block,
               int32_t* blocking) {
     SemUndo* undo = undo_block != kNoBlock ? ValidUndo(undo_block) : nullptr;
-    if (undo_block != kNoBlock && undo == nullptr) return -EIDRM;
+    // Found or made by this very call under the lock: only a scribble since
+    // makes it invalid. find_alloc_undo()'s failure, not "removed".
+    if (undo_block != kNoBlock && undo == nullptr) return -ENOMEM;
     const int result = Evaluate(sops, nsops, undo, blocking);
     if (result != 0) return result;
     Commit(pid, undo != nullptr ? undo_block : kNoBlock, waiter_block, kSemClearNoUndo, 0, 0);
@@ -462,7 +530,13 @@ class SemSet::Locked {
     // Evaluate first: a dead process's operation must never apply, but
     // asking whether it lives costs a system call, so only when it would.
     SemUndo* undo = w->undo_block != kNoBlock ? ValidUndo(w->undo_block) : nullptr;
-    const int result = Evaluate(Sops(w), w->nsops, undo, &blocking);
+    const int result = Evaluate(Sops(w), Nsops(w, index), undo, &blocking);
+    if (result == -EINVAL) {
+      // Rewritten since it was queued: not an operation anyone asked for.
+      // Its sleeper re-checks against its own copy (Recheck()).
+      wake_.push_back(&w->status);
+      return 1;
+    }
     if (result == 1) {
       w->blocking = blocking;
       return 1;
@@ -543,7 +617,7 @@ class SemSet::Locked {
       if (semnum != -1 && Value(static_cast<uint32_t>(semnum)) == 0) break;
       // Copy what is needed after the waiter may have been completed.
       SemOp sops[kSemRedoCapacity];
-      const uint32_t nsops = w->nsops;
+      const uint32_t nsops = Nsops(w, index);
       std::copy(Sops(w), Sops(w) + nsops, sops);
       const int error = TryWaiter(index, w);
       if (error > 0) continue;
@@ -589,8 +663,10 @@ class SemSet::Locked {
         Queue(count_zero ? SemQueueId::kSemConst : SemQueueId::kSemAlter, semnum).size());
     auto check_qop = [&](uint32_t index) {
       SemWaiter* w = ValidWaiter(index);
-      if (w == nullptr || w->blocking < 0 || static_cast<uint32_t>(w->blocking) >= w->nsops) return 0;
-      const SemOp& sop = Sops(w)[w->blocking];
+      if (w == nullptr) return 0;
+      const int32_t blocking = w->blocking;
+      if (blocking < 0 || static_cast<uint32_t>(blocking) >= Nsops(w, index)) return 0;
+      const SemOp sop = Sops(w)[blocking];
       if (sop.num != static_cast<uint32_t>(semnum)) return 0;
       if (count_zero && sop.op == 0) return 1;
       if (!count_zero && sop.op < 0) return 1;
@@ -654,9 +730,14 @@ class SemSet::Locked {
   SemRegionHeader& header() { return h_; }
 
  private:
+  // How many times Lock() formats a lock that is not one before it gives up
+  // (a scribbler breaking it again and again).
+  static constexpr int kLockRepairs = 3;
+
   SemSet& set_;
   SemRegionHeader& h_;
   bool held_ = false;
+  bool gone_ = false;  // see ResolveRemoved()
   // The words this holder froze: a short list, or all of them.
   static constexpr uint32_t kFrozenInline = 16;
   uint32_t frozen_[kFrozenInline];
@@ -698,19 +779,53 @@ absl::StatusOr<SemSet> SemSet::Format(void* base, size_t len, int32_t nsems, int
   return Open(base, len, platform);
 }
 
+namespace {
+
+// The number of semaphores of a region of exactly `len` bytes, or 0.
+// RegionSize() grows with nsems, so a binary search finds it.
+int32_t NsemsOfLength(size_t len) {
+  int32_t low = 1, high = 32000;
+  while (low < high) {
+    const int32_t mid = low + (high - low) / 2;
+    if (SemSet::RegionSize(mid) < len) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  return SemSet::RegionSize(low) == len ? low : 0;
+}
+
+}  // namespace
+
+bool SemSet::HeaderIntact(const void* base, size_t len) {
+  const int32_t nsems = NsemsOfLength(len);
+  if (nsems == 0) return false;
+  const auto* header = static_cast<const SemRegionHeader*>(base);
+  return header->magic.load(std::memory_order_acquire) == SemRegionHeader::kMagic &&
+         header->layout_version.load(std::memory_order_relaxed) == SemRegionHeader::kVersion &&
+         header->nsems.load(std::memory_order_relaxed) == static_cast<uint32_t>(nsems) &&
+         header->slots_offset.load(std::memory_order_relaxed) == kHeaderBytes &&
+         header->arena_offset.load(std::memory_order_relaxed) ==
+             kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems) &&
+         header->arena_blocks.load(std::memory_order_relaxed) == ArenaBlocksFor(nsems);
+}
+
 absl::StatusOr<SemSet> SemSet::Open(void* base, size_t len, const SemPlatform* platform) {
   if (len < kHeaderBytes) return ErrnoStatus(EIDRM, "semaphore region is too small");
   auto* header = static_cast<SemRegionHeader*>(base);
-  if (header->magic.load(std::memory_order_acquire) != SemRegionHeader::kMagic ||
-      header->layout_version.load(std::memory_order_relaxed) != SemRegionHeader::kVersion) {
-    return ErrnoStatus(EIDRM, "semaphore region has a bad header");
-  }
-  const uint32_t nsems = header->nsems.load(std::memory_order_relaxed);
-  if (nsems == 0 || nsems > 32000 || header->slots_offset.load(std::memory_order_relaxed) != kHeaderBytes ||
-      header->arena_offset.load(std::memory_order_relaxed) != kHeaderBytes + sizeof(SemSlot) * nsems ||
-      header->arena_blocks.load(std::memory_order_relaxed) != ArenaBlocksFor(static_cast<int32_t>(nsems)) ||
-      len < RegionSize(static_cast<int32_t>(nsems))) {
-    return ErrnoStatus(EIDRM, "semaphore region geometry does not fit");
+  // The geometry comes from the mapping's length, which the daemon fixes
+  // from its object table (RegionSize(nsems)), not from the header, which
+  // any writer of the set can scribble ("Regions are untrusted input"). Only
+  // a length that is no region's (a test's larger buffer) falls back to the
+  // header's count, bounded by the length.
+  uint32_t nsems = static_cast<uint32_t>(NsemsOfLength(len));
+  if (nsems == 0) {
+    nsems = header->nsems.load(std::memory_order_relaxed);
+    if (header->magic.load(std::memory_order_acquire) != SemRegionHeader::kMagic || nsems == 0 || nsems > 32000 ||
+        len < RegionSize(static_cast<int32_t>(nsems))) {
+      return ErrnoStatus(EIDRM, "semaphore region geometry does not fit");
+    }
   }
   auto* bytes = static_cast<unsigned char*>(base);
   return SemSet(header, reinterpret_cast<SemSlot*>(bytes + kHeaderBytes),
@@ -831,20 +946,21 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       wait = platform_->Sleep(&w->status, kSemStatusPending, deadline, signal_epoch);
     }
     uint32_t status = w->status.load(std::memory_order_acquire);
-    if (status != kSemStatusPending) {
+    if (status != kSemStatusPending && Decision(status)) {
       w->released.store(1, std::memory_order_release);
       return static_cast<int>(status);
     }
     // Our record is queued: only the lock lets us take it out, so this wait
-    // ends only with the lock (a dead holder's taken over, a corrupt one
-    // EIDRM), as the kernel's sleeper retakes the set's lock.
+    // ends only with the lock (a dead or made-up holder's taken over), as
+    // the kernel's sleeper retakes the set's lock.
     if (int lock_error = locked->Lock(); lock_error != 0) return lock_error;
     status = w->status.load(std::memory_order_acquire);
-    if (status != kSemStatusPending) {
+    if (status != kSemStatusPending && Decision(status)) {
       w->released.store(1, std::memory_order_release);
       return static_cast<int>(status);
     }
-    if (locked->removed()) {
+    // The removal mark may have been scribbled away: the table says.
+    if (locked->removed() || RemovedOutsideRegion()) {
       error = EIDRM;
       break;
     }
@@ -856,11 +972,64 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       error = EINTR;
       break;
     }
-    // A spurious wake-up: sleep again.
+    // A spurious wake-up, a sleep that ran out, or a status no waker wrote:
+    // run the operation again (a wake-up a scribble lost is found here).
+    error = Recheck(*locked, sops, caller, &index);
+    if (error != kSemQueued) return error;
+    w = locked->Waiter(index);
   }
   locked->UnlinkQueue(w);
   locked->FreeRecord(index);
   return error;
+}
+
+// See "Regions are untrusted input" in core/sem/sem_set.h.
+int SemSet::Recheck(Locked& locked, absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index) {
+  const uint32_t nsops = static_cast<uint32_t>(sops.size());
+  SemWaiter* w = locked.ValidWaiter(*index);
+  const bool undos = std::any_of(sops.begin(), sops.end(), [](const SemOp& sop) { return (sop.flg & kSemUndo) != 0; });
+  // Still the record this call queued: our pid, still pending and queued,
+  // our very operation, our undo record.
+  const bool ours = w != nullptr && w->pid == caller.pid &&
+                    w->status.load(std::memory_order_acquire) == kSemStatusPending &&
+                    w->queue != static_cast<uint32_t>(SemQueueId::kNone) && w->nsops == nsops &&
+                    std::equal(sops.begin(), sops.end(), locked.Sops(w), [](const SemOp& a, const SemOp& b) {
+                      return a.num == b.num && a.op == b.op && a.flg == b.flg;
+                    }) &&
+                    w->undo_block == (undos ? locked.FindUndo(caller, /*create=*/false) : kNoBlock);
+  if (ours) {
+    // In place, keeping its turn in its queue.
+    const int result = locked.TryWaiter(*index, w);
+    if (result == 1) return kSemQueued;
+    if (result < 0) {
+      locked.UnlinkQueue(w);
+      locked.FreeRecord(*index);
+      return -result;
+    }
+    locked.FreeRecord(*index);
+    const bool alter = std::any_of(sops.begin(), sops.end(), [](const SemOp& sop) { return sop.op != 0; });
+    if (alter) {
+      locked.DoSmartUpdate(sops.data(), nsops, true);
+    } else {
+      locked.SetSemOTime(sops.data());
+    }
+    return 0;
+  }
+  // Rewritten by someone else: what is left of it goes, and the operation
+  // starts over from the caller's own copy (at the tail of its queue).
+  if (w != nullptr && w->pid == caller.pid) {
+    locked.UnlinkQueue(w);
+    locked.FreeRecord(*index);
+  }
+  return Start(locked, sops, caller, index);
+}
+
+bool SemSet::RemovedOutsideRegion() const {
+  if (table_ == nullptr) return false;  // the daemon (it vouches), or unbound
+  absl::StatusOr<ObjectRecord> record = table_->Read(IpcIdIndex(id_));
+  // EAGAIN: an entry the daemon is rewriting (or left torn): not an answer.
+  if (!record.ok()) return ErrnoOf(record.status()) != EAGAIN;
+  return record->state == EntryState::kFree || record->perm.seq != IpcIdSeq(id_);
 }
 
 int SemSet::StartFor(absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index, uint32_t* status_offset) {
@@ -879,11 +1048,17 @@ int SemSet::EndFor(uint32_t index, int32_t pid, int reason) {
   if (int error = locked.Lock(); error != 0) return error;
   SemWaiter* w = locked.ValidWaiter(index);
   // Only the caller's own record: a stale or forged index changes nothing.
-  if (w == nullptr || w->pid != pid) return reason != 0 ? reason : EIDRM;
+  // A record gone while the set lives was scribbled away: its sleeper saw a
+  // decision (reason 0) that a writer of the set made, as "done" (a wait for
+  // zero that a writer's SETVAL to 0 would have let through).
+  if (w == nullptr || w->pid != pid) return reason != 0 ? reason : (locked.removed() ? EIDRM : 0);
   const uint32_t status = w->status.load(std::memory_order_acquire);
   int result = reason;
   if (status != kSemStatusPending) {
     result = static_cast<int>(status);  // decided first: that is the answer
+    // Only 0, ERANGE, and EIDRM for a removed set are decisions the set
+    // makes; anything else was written by a scribbler: "done", as above.
+    if (!(status == 0 || status == ERANGE || (status == EIDRM && locked.removed()))) result = 0;
   } else if (locked.removed()) {
     result = EIDRM;
   } else if (result == 0) {
@@ -892,6 +1067,16 @@ int SemSet::EndFor(uint32_t index, int32_t pid, int reason) {
   locked.UnlinkQueue(w);
   locked.FreeRecord(index);
   return result;
+}
+
+bool SemSet::Decision(uint32_t status) const {
+  if (status == 0 || status == ERANGE) return true;
+  if (status != EIDRM) return false;
+  // EIDRM is written by Remove(); a client checks the table before it
+  // believes it, and a set the daemon vouches for exists (see "Regions are
+  // untrusted input").
+  if (owner_) return false;
+  return table_ == nullptr || RemovedOutsideRegion();
 }
 
 bool SemSet::TrySemopFast(const SemOp& sop, int32_t pid) {
@@ -906,7 +1091,8 @@ bool SemSet::TrySemopFast(const SemOp& sop, int32_t pid) {
     // A frozen word belongs to a lock holder; a watched one has sleepers
     // whose wake-up must be atomic with the change: both take the lock.
     if ((word & (kSemFrozen | kSemWatched)) != 0) return false;
-    const int32_t value = SemWordValue(word);
+    // Clamped as the locked path reads it (a scribbled word may say more).
+    const int32_t value = std::min(SemWordValue(word), kSemVmx);
     const int32_t result = value + sop.op;
     // Would sleep (or EAGAIN), or ERANGE: the locked path decides.
     if (sop.op == 0 ? value != 0 : (result < 0 || result > kSemVmx)) return false;
@@ -968,7 +1154,7 @@ int SemSet::GetVal(int32_t semnum) {
   Locked locked(*this);
   if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
-  return SemWordValue(slots_[semnum].word.load(std::memory_order_acquire));
+  return std::min(SemWordValue(slots_[semnum].word.load(std::memory_order_acquire)), kSemVmx);
 }
 
 int SemSet::GetPid(int32_t semnum) {
@@ -1069,7 +1255,7 @@ void SemSet::Remove() {
     SemWaiter* w = locked->Waiter(i);
     if (w->status.load(std::memory_order_relaxed) == kSemStatusPending) locked->Decide(i, w, EIDRM);
   });
-  header_->removed.store(1, std::memory_order_release);
+  locked->MarkRemoved();
   if (!held) {
     for (const std::atomic<uint32_t>* word : locked->wake_list()) platform_->waiter.wake(word, 1);
     locked->wake_list().clear();

@@ -34,6 +34,53 @@
 // Locking: every function takes the region's lock (core/shared_mutex.h)
 // itself and releases it before returning; none may be called with it held.
 // A holder that died is repaired after (RecoverLocked()).
+//
+// Regions are untrusted input. Every alter user maps the region read-write
+// and can write anything anywhere in it, at any moment, even while another
+// process holds the lock. What such a user can do in the kernel is change
+// values (semop, SETVAL, SETALL) and wait; so a scribbled region must give
+// everyone else no more than that, never "removed" and never a crash or a
+// hang. The rules (core/sem/sem_region.h says which field each applies to):
+//   - Identity, permissions and existence are not in the region. The
+//     geometry (nsems, where slots and arena are) comes from the mapping's
+//     length, which the daemon fixes from its object table; the header's
+//     magic, version and geometry fields are not read after daemon start.
+//   - Existence: the region's `removed` mark is a hint. EIDRM is given only
+//     when the set really was removed: for a client, its object table entry
+//     is free or has another seq (BindToTable()); the daemon, which drops its
+//     mapping when it removes a set, vouches for every set it maps
+//     (BindToOwner()) and clears a forged mark. A mark cleared by a scribble
+//     is made up for by the sleeper's own check (below).
+//   - Values: anything a word decodes to is clamped to [0, SEMVMX], as
+//     SETALL could have left it; sempid is whatever the word says. A frozen
+//     or watched flag a scribble set only sends operations to the lock, and
+//     the holder thaws it.
+//   - The lock word: a word naming no live thread (a dead or made-up TID) is
+//     taken over as from a dead holder (core/owner_word_mutex.h), and the
+//     taker repairs as after one (Recover(): replays a valid redo log,
+//     recounts the queues, wakes every decided sleeper). A lock that is not
+//     one at all (bad magic, "not recoverable") is formatted again and taken
+//     the same way. A word naming a live thread, or one the probe cannot see
+//     (another PID namespace), is a holder: waited for as a blocked call waits
+//     (deadline, signals, IPC_NOWAIT), as if that user had stopped inside
+//     semop, which he could.
+//   - Queues and records: every index, length, count and semaphore number is
+//     bounded when it is used, not only when first checked (a scribble may
+//     come in between); a record that does not validate is a free block. A
+//     sleeper whose futex sleep ends (woken, or after kRegionSleepLimit)
+//     with its status still pending re-runs its operation, as after a
+//     spurious wake-up: in place if its record is still its own, else queued
+//     anew from its own copy of the operation. So a wake-up lost to a
+//     scribbled queue, count or watched flag costs at most kRegionSleepLimit,
+//     and a waiter record rewritten by someone else never decides what its
+//     sleeper's call did beyond "done", which a SETVAL could also have made
+//     look so.
+//   - Undo records: bounded and validated like any record; an adjustment is
+//     an int16, so what exit-time undo applies is a clamped value an alter
+//     user could have set.
+//   - The redo log: replayed only by a taker after a dead (or forged) holder,
+//     entry by entry with semaphore numbers bounded, values clamped and
+//     records validated.
 #ifndef SYSV_CORE_SEM_SEM_SET_H_
 #define SYSV_CORE_SEM_SEM_SET_H_
 
@@ -44,6 +91,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/deadline.h"
+#include "core/ipc/object_table.h"
 #include "core/region_platform.h"
 #include "core/sem/sem_region.h"
 #include "core/shared_mutex.h"
@@ -65,11 +113,32 @@ class SemSet {
                                        const SemPlatform* platform);
   // Validates an existing region's geometry against `len`.
   static absl::StatusOr<SemSet> Open(void* base, size_t len, const SemPlatform* platform);
+  // Whether the header still says what Format() wrote for a region of `len`
+  // bytes (magic, version, geometry). Nothing relies on it once the region
+  // is open (see "Regions are untrusted input"); the daemon asks it of a
+  // file found cut short, to tell a region whose tail was cut (kept) from
+  // one cut to nothing (formatted again).
+  static bool HeaderIntact(const void* base, size_t len);
   // Converts a region of an older layout version in place (daemon start,
   // before Open, while no client maps the region). Returns whether it did.
   static bool UpgradeLayout(void* base, size_t len);
 
   int32_t nsems() const { return nsems_; }
+
+  // Where the truth about the set's existence is (see "Regions are
+  // untrusted input"). Unbound (tests of the region alone): the region's
+  // mark. BindToTable: a client's read-only view of the object table, which
+  // must stay mapped as long as this SemSet is used; `id` is the set's id.
+  // BindToOwner: the daemon, which keeps a SemSet only for a live set.
+  void BindToTable(const ObjectTable* table, int32_t id) {
+    table_ = table;
+    id_ = id;
+    owner_ = false;
+  }
+  void BindToOwner() {
+    table_ = nullptr;
+    owner_ = true;
+  }
 
   // Who runs an operation.
   struct Caller {
@@ -160,6 +229,17 @@ class SemSet {
 
   // semop under the lock up to the sleep (see the .cc).
   int Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index_out);
+  // A sleeper's re-check after its sleep ended with its status pending (see
+  // "Regions are untrusted input"): 0 or an errno when it is decided now,
+  // kSemQueued when it is still queued (maybe anew: *index updated).
+  int Recheck(Locked& locked, absl::Span<const SemOp> sops, const Caller& caller, uint32_t* index);
+  // Whether the set was really removed, as far as the binding can tell
+  // without the region.
+  bool RemovedOutsideRegion() const;
+  // Whether a waiter's status (not pending) is one the set decides: 0,
+  // ERANGE, or EIDRM for a set that was removed. Anything else a scribbler
+  // wrote, and its sleeper re-checks.
+  bool Decision(uint32_t status) const;
 
   SemRegionHeader* header_;
   SemSlot* slots_;
@@ -167,6 +247,9 @@ class SemSet {
   int32_t nsems_;
   uint32_t arena_blocks_;
   const SemPlatform* platform_;
+  const ObjectTable* table_ = nullptr;
+  int32_t id_ = -1;
+  bool owner_ = false;
 };
 
 }  // namespace sysv::core
