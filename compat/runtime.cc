@@ -58,7 +58,7 @@ bool SameIdentity(const core::Credentials& a, const core::Credentials& b) {
 constexpr absl::Duration kAwakeForReply = absl::Seconds(1);
 
 // AwakeRoundTrips alive on this thread.
-thread_local int t_awake_round_trips = 0;
+constinit thread_local uint8_t t_awake_round_trips = 0;  // nesting depth (at most 2); one byte keeps the TLS block small (dlopen_test)
 
 // The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips.
 absl::StatusOr<linux_backend::ReceivedMessage> ReceiveReply(int fd, absl::Span<uint8_t> buffer) {
@@ -70,9 +70,15 @@ bool ChannelBroken(int err) {
   return err == EPIPE || err == ECONNRESET || err == ENOTCONN || err == ECONNABORTED;
 }
 
+// Set while a forked child registers inside fork(): a failure there is
+// not the program's call failing (the child just drops its grants), and
+// saying so would use up the one line that a real failure later needs.
+std::atomic<bool> g_quiet_reports{false};
+
 // Says once per process why the daemon cannot be reached.
 void ReportUnreachable(const absl::Status& status) {
   static std::atomic<bool> reported{false};
+  if (g_quiet_reports.load(std::memory_order_relaxed)) return;
   if (!reported.exchange(true)) {
     std::fprintf(stderr, "libsysv: %.*s\n", static_cast<int>(status.message().size()),
                  status.message().data());
@@ -672,7 +678,10 @@ void Runtime::ChildAfterFork() {
   r.CloseChannel();
   r.ledger_.reset();
   r.ledger_map_.reset();
-  if (register_now && r.EnsureChannel().ok()) {
+  g_quiet_reports.store(true, std::memory_order_relaxed);
+  const bool registered = register_now && r.EnsureChannel().ok();
+  g_quiet_reports.store(false, std::memory_order_relaxed);
+  if (registered) {
     for (const auto& [addr, attachment] : r.attachments_) {
       r.ledger_->CountAttach(core::IpcIdIndex(attachment.id), core::IpcIdSeq(attachment.id));
     }
