@@ -47,8 +47,11 @@
 //   kAlive    keep waiting (a stopped or slow holder is a holder).
 //   kUnknown  the same: the probe cannot tell (another PID namespace, /proc
 //             hidden), and only a definite death may hand the lock on. The
-//             cost of a wrong "alive" is a timeout, an error for that object;
-//             the cost of a wrong "dead" would be two holders.
+//             cost of a wrong "alive" is a wait, for that object's users;
+//             the cost of a wrong "dead" would be two holders. Only a waiter
+//             that has seen the same unseen holder for a very long time
+//             takes it over (TakeOverUnseen), since a forged word would
+//             otherwise stop the object's users for good.
 //   kDead     compare-and-swap the probed word to our own identity with
 //             kInconsistent and kWaiters set; the winner gets
 //             kAcquiredOwnerDied, the losers re-read the word.
@@ -210,6 +213,38 @@ class OwnerWordMutex {
     if (P::Probe(OwnerWord::Owner(seen)) != OwnerLiveness::kDead) return LockResult::kTimedOut;
     if (!Replace(storage, seen, mine | OwnerWord::kInconsistent | OwnerWord::kWaiters)) {
       return LockResult::kTimedOut;  // changed meanwhile: busy, try again later
+    }
+    Record(self.tid).Push(storage, /*owner_died=*/true);
+    return LockResult::kAcquiredOwnerDied;
+  }
+
+  // The holder's identity in the word (flags dropped), 0 when free: what a
+  // waiter compares over time before TakeOverUnseen.
+  static uint64_t Holder(const void* storage) {
+    const uint64_t seen = __atomic_load_n(WordOf(const_cast<void*>(storage)), __ATOMIC_RELAXED);
+    return OwnerWord::Tid(seen) == 0 ? 0 : seen & ~(OwnerWord::kWaiters | OwnerWord::kInconsistent);
+  }
+
+  // Takes the lock over from `holder` if it still holds it and the probe
+  // cannot see it (kUnknown: another PID namespace, /proc hidden, or a word
+  // a writer forged to look like one). A waiter calls this only after the
+  // same unseen holder has kept the lock far longer than any critical
+  // section lasts (RegionPlatform::kUnseenHolderLease): the price of a wrong
+  // guess is two holders of that one object, once; the price of never
+  // guessing was a forged word stopping the object's users for good. A
+  // holder seen alive (stopped, slow) is never taken over. Returns
+  // kAcquiredOwnerDied or kTimedOut.
+  static LockResult TakeOverUnseen(void* storage, uint64_t holder) {
+    const uint64_t seen = __atomic_load_n(WordOf(storage), __ATOMIC_RELAXED);
+    const uint32_t tid = OwnerWord::Tid(seen);
+    if (tid == 0 || tid == OwnerWord::kTidNotRecoverable ||
+        (seen & ~(OwnerWord::kWaiters | OwnerWord::kInconsistent)) != holder) {
+      return LockResult::kTimedOut;
+    }
+    if (P::Probe(OwnerWord::Owner(seen)) != OwnerLiveness::kUnknown) return LockResult::kTimedOut;
+    const LockOwner self = SelfChecked(storage);
+    if (!Replace(storage, seen, OwnerWord::Of(self) | OwnerWord::kInconsistent | OwnerWord::kWaiters)) {
+      return LockResult::kTimedOut;
     }
     Record(self.tid).Push(storage, /*owner_died=*/true);
     return LockResult::kAcquiredOwnerDied;

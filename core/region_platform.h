@@ -103,6 +103,12 @@ struct RegionPlatform {
   // A slice lasts at most kLockSliceMax, so a signal ends the wait within
   // about that long.
   static constexpr int kLockBusy = EBUSY;
+  // How long one holder the platform cannot see (another PID namespace, or
+  // a lock word a writer forged to look like one) may keep a lock before a
+  // waiter takes it over (SharedMutexOps::take_over_unseen): critical
+  // sections last microseconds, and a holder seen alive, even stopped, is
+  // always waited for.
+  static constexpr absl::Duration kUnseenHolderLease = absl::Seconds(10);
   static constexpr absl::Duration kLockSliceFirst = absl::Milliseconds(2);
   static constexpr absl::Duration kLockSliceMax = absl::Milliseconds(50);
   LockResult LockAsCall(void* lock, const LockWait& wait, int* error) const {
@@ -120,6 +126,8 @@ struct RegionPlatform {
     const Deadline end = wait.nowait ? std::min(wait.deadline, Deadline::After(kNowaitLockWait)) : wait.deadline;
     const uint64_t since = wait.since == kSinceWaitStarts ? SignalEpoch() : wait.since;
     absl::Duration slice = kLockSliceFirst;
+    uint64_t holder = 0;  // the holder watched until `lease_end`
+    Deadline lease_end = Deadline::Infinite();
     for (;;) {
       if (wait.interruptible && SignalEpoch() != since) {
         *error = EINTR;
@@ -132,6 +140,15 @@ struct RegionPlatform {
       const LockResult result = mutex.lock(lock, std::min(end, Deadline::After(slice)));
       if (result != LockResult::kTimedOut) return result;
       slice = std::min(slice * 2, kLockSliceMax);
+      if (mutex.holder == nullptr) continue;
+      if (const uint64_t now_holding = mutex.holder(lock); now_holding != holder) {
+        holder = now_holding;
+        lease_end = Deadline::After(kUnseenHolderLease);
+      } else if (holder != 0 && lease_end.HasExpired()) {
+        const LockResult taken = mutex.take_over_unseen(lock, holder);
+        if (taken != LockResult::kTimedOut) return taken;
+        lease_end = Deadline::After(kUnseenHolderLease);  // seen alive: wait on
+      }
     }
   }
 };

@@ -199,13 +199,28 @@ struct SharedMutexOps {
   void (*unlock)(void* storage);
   void (*mark_consistent)(void* storage);
   const char* name;
+  // Optional (null where the mutex has no such notion), for a waiter that
+  // has seen the same holder for a long time: an opaque word naming the
+  // current holder (0 when free), and a take-over of the lock from holder
+  // `holder` when the platform cannot see that holder at all (neither alive
+  // nor dead: another PID namespace, or a forged identity), which gives
+  // kAcquiredOwnerDied, or kTimedOut when the holder changed or is seen.
+  uint64_t (*holder)(const void* storage) = nullptr;
+  LockResult (*take_over_unseen)(void* storage, uint64_t holder) = nullptr;
 };
 
 // The SharedMutexOps that forwards to mutex type M.
 template <SharedMutex M>
 constexpr SharedMutexOps SharedMutexOpsFor() {
-  return SharedMutexOps{&M::Init, &M::Lock, &M::Unlock, &M::MarkConsistent,
-                        M::kName};
+  SharedMutexOps ops{&M::Init, &M::Lock, &M::Unlock, &M::MarkConsistent, M::kName};
+  if constexpr (requires(void* storage, uint64_t word) {
+                  { M::Holder(storage) } -> std::same_as<uint64_t>;
+                  { M::TakeOverUnseen(storage, word) } -> std::same_as<LockResult>;
+                }) {
+    ops.holder = &M::Holder;
+    ops.take_over_unseen = &M::TakeOverUnseen;
+  }
+  return ops;
 }
 
 }  // namespace sysv::core

@@ -255,6 +255,37 @@ TEST(RegionMutexTest, TryLockOrTakeOverNeverWaits) {
   }
 }
 
+// After a long wait, a waiter may take the lock from a holder the probe
+// cannot see (another PID namespace, or a word forged to look like one),
+// never from one it sees alive (a stopped holder is waited for), and never
+// when the holder changed since it looked.
+TEST(RegionMutexTest, TakeOverUnseenTakesOnlyAnUnseenHolder) {
+  SharedSlot slot;
+  const auto init = OwnerOfProcess(1);
+  ASSERT_TRUE(init.has_value());
+  LockOwner foreign = *init;
+  foreign.tag ^= 1u << 31;
+  const core::SharedMutexOps ops = core::SharedMutexOpsFor<RegionMutex>();
+  ASSERT_NE(ops.holder, nullptr);
+  ASSERT_NE(ops.take_over_unseen, nullptr);
+
+  RegionMutex::Init(slot.storage());
+  slot.set_word(OwnerWord::Of(*init) | OwnerWord::kWaiters);
+  const uint64_t live = ops.holder(slot.storage());
+  EXPECT_EQ(live, OwnerWord::Of(*init)) << "the holder without the flags";
+  EXPECT_EQ(ops.take_over_unseen(slot.storage(), live), LockResult::kTimedOut) << "a live holder is kept";
+
+  RegionMutex::Init(slot.storage());
+  slot.set_word(OwnerWord::Of(foreign));
+  EXPECT_EQ(ops.take_over_unseen(slot.storage(), live), LockResult::kTimedOut) << "not the holder looked at";
+  const uint64_t unseen = ops.holder(slot.storage());
+  ASSERT_EQ(ops.take_over_unseen(slot.storage(), unseen), LockResult::kAcquiredOwnerDied);
+  RegionMutex::MarkConsistent(slot.storage());
+  RegionMutex::Unlock(slot.storage());
+  EXPECT_EQ(ops.holder(slot.storage()), 0u) << "free again";
+  EXPECT_EQ(LockAndRelease(slot.storage(), Soon()), LockResult::kAcquired) << "healthy after the take-over";
+}
+
 // A holder killed and not reaped is a zombie: dead, though its /proc entry
 // stays until its parent waits for it.
 TEST(RegionMutexTest, ZombieHolderIsDead) {
