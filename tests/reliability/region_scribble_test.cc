@@ -179,8 +179,10 @@ void CheckNeighbour(int result, const char* what) {
     r = sysv_semop(id, &count, 1);
     check(r, "semop(count)");
     if (r == 0) parity ^= 1;
+    // On the victim the scribbler may have set semaphore 1 to 0 (as SETVAL
+    // could), and then this decrement waits as the kernel's would: bounded.
     sembuf unlock[] = {{1, -1, SEM_UNDO}, {0, 1, SEM_UNDO}};
-    check(sysv_semop(id, unlock, 2), "semop(unlock)");
+    check(sysv_semtimedop(id, unlock, 2, wait), "semop(unlock)");
     sembuf zero{3, 0, IPC_NOWAIT};
     check(sysv_semop(id, &zero, 1), "semop(wait for zero)");
     if (i % 64 == 0) {
