@@ -19,8 +19,8 @@ echo "== python3-sysv-ipc message queues, unmodified, on libsysv (two processes)
 echo "== util-linux ipcmk -Q, unmodified, on libsysv"
 queue=$("$sysvipc" run -- ipcmk -Q -p 0600)
 echo "$queue"
-echo "== the namespace, as util-linux ipcs shows it"
-"$sysvipc" ipcs -m -q
+echo "== the namespace, as util-linux's own ipcs shows it on libsysv (it reads /proc/sysvipc)"
+"$sysvipc" run -- ipcs -m -q
 "$sysvipc" daemon status
 echo "== util-linux ipcrm, on libsysv"
 "$sysvipc" ipcrm -m "${made##*: }" && echo "removed segment ${made##*: }"
