@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "backends/linux/peer_credentials.h"
+#include "backends/platform.h"
 
 namespace sysv::compat {
 namespace {
@@ -30,7 +30,7 @@ absl::StatusOr<const core::Credentials*> CachedCredentials() {
   const uint64_t generation = g_generation.load(std::memory_order_acquire);
   const Snapshot* snapshot = g_snapshot.load(std::memory_order_acquire);
   if (snapshot != nullptr && snapshot->generation == generation) return &snapshot->creds;
-  absl::StatusOr<core::Credentials> creds = linux_backend::CurrentCredentials();
+  absl::StatusOr<core::Credentials> creds = platform::CurrentCredentials();
   if (!creds.ok()) return creds.status();
   auto* fresh = new Snapshot{generation, *std::move(creds), snapshot};
   // Published on top of whatever is newest, so the chain stays whole when

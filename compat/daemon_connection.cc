@@ -4,8 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/channel.h"
-#include "backends/linux/peer_credentials.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::compat {
@@ -17,9 +16,9 @@ absl::StatusOr<backend::UniqueFd> ConnectToDaemon(const backend::NamespaceDir& d
   // under us by anyone but its owner or root (or, sticky, have our socket
   // replaced), and whoever answers is checked below in any case.
   const std::string socket = backend::SocketPath(dir.path);
-  absl::StatusOr<backend::UniqueFd> fd = linux_backend::ConnectSeqpacket(socket);
+  absl::StatusOr<backend::UniqueFd> fd = platform::ConnectSeqpacket(socket);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<core::Credentials> peer = linux_backend::PeerCredentials(fd->get());
+  absl::StatusOr<core::Credentials> peer = platform::PeerCredentials(fd->get());
   if (!peer.ok()) return peer.status();
   if (peer->uid != verified->owner && peer->uid != 0) {
     return core::ErrnoStatus(

@@ -8,7 +8,7 @@
 // RTLD_LAZY | RTLD_GLOBAL | RTLD_DEEPBIND) made every PHP program split its
 // objects between two namespaces without a word. So after such a load, the
 // SysV symbol slots of every object it brought in are pointed at libsysv
-// (backends/linux/elf_rebind.h), and a slot that cannot be rewritten is
+// (backends/<os>/elf_rebind.h), and a slot that cannot be rewritten is
 // reported on stderr: a program never uses two namespaces silently.
 //
 // Every other dlopen() must behave exactly as if libsysv were not there, and
@@ -28,7 +28,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
-#include "backends/linux/elf_rebind.h"
+#include "backends/platform.h"
 #include "compat/preload_symbols.h"
 
 static_assert(RTLD_DEEPBIND == 8, "the assembly below tests bit 3 of the mode for RTLD_DEEPBIND");
@@ -45,8 +45,8 @@ constexpr const char* kNeverRebound[] = {"libc.so", "ld-linux", "libsysv.so"};
 // Rebinds the SysV symbols of every object in `handle`'s namespace that is
 // not in `before`, and says on stderr what it could not rebind.
 void RebindNewObjects(void* handle, const absl::flat_hash_set<uintptr_t>& before) {
-  const sysv::linux_backend::RebindReport report =
-      sysv::linux_backend::RebindObjectsBeside(handle, sysv::compat::PreloadSymbols(), before, kNeverRebound);
+  const sysv::platform::RebindReport report =
+      sysv::platform::RebindObjectsBeside(handle, sysv::compat::PreloadSymbols(), before, kNeverRebound);
   for (const std::string& failure : report.failures) {
     std::fprintf(stderr,
                  "libsysv: cannot serve %s: its System V IPC calls reach the kernel's namespace, "
@@ -70,7 +70,7 @@ __attribute__((constructor)) static void InitRealDlopen() { sysv_real_dlopen = R
 // The paths the entry point takes when it cannot just jump.
 __attribute__((visibility("hidden"))) void* sysv_dlopen_deepbind(const char* file, int mode) {
   if (sysv_real_dlopen == nullptr) sysv_real_dlopen = RealDlopen();
-  const absl::flat_hash_set<uintptr_t> before = sysv::linux_backend::LoadedObjects();
+  const absl::flat_hash_set<uintptr_t> before = sysv::platform::LoadedObjects();
   void* handle = sysv_real_dlopen(file, mode);
   if (handle != nullptr) RebindNewObjects(handle, before);
   return handle;
@@ -83,7 +83,7 @@ __attribute__((visibility("hidden"))) void* sysv_dlopen_unresolved(const char* f
 
 __attribute__((visibility("default"))) void* dlmopen(Lmid_t lmid, const char* file, int mode) {
   static const DlmopenFn real = reinterpret_cast<DlmopenFn>(dlsym(RTLD_NEXT, "dlmopen"));
-  const absl::flat_hash_set<uintptr_t> before = sysv::linux_backend::LoadedObjects();
+  const absl::flat_hash_set<uintptr_t> before = sysv::platform::LoadedObjects();
   void* handle = real(lmid, file, mode);
   // Into the base namespace without RTLD_DEEPBIND, glibc binds to libsysv.
   if (handle != nullptr && (lmid != LM_ID_BASE || (mode & RTLD_DEEPBIND) != 0)) RebindNewObjects(handle, before);

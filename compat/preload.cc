@@ -41,8 +41,8 @@ SYSV_EXPORT int msgctl(int msqid, int cmd, struct msqid_ds* buf) { return sysv_m
 
 namespace sysv::compat {
 
-absl::Span<const linux_backend::Rebinding> PreloadSymbols() {
-  static const linux_backend::Rebinding kSymbols[] = {
+absl::Span<const platform::Rebinding> PreloadSymbols() {
+  static const platform::Rebinding kSymbols[] = {
       {"shmget", reinterpret_cast<void*>(&shmget)},
       {"shmat", reinterpret_cast<void*>(&shmat)},
       {"shmdt", reinterpret_cast<void*>(&shmdt)},

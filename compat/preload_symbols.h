@@ -5,11 +5,11 @@
 #define SYSV_COMPAT_PRELOAD_SYMBOLS_H_
 
 #include "absl/types/span.h"
-#include "backends/linux/elf_rebind.h"
+#include "backends/platform.h"
 
 namespace sysv::compat {
 
-absl::Span<const linux_backend::Rebinding> PreloadSymbols();
+absl::Span<const platform::Rebinding> PreloadSymbols();
 
 }  // namespace sysv::compat
 

@@ -17,11 +17,7 @@
 #include "backends/common/environment.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/channel.h"
-#include "backends/linux/peer_credentials.h"
-#include "backends/linux/process_watch.h"
-#include "backends/linux/region_platform.h"
-#include "backends/linux/sem_platform.h"
+#include "backends/platform.h"
 #include "compat/credential_cache.h"
 #include "compat/daemon_connection.h"
 #include "compat/daemon_launcher.h"
@@ -61,9 +57,9 @@ constexpr absl::Duration kAwakeForReply = absl::Seconds(1);
 constinit thread_local uint8_t t_awake_round_trips = 0;  // nesting depth (at most 2); one byte keeps the TLS block small (dlopen_test)
 
 // The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips.
-absl::StatusOr<linux_backend::ReceivedMessage> ReceiveReply(int fd, absl::Span<uint8_t> buffer) {
-  if (t_awake_round_trips > 0) return linux_backend::ReceiveMessageAwake(fd, buffer, wire::kMaxFds, kAwakeForReply);
-  return linux_backend::ReceiveMessage(fd, buffer, wire::kMaxFds);
+absl::StatusOr<platform::ReceivedMessage> ReceiveReply(int fd, absl::Span<uint8_t> buffer) {
+  if (t_awake_round_trips > 0) return platform::ReceiveMessageAwake(fd, buffer, wire::kMaxFds, kAwakeForReply);
+  return platform::ReceiveMessage(fd, buffer, wire::kMaxFds);
 }
 
 bool ChannelBroken(int err) {
@@ -102,7 +98,7 @@ absl::Status Refused(int error, const char* what, const char* share) {
 
 }  // namespace
 
-absl::StatusOr<core::Credentials> CallerCredentials() { return linux_backend::CurrentCredentials(); }
+absl::StatusOr<core::Credentials> CallerCredentials() { return platform::CurrentCredentials(); }
 
 AwakeRoundTrips::AwakeRoundTrips() { ++t_awake_round_trips; }
 AwakeRoundTrips::~AwakeRoundTrips() { --t_awake_round_trips; }
@@ -176,8 +172,8 @@ absl::Status Runtime::OpenChannel() {
 }
 
 absl::StatusOr<std::unique_ptr<MappedTable>> MapObjectTable(int fd, uint32_t capacity, core::IpcKind kind) {
-  absl::StatusOr<linux_backend::MappedRegion> map =
-      linux_backend::MappedRegion::Map(fd, core::ObjectTableSize(capacity), /*writable=*/false);
+  absl::StatusOr<platform::MappedRegion> map =
+      platform::MappedRegion::Map(fd, core::ObjectTableSize(capacity), /*writable=*/false);
   if (!map.ok()) return map.status();
   absl::StatusOr<core::ObjectTable> table = core::ObjectTable::Open(map->data(), map->size(), kind);
   if (!table.ok()) return table.status();
@@ -190,12 +186,12 @@ absl::Status Runtime::Register() {
   if (++last_request_id_ == wire::kRefusalRequestId) ++last_request_id_;  // the refusal's, never ours
   const uint32_t request_id = last_request_id_;
   const wire::Bytes message = wire::EncodeRequest<wire::Op::kRegister>(request_id, request);
-  absl::Status sent = linux_backend::SendMessage(channel_.get(), message, {});
+  absl::Status sent = platform::SendMessage(channel_.get(), message, {});
   // A refused connection is closed right after the daemon says why, maybe
   // before the request went out: the refusal is still there to read.
   if (!sent.ok() && !ChannelBroken(ErrnoOf(sent))) return sent;
   uint8_t buffer[wire::kMaxMessageSize];
-  absl::StatusOr<linux_backend::ReceivedMessage> received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
+  absl::StatusOr<platform::ReceivedMessage> received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
   // A daemon that closed the channel with our request unread makes the
   // kernel report a reset first, then what the daemon sent (a refusal):
   // the reset is consumed by reading it, so read once more.
@@ -223,8 +219,8 @@ absl::Status Runtime::Register() {
       MapObjectTable(received->fds[0].get(), reply->shm_table_capacity, core::IpcKind::kShm);
   if (!shm_table.ok()) return shm_table.status();
   const size_t ledger_size = core::AttachLedgerSize(reply->ledger_capacity);
-  absl::StatusOr<linux_backend::MappedRegion> ledger_map =
-      linux_backend::MappedRegion::Map(received->fds[1].get(), ledger_size, /*writable=*/true);
+  absl::StatusOr<platform::MappedRegion> ledger_map =
+      platform::MappedRegion::Map(received->fds[1].get(), ledger_size, /*writable=*/true);
   if (!ledger_map.ok()) return ledger_map.status();
   absl::StatusOr<core::AttachLedger> ledger =
       core::AttachLedger::Open(ledger_map->data(), ledger_map->size());
@@ -299,14 +295,14 @@ absl::StatusOr<wire::Bytes> Runtime::RoundTrip(wire::Op op, const void* body, si
     if (++last_request_id_ == wire::kRefusalRequestId) ++last_request_id_;  // the refusal's, never ours
     const uint32_t request_id = last_request_id_;
     const wire::Bytes message = wire::EncodeMessage(op, request_id, body, size);
-    last = linux_backend::SendMessage(channel_.get(), message, {});
+    last = platform::SendMessage(channel_.get(), message, {});
     if (!last.ok()) {
       if (!ChannelBroken(ErrnoOf(last))) return last;
       CloseChannel();
       continue;
     }
     wire::Bytes buffer(wire::kMaxMessageSize);
-    absl::StatusOr<linux_backend::ReceivedMessage> received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
+    absl::StatusOr<platform::ReceivedMessage> received = ReceiveReply(channel_.get(), absl::MakeSpan(buffer));
     if (!received.ok() || received->size == 0) {
       last = received.ok() ? ErrnoStatus(ECONNRESET, "sysvipcd closed the channel") : received.status();
       if (!ChannelBroken(ErrnoOf(last))) return last;
@@ -403,12 +399,12 @@ absl::StatusOr<std::shared_ptr<SemGrant>> Runtime::SemGrantFor(
   auto grant = std::make_shared<SemGrant>();
   grant->may_alter = reply->may_alter != 0;
   grant->seq = core::IpcIdSeq(id);
-  absl::StatusOr<linux_backend::MappedRegion> map =
-      linux_backend::MappedRegion::Map(fds[0].get(), reply->region_size, grant->may_alter);
+  absl::StatusOr<platform::MappedRegion> map =
+      platform::MappedRegion::Map(fds[0].get(), reply->region_size, grant->may_alter);
   if (!map.ok()) return map.status();
   grant->map = *std::move(map);
   absl::StatusOr<core::SemSet> set =
-      core::SemSet::Open(grant->map.data(), grant->map.size(), &linux_backend::LinuxSemPlatform());
+      core::SemSet::Open(grant->map.data(), grant->map.size(), &platform::ClientSemPlatform());
   if (!set.ok()) return ErrnoStatus(EIDRM, set.status().message());
   grant->set.emplace(*set);
   // EIDRM only when the table says so, not the region (core/sem/sem_set.h).
@@ -423,7 +419,7 @@ namespace {
 
 // MsgQueue's capacity check: the region file really is that long.
 bool MsgFileHolds(const void* context, uint64_t bytes) {
-  absl::StatusOr<uint64_t> size = linux_backend::FileSize(static_cast<const MsgGrant*>(context)->fd.get());
+  absl::StatusOr<uint64_t> size = platform::FileSize(static_cast<const MsgGrant*>(context)->fd.get());
   return size.ok() && *size >= bytes;
 }
 
@@ -449,12 +445,12 @@ absl::StatusOr<std::shared_ptr<MsgGrant>> Runtime::MsgGrantFor(
   auto grant = std::make_shared<MsgGrant>();
   grant->seq = core::IpcIdSeq(id);
   grant->fd = std::move(fds[0]);
-  absl::StatusOr<linux_backend::MappedRegion> map =
-      linux_backend::MappedRegion::MapGrowable(grant->fd.get(), core::MsgQueue::MappingSize(), /*writable=*/true);
+  absl::StatusOr<platform::MappedRegion> map =
+      platform::MappedRegion::MapGrowable(grant->fd.get(), core::MsgQueue::MappingSize(), /*writable=*/true);
   if (!map.ok()) return map.status();
   grant->map = *std::move(map);
   absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue = core::MsgQueue::Open(
-      grant->map.data(), &linux_backend::LinuxRegionPlatform(), {&MsgFileHolds, grant.get()});
+      grant->map.data(), &platform::ClientRegionPlatform(), {&MsgFileHolds, grant.get()});
   if (!queue.ok()) return ErrnoStatus(EIDRM, queue.status().message());
   grant->queue = *std::move(queue);
   SweepStaleGrants(msg_grants_, *msg_table_, &msg_sweep_at_,
@@ -483,7 +479,7 @@ core::SemSet::Caller Runtime::SemCaller() {
   uint64_t start_time = published_start_time_.load(std::memory_order_acquire);
   const int32_t pid = published_pid_.load(std::memory_order_acquire);
   if (start_time == 0) {
-    absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(pid);
+    absl::StatusOr<uint64_t> start = platform::ProcessStartTime(pid);
     start_time = start.ok() ? *start : 1;
     published_start_time_.store(start_time, std::memory_order_release);
   }

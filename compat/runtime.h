@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "compat/annotated_mutex.h"
 #include "backends/common/unique_fd.h"
-#include "backends/linux/region_file.h"
+#include "backends/platform.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/object_table.h"
 #include "core/msg/msg_queue.h"
@@ -54,7 +54,7 @@ struct SegmentGrant {
 // mapping keeps the file): a process may use as many sets as it can map,
 // not only as many as RLIMIT_NOFILE allows.
 struct SemGrant {
-  linux_backend::MappedRegion map;
+  platform::MappedRegion map;
   std::optional<core::SemSet> set;
   bool may_alter = false;
   uint32_t seq = 0;
@@ -65,14 +65,14 @@ struct SemGrant {
 // raised). Shared for the same reason as SemGrant.
 struct MsgGrant {
   backend::UniqueFd fd;  // fstat()ed to check a grown arena
-  linux_backend::MappedRegion map;
+  platform::MappedRegion map;
   std::unique_ptr<core::MsgQueue> queue;
   uint32_t seq = 0;
 };
 
 // An object table the daemon handed out, mapped read-only.
 struct MappedTable {
-  linux_backend::MappedRegion map;
+  platform::MappedRegion map;
   core::ObjectTable table;  // a view into `map`
 };
 absl::StatusOr<std::unique_ptr<MappedTable>> MapObjectTable(int fd, uint32_t capacity, core::IpcKind kind);
@@ -234,7 +234,7 @@ class Runtime {
   std::atomic<uint64_t> published_start_time_{0};
   std::atomic<int32_t> published_pid_{0};  // getpid() is a system call
   absl::flat_hash_map<int32_t, std::shared_ptr<SemGrant>> sem_grants_ ABSL_GUARDED_BY(mu_);
-  std::optional<linux_backend::MappedRegion> ledger_map_ ABSL_GUARDED_BY(mu_);
+  std::optional<platform::MappedRegion> ledger_map_ ABSL_GUARDED_BY(mu_);
   std::optional<core::AttachLedger> ledger_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, SegmentGrant> grants_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Attachment> attachments_ ABSL_GUARDED_BY(mu_);

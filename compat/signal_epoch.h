@@ -1,5 +1,5 @@
 // The signal epoch for libsysv's blocking calls: semop/semtimedop now,
-// msgsnd/msgrcv next. See backends/linux/signal_epoch.h for the mechanism
+// msgsnd/msgrcv next. See backends/<os>/signal_epoch.h for the mechanism
 // (and compat/signal_hooks.cc for the wrapped handler installers).
 //
 // Use: read SignalEpoch() when the call starts; a different value later
@@ -12,12 +12,12 @@
 
 #include <cstdint>
 
-#include "backends/linux/signal_epoch.h"
+#include "backends/platform.h"
 
 namespace sysv::compat {
 
-inline uint64_t SignalEpoch() { return linux_backend::SignalEpoch(); }
-using linux_backend::InterruptibleWait;
+inline uint64_t SignalEpoch() { return platform::SignalEpoch(); }
+using platform::InterruptibleWait;
 
 }  // namespace sysv::compat
 

@@ -14,7 +14,7 @@
 #include <atomic>
 #include <cerrno>
 
-#include "backends/linux/signal_epoch.h"
+#include "backends/platform.h"
 #include "compat/real_sigaction.h"
 
 namespace {
@@ -44,7 +44,7 @@ struct ProgramAction {
 ProgramAction g_actions[_NSIG];
 
 void Trampoline(int sig, siginfo_t* info, void* context) {
-  sysv::linux_backend::NoteSignalHandled();
+  sysv::platform::NoteSignalHandled();
   if (sig > 0 && sig < _NSIG) {
     ProgramAction& action = g_actions[sig];
     void* handler = action.handler.load(std::memory_order_acquire);
@@ -61,7 +61,7 @@ void Trampoline(int sig, siginfo_t* info, void* context) {
       }
     }
   }
-  sysv::linux_backend::EscapeInterruptibleWait();
+  sysv::platform::EscapeInterruptibleWait();
 }
 
 // sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN are

@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/process_watch.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "daemon/log.h"
 #include "daemon/region_dir.h"
@@ -26,7 +26,7 @@ using backend::UniqueFd;
 // A mapping of `size` bytes of a ledger file (at least that long now),
 // guarded against the file being cut short later.
 absl::StatusOr<backend::GuardedMapping> MapGuarded(int fd, uint64_t size, bool writable) {
-  absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd, size, writable);
+  absl::StatusOr<platform::MappedRegion> map = platform::MappedRegion::Map(fd, size, writable);
   if (!map.ok()) return map.status();
   return backend::GuardedMapping::Guard(*std::move(map));
 }
@@ -42,12 +42,12 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
     process->pidfd = UniqueFd(fcntl(pidfd, F_DUPFD_CLOEXEC, 0));
     if (!process->pidfd) return core::ErrnoStatus(errno, "dup of a pidfd");
   } else {
-    absl::StatusOr<UniqueFd> opened = linux_backend::OpenPidfd(pid);
+    absl::StatusOr<UniqueFd> opened = platform::OpenPidfd(pid);
     if (!opened.ok()) return opened.status();
     process->pidfd = *std::move(opened);
     // Opened by pid: alive after the open with that start time, so the
     // pidfd names that instance.
-    if (!linux_backend::ProcessAlive(pid, start_time)) {
+    if (!platform::ProcessAlive(pid, start_time)) {
       return core::ErrnoStatus(ESRCH, absl::StrFormat("process %d started at %d is gone", pid, start_time));
     }
   }
@@ -55,15 +55,15 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
   const std::string name = backend::LedgerFileName(pid, start_time);
   const size_t size = core::AttachLedgerSize(ledger_capacity_);
   absl::StatusOr<UniqueFd> fd =
-      create ? linux_backend::CreateRegionFile(ledger_dir_fd_, name, size, 0600)
-             : linux_backend::OpenRegionFile(ledger_dir_fd_, name, /*writable=*/true);
+      create ? platform::CreateRegionFile(ledger_dir_fd_, name, size, 0600)
+             : platform::OpenRegionFile(ledger_dir_fd_, name, /*writable=*/true);
   if (!fd.ok()) return fd.status();
   // The daemon formats a new ledger through its mapping; on a full file
   // system a write to an unallocated page is SIGBUS, which would kill the
   // daemon. Allocating first makes registration fail with ENOMEM instead.
   if (create) {
     if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
-      (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
+      (void)platform::UnlinkRegionFile(ledger_dir_fd_, name);
       return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                                absl::StrFormat("cannot allocate ledger %s: %s", name, std::strerror(err)));
     }
@@ -87,14 +87,14 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
 }
 
 core::ShmGrants ClientRegistry::InheritedGrants(const Registrant& who) {
-  absl::StatusOr<linux_backend::ProcStat> stat = linux_backend::ReadProcStat(who.pid);
+  absl::StatusOr<platform::ProcStat> stat = platform::ReadProcStat(who.pid);
   if (!stat.ok() || stat->start_time != who.start_time) return {};
   auto parent = processes_.find(stat->ppid);
-  if (parent == processes_.end() || linux_backend::PidfdExited(parent->second->pidfd.get())) return {};
+  if (parent == processes_.end() || platform::PidfdExited(parent->second->pidfd.get())) return {};
   // Still running, so still the pid's process, and the child's parent now.
   // Either it forked the child, or it reaped the child's dead parent (a
   // subreaper or init): the same user's holdings only.
-  absl::StatusOr<uid_t> parent_uid = linux_backend::ProcessEffectiveUid(stat->ppid);
+  absl::StatusOr<uid_t> parent_uid = platform::ProcessEffectiveUid(stat->ppid);
   if (!parent_uid.ok() || *parent_uid != who.uid) return {};
   return parent->second->shm_grants;
 }
@@ -112,7 +112,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   const int32_t pid = who.pid;
   // The connection's own process must still be running: a channel kept by
   // another process after it died speaks for no one.
-  if (linux_backend::PidfdExited(who.pidfd)) {
+  if (platform::PidfdExited(who.pidfd)) {
     return core::ErrnoStatus(ESRCH, absl::StrFormat("the process %d that connected has exited", pid));
   }
   if (auto it = processes_.find(pid); it != processes_.end()) {
@@ -121,7 +121,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
       // Another instance's record. Both cannot be alive under one pid; if the
       // record's is, the registrant is not (checked above, but it may have
       // died since): refuse rather than hand over a live process's ledger.
-      if (!linux_backend::PidfdExited(process->pidfd.get())) {
+      if (!platform::PidfdExited(process->pidfd.get())) {
         return core::ErrnoStatus(ESRCH, absl::StrFormat("pid %d names another process", pid));
       }
       // The pid was reused before its pidfd reported the exit.
@@ -145,7 +145,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
     return core::ErrnoStatus(EAGAIN, absl::StrFormat("user %u holds his share of %u process records", who.uid, share_));
   }
   // A ledger may exist from before a daemon restart that Recover() missed.
-  (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, who.start_time));
+  (void)platform::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, who.start_time));
   absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, who.start_time, who.pidfd, /*create=*/true);
   if (!process.ok()) return process.status();
   (*process)->uid = who.uid;
@@ -170,7 +170,7 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
   if (process->ledger_map.faulted()) {
     SYSV_LOG(kWarning, "pid %d cut its attach ledger short; its attachments were counted as none", pid);
   }
-  (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_,
+  (void)platform::UnlinkRegionFile(ledger_dir_fd_,
                                         backend::LedgerFileName(pid, process->start_time));
 }
 
@@ -183,10 +183,10 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid) ||
         !absl::SimpleAtoi(parts[1], &start_time) || pid <= 0) {
       SYSV_LOG(kWarning, "removing unrecognised ledger file %s", name);
-      (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
+      (void)platform::UnlinkRegionFile(ledger_dir_fd_, name);
       continue;
     }
-    if (linux_backend::ProcessAlive(pid, start_time)) {
+    if (platform::ProcessAlive(pid, start_time)) {
       absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, /*pidfd=*/-1, /*create=*/false);
       if (process.ok()) {
         (*process)->sets_unknown = true;
@@ -203,9 +203,9 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
     dead.pid = pid;
     dead.start_time = start_time;
     dead.sets_unknown = true;
-    absl::StatusOr<UniqueFd> ledger_fd = linux_backend::OpenRegionFile(ledger_dir_fd_, name, false);
+    absl::StatusOr<UniqueFd> ledger_fd = platform::OpenRegionFile(ledger_dir_fd_, name, false);
     if (ledger_fd.ok()) {
-      absl::StatusOr<uint64_t> size = linux_backend::FileSize(ledger_fd->get());
+      absl::StatusOr<uint64_t> size = platform::FileSize(ledger_fd->get());
       if (size.ok() && *size > 0) {
         absl::StatusOr<backend::GuardedMapping> map = MapGuarded(ledger_fd->get(), *size, /*writable=*/false);
         if (map.ok()) {
@@ -216,7 +216,7 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
       }
     }
     on_exit(dead);
-    (void)linux_backend::UnlinkRegionFile(ledger_dir_fd_, name);
+    (void)platform::UnlinkRegionFile(ledger_dir_fd_, name);
   }
 }
 

@@ -40,7 +40,7 @@
 #include "absl/status/statusor.h"
 #include "backends/common/guarded_mapping.h"
 #include "backends/common/unique_fd.h"
-#include "backends/linux/region_file.h"
+#include "backends/platform.h"
 #include "core/shm/attach_ledger.h"
 #include "core/shm/shm_grants.h"
 #include "core/shm/shm_registry.h"

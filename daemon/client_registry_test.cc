@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "backends/linux/process_watch.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "gtest/gtest.h"
 
@@ -53,9 +53,9 @@ class ClientRegistryTest : public ::testing::Test {
 
 TEST_F(ClientRegistryTest, ARecordGoesOnlyToItsOwnInstance) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
   ASSERT_TRUE(pidfd.ok());
-  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
   absl::StatusOr<ClientProcess*> mine = Register(registry, getpid(), *start, pidfd->get(), 2400);
   ASSERT_TRUE(mine.ok()) << mine.status();
@@ -76,9 +76,9 @@ TEST_F(ClientRegistryTest, AChannelWhoseProcessExitedGetsNothing) {
   const pid_t child = fork();
   if (child == 0) _exit(0);
   ASSERT_GT(child, 0);
-  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(child);
+  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(child);
   ASSERT_TRUE(pidfd.ok());
-  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(child);
+  absl::StatusOr<uint64_t> start = platform::ProcessStartTime(child);
   int status;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   EXPECT_EQ(ErrnoOf(Register(registry, child, start.ok() ? *start : 1, pidfd->get(), 2400).status()), ESRCH);
@@ -99,10 +99,10 @@ TEST_F(ClientRegistryTest, EachUserHoldsAtMostHisShare) {
   }
   close(release[0]);
   ASSERT_GT(child, 0);
-  absl::StatusOr<UniqueFd> own = linux_backend::OpenPidfd(getpid());
-  absl::StatusOr<UniqueFd> theirs = linux_backend::OpenPidfd(child);
-  absl::StatusOr<uint64_t> own_start = linux_backend::ProcessStartTime(getpid());
-  absl::StatusOr<uint64_t> their_start = linux_backend::ProcessStartTime(child);
+  absl::StatusOr<UniqueFd> own = platform::OpenPidfd(getpid());
+  absl::StatusOr<UniqueFd> theirs = platform::OpenPidfd(child);
+  absl::StatusOr<uint64_t> own_start = platform::ProcessStartTime(getpid());
+  absl::StatusOr<uint64_t> their_start = platform::ProcessStartTime(child);
   ASSERT_TRUE(own.ok() && theirs.ok() && own_start.ok() && their_start.ok());
   ASSERT_TRUE(Register(registry, getpid(), *own_start, own->get(), 2400).ok());
   EXPECT_EQ(ErrnoOf(Register(registry, child, *their_start, theirs->get(), 2400).status()), EAGAIN);
@@ -130,9 +130,9 @@ class WaitingChild {
       _exit(0);
     }
     close(fds_[0]);
-    absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(pid_);
+    absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(pid_);
     if (pidfd.ok()) pidfd_ = *std::move(pidfd);
-    absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(pid_);
+    absl::StatusOr<uint64_t> start = platform::ProcessStartTime(pid_);
     if (start.ok()) start_time_ = *start;
   }
   ~WaitingChild() {
@@ -154,9 +154,9 @@ class WaitingChild {
 // #13): only segments the process was granted count.
 TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
   ASSERT_TRUE(pidfd.ok());
-  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
   absl::StatusOr<ClientProcess*> me = Register(registry, getpid(), *start, pidfd->get(), geteuid());
   ASSERT_TRUE(me.ok()) << me.status();
@@ -171,9 +171,9 @@ TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
 }
 
 TEST_F(ClientRegistryTest, AForkedChildInheritsItsParentsGrantsAFreshImageDoesNot) {
-  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
   ASSERT_TRUE(pidfd.ok());
-  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
   for (const bool fresh_image : {false, true}) {
     ClientRegistry registry = MakeRegistry(0);
@@ -193,9 +193,9 @@ TEST_F(ClientRegistryTest, AForkedChildInheritsItsParentsGrantsAFreshImageDoesNo
 // user reparented to another's subreaper or init) passes nothing on.
 TEST_F(ClientRegistryTest, AChildOfAnotherUserInheritsNothing) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> pidfd = linux_backend::OpenPidfd(getpid());
+  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
   ASSERT_TRUE(pidfd.ok());
-  absl::StatusOr<uint64_t> start = linux_backend::ProcessStartTime(getpid());
+  absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
   absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, pidfd->get(), geteuid());
   ASSERT_TRUE(parent.ok()) << parent.status();

@@ -19,7 +19,7 @@
 #include "backends/common/event_loop.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/unique_fd.h"
-#include "backends/linux/event_loop_selector.h"
+#include "backends/platform.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/namespace_state.h"
@@ -169,7 +169,7 @@ int Main(int argc, char** argv) {
     Report(ready_fd, false, std::string(state.status().message()));
     return Fail(std::string(state.status().message()));
   }
-  absl::StatusOr<std::unique_ptr<backend::EventLoop>> loop = linux_backend::MakeEventLoop(*loop_kind);
+  absl::StatusOr<std::unique_ptr<backend::EventLoop>> loop = platform::MakeEventLoop(*loop_kind);
   if (!loop.ok()) {
     Report(ready_fd, false, std::string(loop.status().message()));
     return Fail(std::string(loop.status().message()));
@@ -183,7 +183,7 @@ int Main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   backend::UniqueFd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
 
-  absl::StatusOr<linux_backend::ExitWatch> exits = linux_backend::ExitWatch::Create();
+  absl::StatusOr<platform::ExitWatch> exits = platform::ExitWatch::Create();
   if (!exits.ok()) {
     Report(ready_fd, false, std::string(exits.status().message()));
     return Fail(std::string(exits.status().message()));

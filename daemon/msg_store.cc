@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/region_platform.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "daemon/log.h"
 #include "daemon/region_dir.h"
@@ -46,11 +46,11 @@ absl::StatusOr<MsgStore::Cache::Mapping*> MsgStore::Map(int32_t index, const Rec
   if (!map.ok()) return map.status();
   const core::MsgQueue::CapacityCheck capacity{&MsgStore::HoldsBytes, &record};
   absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue =
-      core::MsgQueue::Open(map->data(), &linux_backend::LinuxDaemonRegionPlatform(), capacity);
+      core::MsgQueue::Open(map->data(), &platform::DaemonRegionPlatform(), capacity);
   if (repair || (!queue.ok() && *was_short)) {
     SYSV_LOG(kWarning, "message queue %d.%u: its file was cut short; its messages are lost", index, record.seq);
     queue = core::MsgQueue::Format(map->data(), record.blocks, record.layout.qbytes, record.layout.ctime,
-                                   &linux_backend::LinuxDaemonRegionPlatform(), capacity);
+                                   &platform::DaemonRegionPlatform(), capacity);
   }
   if (!queue.ok()) return queue.status();
   return &maps_.Insert(index, Cache::Mapping{*std::move(map), *std::move(queue)});
@@ -84,7 +84,7 @@ absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int6
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map message queue ", name, ": ", map.status().message()));
   }
   absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue =
-      core::MsgQueue::Format(map->data(), record->blocks, qbytes, ctime, &linux_backend::LinuxDaemonRegionPlatform(),
+      core::MsgQueue::Format(map->data(), record->blocks, qbytes, ctime, &platform::DaemonRegionPlatform(),
                              {&MsgStore::HoldsBytes, record.get()});
   if (!queue.ok()) {
     (void)backend::UnlinkRegionFile(msg_dir_fd_, name);

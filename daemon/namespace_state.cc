@@ -148,29 +148,29 @@ absl::Status NamespaceState::Table::Open(int state_dir_fd, const char* name, cor
   // *MNI limits can be raised without moving the table.
   const uint32_t capacity = core::kIpcMni;
   const size_t size = core::ObjectTableSize(capacity);
-  absl::StatusOr<UniqueFd> fd = linux_backend::OpenRegionFile(state_dir_fd, name, /*writable=*/true);
+  absl::StatusOr<UniqueFd> fd = platform::OpenRegionFile(state_dir_fd, name, /*writable=*/true);
   bool fresh = false;
   if (!fd.ok() && core::ErrnoOf(fd.status()) == ENOENT) {
-    fd = linux_backend::CreateRegionFile(state_dir_fd, name, size, 0600);
+    fd = platform::CreateRegionFile(state_dir_fd, name, size, 0600);
     fresh = true;
     // Format writes every entry; where the file system cannot hold the
     // table that is SIGBUS, so allocate it first for a clear error.
     if (fd.ok()) {
       if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
-        (void)linux_backend::UnlinkRegionFile(state_dir_fd, name);
+        (void)platform::UnlinkRegionFile(state_dir_fd, name);
         return ErrnoStatus(err, absl::StrFormat("cannot allocate %s (%u bytes): %s", name, size, std::strerror(err)));
       }
     }
   }
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<uint64_t> file_size = linux_backend::FileSize(fd->get());
+  absl::StatusOr<uint64_t> file_size = platform::FileSize(fd->get());
   if (!file_size.ok()) return file_size.status();
   if (*file_size < size) {
     return ErrnoStatus(EINVAL, absl::StrFormat("%s is %u bytes, expected %u: not a table of this version",
                                                name, *file_size, size));
   }
-  absl::StatusOr<linux_backend::MappedRegion> map =
-      linux_backend::MappedRegion::Map(fd->get(), size, /*writable=*/true);
+  absl::StatusOr<platform::MappedRegion> map =
+      platform::MappedRegion::Map(fd->get(), size, /*writable=*/true);
   if (!map.ok()) return map.status();
   map_.emplace(*std::move(map));
   // A daemon killed between creating the table file and formatting it left
@@ -191,7 +191,7 @@ absl::Status NamespaceState::Table::Open(int state_dir_fd, const char* name, cor
       SYSV_LOG(kWarning, "repaired %d %s entries a previous daemon left mid-update", repaired, name);
     }
   }
-  absl::StatusOr<UniqueFd> readonly = linux_backend::ReopenReadOnly(fd->get());
+  absl::StatusOr<UniqueFd> readonly = platform::ReopenReadOnly(fd->get());
   if (!readonly.ok()) return readonly.status();
   readonly_fd_ = *std::move(readonly);
   return absl::OkStatus();

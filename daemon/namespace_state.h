@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/unique_fd.h"
-#include "backends/linux/region_file.h"
+#include "backends/platform.h"
 #include "core/ipc/limits.h"
 #include "core/ipc/object_table.h"
 #include "core/ipc/user_quota.h"
@@ -71,7 +71,7 @@ class NamespaceState {
 
    private:
     backend::UniqueFd readonly_fd_;
-    std::optional<linux_backend::MappedRegion> map_;
+    std::optional<platform::MappedRegion> map_;
     std::optional<core::ObjectTable> table_;
   };
 

@@ -5,8 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "backends/linux/process_watch.h"
-#include "backends/linux/sealed_snapshot.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
@@ -101,7 +100,7 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
       body.status.error = ErrnoOf(record.status());
     } else if (set == nullptr) {
       body.status.error = EIDRM;
-    } else if (!linux_backend::IsThreadOf(ctx.creds.pid, request.tid)) {
+    } else if (!platform::IsThreadOf(ctx.creds.pid, request.tid)) {
       body.status.error = EINVAL;  // a wait is held for one of the caller's threads only
     } else {
       const int32_t set_index = core::IpcIdIndex(request.id);
@@ -192,7 +191,7 @@ bool SemService::ReadValues(const wire::SemCtlRequest& request, const core::OpCo
       std::vector<uint16_t> values(static_cast<size_t>(nsems));
       result = set->GetAll(absl::MakeSpan(values));
       if (result >= 0) {
-        absl::StatusOr<backend::UniqueFd> snapshot = linux_backend::SealedSnapshot(
+        absl::StatusOr<backend::UniqueFd> snapshot = platform::SealedSnapshot(
             "sysvipc-getall", absl::MakeConstSpan(reinterpret_cast<const unsigned char*>(values.data()),
                                                   values.size() * sizeof(uint16_t)));
         if (!snapshot.ok()) {
@@ -288,7 +287,7 @@ bool SemService::MayHoldWait(uint32_t uid, int32_t index, uint32_t seq) {
   // Threads that ended without ending their wait (the process lives on).
   std::vector<std::pair<int32_t, int32_t>> gone;
   for (const HeldWait& wait : held_waits_) {
-    if (held_here(wait) && !linux_backend::IsThreadOf(wait.pid, wait.tid)) gone.emplace_back(wait.pid, wait.tid);
+    if (held_here(wait) && !platform::IsThreadOf(wait.pid, wait.tid)) gone.emplace_back(wait.pid, wait.tid);
   }
   for (const auto& [pid, tid] : gone) EndHeldWait(pid, tid);
   return static_cast<uint32_t>(std::count_if(held_waits_.begin(), held_waits_.end(), held_here)) < share;

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/sem_platform.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "daemon/log.h"
 #include "daemon/region_dir.h"
@@ -23,14 +23,14 @@ SemStore::SemStore(int sem_dir_fd, size_t mapped_capacity) : sem_dir_fd_(sem_dir
 absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Record& record, bool upgrade,
                                                         bool repair) {
   const std::string name = backend::SegmentFileName(index, record.seq);
-  absl::StatusOr<backend::UniqueFd> fd = linux_backend::OpenRegionFile(sem_dir_fd_, name, true);
+  absl::StatusOr<backend::UniqueFd> fd = platform::OpenRegionFile(sem_dir_fd_, name, true);
   if (!fd.ok()) return fd.status();
   // The size the daemon's record says, not the file's: a client may have
   // cut the file short (or grown it).
   const size_t size = core::SemSet::RegionSize(record.layout.nsems);
   absl::StatusOr<bool> was_short = RestoreRegionSize(fd->get(), size);
   if (!was_short.ok()) return was_short.status();
-  absl::StatusOr<linux_backend::MappedRegion> map = linux_backend::MappedRegion::Map(fd->get(), size, true);
+  absl::StatusOr<platform::MappedRegion> map = platform::MappedRegion::Map(fd->get(), size, true);
   if (!map.ok()) return map.status();
   absl::StatusOr<backend::GuardedMapping> guarded = backend::GuardedMapping::Guard(*std::move(map));
   if (!guarded.ok()) return guarded.status();
@@ -38,11 +38,11 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
   // created has the current layout already).
   if (upgrade) core::SemSet::UpgradeLayout(guarded->data(), guarded->size());
   absl::StatusOr<core::SemSet> set =
-      core::SemSet::Open(guarded->data(), guarded->size(), &linux_backend::LinuxDaemonSemPlatform());
+      core::SemSet::Open(guarded->data(), guarded->size(), &platform::DaemonSemPlatform());
   if (repair || (*was_short && (!set.ok() || !core::SemSet::HeaderIntact(guarded->data(), guarded->size())))) {
     SYSV_LOG(kWarning, "semaphore set %d.%u: its file was cut short; its values are reset", index, record.seq);
     set = core::SemSet::Format(guarded->data(), guarded->size(), record.layout.nsems, record.layout.ctime,
-                               &linux_backend::LinuxDaemonSemPlatform());
+                               &platform::DaemonSemPlatform());
   }
   if (!set.ok()) return set.status();
   // The daemon maps only live sets and drops the mapping when it removes
@@ -53,30 +53,30 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
 
 absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_t ctime) {
   const std::string name = backend::SegmentFileName(index, seq);
-  (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);  // a crash's leftover
+  (void)platform::UnlinkRegionFile(sem_dir_fd_, name);  // a crash's leftover
   const size_t size = core::SemSet::RegionSize(nsems);
-  absl::StatusOr<backend::UniqueFd> fd = linux_backend::CreateRegionFile(sem_dir_fd_, name, size, 0600);
+  absl::StatusOr<backend::UniqueFd> fd = platform::CreateRegionFile(sem_dir_fd_, name, size, 0600);
   if (!fd.ok()) return fd.status();
   // Formatting writes through the mapping; on a full file system a write to
   // an unallocated page is SIGBUS, which would kill the daemon. Allocating
   // first turns that into semget's ENOMEM ("not enough memory").
   if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
-    (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
+    (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
     return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                              absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));
   }
-  absl::StatusOr<linux_backend::MappedRegion> plain = linux_backend::MappedRegion::Map(fd->get(), size, true);
+  absl::StatusOr<platform::MappedRegion> plain = platform::MappedRegion::Map(fd->get(), size, true);
   absl::StatusOr<backend::GuardedMapping> map =
       plain.ok() ? backend::GuardedMapping::Guard(*std::move(plain)) : plain.status();
   if (!map.ok()) {
-    (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
+    (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
     SYSV_LOG(kError, "cannot map new semaphore set %d.%u: %s", index, seq, map.status().ToString());
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map semaphore region ", name, ": ", map.status().message()));
   }
   absl::StatusOr<core::SemSet> set =
-      core::SemSet::Format(map->data(), map->size(), nsems, ctime, &linux_backend::LinuxDaemonSemPlatform());
+      core::SemSet::Format(map->data(), map->size(), nsems, ctime, &platform::DaemonSemPlatform());
   if (!set.ok()) {
-    (void)linux_backend::UnlinkRegionFile(sem_dir_fd_, name);
+    (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
     return set.status();
   }
   set->BindToOwner();  // as in Map()
@@ -89,7 +89,7 @@ void SemStore::Destroy(int32_t index, uint32_t seq) {
   if (core::SemSet* set = Find(index, seq)) set->Remove();
   maps_.Erase(index);
   live_.erase(index);
-  absl::Status status = linux_backend::UnlinkRegionFile(sem_dir_fd_, backend::SegmentFileName(index, seq));
+  absl::Status status = platform::UnlinkRegionFile(sem_dir_fd_, backend::SegmentFileName(index, seq));
   if (!status.ok()) SYSV_LOG(kWarning, "removing semaphore set %d.%u: %s", index, seq, status.ToString());
 }
 
@@ -156,7 +156,7 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
   // Mapped (Find) or not, the file may have been cut short since the
   // daemon last looked: Map() restores it, and formats what is left again.
   const std::string name = backend::SegmentFileName(index, seq);
-  absl::StatusOr<backend::UniqueFd> own = linux_backend::OpenRegionFile(sem_dir_fd_, name, true);
+  absl::StatusOr<backend::UniqueFd> own = platform::OpenRegionFile(sem_dir_fd_, name, true);
   if (!own.ok()) return own.status();
   absl::StatusOr<bool> was_short = RestoreRegionSize(own->get(), core::SemSet::RegionSize(live->second.layout.nsems));
   if (!was_short.ok()) return was_short.status();
@@ -169,7 +169,7 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
   } else if (Find(index, seq) == nullptr) {
     return core::ErrnoStatus(EIDRM, "the set's region cannot be mapped");
   }
-  return linux_backend::OpenRegionFile(sem_dir_fd_, name, writable);
+  return platform::OpenRegionFile(sem_dir_fd_, name, writable);
 }
 
 void SemStore::Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live) {

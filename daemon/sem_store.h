@@ -25,7 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "backends/common/unique_fd.h"
-#include "backends/linux/region_file.h"
+#include "backends/platform.h"
 #include "core/sem/sem_registry.h"
 #include "core/sem/sem_set.h"
 #include "daemon/region_cache.h"

@@ -15,10 +15,7 @@
 #include "absl/time/clock.h"
 #include "backends/common/guarded_mapping.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/channel.h"
-#include "backends/linux/peer_credentials.h"
-#include "backends/linux/process_watch.h"
-#include "backends/linux/user_namespace.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"  // semaphores, read-only callers
 #include "daemon/log.h"
@@ -53,7 +50,7 @@ bool PeerHungUp(int fd) {
 }  // namespace
 
 Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
-               backend::EventLoop& loop, linux_backend::ExitWatch exits)
+               backend::EventLoop& loop, platform::ExitWatch exits)
     : options_(std::move(options)),
       state_(std::move(state)),
       loop_(loop),
@@ -74,7 +71,7 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
 Server::~Server() = default;
 
 absl::Status Server::Start() {
-  absl::StatusOr<linux_backend::RetryTimer> timer = linux_backend::RetryTimer::Create();
+  absl::StatusOr<platform::RetryTimer> timer = platform::RetryTimer::Create();
   if (!timer.ok()) return timer.status();
   retry_timer_ = *std::move(timer);
   if (absl::Status status = loop_.Watch(retry_timer_->fd(), [this] { OnRetryTimer(); }); !status.ok()) {
@@ -108,7 +105,7 @@ absl::Status Server::Start() {
   // *at() form), in a directory only its owner or root can change, and
   // clients check who answers on it (compat/daemon_connection.h).
   (void)unlinkat(state_->dir_fd(), backend::kSocketName, 0);
-  absl::StatusOr<UniqueFd> listen_fd = linux_backend::ListenSeqpacket(socket_path_, state_->socket_mode());
+  absl::StatusOr<UniqueFd> listen_fd = platform::ListenSeqpacket(socket_path_, state_->socket_mode());
   if (!listen_fd.ok()) return listen_fd.status();
   listen_fd_ = *std::move(listen_fd);
   if (absl::Status status = loop_.Watch(listen_fd_.get(), [this] { OnAcceptable(); }); !status.ok()) {
@@ -128,7 +125,7 @@ void Server::Shutdown() {
 
 void Server::OnAcceptable() {
   for (;;) {
-    absl::StatusOr<UniqueFd> fd = linux_backend::AcceptClient(listen_fd_.get());
+    absl::StatusOr<UniqueFd> fd = platform::AcceptClient(listen_fd_.get());
     if (!fd.ok()) {
       const int err = core::ErrnoOf(fd.status());
       if (err != EAGAIN && err != EWOULDBLOCK) {
@@ -136,7 +133,7 @@ void Server::OnAcceptable() {
       }
       return;
     }
-    absl::StatusOr<core::Credentials> creds = linux_backend::PeerCredentials(fd->get());
+    absl::StatusOr<core::Credentials> creds = platform::PeerCredentials(fd->get());
     if (!creds.ok()) {
       SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
       continue;
@@ -150,8 +147,8 @@ void Server::OnAcceptable() {
       Refuse(*std::move(fd), "its user's share of connections (user_connections) is in use", creds->uid);
       continue;
     }
-    absl::StatusOr<linux_backend::ProcessInstance> instance =
-        linux_backend::PeerProcess(fd->get(), creds->pid, creds->uid);
+    absl::StatusOr<platform::ProcessInstance> instance =
+        platform::PeerProcess(fd->get(), creds->pid, creds->uid);
     if (!instance.ok()) {
       // It exited already: nobody to serve (whoever holds the socket).
       SYSV_LOG(kDebug, "dropping a client whose process is gone: %s", instance.status().ToString());
@@ -159,7 +156,7 @@ void Server::OnAcceptable() {
     }
     // A process whose maps cannot be read is treated as in the initial
     // namespace; it can only widen what IPC_SET accepts, never access.
-    (void)linux_backend::ReadIdMaps(creds->pid, *creds);
+    (void)platform::ReadIdMaps(creds->pid, *creds);
     auto connection = std::make_unique<Connection>();
     connection->fd = *std::move(fd);
     connection->creds = *std::move(creds);
@@ -187,14 +184,14 @@ void Server::Refuse(UniqueFd fd, const char* why, uint32_t uid) {
   // Sent at once and readable after the close (wire::EncodeRefusal); a
   // full socket buffer (nothing was read yet, so it is not) would only
   // leave the client with EOF.
-  (void)linux_backend::SendMessage(fd.get(), wire::EncodeRefusal(EAGAIN), {});
+  (void)platform::SendMessage(fd.get(), wire::EncodeRefusal(EAGAIN), {});
   // Closing with a request unread would make the client's kernel report a
   // reset before the refusal: read what it sent already (a bounded number
   // of messages; the socket is non-blocking).
   uint8_t sink[wire::kMaxMessageSize];
   for (int i = 0; i < 4; ++i) {
-    absl::StatusOr<linux_backend::ReceivedMessage> unread =
-        linux_backend::ReceiveMessage(fd.get(), absl::MakeSpan(sink), /*max_fds=*/4);
+    absl::StatusOr<platform::ReceivedMessage> unread =
+        platform::ReceiveMessage(fd.get(), absl::MakeSpan(sink), /*max_fds=*/4);
     if (!unread.ok() || unread->size == 0) break;
   }
 }
@@ -210,8 +207,8 @@ void Server::OnReadable(int fd) {
   uint8_t buffer[wire::kMaxMessageSize];
   // Clients never send descriptors; accept up to a few so they can be closed
   // rather than leaving the message undeliverable.
-  absl::StatusOr<linux_backend::ReceivedMessage> received =
-      linux_backend::ReceiveMessage(fd, absl::MakeSpan(buffer), /*max_fds=*/4);
+  absl::StatusOr<platform::ReceivedMessage> received =
+      platform::ReceiveMessage(fd, absl::MakeSpan(buffer), /*max_fds=*/4);
   if (!received.ok()) {
     const int err = core::ErrnoOf(received.status());
     if (err == EAGAIN || err == EWOULDBLOCK) return;
@@ -280,7 +277,7 @@ void Server::Answer(int fd, const wire::DecodedRequest& request, Reply reply) {
   }
   std::vector<int> fds = reply.borrowed_fds;
   for (const UniqueFd& owned : reply.owned_fds) fds.push_back(owned.get());
-  absl::Status sent = linux_backend::SendMessage(fd, reply.message, fds);
+  absl::Status sent = platform::SendMessage(fd, reply.message, fds);
   if (!sent.ok()) {
     SYSV_LOG(kDebug, "reply to pid %d failed: %s", it->second->creds.pid, sent.ToString());
     CloseConnection(fd);
@@ -450,10 +447,10 @@ void Server::AbsorbLedger(const ClientProcess& process) {
 }
 
 uint64_t Server::CallerMemlockLimit(const Connection& connection) {
-  absl::StatusOr<uint64_t> limit = linux_backend::ProcessMemlockLimit(connection.creds.pid);
+  absl::StatusOr<uint64_t> limit = platform::ProcessMemlockLimit(connection.creds.pid);
   // Read by pid: it was the caller's only if the caller is still running
   // (then the pid still names it). Otherwise 0, which locks nothing.
-  if (!limit.ok() || linux_backend::PidfdExited(connection.pidfd.get())) return 0;
+  if (!limit.ok() || platform::PidfdExited(connection.pidfd.get())) return 0;
   return *limit;
 }
 

@@ -10,7 +10,7 @@
 //
 // A channel belongs to one process instance, never to a pid (issue #12):
 // at accept the daemon takes the connecting process's pidfd and start time
-// (linux_backend::PeerProcess), closes the channel when that process dies
+// (platform::PeerProcess), closes the channel when that process dies
 // (its pidfd readable), whoever still holds the socket, and hands a process
 // record only to a channel of the record's instance (ClientRegistry).
 //
@@ -38,8 +38,7 @@
 #include "absl/time/time.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/unique_fd.h"
-#include "backends/linux/exit_watch.h"
-#include "backends/linux/retry_timer.h"
+#include "backends/platform.h"
 #include "core/ipc/credentials.h"
 #include "core/ipc/limits.h"
 #include "core/protocol/codec.h"
@@ -62,7 +61,7 @@ struct ServerOptions {
 class Server {
  public:
   Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
-         backend::EventLoop& loop, linux_backend::ExitWatch exits);
+         backend::EventLoop& loop, platform::ExitWatch exits);
   ~Server();
 
   // Recovers client records, starts listening. After this, Run the loop.
@@ -99,7 +98,7 @@ class Server {
   void OnRetryTimer();
   void ScheduleRetry();
   // Retires every client process that has exited. Runs before each request
-  // (see backends/linux/exit_watch.h) and when the exit watch is readable.
+  // (see backends/<os>/exit_watch.h) and when the exit watch is readable.
   void ReapExitedClients();
   void CloseConnection(int fd);
   // Tells a connection beyond the limits why (EAGAIN) before it is closed.
@@ -129,7 +128,7 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<NamespaceState> state_;
   backend::EventLoop& loop_;
-  linux_backend::ExitWatch exits_;
+  platform::ExitWatch exits_;
   backend::UniqueFd listen_fd_;
   std::string socket_path_;
   ClientRegistry clients_;
@@ -142,7 +141,7 @@ class Server {
   absl::flat_hash_map<uint32_t, uint32_t> connections_per_user_;
   uint32_t connection_share_ = 0;
   uint64_t faults_seen_ = 0;  // backend::GuardedMapping::Faults() at the last repair
-  std::optional<linux_backend::RetryTimer> retry_timer_;
+  std::optional<platform::RetryTimer> retry_timer_;
   // The delay of the next retry: short after progress, doubled up to
   // kMaxRetryDelay while nothing moves (server.cc).
   absl::Duration retry_delay_;

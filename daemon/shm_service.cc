@@ -3,8 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "backends/linux/held_files.h"
-#include "backends/linux/process_watch.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
@@ -132,14 +131,14 @@ void ShmService::Absorb(const core::AttachLedger& ledger, const core::ShmGrants&
 
 core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time, const ShmStore::SegmentFileMap& files) {
   core::ShmGrants grants;
-  absl::StatusOr<std::vector<linux_backend::HeldFile>> held =
-      linux_backend::ProcessHeldFiles(pid, kMaxDescriptorsRead);
+  absl::StatusOr<std::vector<platform::HeldFile>> held =
+      platform::ProcessHeldFiles(pid, kMaxDescriptorsRead);
   if (!held.ok()) {
     SYSV_LOG(kWarning, "cannot read the descriptors of pid %d (%s): its attachments are not counted", pid,
              held.status().ToString());
     return grants;
   }
-  for (const linux_backend::HeldFile& file : *held) {
+  for (const platform::HeldFile& file : *held) {
     auto it = files.find({file.device, file.inode});
     if (it == files.end()) continue;
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(it->second.index);
@@ -147,7 +146,7 @@ core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time, cons
     grants.Grant(it->second.index, it->second.seq, file.writable);
   }
   // Read by pid: the table was that process's only if it still runs.
-  if (!linux_backend::ProcessAlive(pid, start_time)) return core::ShmGrants();
+  if (!platform::ProcessAlive(pid, start_time)) return core::ShmGrants();
   if (held->size() >= kMaxDescriptorsRead) {
     SYSV_LOG(kWarning, "pid %d holds more than %d descriptors: only the first were read for its grants", pid,
              kMaxDescriptorsRead);

@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/region_file.h"
+#include "backends/platform.h"
 #include "core/ipc/ipc_constants.h"
 #include "daemon/log.h"
 
@@ -25,14 +25,14 @@ namespace sysv::daemon {
 absl::Status ShmStore::Create(int32_t index, uint32_t seq, uint64_t bytes) {
   const std::string name = backend::SegmentFileName(index, seq);
   // A file left by a crash between create and record is stale: replace it.
-  (void)linux_backend::UnlinkRegionFile(shm_dir_fd_, name);
+  (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
   absl::StatusOr<backend::UniqueFd> fd =
-      linux_backend::CreateRegionFile(shm_dir_fd_, name, bytes, 0600);
+      platform::CreateRegionFile(shm_dir_fd_, name, bytes, 0600);
   return fd.status();
 }
 
 void ShmStore::Destroy(int32_t index, uint32_t seq) {
-  absl::Status status = linux_backend::UnlinkRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq));
+  absl::Status status = platform::UnlinkRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq));
   if (!status.ok()) SYSV_LOG(kWarning, "destroying segment %d.%u: %s", index, seq, status.ToString());
 }
 
@@ -91,7 +91,7 @@ uint32_t ShmStore::HugetlbShmGroup() {
 
 absl::StatusOr<backend::UniqueFd> ShmStore::OpenForClient(int32_t index, uint32_t seq,
                                                           bool writable) {
-  return linux_backend::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), writable);
+  return platform::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), writable);
 }
 
 ShmStore::SegmentFileMap ShmStore::SegmentFiles() {
@@ -135,7 +135,7 @@ int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq
   });
   for (const std::string& name : orphans) {
     SYSV_LOG(kWarning, "removing orphaned segment file %s", name);
-    (void)linux_backend::UnlinkRegionFile(shm_dir_fd_, name);
+    (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
   }
   return static_cast<int>(orphans.size());
 }

@@ -32,7 +32,7 @@ class ShmStore : public core::ShmRegistry::Backing {
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);
 
   // The segment files there now, by device and inode: how a descriptor a
-  // process holds (linux_backend::ProcessHeldFiles) is recognised.
+  // process holds (platform::ProcessHeldFiles) is recognised.
   struct SegmentName {
     int32_t index = 0;
     uint32_t seq = 0;
