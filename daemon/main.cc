@@ -18,6 +18,7 @@
 #include "backends/common/command_line.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/namespace_dir.h"
+#include "backends/common/namespace_layout.h"
 #include "backends/common/unique_fd.h"
 #include "backends/platform.h"
 #include "daemon/config.h"
@@ -32,6 +33,9 @@ ABSL_FLAG(std::string, dir, "",
           "this user's alone).");
 ABSL_FLAG(bool, foreground, false, "Stay in the foreground instead of detaching.");
 ABSL_FLAG(std::string, event_loop, "auto", "Event loop: auto, io_uring or epoll.");
+ABSL_FLAG(std::string, driver, "auto",
+          "Security driver /dev/sysvipc: auto (use it when it can be opened), on (fail "
+          "to start without it) or off (segments in region files).");
 ABSL_FLAG(std::string, log_level, "info", "Least severe level logged: debug, info, warning, error.");
 ABSL_FLAG(std::string, config, "", "Config file of 'name = value' limit lines.");
 ABSL_FLAG(bool, raise_fd_limit, true,
@@ -114,11 +118,25 @@ void Report(int ready_fd, bool ok, const std::string& message) {
   close(ready_fd);
 }
 
+// Records which backing serves segments where `sysvipc daemon status`
+// reads it (backend::kDriverStatusName in the namespace directory).
+void WriteDriverStatus(int dir_fd, const std::string& status) {
+  backend::UniqueFd fd(openat(dir_fd, backend::kDriverStatusName,
+                              O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) {
+    SYSV_LOG(kWarning, "cannot write %s: %s", backend::kDriverStatusName, std::strerror(errno));
+    return;
+  }
+  const std::string line = status + "\n";
+  (void)!write(fd.get(), line.data(), line.size());
+}
+
 int Main(int argc, char** argv) {
   std::vector<char*> rest = backend::ParseCommandLineOrExit(
       argc, argv,
       "serves System V shared memory, semaphores and message queues to libsysv clients.\n"
       "Usage: sysvipcd [--dir=DIR] [--foreground] [--event_loop=auto|io_uring|epoll]\n"
+      "                [--driver=auto|on|off]\n"
       "                [--config=FILE] [--limit=name=value,...] [--log_level=LEVEL]",
       "daemon/");
   if (rest.size() > 1) {
@@ -135,6 +153,11 @@ int Main(int argc, char** argv) {
   absl::StatusOr<backend::EventLoopKind> loop_kind =
       backend::ParseEventLoopKind(absl::GetFlag(FLAGS_event_loop));
   if (!loop_kind.ok()) return Fail(std::string(loop_kind.status().message()));
+  absl::StatusOr<platform::DriverMode> driver_mode = platform::ParseDriverMode(absl::GetFlag(FLAGS_driver));
+  if (!driver_mode.ok()) {
+    Fail(std::string(driver_mode.status().message()));
+    return backend::kUsageErrorExit;
+  }
 
   ServerOptions options;
   // Without --dir, or with the one the environment resolves to (what a
@@ -188,6 +211,23 @@ int Main(int argc, char** argv) {
     Report(ready_fd, false, std::string(exits.status().message()));
     return Fail(std::string(exits.status().message()));
   }
+  // The driver is opened before serving: --driver=on fails the start here.
+  std::string why_no_driver;
+  absl::StatusOr<std::unique_ptr<platform::SecurityDriver>> driver =
+      platform::OpenSecurityDriverFor(*driver_mode, &why_no_driver);
+  if (!driver.ok()) {
+    const std::string message = absl::StrCat("--driver=on: ", driver.status().message());
+    Report(ready_fd, false, message);
+    return Fail(message);
+  }
+  options.driver = driver->get();
+  const std::string driver_status =
+      options.driver != nullptr
+          ? absl::StrCat("security driver /dev/sysvipc (ABI ", options.driver->abi_version(),
+                         "): segments are driver objects, attach counts from the kernel")
+          : absl::StrCat("no security driver (", why_no_driver, "): segments are region files");
+  SYSV_LOG(kInfo, "%s", driver_status);
+  WriteDriverStatus((*state)->dir_fd(), driver_status);
   Server server(options, *std::move(state), **loop, *std::move(exits));
   if (absl::Status status = server.Start(); !status.ok()) {
     Report(ready_fd, false, std::string(status.message()));

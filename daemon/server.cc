@@ -61,7 +61,8 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
           core::UserLimits::ResolvedShare(options_.limits.user.processes, options_.max_connections),
           [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
           [this](int pidfd) { exits_.Remove(pidfd); }),
-      shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_),
+      shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_,
+           options_.driver),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
       msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
       connection_share_(
@@ -86,6 +87,15 @@ absl::Status Server::Start() {
       },
       [this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
+  if (options_.driver != nullptr) {
+    // Last detaches reported while no daemon ran are read now, then as
+    // they come.
+    shm_.OnDriverEvents();
+    if (absl::Status status = loop_.Watch(options_.driver->event_fd(), [this] { shm_.OnDriverEvents(); });
+        !status.ok()) {
+      return status;
+    }
+  }
   if (absl::Status status = loop_.Watch(exits_.fd(),
                                         [this] {
                                           ReapExitedClients();

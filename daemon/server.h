@@ -56,6 +56,9 @@ struct ServerOptions {
   core::NamespaceLimits limits;
   // Connections beyond this are refused at accept.
   int max_connections = 65536;
+  // The security driver (/dev/sysvipc) segments live in, or nullptr for
+  // region files (--driver). Owned by the caller; outlives the server.
+  platform::SecurityDriver* driver = nullptr;
 };
 
 class Server {

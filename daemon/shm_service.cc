@@ -24,11 +24,36 @@ constexpr size_t kMaxDescriptorsRead = 1 << 16;
 }  // namespace
 
 ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
-                       int shm_dir_fd, core::ShmRegistry::Census& census)
+                       int shm_dir_fd, core::ShmRegistry::Census& census, platform::SecurityDriver* driver)
     : limits_(limits),
-      store_(shm_dir_fd),
+      store_(shm_dir_fd, driver),
+      driver_census_(store_),
       ids_(table, limits.shm.shmmni, quota),
-      registry_(ids_, limits_.shm, store_, census) {}
+      registry_(ids_, limits_.shm, store_, driver != nullptr ? driver_census_ : census) {}
+
+core::ShmRegistry::CensusResult ShmService::DriverCensus::Count(int32_t index, uint32_t seq) {
+  core::ShmRegistry::CensusResult result;
+  absl::StatusOr<platform::SecurityDriver::Facts> facts = store_.DriverFacts(index, seq);
+  // An object the driver no longer has (its last detach after IPC_RMID was
+  // reported, or the module was reloaded) has no attachment.
+  if (!facts.ok()) return result;
+  constexpr int64_t kNanos = 1000000000;
+  result.nattch = static_cast<int64_t>(facts->nattch);
+  // The driver keeps one lpid for the latest attach or detach (shm_lprid).
+  result.last_attach_ns = facts->atime * kNanos;
+  result.last_attach_pid = facts->lpid;
+  result.last_detach_ns = facts->dtime * kNanos;
+  result.last_detach_pid = facts->lpid;
+  return result;
+}
+
+void ShmService::OnDriverEvents() {
+  if (store_.driver() == nullptr) return;
+  const std::vector<uint32_t> gone = store_.driver()->TakeLastDetaches();
+  if (gone.empty()) return;
+  SYSV_LOG(kDebug, "driver reported %u last detaches", gone.size());
+  registry_.SweepRemoved();
+}
 
 Reply ShmService::Get(uint32_t request_id, const wire::ShmGetRequest& request,
                       const core::OpContext& ctx) {
@@ -87,6 +112,7 @@ Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request, u
   const core::ShmSetArgs set{request.uid, request.gid, request.mode};
   absl::StatusOr<core::ShmCtlResult> result =
       registry_.Ctl(request.id, request.cmd, set, memlock_limit, ctx);
+  if (result.ok() && store_.driver() != nullptr) result = DriverCtl(request, memlock_limit, ctx, *result);
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {
@@ -115,6 +141,36 @@ Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request, u
   return reply;
 }
 
+absl::StatusOr<core::ShmCtlResult> ShmService::DriverCtl(const wire::ShmCtlRequest& request,
+                                                        uint64_t memlock_limit, const core::OpContext& ctx,
+                                                        const core::ShmCtlResult& done) {
+  const int32_t index = core::IpcIdIndex(request.id);
+  const uint32_t seq = core::IpcIdSeq(request.id);
+  if (request.cmd == core::kIpcRmid) {
+    // The registry destroyed it if unattached; otherwise the driver now
+    // reports its last detach (OnDriverEvents), whoever makes it.
+    absl::StatusOr<bool> gone = store_.MarkRemoved(index, seq);
+    if (gone.ok() && *gone) registry_.SweepRemoved();
+    return done;
+  }
+  if (request.cmd != core::kShmLock && request.cmd != core::kShmUnlock) return done;
+  // The registry checked permission and the segment's own size against
+  // RLIMIT_MEMLOCK; the driver sums the user's locked segments as
+  // user_shm_lock() does, and really makes the pages unevictable.
+  const bool lock = request.cmd == core::kShmLock;
+  const uint64_t limit = ctx.creds.cap_ipc_lock ? UINT64_MAX : memlock_limit;
+  absl::Status status = store_.Lock(index, seq, lock, ctx.creds.uid, limit);
+  if (status.ok()) return done;
+  if (lock && core::ErrnoOf(status) == ENOMEM) {
+    // Undo the registry's SHM_LOCKED mark: the lock did not happen.
+    (void)registry_.Ctl(request.id, core::kShmUnlock, core::ShmSetArgs{}, 0, ctx);
+    return status;
+  }
+  SYSV_LOG(kWarning, "segment %d: driver %s: %s", request.id, lock ? "SHM_LOCK" : "SHM_UNLOCK",
+           status.ToString());
+  return done;
+}
+
 Reply ShmService::Sweep(uint32_t request_id, const wire::ShmSweepRequest&) {
   // Only removed segments are affected, and only those nobody has attached:
   // the request cannot harm anyone, so it needs no permission.
@@ -126,6 +182,8 @@ Reply ShmService::Sweep(uint32_t request_id, const wire::ShmSweepRequest&) {
 
 void ShmService::Absorb(const core::AttachLedger& ledger, const core::ShmGrants& grants, int32_t pid,
                         int64_t now_ns) {
+  // With the driver, exits were counted by the kernel: no ledger is believed.
+  if (store_.driver() != nullptr) return;
   registry_.AbsorbLedger(ledger, grants, pid, now_ns);
 }
 

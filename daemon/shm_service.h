@@ -17,8 +17,10 @@ namespace sysv::daemon {
 
 class ShmService {
  public:
+  // `census` counts attachments from the clients' ledgers; with `driver`
+  // (the security driver, or nullptr) the driver's own counts replace it.
   ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
-             int shm_dir_fd, core::ShmRegistry::Census& census);
+             int shm_dir_fd, core::ShmRegistry::Census& census, platform::SecurityDriver* driver);
 
   Reply Get(uint32_t request_id, const core::wire::ShmGetRequest& request,
             const core::OpContext& ctx);
@@ -47,10 +49,34 @@ class ShmService {
   ShmStore::SegmentFileMap SegmentFiles() { return store_.SegmentFiles(); }
   // Removes segment files no table entry names. Run once at start.
   void RemoveOrphans();
+  // The driver reported last detaches (its descriptor is readable): removed
+  // segments nobody maps any more are destroyed now.
+  void OnDriverEvents();
 
  private:
+  // The census where the security driver is loaded: nattch, atime, dtime
+  // and lpid are what the driver's mapping callbacks counted (facts no
+  // client can forge); no ledger is read.
+  class DriverCensus : public core::ShmRegistry::Census {
+   public:
+    explicit DriverCensus(ShmStore& store) : store_(store) {}
+    core::ShmRegistry::CensusResult Count(int32_t index, uint32_t seq) override;
+    void Forget(int32_t, uint32_t) override {}
+
+   private:
+    ShmStore& store_;
+  };
+
+  // After a successful shmctl: tells the driver of IPC_RMID, SHM_LOCK and
+  // SHM_UNLOCK. Returns `done`, or SHM_LOCK's ENOMEM when the user's locked
+  // segments together exceed RLIMIT_MEMLOCK.
+  absl::StatusOr<core::ShmCtlResult> DriverCtl(const core::wire::ShmCtlRequest& request,
+                                               uint64_t memlock_limit, const core::OpContext& ctx,
+                                               const core::ShmCtlResult& done);
+
   const core::NamespaceLimits& limits_;
   ShmStore store_;
+  DriverCensus driver_census_;
   core::IpcRegistry ids_;
   core::ShmRegistry registry_;
 };

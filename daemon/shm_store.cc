@@ -14,29 +14,110 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 
 #include "backends/common/namespace_layout.h"
 #include "backends/platform.h"
+#include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
 
+namespace {
+
+// A marker holds the driver's id as decimal text: "<id>\n".
+constexpr size_t kMarkerBytes = 16;
+
+}  // namespace
+
 absl::Status ShmStore::Create(int32_t index, uint32_t seq, uint64_t bytes) {
   const std::string name = backend::SegmentFileName(index, seq);
   // A file left by a crash between create and record is stale: replace it.
+  RemoveDriverObject(name);
   (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
-  absl::StatusOr<backend::UniqueFd> fd =
-      platform::CreateRegionFile(shm_dir_fd_, name, bytes, 0600);
-  return fd.status();
+  if (driver_ == nullptr) {
+    absl::StatusOr<backend::UniqueFd> fd =
+        platform::CreateRegionFile(shm_dir_fd_, name, bytes, 0600);
+    return fd.status();
+  }
+  // The daemon admits SHM_HUGETLB and SHM_NORESERVE as the kernel would;
+  // the driver's object is plain shmem either way (its notes say why).
+  absl::StatusOr<platform::SecurityDriver::Created> created =
+      driver_->Create(bytes, /*noreserve=*/false, /*hugetlb=*/false);
+  if (!created.ok()) return created.status();
+  absl::StatusOr<backend::UniqueFd> marker = platform::CreateRegionFile(shm_dir_fd_, name, 0, 0600);
+  const std::string text = absl::StrCat(created->id, "\n");
+  if (!marker.ok() || pwrite(marker->get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    (void)driver_->Remove(created->id);
+    (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
+    return marker.ok() ? core::ErrnoStatus(EIO, absl::StrCat("cannot record segment ", name)) : marker.status();
+  }
+  return absl::OkStatus();
 }
 
 void ShmStore::Destroy(int32_t index, uint32_t seq) {
-  absl::Status status = platform::UnlinkRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq));
+  const std::string name = backend::SegmentFileName(index, seq);
+  RemoveDriverObject(name);
+  absl::Status status = platform::UnlinkRegionFile(shm_dir_fd_, name);
   if (!status.ok()) SYSV_LOG(kWarning, "destroying segment %d.%u: %s", index, seq, status.ToString());
 }
 
+absl::StatusOr<uint32_t> ShmStore::DriverId(int32_t index, uint32_t seq) {
+  absl::StatusOr<backend::UniqueFd> fd =
+      platform::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), /*writable=*/false);
+  if (!fd.ok()) return fd.status();
+  char text[kMarkerBytes + 1] = {};
+  const ssize_t got = pread(fd->get(), text, kMarkerBytes, 0);
+  uint32_t id = 0;
+  if (got <= 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::string_view(text, got)), &id) || id == 0) {
+    return core::ErrnoStatus(EIDRM, absl::StrCat("segment ", index, ".", seq, " has no driver object"));
+  }
+  return id;
+}
+
+void ShmStore::RemoveDriverObject(const std::string& name) {
+  if (driver_ == nullptr) return;
+  int32_t index = 0;
+  uint32_t seq = 0;
+  std::vector<std::string> parts = absl::StrSplit(name, '.');
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || !absl::SimpleAtoi(parts[1], &seq)) return;
+  absl::StatusOr<uint32_t> id = DriverId(index, seq);
+  if (!id.ok()) return;
+  absl::StatusOr<bool> gone = driver_->Remove(*id);
+  // ENOENT: gone already (its last detach reported); EIDRM: marked before.
+  if (!gone.ok() && core::ErrnoOf(gone.status()) != ENOENT && core::ErrnoOf(gone.status()) != EIDRM) {
+    SYSV_LOG(kWarning, "removing driver object %u of segment %s: %s", *id, name, gone.status().ToString());
+  }
+}
+
+absl::StatusOr<platform::SecurityDriver::Facts> ShmStore::DriverFacts(int32_t index, uint32_t seq) {
+  if (driver_ == nullptr) return core::ErrnoStatus(EINVAL, "no security driver");
+  absl::StatusOr<uint32_t> id = DriverId(index, seq);
+  if (!id.ok()) return id.status();
+  return driver_->Stat(*id);
+}
+
+absl::StatusOr<bool> ShmStore::MarkRemoved(int32_t index, uint32_t seq) {
+  if (driver_ == nullptr) return core::ErrnoStatus(EINVAL, "no security driver");
+  absl::StatusOr<uint32_t> id = DriverId(index, seq);
+  if (!id.ok()) return id.status();
+  return driver_->Remove(*id);
+}
+
+absl::Status ShmStore::Lock(int32_t index, uint32_t seq, bool lock, uint32_t uid, uint64_t memlock_limit) {
+  if (driver_ == nullptr) return core::ErrnoStatus(EINVAL, "no security driver");
+  absl::StatusOr<uint32_t> id = DriverId(index, seq);
+  if (!id.ok()) return id.status();
+  return driver_->Lock(*id, lock, uid, memlock_limit);
+}
+
 uint64_t ShmStore::ResidentPages(int32_t index, uint32_t seq) {
+  if (driver_ != nullptr) {
+    absl::StatusOr<platform::SecurityDriver::Facts> facts = DriverFacts(index, seq);
+    return facts.ok() ? facts->resident_pages : 0;
+  }
   struct stat st;
   if (fstatat(shm_dir_fd_, backend::SegmentFileName(index, seq).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
   // On tmpfs, allocated blocks are the pages in memory (or swap).
@@ -91,6 +172,11 @@ uint32_t ShmStore::HugetlbShmGroup() {
 
 absl::StatusOr<backend::UniqueFd> ShmStore::OpenForClient(int32_t index, uint32_t seq,
                                                           bool writable) {
+  if (driver_ != nullptr) {
+    absl::StatusOr<uint32_t> id = DriverId(index, seq);
+    if (!id.ok()) return id.status();
+    return driver_->OpenObject(*id, writable);
+  }
   return platform::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), writable);
 }
 
@@ -135,6 +221,7 @@ int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq
   });
   for (const std::string& name : orphans) {
     SYSV_LOG(kWarning, "removing orphaned segment file %s", name);
+    RemoveDriverObject(name);
     (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
   }
   return static_cast<int>(orphans.size());

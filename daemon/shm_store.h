@@ -1,6 +1,11 @@
 // Segment contents as region files in the state directory: the daemon's
 // implementation of core::ShmRegistry::Backing, and the descriptors it hands
 // to clients after the permission check.
+//
+// With the security driver (/dev/sysvipc, issue #16) the contents live in
+// the driver's objects instead, and each segment's file is a small marker
+// that records the driver's id of its object, so that a restarted daemon
+// finds the object again: the marker is never handed out and never mapped.
 #ifndef SYSV_DAEMON_SHM_STORE_H_
 #define SYSV_DAEMON_SHM_STORE_H_
 
@@ -13,13 +18,16 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "backends/common/unique_fd.h"
+#include "backends/platform.h"
 #include "core/shm/shm_registry.h"
 
 namespace sysv::daemon {
 
 class ShmStore : public core::ShmRegistry::Backing {
  public:
-  explicit ShmStore(int shm_dir_fd) : shm_dir_fd_(shm_dir_fd) {}
+  // `driver`: the security driver in use, or nullptr for region files.
+  ShmStore(int shm_dir_fd, platform::SecurityDriver* driver)
+      : shm_dir_fd_(shm_dir_fd), driver_(driver) {}
 
   absl::Status Create(int32_t index, uint32_t seq, uint64_t bytes) override;
   void Destroy(int32_t index, uint32_t seq) override;
@@ -30,6 +38,16 @@ class ShmStore : public core::ShmRegistry::Backing {
 
   // A new descriptor of segment (index, seq), read-write or read-only.
   absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);
+
+  // With the driver: the driver's facts of segment (index, seq) (ENOENT
+  // when its object is gone). FAILED_PRECONDITION without the driver.
+  absl::StatusOr<platform::SecurityDriver::Facts> DriverFacts(int32_t index, uint32_t seq);
+  // With the driver: marks segment (index, seq)'s object removed (IPC_RMID),
+  // so that the driver reports its last detach; true if it went at once.
+  absl::StatusOr<bool> MarkRemoved(int32_t index, uint32_t seq);
+  // With the driver: SHM_LOCK/SHM_UNLOCK of the object, charged to `uid`.
+  absl::Status Lock(int32_t index, uint32_t seq, bool lock, uint32_t uid, uint64_t memlock_limit);
+  platform::SecurityDriver* driver() const { return driver_; }
 
   // The segment files there now, by device and inode: how a descriptor a
   // process holds (platform::ProcessHeldFiles) is recognised.
@@ -50,7 +68,13 @@ class ShmStore : public core::ShmRegistry::Backing {
   // for a name that is not "<index>.<seq>".
   void ForEachSegmentFile(const std::function<void(const std::string& name, int32_t index, uint32_t seq)>& fn);
 
+  // The driver's id recorded in segment (index, seq)'s marker.
+  absl::StatusOr<uint32_t> DriverId(int32_t index, uint32_t seq);
+  // Removes the driver object a marker names, if any (ENOENT is fine).
+  void RemoveDriverObject(const std::string& name);
+
   int shm_dir_fd_;
+  platform::SecurityDriver* driver_;
 };
 
 }  // namespace sysv::daemon

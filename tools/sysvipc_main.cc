@@ -140,6 +140,19 @@ pid_t DaemonPid(const backend::NamespaceDir& dir) {
   return pid;
 }
 
+// The daemon's line on what serves segments (security driver or region
+// files), as it wrote it at start; empty if absent.
+std::string DriverStatus(const backend::NamespaceDir& dir) {
+  absl::StatusOr<backend::VerifiedDir> verified = backend::OpenNamespaceDir(dir);
+  if (!verified.ok()) return "";
+  const int fd = openat(verified->fd.get(), backend::kDriverStatusName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buffer[512] = {};
+  const ssize_t got = read(fd, buffer, sizeof(buffer) - 1);
+  close(fd);
+  return std::string(absl::StripAsciiWhitespace(std::string(buffer, got > 0 ? static_cast<size_t>(got) : 0)));
+}
+
 int Daemon(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     if (IsHelp(argv[i])) {
@@ -188,6 +201,7 @@ int Daemon(int argc, char** argv) {
   if (command == "status") {
     if (compat::DaemonAnswers(dir)) {
       std::printf("sysvipcd (pid %d) serves %s\n", DaemonPid(dir), path);
+      if (const std::string driver = DriverStatus(dir); !driver.empty()) std::printf("%s\n", driver.c_str());
       return 0;
     }
     std::printf("no sysvipcd serves %s\n", path);

@@ -24,6 +24,8 @@ namespace sysv::backend {
 inline constexpr char kSocketName[] = "sysvipcd.sock";
 inline constexpr char kLockName[] = "sysvipcd.lock";
 inline constexpr char kLogName[] = "sysvipcd.log";
+// One line: whether segments are security-driver objects or region files.
+inline constexpr char kDriverStatusName[] = "sysvipcd.driver";
 inline constexpr char kStateDirName[] = "state";
 inline constexpr char kShmTableName[] = "shm.table";
 inline constexpr char kShmDirName[] = "shm";

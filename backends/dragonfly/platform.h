@@ -6,6 +6,7 @@
 #ifndef SYSV_BACKENDS_DRAGONFLY_PLATFORM_H_
 #define SYSV_BACKENDS_DRAGONFLY_PLATFORM_H_
 
+#include "backends/common/security_driver.h"
 #include "backends/dragonfly/channel.h"
 #include "backends/dragonfly/event_loop_selector.h"
 #include "backends/dragonfly/exit_watch.h"
@@ -15,6 +16,17 @@
 #include "backends/dragonfly/user_namespace.h"
 
 namespace sysv {
+namespace dragonfly_backend {
+
+// The security driver: DragonFly's /dev/sysvipc module (issue #17) speaks
+// the same ABI (backends/common/driver/), so the daemon's client is shared.
+using ::sysv::backend::DriverMode;
+using ::sysv::backend::OpenSecurityDriverFor;
+using ::sysv::backend::ParseDriverMode;
+using ::sysv::backend::SecurityDriver;
+
+}  // namespace dragonfly_backend
+
 namespace platform = dragonfly_backend;
 }  // namespace sysv
 

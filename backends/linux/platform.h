@@ -5,6 +5,7 @@
 #ifndef SYSV_BACKENDS_LINUX_PLATFORM_H_
 #define SYSV_BACKENDS_LINUX_PLATFORM_H_
 
+#include "backends/common/security_driver.h"
 #include "backends/linux/channel.h"
 #include "backends/linux/elf_rebind.h"
 #include "backends/linux/event_loop_selector.h"
@@ -29,6 +30,13 @@ inline const core::RegionPlatform& ClientRegionPlatform() { return LinuxRegionPl
 inline const core::RegionPlatform& DaemonRegionPlatform() { return LinuxDaemonRegionPlatform(); }
 inline const core::SemPlatform& ClientSemPlatform() { return LinuxSemPlatform(); }
 inline const core::SemPlatform& DaemonSemPlatform() { return LinuxDaemonSemPlatform(); }
+
+// The security driver, /dev/sysvipc (backends/linux/driver/): its client is
+// POSIX, shared with DragonFly's (backends/common/security_driver.h).
+using ::sysv::backend::DriverMode;
+using ::sysv::backend::OpenSecurityDriverFor;
+using ::sysv::backend::ParseDriverMode;
+using ::sysv::backend::SecurityDriver;
 
 }  // namespace linux_backend
 

@@ -80,6 +80,7 @@ struct sysvipc_stat {
 	int64_t dtime;     /* out: last detach */
 	int32_t lpid;      /* out: last attach/detach, in the caller's pid ns */
 	uint32_t reserved; /* in: 0 */
+	uint64_t resident_pages; /* out: pages in memory or swap (shm_rss) */
 };
 #define SYSVIPC_STAT_REMOVED 0x1u /* marked removed, still mapped */
 #define SYSVIPC_STAT_LOCKED 0x2u  /* SHM_LOCK in force */
@@ -133,7 +134,7 @@ struct sysvipc_event {
 SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_version) == 8, version_size);
 SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_create) == 24, create_size);
 SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_open) == 16, open_size);
-SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_stat) == 48, stat_size);
+SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_stat) == 56, stat_size);
 SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_remove) == 8, remove_size);
 SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_list) == 16, list_size);
 SYSVIPC_ABI_ASSERT(sizeof(struct sysvipc_lock) == 24, lock_size);

@@ -556,6 +556,9 @@ static long sysvipc_ioc_stat(void __user *argp)
 	lpid = get_pid(obj->lpid);
 	spin_unlock(&obj->lock);
 	req.size = obj->size;
+	/* shmem's i_blocks count 512-byte units of pages in memory or swap. */
+	req.resident_pages = file_inode(obj->shm_file)->i_blocks >>
+			     (PAGE_SHIFT - 9);
 	req.lpid = pid_vnr(lpid);	/* 0 if not in the daemon's pid ns */
 	put_pid(lpid);
 	mutex_lock(&sysvipc_memlock_mutex);
