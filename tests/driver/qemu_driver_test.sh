@@ -54,7 +54,9 @@ root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,run}
 cp "$busybox" "$root/bin/busybox"
 cp "$ko" "$root/sysvipc.ko"
-cp "$runfiles/tests/driver/driver_guest_test" "$root/bin/" || fail "no driver_guest_test"
+cp "$runfiles/tests/driver/driver_guest_test" "$runfiles/tests/driver/libsysv_guest_test" "$root/bin/" ||
+  fail "no guest test programs"
+cp "$runfiles/daemon/sysvipcd_static" "$root/bin/sysvipcd" || fail "no sysvipcd_static"
 chmod 0755 "$root/bin/"*
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
@@ -76,7 +78,13 @@ check "/dev/sysvipc is a 0600 root character device" \
   sh -c '[ -c /dev/sysvipc ] && [ "$(stat -c %a:%u /dev/sysvipc)" = 600:0 ]'
 /bin/driver_guest_test
 check "driver_guest_test exits 0" [ $? -eq 0 ]
+/bin/libsysv_guest_test on /run/sysv-on /bin/sysvipcd
+check "libsysv_guest_test on exits 0" [ $? -eq 0 ]
+/bin/libsysv_guest_test off /run/sysv-off /bin/sysvipcd
+check "libsysv_guest_test off exits 0" [ $? -eq 0 ]
 check "rmmod sysvipc once every object is gone (nothing leaked)" rmmod sysvipc
+check "sysvipcd --driver=on without the module refuses to start" \
+  sh -c '! /bin/sysvipcd --dir=/run/sysv-none --driver=on 2>/tmp/err && grep -q "driver=on" /tmp/err'
 if dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection|Poison overwritten|Object corrupt|Redzone|list_add corruption|list_del corruption'; then
   check "dmesg free of BUG/WARNING/Oops/Call Trace" false
 else
@@ -99,7 +107,7 @@ timeout 150 qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
   </dev/null >"$serial" 2>&1
 qemu_status=$?
 boot_secs=$(($(date +%s) - boot_start))
-tr -d '\r' <"$serial" | grep -E '^(ok|not ok|GUEST-)' | sed 's/^/guest: /'
+tr -d '\r' <"$serial" | grep -E '^(ok|not ok|info|GUEST-)' | sed 's/^/guest: /'
 [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ] && cp "$serial" "$TEST_UNDECLARED_OUTPUTS_DIR/serial.log"
 
 log=$(tr -d '\r' <"$serial")

@@ -1,0 +1,325 @@
+// Runs inside the QEMU guest (qemu_driver_test.sh): libsysv over the real
+// sysvipcd, with --driver=on (segments are /dev/sysvipc objects) or
+// --driver=off (the region-file fallback), against the guest kernel's own
+// SysV shm.
+//
+//   libsysv_guest_test on|off NSDIR SYSVIPCD   the suite for that mode
+//   libsysv_guest_test attack on|off KEY       (the attacker, re-executed)
+//   libsysv_guest_test hold FD                 (the exec step's child)
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/falloc.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "sysv/sysv.h"
+#include "tests/driver/guest_check.h"
+#include "tests/driver/nattch_scenario.h"
+
+namespace sysv::guest {
+namespace {
+
+constexpr size_t kSize = 4 * 4096;
+constexpr uid_t kAttacker = 3402;  // this engineer's test range (3400-3499)
+constexpr key_t kAttackKey = 0x5eed16;
+std::string g_self_exe;
+std::string g_mode;
+std::string g_dir;
+std::string g_daemon;
+
+bool On() { return g_mode == "on"; }
+
+// Starts sysvipcd for the namespace (it detaches once it serves).
+bool StartDaemon() {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string dir = "--dir=" + g_dir;
+    const std::string driver = "--driver=" + g_mode;
+    execl(g_daemon.c_str(), g_daemon.c_str(), dir.c_str(), driver.c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+pid_t DaemonPid() {
+  std::ifstream lock(g_dir + "/sysvipcd.lock");
+  pid_t pid = 0;
+  lock >> pid;
+  return pid;
+}
+
+std::string DriverStatusLine() {
+  std::ifstream in(g_dir + "/sysvipcd.driver");
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+class KernelSide : public ShmSide {
+ public:
+  KernelSide() : id_(shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600)) {}
+  ~KernelSide() override { shmctl(id_, IPC_RMID, nullptr); }
+  std::string Name() const override { return "kernel"; }
+  char* Attach() override {
+    void* p = shmat(id_, nullptr, 0);
+    return p == reinterpret_cast<void*>(-1) ? nullptr : static_cast<char*>(p);
+  }
+  int64_t Nattch() override {
+    shmid_ds ds{};
+    return shmctl(id_, IPC_STAT, &ds) == 0 ? static_cast<int64_t>(ds.shm_nattch) : -1;
+  }
+  int64_t Lpid() override {
+    shmid_ds ds{};
+    return shmctl(id_, IPC_STAT, &ds) == 0 ? ds.shm_lpid : -1;
+  }
+
+ private:
+  int id_;
+};
+
+class LibsysvSide : public ShmSide {
+ public:
+  LibsysvSide() : id_(sysv_shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600)) {}
+  ~LibsysvSide() override { sysv_shmctl(id_, IPC_RMID, nullptr); }
+  std::string Name() const override { return "libsysv"; }
+  char* Attach() override {
+    void* p = sysv_shmat(id_, nullptr, 0);
+    return p == reinterpret_cast<void*>(-1) ? nullptr : static_cast<char*>(p);
+  }
+  int64_t Nattch() override {
+    shmid_ds ds{};
+    return sysv_shmctl(id_, IPC_STAT, &ds) == 0 ? static_cast<int64_t>(ds.shm_nattch) : -1;
+  }
+  int64_t Lpid() override {
+    shmid_ds ds{};
+    return sysv_shmctl(id_, IPC_STAT, &ds) == 0 ? ds.shm_lpid : -1;
+  }
+
+ private:
+  int id_;
+};
+
+void NattchDifferential() {
+  std::vector<Step> kernel, lib;
+  {
+    KernelSide k;
+    kernel = RunNattchScenario(k, g_self_exe);
+  }
+  {
+    LibsysvSide l;
+    lib = RunNattchScenario(l, g_self_exe);
+  }
+  if (On()) {
+    CompareTraces(kernel, lib, "nattch differential kernel vs libsysv --driver=on");
+    return;
+  }
+  // The fallback counts attachments, not mappings (README): report where it
+  // differs, check only that it agrees when no mapping was split.
+  for (size_t i = 0; i < kernel.size() && i < lib.size(); ++i) {
+    std::printf("info - --driver=off nattch after %s: kernel %lld, libsysv %lld\n",
+                kernel[i].what.c_str(), static_cast<long long>(kernel[i].nattch),
+                static_cast<long long>(lib[i].nattch));
+  }
+}
+
+// The basic life of a segment, which both modes must get right.
+void Basics() {
+  const int id = sysv_shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600);
+  Check(id >= 0, "shmget through sysvipcd --driver=" + g_mode);
+  char* p = static_cast<char*>(sysv_shmat(id, nullptr, 0));
+  Check(p != reinterpret_cast<char*>(-1), "shmat");
+  if (p == reinterpret_cast<char*>(-1)) return;
+  std::memset(p, 0x42, kSize);
+  shmid_ds ds{};
+  sysv_shmctl(id, IPC_STAT, &ds);
+  CheckEq(ds.shm_nattch, 1, "IPC_STAT nattch 1 after shmat");
+  CheckEq(ds.shm_segsz, kSize, "IPC_STAT segsz");
+  Check(ds.shm_atime > 0, "IPC_STAT atime set");
+  const pid_t child = fork();
+  if (child == 0) {
+    for (;;) pause();
+  }
+  usleep(50 * 1000);
+  sysv_shmctl(id, IPC_STAT, &ds);
+  CheckEq(ds.shm_nattch, 2, "fork: nattch 2");
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  usleep(50 * 1000);
+  sysv_shmctl(id, IPC_STAT, &ds);
+  CheckEq(ds.shm_nattch, 1, "child killed: nattch 1");
+  CheckEq(sysv_shmctl(id, IPC_RMID, nullptr), 0, "IPC_RMID while attached");
+  CheckEq(p[kSize - 1], 0x42, "still readable after IPC_RMID");
+  CheckEq(sysv_shmdt(p), 0, "shmdt, the last detach");
+  usleep(50 * 1000);
+  GUEST_CHECK_ERRNO(sysv_shmctl(id, IPC_STAT, &ds), EINVAL,
+                    "segment destroyed at its last detach after IPC_RMID");
+}
+
+// The attacker: attaches a 0666 segment read-write and read-only, then
+// turns every descriptor libsysv gave it against the segment.
+int AttackMain(const std::string& mode, key_t key) {
+  g_mode = mode;
+  const int id = sysv_shmget(key, 0, 0);
+  if (id < 0) return 90;
+  char* rw = static_cast<char*>(sysv_shmat(id, nullptr, 0));
+  char* ro = static_cast<char*>(sysv_shmat(id, nullptr, SHM_RDONLY));
+  if (rw == reinterpret_cast<char*>(-1) || ro == reinterpret_cast<char*>(-1)) return 91;
+  std::vector<int> fds;
+  for (int fd = 3; fd < 256; ++fd) {
+    char link[256] = {};
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    if (readlink(path.c_str(), link, sizeof link - 1) <= 0) continue;
+    const std::string target = link;
+    if (target.find("[sysvipc]") != std::string::npos || target.find("/shm/") != std::string::npos) {
+      fds.push_back(fd);
+    }
+  }
+  auto outcome = [&](const std::string& what, bool failed) {
+    if (On()) {
+      Check(failed, "attack " + what + " fails", "succeeded");
+    } else {
+      std::printf("info - --driver=off: attack %s %s\n", what.c_str(),
+                  failed ? "failed" : "SUCCEEDED");
+    }
+  };
+  if (On()) Check(fds.size() >= 1, "the attacker holds the driver's descriptors");
+  for (int fd : fds) {
+    const std::string n = " on fd " + std::to_string(fd);
+    outcome("ftruncate to 0" + n, ftruncate(fd, 0) != 0);
+    outcome("ftruncate to 1 GiB" + n, ftruncate(fd, 1 << 30) != 0);
+    outcome("fallocate 1 GiB" + n, fallocate(fd, 0, 0, 1 << 30) != 0);
+    outcome("hole punch" + n, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, kSize) != 0);
+    outcome("F_ADD_SEALS" + n, fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0);
+  }
+  sysv_shmdt(rw);
+  sysv_shmdt(ro);
+  // A segment it may only read (0644, root's): its attach, read-only, must
+  // stay so. (A process that may also write maps an SHM_RDONLY attach from
+  // the read-write descriptor it holds: see the report's differences.)
+  const int ro_id = sysv_shmget(key + 1, 0, 0);
+  char* ro_only = static_cast<char*>(sysv_shmat(ro_id, nullptr, SHM_RDONLY));
+  if (ro_only == reinterpret_cast<char*>(-1)) return 92;
+  outcome("mprotect of a read-only user's attach to writable",
+          mprotect(ro_only, kSize, PROT_READ | PROT_WRITE) != 0);
+  sysv_shmdt(ro_only);
+  return GlobalTally().failed == 0 ? 0 : 1;
+}
+
+void DescriptorAttacks() {
+  const int id = sysv_shmget(kAttackKey, kSize, IPC_CREAT | 0666);
+  char* p = static_cast<char*>(sysv_shmat(id, nullptr, 0));
+  if (!Check(p != reinterpret_cast<char*>(-1), "victim attaches the attacked segment")) return;
+  std::memset(p, 0x77, kSize);
+  const int ro_id = sysv_shmget(kAttackKey + 1, kSize, IPC_CREAT | 0644);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Raw syscalls: libsysv wraps setuid() and friends through the dynamic
+    // linker, which a static binary has not; this child is one thread.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setgid, kAttacker) != 0 ||
+        syscall(SYS_setuid, kAttacker) != 0) {
+      _exit(2);
+    }
+    const std::string key = std::to_string(kAttackKey);
+    execl(g_self_exe.c_str(), g_self_exe.c_str(), "attack", g_mode.c_str(), key.c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (On()) {
+    Check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "every descriptor attack by uid 3402 failed",
+          "status " + std::to_string(status));
+  }
+  shmid_ds ds{};
+  Check(sysv_shmctl(id, IPC_STAT, &ds) == 0, "the daemon answers after the attacks");
+  if (On()) {
+    CheckEq(ds.shm_segsz, kSize, "segment size unchanged");
+    bool intact = true;
+    for (size_t i = 0; i < kSize; ++i) intact = intact && p[i] == 0x77;
+    Check(intact, "segment contents intact");
+    CheckEq(ds.shm_nattch, 1, "nattch: the victim's one attach");
+  }
+  sysv_shmdt(p);
+  sysv_shmctl(id, IPC_RMID, nullptr);
+  sysv_shmctl(ro_id, IPC_RMID, nullptr);
+}
+
+// sysvipcd SIGKILLed with a live segment attached by a process; restarted,
+// it counts that process's mapping and destroys the segment at its last
+// detach after IPC_RMID.
+void DaemonRestart() {
+  const int id = sysv_shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600);
+  char* p = static_cast<char*>(sysv_shmat(id, nullptr, 0));
+  if (!Check(p != reinterpret_cast<char*>(-1), "attach before the daemon dies")) return;
+  std::memset(p, 0x19, kSize);
+  const pid_t child = fork();
+  if (child == 0) {
+    for (;;) pause();
+  }
+  usleep(50 * 1000);
+  sysv_shmdt(p);
+  const pid_t daemon = DaemonPid();
+  Check(daemon > 0 && kill(daemon, SIGKILL) == 0, "SIGKILL sysvipcd");
+  for (int i = 0; i < 200 && kill(daemon, 0) == 0; ++i) usleep(10 * 1000);
+  Check(StartDaemon(), "restart sysvipcd --driver=" + g_mode);
+  shmid_ds ds{};
+  Check(sysv_shmctl(id, IPC_STAT, &ds) == 0, "the restarted daemon knows the segment");
+  CheckEq(ds.shm_nattch, 1, "nattch: the surviving child's mapping");
+  char* q = static_cast<char*>(sysv_shmat(id, nullptr, SHM_RDONLY));
+  Check(q != reinterpret_cast<char*>(-1) && q[100] == 0x19, "contents survived the daemon");
+  if (q != reinterpret_cast<char*>(-1)) sysv_shmdt(q);
+  CheckEq(sysv_shmctl(id, IPC_RMID, nullptr), 0, "IPC_RMID while the child maps it");
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  usleep(100 * 1000);
+  GUEST_CHECK_ERRNO(sysv_shmctl(id, IPC_STAT, &ds), EINVAL,
+                    "kill -9 of the last mapper destroyed the removed segment");
+}
+
+}  // namespace
+}  // namespace sysv::guest
+
+int main(int argc, char** argv) {
+  using namespace sysv::guest;
+  if (argc == 3 && std::string(argv[1]) == "hold") return HoldMain(std::atoi(argv[2]));
+  char exe[4096] = {};
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  g_self_exe = n > 0 ? std::string(exe, n) : argv[0];
+  if (argc == 4 && std::string(argv[1]) == "attack") {
+    return AttackMain(argv[2], static_cast<key_t>(std::atol(argv[3])));
+  }
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s on|off NSDIR SYSVIPCD\n", argv[0]);
+    return 2;
+  }
+  g_mode = argv[1];
+  g_dir = argv[2];
+  g_daemon = argv[3];
+  setenv("SYSVIPC_DIR", g_dir.c_str(), 1);
+  setenv("SYSVIPC_AUTOSTART", "0", 1);
+  const std::string suite = "libsysv --driver=" + g_mode;
+  if (!Check(StartDaemon(), "start sysvipcd --driver=" + g_mode)) return Finish(suite.c_str());
+  const std::string status = DriverStatusLine();
+  const bool says_driver = status.find("security driver /dev/sysvipc") == 0;
+  Check(says_driver == On(), "the daemon's status line names what serves segments", status);
+  Basics();
+  NattchDifferential();
+  DescriptorAttacks();
+  DaemonRestart();
+  const pid_t daemon = DaemonPid();
+  if (daemon > 0) kill(daemon, SIGTERM);
+  for (int i = 0; i < 200 && daemon > 0 && kill(daemon, 0) == 0; ++i) usleep(10 * 1000);
+  return Finish(suite.c_str());
+}
