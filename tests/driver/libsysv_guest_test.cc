@@ -11,6 +11,7 @@
 #include <linux/falloc.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -256,6 +257,73 @@ void DescriptorAttacks() {
   sysv_shmctl(ro_id, IPC_RMID, nullptr);
 }
 
+// shmget(SHM_HUGETLB) and shmctl(SHM_LOCK) answers, compared with the
+// guest kernel's, as root and as a user with a 16 KiB RLIMIT_MEMLOCK. Each
+// side runs in its own child; the child reports its errnos.
+struct LockAnswers {
+  int huge_root = 0;    // errno of shmget(2 MiB, SHM_HUGETLB) as root, 0 if ok
+  int huge_user = 0;    // the same as uid 3403 (not in vm.hugetlb_shm_group)
+  int lock_first = 0;   // SHM_LOCK of a 16 KiB segment
+  int lock_second = 0;  // SHM_LOCK of 4 KiB more (the user's sum over the limit)
+  int lock_after = 0;   // the same after SHM_UNLOCK of the first
+};
+
+template <typename Get, typename Ctl>
+LockAnswers Answers(Get get, Ctl ctl) {
+  int pipe_fds[2];
+  LockAnswers out{};
+  if (pipe(pipe_fds) != 0) return out;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    LockAnswers a{};
+    const int huge = get(IPC_PRIVATE, 2 << 20, IPC_CREAT | SHM_HUGETLB | 0600);
+    a.huge_root = huge < 0 ? errno : 0;
+    if (huge >= 0) ctl(huge, IPC_RMID);
+    rlimit rl{16384, 16384};
+    setrlimit(RLIMIT_MEMLOCK, &rl);
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setgid, kAttacker + 1) != 0 ||
+        syscall(SYS_setuid, kAttacker + 1) != 0) {
+      _exit(2);
+    }
+    const int huge_user = get(IPC_PRIVATE, 2 << 20, IPC_CREAT | SHM_HUGETLB | 0600);
+    a.huge_user = huge_user < 0 ? errno : 0;
+    if (huge_user >= 0) ctl(huge_user, IPC_RMID);
+    const int first = get(IPC_PRIVATE, 16384, IPC_CREAT | 0600);
+    const int second = get(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    a.lock_first = ctl(first, SHM_LOCK) == 0 ? 0 : errno;
+    a.lock_second = ctl(second, SHM_LOCK) == 0 ? 0 : errno;
+    ctl(first, SHM_UNLOCK);
+    a.lock_after = ctl(second, SHM_LOCK) == 0 ? 0 : errno;
+    ctl(first, IPC_RMID);
+    ctl(second, IPC_RMID);
+    (void)!write(pipe_fds[1], &a, sizeof a);
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  (void)!read(pipe_fds[0], &out, sizeof out);
+  close(pipe_fds[0]);
+  waitpid(pid, nullptr, 0);
+  return out;
+}
+
+void HugetlbAndLockDifferential() {
+  const LockAnswers kernel = Answers([](key_t k, size_t n, int f) { return shmget(k, n, f); },
+                                     [](int id, int cmd) { return shmctl(id, cmd, nullptr); });
+  const LockAnswers lib = Answers([](key_t k, size_t n, int f) { return sysv_shmget(k, n, f); },
+                                  [](int id, int cmd) { return sysv_shmctl(id, cmd, nullptr); });
+  const std::string label = "vs kernel, --driver=" + g_mode + ": ";
+  CheckEq(lib.huge_root, kernel.huge_root, label + "shmget(SHM_HUGETLB) as root, errno");
+  CheckEq(lib.huge_user, kernel.huge_user, label + "shmget(SHM_HUGETLB) as a user, errno");
+  CheckEq(lib.lock_first, kernel.lock_first, label + "SHM_LOCK of 16K under a 16K RLIMIT_MEMLOCK");
+  if (On()) {
+    CheckEq(lib.lock_second, kernel.lock_second, label + "SHM_LOCK of 4K more, errno (per-user sum)");
+  } else {
+    std::printf("info - --driver=off: SHM_LOCK of 4K more: kernel errno %d, libsysv errno %d\n",
+                kernel.lock_second, lib.lock_second);
+  }
+  CheckEq(lib.lock_after, kernel.lock_after, label + "SHM_LOCK after SHM_UNLOCK of the first");
+}
+
 // sysvipcd SIGKILLed with a live segment attached by a process; restarted,
 // it counts that process's mapping and destroys the segment at its last
 // detach after IPC_RMID.
@@ -317,6 +385,7 @@ int main(int argc, char** argv) {
   Basics();
   NattchDifferential();
   DescriptorAttacks();
+  HugetlbAndLockDifferential();
   DaemonRestart();
   const pid_t daemon = DaemonPid();
   if (daemon > 0) kill(daemon, SIGTERM);
