@@ -73,28 +73,6 @@ int Remove(int dev, uint32_t id) {
   return static_cast<int>(r.gone);
 }
 
-class KernelSide : public ShmSide {
- public:
-  KernelSide() : id_(shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600)) {}
-  ~KernelSide() override { shmctl(id_, IPC_RMID, nullptr); }
-  std::string Name() const override { return "kernel"; }
-  char *Attach() override {
-    void *p = shmat(id_, nullptr, 0);
-    return p == reinterpret_cast<void *>(-1) ? nullptr : static_cast<char *>(p);
-  }
-  int64_t Nattch() override {
-    shmid_ds ds{};
-    return shmctl(id_, IPC_STAT, &ds) == 0 ? static_cast<int64_t>(ds.shm_nattch) : -1;
-  }
-  int64_t Lpid() override {
-    shmid_ds ds{};
-    return shmctl(id_, IPC_STAT, &ds) == 0 ? ds.shm_lpid : -1;
-  }
-
- private:
-  int id_;
-};
-
 class DriverSide : public ShmSide {
  public:
   explicit DriverSide(int dev) : dev_(dev), obj_(Create(dev, kSize)) {}
@@ -124,7 +102,7 @@ class DriverSide : public ShmSide {
 void NattchDifferential(int dev) {
   std::vector<Step> kernel, driver;
   {
-    KernelSide k;
+    CallsSide k(ShmCalls{"kernel", shmget, shmat, shmctl});
     kernel = RunNattchScenario(k, g_self_exe);
   }
   {

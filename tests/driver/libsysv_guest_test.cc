@@ -69,58 +69,14 @@ std::string DriverStatusLine() {
   return line;
 }
 
-class KernelSide : public ShmSide {
- public:
-  KernelSide() : id_(shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600)) {}
-  ~KernelSide() override { shmctl(id_, IPC_RMID, nullptr); }
-  std::string Name() const override { return "kernel"; }
-  char* Attach() override {
-    void* p = shmat(id_, nullptr, 0);
-    return p == reinterpret_cast<void*>(-1) ? nullptr : static_cast<char*>(p);
-  }
-  int64_t Nattch() override {
-    shmid_ds ds{};
-    return shmctl(id_, IPC_STAT, &ds) == 0 ? static_cast<int64_t>(ds.shm_nattch) : -1;
-  }
-  int64_t Lpid() override {
-    shmid_ds ds{};
-    return shmctl(id_, IPC_STAT, &ds) == 0 ? ds.shm_lpid : -1;
-  }
-
- private:
-  int id_;
-};
-
-class LibsysvSide : public ShmSide {
- public:
-  LibsysvSide() : id_(sysv_shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600)) {}
-  ~LibsysvSide() override { sysv_shmctl(id_, IPC_RMID, nullptr); }
-  std::string Name() const override { return "libsysv"; }
-  char* Attach() override {
-    void* p = sysv_shmat(id_, nullptr, 0);
-    return p == reinterpret_cast<void*>(-1) ? nullptr : static_cast<char*>(p);
-  }
-  int64_t Nattch() override {
-    shmid_ds ds{};
-    return sysv_shmctl(id_, IPC_STAT, &ds) == 0 ? static_cast<int64_t>(ds.shm_nattch) : -1;
-  }
-  int64_t Lpid() override {
-    shmid_ds ds{};
-    return sysv_shmctl(id_, IPC_STAT, &ds) == 0 ? ds.shm_lpid : -1;
-  }
-
- private:
-  int id_;
-};
-
 void NattchDifferential() {
   std::vector<Step> kernel, lib;
   {
-    KernelSide k;
+    CallsSide k(ShmCalls{"kernel", shmget, shmat, shmctl});
     kernel = RunNattchScenario(k, g_self_exe);
   }
   {
-    LibsysvSide l;
+    CallsSide l(ShmCalls{"libsysv", sysv_shmget, sysv_shmat, sysv_shmctl});
     lib = RunNattchScenario(l, g_self_exe);
   }
   if (On()) {

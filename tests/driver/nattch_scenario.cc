@@ -51,6 +51,26 @@ void Reap(pid_t pid, int sig) {
 
 }  // namespace
 
+CallsSide::CallsSide(const ShmCalls& calls)
+    : calls_(calls), id_(calls.get(IPC_PRIVATE, kPages * kPage, IPC_CREAT | 0600)) {}
+
+CallsSide::~CallsSide() { calls_.ctl(id_, IPC_RMID, nullptr); }
+
+char* CallsSide::Attach() {
+  void* p = calls_.at(id_, nullptr, 0);
+  return p == reinterpret_cast<void*>(-1) ? nullptr : static_cast<char*>(p);
+}
+
+int64_t CallsSide::Nattch() {
+  shmid_ds ds{};
+  return calls_.ctl(id_, IPC_STAT, &ds) == 0 ? static_cast<int64_t>(ds.shm_nattch) : -1;
+}
+
+int64_t CallsSide::Lpid() {
+  shmid_ds ds{};
+  return calls_.ctl(id_, IPC_STAT, &ds) == 0 ? ds.shm_lpid : -1;
+}
+
 int HoldMain(int fd) {
   const char byte = 'r';
   if (write(fd, &byte, 1) != 1) return 1;

@@ -7,6 +7,8 @@
 #ifndef SYSV_TESTS_DRIVER_NATTCH_SCENARIO_H_
 #define SYSV_TESTS_DRIVER_NATTCH_SCENARIO_H_
 
+#include <sys/shm.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,7 +16,7 @@
 
 namespace sysv::guest {
 
-// One segment of `size` bytes, created by the side.
+// One segment of 4 pages, created by the side.
 class ShmSide {
  public:
   virtual ~ShmSide() = default;
@@ -24,6 +26,30 @@ class ShmSide {
   // nattch and lpid as the side reports them (-1 when it cannot).
   virtual int64_t Nattch() = 0;
   virtual int64_t Lpid() = 0;
+};
+
+// The shmget/shmat/shmctl of one implementation: the kernel's, or libsysv's
+// sysv_ functions.
+struct ShmCalls {
+  const char* name;
+  int (*get)(key_t key, size_t size, int flags);
+  void* (*at)(int id, const void* addr, int flags);
+  int (*ctl)(int id, int cmd, shmid_ds* buf);
+};
+
+// A private 4-page segment made through `calls`, removed on destruction.
+class CallsSide : public ShmSide {
+ public:
+  explicit CallsSide(const ShmCalls& calls);
+  ~CallsSide() override;
+  std::string Name() const override { return calls_.name; }
+  char* Attach() override;
+  int64_t Nattch() override;
+  int64_t Lpid() override;
+
+ private:
+  ShmCalls calls_;
+  int id_;
 };
 
 struct Step {
