@@ -18,8 +18,9 @@
 namespace sysv {
 namespace dragonfly_backend {
 
-// The security driver: DragonFly's /dev/sysvipc module (issue #17) speaks
-// the same ABI (backends/common/driver/), so the daemon's client is shared.
+// The security driver: the daemon's client of /dev/sysvipc is POSIX over
+// the shared ABI (backends/common/driver/), which DragonFly's module (issue
+// #17) is to implement; until it exists, --driver=auto finds no device.
 using ::sysv::backend::DriverMode;
 using ::sysv::backend::OpenSecurityDriverFor;
 using ::sysv::backend::ParseDriverMode;
