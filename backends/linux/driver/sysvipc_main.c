@@ -427,39 +427,63 @@ static int sysvipc_obj_new_fd(struct sysvipc_obj *obj, bool readonly,
 	return fd;
 }
 
-/* Undoes sysvipc_obj_new_fd() when the reply could not be copied out. */
-static void sysvipc_fd_abandon(int fd, struct file *file)
+/*
+ * The ioctls. sysvipc_dev_ioctl() copies the caller's struct in, checks it
+ * (attach_accounting.h), runs the handler on that kernel copy and copies it
+ * back out; handlers never touch user memory except LIST's id buffer. A
+ * handler that makes a descriptor leaves it in `out`: it is installed only
+ * once the reply naming it has been copied out, and dropped otherwise.
+ */
+struct sysvipc_new_fd {
+	int fd;
+	struct file *file;
+	struct sysvipc_obj *created;	/* CREATE's object, not yet findable */
+};
+
+/* Makes a created object findable by its id (the reply is out). */
+static void sysvipc_ioc_publish(struct sysvipc_obj *obj)
 {
-	put_unused_fd(fd);
-	fput(file);
+	spin_lock(&sysvipc_table_lock);
+	idr_replace(&sysvipc_table, obj, obj->id);
+	spin_unlock(&sysvipc_table_lock);
 }
 
-static long sysvipc_ioc_create(void __user *argp)
+/* Frees a created object's id and drops the table's reference. */
+static void sysvipc_ioc_unpublish(struct sysvipc_obj *obj)
 {
-	struct sysvipc_create req;
+	spin_lock(&sysvipc_table_lock);
+	idr_remove(&sysvipc_table, obj->id);
+	spin_unlock(&sysvipc_table_lock);
+	sysvipc_obj_put(obj);
+}
+
+/* The object the request names, with a reference, or ERR_PTR(-ENOENT). */
+static struct sysvipc_obj *sysvipc_obj_get(u32 id)
+{
+	struct sysvipc_obj *obj = sysvipc_obj_find(id);
+
+	return obj ? obj : ERR_PTR(-ENOENT);
+}
+
+static long sysvipc_ioc_create(struct sysvipc_create *req,
+			       struct sysvipc_new_fd *out)
+{
 	struct sysvipc_obj *obj;
-	struct file *file;
 	unsigned long acct;
-	int id, fd, ret;
+	int id, ret;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
-		return -EFAULT;
-	ret = sysvipc_check_create(&req);
-	if (ret)
-		return ret;
-	if (req.size > MAX_LFS_FILESIZE)
+	if (req->size > MAX_LFS_FILESIZE)
 		return -EINVAL;
-
 	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return -ENOMEM;
 	kref_init(&obj->ref);	/* the table's */
 	spin_lock_init(&obj->lock);
 	INIT_LIST_HEAD(&obj->event);
-	obj->size = req.size;
+	obj->size = req->size;
 	/* newseg(): VM_NORESERVE only when asked (see the header notes). */
-	acct = (req.flags & SYSVIPC_CREATE_NORESERVE) ? VM_NORESERVE : 0;
-	obj->shm_file = shmem_file_setup("SYSV-sysvipc", req.size, acct);
+	acct = (req->flags & SYSVIPC_CREATE_NORESERVE) ? VM_NORESERVE : 0;
+	obj->shm_file = shmem_file_setup("SYSV-sysvipc", req->size, acct);
 	if (IS_ERR(obj->shm_file)) {
 		ret = PTR_ERR(obj->shm_file);
 		kfree(obj);
@@ -467,7 +491,7 @@ static long sysvipc_ioc_create(void __user *argp)
 	}
 	__module_get(THIS_MODULE);	/* dropped by sysvipc_obj_release() */
 
-	/* Reserve the id; the object is findable only once the reply is out. */
+	/* Reserve the id; sysvipc_ioc_publish() makes the object findable. */
 	idr_preload(GFP_KERNEL);
 	spin_lock(&sysvipc_table_lock);
 	id = idr_alloc_cyclic(&sysvipc_table, NULL, 1, INT_MAX, GFP_NOWAIT);
@@ -478,113 +502,68 @@ static long sysvipc_ioc_create(void __user *argp)
 		return id;
 	}
 	obj->id = id;
-
-	fd = sysvipc_obj_new_fd(obj, false, &file);
-	if (fd < 0) {
-		ret = fd;
-		goto out_id;
+	out->fd = sysvipc_obj_new_fd(obj, false, &out->file);
+	if (out->fd < 0) {
+		sysvipc_ioc_unpublish(obj);
+		return out->fd;
 	}
-	req.id = id;
-	req.fd = fd;
-	if (copy_to_user(argp, &req, sizeof(req))) {
-		sysvipc_fd_abandon(fd, file);
-		ret = -EFAULT;
-		goto out_id;
-	}
-	spin_lock(&sysvipc_table_lock);
-	idr_replace(&sysvipc_table, obj, id);
-	spin_unlock(&sysvipc_table_lock);
-	fd_install(fd, file);
-	return 0;
-
-out_id:
-	spin_lock(&sysvipc_table_lock);
-	idr_remove(&sysvipc_table, id);
-	spin_unlock(&sysvipc_table_lock);
-	sysvipc_obj_put(obj);
-	return ret;
-}
-
-static long sysvipc_ioc_open(void __user *argp)
-{
-	struct sysvipc_open req;
-	struct sysvipc_obj *obj;
-	struct file *file;
-	int fd, ret;
-
-	if (copy_from_user(&req, argp, sizeof(req)))
-		return -EFAULT;
-	ret = sysvipc_check_open(&req);
-	if (ret)
-		return ret;
-	obj = sysvipc_obj_find(req.id);
-	if (!obj)
-		return -ENOENT;
-	fd = sysvipc_obj_new_fd(obj, req.flags & SYSVIPC_OPEN_READONLY, &file);
-	sysvipc_obj_put(obj);
-	if (fd < 0)
-		return fd;
-	req.fd = fd;
-	if (copy_to_user(argp, &req, sizeof(req))) {
-		sysvipc_fd_abandon(fd, file);
-		return -EFAULT;
-	}
-	fd_install(fd, file);
+	out->created = obj;
+	req->id = id;
+	req->fd = out->fd;
 	return 0;
 }
 
-static long sysvipc_ioc_stat(void __user *argp)
+static long sysvipc_ioc_open(struct sysvipc_open *req,
+			     struct sysvipc_new_fd *out)
 {
-	struct sysvipc_stat req;
-	struct sysvipc_obj *obj;
+	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
+
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	out->fd = sysvipc_obj_new_fd(obj, req->flags & SYSVIPC_OPEN_READONLY,
+				     &out->file);
+	sysvipc_obj_put(obj);
+	if (out->fd < 0)
+		return out->fd;
+	req->fd = out->fd;
+	return 0;
+}
+
+static long sysvipc_ioc_stat(struct sysvipc_stat *req)
+{
+	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 	struct pid *lpid;
-	int ret;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
-		return -EFAULT;
-	ret = sysvipc_check_stat(&req);
-	if (ret)
-		return ret;
-	obj = sysvipc_obj_find(req.id);
-	if (!obj)
-		return -ENOENT;
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
 	spin_lock(&obj->lock);
-	req.flags = sysvipc_attach_stat_flags(&obj->acct);
-	req.nattch = obj->acct.nattch;
-	req.atime = obj->acct.atime;
-	req.dtime = obj->acct.dtime;
+	req->flags = sysvipc_attach_stat_flags(&obj->acct);
+	req->nattch = obj->acct.nattch;
+	req->atime = obj->acct.atime;
+	req->dtime = obj->acct.dtime;
 	lpid = get_pid(obj->lpid);
 	spin_unlock(&obj->lock);
-	req.size = obj->size;
+	req->size = obj->size;
 	/* shmem's i_blocks count 512-byte units of pages in memory or swap. */
-	req.resident_pages = file_inode(obj->shm_file)->i_blocks >>
-			     (PAGE_SHIFT - 9);
-	req.lpid = pid_vnr(lpid);	/* 0 if not in the daemon's pid ns */
+	req->resident_pages = file_inode(obj->shm_file)->i_blocks >>
+			      (PAGE_SHIFT - 9);
+	req->lpid = pid_vnr(lpid);	/* 0 if not in the daemon's pid ns */
 	put_pid(lpid);
 	mutex_lock(&sysvipc_memlock_mutex);
 	if (obj->locked)
-		req.flags |= SYSVIPC_STAT_LOCKED;
+		req->flags |= SYSVIPC_STAT_LOCKED;
 	mutex_unlock(&sysvipc_memlock_mutex);
 	sysvipc_obj_put(obj);
-	if (copy_to_user(argp, &req, sizeof(req)))
-		return -EFAULT;
 	return 0;
 }
 
-static long sysvipc_ioc_remove(void __user *argp)
+static long sysvipc_ioc_remove(struct sysvipc_remove *req)
 {
-	struct sysvipc_remove req;
-	struct sysvipc_obj *obj;
+	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 	int ret;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
-		return -EFAULT;
-	ret = sysvipc_check_remove(&req);
-	if (ret)
-		return ret;
-	obj = sysvipc_obj_find(req.id);
-	if (!obj)
-		return -ENOENT;
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
 	spin_lock(&obj->lock);
 	ret = sysvipc_attach_remove(&obj->acct);
 	spin_unlock(&obj->lock);
@@ -593,32 +572,24 @@ static long sysvipc_ioc_remove(void __user *argp)
 	sysvipc_obj_put(obj);
 	if (ret < 0)
 		return ret;
-	req.gone = ret;
-	if (copy_to_user(argp, &req, sizeof(req)))
-		return -EFAULT;
+	req->gone = ret;
 	return 0;
 }
 
-static long sysvipc_ioc_list(void __user *argp)
+static long sysvipc_ioc_list(struct sysvipc_list *req)
 {
-	struct sysvipc_list req;
 	struct sysvipc_obj *obj;
 	u32 *ids;
 	u32 n = 0;
 	int id;
-	long ret;
+	long ret = 0;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
-		return -EFAULT;
-	ret = sysvipc_check_list(&req);
-	if (ret)
-		return ret;
-	ids = kvcalloc(max(req.count, 1u), sizeof(*ids), GFP_KERNEL);
+	ids = kvcalloc(max(req->count, 1u), sizeof(*ids), GFP_KERNEL);
 	if (!ids)
 		return -ENOMEM;
-	id = req.after < INT_MAX ? req.after + 1 : INT_MAX;
+	id = req->after < INT_MAX ? req->after + 1 : INT_MAX;
 	spin_lock(&sysvipc_table_lock);
-	while (n < req.count && req.after < INT_MAX &&
+	while (n < req->count && req->after < INT_MAX &&
 	       (obj = idr_get_next(&sysvipc_table, &id)) != NULL) {
 		ids[n++] = id;
 		if (id == INT_MAX)
@@ -626,52 +597,41 @@ static long sysvipc_ioc_list(void __user *argp)
 		id++;
 	}
 	spin_unlock(&sysvipc_table_lock);
-	ret = 0;
-	if (n && copy_to_user(u64_to_user_ptr(req.ids), ids,
+	if (n && copy_to_user(u64_to_user_ptr(req->ids), ids,
 			      n * sizeof(*ids)))
 		ret = -EFAULT;
 	kvfree(ids);
-	if (ret)
-		return ret;
-	req.count = n;
-	if (copy_to_user(argp, &req, sizeof(req)))
-		return -EFAULT;
-	return 0;
+	req->count = n;
+	return ret;
 }
 
 /* SHM_LOCK/SHM_UNLOCK (see the header notes for how it differs). */
-static long sysvipc_ioc_lock(void __user *argp)
+static long sysvipc_ioc_lock(struct sysvipc_lock *req)
 {
-	struct sysvipc_lock req;
 	struct sysvipc_obj *obj;
 	struct sysvipc_memlock_user *u;
 	bool unlocked = false;
 	kuid_t uid;
-	int ret;
+	int ret = 0;
 
-	if (copy_from_user(&req, argp, sizeof(req)))
-		return -EFAULT;
-	ret = sysvipc_check_lock(&req);
-	if (ret)
-		return ret;
-	uid = make_kuid(current_user_ns(), req.uid);
+	uid = make_kuid(current_user_ns(), req->uid);
 	if (!uid_valid(uid))
 		return -EINVAL;
-	obj = sysvipc_obj_find(req.id);
-	if (!obj)
-		return -ENOENT;
+	obj = sysvipc_obj_get(req->id);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
 	mutex_lock(&sysvipc_memlock_mutex);
-	if (req.op == SYSVIPC_LOCK_LOCK && !obj->locked) {
+	if (req->op == SYSVIPC_LOCK_LOCK && !obj->locked) {
 		u = sysvipc_memlock_user(uid, true);
 		ret = u ? sysvipc_memlock_charge(&u->pages, obj->size,
-						 req.memlock_limit,
+						 req->memlock_limit,
 						 PAGE_SHIFT) : -ENOMEM;
 		if (!ret) {
 			obj->locked = true;
 			obj->locked_uid = uid;
 			sysvipc_set_inode_locked(obj, true);
 		}
-	} else if (req.op == SYSVIPC_LOCK_UNLOCK && obj->locked) {
+	} else if (req->op == SYSVIPC_LOCK_UNLOCK && obj->locked) {
 		sysvipc_unlock_locked(obj);
 		sysvipc_set_inode_locked(obj, false);
 		unlocked = true;
@@ -683,35 +643,82 @@ static long sysvipc_ioc_lock(void __user *argp)
 	return ret;
 }
 
+/* Every request struct, so that one buffer holds whichever came. */
+union sysvipc_request {
+	struct sysvipc_version version;
+	struct sysvipc_create create;
+	struct sysvipc_open open;
+	struct sysvipc_stat stat;
+	struct sysvipc_remove remove;
+	struct sysvipc_list list;
+	struct sysvipc_lock lock;
+};
+
+/* Checks the copied request and runs its handler. */
+static long sysvipc_dispatch(unsigned int cmd, union sysvipc_request *req,
+			     struct sysvipc_new_fd *out)
+{
+	long ret;
+
+	switch (cmd) {
+	case SYSVIPC_IOC_VERSION:
+		ret = sysvipc_check_version(&req->version);
+		if (!ret)
+			req->version.version = SYSVIPC_ABI_VERSION;
+		return ret;
+	case SYSVIPC_IOC_CREATE:
+		ret = sysvipc_check_create(&req->create);
+		return ret ? ret : sysvipc_ioc_create(&req->create, out);
+	case SYSVIPC_IOC_OPEN:
+		ret = sysvipc_check_open(&req->open);
+		return ret ? ret : sysvipc_ioc_open(&req->open, out);
+	case SYSVIPC_IOC_STAT:
+		ret = sysvipc_check_stat(&req->stat);
+		return ret ? ret : sysvipc_ioc_stat(&req->stat);
+	case SYSVIPC_IOC_REMOVE:
+		ret = sysvipc_check_remove(&req->remove);
+		return ret ? ret : sysvipc_ioc_remove(&req->remove);
+	case SYSVIPC_IOC_LIST:
+		ret = sysvipc_check_list(&req->list);
+		return ret ? ret : sysvipc_ioc_list(&req->list);
+	case SYSVIPC_IOC_LOCK:
+		ret = sysvipc_check_lock(&req->lock);
+		return ret ? ret : sysvipc_ioc_lock(&req->lock);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static long sysvipc_dev_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
-	struct sysvipc_version v;
+	struct sysvipc_new_fd out = { .fd = -1 };
+	union sysvipc_request req;
+	size_t size = _IOC_SIZE(cmd);
+	long ret;
 
-	switch (cmd) {
-	case SYSVIPC_IOC_VERSION:
-		if (copy_from_user(&v, argp, sizeof(v)))
-			return -EFAULT;
-		if (sysvipc_check_version(&v))
-			return -EINVAL;
-		v.version = SYSVIPC_ABI_VERSION;
-		return copy_to_user(argp, &v, sizeof(v)) ? -EFAULT : 0;
-	case SYSVIPC_IOC_CREATE:
-		return sysvipc_ioc_create(argp);
-	case SYSVIPC_IOC_OPEN:
-		return sysvipc_ioc_open(argp);
-	case SYSVIPC_IOC_STAT:
-		return sysvipc_ioc_stat(argp);
-	case SYSVIPC_IOC_REMOVE:
-		return sysvipc_ioc_remove(argp);
-	case SYSVIPC_IOC_LIST:
-		return sysvipc_ioc_list(argp);
-	case SYSVIPC_IOC_LOCK:
-		return sysvipc_ioc_lock(argp);
-	default:
+	if (_IOC_TYPE(cmd) != SYSVIPC_IOC_MAGIC || size > sizeof(req))
 		return -ENOTTY;
+	if (copy_from_user(&req, argp, size))
+		return -EFAULT;
+	ret = sysvipc_dispatch(cmd, &req, &out);
+	if (ret)
+		return ret;
+	if (copy_to_user(argp, &req, size)) {
+		if (out.file) {
+			put_unused_fd(out.fd);
+			fput(out.file);
+		}
+		if (out.created)
+			sysvipc_ioc_unpublish(out.created);
+		return -EFAULT;
 	}
+	if (out.created)
+		sysvipc_ioc_publish(out.created);
+	if (out.file)
+		fd_install(out.fd, out.file);
+	return 0;
 }
 
 /* Pops the oldest event, or NULL. The caller owns its reference. */
