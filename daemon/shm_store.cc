@@ -21,16 +21,10 @@
 #include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
+#include "daemon/driver_marker.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
-
-namespace {
-
-// A marker holds the driver's id as decimal text: "<id>\n".
-constexpr size_t kMarkerBytes = 16;
-
-}  // namespace
 
 absl::Status ShmStore::Create(int32_t index, uint32_t seq, uint64_t bytes) {
   const std::string name = backend::SegmentFileName(index, seq);
@@ -47,12 +41,10 @@ absl::Status ShmStore::Create(int32_t index, uint32_t seq, uint64_t bytes) {
   absl::StatusOr<platform::SecurityDriver::Created> created =
       driver_->Create(bytes, /*noreserve=*/false, /*hugetlb=*/false);
   if (!created.ok()) return created.status();
-  absl::StatusOr<backend::UniqueFd> marker = platform::CreateRegionFile(shm_dir_fd_, name, 0, 0600);
-  const std::string text = absl::StrCat(created->id, "\n");
-  if (!marker.ok() || pwrite(marker->get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+  if (absl::Status status = WriteDriverMarker(shm_dir_fd_, name, created->id); !status.ok()) {
     (void)driver_->Remove(created->id);
     (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
-    return marker.ok() ? core::ErrnoStatus(EIO, absl::StrCat("cannot record segment ", name)) : marker.status();
+    return status;
   }
   return absl::OkStatus();
 }
@@ -65,31 +57,11 @@ void ShmStore::Destroy(int32_t index, uint32_t seq) {
 }
 
 absl::StatusOr<uint32_t> ShmStore::DriverId(int32_t index, uint32_t seq) {
-  absl::StatusOr<backend::UniqueFd> fd =
-      platform::OpenRegionFile(shm_dir_fd_, backend::SegmentFileName(index, seq), /*writable=*/false);
-  if (!fd.ok()) return fd.status();
-  char text[kMarkerBytes + 1] = {};
-  const ssize_t got = pread(fd->get(), text, kMarkerBytes, 0);
-  uint32_t id = 0;
-  if (got <= 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(absl::string_view(text, got)), &id) || id == 0) {
-    return core::ErrnoStatus(EIDRM, absl::StrCat("segment ", index, ".", seq, " has no driver object"));
-  }
-  return id;
+  return ReadDriverMarker(shm_dir_fd_, backend::SegmentFileName(index, seq));
 }
 
 void ShmStore::RemoveDriverObject(const std::string& name) {
-  if (driver_ == nullptr) return;
-  int32_t index = 0;
-  uint32_t seq = 0;
-  std::vector<std::string> parts = absl::StrSplit(name, '.');
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &index) || !absl::SimpleAtoi(parts[1], &seq)) return;
-  absl::StatusOr<uint32_t> id = DriverId(index, seq);
-  if (!id.ok()) return;
-  absl::StatusOr<bool> gone = driver_->Remove(*id);
-  // ENOENT: gone already (its last detach reported); EIDRM: marked before.
-  if (!gone.ok() && core::ErrnoOf(gone.status()) != ENOENT && core::ErrnoOf(gone.status()) != EIDRM) {
-    SYSV_LOG(kWarning, "removing driver object %u of segment %s: %s", *id, name, gone.status().ToString());
-  }
+  if (driver_ != nullptr) RemoveMarkedObject(*driver_, shm_dir_fd_, name);
 }
 
 absl::StatusOr<platform::SecurityDriver::Facts> ShmStore::DriverFacts(int32_t index, uint32_t seq) {
