@@ -76,8 +76,14 @@ bool TakePayload(const wire::MsgReceiveReply& reply, const std::vector<backend::
 int ServedMsgsnd(Runtime& runtime, int msqid, int64_t mtype, absl::Span<const uint8_t> text, int msgflg,
                  uint64_t since, const MsgRecheck& recheck) {
   absl::Duration poll = kServedSendPoll;
-  for (;;) {
+  for (bool waited = false;; waited = true) {
     const int error = SendOnce(runtime, msqid, mtype, text, msgflg);
+    // A queue removed while this sender waited is EIDRM, as for the
+    // kernel's sleeping sender, not the EINVAL of an unknown id.
+    if (error == EINVAL && waited) {
+      const int denied = recheck();
+      return denied != 0 ? denied : error;
+    }
     if (error != EAGAIN || (msgflg & core::kIpcNowait)) return error;
     // Full: wait for room as the kernel's sender sleeps, a signal ending it
     // with EINTR. Nothing to sleep on but time: a word nobody changes.
@@ -92,7 +98,7 @@ int ServedMsgsnd(Runtime& runtime, int msqid, int64_t mtype, absl::Span<const ui
 
 int64_t ServedMsgrcv(Runtime& runtime, const MsgGrant& grant, int msqid, int64_t msgtyp, int msgflg, uint64_t msgsz,
                      uint64_t since, const MsgRecheck& recheck, int64_t* mtype, std::vector<uint8_t>* payload) {
-  for (;;) {
+  for (bool waited = false;; waited = true) {
     wire::MsgReceiveRequest request{};
     request.id = msqid;
     request.msgflg = msgflg;
@@ -102,6 +108,10 @@ int64_t ServedMsgrcv(Runtime& runtime, const MsgGrant& grant, int msqid, int64_t
     std::vector<backend::UniqueFd> fds;
     auto reply = runtime.Call<wire::Op::kMsgReceive>(request, &fds);
     if (!reply.ok()) return -core::ErrnoOf(reply.status());
+    if (reply->status.error == EINVAL && waited) {
+      const int denied = recheck();  // removed meanwhile: EIDRM, as in ServedMsgsnd()
+      return -(denied != 0 ? denied : EINVAL);
+    }
     if (reply->status.error != 0) return -reply->status.error;
     if (reply->queued == 0) {
       if (!TakePayload(*reply, fds, payload)) return -EPROTO;
