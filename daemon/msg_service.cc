@@ -24,6 +24,25 @@ using core::ErrnoOf;
 // What a queue's lock gives the daemon when it is busy (it never waits).
 constexpr int kLockBusy = core::RegionPlatform::kLockBusy;
 
+// A served call's answer: its reply body, encoded when the call ends (or a
+// busy reply: nothing done, asked again later).
+template <wire::Op kOp>
+struct Answer {
+  uint32_t request_id;
+  Reply reply{};
+  typename wire::OpTraits<kOp>::Reply body{};
+
+  Reply With(int error) {
+    body.status.error = error;
+    reply.message = wire::EncodeReply<kOp>(request_id, body);
+    return std::move(reply);
+  }
+  Reply Busy() {
+    reply.busy = true;
+    return std::move(reply);
+  }
+};
+
 // A received message into the reply: inline when it fits, else as a sealed
 // file beside it (wire.h, MsgReceiveReply). False when that file cannot be
 // made (the caller answers ENOMEM, as the kernel when it cannot allocate).
@@ -49,7 +68,20 @@ bool PutPayload(const std::vector<uint8_t>& payload, int64_t mtype, wire::MsgRec
 
 MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
                        int msg_dir_fd)
-    : limits_(limits), store_(msg_dir_fd), ids_(table, limits.msg.msgmni, quota), registry_(ids_, limits.msg, store_) {
+    : limits_(limits),
+      held_receives_(
+          [this](const HeldWaits::Wait& wait) {
+            // A message handed to it meanwhile is lost to it, as to a
+            // receiver killed in its sleep.
+            core::MsgQueue* queue = store_.Find(wait.index, wait.seq);
+            int64_t mtype = 0;
+            std::vector<uint8_t> payload;
+            return queue == nullptr ||
+                   queue->FinishReceive(wait.record, wait.pid, /*interrupted=*/true, 0, &mtype, &payload) != -kLockBusy;
+          },
+          [](int32_t pid, int32_t tid) { return platform::IsThreadOf(pid, tid); }),
+      store_(msg_dir_fd),
+      ids_(table, limits.msg.msgmni, quota), registry_(ids_, limits.msg, store_) {
   store_.Recover([this](int32_t index, uint32_t seq) -> std::optional<MsgStore::Layout> {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
     if (!record.ok() || record->perm.seq != seq) return std::nullopt;
@@ -137,8 +169,7 @@ Reply MsgService::Ctl(uint32_t request_id, const wire::MsgCtlRequest& request, c
 }
 
 Reply MsgService::SendPart(uint32_t request_id, const wire::MsgSendPartRequest& request, const core::OpContext& ctx) {
-  Reply reply;
-  wire::MsgSendReply body{};
+  Answer<wire::Op::kMsgSendPart> answer{request_id};
   const uint64_t end = uint64_t{request.offset} + request.length;
   std::vector<uint8_t>& staged = staged_[ctx.creds.pid];
   if (request.offset == 0) staged.clear();
@@ -146,81 +177,65 @@ Reply MsgService::SendPart(uint32_t request_id, const wire::MsgSendPartRequest& 
   if (request.length > wire::kMsgWireBytes || request.offset != staged.size() ||
       end > static_cast<uint64_t>(std::max(limits_.msg.msgmax, 0))) {
     staged.clear();
-    body.status.error = EINVAL;
-  } else {
-    staged.insert(staged.end(), request.bytes, request.bytes + request.length);
+    return answer.With(EINVAL);
   }
-  reply.message = wire::EncodeReply<wire::Op::kMsgSendPart>(request_id, body);
-  return reply;
+  staged.insert(staged.end(), request.bytes, request.bytes + request.length);
+  return answer.With(0);
 }
 
 Reply MsgService::Send(uint32_t request_id, const wire::MsgSendRequest& request, const core::OpContext& ctx) {
-  Reply reply;
-  wire::MsgSendReply body{};
-  auto answer = [&](int error) {
-    body.status.error = error;
-    reply.message = wire::EncodeReply<wire::Op::kMsgSend>(request_id, body);
-    return std::move(reply);
-  };
+  Answer<wire::Op::kMsgSend> answer{request_id};
   // do_msgsnd()'s checks in its order: the arguments (EINVAL), the lookup
   // (EINVAL), ipcperms() for writing (EACCES).
   const uint64_t msgmax = static_cast<uint64_t>(std::max(limits_.msg.msgmax, 0));
   if (absl::Status args = core::CheckMsgsndArgs(request.id, request.size, request.mtype, msgmax); !args.ok()) {
-    return answer(ErrnoOf(args));
+    return answer.With(ErrnoOf(args));
   }
   absl::StatusOr<core::ObjectRecord> record =
       core::CheckMsgAccess(ids_.table(), request.id, core::kAccessWrite, ctx.creds);
-  if (!record.ok()) return answer(ErrnoOf(record.status()));
+  if (!record.ok()) return answer.With(ErrnoOf(record.status()));
   // The text: `staged` bytes from kMsgSendPart, the rest inline.
   const auto it = staged_.find(ctx.creds.pid);
   const size_t have = it == staged_.end() ? 0 : it->second.size();
   if (request.staged > request.size || request.staged != std::min<size_t>(request.staged, have) ||
       request.size - request.staged > wire::kMsgWireBytes) {
-    return answer(EINVAL);
+    return answer.With(EINVAL);
   }
   std::vector<uint8_t> payload;
   payload.reserve(request.size);
   if (request.staged > 0) payload.assign(it->second.begin(), it->second.begin() + request.staged);
   payload.insert(payload.end(), request.bytes, request.bytes + (request.size - request.staged));
   core::MsgQueue* queue = store_.Find(core::IpcIdIndex(request.id), record->perm.seq);
-  if (queue == nullptr) return answer(EIDRM);
+  if (queue == nullptr) return answer.With(EIDRM);
   // Never waits: a full queue is EAGAIN, which the caller waits out itself
   // unless it gave IPC_NOWAIT.
   const int result = queue->Send(request.mtype, payload, request.msgflg | core::kIpcNowait, ctx.creds.pid, 0);
   if (result == kLockBusy) {
-    reply.busy = true;
-    return reply;
+    return answer.Busy();
   }
-  return answer(result);
+  return answer.With(result);
 }
 
 Reply MsgService::Receive(uint32_t request_id, const wire::MsgReceiveRequest& request, const core::OpContext& ctx) {
-  Reply reply;
-  wire::MsgReceiveReply body{};
-  auto answer = [&](int error) {
-    body.status.error = error;
-    reply.message = wire::EncodeReply<wire::Op::kMsgReceive>(request_id, body);
-    return std::move(reply);
-  };
+  Answer<wire::Op::kMsgReceive> answer{request_id};
   // do_msgrcv()'s checks in its order.
   if (absl::Status args = core::CheckMsgrcvArgs(request.id, request.bufsz, request.msgflg); !args.ok()) {
-    return answer(ErrnoOf(args));
+    return answer.With(ErrnoOf(args));
   }
   absl::StatusOr<core::ObjectRecord> record =
       core::CheckMsgAccess(ids_.table(), request.id, core::kAccessRead, ctx.creds);
-  if (!record.ok()) return answer(ErrnoOf(record.status()));
+  if (!record.ok()) return answer.With(ErrnoOf(record.status()));
   const int32_t index = core::IpcIdIndex(request.id);
   const uint32_t seq = record->perm.seq;
   core::MsgQueue* queue = store_.Find(index, seq);
-  if (queue == nullptr) return answer(EIDRM);
+  if (queue == nullptr) return answer.With(EIDRM);
   const bool may_wait = (request.msgflg & core::kIpcNowait) == 0;
   if (may_wait) {
-    if (!platform::IsThreadOf(ctx.creds.pid, request.tid)) return answer(EINVAL);
-    if (!EndHeldReceive(ctx.creds.pid, request.tid)) {
-      reply.busy = true;  // the thread's earlier wait first: asked again later
-      return reply;
+    if (!platform::IsThreadOf(ctx.creds.pid, request.tid)) return answer.With(EINVAL);
+    if (!held_receives_.EndThreadWait(ctx.creds.pid, request.tid)) {
+      return answer.Busy();  // the thread's earlier wait first: asked again later
     }
-    if (!MayHoldReceive(ctx.creds.uid, index, seq)) return answer(ENOMEM);
+    if (!held_receives_.MayHold(ctx.creds.uid, index, seq, limits_.user.waits)) return answer.With(ENOMEM);
   }
   int64_t mtype = 0;
   std::vector<uint8_t> payload;
@@ -229,88 +244,44 @@ Reply MsgService::Receive(uint32_t request_id, const wire::MsgReceiveRequest& re
                                         static_cast<uint64_t>(std::max(limits_.msg.msgmax, 0)), ctx.creds.pid, 0,
                                         &mtype, &payload, &queued);
   if (result == -kLockBusy) {
-    reply.busy = true;
-    return reply;
+    return answer.Busy();
   }
   if (result == core::kMsgQueued) {
-    held_receives_.push_back(HeldReceive{ctx.creds.pid, request.tid, ctx.creds.uid, index, seq, queued});
-    body.queued = 1;
-    body.index = queued;
-    body.status_offset = static_cast<uint32_t>(core::MsgQueue::ReceiverStatusOffset(queued));
-    return answer(0);
+    held_receives_.Add(HeldWaits::Wait{ctx.creds.pid, request.tid, ctx.creds.uid, index, seq, queued});
+    answer.body.queued = 1;
+    answer.body.index = queued;
+    answer.body.status_offset = static_cast<uint32_t>(core::MsgQueue::ReceiverStatusOffset(queued));
+    return answer.With(0);
   }
-  if (result < 0) return answer(static_cast<int>(-result));
-  return answer(PutPayload(payload, mtype, body, reply.owned_fds) ? 0 : ENOMEM);
+  if (result < 0) return answer.With(static_cast<int>(-result));
+  return answer.With(PutPayload(payload, mtype, answer.body, answer.reply.owned_fds) ? 0 : ENOMEM);
 }
 
 Reply MsgService::ReceiveEnd(uint32_t request_id, const wire::MsgReceiveEndRequest& request,
                              const core::OpContext& ctx) {
-  Reply reply;
-  wire::MsgReceiveReply body{};
-  auto answer = [&](int error) {
-    body.status.error = error;
-    reply.message = wire::EncodeReply<wire::Op::kMsgReceiveEnd>(request_id, body);
-    return std::move(reply);
-  };
+  Answer<wire::Op::kMsgReceiveEnd> answer{request_id};
   const int32_t index = core::IpcIdIndex(request.id);
-  auto forget = [&] {
-    std::erase_if(held_receives_, [&](const HeldReceive& wait) {
-      return wait.pid == ctx.creds.pid && wait.index == index && wait.record == request.index;
-    });
-  };
+  auto forget = [&] { held_receives_.Forget(ctx.creds.pid, index, request.index); };
   absl::StatusOr<core::ObjectRecord> record = core::FindMsgQueue(ids_.table(), request.id);
   core::MsgQueue* queue = record.ok() ? store_.Find(index, record->perm.seq) : nullptr;
   if (queue == nullptr) {
     forget();
-    return answer(EIDRM);  // removed meanwhile: its waiters were woken with EIDRM
+    return answer.With(EIDRM);  // removed meanwhile: its waiters were woken with EIDRM
   }
   int64_t mtype = 0;
   std::vector<uint8_t> payload;
   const int64_t result =
       queue->FinishReceive(request.index, ctx.creds.pid, request.reason == EINTR, request.bufsz, &mtype, &payload);
   if (result == -kLockBusy) {
-    reply.busy = true;
-    return reply;
+    return answer.Busy();
   }
   forget();
   if (result == core::kMsgRecheck) {
-    body.recheck = 1;
-    return answer(0);
+    answer.body.recheck = 1;
+    return answer.With(0);
   }
-  if (result < 0) return answer(static_cast<int>(-result));
-  return answer(PutPayload(payload, mtype, body, reply.owned_fds) ? 0 : ENOMEM);
-}
-
-bool MsgService::EndHeldReceive(int32_t pid, int32_t tid) {
-  auto it = std::find_if(held_receives_.begin(), held_receives_.end(),
-                         [&](const HeldReceive& wait) { return wait.pid == pid && wait.tid == tid; });
-  if (it == held_receives_.end()) return true;
-  if (core::MsgQueue* queue = store_.Find(it->index, it->seq)) {
-    int64_t mtype = 0;
-    std::vector<uint8_t> payload;
-    // A message handed to it meanwhile is lost to it, as to a receiver
-    // killed in its sleep; it goes to nobody else either (the kernel's
-    // receiver would have had it).
-    if (queue->FinishReceive(it->record, pid, /*interrupted=*/true, 0, &mtype, &payload) == -kLockBusy) {
-      return false;
-    }
-  }
-  held_receives_.erase(it);
-  return true;
-}
-
-bool MsgService::MayHoldReceive(uint32_t uid, int32_t index, uint32_t seq) {
-  const uint32_t share = limits_.user.waits;
-  if (share == 0) return true;
-  auto held_here = [&](const HeldReceive& wait) { return wait.uid == uid && wait.index == index && wait.seq == seq; };
-  auto count = [&] { return static_cast<uint32_t>(std::count_if(held_receives_.begin(), held_receives_.end(), held_here)); };
-  if (count() < share) return true;
-  std::vector<std::pair<int32_t, int32_t>> gone;
-  for (const HeldReceive& wait : held_receives_) {
-    if (held_here(wait) && !platform::IsThreadOf(wait.pid, wait.tid)) gone.emplace_back(wait.pid, wait.tid);
-  }
-  for (const auto& [pid, tid] : gone) EndHeldReceive(pid, tid);
-  return count() < share;
+  if (result < 0) return answer.With(static_cast<int>(-result));
+  return answer.With(PutPayload(payload, mtype, answer.body, answer.reply.owned_fds) ? 0 : ENOMEM);
 }
 
 void MsgService::ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue) {
@@ -324,7 +295,7 @@ void MsgService::ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::Msg
 
 void MsgService::ProcessExited(int32_t pid) {
   // Its served waits' records go with the exit work below.
-  std::erase_if(held_receives_, [&](const HeldReceive& wait) { return wait.pid == pid; });
+  held_receives_.ForgetProcess(pid);
   staged_.erase(pid);
   store_.ForEach([&](int32_t index, uint32_t seq, core::MsgQueue& queue) {
     if (queue.Waiters() != 0) ExitOnQueue(pid, index, seq, queue);

@@ -20,6 +20,7 @@
 #include "core/ipc/limits.h"
 #include "core/msg/msg_registry.h"
 #include "core/protocol/wire.h"
+#include "daemon/held_waits.h"
 #include "daemon/msg_store.h"
 #include "daemon/pending_exits.h"
 #include "daemon/reply.h"
@@ -61,26 +62,9 @@ class MsgService {
  private:
   void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
 
-  // A served receive's wait: receiver record `record` of queue (`index`,
-  // `seq`), for thread `tid` of `pid`.
-  struct HeldReceive {
-    int32_t pid;
-    int32_t tid;
-    uint32_t uid;
-    int32_t index;
-    uint32_t seq;
-    uint32_t record;
-  };
-  // Ends and forgets the wait thread `tid` of `pid` left behind, if any.
-  // False when the queue's lock is busy (the wait is kept).
-  bool EndHeldReceive(int32_t pid, int32_t tid);
-  // Whether `uid` may hold one more wait on queue (`index`, `seq`); forgets
-  // the waits of threads that are gone before saying no.
-  bool MayHoldReceive(uint32_t uid, int32_t index, uint32_t seq);
-
   const core::NamespaceLimits& limits_;
   PendingExits pending_exits_;
-  std::vector<HeldReceive> held_receives_;
+  HeldWaits held_receives_;
   // The message a served sender stages in parts (kMsgSendPart), per
   // process: at most MSGMAX bytes each, dropped when the process exits.
   absl::flat_hash_map<int32_t, std::vector<uint8_t>> staged_;
