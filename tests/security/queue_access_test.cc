@@ -15,6 +15,7 @@
 // B would, through what the daemon hands B, checks that B's descriptor
 // cannot do it, and checks what A and C see afterwards.
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/wait.h>
@@ -34,6 +35,7 @@
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/testing/process_state.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -49,6 +51,7 @@ using testing::User;
 const testing::Identity kOwnerA = User("queue-owner-a", 3001, 3001);
 const testing::Identity kAttackerB = User("queue-attacker-b", 3002, 3002);
 const testing::Identity kSenderC = User("queue-sender-c", 3003, 3003);
+const testing::Identity kReaderR = User("queue-reader-r", 3004, 3004);
 
 struct Message {
   long mtype;
@@ -243,6 +246,67 @@ TEST_F(QueueAccessTest, WriteOnlyUserCannotReadOrDeleteOthersMessages) {
     return sysv_msgctl(queue, IPC_RMID, nullptr) == 0 ? 0 : 3;
   });
   EXPECT_EQ(seen, 0) << "A's mailbox after B's attack (1: C's message gone)";
+}
+
+// The served path under attack: read-only B speaks the protocol by hand to
+// end or steal reader R's wait (naming R's thread, guessing R's record),
+// stages a message out of order and sends as a reader. None of it reaches
+// R: R is handed A's next message, and the daemon serves on.
+TEST_F(QueueAccessTest, ServedWaitsBelongToTheirCaller) {
+  SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
+  const int queue = AsOwner([] { return sysv_msgget(IPC_PRIVATE, IPC_CREAT | 0644); });
+  ASSERT_GE(queue, 0);
+  // R sleeps in its served msgrcv (this child takes on R's ids itself, so
+  // that its pid is the sleeper's).
+  const pid_t reader = fork();
+  if (reader == 0) {
+    if (setgroups(0, nullptr) != 0 || setresgid(kReaderR.rgid, kReaderR.rgid, kReaderR.rgid) != 0 ||
+        setresuid(kReaderR.ruid, kReaderR.ruid, kReaderR.ruid) != 0) {
+      _exit(77);
+    }
+    Message got{};
+    if (sysv_msgrcv(queue, &got, sizeof(got.text), 0, 0) != sizeof(got.text)) _exit(1);
+    _exit(std::strcmp(got.text, "for r") == 0 ? 0 : 2);
+  }
+  for (int i = 0; i < 2000 && !testing::AsleepInIpcWait(reader); ++i) usleep(5000);
+  const int attack = RunAsChild(kAttackerB, [&] {
+    RawClient client(dir_);
+    if (!client.ok() || client.Register() != 0) return 1;
+    // A wait held for a thread that is not B's.
+    wire::MsgReceiveRequest steal{};
+    steal.id = queue;
+    steal.tid = reader;
+    steal.bufsz = 32;
+    if (client.Call<wire::Op::kMsgReceive>(steal).Status() != EINVAL) return 2;
+    // R's record, whichever it is: ending it is refused (it is not B's).
+    for (uint32_t index = 0; index < 64; ++index) {
+      const RawReply end = client.Call<wire::Op::kMsgReceiveEnd>(wire::MsgReceiveEndRequest{queue, index, EINTR, 0, 32});
+      if (end.Status() == 0) return 3;
+    }
+    // Parts out of order, and a reader's send.
+    wire::MsgSendPartRequest part{};
+    part.id = queue;
+    part.offset = 100;
+    part.length = 10;
+    if (client.Call<wire::Op::kMsgSendPart>(part).Status() != EINVAL) return 4;
+    wire::MsgSendRequest send{};
+    send.id = queue;
+    send.mtype = 1;
+    send.size = 4;
+    if (client.Call<wire::Op::kMsgSend>(send).Status() != EACCES) return 5;
+    return 0;
+  });
+  EXPECT_EQ(attack, 0) << "a served request did what it must not (2: a wait for another's thread, 3: ended "
+                          "another's wait, 4: out-of-order part, 5: a reader's send)";
+  const int sent = RunAsChild(kOwnerA, [&] {
+    Message m{1, "for r"};
+    return sysv_msgsnd(queue, &m, sizeof(m.text), IPC_NOWAIT);
+  });
+  EXPECT_EQ(sent, 0);
+  int status = 0;
+  waitpid(reader, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "R's wait after B's attack: " << status;
+  EXPECT_EQ(AsOwner([&] { return sysv_msgctl(queue, IPC_RMID, nullptr); }), 0);
 }
 
 }  // namespace
