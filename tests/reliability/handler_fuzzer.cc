@@ -498,7 +498,8 @@ void UseGrant(const wire::DecodedRequest& request, int fd) {
     for (int32_t semnum = 0; semnum < set->nsems(); ++semnum) {
       Require(set->SetVal(semnum, 1, sysv::core::SemSet::Caller{getpid(), 0}) == 0, "SETVAL on a fresh grant");
     }
-  } else if (request.op == wire::Op::kMsgOpen) {
+  } else if (request.op == wire::Op::kMsgOpen && Writable(fd)) {
+    // A reader's region is read-only (issue #13): it maps nothing writable.
     auto map = sysv::linux_backend::MappedRegion::MapGrowable(fd, sysv::core::MsgQueue::MappingSize(),
                                                               /*writable=*/true);
     Require(map.ok(), "a granted queue descriptor that does not map");
