@@ -2,7 +2,10 @@
 //
 // msgget and msgctl go to the daemon; msgsnd and msgrcv run here, on the
 // queue's mapped region (core/msg/msg_queue.h), after the checks the kernel
-// makes, in its order, against the mapped object table. Payloads go through
+// makes, in its order, against the mapped object table -- for a process
+// that may read and write the queue. The daemon serves the others
+// (compat/msg_served.h): a process maps the region writable only if its
+// permission lets it do everything a writable region allows. Payloads go through
 // a private buffer: the caller's memory is read (or written) once, outside
 // the queue's lock, and a bad pointer gives EFAULT as the kernel's
 // load_msg()/store_msg() do -- after the message was consumed, for msgrcv.
@@ -19,6 +22,7 @@
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
+#include "compat/msg_served.h"
 #include "compat/runtime.h"
 #include "compat/signal_epoch.h"
 #include "core/ipc/ipc_constants.h"
@@ -58,10 +62,14 @@ absl::StatusOr<MsgGrant*> QueueFor(Runtime& runtime, int msqid, int access, cons
   ThreadQueue& t = t_queue;
   const core::ObjectTable* table = runtime.PublishedMsgTable();
   const int32_t index = core::IpcIdIndex(msqid);
+  // A receive needs a mapping (a reader sleeps there); a grant opened by a
+  // writer only has none, and is opened again.
+  const bool needs_map = access == core::kAccessRead;
   // msqid is this thread's queue, and its slot is inside the table (else
   // the runtime decides, as for a new queue).
   const bool same_queue = table != nullptr && t.id == msqid && t.epoch == runtime.GrantEpoch() &&
-                          static_cast<uint32_t>(index) < table->capacity();
+                          static_cast<uint32_t>(index) < table->capacity() &&
+                          (!needs_map || t.grant->queue != nullptr);
   if (same_queue && t.verdict.Holds(table, &creds) && t.verdict.Allows(access)) return t.grant.get();
   auto check = [&](const core::ObjectTable& table) { return core::CheckMsgAccess(table, msqid, access, creds); };
   if (same_queue) {
@@ -72,7 +80,7 @@ absl::StatusOr<MsgGrant*> QueueFor(Runtime& runtime, int msqid, int access, cons
       return t.grant.get();
     }
   }
-  absl::StatusOr<std::shared_ptr<MsgGrant>> grant = runtime.MsgGrantFor(msqid, check);
+  absl::StatusOr<std::shared_ptr<MsgGrant>> grant = runtime.MsgGrantFor(msqid, check, needs_map);
   if (!grant.ok()) return grant.status();
   t.id = msqid;
   t.epoch = runtime.GrantEpoch();
@@ -134,6 +142,13 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   if (!creds.ok()) return FailWithStatus(creds.status());
   absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
   if (!grant.ok()) return FailWithStatus(grant.status());
+  // Write permission without read: the daemon sends it.
+  if (!(*grant)->read_write()) [[unlikely]] {
+    const int error =
+        ServedMsgsnd(runtime, msqid, mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, since,
+                     [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
+    return error == 0 ? 0 : FailWithErrno(error);
+  }
   // t_queue (this thread's alone) holds a reference for the whole call:
   // no other thread can drop the mapping under it.
   MsgQueue& queue = *(*grant)->queue;
@@ -167,16 +182,23 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   if (!creds.ok()) return FailWithStatus(creds.status());
   absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessRead, **creds);
   if (!grant.ok()) return FailWithStatus(grant.status());
-  MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queue, as in Msgsnd()
-  const uint64_t msgmax = runtime.MsgMax();
-  const int32_t pid = runtime.SemCaller().pid;
   int64_t mtype = 0;
   int64_t result;
-  for (;;) {
-    result = queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
-    if (result != core::kMsgRecheck) break;
-    if (const int error = RecheckAccess(runtime, msqid, core::kAccessRead, **creds); error != 0) {
-      return FailWithErrno(error);
+  if (!(*grant)->read_write()) [[unlikely]] {
+    // Read permission without write: the daemon receives it.
+    result = ServedMsgrcv(runtime, **grant, msqid, msgtyp, msgflg, msgsz, since,
+                          [&] { return RecheckAccess(runtime, msqid, core::kAccessRead, **creds); }, &mtype,
+                          &t_payload);
+  } else {
+    MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queue, as in Msgsnd()
+    const uint64_t msgmax = runtime.MsgMax();
+    const int32_t pid = runtime.SemCaller().pid;
+    for (;;) {
+      result = queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
+      if (result != core::kMsgRecheck) break;
+      if (const int error = RecheckAccess(runtime, msqid, core::kAccessRead, **creds); error != 0) {
+        return FailWithErrno(error);
+      }
     }
   }
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
@@ -221,7 +243,10 @@ constexpr int kAskDaemon = -2;
 int LocalStat(int msqid, struct msqid_ds* buf) {
   Runtime& runtime = Runtime::Get();
   const core::ObjectTable* table = runtime.PublishedMsgTable();
-  if (table == nullptr || t_queue.id != msqid || t_queue.epoch != runtime.GrantEpoch()) return kAskDaemon;
+  if (table == nullptr || t_queue.id != msqid || t_queue.epoch != runtime.GrantEpoch() ||
+      t_queue.grant->queue == nullptr) {
+    return kAskDaemon;
+  }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return kAskDaemon;
   absl::StatusOr<core::ObjectRecord> record = core::CheckMsgAccess(*table, msqid, core::kAccessRead, **creds);

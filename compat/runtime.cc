@@ -426,7 +426,8 @@ bool MsgFileHolds(const void* context, uint64_t bytes) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<MsgGrant>> Runtime::MsgGrantFor(
-    int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check) {
+    int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check,
+    bool needs_map) {
   AnnotatedMutexLock lock(&mu_);
   if (absl::Status status = EnsureChannel(); !status.ok()) return status;
   absl::StatusOr<core::ObjectRecord> record = check(*msg_table_);
@@ -434,25 +435,32 @@ absl::StatusOr<std::shared_ptr<MsgGrant>> Runtime::MsgGrantFor(
     if (core::ErrnoOf(record.status()) == EINVAL) msg_grants_.erase(id);
     return record.status();
   }
-  if (auto it = msg_grants_.find(id); it != msg_grants_.end() && it->second->seq == record->perm.seq) {
+  if (auto it = msg_grants_.find(id); it != msg_grants_.end() && it->second->seq == record->perm.seq &&
+                                      (it->second->queue != nullptr || !needs_map)) {
     return it->second;
   }
   std::vector<UniqueFd> fds;
   absl::StatusOr<wire::MsgOpenReply> reply = CallLocked<wire::Op::kMsgOpen>(wire::MsgOpenRequest{id, 0}, &fds);
   if (!reply.ok()) return reply.status();
   if (reply->status.error != 0) return ErrnoStatus(reply->status.error, "the daemon refused the queue");
-  if (fds.size() != 1) return ErrnoStatus(EPROTO, "message queue open reply is malformed");
+  const bool mapped = reply->access != wire::kMsgAccessWriteOnly;
+  if (fds.size() != (mapped ? 1u : 0u) || reply->access > wire::kMsgAccessWriteOnly) {
+    return ErrnoStatus(EPROTO, "message queue open reply is malformed");
+  }
   auto grant = std::make_shared<MsgGrant>();
   grant->seq = core::IpcIdSeq(id);
-  grant->fd = std::move(fds[0]);
-  absl::StatusOr<platform::MappedRegion> map =
-      platform::MappedRegion::MapGrowable(grant->fd.get(), core::MsgQueue::MappingSize(), /*writable=*/true);
-  if (!map.ok()) return map.status();
-  grant->map = *std::move(map);
-  absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue = core::MsgQueue::Open(
-      grant->map.data(), &platform::ClientRegionPlatform(), {&MsgFileHolds, grant.get()});
-  if (!queue.ok()) return ErrnoStatus(EIDRM, queue.status().message());
-  grant->queue = *std::move(queue);
+  grant->access = reply->access;
+  if (mapped) {
+    grant->fd = std::move(fds[0]);
+    absl::StatusOr<platform::MappedRegion> map = platform::MappedRegion::MapGrowable(
+        grant->fd.get(), core::MsgQueue::MappingSize(), /*writable=*/grant->read_write());
+    if (!map.ok()) return map.status();
+    grant->map = *std::move(map);
+    absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue = core::MsgQueue::Open(
+        grant->map.data(), &platform::ClientRegionPlatform(), {&MsgFileHolds, grant.get()});
+    if (!queue.ok()) return ErrnoStatus(EIDRM, queue.status().message());
+    grant->queue = *std::move(queue);
+  }
   SweepStaleGrants(msg_grants_, *msg_table_, &msg_sweep_at_,
                    [](const std::shared_ptr<MsgGrant>& g) { return g->seq; });
   msg_grants_[id] = grant;

@@ -62,12 +62,18 @@ struct SemGrant {
 
 // A message queue this process may use: the daemon-granted region, mapped
 // for the largest arena (the file grows under it when msg_qbytes is
-// raised). Shared for the same reason as SemGrant.
+// raised). Shared for the same reason as SemGrant. Mapped read-write only
+// for a process that may read and write the queue (it runs msgsnd and
+// msgrcv there); read-only for a reader (the daemon serves its msgrcv, and
+// it sleeps on its record's status word here); not at all for a writer
+// only (the daemon serves its msgsnd): `access` (wire::kMsgAccess*).
 struct MsgGrant {
   backend::UniqueFd fd;  // fstat()ed to check a grown arena
   platform::MappedRegion map;
-  std::unique_ptr<core::MsgQueue> queue;
+  std::unique_ptr<core::MsgQueue> queue;  // null for a writer only
   uint32_t seq = 0;
+  uint32_t access = 0;
+  bool read_write() const { return access == core::wire::kMsgAccessReadWrite; }
 };
 
 // An object table the daemon handed out, mapped read-only.
@@ -130,10 +136,12 @@ class Runtime {
       const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The queue `id`, after `check` (on the msg table) passes; opened through
-  // the daemon on first use.
+  // the daemon on first use, and again when `needs_map` (a receive) and the
+  // grant held has no mapping (it was opened by a writer only, who may
+  // read now).
   absl::StatusOr<std::shared_ptr<MsgGrant>> MsgGrantFor(
-      int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check,
+      bool needs_map) ABSL_LOCKS_EXCLUDED(mu_);
   // The msg table as last mapped (see PublishedSemTable()), and MSGMAX.
   const core::ObjectTable* PublishedMsgTable() const {
     return published_msg_table_.load(std::memory_order_acquire);

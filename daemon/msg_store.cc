@@ -181,7 +181,7 @@ void MsgStore::ForEach(const std::function<void(int32_t index, uint32_t seq, cor
   }
 }
 
-absl::StatusOr<backend::UniqueFd> MsgStore::OpenForClient(int32_t index, uint32_t seq) {
+absl::StatusOr<backend::UniqueFd> MsgStore::OpenForClient(int32_t index, uint32_t seq, bool writable) {
   // Marked before the open: a descriptor that reaches the client must never
   // go unmarked, and a failed open costs only a visit at exit time.
   Record* record = FindRecord(index, seq);
@@ -202,7 +202,8 @@ absl::StatusOr<backend::UniqueFd> MsgStore::OpenForClient(int32_t index, uint32_
   } else if (Find(index, seq) == nullptr) {
     return core::ErrnoStatus(EIDRM, "the queue's region cannot be mapped");
   }
-  return fd;
+  if (writable) return fd;
+  return backend::OpenRegionFile(msg_dir_fd_, backend::SegmentFileName(index, seq), false);
 }
 
 void MsgStore::Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live) {

@@ -4,8 +4,9 @@
 // cleanup of its clients' waiter records) and keeps at most a bounded
 // number mapped: see daemon/region_cache.h for why and why it is safe.
 //
-// Every client of a queue holds a read-write descriptor of its file and can
-// cut it short (issue #12). The store makes the file hold the blocks its
+// Every client of a queue that may read and write it holds a read-write
+// descriptor of its file and can cut it short (issue #12); a reader holds a
+// read-only one, a writer only none (issue #13). The store makes the file hold the blocks its
 // own record says before it maps it, and its mappings are guarded
 // (backends/common/guarded_mapping.h); a queue whose file was cut short is
 // repaired for that queue alone: the file gets its size back and, when the
@@ -58,10 +59,11 @@ class MsgStore : public core::MsgRegistry::Backing {
   // queue's layout, or nullopt when no live queue is (index, seq).
   void Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live);
 
-  // A read-write descriptor of queue (index, seq)'s region for a client,
-  // once the region is sound (mapped and repaired if need be): a file cut
-  // short while nobody looked is not handed on. EIDRM when it cannot be.
-  absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq);
+  // A descriptor of queue (index, seq)'s region for a client (read-write,
+  // or read-only unless `writable`), once the region is sound (mapped and
+  // repaired if need be): a file cut short while nobody looked is not
+  // handed on. EIDRM when it cannot be.
+  absl::StatusOr<backend::UniqueFd> OpenForClient(int32_t index, uint32_t seq, bool writable);
   // The mapped queue (mapped now if need be), or nullptr: no such live
   // queue, or its region cannot be mapped (logged). The pointer is valid
   // until the next call of this store, any of which may unmap it.

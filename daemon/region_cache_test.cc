@@ -156,8 +156,8 @@ TEST(MsgStoreTest, QueuesSurviveEvictionAndOnlyOpenedOnesAreVisited) {
   std::set<int32_t> visited;
   store.ForEach([&](int32_t index, uint32_t, core::MsgQueue&) { visited.insert(index); });
   EXPECT_TRUE(visited.empty());
-  ASSERT_TRUE(store.OpenForClient(4, 3).ok());
-  ASSERT_TRUE(store.OpenForClient(9, 3).ok());
+  ASSERT_TRUE(store.OpenForClient(4, 3, /*writable=*/true).ok());
+  ASSERT_TRUE(store.OpenForClient(9, 3, /*writable=*/true).ok());
   store.ForEach([&](int32_t index, uint32_t, core::MsgQueue&) { visited.insert(index); });
   EXPECT_EQ(visited, (std::set<int32_t>{4, 9}));
   uint64_t messages = 1, bytes = 1;

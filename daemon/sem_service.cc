@@ -25,7 +25,13 @@ constexpr int kLockBusy = core::RegionPlatform::kLockBusy;
 
 SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
                        int sem_dir_fd)
-    : limits_(limits),
+    : held_waits_(
+          [this](const HeldWaits::Wait& wait) {
+            core::SemSet* set = store_.Find(wait.index, wait.seq);
+            return set == nullptr || set->EndFor(wait.record, wait.pid, EINTR) != kLockBusy;
+          },
+          [](int32_t pid, int32_t tid) { return platform::IsThreadOf(pid, tid); }),
+      limits_(limits),
       store_(sem_dir_fd),
       ids_(table, limits.sem.semmni, quota),
       registry_(ids_, limits_.sem, store_) {
@@ -104,11 +110,11 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
       body.status.error = EINVAL;  // a wait is held for one of the caller's threads only
     } else {
       const int32_t set_index = core::IpcIdIndex(request.id);
-      if (!EndHeldWait(ctx.creds.pid, request.tid)) {
+      if (!held_waits_.EndThreadWait(ctx.creds.pid, request.tid)) {
         reply.busy = true;  // the thread's earlier wait first: retried later
         return reply;
       }
-      if (!MayHoldWait(ctx.creds.uid, set_index, record->perm.seq)) {
+      if (!held_waits_.MayHold(ctx.creds.uid, set_index, record->perm.seq, limits_.user.waits)) {
         body.status.error = ENOMEM;
       } else {
         uint32_t index = 0, offset = 0;
@@ -125,8 +131,8 @@ Reply SemService::WaitZero(uint32_t request_id, const wire::SemWaitZeroRequest& 
           // set failed validation: EIDRM; its next use repairs it.
           body.status.error = EIDRM;
         } else if (result == core::SemSet::kSemQueued) {
-          held_waits_.push_back(
-              HeldWait{ctx.creds.pid, request.tid, ctx.creds.uid, set_index, record->perm.seq, index});
+          held_waits_.Add(
+              HeldWaits::Wait{ctx.creds.pid, request.tid, ctx.creds.uid, set_index, record->perm.seq, index});
           body.queued = 1;
           body.index = index;
           body.status_offset = offset;
@@ -145,9 +151,7 @@ Reply SemService::WaitZeroEnd(uint32_t request_id, const wire::SemWaitZeroEndReq
   Reply reply;
   wire::SemWaitZeroEndReply body{};
   const int32_t set_index = core::IpcIdIndex(request.id);
-  std::erase_if(held_waits_, [&](const HeldWait& wait) {
-    return wait.pid == ctx.creds.pid && wait.index == set_index && wait.record == request.index;
-  });
+  held_waits_.Forget(ctx.creds.pid, set_index, request.index);
   absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(ids_.table(), request.id);
   core::SemSet* set = record.ok() ? store_.Find(core::IpcIdIndex(request.id), record->perm.seq) : nullptr;
   if (set == nullptr) {
@@ -268,34 +272,9 @@ bool SemService::ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint
   return !busy;
 }
 
-bool SemService::EndHeldWait(int32_t pid, int32_t tid) {
-  auto it = std::find_if(held_waits_.begin(), held_waits_.end(),
-                         [&](const HeldWait& wait) { return wait.pid == pid && wait.tid == tid; });
-  if (it == held_waits_.end()) return true;
-  if (core::SemSet* set = store_.Find(it->index, it->seq)) {
-    if (set->EndFor(it->record, pid, EINTR) == kLockBusy) return false;  // kept: ended on a later try
-  }
-  held_waits_.erase(it);
-  return true;
-}
-
-bool SemService::MayHoldWait(uint32_t uid, int32_t index, uint32_t seq) {
-  const uint32_t share = limits_.user.waits;
-  if (share == 0) return true;
-  auto held_here = [&](const HeldWait& wait) { return wait.uid == uid && wait.index == index && wait.seq == seq; };
-  if (static_cast<uint32_t>(std::count_if(held_waits_.begin(), held_waits_.end(), held_here)) < share) return true;
-  // Threads that ended without ending their wait (the process lives on).
-  std::vector<std::pair<int32_t, int32_t>> gone;
-  for (const HeldWait& wait : held_waits_) {
-    if (held_here(wait) && !platform::IsThreadOf(wait.pid, wait.tid)) gone.emplace_back(wait.pid, wait.tid);
-  }
-  for (const auto& [pid, tid] : gone) EndHeldWait(pid, tid);
-  return static_cast<uint32_t>(std::count_if(held_waits_.begin(), held_waits_.end(), held_here)) < share;
-}
-
 void SemService::ProcessExited(int32_t pid, uint64_t start_time, const std::vector<int32_t>* sets) {
   // Its queued operations go with the exit work below.
-  std::erase_if(held_waits_, [&](const HeldWait& wait) { return wait.pid == pid; });
+  held_waits_.ForgetProcess(pid);
   if (sets == nullptr) {
     // Every live set, each mapped once (the store holds only sets the
     // table names).

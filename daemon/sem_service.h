@@ -10,6 +10,7 @@
 #include "core/ipc/limits.h"
 #include "core/protocol/wire.h"
 #include "core/sem/sem_registry.h"
+#include "daemon/held_waits.h"
 #include "daemon/pending_exits.h"
 #include "daemon/reply.h"
 #include "daemon/sem_store.h"
@@ -65,25 +66,8 @@ class SemService {
   // Returns false when the set's lock was busy (the work is then pending).
   bool ExitOnSet(int32_t pid, uint64_t start_time, int32_t index, uint32_t seq, core::SemSet& set);
 
-  // A wait held for a read-only caller's thread: record `record` of set
-  // (`index`, `seq`).
-  struct HeldWait {
-    int32_t pid;
-    int32_t tid;
-    uint32_t uid;
-    int32_t index;
-    uint32_t seq;
-    uint32_t record;
-  };
-  // Ends and forgets the wait thread `tid` of `pid` left behind, if any.
-  // False when the set's lock is busy (the wait is kept, to end later).
-  bool EndHeldWait(int32_t pid, int32_t tid);
-  // Whether `uid` may have one more wait held on set (`index`, `seq`);
-  // forgets the waits of threads that are gone before saying no.
-  bool MayHoldWait(uint32_t uid, int32_t index, uint32_t seq);
-
   PendingExits pending_exits_;
-  std::vector<HeldWait> held_waits_;
+  HeldWaits held_waits_;
   const core::NamespaceLimits& limits_;
   SemStore store_;
   core::IpcRegistry ids_;

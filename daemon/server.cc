@@ -382,6 +382,11 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::MsgGetRequest& body) { return msg_.Get(id, body, ctx); },
           [&](const wire::MsgOpenRequest& body) { return msg_.Open(id, body, ctx); },
           [&](const wire::MsgCtlRequest& body) { return msg_.Ctl(id, body, ctx); },
+          // Message queues, read-only and write-only callers (issue #13).
+          [&](const wire::MsgSendRequest& body) { return msg_.Send(id, body, ctx); },
+          [&](const wire::MsgSendPartRequest& body) { return msg_.SendPart(id, body, ctx); },
+          [&](const wire::MsgReceiveRequest& body) { return msg_.Receive(id, body, ctx); },
+          [&](const wire::MsgReceiveEndRequest& body) { return msg_.ReceiveEnd(id, body, ctx); },
       },
       request.body);
 }

@@ -330,11 +330,12 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
 }
 
 int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid,
-                          uint64_t since, int64_t* mtype, std::vector<uint8_t>* payload) {
+                          uint64_t since, int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued) {
   MsgQueueHeader& h = *header_;
   const uint32_t mode = ConvertMode(&msgtyp, msgflg);
   const bool takes_first = mode == kSearchAny;
-  bool spun = false;
+  // A served receive never spins: the daemon waits for nobody.
+  bool spun = queued != nullptr;
   uint32_t record = kMsgNoBlock;
   // A blocking receiver that sees the queue empty without a lock spins for
   // a send before it takes both locks: taking them only to find nothing,
@@ -412,6 +413,8 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     receiver->maxsize = (msgflg & kMsgNoError) ? INT_MAX : bufsz;
     receiver->order = h.next_order++;
     receiver->message = kMsgNoBlock;
+    // A served receiver sleeps without telling: every decision wakes it.
+    if (queued != nullptr) receiver->sleeping.store(1, std::memory_order_relaxed);
     locked.SetKind(record, MsgBlockKind::kReceiver);
     if (!locked.LinkReceiverAtTail(record)) {
       // The rebuild finds our record (we are alive and waiting) and links it.
@@ -420,6 +423,10 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       locked.AddWaiter();
     }
     break;
+  }
+  if (queued != nullptr) {
+    *queued = record;
+    return kMsgQueued;
   }
 
   // Sleep until decided, a signal, or removal.
@@ -438,15 +445,22 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     }
   }
   if (status == EIDRM) return -EIDRM;  // the queue is gone; nothing to free
+  return FinishReceive(record, pid, interrupted, bufsz, mtype, payload);
+}
 
-  // As for a sender's record: waited for until had.
+int64_t MsgQueue::FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, int64_t* mtype,
+                                std::vector<uint8_t>* payload) {
+  MsgQueueHeader& h = *header_;
+  // As for a sender's record: waited for until had (a client's own
+  // record never outlives its call); the daemon never waits.
   Locked locked(*this, Locked::Side::kBoth);
-  if (!locked.held()) return -EIDRM;
+  if (!locked.held()) return locked.error() == RegionPlatform::kLockBusy ? -RegionPlatform::kLockBusy : -EIDRM;
   if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
-  if (!locked.Valid(record) || locked.Kind(record) != MsgBlockKind::kReceiver || receiver->pid != pid) {
+  if (!locked.Valid(record) || locked.Kind(record) != MsgBlockKind::kReceiver || locked.Receiver(record)->pid != pid) {
     return -EIDRM;  // our record was scribbled over
   }
-  status = receiver->status.load(std::memory_order_acquire);
+  MsgReceiver* receiver = locked.Receiver(record);
+  const uint32_t status = receiver->status.load(std::memory_order_acquire);
   int64_t result = kMsgRecheck;
   if (status == 0) {
     const uint32_t message = receiver->message;

@@ -71,6 +71,8 @@ inline constexpr int kMsgCopy = 040000;
 // Not an errno: the operation slept and was woken to look again. The caller
 // repeats its permission checks and calls again, as the kernel's loops do.
 inline constexpr int kMsgRecheck = -100000;
+// Not an errno: a served receiver was queued (MsgQueue::Receive's `queued`).
+inline constexpr int kMsgQueued = -100001;
 
 class MsgQueue {
  public:
@@ -119,8 +121,33 @@ class MsgQueue {
   // to them) and the message's type in `*mtype`; else -errno: E2BIG, EIDRM,
   // EINTR, ENOMSG (IPC_NOWAIT), EINVAL (MSG_COPY of a message larger than
   // the copy buffer), ENOMEM; or kMsgRecheck.
+  //
+  // Served (the daemon runs it for a process with read permission only,
+  // whose mapping is read-only): with `queued`, a receive that must wait
+  // neither spins nor sleeps. It queues a receiver record for `pid`, in
+  // arrival order with every other receiver (so that pipelined_send() and
+  // the wake order are the kernel's whoever the receivers are), marked as
+  // sleeping (its owner cannot write the mark; a decision always wakes its
+  // status word), stores the record's block in `*queued` and returns
+  // kMsgQueued. The process sleeps on ReceiverStatusOffset(*queued) and the
+  // daemon then ends the wait with FinishReceive(). A busy lock gives
+  // -RegionPlatform::kLockBusy on the daemon's platform.
   int64_t Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
-                  int64_t* mtype, std::vector<uint8_t>* payload);
+                  int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued = nullptr);
+
+  // The end of a wait as receiver record `record` of `pid`: a handed
+  // message (returned as Receive() returns it, also after a signal, as the
+  // kernel's), or the record leaves the queue: -EINTR when `interrupted`,
+  // else kMsgRecheck (woken to look again); -E2BIG, -EIDRM as decided.
+  // -EIDRM too when the record is not `pid`'s waiting receiver (scribbled,
+  // or a served caller naming another's). -kLockBusy on the daemon's
+  // platform when a lock is busy (nothing done: call again).
+  int64_t FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, int64_t* mtype,
+                        std::vector<uint8_t>* payload);
+  // Where record `record`'s status word lies, from the region's start.
+  static size_t ReceiverStatusOffset(uint32_t record) {
+    return sizeof(MsgQueueHeader) + static_cast<size_t>(record) * kMsgBlockSize + offsetof(MsgReceiver, status);
+  }
 
   // Daemon side.
   struct Stat {

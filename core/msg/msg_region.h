@@ -1,11 +1,15 @@
 // The region of one message queue: its counters and times, its messages,
 // and the records of the processes waiting on it.
 //
-// Every client with read or write permission maps the region read-write
-// and runs msgsnd/msgrcv on it (core/msg/msg_queue.h); the daemon maps it
-// too, for IPC_STAT, IPC_SET (msg_qbytes), IPC_RMID and the exit-time
-// removal of a dead process's waiter records. A file in the state directory
-// backs it, so it outlives the daemon.
+// Every client with read and write permission maps the region read-write
+// and runs msgsnd/msgrcv on it (core/msg/msg_queue.h); a client with read
+// permission only maps it read-only, and one with write permission only
+// not at all: the daemon runs their msgrcv and msgsnd on its own mapping
+// (a reader's waiting receiver record is queued here like any other, and
+// the reader sleeps on its status word). The daemon also maps it for
+// IPC_STAT, IPC_SET (msg_qbytes), IPC_RMID and the exit-time removal of a
+// dead process's waiter records. A file in the state directory backs it,
+// so it outlives the daemon.
 //
 // Layout:
 //   MsgQueueHeader   identity, the two locks, counters, list ends, futex words
@@ -51,7 +55,9 @@
 // block that is freed later, which no one-lock path follows before the
 // rebuild (the send lock's owner-died state forces it first).
 //
-// Untrusted input: a client with write access can scribble anywhere here.
+// Untrusted input: a client with read and write permission can scribble
+// anywhere here (as it could, through msgsnd and msgrcv, empty the queue
+// and fill it with messages of its own).
 // Every block index is bounded by the checked capacity before use, every
 // list walk by the number of blocks, every chain by the length its message
 // declares; an inconsistency triggers a rebuild, and a queue that still does

@@ -48,6 +48,12 @@ size_t ReplySize(Op op) {
       return sizeof(SemWaitZeroReply);
     case Op::kSemWaitZeroEnd:
       return sizeof(SemWaitZeroEndReply);
+    case Op::kMsgSend:
+    case Op::kMsgSendPart:
+      return sizeof(MsgSendReply);
+    case Op::kMsgReceive:
+    case Op::kMsgReceiveEnd:
+      return sizeof(MsgReceiveReply);
     default:
       return 0;
   }
@@ -117,6 +123,18 @@ absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message) 
       break;
     case Op::kSemWaitZeroEnd:
       body = CopyBody<SemWaitZeroEndRequest>(message);
+      break;
+    case Op::kMsgSend:
+      body = CopyBody<MsgSendRequest>(message);
+      break;
+    case Op::kMsgSendPart:
+      body = CopyBody<MsgSendPartRequest>(message);
+      break;
+    case Op::kMsgReceive:
+      body = CopyBody<MsgReceiveRequest>(message);
+      break;
+    case Op::kMsgReceiveEnd:
+      body = CopyBody<MsgReceiveEndRequest>(message);
       break;
     default:
       return ErrnoStatus(EOPNOTSUPP, absl::StrFormat("unknown operation %u", header->op));

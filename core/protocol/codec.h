@@ -30,7 +30,8 @@ inline WirePerm ToWirePerm(const IpcPerm& perm) {
 using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest,
                                  ShmSweepRequest, SemGetRequest, SemOpenRequest, SemCtlRequest,
                                  MsgGetRequest, MsgOpenRequest, MsgCtlRequest, SemWaitZeroRequest,
-                                 SemWaitZeroEndRequest>;
+                                 SemWaitZeroEndRequest, MsgSendRequest, MsgSendPartRequest,
+                                 MsgReceiveRequest, MsgReceiveEndRequest>;
 struct DecodedRequest {
   Op op;
   uint32_t request_id;

@@ -21,7 +21,9 @@ inline constexpr uint32_t kMagic = 0x56535953;  // "SYSV" in memory
 // 2: the register reply carries the message queue table.
 // 3: a wait-for-zero request names the calling thread; a connection beyond
 //    its user's share gets a refusal (EncodeRefusal) before it is closed.
-inline constexpr uint16_t kVersion = 3;
+// 4: a queue's region goes only to a process that may read and write it;
+//    the others' msgsnd/msgrcv are served (kMsgSend ... kMsgReceiveEnd).
+inline constexpr uint16_t kVersion = 4;
 // No message is larger than this; receive buffers use it.
 inline constexpr uint32_t kMaxMessageSize = 512;
 // No reply carries more descriptors than this.
@@ -42,6 +44,11 @@ enum class Op : uint16_t {
   // Semaphores, read-only callers (issue #3): op numbers from 16 up.
   kSemWaitZero = 16,
   kSemWaitZeroEnd = 17,
+  // Message queues, read-only and write-only callers (issue #13).
+  kMsgSend = 18,
+  kMsgSendPart = 19,
+  kMsgReceive = 20,
+  kMsgReceiveEnd = 21,
 };
 
 struct Header {
@@ -250,8 +257,15 @@ struct MsgGetReply {
   uint32_t reserved;
 };
 
-// --- kMsgOpen: the checks of a first access to a queue; replies with the
-// queue's region (read-write: receiving changes the queue too).
+// --- kMsgOpen: the checks of a first access to a queue. A caller with
+// read and write permission gets the queue's region read-write (and runs
+// msgsnd/msgrcv on it); one with read permission only gets it read-only
+// (it sleeps there on its served receive's status word, and reads IPC_STAT
+// from it); one with write permission only gets no descriptor. `access`
+// says which (kMsgAccess*).
+inline constexpr uint32_t kMsgAccessReadWrite = 0;
+inline constexpr uint32_t kMsgAccessReadOnly = 1;
+inline constexpr uint32_t kMsgAccessWriteOnly = 2;
 struct MsgOpenRequest {
   int32_t id;
   uint32_t reserved;
@@ -259,7 +273,73 @@ struct MsgOpenRequest {
 struct MsgOpenReply {
   ReplyStatus status;
   int32_t id;
+  uint32_t access;
+};
+
+// --- Served msgsnd and msgrcv, for a caller without a writable region
+// (read-only: msgrcv, MSG_COPY; write-only: msgsnd). The daemon runs the
+// operation on its own mapping without ever waiting (a busy lock parks the
+// request), always as if IPC_NOWAIT were given; the caller waits itself.
+// Payloads of up to kMsgWireBytes travel inline.
+inline constexpr uint32_t kMsgWireBytes = 448;
+
+// kMsgSendPart: bytes [offset, offset + length) of the message the next
+// kMsgSend of this connection sends (a message longer than kMsgWireBytes
+// is staged in parts; offset 0 starts a new one). Reply: MsgSendReply.
+struct MsgSendPartRequest {
+  int32_t id;
+  uint32_t offset;
+  uint32_t length;
   uint32_t reserved;
+  uint8_t bytes[kMsgWireBytes];
+};
+// kMsgSend: msgsnd of `size` bytes: the first `staged` were staged by
+// kMsgSendPart, the rest are in `bytes`. EAGAIN when the queue is full (the
+// caller retries unless it gave IPC_NOWAIT).
+struct MsgSendRequest {
+  int32_t id;
+  int32_t msgflg;
+  int64_t mtype;
+  uint32_t size;
+  uint32_t staged;
+  uint8_t bytes[kMsgWireBytes];
+};
+struct MsgSendReply {
+  ReplyStatus status;
+};
+// kMsgReceive: msgrcv. When no message is there and the caller may wait,
+// the daemon queues a receiver for it in the region, in arrival order among
+// every receiver (core::MsgQueue::Receive's `queued`): the reply names its
+// record and the offset of its status word, on which the caller sleeps in
+// its read-only mapping, and the caller ends the wait with kMsgReceiveEnd
+// (decided, or EINTR). The calling thread keeps at most one such wait.
+struct MsgReceiveRequest {
+  int32_t id;
+  int32_t msgflg;
+  int64_t msgtyp;
+  uint64_t bufsz;
+  int32_t tid;
+  uint32_t reserved;
+};
+struct MsgReceiveEndRequest {
+  int32_t id;
+  uint32_t index;
+  int32_t reason;  // 0: the caller saw a decision; EINTR: a signal
+  uint32_t reserved;
+  uint64_t bufsz;
+};
+// The received message: `size` bytes of type `mtype`, in `bytes` when
+// size <= kMsgWireBytes, else as one sealed file beside the reply.
+struct MsgReceiveReply {
+  ReplyStatus status;
+  uint32_t queued;  // 1: waiting in record `index` (kMsgReceive only)
+  uint32_t index;
+  uint32_t status_offset;
+  uint32_t size;
+  int64_t mtype;
+  uint32_t recheck;  // 1: woken to look again (IPC_SET): call again
+  uint32_t reserved;
+  uint8_t bytes[kMsgWireBytes];
 };
 
 // --- kMsgCtl: every msgctl command.
@@ -406,6 +486,26 @@ struct OpTraits<Op::kMsgCtl> {
   using Request = MsgCtlRequest;
   using Reply = MsgCtlReply;
 };
+template <>
+struct OpTraits<Op::kMsgSend> {
+  using Request = MsgSendRequest;
+  using Reply = MsgSendReply;
+};
+template <>
+struct OpTraits<Op::kMsgSendPart> {
+  using Request = MsgSendPartRequest;
+  using Reply = MsgSendReply;
+};
+template <>
+struct OpTraits<Op::kMsgReceive> {
+  using Request = MsgReceiveRequest;
+  using Reply = MsgReceiveReply;
+};
+template <>
+struct OpTraits<Op::kMsgReceiveEnd> {
+  using Request = MsgReceiveEndRequest;
+  using Reply = MsgReceiveReply;
+};
 
 // Layout checks: no implicit padding anywhere, sizes fixed forever for
 // kVersion 1.
@@ -441,6 +541,14 @@ static_assert(sizeof(MsgOpenReply) == 16);
 static_assert(sizeof(MsgCtlRequest) == 32);
 static_assert(sizeof(MsgCtlReply) == 8 + 8 + 32 + 24 + 24 + 8 + 32);
 static_assert(sizeof(Header) + sizeof(ShmCtlReply) <= kMaxMessageSize);
+static_assert(sizeof(MsgSendPartRequest) == 16 + kMsgWireBytes);
+static_assert(sizeof(MsgSendRequest) == 24 + kMsgWireBytes);
+static_assert(sizeof(MsgSendReply) == 8);
+static_assert(sizeof(MsgReceiveRequest) == 32);
+static_assert(sizeof(MsgReceiveEndRequest) == 24);
+static_assert(sizeof(MsgReceiveReply) == 40 + kMsgWireBytes);
+static_assert(sizeof(Header) + sizeof(MsgSendRequest) <= kMaxMessageSize);
+static_assert(sizeof(Header) + sizeof(MsgReceiveReply) <= kMaxMessageSize);
 
 }  // namespace sysv::core::wire
 

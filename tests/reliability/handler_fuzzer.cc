@@ -114,7 +114,7 @@ struct Counters {
   long slept = 0;       // kSemWaitZero replies that queued the caller (bit 7 made a value 1)
   // Decoded requests answered, per operation: [op][0] succeeded, [op][1]
   // failed with an errno. An operation never answered was not tested.
-  long by_op[18][2] = {};
+  long by_op[22][2] = {};
 };
 Counters& Count() {
   static Counters* counters = [] {
@@ -364,9 +364,22 @@ void CheckReply(Harness& harness, int root_fd, int who, const std::vector<uint8_
     // The object tables and the ledger: the largest reply (wire.h).
     if (request->op == wire::Op::kRegister) expected_fds = static_cast<size_t>(wire::kMaxFds);
     if (grants_one(request->op)) expected_fds = 1;
+    // A queue's region goes to readers only (issue #13): none for a writer
+    // only.
+    if (request->op == wire::Op::kMsgOpen) {
+      auto body = wire::DecodeReply<wire::Op::kMsgOpen>(reply.bytes, request->request_id);
+      Require(body.ok(), "a queue open reply that does not decode");
+      if (body->access == wire::kMsgAccessWriteOnly) expected_fds = 0;
+    }
+    // A served receive's message too long for the reply travels beside it.
+    if (request->op == wire::Op::kMsgReceive || request->op == wire::Op::kMsgReceiveEnd) {
+      auto body = wire::DecodeReply<wire::Op::kMsgReceive>(reply.bytes, request->request_id);
+      Require(body.ok(), "a receive reply that does not decode");
+      if (body->queued == 0 && body->size > wire::kMsgWireBytes) expected_fds = 1;
+    }
   }
   Require(reply.fds.size() == expected_fds, "descriptors beside the wrong reply");
-  if (expected_fds != 1) return;
+  if (expected_fds != 1 || !grants_one(request->op)) return;
   ++Count().granted;
   const User& user = harness.UserOf(who);
   if (request->op == wire::Op::kShmAttach) {
@@ -386,9 +399,9 @@ void CheckReply(Harness& harness, int root_fd, int who, const std::vector<uint8_
     stat.cmd = IPC_STAT;
     auto owner_view = RootCall<wire::Op::kMsgCtl>(root_fd, stat);
     Require(owner_view.has_value() && owner_view->status.error == 0, "an opened queue root cannot stat");
-    Require(Permitted(user, owner_view->perm, 04) || Permitted(user, owner_view->perm, 02),
-            "a queue descriptor without permission");
-    Require(Writable(reply.fds[0]), "a read-only queue descriptor");
+    Require(Permitted(user, owner_view->perm, 04), "a queue descriptor without read permission");
+    Require(Writable(reply.fds[0]) == Permitted(user, owner_view->perm, 06),
+            "a queue descriptor writable without read and write permission, or read-only with them");
   } else {
     const auto& body = std::get<wire::SemOpenRequest>(request->body);
     wire::SemCtlRequest stat{};
@@ -451,6 +464,10 @@ size_t RequestBodySize(uint16_t op) {
     case wire::Op::kMsgGet: return sizeof(wire::MsgGetRequest);
     case wire::Op::kMsgOpen: return sizeof(wire::MsgOpenRequest);
     case wire::Op::kMsgCtl: return sizeof(wire::MsgCtlRequest);
+    case wire::Op::kMsgSend: return sizeof(wire::MsgSendRequest);
+    case wire::Op::kMsgSendPart: return sizeof(wire::MsgSendPartRequest);
+    case wire::Op::kMsgReceive: return sizeof(wire::MsgReceiveRequest);
+    case wire::Op::kMsgReceiveEnd: return sizeof(wire::MsgReceiveEndRequest);
   }
   return 0;
 }
@@ -481,7 +498,8 @@ void UseGrant(const wire::DecodedRequest& request, int fd) {
     for (int32_t semnum = 0; semnum < set->nsems(); ++semnum) {
       Require(set->SetVal(semnum, 1, sysv::core::SemSet::Caller{getpid(), 0}) == 0, "SETVAL on a fresh grant");
     }
-  } else if (request.op == wire::Op::kMsgOpen) {
+  } else if (request.op == wire::Op::kMsgOpen && Writable(fd)) {
+    // A reader's region is read-only (issue #13): it maps nothing writable.
     auto map = sysv::linux_backend::MappedRegion::MapGrowable(fd, sysv::core::MsgQueue::MappingSize(),
                                                               /*writable=*/true);
     Require(map.ok(), "a granted queue descriptor that does not map");
@@ -528,7 +546,11 @@ void SubstituteId(int root_fd, std::vector<uint8_t>& message) {
       break;
     }
     case wire::Op::kMsgOpen:
-    case wire::Op::kMsgCtl: {
+    case wire::Op::kMsgCtl:
+    case wire::Op::kMsgSend:
+    case wire::Op::kMsgSendPart:
+    case wire::Op::kMsgReceive:
+    case wire::Op::kMsgReceiveEnd: {
       wire::MsgCtlRequest stat{};
       stat.id = index;
       stat.cmd = MSG_STAT_ANY;

@@ -4,10 +4,10 @@
 // MSG_STAT (read), MSG_STAT_ANY (none), IPC_SET and IPC_RMID (owner or
 // creator). Every result and errno must be the kernel's.
 //
-// Descriptors: a queue's region is mapped read-write by any process with
-// read or write permission (receiving changes the queue too; README, the
-// message queue gaps). What must hold is that a process the kernel would
-// refuse both sending and receiving never obtains one.
+// Descriptors: a process the kernel would refuse both sending and
+// receiving never obtains one; and none obtains more than its permission
+// (issue #13): a writable region only with read and write permission, a
+// read-only one with read permission, nothing with write permission only.
 #include <sys/msg.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,9 +171,15 @@ class MsgScenario {
     const bool refused_both = sent == -1 && send_errno == EACCES && received == -1 && receive_errno == EACCES;
     if (is_kernel_) {
       line("refused both ways", refused_both ? "yes" : "no");
+      line("holds beyond its permission", "no");
     } else {
-      const bool holds = testing::HeldAccess("msg", id) != "none";
+      const std::string held = testing::HeldAccess("msg", id);
+      const bool holds = held != "none";
       line("refused both ways", refused_both ? (holds ? "yes, but holds a descriptor" : "yes") : "no");
+      const bool may_write = sent == 0 || (send_errno != EACCES && send_errno != EINVAL);
+      const bool may_read = received >= 0 || receive_errno == ENOMSG || receive_errno == E2BIG;
+      const bool beyond = (held == "rw" && !(may_read && may_write)) || (held == "ro" && !may_read);
+      line("holds beyond its permission", beyond ? absl::StrCat("yes: ", held) : "no");
     }
   }
 
