@@ -37,6 +37,10 @@ class MsgService {
   bool RetryPendingExits();
   bool HasPendingExits() const { return !pending_exits_.empty(); }
 
+  // The id registry, whose *MNI limit and next id the sysctls set
+  // (daemon/sysctl_service.h).
+  core::IpcRegistry& ids() { return ids_; }
+
  private:
   void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
 

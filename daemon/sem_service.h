@@ -56,6 +56,10 @@ class SemService {
   bool RetryPendingExits();
   bool HasPendingExits() const { return !pending_exits_.empty(); }
 
+  // The id registry, whose *MNI limit and next id the sysctls set
+  // (daemon/sysctl_service.h).
+  core::IpcRegistry& ids() { return ids_; }
+
  private:
   // The value reads of a caller with read permission only (Ctl()). A GETALL
   // too large for the reply sends its values as a sealed snapshot in `fds`.

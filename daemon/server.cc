@@ -64,6 +64,7 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
       msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
+      sysctl_(options_.limits, shm_.ids(), sem_.ids(), msg_.ids(), state_->user_quota()),
       connection_share_(
           core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
       retry_delay_(kFirstRetryDelay) {}
@@ -372,6 +373,7 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::MsgGetRequest& body) { return msg_.Get(id, body, ctx); },
           [&](const wire::MsgOpenRequest& body) { return msg_.Open(id, body, ctx); },
           [&](const wire::MsgCtlRequest& body) { return msg_.Ctl(id, body, ctx); },
+          [&](const wire::SysctlRequest& body) { return sysctl_.Handle(id, body, connection.creds); },
       },
       request.body);
 }

@@ -48,6 +48,7 @@
 #include "daemon/msg_service.h"
 #include "daemon/sem_service.h"
 #include "daemon/shm_service.h"
+#include "daemon/sysctl_service.h"
 
 namespace sysv::daemon {
 
@@ -135,6 +136,7 @@ class Server {
   ShmService shm_;
   SemService sem_;
   MsgService msg_;
+  SysctlService sysctl_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
   // Open connections per effective uid, against `connection_share_`
   // (0: unlimited).

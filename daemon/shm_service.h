@@ -48,6 +48,10 @@ class ShmService {
   // Removes segment files no table entry names. Run once at start.
   void RemoveOrphans();
 
+  // The id registry, whose *MNI limit and next id the sysctls set
+  // (daemon/sysctl_service.h).
+  core::IpcRegistry& ids() { return ids_; }
+
  private:
   const core::NamespaceLimits& limits_;
   ShmStore store_;

@@ -75,6 +75,8 @@ class UserQuota {
 
   Usage UsageOf(uint32_t uid) const;
   const UserLimits& limits() const { return limits_; }
+  // MSGMNB changed (a sysctl write): what new queues are charged.
+  void set_msgmnb(int32_t msgmnb) { msgmnb_ = msgmnb; }
 
  private:
   bool BytesFit(const Usage& usage, uint64_t bytes) const;

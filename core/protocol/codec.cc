@@ -48,6 +48,8 @@ size_t ReplySize(Op op) {
       return sizeof(SemWaitZeroReply);
     case Op::kSemWaitZeroEnd:
       return sizeof(SemWaitZeroEndReply);
+    case Op::kSysctl:
+      return sizeof(SysctlReply);
     default:
       return 0;
   }
@@ -117,6 +119,9 @@ absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message) 
       break;
     case Op::kSemWaitZeroEnd:
       body = CopyBody<SemWaitZeroEndRequest>(message);
+      break;
+    case Op::kSysctl:
+      body = CopyBody<SysctlRequest>(message);
       break;
     default:
       return ErrnoStatus(EOPNOTSUPP, absl::StrFormat("unknown operation %u", header->op));

@@ -30,7 +30,7 @@ inline WirePerm ToWirePerm(const IpcPerm& perm) {
 using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachRequest, ShmCtlRequest,
                                  ShmSweepRequest, SemGetRequest, SemOpenRequest, SemCtlRequest,
                                  MsgGetRequest, MsgOpenRequest, MsgCtlRequest, SemWaitZeroRequest,
-                                 SemWaitZeroEndRequest>;
+                                 SemWaitZeroEndRequest, SysctlRequest>;
 struct DecodedRequest {
   Op op;
   uint32_t request_id;

@@ -42,6 +42,8 @@ enum class Op : uint16_t {
   // Semaphores, read-only callers (issue #3): op numbers from 16 up.
   kSemWaitZero = 16,
   kSemWaitZeroEnd = 17,
+  // The namespace's /proc/sys/kernel SysV entries (issue #15): from 32 up.
+  kSysctl = 32,
 };
 
 struct Header {
@@ -336,6 +338,31 @@ struct ShmCtlReply {
   uint64_t swap_successes;
 };
 
+// --- kSysctl: read, open for writing, or write one of the namespace's
+// /proc/sys/kernel entries (core/ipc/sysctl.h). A daemon that predates it
+// answers EOPNOTSUPP (a new operation needs no new version: the other
+// bodies are unchanged). The daemon judges a write by the caller's
+// credentials, never by the client's open().
+inline constexpr uint32_t kSysctlMaxText = 256;  // the longest write carried
+enum class SysctlAction : uint32_t {
+  kRead = 0,
+  kOpenForWrite = 1,  // the permission check of open(O_WRONLY/O_RDWR), and a read
+  kWrite = 2,         // text[0, length) written at offset 0
+};
+struct SysctlRequest {
+  uint32_t file;    // core::Sysctl
+  uint32_t action;  // SysctlAction
+  uint32_t length;
+  uint32_t reserved;
+  char text[kSysctlMaxText];
+};
+struct SysctlReply {
+  ReplyStatus status;  // EACCES, or the write's errno (EINVAL, ERANGE)
+  uint32_t taken;      // bytes the write took (write(2)'s result)
+  uint32_t length;     // of text: the file's content after the request
+  char text[64];
+};
+
 // Which body goes with which operation.
 template <Op kOp>
 struct OpTraits;
@@ -392,6 +419,12 @@ struct OpTraits<Op::kSemWaitZeroEnd> {
 };
 
 template <>
+struct OpTraits<Op::kSysctl> {
+  using Request = SysctlRequest;
+  using Reply = SysctlReply;
+};
+
+template <>
 struct OpTraits<Op::kMsgGet> {
   using Request = MsgGetRequest;
   using Reply = MsgGetReply;
@@ -441,6 +474,10 @@ static_assert(sizeof(MsgOpenReply) == 16);
 static_assert(sizeof(MsgCtlRequest) == 32);
 static_assert(sizeof(MsgCtlReply) == 8 + 8 + 32 + 24 + 24 + 8 + 32);
 static_assert(sizeof(Header) + sizeof(ShmCtlReply) <= kMaxMessageSize);
+static_assert(sizeof(SysctlRequest) == 16 + kSysctlMaxText);
+static_assert(sizeof(Header) + sizeof(SysctlRequest) <= kMaxMessageSize);
+// The longest content: sem's four ints, tab separated.
+static_assert(sizeof(SysctlReply) == 16 + 64);
 
 }  // namespace sysv::core::wire
 

@@ -451,6 +451,7 @@ size_t RequestBodySize(uint16_t op) {
     case wire::Op::kMsgGet: return sizeof(wire::MsgGetRequest);
     case wire::Op::kMsgOpen: return sizeof(wire::MsgOpenRequest);
     case wire::Op::kMsgCtl: return sizeof(wire::MsgCtlRequest);
+    case wire::Op::kSysctl: return sizeof(wire::SysctlRequest);
   }
   return 0;
 }
