@@ -27,6 +27,7 @@
 #ifndef SYSV_DAEMON_SERVER_H_
 #define SYSV_DAEMON_SERVER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -101,6 +102,11 @@ class Server {
   // Retires every client process that has exited. Runs before each request
   // (see backends/<os>/exit_watch.h) and when the exit watch is readable.
   void ReapExitedClients();
+  // The file change watch is readable: takes back what clients did to the
+  // region files through their descriptors (each kind's TakeBack()).
+  void OnFilesChanged();
+  // The directories watched, each with its tag: (tag, directory).
+  std::array<std::pair<int, int>, 4> WatchedDirs() const;
   void CloseConnection(int fd);
   // Tells a connection beyond the limits why (EAGAIN) before it is closed.
   void Refuse(backend::UniqueFd fd, const char* why, uint32_t uid);
@@ -144,6 +150,9 @@ class Server {
   uint32_t connection_share_ = 0;
   uint64_t faults_seen_ = 0;  // backend::GuardedMapping::Faults() at the last repair
   std::optional<platform::RetryTimer> retry_timer_;
+  // Resizes and allocations through clients' descriptors (DESIGN.md "Trust
+  // model", rule 3); none where the platform cannot watch (logged).
+  std::optional<platform::FileChangeWatch> file_changes_;
   // The delay of the next retry: short after progress, doubled up to
   // kMaxRetryDelay while nothing moves (server.cc).
   absl::Duration retry_delay_;

@@ -47,6 +47,10 @@ class ShmService {
   ShmStore::SegmentFileMap SegmentFiles() { return store_.SegmentFiles(); }
   // Removes segment files no table entry names. Run once at start.
   void RemoveOrphans();
+  // A client changed segment file `name` through its descriptor
+  // (platform::FileChangeWatch): back to the segment's own size.
+  void TakeBack(const std::string& name);
+  int dir_fd() const { return store_.dir_fd(); }
 
   // The id registry, whose *MNI limit and next id the sysctls set
   // (daemon/sysctl_service.h).

@@ -19,6 +19,7 @@
 #include "backends/platform.h"
 #include "core/ipc/ipc_constants.h"
 #include "daemon/log.h"
+#include "daemon/region_dir.h"
 
 namespace sysv::daemon {
 
@@ -139,5 +140,7 @@ int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq
   }
   return static_cast<int>(orphans.size());
 }
+
+void ShmStore::Trim(const std::string& name, uint64_t size) { TrimRegionFile(shm_dir_fd_, name, size, true); }
 
 }  // namespace sysv::daemon
