@@ -5,12 +5,18 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
+#include "compat/runtime.h"
+#include "core/ipc/errno_status.h"
 #include "core/ipc/proc_format.h"
+#include "core/ipc/sysctl.h"
+#include "core/protocol/wire.h"
 #include "sysv/sysv.h"
 
 namespace sysv::compat {
@@ -120,30 +126,32 @@ bool MsgListing(std::string* content) {
   return true;
 }
 
-bool ShmLimits(struct shminfo* info) {
-  std::memset(info, 0, sizeof(*info));
-  return sysv_shmctl(0, IPC_INFO, reinterpret_cast<struct shmid_ds*>(info)) >= 0;
+// The sysctl behind a /proc/sys/kernel file (ProcFile lists them in
+// core::Sysctl's order).
+static_assert(static_cast<uint32_t>(ProcFile::kMsgNextId) - static_cast<uint32_t>(ProcFile::kShmmax) + 1 ==
+              core::kSysctlCount);
+core::Sysctl SysctlOf(ProcFile file) {
+  return static_cast<core::Sysctl>(static_cast<uint32_t>(file) - static_cast<uint32_t>(ProcFile::kShmmax) + 1);
 }
 
-bool SemLimits(struct seminfo* info) {
-  std::memset(info, 0, sizeof(*info));
-  return sysv_semctl(0, 0, IPC_INFO, info) >= 0;
+// One kSysctl round trip: the reply, or nullopt with errno set.
+std::optional<core::wire::SysctlReply> CallSysctl(ProcFile file, core::wire::SysctlAction action,
+                                                  const void* data = nullptr, size_t size = 0) {
+  core::wire::SysctlRequest request{};
+  request.file = static_cast<uint32_t>(SysctlOf(file));
+  request.action = static_cast<uint32_t>(action);
+  request.length = static_cast<uint32_t>(size);
+  if (size != 0) std::memcpy(request.text, data, size);
+  absl::StatusOr<core::wire::SysctlReply> reply = Runtime::Get().Call<core::wire::Op::kSysctl>(request);
+  if (!reply.ok()) {
+    errno = core::ErrnoOf(reply.status());
+    return std::nullopt;
+  }
+  return *reply;
 }
 
-bool MsgLimits(struct msginfo* info) {
-  std::memset(info, 0, sizeof(*info));
-  return sysv_msgctl(0, IPC_INFO, reinterpret_cast<struct msqid_ds*>(info)) >= 0;
-}
-
-bool Unsigned(uint64_t value, std::string* content) {
-  const uint64_t values[] = {value};
-  *content = core::UnsignedSysctlText(values);
-  return true;
-}
-
-bool Int(int64_t value, std::string* content) {
-  const int64_t values[] = {value};
-  *content = core::IntSysctlText(values);
+bool ContentOf(const core::wire::SysctlReply& reply, std::string* content) {
+  content->assign(reply.text, std::min<size_t>(reply.length, sizeof(reply.text)));
   return true;
 }
 
@@ -157,9 +165,6 @@ ProcFile ProcFileOf(const char* path) {
 }
 
 bool ProcFileContent(ProcFile file, std::string* content) {
-  struct shminfo shm;
-  struct seminfo sem;
-  struct msginfo msg;
   switch (file) {
     case ProcFile::kSysvShm:
       return ShmListing(content);
@@ -167,35 +172,39 @@ bool ProcFileContent(ProcFile file, std::string* content) {
       return SemListing(content);
     case ProcFile::kSysvMsg:
       return MsgListing(content);
-    case ProcFile::kShmmax:
-      return ShmLimits(&shm) && Unsigned(shm.shmmax, content);
-    case ProcFile::kShmall:
-      return ShmLimits(&shm) && Unsigned(shm.shmall, content);
-    case ProcFile::kShmmni:
-      return ShmLimits(&shm) && Int(static_cast<int64_t>(shm.shmmni), content);
-    case ProcFile::kSem: {
-      if (!SemLimits(&sem)) return false;
-      const int64_t values[] = {sem.semmsl, sem.semmns, sem.semopm, sem.semmni};
-      *content = core::IntSysctlText(values);
-      return true;
-    }
-    case ProcFile::kMsgmax:
-      return MsgLimits(&msg) && Int(msg.msgmax, content);
-    case ProcFile::kMsgmnb:
-      return MsgLimits(&msg) && Int(msg.msgmnb, content);
-    case ProcFile::kMsgmni:
-      return MsgLimits(&msg) && Int(msg.msgmni, content);
-    // The namespace has no "next id" setting: the kernel's value while none
-    // is set.
-    case ProcFile::kShmNextId:
-    case ProcFile::kSemNextId:
-    case ProcFile::kMsgNextId:
-      return Int(-1, content);
     case ProcFile::kNone:
+      errno = ENOENT;
+      return false;
+    default:
       break;
   }
-  errno = ENOENT;
-  return false;
+  const std::optional<core::wire::SysctlReply> reply = CallSysctl(file, core::wire::SysctlAction::kRead);
+  return reply && ContentOf(*reply, content);
+}
+
+bool OpenSysctlForWrite(ProcFile file, std::string* content) {
+  const std::optional<core::wire::SysctlReply> reply = CallSysctl(file, core::wire::SysctlAction::kOpenForWrite);
+  if (!reply) return false;
+  if (reply->status.error != 0) {
+    errno = reply->status.error;
+    return false;
+  }
+  return ContentOf(*reply, content);
+}
+
+long WriteSysctl(ProcFile file, const void* data, size_t size) {
+  if (size > core::wire::kSysctlMaxText) {
+    errno = E2BIG;
+    return -1;
+  }
+  const std::optional<core::wire::SysctlReply> reply =
+      CallSysctl(file, core::wire::SysctlAction::kWrite, data, size);
+  if (!reply) return -1;
+  if (reply->status.error != 0) {
+    errno = reply->status.error;
+    return -1;
+  }
+  return static_cast<long>(reply->taken);
 }
 
 }  // namespace sysv::compat

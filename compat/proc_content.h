@@ -41,6 +41,17 @@ inline bool IsSysvipcListing(ProcFile file) {
 // set it) when the namespace cannot be read.
 bool ProcFileContent(ProcFile file, std::string* content);
 
+// The permission check of an open of sysctl `file` for writing, made by the
+// daemon from the caller's credentials: true with the content, or false
+// with errno (EACCES as the kernel's open() gives it).
+bool OpenSysctlForWrite(ProcFile file, std::string* content);
+
+// One write(2) of `size` bytes to sysctl `file` at offset 0: the bytes the
+// namespace's handler took (core/ipc/sysctl.h), or -1 with errno (EINVAL,
+// ERANGE, EACCES; E2BIG beyond wire::kSysctlMaxText bytes, where the
+// kernel would read on).
+long WriteSysctl(ProcFile file, const void* data, size_t size);
+
 }  // namespace sysv::compat
 
 #endif  // SYSV_COMPAT_PROC_CONTENT_H_

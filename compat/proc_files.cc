@@ -13,26 +13,50 @@
 // Not served (they reach the kernel, or fail, unchanged): paths spelled
 // another way ("/proc//sysvipc/shm", relative to a directory descriptor,
 // through a symbolic link), stat()/access() of the files (they exist on
-// Linux anyway). Writes to the sysctls are refused with EACCES, as the
-// kernel refuses a non-root user, rather than changing the kernel's limits
-// behind the namespace's back: the namespace's limits are set by the
-// daemon's configuration.
+// Linux anyway).
+//
+// Writes to the sysctls set the namespace's limits and next ids, never the
+// kernel's. An open for writing asks the daemon, which judges the caller's
+// credentials as the kernel's open() would (EACCES), and gives a descriptor
+// of an anonymous memory file holding the content (so read and fstat work
+// on O_RDWR). Each write(2) to that descriptor at offset 0 is sent to the
+// daemon, which parses and applies it as the kernel's handler does and
+// returns its result (bytes taken, EINVAL, ERANGE); a write at a later
+// offset is ignored, as the kernel ignores it (sysctl_writes_strict). The
+// descriptor's offset is the memory file's own. fopen() for writing gives a
+// stream over the same descriptor (fopencookie(): glibc's stdio writes with
+// its internal write, which no interposer sees). Not seen: writes through
+// a dup() of the descriptor, pwrite(), writev(), and a descriptor that
+// survives exec (they go to the memory file and change nothing).
+//
+// write() and close() are wrapped for this: while no such descriptor is
+// open, each costs one relaxed load of a counter before the jump to the
+// next definition. A tracked descriptor number whose file was replaced
+// behind our back (dup2, close_range) is recognised by its inode and
+// forgotten.
 //
 // Every other open costs one comparison of its path's first bytes before
 // the jump to the next definition (the C library's, or another preload
 // library's); its arguments, O_CLOEXEC and errno pass unchanged. glibc's
 // fopen() does not go through the interposable open(), so fopen and
 // fopen64 are wrapped too, as are the fortified __open_2 and __openat_2.
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <mutex>
 #include <string>
 
 #include "compat/proc_content.h"
@@ -44,6 +68,8 @@ using OpenatFn = int (*)(int, const char*, int, ...);
 using Open2Fn = int (*)(const char*, int);
 using Openat2Fn = int (*)(int, const char*, int);
 using FopenFn = FILE* (*)(const char*, const char*);
+using WriteFn = ssize_t (*)(int, const void*, size_t);
+using CloseFn = int (*)(int);
 
 // The next definition of `kName` (the C library's, or another preload
 // library's), looked up once. The constructor below looks them all up
@@ -63,6 +89,8 @@ constexpr char kOpen2[] = "__open_2";
 constexpr char kOpenat2[] = "__openat_2";
 constexpr char kFopen[] = "fopen";
 constexpr char kFopen64[] = "fopen64";
+constexpr char kWrite[] = "write";
+constexpr char kClose[] = "close";
 
 __attribute__((constructor)) void LookUpNextDefinitions() {
   Next<OpenFn, kOpen>();
@@ -73,6 +101,8 @@ __attribute__((constructor)) void LookUpNextDefinitions() {
   Next<Openat2Fn, kOpenat2>();
   Next<FopenFn, kFopen>();
   Next<FopenFn, kFopen64>();
+  Next<WriteFn, kWrite>();
+  Next<CloseFn, kClose>();
 }
 
 // The one test every open pays: all served paths start "/proc/s".
@@ -84,15 +114,18 @@ inline bool MaybeServed(const char* path) {
 // glibc's __OPEN_NEEDS_MODE: the third argument exists only then.
 inline bool NeedsMode(int flags) { return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE; }
 
-// The served text as a read-only descriptor: a memory file sealed against
-// change, reopened read-only (a memfd is created read-write) through
-// /proc/self/fd with the caller's O_CLOEXEC and O_NONBLOCK.
-int SealedTextFile(const std::string& content, int flags) {
-  const int memfd = memfd_create("sysvipc-proc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+// The served text as a descriptor: a memory file holding `content`,
+// reopened through /proc/self/fd with the caller's access mode (a memfd is
+// created read-write), O_CLOEXEC and O_NONBLOCK. A read-only one is sealed
+// against change first.
+int TextFile(const std::string& content, int flags) {
+  const bool read_only = (flags & O_ACCMODE) == O_RDONLY;
+  const int memfd = memfd_create("sysvipc-proc", MFD_CLOEXEC | (read_only ? MFD_ALLOW_SEALING : 0));
   if (memfd < 0) return -1;
   size_t written = 0;
   while (written < content.size()) {
-    const ssize_t n = write(memfd, content.data() + written, content.size() - written);
+    // The system call: this library's write() wrapper is not for its own use.
+    const ssize_t n = syscall(SYS_write, memfd, content.data() + written, content.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int saved = errno;
@@ -102,7 +135,7 @@ int SealedTextFile(const std::string& content, int flags) {
     }
     written += static_cast<size_t>(n);
   }
-  if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+  if (read_only && fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
     const int saved = errno;
     close(memfd);
     errno = saved;
@@ -112,12 +145,152 @@ int SealedTextFile(const std::string& content, int flags) {
   std::snprintf(self_path, sizeof(self_path), "/proc/self/fd/%d", memfd);
   // The system call itself: this open must not come back through the
   // interposers here or another library's.
-  const int fd = static_cast<int>(
-      syscall(SYS_openat, AT_FDCWD, self_path, O_RDONLY | (flags & (O_CLOEXEC | O_NONBLOCK))));
+  const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, self_path,
+                                          (flags & (O_ACCMODE | O_CLOEXEC | O_NONBLOCK))));
   const int saved = errno;
   close(memfd);
   errno = saved;
   return fd;
+}
+
+// The sysctl files open for writing (see the file comment), known by
+// inode, so that a dup() of a descriptor writes too: a shell's
+// `echo 5 > /proc/sys/kernel/shmmax` opens the file, dup2()s it onto its
+// standard output and closes the original before echo writes. Each entry
+// holds a descriptor of its own to the memory file (close-on-exec), so the
+// inode cannot be reused while it is known. An entry goes when a close()
+// leaves no descriptor of the process on its file, or when a scan finds
+// none (every kMissesPerScan writes to other files: a descriptor replaced
+// by dup2() is never closed). Few are open at once; a full table refuses
+// the open with EMFILE.
+class WritableSysctls {
+ public:
+  static WritableSysctls& Get() {
+    static WritableSysctls* const instance = new WritableSysctls();  // never destroyed: used until exit
+    return *instance;
+  }
+  // The fast test of every write() and close().
+  static bool AnyOpen() { return open_.load(std::memory_order_relaxed) != 0; }
+
+  bool Add(int fd, sysv::compat::ProcFile file) {
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) return false;
+    const int own = static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0));
+    if (own < 0) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Entry& entry : entries_) {
+      if (entry.file != sysv::compat::ProcFile::kNone) continue;
+      entry = Entry{own, st.st_dev, st.st_ino, file};
+      open_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    syscall(SYS_close, own);
+    errno = EMFILE;
+    return false;
+  }
+
+  // The file `fd` writes to, or kNone.
+  sysv::compat::ProcFile Find(int fd) {
+    struct stat st;
+    const bool known = syscall(SYS_fstat, fd, &st) == 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (known) {
+      if (Entry* entry = EntryOf(st)) return entry->file;
+    }
+    if (++misses_ % kMissesPerScan == 0) PruneLocked();
+    return sysv::compat::ProcFile::kNone;
+  }
+
+  // Before close(fd): whether `fd` is one of ours (then call Closed()).
+  bool Tracked(int fd) {
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    return EntryOf(st) != nullptr;
+  }
+  // After the close of a tracked descriptor.
+  void Closed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    PruneLocked();
+  }
+
+ private:
+  static constexpr uint64_t kMissesPerScan = 256;
+
+  struct Entry {
+    int own_fd = -1;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    sysv::compat::ProcFile file = sysv::compat::ProcFile::kNone;
+  };
+
+  Entry* EntryOf(const struct stat& st) {
+    for (Entry& entry : entries_) {
+      if (entry.file != sysv::compat::ProcFile::kNone && entry.dev == st.st_dev && entry.ino == st.st_ino) {
+        return &entry;
+      }
+    }
+    return nullptr;
+  }
+
+  // Forgets the entries no descriptor of the process but our own names:
+  // reads /proc/self/fd with the system calls themselves.
+  void PruneLocked() {
+    const int dir = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir < 0) return;
+    bool alive[std::size(entries_)] = {};
+    alignas(8) char buffer[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buffer, sizeof(buffer))) > 0) {
+      for (long pos = 0; pos < n;) {
+        const auto* dirent = reinterpret_cast<const struct dirent64*>(buffer + pos);
+        pos += dirent->d_reclen;
+        char* end = nullptr;
+        const long fd = std::strtol(dirent->d_name, &end, 10);
+        if (end == dirent->d_name || *end != '\0' || fd == dir || IsOwn(static_cast<int>(fd))) continue;
+        struct stat st;
+        if (syscall(SYS_fstat, static_cast<int>(fd), &st) != 0) continue;
+        if (Entry* entry = EntryOf(st)) alive[entry - entries_] = true;
+      }
+    }
+    syscall(SYS_close, dir);
+    if (n < 0) return;  // unsure: keep them all
+    for (size_t i = 0; i < std::size(entries_); ++i) {
+      if (entries_[i].file == sysv::compat::ProcFile::kNone || alive[i]) continue;
+      syscall(SYS_close, entries_[i].own_fd);
+      entries_[i] = Entry{};
+      open_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  bool IsOwn(int fd) const {
+    for (const Entry& entry : entries_) {
+      if (entry.file != sysv::compat::ProcFile::kNone && entry.own_fd == fd) return true;
+    }
+    return false;
+  }
+
+  static inline std::atomic<int> open_{0};
+  std::mutex mu_;
+  uint64_t misses_ = 0;
+  Entry entries_[16];
+};
+
+// write(2) of `size` bytes to a tracked sysctl descriptor `fd`: at offset
+// 0 the daemon applies it and the offset moves by what it took; at any
+// other offset it is ignored and "written" whole, as the kernel does.
+ssize_t WriteServed(int fd, sysv::compat::ProcFile file, const void* data, size_t size) {
+  const off_t offset = static_cast<off_t>(syscall(SYS_lseek, fd, 0, SEEK_CUR));
+  if (offset < 0) return -1;
+  long taken = static_cast<long>(size);
+  if (offset == 0) {
+    const int saved = errno;
+    taken = sysv::compat::WriteSysctl(file, data, size);
+    if (taken < 0) return -1;
+    errno = saved;
+  }
+  (void)syscall(SYS_lseek, fd, taken, SEEK_CUR);
+  return taken;
 }
 
 // Opens `file` for `flags`; -1 with errno as the kernel's file would give
@@ -131,15 +304,25 @@ int OpenServed(sysv::compat::ProcFile file, int flags) {
     errno = ENOTDIR;
     return -1;
   }
-  if ((flags & O_ACCMODE) != O_RDONLY) {
-    errno = EACCES;
-    return -1;
-  }
   const int saved = errno;
   std::string content;
-  if (!sysv::compat::ProcFileContent(file, &content)) return -1;
-  const int fd = SealedTextFile(content, flags);
-  if (fd >= 0) errno = saved;
+  if ((flags & O_ACCMODE) == O_RDONLY) {
+    if (!sysv::compat::ProcFileContent(file, &content)) return -1;
+    const int fd = TextFile(content, flags);
+    if (fd >= 0) errno = saved;
+    return fd;
+  }
+  // Served() lets only the sysctls through for writing.
+  if (!sysv::compat::OpenSysctlForWrite(file, &content)) return -1;
+  const int fd = TextFile(content, flags);
+  if (fd < 0) return -1;
+  if (!WritableSysctls::Get().Add(fd, file)) {
+    const int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  errno = saved;
   return fd;
 }
 
@@ -162,9 +345,46 @@ int FopenFlags(const char* mode) {
   return flags;
 }
 
+// A stream over a writable sysctl descriptor (fopen() for writing).
+ssize_t CookieRead(void* cookie, char* buffer, size_t size) {
+  return static_cast<ssize_t>(syscall(SYS_read, static_cast<int>(reinterpret_cast<intptr_t>(cookie)), buffer, size));
+}
+ssize_t CookieWrite(void* cookie, const char* data, size_t size) {
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(cookie));
+  const sysv::compat::ProcFile file = WritableSysctls::Get().Find(fd);
+  if (file == sysv::compat::ProcFile::kNone) {
+    errno = EBADF;
+    return -1;
+  }
+  const ssize_t taken = WriteServed(fd, file, data, size);
+  // A file stream writes the rest again, at an offset the kernel ignores:
+  // the whole buffer is then written, as far as the stream can tell.
+  if (taken < 0 || static_cast<size_t>(taken) == size) return taken;
+  (void)syscall(SYS_lseek, fd, static_cast<off_t>(size - static_cast<size_t>(taken)), SEEK_CUR);
+  return static_cast<ssize_t>(size);
+}
+int CookieSeek(void* cookie, off64_t* offset, int whence) {
+  const off_t at = static_cast<off_t>(syscall(SYS_lseek, static_cast<int>(reinterpret_cast<intptr_t>(cookie)),
+                                              *offset, whence));
+  if (at < 0) return -1;
+  *offset = at;
+  return 0;
+}
+int CookieClose(void* cookie) { return close(static_cast<int>(reinterpret_cast<intptr_t>(cookie))); }
+
 FILE* FopenServed(sysv::compat::ProcFile file, const char* mode) {
   const int fd = OpenServed(file, FopenFlags(mode));
   if (fd < 0) return nullptr;
+  if ((FopenFlags(mode) & O_ACCMODE) != O_RDONLY) {
+    const cookie_io_functions_t functions = {CookieRead, CookieWrite, CookieSeek, CookieClose};
+    FILE* stream = fopencookie(reinterpret_cast<void*>(static_cast<intptr_t>(fd)), mode, functions);
+    if (stream == nullptr) {
+      const int saved = errno;
+      close(fd);
+      errno = saved;
+    }
+    return stream;
+  }
   FILE* stream = fdopen(fd, mode);
   if (stream == nullptr) {
     const int saved = errno;
@@ -247,4 +467,25 @@ SYSV_EXPORT FILE* fopen(const char* path, const char* mode) {
 SYSV_EXPORT FILE* fopen64(const char* path, const char* mode) {
   const FopenFn next = Next<FopenFn, kFopen64>();
   return FopenServeOr(path, mode, [&] { return next(path, mode); });
+}
+
+SYSV_EXPORT ssize_t write(int fd, const void* data, size_t size) {
+  const WriteFn next = Next<WriteFn, kWrite>();
+  if (__builtin_expect(WritableSysctls::AnyOpen(), 0)) {
+    const sysv::compat::ProcFile file = WritableSysctls::Get().Find(fd);
+    if (file != sysv::compat::ProcFile::kNone) return WriteServed(fd, file, data, size);
+  }
+  return next(fd, data, size);
+}
+
+SYSV_EXPORT int close(int fd) {
+  const CloseFn next = Next<CloseFn, kClose>();
+  if (__builtin_expect(WritableSysctls::AnyOpen(), 0) && WritableSysctls::Get().Tracked(fd)) {
+    const int result = next(fd);
+    const int saved = errno;
+    WritableSysctls::Get().Closed();
+    errno = saved;
+    return result;
+  }
+  return next(fd);
 }

@@ -467,20 +467,29 @@ absl::StatusOr<std::shared_ptr<MsgGrant>> Runtime::MsgGrantFor(
   return grant;
 }
 
+// Both limits are read from the table header at every call, not from the
+// copy taken at registration: a sysctl write changes them for everyone at
+// once (daemon/sysctl_service.h). The copy serves until a table is mapped.
 uint32_t Runtime::MsgMax() {
-  if (PublishedMsgTable() == nullptr) {
+  const core::ObjectTable* table = PublishedMsgTable();
+  if (table == nullptr) {
     AnnotatedMutexLock lock(&mu_);
     (void)EnsureChannel();
+    table = PublishedMsgTable();
   }
-  return msg_max_.load(std::memory_order_relaxed);
+  return table != nullptr ? table->header().op_limit.load(std::memory_order_relaxed)
+                          : msg_max_.load(std::memory_order_relaxed);
 }
 
 uint32_t Runtime::SemOpLimit() {
-  if (PublishedSemTable() == nullptr) {
+  const core::ObjectTable* table = PublishedSemTable();
+  if (table == nullptr) {
     AnnotatedMutexLock lock(&mu_);
     (void)EnsureChannel();
+    table = PublishedSemTable();
   }
-  return sem_op_limit_.load(std::memory_order_relaxed);
+  return table != nullptr ? table->header().op_limit.load(std::memory_order_relaxed)
+                          : sem_op_limit_.load(std::memory_order_relaxed);
 }
 
 core::SemSet::Caller Runtime::SemCaller() {

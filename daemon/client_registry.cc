@@ -241,4 +241,8 @@ void ClientRegistry::Forget(int32_t index, uint32_t seq) {
   for (const auto& [pid, process] : processes_) process->shm_grants.Revoke(index, seq);
 }
 
+void ClientRegistry::TakeBack(const std::string& name) {
+  TrimRegionFile(ledger_dir_fd_, name, core::AttachLedgerSize(ledger_capacity_), /*grow_shorter=*/true);
+}
+
 }  // namespace sysv::daemon

@@ -133,6 +133,13 @@ class ClientRegistry : public core::ShmRegistry::Census {
 
   size_t size() const { return processes_.size(); }
 
+  // A client changed ledger file `name` through its descriptor
+  // (platform::FileChangeWatch): back to a ledger's size, no blocks past it
+  // (daemon/region_dir.h TrimRegionFile; the daemon's mapping of a ledger
+  // is guarded, so restoring a shorter one early only helps).
+  void TakeBack(const std::string& name);
+  int ledger_dir_fd() const { return ledger_dir_fd_; }
+
  private:
   // The record of instance (`pid`, `start_time`): its pidfd is a duplicate
   // of `pidfd` if given (>= 0), else opened and checked against the start

@@ -59,6 +59,15 @@ class MsgService {
   bool RetryPendingExits();
   bool HasPendingExits() const { return !pending_exits_.empty(); }
 
+  // A client changed region file `name` through its descriptor
+  // (platform::FileChangeWatch): see the store's Trim().
+  void TakeBack(const std::string& name) { store_.Trim(name); }
+  int dir_fd() const { return store_.dir_fd(); }
+
+  // The id registry, whose *MNI limit and next id the sysctls set
+  // (daemon/sysctl_service.h).
+  core::IpcRegistry& ids() { return ids_; }
+
  private:
   void ExitOnQueue(int32_t pid, int32_t index, uint32_t seq, core::MsgQueue& queue);
 

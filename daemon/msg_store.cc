@@ -236,4 +236,13 @@ void MsgStore::Recover(const std::function<std::optional<Layout>(int32_t index, 
       });
 }
 
+void MsgStore::Trim(const std::string& name) {
+  int32_t index = 0;
+  uint32_t seq = 0;
+  if (!ParseRegionFileName(name, &index, &seq)) return;
+  const Record* record = FindRecord(index, seq);
+  if (record == nullptr) return;
+  TrimRegionFile(msg_dir_fd_, name, core::MsgQueue::FileSize(record->blocks), /*grow_shorter=*/false);
+}
+
 }  // namespace sysv::daemon

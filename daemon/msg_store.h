@@ -86,6 +86,12 @@ class MsgStore : public core::MsgRegistry::Backing {
   // Regions mapped now (at most the capacity).
   size_t mapped() const { return maps_.size(); }
 
+  // A client changed region file `name` through its descriptor: cut back
+  // to the size the daemon's record gives (daemon/region_dir.h
+  // TrimRegionFile). A file cut short is left to Map()'s repair.
+  void Trim(const std::string& name);
+  int dir_fd() const { return msg_dir_fd_; }
+
  private:
   // What the daemon knows of a live queue, mapped or not. Heap-allocated so
   // that a queue's capacity check can point at it.

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -19,6 +20,7 @@
 #include "backends/common/namespace_layout.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
+#include "core/sem/sem_set.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
@@ -135,6 +137,12 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
     return status;
   }
   state->user_quota_ = std::make_unique<core::UserQuota>(limits);
+  // A set takes its region's bytes of the state file system (allocated at
+  // semget), so that is what its creator is charged.
+  state->user_quota_->set_sem_region_bytes([](uint64_t nsems) -> uint64_t {
+    // SemSet holds at most 32000 semaphores; a table entry says no more.
+    return core::SemSet::RegionSize(static_cast<int32_t>(std::min<uint64_t>(nsems, 32000)));
+  });
   state->sem_.table().header().op_limit.store(static_cast<uint32_t>(limits.sem.semopm),
                                               std::memory_order_relaxed);
   // Clients check msgsnd's size against MSGMAX themselves.

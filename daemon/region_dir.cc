@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "backends/common/posix_region_file.h"
+#include "backends/platform.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
@@ -54,6 +55,23 @@ absl::StatusOr<bool> RestoreRegionSize(int fd, uint64_t size) {
   if (*now >= size) return false;
   if (absl::Status status = backend::GrowRegionFile(fd, size); !status.ok()) return status;
   return true;
+}
+
+bool ParseRegionFileName(const std::string& name, int32_t* index, uint32_t* seq) {
+  std::vector<std::string> parts = absl::StrSplit(name, '.');
+  return parts.size() == 2 && absl::SimpleAtoi(parts[0], index) && *index >= 0 && absl::SimpleAtoi(parts[1], seq);
+}
+
+void TrimRegionFile(int dir_fd, const std::string& name, uint64_t size, bool grow_shorter) {
+  absl::StatusOr<backend::UniqueFd> fd = platform::OpenRegionFile(dir_fd, name, /*writable=*/true);
+  if (!fd.ok()) return;  // removed meanwhile
+  absl::StatusOr<bool> changed = platform::RestoreFileExtent(fd->get(), size, grow_shorter);
+  if (!changed.ok()) {
+    SYSV_LOG(kWarning, "cannot take back region file %s to %u bytes: %s", name, size, changed.status().ToString());
+  } else if (*changed) {
+    SYSV_LOG(kWarning, "region file %s was resized or allocated through a client's descriptor; "
+             "cut back to %u bytes", name, size);
+  }
 }
 
 }  // namespace sysv::daemon

@@ -30,6 +30,19 @@ void RecoverRegionFiles(int dir_fd, const char* what, const std::function<bool(i
 // ftruncate otherwise. Mapping more than the file holds is what would fault.
 absl::StatusOr<bool> RestoreRegionSize(int fd, uint64_t size);
 
+// "<index>.<seq>", the name of every object's region file: false for any
+// other name.
+bool ParseRegionFileName(const std::string& name, int32_t* index, uint32_t* seq);
+
+// Takes back what a client did to file `name` in `dir_fd` through the
+// read-write descriptor it holds (platform::FileChangeWatch saw a change):
+// the file is cut back to `size` bytes, blocks allocated past them are
+// freed, and, if `grow_shorter`, a shorter file gets its size back (regions
+// with a layout leave that to their store, which repairs the content too).
+// So a descriptor never holds more storage than its object is charged for,
+// for longer than the daemon takes to see the change. Logged; errors too.
+void TrimRegionFile(int dir_fd, const std::string& name, uint64_t size, bool grow_shorter);
+
 }  // namespace sysv::daemon
 
 #endif  // SYSV_DAEMON_REGION_DIR_H_

@@ -184,4 +184,13 @@ void SemStore::Recover(const std::function<std::optional<Layout>(int32_t index, 
       });
 }
 
+void SemStore::Trim(const std::string& name) {
+  int32_t index = 0;
+  uint32_t seq = 0;
+  if (!ParseRegionFileName(name, &index, &seq)) return;
+  auto live = live_.find(index);
+  if (live == live_.end() || live->second.seq != seq) return;
+  TrimRegionFile(sem_dir_fd_, name, core::SemSet::RegionSize(live->second.layout.nsems), /*grow_shorter=*/false);
+}
+
 }  // namespace sysv::daemon

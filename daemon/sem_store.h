@@ -82,6 +82,12 @@ class SemStore : public core::SemRegistry::Backing {
   // Regions mapped now (at most the capacity).
   size_t mapped() const { return maps_.size(); }
 
+  // A client changed region file `name` through its descriptor: cut back
+  // to the size the daemon's record gives (daemon/region_dir.h
+  // TrimRegionFile). A file cut short is left to Map()'s repair.
+  void Trim(const std::string& name);
+  int dir_fd() const { return sem_dir_fd_; }
+
  private:
   using Cache = RegionCache<core::SemSet>;
   struct Record {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/clock.h"
 #include "backends/common/guarded_mapping.h"
 #include "backends/common/namespace_layout.h"
@@ -19,6 +21,7 @@
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"  // semaphores, read-only callers
 #include "daemon/log.h"
+#include "daemon/region_dir.h"
 
 namespace sysv::daemon {
 namespace {
@@ -37,6 +40,12 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 // and the longest gap while nothing moves (a holder stopped for good, a
 // forged word: a pass then costs one try-lock per busy object, at most
 // kMaxBusyObjectsPerPass, this often).
+// The file change watch's tags: which directory a changed file is in.
+constexpr int kShmFiles = 0;
+constexpr int kSemFiles = 1;
+constexpr int kMsgFiles = 2;
+constexpr int kLedgerFiles = 3;
+
 constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(2);
 constexpr absl::Duration kMaxRetryDelay = absl::Milliseconds(250);
 
@@ -65,6 +74,7 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
            options_.driver),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
       msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
+      sysctl_(options_.limits, shm_.ids(), sem_.ids(), msg_.ids(), state_->user_quota()),
       connection_share_(
           core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
       retry_delay_(kFirstRetryDelay) {}
@@ -93,6 +103,18 @@ absl::Status Server::Start() {
     shm_.OnDriverEvents();
     if (absl::Status status = loop_.Watch(options_.driver->event_fd(), [this] { shm_.OnDriverEvents(); });
         !status.ok()) {
+      return status;
+    }
+  }
+  if (absl::StatusOr<platform::FileChangeWatch> watch = platform::FileChangeWatch::Create(); !watch.ok()) {
+    SYSV_LOG(kWarning, "resizes of region files through clients' descriptors will not be taken back: %s",
+             watch.status().ToString());
+  } else {
+    file_changes_ = *std::move(watch);
+    for (const auto& [tag, dir_fd] : WatchedDirs()) {
+      if (absl::Status status = file_changes_->Add(dir_fd, tag); !status.ok()) return status;
+    }
+    if (absl::Status status = loop_.Watch(file_changes_->fd(), [this] { OnFilesChanged(); }); !status.ok()) {
       return status;
     }
   }
@@ -387,6 +409,7 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::MsgSendPartRequest& body) { return msg_.SendPart(id, body, ctx); },
           [&](const wire::MsgReceiveRequest& body) { return msg_.Receive(id, body, ctx); },
           [&](const wire::MsgReceiveEndRequest& body) { return msg_.ReceiveEnd(id, body, ctx); },
+          [&](const wire::SysctlRequest& body) { return sysctl_.Handle(id, body, connection.creds); },
       },
       request.body);
 }
@@ -417,6 +440,43 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
   }
   reply.message = wire::EncodeReply<wire::Op::kRegister>(request_id, body);
   return reply;
+}
+
+std::array<std::pair<int, int>, 4> Server::WatchedDirs() const {
+  return {std::pair{kShmFiles, shm_.dir_fd()}, std::pair{kSemFiles, sem_.dir_fd()},
+          std::pair{kMsgFiles, msg_.dir_fd()}, std::pair{kLedgerFiles, clients_.ledger_dir_fd()}};
+}
+
+void Server::OnFilesChanged() {
+  bool overflowed = false;
+  std::vector<platform::FileChangeWatch::Change> changes = file_changes_->Read(&overflowed);
+  if (overflowed) {
+    // Some changes were dropped: look at every file.
+    changes.clear();
+    for (const auto& [tag, dir_fd] : WatchedDirs()) {
+      for (std::string& name : ListDirectory(dir_fd)) changes.push_back({tag, std::move(name)});
+    }
+  }
+  // A client that changes one file many times between two reads costs one
+  // repair.
+  absl::flat_hash_set<std::pair<int, std::string>> seen;
+  for (const platform::FileChangeWatch::Change& change : changes) {
+    if (!seen.insert({change.tag, change.name}).second) continue;
+    switch (change.tag) {
+      case kShmFiles:
+        shm_.TakeBack(change.name);
+        break;
+      case kSemFiles:
+        sem_.TakeBack(change.name);
+        break;
+      case kMsgFiles:
+        msg_.TakeBack(change.name);
+        break;
+      case kLedgerFiles:
+        clients_.TakeBack(change.name);
+        break;
+    }
+  }
 }
 
 void Server::ReapExitedClients() {

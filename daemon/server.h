@@ -27,6 +27,7 @@
 #ifndef SYSV_DAEMON_SERVER_H_
 #define SYSV_DAEMON_SERVER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,6 +49,7 @@
 #include "daemon/msg_service.h"
 #include "daemon/sem_service.h"
 #include "daemon/shm_service.h"
+#include "daemon/sysctl_service.h"
 
 namespace sysv::daemon {
 
@@ -103,6 +105,11 @@ class Server {
   // Retires every client process that has exited. Runs before each request
   // (see backends/<os>/exit_watch.h) and when the exit watch is readable.
   void ReapExitedClients();
+  // The file change watch is readable: takes back what clients did to the
+  // region files through their descriptors (each kind's TakeBack()).
+  void OnFilesChanged();
+  // The directories watched, each with its tag: (tag, directory).
+  std::array<std::pair<int, int>, 4> WatchedDirs() const;
   void CloseConnection(int fd);
   // Tells a connection beyond the limits why (EAGAIN) before it is closed.
   void Refuse(backend::UniqueFd fd, const char* why, uint32_t uid);
@@ -138,6 +145,7 @@ class Server {
   ShmService shm_;
   SemService sem_;
   MsgService msg_;
+  SysctlService sysctl_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
   // Open connections per effective uid, against `connection_share_`
   // (0: unlimited).
@@ -145,6 +153,9 @@ class Server {
   uint32_t connection_share_ = 0;
   uint64_t faults_seen_ = 0;  // backend::GuardedMapping::Faults() at the last repair
   std::optional<platform::RetryTimer> retry_timer_;
+  // Resizes and allocations through clients' descriptors (DESIGN.md "Trust
+  // model", rule 3); none where the platform cannot watch (logged).
+  std::optional<platform::FileChangeWatch> file_changes_;
   // The delay of the next retry: short after progress, doubled up to
   // kMaxRetryDelay while nothing moves (server.cc).
   absl::Duration retry_delay_;

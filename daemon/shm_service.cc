@@ -9,6 +9,7 @@
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
 #include "daemon/log.h"
+#include "daemon/region_dir.h"
 
 namespace sysv::daemon {
 namespace {
@@ -217,6 +218,17 @@ void ShmService::RemoveOrphans() {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
     return record.ok() && record->perm.seq == seq;
   });
+}
+
+void ShmService::TakeBack(const std::string& name) {
+  int32_t index = 0;
+  uint32_t seq = 0;
+  if (!ParseRegionFileName(name, &index, &seq)) return;
+  absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
+  // Not a live segment's file (being removed, or made by a get that failed):
+  // not a client's to keep either way, and not ours to size.
+  if (!record.ok() || record->perm.seq != seq) return;
+  store_.Trim(name, core::ShmRegistry::RegionBytes(*record));
 }
 
 }  // namespace sysv::daemon

@@ -52,6 +52,14 @@ class ShmService {
   // The driver reported last detaches (its descriptor is readable): removed
   // segments nobody maps any more are destroyed now.
   void OnDriverEvents();
+  // A client changed segment file `name` through its descriptor
+  // (platform::FileChangeWatch): back to the segment's own size.
+  void TakeBack(const std::string& name);
+  int dir_fd() const { return store_.dir_fd(); }
+
+  // The id registry, whose *MNI limit and next id the sysctls set
+  // (daemon/sysctl_service.h).
+  core::IpcRegistry& ids() { return ids_; }
 
  private:
   // The census where the security driver is loaded: nattch, atime, dtime

@@ -23,6 +23,7 @@
 #include "core/ipc/ipc_constants.h"
 #include "daemon/driver_marker.h"
 #include "daemon/log.h"
+#include "daemon/region_dir.h"
 
 namespace sysv::daemon {
 
@@ -198,5 +199,7 @@ int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq
   }
   return static_cast<int>(orphans.size());
 }
+
+void ShmStore::Trim(const std::string& name, uint64_t size) { TrimRegionFile(shm_dir_fd_, name, size, true); }
 
 }  // namespace sysv::daemon

@@ -63,6 +63,12 @@ class ShmStore : public core::ShmRegistry::Backing {
   // Returns how many were removed.
   int RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq)>& is_live);
 
+  // Segment file `name` back to `size` bytes and no blocks past them
+  // (daemon/region_dir.h TrimRegionFile): a segment has no layout, so a
+  // file cut short gets its size back too (the cut part reads as zeros).
+  void Trim(const std::string& name, uint64_t size);
+  int dir_fd() const { return shm_dir_fd_; }
+
  private:
   // Calls fn(name, index, seq) for every file in the directory; index is -1
   // for a name that is not "<index>.<seq>".

@@ -39,6 +39,7 @@ void NarrowToCapabilities(uint64_t effective, Credentials& creds) {
   creds.cap_ipc_owner = creds.cap_ipc_owner && has(15);         // CAP_IPC_OWNER
   creds.cap_sys_admin = creds.cap_sys_admin && has(21);         // CAP_SYS_ADMIN
   creds.cap_sys_resource = creds.cap_sys_resource && has(24);  // CAP_SYS_RESOURCE
+  creds.cap_checkpoint_restore = creds.cap_checkpoint_restore && has(40);  // CAP_CHECKPOINT_RESTORE
 }
 
 // A peer's effective set, from /proc/<pid>/status ("CapEff:"). The file

@@ -10,6 +10,7 @@
 #include "backends/linux/elf_rebind.h"
 #include "backends/linux/event_loop_selector.h"
 #include "backends/linux/exit_watch.h"
+#include "backends/linux/file_change_watch.h"
 #include "backends/linux/held_files.h"
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"

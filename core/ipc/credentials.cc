@@ -37,6 +37,7 @@ Credentials Credentials::ForIds(int32_t pid, uint32_t uid, uint32_t gid,
   creds.cap_sys_admin = root;
   creds.cap_ipc_lock = root;
   creds.cap_sys_resource = root;
+  creds.cap_checkpoint_restore = root;
   return creds;
 }
 

@@ -18,6 +18,7 @@ struct Credentials {
   bool cap_sys_admin = false;  // IPC_SET/IPC_RMID on any object
   bool cap_ipc_lock = false;   // SHM_LOCK without owning the segment
   bool cap_sys_resource = false;  // msg_qbytes above MSGMNB
+  bool cap_checkpoint_restore = false;  // writes *_next_id (core/ipc/sysctl.h)
 
   // The caller's user namespace, as /proc/<pid>/uid_map and gid_map give it:
   // ranges of ids valid there. Empty means the initial namespace, where every

@@ -1,6 +1,7 @@
 #include "core/ipc/ipc_registry.h"
 
 #include <cerrno>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -81,10 +82,23 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   // failed creation consumes no id; `create` runs after the allocation here,
   // so its failure rewinds the allocator to keep the same id sequence.
   const IpcIdAllocator allocator_before = allocator_;
-  auto allocation = allocator_.Allocate(in_use_, limit, [&](int32_t index) {
+  const auto is_used = [&](int32_t index) {
     auto r = table_.Read(index);
     return !r.ok() || r->state != EntryState::kFree;
-  });
+  };
+  // ipc_idr_alloc(): a set next_id is used once, whatever comes of it, and
+  // bypasses the cyclic allocator (idr_alloc() from its index up).
+  const int32_t next_id = std::exchange(next_id_, -1);
+  std::optional<IpcIdAllocator::Allocation> allocation;
+  if (next_id >= 0) {
+    for (int32_t index = IpcIdIndex(next_id); index < static_cast<int32_t>(table_.capacity()); ++index) {
+      if (is_used(index)) continue;
+      allocation = IpcIdAllocator::Allocation{index, IpcIdSeq(next_id)};
+      break;
+    }
+  } else {
+    allocation = allocator_.Allocate(in_use_, limit, is_used);
+  }
   if (!allocation) return ErrnoStatus(ENOSPC, "the namespace has no free id of this kind");
 
   ObjectRecord record;
@@ -99,7 +113,9 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   if (hooks.create) {
     if (absl::Status status = hooks.create(allocation->index, allocation->seq, record);
         !status.ok()) {
+      // Linux fails here before ipc_addid(): nothing was consumed.
       allocator_ = allocator_before;
+      next_id_ = next_id;
       return status;
     }
   }

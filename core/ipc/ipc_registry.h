@@ -104,6 +104,12 @@ class IpcRegistry {
   int32_t max_index_in_use() const;
   int32_t max_objects() const { return max_objects_; }
   void set_max_objects(int32_t max_objects) { max_objects_ = max_objects; }
+  // The kernel's ids->next_id (the *_next_id sysctl, core/ipc/sysctl.h), or
+  // -1: the next object created gets this id's sequence number and the
+  // first free index from this id's up (ipc_idr_alloc()), and the value
+  // goes back to -1 once an object is created. Kept in memory only.
+  int32_t next_id() const { return next_id_; }
+  void set_next_id(int32_t id) { next_id_ = id; }
   ObjectTable& table() { return table_; }
   const ObjectTable& table() const { return table_; }
 
@@ -122,6 +128,7 @@ class IpcRegistry {
   int32_t max_objects_;
   UserQuota* quota_;  // not owned; null: no quotas
   IpcIdAllocator allocator_;
+  int32_t next_id_ = -1;
   absl::flat_hash_map<Key, int32_t> index_by_key_;
   int32_t in_use_ = 0;
 };

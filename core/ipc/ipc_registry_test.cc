@@ -505,5 +505,40 @@ TEST_F(IpcRegistryTest, RestartForgetsDroppedKeys) {
   EXPECT_EQ(registry().in_use(), 1);
 }
 
+// ipc_idr_alloc() with next_id (the *_next_id sysctls): that id's sequence
+// and the first free index from its index up, once; then the cyclic
+// allocator goes on where it was.
+TEST_F(IpcRegistryTest, NextIdNamesTheNextObjectOnce) {
+  const int32_t wanted = MakeIpcId(3, 5);
+  registry().set_next_id(wanted);
+  absl::StatusOr<int32_t> id = Get(kKeyA, kIpcCreat | 0600);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, wanted);
+  EXPECT_EQ(registry().next_id(), -1);
+  // The cyclic allocator did not move: the next object takes index 0.
+  absl::StatusOr<int32_t> next = Get(kKeyB, kIpcCreat | 0600);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, 0);
+  // An index in use: the first free one above it, with the wanted seq.
+  registry().set_next_id(MakeIpcId(7, 5));
+  absl::StatusOr<int32_t> bumped = Get(kKeyC, kIpcCreat | 0600);
+  ASSERT_TRUE(bumped.ok()) << bumped.status();
+  EXPECT_EQ(*bumped, MakeIpcId(7, 6));
+}
+
+TEST_F(IpcRegistryTest, NextIdIsKeptWhenNothingIsCreated) {
+  ASSERT_TRUE(Get(kKeyA, kIpcCreat | 0600).ok());
+  registry().set_next_id(9);
+  // An existing key creates nothing, and neither does a failed creation.
+  ASSERT_TRUE(Get(kKeyA, kIpcCreat | 0600).ok());
+  IpcRegistry::GetHooks failing;
+  failing.create = [](int32_t, uint32_t, ObjectRecord&) { return ErrnoStatus(ENOMEM, "no memory"); };
+  EXPECT_EQ(ErrnoOf(Get(kKeyB, kIpcCreat | 0600, owner_, failing).status()), ENOMEM);
+  EXPECT_EQ(registry().next_id(), 9);
+  absl::StatusOr<int32_t> id = Get(kKeyB, kIpcCreat | 0600);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, 9);
+}
+
 }  // namespace
 }  // namespace sysv::core

@@ -7,8 +7,9 @@
 
 namespace sysv::core {
 
-uint64_t UserQuota::BytesOf(IpcKind kind, const ObjectRecord& record) {
-  return kind == IpcKind::kSem ? 0 : record.size;  // shm: shm_segsz; msg: msg_qbytes
+uint64_t UserQuota::BytesOf(IpcKind kind, const ObjectRecord& record) const {
+  // shm: shm_segsz; msg: msg_qbytes; sem: the region of sem_nsems.
+  return kind == IpcKind::kSem ? BytesOfNew(kind, record.size) : record.size;
 }
 
 uint64_t UserQuota::BytesOfNew(IpcKind kind, uint64_t requested) const {
@@ -18,7 +19,7 @@ uint64_t UserQuota::BytesOfNew(IpcKind kind, uint64_t requested) const {
     case IpcKind::kMsg:
       return static_cast<uint64_t>(msgmnb_);
     case IpcKind::kSem:
-      break;
+      return sem_region_bytes_ != nullptr ? sem_region_bytes_(requested) : 0;
   }
   return 0;
 }

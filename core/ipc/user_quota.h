@@ -18,8 +18,10 @@
 // What is charged (bytes): a segment its size (shm_segsz), a queue its
 // capacity (msg_qbytes: what bounds the memory its region may grow to; a
 // new queue starts at MSGMNB, and IPC_SET of msg_qbytes changes the charge),
-// a semaphore set nothing (its region is small, bounded by SEMMSL, and
-// SEMMNS already counts semaphores namespace-wide).
+// a semaphore set the bytes of its region (what the daemon allocates for it
+// at semget: 278 KiB for a set of 3, mostly the arena its waiters' queues
+// use; sem_region_bytes() below, which the daemon sets, says how many; 0
+// until set).
 //
 // When: creation checks and charges, removal (the object table slot freed:
 // for a segment that is the last detach after IPC_RMID, as the kernel's
@@ -57,9 +59,14 @@ class UserQuota {
   };
 
   // The bytes `record`, an object of `kind`, is charged.
-  static uint64_t BytesOf(IpcKind kind, const ObjectRecord& record);
+  uint64_t BytesOf(IpcKind kind, const ObjectRecord& record) const;
+  // How many bytes a set of `nsems` semaphores takes (core/sem's layout,
+  // which this library cannot see): the daemon sets it before any charge.
+  using SemRegionBytes = uint64_t (*)(uint64_t nsems);
+  void set_sem_region_bytes(SemRegionBytes fn) { sem_region_bytes_ = fn; }
   // The bytes a new object of `kind` is charged: a segment the size asked
-  // for (`requested`), a queue MSGMNB (newque() starts msg_qbytes there).
+  // for (`requested`), a queue MSGMNB (newque() starts msg_qbytes there), a
+  // set its region for `requested` semaphores.
   uint64_t BytesOfNew(IpcKind kind, uint64_t requested) const;
 
   // Whether `uid` may create one more object, charged `bytes`. OK, or
@@ -75,12 +82,15 @@ class UserQuota {
 
   Usage UsageOf(uint32_t uid) const;
   const UserLimits& limits() const { return limits_; }
+  // MSGMNB changed (a sysctl write): what new queues are charged.
+  void set_msgmnb(int32_t msgmnb) { msgmnb_ = msgmnb; }
 
  private:
   bool BytesFit(const Usage& usage, uint64_t bytes) const;
 
   UserLimits limits_;
   int32_t msgmnb_;
+  SemRegionBytes sem_region_bytes_ = nullptr;
   absl::flat_hash_map<uint32_t, Usage> usage_;
 };
 

@@ -189,11 +189,16 @@ TEST(UserQuotaLimitsTest, ByteSumsThatOverflowAreRefused) {
   EXPECT_TRUE(quota.CheckNew(5, 10).ok());
 }
 
-TEST(UserQuotaLimitsTest, SemaphoreSetsChargeNoBytes) {
+TEST(UserQuotaLimitsTest, SemaphoreSetsChargeTheirRegion) {
+  NamespaceLimits limits;
+  UserQuota quota(limits);
   ObjectRecord record;
   record.size = 250;  // nsems
-  EXPECT_EQ(UserQuota::BytesOf(IpcKind::kSem, record), 0u);
-  EXPECT_EQ(UserQuota::BytesOf(IpcKind::kShm, record), 250u);
+  EXPECT_EQ(quota.BytesOf(IpcKind::kSem, record), 0u);  // until the daemon says what a region takes
+  quota.set_sem_region_bytes([](uint64_t nsems) { return nsems * 100; });
+  EXPECT_EQ(quota.BytesOf(IpcKind::kSem, record), 25000u);
+  EXPECT_EQ(quota.BytesOfNew(IpcKind::kSem, 3), 300u);
+  EXPECT_EQ(quota.BytesOf(IpcKind::kShm, record), 250u);
 }
 
 }  // namespace

@@ -54,6 +54,8 @@ size_t ReplySize(Op op) {
     case Op::kMsgReceive:
     case Op::kMsgReceiveEnd:
       return sizeof(MsgReceiveReply);
+    case Op::kSysctl:
+      return sizeof(SysctlReply);
     default:
       return 0;
   }
@@ -135,6 +137,9 @@ absl::StatusOr<DecodedRequest> DecodeRequest(absl::Span<const uint8_t> message) 
       break;
     case Op::kMsgReceiveEnd:
       body = CopyBody<MsgReceiveEndRequest>(message);
+      break;
+    case Op::kSysctl:
+      body = CopyBody<SysctlRequest>(message);
       break;
     default:
       return ErrnoStatus(EOPNOTSUPP, absl::StrFormat("unknown operation %u", header->op));

@@ -31,7 +31,7 @@ using RequestBody = std::variant<RegisterRequest, ShmGetRequest, ShmAttachReques
                                  ShmSweepRequest, SemGetRequest, SemOpenRequest, SemCtlRequest,
                                  MsgGetRequest, MsgOpenRequest, MsgCtlRequest, SemWaitZeroRequest,
                                  SemWaitZeroEndRequest, MsgSendRequest, MsgSendPartRequest,
-                                 MsgReceiveRequest, MsgReceiveEndRequest>;
+                                 MsgReceiveRequest, MsgReceiveEndRequest, SysctlRequest>;
 struct DecodedRequest {
   Op op;
   uint32_t request_id;

@@ -143,6 +143,12 @@ TEST(CodecTest, SemaphoreDaemonAssistedRequestsRoundTrip) {
   EXPECT_EQ(got.tid, 4321);
   EXPECT_EQ(got.sops[1].num, 3);
   EXPECT_EQ(RoundTrip<Op::kSemWaitZeroEnd>(SemWaitZeroEndRequest{7, 4, 4, 0}).reason, 4);
+  SysctlRequest sysctl{};
+  sysctl.file = 4;
+  sysctl.action = static_cast<uint32_t>(SysctlAction::kWrite);
+  sysctl.length = 3;
+  sysctl.text[0] = '2';
+  EXPECT_EQ(RoundTrip<Op::kSysctl>(sysctl).text[0], '2');
   SemCtlRequest read{};
   read.id = 7;
   read.cmd = 12;  // GETVAL

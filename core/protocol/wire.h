@@ -49,6 +49,8 @@ enum class Op : uint16_t {
   kMsgSendPart = 19,
   kMsgReceive = 20,
   kMsgReceiveEnd = 21,
+  // The namespace's /proc/sys/kernel SysV entries (issue #15): from 32 up.
+  kSysctl = 32,
 };
 
 struct Header {
@@ -416,6 +418,31 @@ struct ShmCtlReply {
   uint64_t swap_successes;
 };
 
+// --- kSysctl: read, open for writing, or write one of the namespace's
+// /proc/sys/kernel entries (core/ipc/sysctl.h). A daemon that predates it
+// answers EOPNOTSUPP (a new operation needs no new version: the other
+// bodies are unchanged). The daemon judges a write by the caller's
+// credentials, never by the client's open().
+inline constexpr uint32_t kSysctlMaxText = 256;  // the longest write carried
+enum class SysctlAction : uint32_t {
+  kRead = 0,
+  kOpenForWrite = 1,  // the permission check of open(O_WRONLY/O_RDWR), and a read
+  kWrite = 2,         // text[0, length) written at offset 0
+};
+struct SysctlRequest {
+  uint32_t file;    // core::Sysctl
+  uint32_t action;  // SysctlAction
+  uint32_t length;
+  uint32_t reserved;
+  char text[kSysctlMaxText];
+};
+struct SysctlReply {
+  ReplyStatus status;  // EACCES, or the write's errno (EINVAL, ERANGE)
+  uint32_t taken;      // bytes the write took (write(2)'s result)
+  uint32_t length;     // of text: the file's content after the request
+  char text[64];
+};
+
 // Which body goes with which operation.
 template <Op kOp>
 struct OpTraits;
@@ -469,6 +496,12 @@ template <>
 struct OpTraits<Op::kSemWaitZeroEnd> {
   using Request = SemWaitZeroEndRequest;
   using Reply = SemWaitZeroEndReply;
+};
+
+template <>
+struct OpTraits<Op::kSysctl> {
+  using Request = SysctlRequest;
+  using Reply = SysctlReply;
 };
 
 template <>
@@ -549,6 +582,10 @@ static_assert(sizeof(MsgReceiveEndRequest) == 24);
 static_assert(sizeof(MsgReceiveReply) == 40 + kMsgWireBytes);
 static_assert(sizeof(Header) + sizeof(MsgSendRequest) <= kMaxMessageSize);
 static_assert(sizeof(Header) + sizeof(MsgReceiveReply) <= kMaxMessageSize);
+static_assert(sizeof(SysctlRequest) == 16 + kSysctlMaxText);
+static_assert(sizeof(Header) + sizeof(SysctlRequest) <= kMaxMessageSize);
+// The longest content: sem's four ints, tab separated.
+static_assert(sizeof(SysctlReply) == 16 + 64);
 
 }  // namespace sysv::core::wire
 

@@ -43,7 +43,11 @@ absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, cons
     }
     return absl::OkStatus();
   };
-  return ids_.Get(key, flags, ctx, hooks);
+  // A new set charges its creator's quota for its region (core/ipc/
+  // user_quota.h: the quota turns nsems into bytes).
+  OpContext charged = ctx;
+  charged.new_object_bytes = static_cast<uint64_t>(nsems);
+  return ids_.Get(key, flags, charged, hooks);
 }
 
 absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs& set,

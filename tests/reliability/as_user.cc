@@ -34,6 +34,20 @@ int RunAs(const Identity& who, const std::function<int()>& body) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int RunAsForValue(const Identity& who, const std::function<int()>& body) {
+  int value = -1;
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return -1;
+  const int status = RunAs(who, [&] {
+    const int made = body();
+    return write(pipe_fds[1], &made, sizeof(made)) == sizeof(made) ? 0 : 1;
+  });
+  if (status != 0 || read(pipe_fds[0], &value, sizeof(value)) != sizeof(value)) value = -1;
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  return value;
+}
+
 const std::string& CannotSwitchUsersReason() {
   static const std::string* reason = [] {
     if (geteuid() != 0) return new std::string(absl::StrCat("not root (euid ", geteuid(), ")"));

@@ -33,6 +33,11 @@ inline constexpr int kCannotSwitchIdentity = 77;
 // kCannotSwitchIdentity if the child could not take on the identity.
 int RunAs(const Identity& who, const std::function<int()>& body);
 
+// Runs `body` as `who` (RunAs) and returns the int it returns, passed back
+// through a pipe (an id the child made, say); -1 if the child failed
+// before returning one.
+int RunAsForValue(const Identity& who, const std::function<int()>& body);
+
 // Empty if this process can create children of other users (it is root in a
 // namespace that maps the ids used here: a probe child tries uid/gid 2001
 // with a supplementary group); otherwise why not, with the errno. Computed

@@ -235,11 +235,14 @@ class Harness {
     sysv::daemon::ServerOptions options;
     options.dir = dir_;
     // Small limits: the fuzzer reaches them, and segments stay small. The
-    // per-user quotas too (12 of the 24 objects, two largest segments).
-    Require(sysv::daemon::ApplyConfigText(options.limits,
-                                          "shmmni=8\nshmmax=65536\nshmall=64\nsemmni=8\nsemmsl=8\n"
-                                          "semmns=64\nsemopm=8\nmsgmni=8\nmsgmax=256\nmsgmnb=1024\n"
-                                          "user_objects=12\nuser_bytes=131072")
+    // per-user quotas too (12 of the 24 objects; bytes for the two largest
+    // segments and, since sets are charged their regions, all 8 sets).
+    Require(sysv::daemon::ApplyConfigText(
+                options.limits,
+                absl::StrCat("shmmni=8\nshmmax=65536\nshmall=64\nsemmni=8\nsemmsl=8\n"
+                             "semmns=64\nsemopm=8\nmsgmni=8\nmsgmax=256\nmsgmnb=1024\n"
+                             "user_objects=12\nuser_bytes=",
+                             131072 + 8 * sysv::core::SemSet::RegionSize(8)))
                 .ok(),
             "limits");
     auto state = sysv::daemon::NamespaceState::Open({dir_}, options.limits);
@@ -468,6 +471,7 @@ size_t RequestBodySize(uint16_t op) {
     case wire::Op::kMsgSendPart: return sizeof(wire::MsgSendPartRequest);
     case wire::Op::kMsgReceive: return sizeof(wire::MsgReceiveRequest);
     case wire::Op::kMsgReceiveEnd: return sizeof(wire::MsgReceiveEndRequest);
+    case wire::Op::kSysctl: return sizeof(wire::SysctlRequest);
   }
   return 0;
 }

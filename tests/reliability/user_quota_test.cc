@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "core/sem/sem_set.h"
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
@@ -183,8 +185,9 @@ TEST_F(UserQuotaTest, ObjectsOfAllKindsCountTogetherPerUser) {
   ExpectDaemonAnswers();
 }
 
-// user_bytes counts segment sizes and queue capacities together; sets are
-// free; raising msg_qbytes beyond the quota is EPERM.
+// user_bytes counts segment sizes and queue capacities together (sets too:
+// SemaphoreSetsAreChargedTheirRegions); raising msg_qbytes beyond the
+// quota is EPERM.
 TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   StartDaemon("user_bytes=65536,msgmnb=16384");
@@ -194,7 +197,6 @@ TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
               c.Expect("shmget 9153", NewSegment(0xa3, 9153), ENOSPC);  // one byte over
               c.Expect("shmget 9152", NewSegment(0xa3, 9152), 0);       // exactly the quota
               c.Expect("msgget beyond", NewQueue(0xa4), ENOSPC);
-              c.Expect("semget (no bytes)", NewSet(0xa5), 0);
               c.Expect("lower msg_qbytes", SetQbytes(0xa2, 1024), 0);               // 50176
               c.Expect("shmget 10000 in the room made", NewSegment(0xa6, 10000), 0);  // 60176
               c.Expect("raise msg_qbytes past the quota", SetQbytes(0xa2, 16384), EPERM);
@@ -252,11 +254,27 @@ TEST_F(UserQuotaTest, TheChargeFollowsTheCreator) {
             0);
 }
 
+// A set takes its region's bytes of the state file system, and its creator
+// is charged them: sets cannot fill it past user_bytes either.
+TEST_F(UserQuotaTest, SemaphoreSetsAreChargedTheirRegions) {
+  SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
+  StartDaemon(absl::StrCat("user_bytes=", 3 * core::SemSet::RegionSize(2)));
+  EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
+              for (key_t key = 0xa1; key <= 0xa3; ++key) c.Expect("semget", NewSet(key), 0);
+              c.Expect("semget past the bytes", NewSet(0xa4), ENOSPC);
+              c.Expect("IPC_RMID", sysv_semctl(sysv_semget(0xa2, 0, 0), 0, IPC_RMID), 0);
+              c.Expect("semget in the room made", NewSet(0xa4), 0);
+            }),
+            0);
+  ExpectDaemonAnswers();
+}
+
 // The usage is rebuilt from the object tables at start: after a stop and
 // after a SIGKILL the user is at the same place.
 TEST_F(UserQuotaTest, AccountingSurvivesRestarts) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  StartDaemon("user_objects=3,user_bytes=20000");
+  // Room for 20000 bytes of segments and one set of two.
+  StartDaemon(absl::StrCat("user_objects=3,user_bytes=", 20000 + core::SemSet::RegionSize(2)));
   EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget", NewSegment(0xa1, 10000), 0);
               c.Expect("semget", NewSet(0xa2), 0);
