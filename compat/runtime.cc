@@ -27,6 +27,7 @@
 #include "core/ipc/ipc_id.h"
 #include "core/shm/shm_attach.h"
 #include "core/shm/shm_registry.h"
+#include "core/shm/shm_stat.h"
 
 namespace sysv::compat {
 namespace {
@@ -526,6 +527,18 @@ absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t wh
   const uint64_t end = aligned + length;
   if (base + length + alignment > end) munmap(reinterpret_cast<void*>(end), base + length + alignment - end);
   return mapped;
+}
+
+absl::StatusOr<std::optional<core::ShmCtlResult>> Runtime::LocalShmStat(int32_t id, int cmd) {
+  // Cached, as on the semop and msgsnd fast paths (credential_cache.h).
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return std::optional<core::ShmCtlResult>();
+  AnnotatedMutexLock lock(&mu_);
+  if (!shm_table_) return std::optional<core::ShmCtlResult>();
+  // A forked child that has not registered has no ledger of its own: it is
+  // then answered only for segments nobody holds.
+  const core::OwnLedger own{pid_, ledger_ ? &*ledger_ : nullptr};
+  return core::LocalShmStat(*shm_table_, id, cmd, **creds, own);
 }
 
 absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {

@@ -35,6 +35,7 @@
 #include "core/protocol/codec.h"
 #include "core/sem/sem_set.h"
 #include "core/shm/attach_ledger.h"
+#include "core/shm/shm_types.h"
 
 namespace sysv::compat {
 
@@ -116,6 +117,12 @@ class Runtime {
     AnnotatedMutexLock lock(&mu_);
     return CallLocked<kOp>(request, fds);
   }
+
+  // shmctl's IPC_STAT, SHM_STAT or SHM_STAT_ANY answered from the mapped
+  // shm table and this process's ledger (core/shm/shm_stat.h): an exact
+  // errno, a result, or nullopt when only the daemon can answer. Never
+  // registers.
+  absl::StatusOr<std::optional<core::ShmCtlResult>> LocalShmStat(int32_t id, int cmd) ABSL_LOCKS_EXCLUDED(mu_);
 
   // shmat/shmdt on the runtime's state.
   absl::StatusOr<void*> Attach(int32_t id, uint64_t addr, int shmflg) ABSL_LOCKS_EXCLUDED(mu_);

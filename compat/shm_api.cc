@@ -45,6 +45,25 @@ void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
   out->shm_nattch = reply.nattch;
 }
 
+namespace {
+
+// The same struct from a stat answered locally: through the daemon's own
+// encoding, so both paths fill every field alike.
+void FillShmidDsFromStat(const core::ShmStat& stat, struct shmid_ds* out) {
+  wire::ShmCtlReply reply{};
+  reply.perm = wire::ToWirePerm(stat.perm);
+  reply.segsz = stat.segsz;
+  reply.atime = stat.atime;
+  reply.dtime = stat.dtime;
+  reply.ctime = stat.ctime;
+  reply.cpid = stat.cpid;
+  reply.lpid = stat.lpid;
+  reply.nattch = stat.nattch;
+  FillShmidDs(reply, out);
+}
+
+}  // namespace
+
 }  // namespace sysv::compat
 
 using sysv::compat::FaultSafeCopy;
@@ -79,6 +98,16 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
   // ksys_shmctl(): "if (cmd < 0 || shmid < 0) return -EINVAL;" before
   // touching buf.
   if (cmd < 0 || shmid < 0) return FailWithErrno(EINVAL);
+  if (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) {
+    auto local = Runtime::Get().LocalShmStat(shmid, cmd);
+    if (!local.ok()) return FailWithStatus(local.status());
+    if (local->has_value()) {
+      struct shmid_ds out;
+      sysv::compat::FillShmidDsFromStat((*local)->stat, &out);
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      return (*local)->value;
+    }
+  }
   wire::ShmCtlRequest request{};
   request.id = shmid;
   request.cmd = cmd;

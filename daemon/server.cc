@@ -86,6 +86,10 @@ absl::Status Server::Start() {
       },
       [this](const ClientProcess& process) { OnClientExit(process); });
   shm_.RemoveOrphans();
+  // Holders named in the table before the restart may be gone; from here
+  // on every change of grants republishes its segment's.
+  shm_.PublishAllHolders();
+  clients_.OnGrantsChanged([this](int32_t index) { shm_.PublishHolder(index); });
   if (absl::Status status = loop_.Watch(exits_.fd(),
                                         [this] {
                                           ReapExitedClients();
