@@ -248,7 +248,8 @@ absl::Status Runtime::Register() {
   retired_msg_tables_.push_back(*std::move(msg_table));
   shm_table_.reset();
   shm_table_.emplace((*shm_table)->table);
-  shm_table_mapping_ = *std::move(shm_table);
+  published_shm_table_.store(&(*shm_table)->table, std::memory_order_release);
+  retired_shm_tables_.push_back(*std::move(shm_table));
   ledger_.reset();
   ledger_map_.emplace(*std::move(ledger_map));
   ledger_.emplace(*ledger);

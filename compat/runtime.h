@@ -141,6 +141,10 @@ class Runtime {
   absl::StatusOr<std::shared_ptr<MsgGrant>> MsgGrantFor(
       int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The shm table as last mapped (see PublishedSemTable()).
+  const core::ObjectTable* PublishedShmTable() const {
+    return published_shm_table_.load(std::memory_order_acquire);
+  }
   // The msg table as last mapped (see PublishedSemTable()), and MSGMAX.
   const core::ObjectTable* PublishedMsgTable() const {
     return published_msg_table_.load(std::memory_order_acquire);
@@ -221,8 +225,10 @@ class Runtime {
   bool registered_once_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t namespace_id_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t last_request_id_ ABSL_GUARDED_BY(mu_) = 0;
-  std::unique_ptr<MappedTable> shm_table_mapping_ ABSL_GUARDED_BY(mu_);
   std::optional<core::ObjectTable> shm_table_ ABSL_GUARDED_BY(mu_);
+  // Every shm table this process mapped, kept for PublishedShmTable().
+  std::vector<std::unique_ptr<MappedTable>> retired_shm_tables_ ABSL_GUARDED_BY(mu_);
+  std::atomic<const core::ObjectTable*> published_shm_table_{nullptr};
   std::optional<core::ObjectTable> sem_table_ ABSL_GUARDED_BY(mu_);
   // Every sem table this process mapped, kept for PublishedSemTable().
   std::vector<std::unique_ptr<MappedTable>> retired_sem_tables_ ABSL_GUARDED_BY(mu_);

@@ -8,9 +8,11 @@
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
+#include "compat/local_get.h"
 #include "compat/runtime.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/protocol/codec.h"
+#include "core/shm/shm_registry.h"
 #include "core/protocol/wire.h"
 #include "sysv/sysv.h"
 
@@ -73,10 +75,18 @@ using sysv::compat::Runtime;
 namespace wire = sysv::core::wire;
 
 extern "C" int sysv_shmget(key_t key, size_t size, int shmflg) {
+  Runtime& runtime = Runtime::Get();
+  auto local = sysv::compat::TryLocalGet(runtime.PublishedShmTable(), key, shmflg,
+                                         [&](const sysv::core::ObjectRecord& record) {
+                                           return sysv::core::ShmMoreChecks(record, size);
+                                         });
+  if (!local.ok()) return FailWithStatus(local.status());
+  if (local->has_value()) return **local;
   const wire::ShmGetRequest request{key, shmflg, size};
-  auto reply = Runtime::Get().Call<wire::Op::kShmGet>(request);
+  auto reply = runtime.Call<wire::Op::kShmGet>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  sysv::compat::NoteGot(sysv::core::IpcKind::kShm, key, reply->id);
   return reply->id;
 }
 

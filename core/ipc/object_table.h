@@ -117,6 +117,11 @@ struct ObjectTableHeader {
   // A limit clients check themselves before asking anything: SEMOPM for the
   // sem table. The daemon writes it at every start.
   std::atomic<uint32_t> op_limit;
+  // A limit a client needs to answer a *get of an existing key itself:
+  // SEMMSL for the sem table (semget checks nsems against it first). The
+  // daemon writes it at every start; 0 (a table written before it existed)
+  // means unknown: ask the daemon.
+  std::atomic<uint32_t> get_limit;
 };
 static_assert(sizeof(ObjectTableHeader) <= ObjectTableHeader::kSize);
 

@@ -23,6 +23,13 @@ int AttachAccess(int shmflg) {
 
 }  // namespace
 
+absl::Status ShmMoreChecks(const ObjectRecord& record, uint64_t size) {
+  if (record.size < size) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("segment is %u bytes, %u requested", record.size, size));
+  }
+  return absl::OkStatus();
+}
+
 ShmRegistry::ShmRegistry(IpcRegistry& ids, const ShmLimits& limits, Backing& backing,
                          Census& census)
     : ids_(ids), limits_(limits), backing_(backing), census_(census) {
@@ -89,13 +96,7 @@ absl::StatusOr<int32_t> ShmRegistry::Get(Key key, uint64_t size, int flags,
     total_pages_ += pages;
     return absl::OkStatus();
   };
-  // shm_more_checks()
-  hooks.more_checks = [&](const ObjectRecord& record) -> absl::Status {
-    if (record.size < size) {
-      return ErrnoStatus(EINVAL, absl::StrFormat("segment is %u bytes, %u requested", record.size, size));
-    }
-    return absl::OkStatus();
-  };
+  hooks.more_checks = [&](const ObjectRecord& record) { return ShmMoreChecks(record, size); };
   return ids_.Get(key, flags, ctx, hooks);
 }
 

@@ -42,6 +42,10 @@
 
 namespace sysv::core {
 
+// shm_more_checks(): shmget of an existing segment asking for more than its
+// size is EINVAL. Shared by the daemon and the client's LocalGet.
+absl::Status ShmMoreChecks(const ObjectRecord& record, uint64_t size);
+
 class ShmRegistry {
  public:
   // Where segment contents live (the daemon's region files).

@@ -1,6 +1,7 @@
 // Issue #14: shmctl's *_STAT is answered in the client from the mapped shm
 // object table and the caller's own attach ledger (core/shm/shm_stat.h),
-// which makes the tables part of every stat's trust base. The attacker, user
+// and *get of a known key from the mapped tables (core/ipc/local_get.h),
+// which makes the tables part of every stat's and lookup's trust base. The attacker, user
 // B (uid 3202), registers by hand and receives the same tables every
 // client gets. He must not be able to write them, resize them, or reopen
 // them writable, however he tries; and nothing he can write (his own
@@ -195,6 +196,8 @@ TEST_F(TableMappingTest, TablesCannotBeWrittenAndForgedLedgersDoNotChangeStats) 
   ASSERT_NE(addr, reinterpret_cast<void*>(-1)) << std::strerror(errno);
   shmid_ds before{};
   ASSERT_EQ(sysv_shmctl(id, IPC_STAT, &before), 0) << std::strerror(errno);
+  // A lookup by key, answered from the table once the key is known.
+  ASSERT_EQ(sysv_shmget(0x5d1401, 4096, 0600), id) << std::strerror(errno);
   ASSERT_EQ(before.shm_nattch, 1u);
   ASSERT_EQ(before.shm_lpid, getpid());
 
@@ -210,6 +213,9 @@ TEST_F(TableMappingTest, TablesCannotBeWrittenAndForgedLedgersDoNotChangeStats) 
   shmid_ds by_index{};
   ASSERT_EQ(sysv_shmctl(core::IpcIdIndex(id), SHM_STAT_ANY, &by_index), id) << std::strerror(errno);
   EXPECT_EQ(Describe(by_index), Describe(before));
+  EXPECT_EQ(sysv_shmget(0x5d1401, 4096, 0600), id) << std::strerror(errno);
+  EXPECT_EQ(sysv_shmget(0x5d1401, 8192, 0600), -1);
+  EXPECT_EQ(errno, EINVAL);
   release.CloseWrite();
   int status = 0;
   ASSERT_EQ(waitpid(attacker, &status, 0), attacker);
