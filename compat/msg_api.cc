@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "compat/access_verdict.h"
+#include "compat/local_get.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
@@ -322,10 +323,16 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
 
 extern "C" int sysv_msgget(key_t key, int msgflg) {
   namespace wire = sysv::core::wire;
+  sysv::compat::Runtime& runtime = sysv::compat::Runtime::Get();
+  // msgget has no checks of an existing queue beyond ipcperms().
+  auto local = sysv::compat::TryLocalGet(runtime.PublishedMsgTable(), key, msgflg, {});
+  if (!local.ok()) return sysv::compat::FailWithStatus(local.status());
+  if (local->has_value()) return **local;
   const wire::MsgGetRequest request{key, msgflg};
-  auto reply = sysv::compat::Runtime::Get().Call<wire::Op::kMsgGet>(request);
+  auto reply = runtime.Call<wire::Op::kMsgGet>(request);
   if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
   if (reply->status.error != 0) return sysv::compat::FailWithErrno(reply->status.error);
+  sysv::compat::NoteGot(sysv::core::IpcKind::kMsg, key, reply->id);
   return reply->id;
 }
 

@@ -27,6 +27,7 @@
 #include "core/ipc/ipc_id.h"
 #include "core/shm/shm_attach.h"
 #include "core/shm/shm_registry.h"
+#include "core/shm/shm_stat.h"
 
 namespace sysv::compat {
 namespace {
@@ -247,7 +248,8 @@ absl::Status Runtime::Register() {
   retired_msg_tables_.push_back(*std::move(msg_table));
   shm_table_.reset();
   shm_table_.emplace((*shm_table)->table);
-  shm_table_mapping_ = *std::move(shm_table);
+  published_shm_table_.store(&(*shm_table)->table, std::memory_order_release);
+  retired_shm_tables_.push_back(*std::move(shm_table));
   ledger_.reset();
   ledger_map_.emplace(*std::move(ledger_map));
   ledger_.emplace(*ledger);
@@ -545,17 +547,36 @@ absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t wh
   return mapped;
 }
 
+absl::StatusOr<std::optional<core::ShmCtlResult>> Runtime::LocalShmStat(int32_t id, int cmd) {
+  // Cached, as on the semop and msgsnd fast paths (credential_cache.h).
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return std::optional<core::ShmCtlResult>();
+  AnnotatedMutexLock lock(&mu_);
+  if (!shm_table_) return std::optional<core::ShmCtlResult>();
+  // A forked child that has not registered has no ledger of its own: it is
+  // then answered only for segments nobody holds.
+  const core::OwnLedger own{pid_, ledger_ ? &*ledger_ : nullptr};
+  return core::LocalShmStat(*shm_table_, id, cmd, **creds, own);
+}
+
 absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
   const AwakeRoundTrips awake;
   if (id < 0) return ErrnoStatus(EINVAL, "negative shmid");
   absl::StatusOr<uint64_t> where = core::ShmAttachAddress(addr, shmflg);
   if (!where.ok()) return where.status();
-  absl::StatusOr<core::Credentials> creds = CallerCredentials();
+  // Cached, as on the semop and msgsnd fast paths (credential_cache.h):
+  // reading them costs several system calls, as much as the mapping.
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return creds.status();
 
   AnnotatedMutexLock lock(&mu_);
-  if (absl::Status status = EnsureChannel(); !status.ok()) return status;
-  absl::StatusOr<SegmentGrant*> grant = GrantFor(id, shmflg, *creds);
+  // A registered channel opened under these credentials needs no check
+  // through the kernel (EnsureChannel reads them anew): a cached grant then
+  // attaches without a system call besides the mapping's.
+  if (channel_.get() < 0 || !ledger_ || !SameIdentity(**creds, channel_creds_)) {
+    if (absl::Status status = EnsureChannel(); !status.ok()) return status;
+  }
+  absl::StatusOr<SegmentGrant*> grant = GrantFor(id, shmflg, **creds);
   if (!grant.ok()) return grant.status();
   const int32_t index = core::IpcIdIndex(id);
   const uint32_t seq = (*grant)->seq;

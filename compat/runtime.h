@@ -35,6 +35,7 @@
 #include "core/protocol/codec.h"
 #include "core/sem/sem_set.h"
 #include "core/shm/attach_ledger.h"
+#include "core/shm/shm_types.h"
 
 namespace sysv::compat {
 
@@ -123,6 +124,12 @@ class Runtime {
     return CallLocked<kOp>(request, fds);
   }
 
+  // shmctl's IPC_STAT, SHM_STAT or SHM_STAT_ANY answered from the mapped
+  // shm table and this process's ledger (core/shm/shm_stat.h): an exact
+  // errno, a result, or nullopt when only the daemon can answer. Never
+  // registers.
+  absl::StatusOr<std::optional<core::ShmCtlResult>> LocalShmStat(int32_t id, int cmd) ABSL_LOCKS_EXCLUDED(mu_);
+
   // shmat/shmdt on the runtime's state.
   absl::StatusOr<void*> Attach(int32_t id, uint64_t addr, int shmflg) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Detach(uint64_t addr) ABSL_LOCKS_EXCLUDED(mu_);
@@ -142,6 +149,10 @@ class Runtime {
   absl::StatusOr<std::shared_ptr<MsgGrant>> MsgGrantFor(
       int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check,
       bool needs_map) ABSL_LOCKS_EXCLUDED(mu_);
+  // The shm table as last mapped (see PublishedSemTable()).
+  const core::ObjectTable* PublishedShmTable() const {
+    return published_shm_table_.load(std::memory_order_acquire);
+  }
   // The msg table as last mapped (see PublishedSemTable()), and MSGMAX.
   const core::ObjectTable* PublishedMsgTable() const {
     return published_msg_table_.load(std::memory_order_acquire);
@@ -222,8 +233,10 @@ class Runtime {
   bool registered_once_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t namespace_id_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t last_request_id_ ABSL_GUARDED_BY(mu_) = 0;
-  std::unique_ptr<MappedTable> shm_table_mapping_ ABSL_GUARDED_BY(mu_);
   std::optional<core::ObjectTable> shm_table_ ABSL_GUARDED_BY(mu_);
+  // Every shm table this process mapped, kept for PublishedShmTable().
+  std::vector<std::unique_ptr<MappedTable>> retired_shm_tables_ ABSL_GUARDED_BY(mu_);
+  std::atomic<const core::ObjectTable*> published_shm_table_{nullptr};
   std::optional<core::ObjectTable> sem_table_ ABSL_GUARDED_BY(mu_);
   // Every sem table this process mapped, kept for PublishedSemTable().
   std::vector<std::unique_ptr<MappedTable>> retired_sem_tables_ ABSL_GUARDED_BY(mu_);

@@ -22,6 +22,7 @@
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
+#include "compat/local_get.h"
 #include "compat/runtime.h"
 #include "compat/sem_exit.h"
 #include "compat/signal_epoch.h"
@@ -465,10 +466,25 @@ using sysv::compat::FailWithErrno;
 namespace wire = sysv::core::wire;
 
 extern "C" int sysv_semget(key_t key, int nsems, int semflg) {
+  sysv::compat::Runtime& runtime = sysv::compat::Runtime::Get();
+  const sysv::core::ObjectTable* table = runtime.PublishedSemTable();
+  // SEMMSL as the daemon published it (0: not known, so not answered here).
+  const uint32_t semmsl = table == nullptr ? 0 : table->header().get_limit.load(std::memory_order_relaxed);
+  if (semmsl != 0) {
+    if (absl::Status status = sysv::core::CheckSemgetNsems(nsems, static_cast<int32_t>(semmsl)); !status.ok()) {
+      return sysv::compat::FailWithStatus(status);
+    }
+    auto local = sysv::compat::TryLocalGet(table, key, semflg, [&](const sysv::core::ObjectRecord& record) {
+      return sysv::core::SemMoreChecks(record, nsems);
+    });
+    if (!local.ok()) return sysv::compat::FailWithStatus(local.status());
+    if (local->has_value()) return **local;
+  }
   const wire::SemGetRequest request{key, nsems, semflg, 0};
-  auto reply = sysv::compat::Runtime::Get().Call<wire::Op::kSemGet>(request);
+  auto reply = runtime.Call<wire::Op::kSemGet>(request);
   if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  sysv::compat::NoteGot(sysv::core::IpcKind::kSem, key, reply->id);
   return reply->id;
 }
 

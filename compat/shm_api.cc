@@ -8,9 +8,11 @@
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
 #include "compat/ipc_abi.h"
+#include "compat/local_get.h"
 #include "compat/runtime.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/protocol/codec.h"
+#include "core/shm/shm_registry.h"
 #include "core/protocol/wire.h"
 #include "sysv/sysv.h"
 
@@ -45,6 +47,25 @@ void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
   out->shm_nattch = reply.nattch;
 }
 
+namespace {
+
+// The same struct from a stat answered locally: through the daemon's own
+// encoding, so both paths fill every field alike.
+void FillShmidDsFromStat(const core::ShmStat& stat, struct shmid_ds* out) {
+  wire::ShmCtlReply reply{};
+  reply.perm = wire::ToWirePerm(stat.perm);
+  reply.segsz = stat.segsz;
+  reply.atime = stat.atime;
+  reply.dtime = stat.dtime;
+  reply.ctime = stat.ctime;
+  reply.cpid = stat.cpid;
+  reply.lpid = stat.lpid;
+  reply.nattch = stat.nattch;
+  FillShmidDs(reply, out);
+}
+
+}  // namespace
+
 }  // namespace sysv::compat
 
 using sysv::compat::FaultSafeCopy;
@@ -54,10 +75,18 @@ using sysv::compat::Runtime;
 namespace wire = sysv::core::wire;
 
 extern "C" int sysv_shmget(key_t key, size_t size, int shmflg) {
+  Runtime& runtime = Runtime::Get();
+  auto local = sysv::compat::TryLocalGet(runtime.PublishedShmTable(), key, shmflg,
+                                         [&](const sysv::core::ObjectRecord& record) {
+                                           return sysv::core::ShmMoreChecks(record, size);
+                                         });
+  if (!local.ok()) return FailWithStatus(local.status());
+  if (local->has_value()) return **local;
   const wire::ShmGetRequest request{key, shmflg, size};
-  auto reply = Runtime::Get().Call<wire::Op::kShmGet>(request);
+  auto reply = runtime.Call<wire::Op::kShmGet>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  sysv::compat::NoteGot(sysv::core::IpcKind::kShm, key, reply->id);
   return reply->id;
 }
 
@@ -79,6 +108,16 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
   // ksys_shmctl(): "if (cmd < 0 || shmid < 0) return -EINVAL;" before
   // touching buf.
   if (cmd < 0 || shmid < 0) return FailWithErrno(EINVAL);
+  if (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) {
+    auto local = Runtime::Get().LocalShmStat(shmid, cmd);
+    if (!local.ok()) return FailWithStatus(local.status());
+    if (local->has_value()) {
+      struct shmid_ds out;
+      sysv::compat::FillShmidDsFromStat((*local)->stat, &out);
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      return (*local)->value;
+    }
+  }
   wire::ShmCtlRequest request{};
   request.id = shmid;
   request.cmd = cmd;

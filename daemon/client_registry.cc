@@ -131,7 +131,9 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
         // exec dropped every attachment and descriptor: fold them, then
         // start over.
         on_stale_ledger(*process);
+        const core::ShmGrants dropped = std::move(process->shm_grants);
         process->shm_grants.Clear();
+        AnnounceGrants(dropped);
         absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Format(
             process->ledger_map.data(), process->ledger_map.size(), ledger_capacity_, pid);
         if (!ledger.ok()) return ledger.status();
@@ -153,6 +155,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   ++records_per_user_[who.uid];
   ClientProcess* raw = process->get();
   processes_[pid] = *std::move(process);
+  AnnounceGrants(raw->shm_grants);
   return raw;
 }
 
@@ -172,6 +175,21 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
   }
   (void)platform::UnlinkRegionFile(ledger_dir_fd_,
                                         backend::LedgerFileName(pid, process->start_time));
+  AnnounceGrants(process->shm_grants);
+}
+
+void ClientRegistry::AnnounceGrants(const core::ShmGrants& grants) {
+  if (grants_changed_) grants.ForEachIndex([&](int32_t index) { grants_changed_(index); });
+}
+
+int32_t ClientRegistry::HolderOf(int32_t index) {
+  int32_t holder = 0;
+  for (const auto& [pid, process] : processes_) {
+    if (!process->shm_grants.At(index).has_value()) continue;
+    if (holder != 0) return core::kManyHolders;
+    holder = pid;
+  }
+  return holder;
 }
 
 void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_grants,
@@ -223,16 +241,7 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
 core::ShmRegistry::CensusResult ClientRegistry::Count(int32_t index, uint32_t seq) {
   core::ShmRegistry::CensusResult result;
   for (const auto& [pid, process] : processes_) {
-    const core::LedgerSummary summary = process->shm_grants.Summarize(*process->ledger, index, seq);
-    result.nattch += summary.nattch;
-    if (summary.last_attach_ns > result.last_attach_ns) {
-      result.last_attach_ns = summary.last_attach_ns;
-      result.last_attach_pid = pid;
-    }
-    if (summary.last_detach_ns > result.last_detach_ns) {
-      result.last_detach_ns = summary.last_detach_ns;
-      result.last_detach_pid = pid;
-    }
+    result.Add(pid, process->shm_grants.Summarize(*process->ledger, index, seq));
   }
   return result;
 }

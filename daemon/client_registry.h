@@ -130,6 +130,13 @@ class ClientRegistry : public core::ShmRegistry::Census {
 
   core::ShmRegistry::CensusResult Count(int32_t index, uint32_t seq) override;
   void Forget(int32_t index, uint32_t seq) override;
+  int32_t HolderOf(int32_t index) override;
+
+  // `fn(index)` is called whenever a process gains or loses its grant of
+  // segment `index` here (a forked child inherits, an exec clears, a record
+  // retires), so that the owner republishes HolderOf(index). Grants made
+  // elsewhere (ShmService::Attach) are the granter's to announce.
+  void OnGrantsChanged(std::function<void(int32_t index)> fn) { grants_changed_ = std::move(fn); }
 
   size_t size() const { return processes_.size(); }
 
@@ -148,12 +155,15 @@ class ClientRegistry : public core::ShmRegistry::Census {
                                                        bool create);
   // The grants `who`, a forked child registering, holds from its parent.
   core::ShmGrants InheritedGrants(const Registrant& who);
+  // Calls grants_changed_ for every segment in `grants`.
+  void AnnounceGrants(const core::ShmGrants& grants);
 
   int ledger_dir_fd_;
   uint32_t ledger_capacity_;
   uint32_t share_;
   WatchFn watch_;
   UnwatchFn unwatch_;
+  std::function<void(int32_t index)> grants_changed_;
   absl::flat_hash_map<int32_t, std::unique_ptr<ClientProcess>> processes_;
   // Records per uid (those with kUncounted are not counted).
   absl::flat_hash_map<uint32_t, uint32_t> records_per_user_;

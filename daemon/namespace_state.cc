@@ -145,6 +145,9 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
   });
   state->sem_.table().header().op_limit.store(static_cast<uint32_t>(limits.sem.semopm),
                                               std::memory_order_relaxed);
+  // Clients answer semget of an existing key themselves (core/ipc/local_get.h).
+  state->sem_.table().header().get_limit.store(static_cast<uint32_t>(limits.sem.semmsl),
+                                               std::memory_order_relaxed);
   // Clients check msgsnd's size against MSGMAX themselves.
   state->msg_.table().header().op_limit.store(static_cast<uint32_t>(limits.msg.msgmax), std::memory_order_relaxed);
   return state;

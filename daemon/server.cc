@@ -118,6 +118,10 @@ absl::Status Server::Start() {
       return status;
     }
   }
+  // Holders named in the table before the restart may be gone; from here
+  // on every change of grants republishes its segment's.
+  shm_.PublishAllHolders();
+  clients_.OnGrantsChanged([this](int32_t index) { shm_.PublishHolder(index); });
   if (absl::Status status = loop_.Watch(exits_.fd(),
                                         [this] {
                                           ReapExitedClients();

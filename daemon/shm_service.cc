@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <vector>
 
 #include "backends/platform.h"
 #include "core/ipc/errno_status.h"
@@ -99,7 +100,10 @@ Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& requ
       body.map_length = core::ShmRegistry::RegionBytes(*record);
       body.alignment = core::ShmRegistry::MappingAlignment(*record);
       reply.owned_fds.push_back(*std::move(fd));
-      if (granted != nullptr) granted->Grant(core::IpcIdIndex(request.id), record->perm.seq, writable);
+      if (granted != nullptr) {
+        granted->Grant(core::IpcIdIndex(request.id), record->perm.seq, writable);
+        registry_.PublishHolder(core::IpcIdIndex(request.id));
+      }
     }
   }
   reply.message = wire::EncodeReply<wire::Op::kShmAttach>(request_id, body);
@@ -211,6 +215,12 @@ core::ShmGrants ShmService::RecoverGrants(int32_t pid, uint64_t start_time, cons
              kMaxDescriptorsRead);
   }
   return grants;
+}
+
+void ShmService::PublishAllHolders() {
+  std::vector<int32_t> live;
+  ids_.ForEachLive([&](int32_t index, const core::ObjectRecord&) { live.push_back(index); });
+  for (int32_t index : live) registry_.PublishHolder(index);
 }
 
 void ShmService::RemoveOrphans() {

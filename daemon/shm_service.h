@@ -33,6 +33,11 @@ class ShmService {
   Reply Ctl(uint32_t request_id, const core::wire::ShmCtlRequest& request, uint64_t memlock_limit,
             const core::OpContext& ctx);
 
+  // Republishes who holds grants of segment `index` (ShmRegistry::PublishHolder).
+  void PublishHolder(int32_t index) { registry_.PublishHolder(index); }
+  // The same for every live segment (at start, after grants were recovered).
+  void PublishAllHolders();
+
   Reply Sweep(uint32_t request_id, const core::wire::ShmSweepRequest& request);
 
   // A process's attachments ended (exit or exec): fold its ledger, for the

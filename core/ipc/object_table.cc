@@ -85,6 +85,7 @@ absl::StatusOr<ObjectRecord> ObjectTable::Read(int32_t index) const {
     r.perm.mode = e.mode.load(kRelaxed);
     r.cpid = e.cpid.load(kRelaxed);
     r.lpid = e.lpid.load(kRelaxed);
+    r.holder = e.holder.load(kRelaxed);
     r.ctime = e.ctime.load(kRelaxed);
     r.atime = e.atime.load(kRelaxed);
     r.dtime = e.dtime.load(kRelaxed);
@@ -125,6 +126,7 @@ void ObjectTable::Write(int32_t index, const ObjectRecord& r) {
   e.mode.store(r.perm.mode, kRelaxed);
   e.cpid.store(r.cpid, kRelaxed);
   e.lpid.store(r.lpid, kRelaxed);
+  e.holder.store(r.holder, kRelaxed);
   e.ctime.store(r.ctime, kRelaxed);
   e.atime.store(r.atime, kRelaxed);
   e.dtime.store(r.dtime, kRelaxed);

@@ -58,11 +58,19 @@ struct ObjectRecord {
   uint64_t size = 0;       // shm: bytes; sem: nsems; msg: qbytes
   uint64_t aux0 = 0;       // per kind
   uint64_t aux1 = 0;       // per kind
+  // shm only: which live client processes hold a grant of the segment
+  // (core/shm/shm_grants.h), so that a client can tell whether its own
+  // attach ledger is the only one the daemon's census would count: 0 none,
+  // a pid when that process alone holds one, kManyHolders otherwise. Kept
+  // by the daemon (daemon/client_registry.h); 0 for the other kinds.
+  int32_t holder = 0;
   // The entry's seqlock version this copy was read at (Read() fills it in;
   // Write() ignores it): a reader may keep a verdict drawn from the copy
   // while ObjectTable::Version() still says this.
   uint32_t version = 0;
 };
+
+inline constexpr int32_t kManyHolders = -1;
 
 struct alignas(8) ObjectEntry {
   std::atomic<uint32_t> version;  // seqlock (see TABLE_BARRIER_*)
@@ -76,7 +84,7 @@ struct alignas(8) ObjectEntry {
   std::atomic<uint32_t> mode;
   std::atomic<int32_t> cpid;
   std::atomic<int32_t> lpid;
-  std::atomic<uint32_t> reserved;
+  std::atomic<int32_t> holder;  // ObjectRecord::holder
   std::atomic<int64_t> ctime;
   std::atomic<int64_t> atime;
   std::atomic<int64_t> dtime;
@@ -109,6 +117,11 @@ struct ObjectTableHeader {
   // A limit clients check themselves before asking anything: SEMOPM for the
   // sem table. The daemon writes it at every start.
   std::atomic<uint32_t> op_limit;
+  // A limit a client needs to answer a *get of an existing key itself:
+  // SEMMSL for the sem table (semget checks nsems against it first). The
+  // daemon writes it at every start; 0 (a table written before it existed)
+  // means unknown: ask the daemon.
+  std::atomic<uint32_t> get_limit;
 };
 static_assert(sizeof(ObjectTableHeader) <= ObjectTableHeader::kSize);
 

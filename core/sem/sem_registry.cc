@@ -16,11 +16,24 @@ SemRegistry::SemRegistry(IpcRegistry& ids, const SemLimits& limits, Backing& bac
   });
 }
 
-absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, const OpContext& ctx) {
+absl::Status CheckSemgetNsems(int32_t nsems, int32_t semmsl) {
   // ksys_semget()
-  if (nsems < 0 || nsems > limits_.semmsl) {
+  if (nsems < 0 || nsems > semmsl) {
     return ErrnoStatus(EINVAL, absl::StrFormat("nsems %d is outside [0, SEMMSL]", nsems));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SemMoreChecks(const ObjectRecord& record, int32_t nsems) {
+  // sem_more_checks()
+  if (static_cast<uint64_t>(nsems) > record.size) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("the set has %u semaphores, %d requested", record.size, nsems));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, const OpContext& ctx) {
+  if (absl::Status status = CheckSemgetNsems(nsems, limits_.semmsl); !status.ok()) return status;
   IpcRegistry::GetHooks hooks;
   // newary()
   hooks.check_new = [&]() -> absl::Status {
@@ -36,13 +49,7 @@ absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, cons
     used_sems_ += nsems;
     return absl::OkStatus();
   };
-  // sem_more_checks()
-  hooks.more_checks = [&](const ObjectRecord& record) -> absl::Status {
-    if (static_cast<uint64_t>(nsems) > record.size) {
-      return ErrnoStatus(EINVAL, absl::StrFormat("the set has %u semaphores, %d requested", record.size, nsems));
-    }
-    return absl::OkStatus();
-  };
+  hooks.more_checks = [&](const ObjectRecord& record) { return SemMoreChecks(record, nsems); };
   // A new set charges its creator's quota for its region (core/ipc/
   // user_quota.h: the quota turns nsems into bytes).
   OpContext charged = ctx;

@@ -70,6 +70,12 @@ inline constexpr int kSemInfo = 19;
 inline constexpr int kSemStatAny = 20;
 inline constexpr int kSemUndo = 0x1000;  // SEM_UNDO (sem_flg)
 
+// semget's checks, shared by the daemon and the client's LocalGet:
+// ksys_semget()'s nsems in [0, SEMMSL] before any lookup (EINVAL), and
+// sem_more_checks() of an existing set, no more than its nsems (EINVAL).
+absl::Status CheckSemgetNsems(int32_t nsems, int32_t semmsl);
+absl::Status SemMoreChecks(const ObjectRecord& record, int32_t nsems);
+
 class SemRegistry {
  public:
   // Where sets live: the daemon's region files.

@@ -51,6 +51,11 @@ class ShmGrants {
   // exec closed every descriptor the runtime had (they are close-on-exec).
   void Clear() { by_index_.clear(); }
   size_t size() const { return by_index_.size(); }
+  // Calls fn(index) for every segment granted.
+  template <typename Fn>
+  void ForEachIndex(Fn&& fn) const {
+    for (const auto& [index, grant] : by_index_) fn(index);
+  }
 
   // What `ledger` (this process's) says about segment (index, seq), if the
   // process was granted it; nothing otherwise.

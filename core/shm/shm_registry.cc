@@ -23,6 +23,13 @@ int AttachAccess(int shmflg) {
 
 }  // namespace
 
+absl::Status ShmMoreChecks(const ObjectRecord& record, uint64_t size) {
+  if (record.size < size) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("segment is %u bytes, %u requested", record.size, size));
+  }
+  return absl::OkStatus();
+}
+
 ShmRegistry::ShmRegistry(IpcRegistry& ids, const ShmLimits& limits, Backing& backing,
                          Census& census)
     : ids_(ids), limits_(limits), backing_(backing), census_(census) {
@@ -89,13 +96,7 @@ absl::StatusOr<int32_t> ShmRegistry::Get(Key key, uint64_t size, int flags,
     total_pages_ += pages;
     return absl::OkStatus();
   };
-  // shm_more_checks()
-  hooks.more_checks = [&](const ObjectRecord& record) -> absl::Status {
-    if (record.size < size) {
-      return ErrnoStatus(EINVAL, absl::StrFormat("segment is %u bytes, %u requested", record.size, size));
-    }
-    return absl::OkStatus();
-  };
+  hooks.more_checks = [&](const ObjectRecord& record) { return ShmMoreChecks(record, size); };
   return ids_.Get(key, flags, ctx, hooks);
 }
 
@@ -186,29 +187,8 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Stat(int32_t id, int cmd, const OpCont
   const IpcRegistry::StatLookup lookup = IpcRegistry::StatLookupFor(cmd, kShmStat);
   absl::StatusOr<ObjectRecord> record = ids_.FindForStat(id, lookup, ctx.creds, &result.value);
   if (!record.ok()) return record.status();
-  result.stat = StatOf(IpcIdIndex(id), *record);
+  result.stat = ShmStatOf(*record, census_.Count(IpcIdIndex(id), record->perm.seq));
   return result;
-}
-
-ShmStat ShmRegistry::StatOf(int32_t index, const ObjectRecord& record) {
-  const CensusResult live = census_.Count(index, record.perm.seq);
-  ShmStat stat;
-  stat.perm = record.perm;
-  stat.segsz = record.size;
-  stat.ctime = record.ctime;
-  stat.cpid = record.cpid;
-  stat.nattch = static_cast<uint64_t>(live.nattch);
-  stat.atime = std::max(record.atime, live.last_attach_ns / kNanosPerSecond);
-  stat.dtime = std::max(record.dtime, live.last_detach_ns / kNanosPerSecond);
-  // shm_lprid names the latest attach or detach, wherever it was recorded.
-  int64_t latest_ns = record.last_op_ns;
-  stat.lpid = record.lpid;
-  if (live.last_attach_ns > latest_ns) {
-    latest_ns = live.last_attach_ns;
-    stat.lpid = live.last_attach_pid;
-  }
-  if (live.last_detach_ns > latest_ns) stat.lpid = live.last_detach_pid;
-  return stat;
 }
 
 absl::StatusOr<ObjectRecord> ShmRegistry::CheckAttach(int32_t id, int shmflg,
@@ -242,6 +222,15 @@ void ShmRegistry::AbsorbLedger(const AttachLedger& ledger, const ShmGrants& gran
     ids_.Update(index, *record);
   });
   SweepRemoved();
+}
+
+void ShmRegistry::PublishHolder(int32_t index) {
+  absl::StatusOr<ObjectRecord> record = ids_.FindByIndex(index);
+  if (!record.ok()) return;
+  const int32_t holder = census_.HolderOf(index);
+  if (record->holder == holder) return;
+  record->holder = holder;
+  ids_.Update(index, *record);
 }
 
 void ShmRegistry::SweepRemoved() {

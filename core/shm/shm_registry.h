@@ -37,9 +37,14 @@
 #include "core/ipc/limits.h"
 #include "core/shm/attach_ledger.h"
 #include "core/shm/shm_grants.h"
+#include "core/shm/shm_stat.h"
 #include "core/shm/shm_types.h"
 
 namespace sysv::core {
+
+// shm_more_checks(): shmget of an existing segment asking for more than its
+// size is EINVAL. Shared by the daemon and the client's LocalGet.
+absl::Status ShmMoreChecks(const ObjectRecord& record, uint64_t size);
 
 class ShmRegistry {
  public:
@@ -66,13 +71,7 @@ class ShmRegistry {
   };
 
   // The attachments of live processes, summed over their ledgers.
-  struct CensusResult {
-    int64_t nattch = 0;
-    int64_t last_attach_ns = 0;
-    int32_t last_attach_pid = 0;
-    int64_t last_detach_ns = 0;
-    int32_t last_detach_pid = 0;
-  };
+  using CensusResult = ShmCensus;
   // Counts, for each live process, only segments that process was granted
   // (core/shm/shm_grants.h): a ledger is its process's claim.
   class Census {
@@ -82,6 +81,10 @@ class ShmRegistry {
     // Segment (index, seq) was destroyed: no process holds a grant of it
     // any more (its index and, once seq wraps, its id come back).
     virtual void Forget(int32_t index, uint32_t seq) = 0;
+    // Who holds a grant of the segment at `index` (ObjectRecord::holder): 0
+    // nobody, a pid, or kManyHolders. The default never lets a client
+    // answer a stat alone.
+    virtual int32_t HolderOf(int32_t /*index*/) { return kManyHolders; }
   };
 
   ShmRegistry(IpcRegistry& ids, const ShmLimits& limits, Backing& backing, Census& census);
@@ -112,6 +115,11 @@ class ShmRegistry {
   // Then destroys removed segments left without attachments.
   void AbsorbLedger(const AttachLedger& ledger, const ShmGrants& grants, int32_t pid, int64_t now_ns);
 
+  // Writes the census's HolderOf(index) into the segment's entry, if it is
+  // live and says otherwise. Call whenever a process gains or loses a
+  // grant of it.
+  void PublishHolder(int32_t index);
+
   // Destroys every SHM_DEST segment whose attachments are all gone. Called
   // before answering any shm request, so a caller never observes one.
   void SweepRemoved();
@@ -128,7 +136,6 @@ class ShmRegistry {
 
  private:
   absl::StatusOr<ShmCtlResult> Stat(int32_t id, int cmd, const OpContext& ctx);
-  ShmStat StatOf(int32_t index, const ObjectRecord& record);
   void DestroyIfUnattached(int32_t index);
 
   IpcRegistry& ids_;

@@ -181,6 +181,44 @@ TEST_P(ShmIntegrationTest, ReattachOfKnownSegmentSkipsTheDaemon) {
   EXPECT_EQ(sysv_shmctl(id, IPC_RMID, nullptr), 0);
 }
 
+TEST_P(ShmIntegrationTest, StatOfASegmentOnlyThisProcessHoldsSkipsTheDaemon) {
+  const int id = sysv_shmget(IPC_PRIVATE, 4096, 0600);
+  ASSERT_GE(id, 0);
+  const int unattached = sysv_shmget(IPC_PRIVATE, 8192, 0600);
+  ASSERT_GE(unattached, 0);
+  void* p = sysv_shmat(id, nullptr, 0);
+  ASSERT_NE(p, reinterpret_cast<void*>(-1));
+  // With the daemon stopped (SIGSTOP: it cannot answer), IPC_STAT and
+  // SHM_STAT of a segment attached by this process alone, and of one nobody
+  // attached, still answer, nattch and times included: from the mapped table
+  // and this process's ledger (core/shm/shm_stat.h). A stat that asked the
+  // daemon would wait until the test timed out.
+  ASSERT_EQ(kill(daemon_->pid(), SIGSTOP), 0);
+  struct shmid_ds ds {};
+  const int stat_result = sysv_shmctl(id, IPC_STAT, &ds);
+  const int stat_errno = errno;
+  struct shmid_ds by_index {};
+  const int index_result = sysv_shmctl(id & 0x7fff, SHM_STAT, &by_index);
+  struct shmid_ds other {};
+  const int other_result = sysv_shmctl(unattached, IPC_STAT, &other);
+  ASSERT_EQ(kill(daemon_->pid(), SIGCONT), 0);
+  ASSERT_EQ(stat_result, 0) << std::strerror(stat_errno);
+  EXPECT_EQ(ds.shm_nattch, 1u);
+  EXPECT_EQ(ds.shm_lpid, getpid());
+  EXPECT_NE(ds.shm_atime, 0);
+  EXPECT_EQ(ds.shm_segsz, 4096u);
+  EXPECT_EQ(index_result, id);
+  EXPECT_EQ(by_index.shm_nattch, 1u);
+  ASSERT_EQ(other_result, 0);
+  EXPECT_EQ(other.shm_nattch, 0u);
+  EXPECT_EQ(other.shm_lpid, 0);
+  EXPECT_EQ(sysv_shmdt(p), 0);
+  EXPECT_EQ(Stat(id).shm_lpid, getpid());
+  EXPECT_NE(Stat(id).shm_dtime, 0);
+  EXPECT_EQ(sysv_shmctl(id, IPC_RMID, nullptr), 0);
+  EXPECT_EQ(sysv_shmctl(unattached, IPC_RMID, nullptr), 0);
+}
+
 TEST_P(ShmIntegrationTest, ReadOnlyAttachFaultsOnWrite) {
   const int id = sysv_shmget(IPC_PRIVATE, 4096, 0600);
   ASSERT_GE(id, 0);

@@ -40,6 +40,44 @@ absl::StatusOr<Sample> CreateRemove(const BenchApi& api, ScopedObject::Kind kind
   return Sample{static_cast<double>(count), watch.Seconds()};
 }
 
+// *get of `key` in `kind` (IPC_CREAT with `flags`), as each API spells it.
+int GetKey(const BenchApi& api, ScopedObject::Kind kind, key_t key, int flags) {
+  switch (kind) {
+    case ScopedObject::kShm:
+      return api.shmget(key, 4096, flags);
+    case ScopedObject::kSem:
+      return api.semget(key, 1, flags);
+    case ScopedObject::kMsg:
+      return api.msgget(key, flags);
+  }
+  return -1;
+}
+
+// Creates kLookupObjects objects of `kind` with keys, then looks the keys
+// up again, round after round (shmget/semget/msgget of an existing key
+// without IPC_CREAT, as a program that attaches to a server's objects by
+// key does): lookups per second. Then removes them.
+absl::StatusOr<Sample> Lookup(const BenchApi& api, ScopedObject::Kind kind, long count) {
+  constexpr long kLookupObjects = 100;
+  constexpr key_t kBaseKey = 0x5b140000;
+  std::vector<ScopedObject> objects;
+  std::vector<int> ids;
+  for (long i = 0; i < kLookupObjects; ++i) {
+    const int id = GetKey(api, kind, kBaseKey + static_cast<key_t>(i), IPC_CREAT | IPC_EXCL | 0600);
+    if (id < 0) return CallFailed(api, "get with IPC_CREAT|IPC_EXCL");
+    ids.push_back(id);
+    objects.push_back(ScopedObject::Adopt(api, kind, id));
+  }
+  Stopwatch watch;
+  for (long i = 0; i < count; ++i) {
+    const long which = i % kLookupObjects;
+    if (GetKey(api, kind, kBaseKey + static_cast<key_t>(which), 0600) != ids[static_cast<size_t>(which)]) {
+      return CallFailed(api, "get of an existing key");
+    }
+  }
+  return Sample{static_cast<double>(count), watch.Seconds()};
+}
+
 // Forks `count` processes at once; each makes one call (IPC_STAT of an
 // existing segment) and exits. Processes per second, fork to last reap.
 absl::StatusOr<Sample> Clients(const BenchApi& api, long count) {
@@ -99,6 +137,15 @@ void AddLifecycleScenarios(std::vector<Scenario>& out, const RunSize& size) {
                        return CreateRemove(api, kind, count);
                      }});
     }
+  }
+  for (const Kind& kind : {Kind{ScopedObject::kShm, "shm", "segments"}, Kind{ScopedObject::kSem, "sem", "sets"},
+                           Kind{ScopedObject::kMsg, "msg", "queues"}}) {
+    const long lookups = size.Count(100000, 1000);
+    out.push_back({absl::StrCat("objects/", kind.name, "/lookup"),
+                   absl::StrCat("get by key (no IPC_CREAT) of 100 existing ", kind.what), "lookup",
+                   Figure::kTimePerOp, 1.0, false, [kind = kind.kind, lookups](const BenchApi& api, const RunSize&) {
+                     return Lookup(api, kind, lookups);
+                   }});
   }
   const long clients = size.Count(200, 20);
   out.push_back({absl::StrCat("clients/", clients),

@@ -51,6 +51,8 @@ class ScopedObject {
   // IPC_PRIVATE objects, mode 0600: a semaphore set of `count` semaphores,
   // a segment of `count` bytes, or a message queue (`count` unused).
   static absl::StatusOr<ScopedObject> Create(const BenchApi& api, Kind kind, long count);
+  // Takes charge of removing object `id`, made by the caller.
+  static ScopedObject Adopt(const BenchApi& api, Kind kind, int id) { return ScopedObject(api, kind, id); }
 
   ScopedObject(ScopedObject&& other) noexcept;
   ScopedObject& operator=(ScopedObject&&) = delete;
