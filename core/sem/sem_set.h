@@ -84,6 +84,7 @@
 #ifndef SYSV_CORE_SEM_SEM_SET_H_
 #define SYSV_CORE_SEM_SEM_SET_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -250,6 +251,25 @@ class SemSet {
   const ObjectTable* table_ = nullptr;
   int32_t id_ = -1;
   bool owner_ = false;
+
+  // 1 + the CPU of the sleeper this process decided last (SemWaiter::cpu),
+  // 0 before it decided any. Process-local, shared by its threads; copied
+  // with the SemSet.
+  class CpuHint {
+   public:
+    CpuHint() = default;
+    CpuHint(const CpuHint& other) : tag_(other.Get()) {}
+    CpuHint& operator=(const CpuHint& other) {
+      Set(other.Get());
+      return *this;
+    }
+    uint16_t Get() const { return tag_.load(std::memory_order_relaxed); }
+    void Set(uint16_t tag) { tag_.store(tag, std::memory_order_relaxed); }
+
+   private:
+    std::atomic<uint16_t> tag_{0};
+  };
+  CpuHint partner_cpu_;
 };
 
 }  // namespace sysv::core
