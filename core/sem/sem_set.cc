@@ -693,6 +693,20 @@ class SemSet::Locked {
   // The undo record of `caller`, created when `create` (find_alloc_undo()).
   // kNoBlock when absent (or, creating, when there is no room).
   uint32_t FindUndo(const Caller& caller, bool create) {
+    // The common case: the record this process used last on this set, in
+    // the same place (records move only when freed and made again).
+    const uint32_t hint = set_.undo_block_.Get();
+    if (hint < set_.arena_blocks_) {
+      const SemUndo* u = ValidUndo(hint);
+      if (u != nullptr && u->pid == caller.pid && u->start_time == caller.start_time) return hint;
+    }
+    const uint32_t found = ScanUndo(caller, create);
+    if (found != kNoBlock) set_.undo_block_.Set(found);
+    return found;
+  }
+
+  // FindUndo() by a walk over the arena.
+  uint32_t ScanUndo(const Caller& caller, bool create) {
     uint32_t found = kNoBlock;
     ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
       if (kind != SemBlockKind::kUndo || found != kNoBlock) return;

@@ -252,24 +252,30 @@ class SemSet {
   int32_t id_ = -1;
   bool owner_ = false;
 
-  // 1 + the CPU of the sleeper this process decided last (SemWaiter::cpu),
-  // 0 before it decided any. Process-local, shared by its threads; copied
-  // with the SemSet.
-  class CpuHint {
+  // A process-local hint, shared by the process's threads (hence atomic)
+  // and copied with the SemSet. Hints only speed things up: each is checked
+  // (or only tunes a spin) where it is used.
+  template <typename T>
+  class Hint {
    public:
-    CpuHint() = default;
-    CpuHint(const CpuHint& other) : tag_(other.Get()) {}
-    CpuHint& operator=(const CpuHint& other) {
+    explicit Hint(T initial) : value_(initial) {}
+    Hint(const Hint& other) : value_(other.Get()) {}
+    Hint& operator=(const Hint& other) {
       Set(other.Get());
       return *this;
     }
-    uint16_t Get() const { return tag_.load(std::memory_order_relaxed); }
-    void Set(uint16_t tag) { tag_.store(tag, std::memory_order_relaxed); }
+    T Get() const { return value_.load(std::memory_order_relaxed); }
+    void Set(T value) { value_.store(value, std::memory_order_relaxed); }
 
    private:
-    std::atomic<uint16_t> tag_{0};
+    std::atomic<T> value_;
   };
-  CpuHint partner_cpu_;
+  // 1 + the CPU of the sleeper this process decided last (SemWaiter::cpu),
+  // 0 before it decided any.
+  Hint<uint16_t> partner_cpu_{0};
+  // The block of this process's undo record, as FindUndo() last found it
+  // (it checks the record is still there and still this process's).
+  Hint<uint32_t> undo_block_{kNoBlock};
 };
 
 }  // namespace sysv::core
