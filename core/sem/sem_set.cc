@@ -956,7 +956,11 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   // Awake until it sleeps: a waker deciding it meanwhile makes no wake-up call.
   w->status.store(kSemStatusAwake, std::memory_order_relaxed);
   const bool hand_over = cpu_tag != 0 && partner_cpu_.Get() == cpu_tag && platform_->yield != nullptr;
-  const int spins = hand_over ? kSemHandOverYields : kSemSpinIterations;
+  // Behind other sleepers (a contended mutex: Apache's accept lock with
+  // many children) our turn is at least a whole hand-over away, and a spin
+  // only takes the CPU from the holder: sleep at once.
+  const bool behind_others = locked->header().queued.load(std::memory_order_relaxed) > 1;
+  const int spins = behind_others ? 0 : hand_over ? kSemHandOverYields : kSemSpinIterations;
   for (;;) {
     locked->Unlock();
     // Bounded in time too: a yield on a busy machine may give the CPU away
