@@ -44,7 +44,7 @@ using core::MsgQueue;
 static_assert(MSG_NOERROR == core::kMsgNoError && MSG_EXCEPT == core::kMsgExcept && MSG_COPY == core::kMsgCopy);
 static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_STAT_ANY == core::kMsgStatAny);
 
-// The queue a thread used last, for the next call on it without a lock or
+// A queue a thread used lately, for the next call on it without a lock or
 // a daemon round trip, and the permission verdict on it (access_verdict.h),
 // valid in grant epoch `epoch`.
 struct ThreadQueue {
@@ -53,14 +53,47 @@ struct ThreadQueue {
   std::shared_ptr<MsgGrant> grant;
   AccessVerdict verdict;
 };
-thread_local ThreadQueue t_queue;
+// The last few queues a thread used: a client sends its requests on one
+// queue and reads its replies from another, a server the reverse. With one
+// entry, every such call missed it and paid the runtime's lock and four
+// credential system calls (request/reply over two queues ran at 1.45x the
+// kernel, against 6.5x over one). On the heap: libsysv's TLS block must
+// stay small (build_defs/copts.bzl).
+struct ThreadQueues {
+  static constexpr int kEntries = 4;
+  ThreadQueue entries[kEntries];
+  int next_victim = 0;
+
+  // The entry of `msqid`, or one to replace (id -1 or another queue's).
+  ThreadQueue& For(int32_t msqid) {
+    for (ThreadQueue& t : entries) {
+      if (t.id == msqid) return t;
+    }
+    ThreadQueue& victim = entries[next_victim];
+    next_victim = (next_victim + 1) % kEntries;
+    return victim;
+  }
+  // The entry of `msqid`, or nullptr.
+  ThreadQueue* Find(int32_t msqid) {
+    for (ThreadQueue& t : entries) {
+      if (t.id == msqid) return &t;
+    }
+    return nullptr;
+  }
+};
+thread_local std::unique_ptr<ThreadQueues> t_queues;
+
+ThreadQueues& OwnQueues() {
+  if (t_queues == nullptr) t_queues = std::make_unique<ThreadQueues>();
+  return *t_queues;
+}
 // The private copy of a payload; grows to the largest message and stays.
 thread_local std::vector<uint8_t> t_payload;
 
 // The grant for queue `msqid` after the checks of an operation that needs
 // `access`: the lookup (EINVAL) and ipcperms() (EACCES).
 absl::StatusOr<MsgGrant*> QueueFor(Runtime& runtime, int msqid, int access, const core::Credentials& creds) {
-  ThreadQueue& t = t_queue;
+  ThreadQueue& t = OwnQueues().For(msqid);
   const core::ObjectTable* table = runtime.PublishedMsgTable();
   const int32_t index = core::IpcIdIndex(msqid);
   // A receive needs a mapping (a reader sleeps there); a grant opened by a
@@ -150,7 +183,7 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
                      [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
     return error == 0 ? 0 : FailWithErrno(error);
   }
-  // t_queue (this thread's alone) holds a reference for the whole call:
+  // t_queues (this thread's alone) holds a reference for the whole call:
   // no other thread can drop the mapping under it.
   MsgQueue& queue = *(*grant)->queue;
   const int32_t pid = runtime.SemCaller().pid;
@@ -191,7 +224,7 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
                           [&] { return RecheckAccess(runtime, msqid, core::kAccessRead, **creds); }, &mtype,
                           &t_payload);
   } else {
-    MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queue, as in Msgsnd()
+    MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queues, as in Msgsnd()
     const uint64_t msgmax = runtime.MsgMax();
     const int32_t pid = runtime.SemCaller().pid;
     for (;;) {
@@ -244,16 +277,16 @@ constexpr int kAskDaemon = -2;
 int LocalStat(int msqid, struct msqid_ds* buf) {
   Runtime& runtime = Runtime::Get();
   const core::ObjectTable* table = runtime.PublishedMsgTable();
-  if (table == nullptr || t_queue.id != msqid || t_queue.epoch != runtime.GrantEpoch() ||
-      t_queue.grant->queue == nullptr) {
+  const ThreadQueue* t = t_queues != nullptr ? t_queues->Find(msqid) : nullptr;
+  if (table == nullptr || t == nullptr || t->epoch != runtime.GrantEpoch() || t->grant->queue == nullptr) {
     return kAskDaemon;
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return kAskDaemon;
   absl::StatusOr<core::ObjectRecord> record = core::CheckMsgAccess(*table, msqid, core::kAccessRead, **creds);
-  if (!record.ok() || record->perm.seq != t_queue.grant->seq) return kAskDaemon;
+  if (!record.ok() || record->perm.seq != t->grant->seq) return kAskDaemon;
   struct msqid_ds out;
-  FillStat(&out, wire::ToWirePerm(record->perm), t_queue.grant->queue->ReadStat());
+  FillStat(&out, wire::ToWirePerm(record->perm), t->grant->queue->ReadStat());
   if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   return 0;
 }

@@ -41,10 +41,12 @@ struct RegionPlatform {
   // a client can hold or forge: a busy lock is an answer (kLockBusy), and
   // the work is retried later, off the path of other requests.
   bool waits_for_locks;
-  // Optional: how many times a sleeper checks its status (with a CPU pause)
-  // before its futex sleep. 0 when spinning cannot help (the caller may
-  // only run on one CPU: whoever would decide it cannot run meanwhile).
-  int (*spin_iterations)() = nullptr;
+  // Optional: the CPU the calling thread runs on now (>= 0), or -1. Must be
+  // cheap (no system call: Linux reads it from rseq or the vDSO). A sleeper
+  // spins only while whoever will decide it runs on another CPU; one that
+  // shares its CPU cannot run while it spins, and gets the CPU handed over
+  // instead (SemSet::Semop()).
+  int (*current_cpu)() = nullptr;
   // Optional: gives the CPU to another runnable thread (sched_yield), every
   // so often while spinning: a partner that the scheduler queued on the
   // spinner's own CPU (as it does for a sync wake-up) then runs at once

@@ -23,17 +23,8 @@ bool PidExists(int32_t pid) {
   return alive;
 }
 
-// The core's default spin, or none when this thread may run on one CPU
-// only: then whoever would decide the sleeper cannot run while it spins (a
-// pinned ping-pong fell from about 150k to 3k round trips a second with the
-// spin). sched_getaffinity costs a system call, on the path that is about
-// to sleep anyway, and follows affinity changes.
-int SpinIterations() {
-  constexpr int kSpin = 4000;
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0) return kSpin;
-  return CPU_COUNT(&cpus) > 1 ? kSpin : 0;
-}
+// sched_getcpu(): glibc reads rseq's cpu_id, or calls the vDSO's getcpu.
+int CurrentCpu() { return sched_getcpu(); }
 
 void Yield() { sched_yield(); }
 
@@ -62,7 +53,7 @@ const core::RegionPlatform& LinuxRegionPlatform() {
       &PidExists,
       &NowRealtimeSeconds,
       /*waits_for_locks=*/true,
-      &SpinIterations,
+      &CurrentCpu,
       &Yield,
       &SignalEpoch,
       &InterruptibleWait,

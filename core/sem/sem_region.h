@@ -206,8 +206,17 @@ struct SemBlockHeader {
   uint32_t blocks;             // the record's length in blocks
 };
 
-// A waiter's status while it is queued: not decided yet.
+// A waiter's status while it is queued: not decided yet, and its sleeper
+// may be in its futex sleep on the word (the waker must wake it).
 inline constexpr uint32_t kSemStatusPending = 0xFFFFFFFFu;
+// Not decided yet either, but its sleeper is awake (spinning, or handing
+// the CPU over) and looks at the word by itself: the waker that decides it
+// makes no wake-up call. The sleeper turns it into kSemStatusPending (a CAS)
+// before its futex sleep. A scribbled kSemStatusAwake only loses wake-ups,
+// which the bounded sleep makes up for (kRegionSleepLimit).
+inline constexpr uint32_t kSemStatusAwake = 0xFFFFFFFEu;
+// Whether a status is still undecided.
+constexpr bool SemStatusPending(uint32_t status) { return status >= kSemStatusAwake; }
 
 // struct sembuf as the ABI lays it out.
 struct SemOp {
@@ -220,7 +229,7 @@ static_assert(sizeof(SemOp) == 6);
 // A queued semop. Followed by `nsops` SemOps.
 struct SemWaiter {
   SemBlockHeader block;
-  std::atomic<uint32_t> status;    // futex word: kSemStatusPending, else the errno (0: done)
+  std::atomic<uint32_t> status;    // futex word: kSemStatusPending/Awake, else the errno (0: done)
   std::atomic<uint32_t> released;  // the waiter read its status: the record may be freed
   int32_t pid;
   uint32_t nsops;
@@ -228,8 +237,12 @@ struct SemWaiter {
   int32_t blocking;                // index of the sop that blocked it (count_semcnt)
   int64_t order;                   // place in its queue
   uint32_t undo_block;             // its process's undo record, or kNoBlock
-  uint16_t alter;
-  uint16_t dupsop;
+  uint8_t alter;
+  uint8_t dupsop;
+  // 1 + the CPU its sleeper queued it from (0: unknown). A hint, read by
+  // the process that decides it (SemSet::Locked::Wake()) to learn where
+  // the partner it will wait for next runs; any value only tunes a spin.
+  uint16_t cpu;
   // SemOp sops[nsops] follow.
 };
 static_assert(sizeof(SemWaiter) == 48);

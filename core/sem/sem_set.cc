@@ -34,13 +34,15 @@ uint32_t ArenaBlocksFor(int32_t nsems) { return 4096 + 128 * BlocksFor(UndoBytes
 // locked path (which cannot be starved).
 constexpr int kSemFastAttempts = 8;
 
-// How long a sleeper spins before it sleeps, when the platform does not
-// say: up to about 100 us at the ~23 ns an iteration with the pause takes on
-// this project's VM (x86-64). Shorter spins (200: 5 us) measured far worse
-// on the two-CPU ping-pong, whose partner often answers later than that; a
-// caller that can only run on one CPU gets 0 from the Linux platform
-// (SemPlatform::spin_iterations), as its partner cannot run while it spins.
+// How long a sleeper spins before it sleeps: up to about 100 us at the
+// ~23 ns an iteration with the pause takes on this project's VM (x86-64).
+// Shorter spins (200: 5 us) measured far worse on the two-CPU ping-pong,
+// whose partner often answers later than that.
 constexpr int kSemSpinIterations = 4000;
+// How many times a sleeper whose partner shares its CPU gives the CPU away
+// (RegionPlatform::yield) before its futex sleep: one is enough when the
+// partner is runnable; the others cover a partner that was not quite yet.
+constexpr int kSemHandOverYields = 4;
 // The most a spin lasts, whatever the count.
 constexpr int64_t kSemSpinMicros = 100;
 
@@ -120,6 +122,16 @@ class SemSet::Locked {
 
   // Whether the set was removed, as decided when the lock was taken.
   bool removed() const { return gone_; }
+
+  // Wakes the sleeper of `w`, just decided (its status was `was`), once the
+  // lock is dropped, unless it was awake (kSemStatusAwake: it sees the
+  // decision by itself). Notes where it runs: the process this one just
+  // decided is the one it is likely to wait for next (a ping-pong partner,
+  // the next mutex holder).
+  void Wake(SemWaiter* w, uint32_t was) {
+    if (was != kSemStatusAwake) wake_.push_back(&w->status);
+    set_.partner_cpu_.Set(w->cpu);
+  }
 
   // --- the frozen-bit protocol (core/sem/sem_region.h) ----------------------
 
@@ -317,7 +329,7 @@ class SemSet::Locked {
   // A decided waiter whose sleeper has read its status, or whose process
   // is gone, holds its blocks for nobody.
   bool Reclaimable(SemWaiter* w) const {
-    if (w->status.load(std::memory_order_acquire) == kSemStatusPending) return false;
+    if (SemStatusPending(w->status.load(std::memory_order_acquire))) return false;
     return w->released.load(std::memory_order_acquire) != 0;
   }
 
@@ -343,7 +355,7 @@ class SemSet::Locked {
       if (kind != SemBlockKind::kWaiter) return;
       SemWaiter* w = Waiter(i);
       if (w->queue != static_cast<uint32_t>(queue)) return;
-      if (w->status.load(std::memory_order_relaxed) != kSemStatusPending) return;
+      if (!SemStatusPending(w->status.load(std::memory_order_relaxed))) return;
       if (semnum >= 0 && Sops(w)[0].num != static_cast<uint32_t>(semnum)) return;
       found.emplace_back(w->order, i);
     });
@@ -480,8 +492,7 @@ class SemSet::Locked {
     }
     if (log.waiter_block != kNoBlock) {
       if (SemWaiter* w = ValidWaiter(log.waiter_block)) {
-        w->status.store(0, std::memory_order_release);
-        wake_.push_back(&w->status);
+        Wake(w, w->status.exchange(0, std::memory_order_acq_rel));
       }
     }
   }
@@ -516,9 +527,9 @@ class SemSet::Locked {
 
   // wake_up_sem_queue_prepare() for an error result.
   void Decide(uint32_t index, SemWaiter* w, int error) {
-    w->status.store(static_cast<uint32_t>(error), std::memory_order_release);
+    const uint32_t was = w->status.exchange(static_cast<uint32_t>(error), std::memory_order_acq_rel);
     UnlinkQueue(w);
-    wake_.push_back(&w->status);
+    Wake(w, was);
     (void)index;
   }
 
@@ -567,7 +578,7 @@ class SemSet::Locked {
         semnum == -1 ? Queue(SemQueueId::kGlobalConst) : Queue(SemQueueId::kSemConst, semnum);
     for (uint32_t index : list) {
       SemWaiter* w = ValidWaiter(index);
-      if (w == nullptr || w->status.load(std::memory_order_relaxed) != kSemStatusPending) continue;
+      if (w == nullptr || !SemStatusPending(w->status.load(std::memory_order_relaxed))) continue;
       const int error = TryWaiter(index, w);
       if (error > 0) continue;
       if (error < 0) Decide(index, w, -error);
@@ -608,7 +619,7 @@ class SemSet::Locked {
         semnum == -1 ? Queue(SemQueueId::kGlobalAlter) : Queue(SemQueueId::kSemAlter, semnum);
     for (uint32_t index : list) {
       SemWaiter* w = ValidWaiter(index);
-      if (w == nullptr || w->status.load(std::memory_order_relaxed) != kSemStatusPending) continue;
+      if (w == nullptr || !SemStatusPending(w->status.load(std::memory_order_relaxed))) continue;
       // "If we are scanning the single sop, per-semaphore list of one
       // semaphore and that semaphore is 0, then it is not necessary to scan
       // further: simple increments that affect only one entry succeed
@@ -682,6 +693,20 @@ class SemSet::Locked {
   // The undo record of `caller`, created when `create` (find_alloc_undo()).
   // kNoBlock when absent (or, creating, when there is no room).
   uint32_t FindUndo(const Caller& caller, bool create) {
+    // The common case: the record this process used last on this set, in
+    // the same place (records move only when freed and made again).
+    const uint32_t hint = set_.undo_block_.Get();
+    if (hint < set_.arena_blocks_) {
+      const SemUndo* u = ValidUndo(hint);
+      if (u != nullptr && u->pid == caller.pid && u->start_time == caller.start_time) return hint;
+    }
+    const uint32_t found = ScanUndo(caller, create);
+    if (found != kNoBlock) set_.undo_block_.Set(found);
+    return found;
+  }
+
+  // FindUndo() by a walk over the arena.
+  uint32_t ScanUndo(const Caller& caller, bool create) {
     uint32_t found = kNoBlock;
     ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
       if (kind != SemBlockKind::kUndo || found != kNoBlock) return;
@@ -714,7 +739,7 @@ class SemSet::Locked {
     ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
       if (kind != SemBlockKind::kWaiter) return;
       SemWaiter* w = Waiter(i);
-      if (w->status.load(std::memory_order_relaxed) != kSemStatusPending) {
+      if (!SemStatusPending(w->status.load(std::memory_order_relaxed))) {
         if (w->released.load(std::memory_order_relaxed) == 0) wake_.push_back(&w->status);
         return;
       }
@@ -879,6 +904,7 @@ int SemSet::Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& ca
   w->undo_block = undo_block;
   w->alter = alter ? 1 : 0;
   w->dupsop = dupsop ? 1 : 0;
+  w->cpu = 0;  // Semop() publishes its sleeper's
   w->queue = static_cast<uint32_t>(SemQueueId::kNone);
   std::copy(sops.begin(), sops.end(), locked.Sops(w));
   SemRegionHeader& h = locked.header();
@@ -920,18 +946,33 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
 
   // Adaptive spinning: a waker on another CPU usually decides us within a
   // few microseconds (a ping-pong partner, a short critical section), and a
-  // futex sleep and wake-up costs more than that. Spin a bounded while
-  // reading our status, then sleep. How long is asked once per call (on
-  // Linux it costs a system call), not once per spurious wake-up.
-  const int spins = platform_->spin_iterations != nullptr ? platform_->spin_iterations() : kSemSpinIterations;
+  // futex sleep and wake-up costs more than that. But a waker on this CPU
+  // cannot run while we spin: then give it the CPU at once instead. The
+  // waker is most likely the process we decided last (Locked::Wake()); we
+  // publish our own CPU in the record for whoever decides us.
+  const int cpu = platform_->current_cpu != nullptr ? platform_->current_cpu() : -1;
+  const uint16_t cpu_tag = cpu >= 0 && cpu < UINT16_MAX ? static_cast<uint16_t>(cpu + 1) : 0;
+  w->cpu = cpu_tag;
+  // Awake until it sleeps: a waker deciding it meanwhile makes no wake-up call.
+  w->status.store(kSemStatusAwake, std::memory_order_relaxed);
+  const bool hand_over = cpu_tag != 0 && partner_cpu_.Get() == cpu_tag && platform_->yield != nullptr;
+  // Behind other sleepers (a contended mutex: Apache's accept lock with
+  // many children) our turn is at least a whole hand-over away, and a spin
+  // only takes the CPU from the holder: sleep at once.
+  const bool behind_others = locked->header().queued.load(std::memory_order_relaxed) > 1;
+  const int spins = behind_others ? 0 : hand_over ? kSemHandOverYields : kSemSpinIterations;
   for (;;) {
     locked->Unlock();
     // Bounded in time too: a yield on a busy machine may give the CPU away
     // for milliseconds, and the spin must stay short (it is still a window
     // in which a handler installed behind libsysv's back goes unseen).
-    const Deadline spin_end = spins > 0 ? Deadline::After(absl::Microseconds(kSemSpinMicros)) : Deadline::Infinite();
+    const Deadline spin_end = hand_over ? Deadline::Infinite() : Deadline::After(absl::Microseconds(kSemSpinMicros));
     for (int spin = 0; spin < spins; ++spin) {
-      if (w->status.load(std::memory_order_acquire) != kSemStatusPending) break;
+      if (!SemStatusPending(w->status.load(std::memory_order_acquire))) break;
+      if (hand_over) {
+        platform_->yield();
+        continue;
+      }
       CpuRelax();
       if ((spin & (kSpinsPerYield - 1)) == kSpinsPerYield - 1) {
         if (spin_end.HasExpired()) break;
@@ -942,11 +983,17 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     // waker killed after deciding us); we then look again as after a
     // spurious wake-up.
     WaitResult wait = WaitResult::kWoken;
-    if (w->status.load(std::memory_order_acquire) == kSemStatusPending) {
+    // Announce the sleep (kSemStatusAwake -> kSemStatusPending) so that a
+    // waker deciding us from now on wakes us; a decision already made
+    // fails the exchange, and one made after it makes the sleep return at
+    // once (the word no longer holds kSemStatusPending).
+    uint32_t expected = kSemStatusAwake;
+    if (w->status.compare_exchange_strong(expected, kSemStatusPending, std::memory_order_acq_rel) ||
+        expected == kSemStatusPending) {
       wait = platform_->Sleep(&w->status, kSemStatusPending, deadline, signal_epoch);
     }
     uint32_t status = w->status.load(std::memory_order_acquire);
-    if (status != kSemStatusPending && Decision(status)) {
+    if (!SemStatusPending(status) && Decision(status)) {
       w->released.store(1, std::memory_order_release);
       return static_cast<int>(status);
     }
@@ -955,7 +1002,7 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     // the kernel's sleeper retakes the set's lock.
     if (int lock_error = locked->Lock(); lock_error != 0) return lock_error;
     status = w->status.load(std::memory_order_acquire);
-    if (status != kSemStatusPending && Decision(status)) {
+    if (!SemStatusPending(status) && Decision(status)) {
       w->released.store(1, std::memory_order_release);
       return static_cast<int>(status);
     }
@@ -977,6 +1024,7 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     error = Recheck(*locked, sops, caller, &index);
     if (error != kSemQueued) return error;
     w = locked->Waiter(index);
+    w->cpu = cpu_tag;
   }
   locked->UnlinkQueue(w);
   locked->FreeRecord(index);
@@ -991,7 +1039,7 @@ int SemSet::Recheck(Locked& locked, absl::Span<const SemOp> sops, const Caller& 
   // Still the record this call queued: our pid, still pending and queued,
   // our very operation, our undo record.
   const bool ours = w != nullptr && w->pid == caller.pid &&
-                    w->status.load(std::memory_order_acquire) == kSemStatusPending &&
+                    SemStatusPending(w->status.load(std::memory_order_acquire)) &&
                     w->queue != static_cast<uint32_t>(SemQueueId::kNone) && w->nsops == nsops &&
                     std::equal(sops.begin(), sops.end(), locked.Sops(w), [](const SemOp& a, const SemOp& b) {
                       return a.num == b.num && a.op == b.op && a.flg == b.flg;
@@ -1054,7 +1102,7 @@ int SemSet::EndFor(uint32_t index, int32_t pid, int reason) {
   if (w == nullptr || w->pid != pid) return reason != 0 ? reason : (locked.removed() ? EIDRM : 0);
   const uint32_t status = w->status.load(std::memory_order_acquire);
   int result = reason;
-  if (status != kSemStatusPending) {
+  if (!SemStatusPending(status)) {
     result = static_cast<int>(status);  // decided first: that is the answer
     // Only 0, ERANGE, and EIDRM for a removed set are decisions the set
     // makes; anything else was written by a scribbler: "done", as above.
@@ -1253,7 +1301,7 @@ void SemSet::Remove() {
   locked->ForEachRecord(locked->ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
     if (kind != SemBlockKind::kWaiter) return;
     SemWaiter* w = locked->Waiter(i);
-    if (w->status.load(std::memory_order_relaxed) == kSemStatusPending) locked->Decide(i, w, EIDRM);
+    if (SemStatusPending(w->status.load(std::memory_order_relaxed))) locked->Decide(i, w, EIDRM);
   });
   locked->MarkRemoved();
   if (!held) {

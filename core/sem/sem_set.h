@@ -84,6 +84,7 @@
 #ifndef SYSV_CORE_SEM_SEM_SET_H_
 #define SYSV_CORE_SEM_SEM_SET_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -250,6 +251,31 @@ class SemSet {
   const ObjectTable* table_ = nullptr;
   int32_t id_ = -1;
   bool owner_ = false;
+
+  // A process-local hint, shared by the process's threads (hence atomic)
+  // and copied with the SemSet. Hints only speed things up: each is checked
+  // (or only tunes a spin) where it is used.
+  template <typename T>
+  class Hint {
+   public:
+    explicit Hint(T initial) : value_(initial) {}
+    Hint(const Hint& other) : value_(other.Get()) {}
+    Hint& operator=(const Hint& other) {
+      Set(other.Get());
+      return *this;
+    }
+    T Get() const { return value_.load(std::memory_order_relaxed); }
+    void Set(T value) { value_.store(value, std::memory_order_relaxed); }
+
+   private:
+    std::atomic<T> value_;
+  };
+  // 1 + the CPU of the sleeper this process decided last (SemWaiter::cpu),
+  // 0 before it decided any.
+  Hint<uint16_t> partner_cpu_{0};
+  // The block of this process's undo record, as FindUndo() last found it
+  // (it checks the record is still there and still this process's).
+  Hint<uint32_t> undo_block_{kNoBlock};
 };
 
 }  // namespace sysv::core

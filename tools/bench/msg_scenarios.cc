@@ -1,6 +1,6 @@
 // Message queues: one producer and one consumer at three message sizes, a
-// request/reply ping-pong, and four producers with four consumers on one
-// queue. Queues are created with the default limits (msgmnb 16384 bytes on
+// request/reply ping-pong on one queue and on two, and four producers with
+// four consumers on one queue. Queues are created with the default limits (msgmnb 16384 bytes on
 // both sides), so an 8 KiB stream runs with at most two messages queued.
 // Every process opens the queue before the clock starts (OpenQueue()).
 #include <cerrno>
@@ -119,6 +119,51 @@ absl::StatusOr<Sample> PingPong(const BenchApi& api, const RunSize& size, Placem
   return Sample{static_cast<double>(rounds), seconds};
 }
 
+// The classic client/server pair: requests on one queue, replies on
+// another, 64 B, msgtyp 0 on both sides; this process is the client.
+// Round trips per second.
+absl::StatusOr<Sample> RequestReply(const BenchApi& api, const RunSize& size) {
+  absl::StatusOr<ScopedObject> requests = ScopedObject::Create(api, ScopedObject::kMsg, 0);
+  if (!requests.ok()) return requests.status();
+  absl::StatusOr<ScopedObject> replies = ScopedObject::Create(api, ScopedObject::kMsg, 0);
+  if (!replies.ok()) return replies.status();
+  const int in = requests->id();
+  const int out = replies->id();
+  const long rounds = size.Count(20000, 200);
+  constexpr size_t kBytes = 64;
+  auto open_both = [&api, in, out]() {
+    const int err = OpenQueue(api, in);
+    return err != 0 ? err : OpenQueue(api, out);
+  };
+  WorkerGroup workers;
+  absl::Status spawned = workers.Spawn([&api, in, out, rounds]() {
+    auto message = std::make_unique<Message>();
+    for (long i = 0; i < rounds; ++i) {
+      const ssize_t got = api.msgrcv(in, message.get(), kMaxText, 0, 0);
+      if (got < 0) return errno;
+      if (api.msgsnd(out, message.get(), static_cast<size_t>(got), 0) != 0) return errno;
+    }
+    return 0;
+  }, open_both);
+  if (!spawned.ok()) return spawned;
+  if (const int err = open_both(); err != 0) {
+    errno = err;
+    return CallFailed(api, "msgrcv");
+  }
+  if (absl::Status started = workers.Start(); !started.ok()) return started;
+  auto message = std::make_unique<Message>();
+  message->mtype = 1;
+  std::memset(message->mtext, 'r', kBytes);
+  Stopwatch watch;
+  for (long i = 0; i < rounds; ++i) {
+    if (api.msgsnd(in, message.get(), kBytes, 0) != 0) return CallFailed(api, "msgsnd");
+    if (api.msgrcv(out, message.get(), kMaxText, 0, 0) < 0) return CallFailed(api, "msgrcv");
+  }
+  const double seconds = watch.Seconds();
+  if (absl::Status done = workers.Wait(); !done.ok()) return done;
+  return Sample{static_cast<double>(rounds), seconds};
+}
+
 // Four producers and four consumers, 64-byte messages, one queue: messages
 // per second through the queue.
 absl::StatusOr<Sample> ManyToMany(const BenchApi& api, const RunSize& size) {
@@ -157,6 +202,8 @@ void AddMsgScenarios(std::vector<Scenario>& out) {
   }
   AddPingPongs(out, "msg/pingpong", "request and reply between two processes, 64 B, one queue", 2.0,
                PingPong);
+  out.push_back({"msg/request-reply", "client and server, requests on one queue, replies on another, 64 B, msgtyp 0",
+                 "round trip", Figure::kRate, 3.0, false, RequestReply});
   out.push_back({"msg/4x4", "4 producer and 4 consumer processes, 64 B, one queue", "message", Figure::kRate,
                  1.0, false, ManyToMany});
 }

@@ -59,9 +59,9 @@ struct Scenario {
 // variants show each case apart.
 enum class Placement { kScheduler, kSameCpu, kTwoCpus };
 
-// A ping-pong three times: placed by the scheduler (the row with the
-// target), then both processes on one CPU, then on two CPUs (where the
-// process may use two); see Placement.
+// A ping-pong three times: placed by the scheduler (target `target`), then
+// both processes on one CPU (target 1x), then on two CPUs (where the
+// process may use two; target 3x); see Placement.
 void AddPingPongs(std::vector<Scenario>& out, const std::string& name, const std::string& description,
                   double target, absl::StatusOr<Sample> (*run)(const BenchApi&, const RunSize&, Placement));
 

@@ -121,8 +121,10 @@ void AddPingPongs(std::vector<Scenario>& out, const std::string& name, const std
        {Variant{Placement::kScheduler, "", ""}, Variant{Placement::kSameCpu, "/1cpu", ", both on one CPU"},
         Variant{Placement::kTwoCpus, "/2cpus", ", on two CPUs"}}) {
     if (variant.placement == Placement::kTwoCpus && AllowedCpus().size() < 2) continue;
-    std::optional<double> wanted;
-    if (variant.placement == Placement::kScheduler) wanted = target;
+    // Issue #14: pinned processes are how latency-sensitive code deploys.
+    std::optional<double> wanted = target;
+    if (variant.placement == Placement::kSameCpu) wanted = 1.0;
+    if (variant.placement == Placement::kTwoCpus) wanted = 3.0;
     const Placement placement = variant.placement;
     out.push_back({absl::StrCat(name, variant.suffix), absl::StrCat(description, variant.where), "round trip",
                    Figure::kRate, wanted, false, [run, placement](const BenchApi& api, const RunSize& size) {

@@ -1,5 +1,6 @@
 // Semaphores: the fast path alone, a hand-over between two processes, and a
-// semaphore used as a mutex by 2, 4 and 8 processes.
+// semaphore used as a mutex by 2, 4 and 8 processes, without and with
+// SEM_UNDO.
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
@@ -59,7 +60,8 @@ absl::StatusOr<Sample> PingPong(const BenchApi& api, const RunSize& size, Placem
 
 // `processes` processes take and release one semaphore (initially 1) with
 // an empty critical section: acquisitions per second, all processes together.
-absl::StatusOr<Sample> Mutex(const BenchApi& api, const RunSize& size, int processes) {
+// `flags` go with both operations (SEM_UNDO: Apache's `Mutex sysvsem`).
+absl::StatusOr<Sample> Mutex(const BenchApi& api, const RunSize& size, int processes, short flags) {
   absl::StatusOr<ScopedObject> set = ScopedObject::Create(api, ScopedObject::kSem, 1);
   if (!set.ok()) return set.status();
   const int id = set->id();
@@ -69,9 +71,9 @@ absl::StatusOr<Sample> Mutex(const BenchApi& api, const RunSize& size, int proce
   const long per_process = size.Count(40000, 400) / processes;
   WorkerGroup workers;
   for (int w = 0; w < processes; ++w) {
-    absl::Status spawned = workers.Spawn([&api, id, per_process]() {
-      struct sembuf lock = {0, -1, 0};
-      struct sembuf unlock = {0, 1, 0};
+    absl::Status spawned = workers.Spawn([&api, id, per_process, flags]() {
+      struct sembuf lock = {0, -1, flags};
+      struct sembuf unlock = {0, 1, flags};
       for (long i = 0; i < per_process; ++i) {
         if (api.semop(id, &lock, 1) != 0 || api.semop(id, &unlock, 1) != 0) return errno;
       }
@@ -95,7 +97,14 @@ void AddSemScenarios(std::vector<Scenario>& out) {
     out.push_back({absl::StrCat("sem/mutex/", processes),
                    absl::StrCat("one semaphore as a mutex, ", processes, " processes"), "acquisition",
                    Figure::kRate, 1.0, false, [processes](const BenchApi& api, const RunSize& size) {
-                     return Mutex(api, size, processes);
+                     return Mutex(api, size, processes, 0);
+                   }});
+  }
+  for (int processes : {2, 4, 8}) {
+    out.push_back({absl::StrCat("sem/mutex/", processes, "/undo"),
+                   absl::StrCat("one semaphore as a mutex with SEM_UNDO, ", processes, " processes"),
+                   "acquisition", Figure::kRate, 1.0, false, [processes](const BenchApi& api, const RunSize& size) {
+                     return Mutex(api, size, processes, SEM_UNDO);
                    }});
   }
 }
