@@ -94,6 +94,11 @@ inline constexpr size_t kKpPidOffset = 220;
 // The bytes a record must have for the fields above.
 inline constexpr size_t kKinfoProcMinSize = kKpPidOffset + 4;
 
+// Further fields, read by ParseKinfoOwner(): `uid_t kp_uid` (the effective
+// uid; kp_ruid is the real one) and `pid_t kp_ppid`.
+inline constexpr size_t kKpUidOffset = 132;
+inline constexpr size_t kKpPpidOffset = 224;
+
 // With KERN_PROC_FLAG_LWP or'ed into KERN_PROC_PID, sysctl answers one
 // record per LWP (sys/kern/kern_proc.c:sysctl_out_proc()), each with that
 // LWP in the trailing `struct kinfo_lwp kp_lwp`, whose first fields are

@@ -4,7 +4,8 @@
 // runs against real processes and threads. testonly; never linked into a
 // product.
 //
-// Mapping: Linux state Z or X (exited) -> no record, as DragonFly's pfind()
+// Mapping: kp_uid is the effective uid of /proc/<pid>/status, kp_ppid field
+// 4 of stat. Linux state Z or X (exited) -> no record, as DragonFly's pfind()
 // skips zombies; T or t -> SSTOP; anything else -> SACTIVE. kp_start is the
 // Linux start time (clock ticks after boot) turned into seconds and
 // microseconds after boot, where DragonFly has the wall-clock time of the
@@ -48,6 +49,7 @@ void Put(unsigned char* record, size_t offset, T value) {
 struct TaskStat {
   char state;
   uint64_t start_ticks;
+  int32_t ppid;
 };
 
 // /proc/.../stat of a process or task: nullopt if it is not there (or went
@@ -69,6 +71,7 @@ std::optional<TaskStat> ReadTaskStat(const std::string& path, bool* garbled) {
   }
   cursor += 2;
   const char state = *cursor;
+  const int32_t ppid = cursor[1] == ' ' ? static_cast<int32_t>(std::strtol(cursor + 2, nullptr, 10)) : 0;
   for (int field = 3; field < 22; ++field) {
     cursor = std::strchr(cursor, ' ');
     if (cursor == nullptr) {
@@ -77,7 +80,25 @@ std::optional<TaskStat> ReadTaskStat(const std::string& path, bool* garbled) {
     }
     ++cursor;
   }
-  return TaskStat{state, std::strtoull(cursor, nullptr, 10)};
+  return TaskStat{state, std::strtoull(cursor, nullptr, 10), ppid};
+}
+
+// The effective uid, from the "Uid:" line of /proc/<pid>/status (real,
+// effective, saved, file system); 0 if it cannot be read.
+uint32_t EffectiveUid(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[4096];
+  const ssize_t got = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (got <= 0) return 0;
+  text[got] = '\0';
+  const char* line = std::strstr(text, "\nUid:");
+  if (line == nullptr) return 0;
+  char* end;
+  std::strtoul(line + 5, &end, 10);  // the real uid
+  return static_cast<uint32_t>(std::strtoul(end, nullptr, 10));
 }
 
 bool Exited(char state) { return state == 'Z' || state == 'X' || state == 'x'; }
@@ -91,6 +112,8 @@ void Fill(unsigned char* record, pid_t pid, const TaskStat& process, int32_t lwp
   Put<int64_t>(record, abi::kKpStartUsecOffset,
                static_cast<int64_t>((process.start_ticks % hz) * (1'000'000 / hz)));
   Put<int32_t>(record, abi::kKpPidOffset, static_cast<int32_t>(pid));
+  Put<uint32_t>(record, abi::kKpUidOffset, EffectiveUid(pid));
+  Put<int32_t>(record, abi::kKpPpidOffset, process.ppid);
   Put<int32_t>(record, abi::kKpLwpPidOffset, static_cast<int32_t>(pid));
   Put<int32_t>(record, abi::kKpLwpTidOffset, lwp);
 }

@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +30,9 @@ struct Registration {
   int16_t filter = 0;
   uint64_t udata = 0;
   uint64_t cookie = 0;  // epoll_event.data; fresh on every EV_ADD
-  int pidfd = -1;       // kFilterProc only; owned
+  int pidfd = -1;       // kFilterProc: a pidfd; kFilterTimer: a timerfd;
+                        // kFilterSignal: a signalfd; owned
+  bool oneshot = false; // kFilterTimer: EV_ONESHOT
 };
 
 struct Queue {
@@ -132,10 +137,79 @@ int AddProc(Queue& queue, int epoll_fd, const KEvent& change) {
   return 0;
 }
 
-int DeleteProc(Queue& queue, int epoll_fd, const KEvent& change) {
-  auto it = queue.registrations.find({change.ident, kFilterProc});
+// EV_DELETE of a registration not keyed by a descriptor (a pid, a timer).
+int DeleteKeyed(Queue& queue, int epoll_fd, const KEvent& change) {
+  auto it = queue.registrations.find({change.ident, change.filter});
   if (it == queue.registrations.end()) return Fail(ENOENT);
   Forget(queue, epoll_fd, it->second);
+  return 0;
+}
+
+// EVFILT_TIMER as filt_timerattach() has it: `data` milliseconds, then
+// every `data` ms unless EV_ONESHOT; adding an existing timer restarts it.
+int AddTimer(Queue& queue, int epoll_fd, const KEvent& change) {
+  if (change.data <= 0) return Fail(EINVAL);
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterTimer};
+  if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
+    Forget(queue, epoll_fd, it->second);
+  }
+  const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (timer < 0) return -1;
+  struct itimerspec spec = {};
+  spec.it_value.tv_sec = change.data / 1000;
+  spec.it_value.tv_nsec = (change.data % 1000) * 1'000'000;
+  if ((change.flags & kFlagOneshot) == 0) spec.it_interval = spec.it_value;
+  Registration registration;
+  registration.ident = change.ident;
+  registration.filter = kFilterTimer;
+  registration.udata = change.udata;
+  registration.cookie = queue.next_cookie++;
+  registration.pidfd = timer;
+  registration.oneshot = (change.flags & kFlagOneshot) != 0;
+  struct epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = registration.cookie;
+  if (timerfd_settime(timer, 0, &spec, nullptr) != 0 ||
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer, &event) != 0) {
+    const int errnum = errno;
+    close(timer);
+    return Fail(errnum);
+  }
+  queue.cookies[registration.cookie] = key;
+  queue.registrations.emplace(key, registration);
+  return 0;
+}
+
+// EVFILT_SIGNAL as filt_sigattach() has it: an attempt to deliver signal
+// `ident` to the process fires the note, whatever the signal's disposition
+// (the double sees a signal only while it is blocked: a signalfd).
+int AddSignal(Queue& queue, int epoll_fd, const KEvent& change) {
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterSignal};
+  if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
+    it->second.udata = change.udata;
+    return 0;
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  if (sigaddset(&mask, static_cast<int>(change.ident)) != 0) return Fail(EINVAL);
+  const int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return -1;
+  Registration registration;
+  registration.ident = change.ident;
+  registration.filter = kFilterSignal;
+  registration.udata = change.udata;
+  registration.cookie = queue.next_cookie++;
+  registration.pidfd = fd;
+  struct epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = registration.cookie;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+    const int errnum = errno;
+    close(fd);
+    return Fail(errnum);
+  }
+  queue.cookies[registration.cookie] = key;
+  queue.registrations.emplace(key, registration);
   return 0;
 }
 
@@ -150,7 +224,13 @@ int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
     case kFilterProc:
       if (add && change.fflags != kNoteExit) return Fail(EINVAL);
       return add ? AddProc(queue, epoll_fd, change)
-                 : DeleteProc(queue, epoll_fd, change);
+                 : DeleteKeyed(queue, epoll_fd, change);
+    case kFilterTimer:
+      return add ? AddTimer(queue, epoll_fd, change)
+                 : DeleteKeyed(queue, epoll_fd, change);
+    case kFilterSignal:
+      return add ? AddSignal(queue, epoll_fd, change)
+                 : DeleteKeyed(queue, epoll_fd, change);
     default:
       return Fail(EINVAL);
   }
@@ -228,6 +308,27 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
         if ((ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) != 0) {
           out.flags |= kFlagEof;
         }
+      } else if (registration.filter == kFilterSignal) {
+        // The deliveries since the last report (EV_CLEAR is implied).
+        struct signalfd_siginfo info;
+        intptr_t count = 0;
+        while (read(registration.pidfd, &info, sizeof(info)) == sizeof(info)) ++count;
+        if (count == 0) {
+          --stored;
+          continue;
+        }
+        out.flags = kFlagAdd | kFlagClear;
+        out.data = count;
+      } else if (registration.filter == kFilterTimer) {
+        // The expirations since the last report (EV_CLEAR is implied).
+        uint64_t expirations = 0;
+        if (read(registration.pidfd, &expirations, sizeof(expirations)) != sizeof(expirations)) {
+          --stored;  // already consumed: nothing to report
+          continue;
+        }
+        out.flags = kFlagAdd | kFlagClear | (registration.oneshot ? kFlagOneshot : 0);
+        out.data = static_cast<intptr_t>(expirations);
+        if (registration.oneshot) Forget(queue, kq, registration);
       } else {
         // filt_proc(): EV_CLEAR is set at attach, EV_EOF | EV_ONESHOT at
         // exit, and the one-shot note is deleted once reported.
