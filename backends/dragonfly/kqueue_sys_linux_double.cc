@@ -106,6 +106,29 @@ int DeleteRead(Queue& queue, int epoll_fd, const KEvent& change) {
   return rc == 0 ? 0 : Fail(ENOENT);
 }
 
+// Registers `fd` (a pidfd, timerfd or signalfd the double made for the
+// note; owned from now on, closed on failure) under `change`'s key.
+int RegisterOwned(Queue& queue, int epoll_fd, const KEvent& change, int fd, bool oneshot) {
+  Registration registration;
+  registration.ident = change.ident;
+  registration.filter = change.filter;
+  registration.udata = change.udata;
+  registration.cookie = queue.next_cookie++;
+  registration.pidfd = fd;
+  registration.oneshot = oneshot;
+  struct epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = registration.cookie;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+    const int errnum = errno;
+    close(fd);
+    return Fail(errnum);
+  }
+  queue.cookies[registration.cookie] = {change.ident, change.filter};
+  queue.registrations.emplace(std::make_pair(change.ident, change.filter), registration);
+  return 0;
+}
+
 int AddProc(Queue& queue, int epoll_fd, const KEvent& change) {
   const std::pair<uintptr_t, int16_t> key{change.ident, kFilterProc};
   if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
@@ -118,23 +141,7 @@ int AddProc(Queue& queue, int epoll_fd, const KEvent& change) {
   // process has been reaped: DragonFly's filt_procattach() with zpfind().
   const long pidfd = syscall(SYS_pidfd_open, pid, 0);
   if (pidfd < 0) return -1;
-  Registration registration;
-  registration.ident = change.ident;
-  registration.filter = kFilterProc;
-  registration.udata = change.udata;
-  registration.cookie = queue.next_cookie++;
-  registration.pidfd = static_cast<int>(pidfd);
-  struct epoll_event event = {};
-  event.events = EPOLLIN;
-  event.data.u64 = registration.cookie;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, registration.pidfd, &event) != 0) {
-    const int errnum = errno;
-    close(registration.pidfd);
-    return Fail(errnum);
-  }
-  queue.cookies[registration.cookie] = key;
-  queue.registrations.emplace(key, registration);
-  return 0;
+  return RegisterOwned(queue, epoll_fd, change, static_cast<int>(pidfd), /*oneshot=*/true);
 }
 
 // EV_DELETE of a registration not keyed by a descriptor (a pid, a timer).
@@ -159,25 +166,12 @@ int AddTimer(Queue& queue, int epoll_fd, const KEvent& change) {
   spec.it_value.tv_sec = change.data / 1000;
   spec.it_value.tv_nsec = (change.data % 1000) * 1'000'000;
   if ((change.flags & kFlagOneshot) == 0) spec.it_interval = spec.it_value;
-  Registration registration;
-  registration.ident = change.ident;
-  registration.filter = kFilterTimer;
-  registration.udata = change.udata;
-  registration.cookie = queue.next_cookie++;
-  registration.pidfd = timer;
-  registration.oneshot = (change.flags & kFlagOneshot) != 0;
-  struct epoll_event event = {};
-  event.events = EPOLLIN;
-  event.data.u64 = registration.cookie;
-  if (timerfd_settime(timer, 0, &spec, nullptr) != 0 ||
-      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer, &event) != 0) {
+  if (timerfd_settime(timer, 0, &spec, nullptr) != 0) {
     const int errnum = errno;
     close(timer);
     return Fail(errnum);
   }
-  queue.cookies[registration.cookie] = key;
-  queue.registrations.emplace(key, registration);
-  return 0;
+  return RegisterOwned(queue, epoll_fd, change, timer, (change.flags & kFlagOneshot) != 0);
 }
 
 // EVFILT_SIGNAL as filt_sigattach() has it: an attempt to deliver signal
@@ -194,23 +188,7 @@ int AddSignal(Queue& queue, int epoll_fd, const KEvent& change) {
   if (sigaddset(&mask, static_cast<int>(change.ident)) != 0) return Fail(EINVAL);
   const int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (fd < 0) return -1;
-  Registration registration;
-  registration.ident = change.ident;
-  registration.filter = kFilterSignal;
-  registration.udata = change.udata;
-  registration.cookie = queue.next_cookie++;
-  registration.pidfd = fd;
-  struct epoll_event event = {};
-  event.events = EPOLLIN;
-  event.data.u64 = registration.cookie;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
-    const int errnum = errno;
-    close(fd);
-    return Fail(errnum);
-  }
-  queue.cookies[registration.cookie] = key;
-  queue.registrations.emplace(key, registration);
-  return 0;
+  return RegisterOwned(queue, epoll_fd, change, fd, /*oneshot=*/false);
 }
 
 int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
