@@ -156,7 +156,9 @@ for file in "${files[@]}"; do
     passed=$((passed + 1))
   else
     echo "FAILED  $file"
-    sed 's/^/        /' "$tmp/err" | head -n "${ERROR_LINES:-40}"
+    # The first lines of the diagnostics (a pipe into head would end the
+    # script with SIGPIPE under pipefail).
+    sed -n "1,${ERROR_LINES:-40}s/^/        /p" "$tmp/err"
     failed=$((failed + 1))
   fi
 done
