@@ -5,17 +5,14 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "backends/common/stop_signal_set.h"
 #include "backends/dragonfly/kqueue_sys.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::dragonfly_backend {
 
 absl::StatusOr<sysv::backend::UniqueFd> OpenStopSignals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  (void)sysv::backend::BlockStopSignals();
   const int kq = KqueueOpen();
   if (kq < 0) return core::ErrnoStatus(errno, "kqueue");
   KEvent changes[2];

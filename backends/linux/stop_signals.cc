@@ -5,16 +5,13 @@
 
 #include <cerrno>
 
+#include "backends/common/stop_signal_set.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::linux_backend {
 
 absl::StatusOr<sysv::backend::UniqueFd> OpenStopSignals() {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  const sigset_t stop_signals = sysv::backend::BlockStopSignals();
   sysv::backend::UniqueFd fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!fd) return core::ErrnoStatus(errno, "signalfd");
   return fd;
