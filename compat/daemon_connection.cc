@@ -26,6 +26,9 @@ absl::StatusOr<backend::UniqueFd> ConnectToDaemon(const backend::NamespaceDir& d
                                "daemon of a namespace runs as its directory's owner (uid %u) or root",
                                socket, peer->pid, peer->uid, verified->owner));
   }
+  // Where the daemon cannot learn our pid from the socket itself, it waits
+  // for this (backends/<os>/platform.h).
+  if (absl::Status status = platform::IntroduceSelf(fd->get()); !status.ok()) return status;
   return fd;
 }
 

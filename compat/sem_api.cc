@@ -17,6 +17,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "backends/platform.h"
 #include "compat/access_verdict.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
@@ -157,7 +158,7 @@ int WaitZeroThroughDaemon(Runtime& runtime, int semid, absl::Span<const core::Se
   wire::SemWaitZeroRequest request{};
   request.id = semid;
   request.nsops = static_cast<uint32_t>(sops.size());
-  request.tid = static_cast<int32_t>(gettid());
+  request.tid = platform::CurrentThreadId();
   for (size_t i = 0; i < sops.size(); ++i) request.sops[i] = wire::WireSemOp{sops[i].num, sops[i].op, sops[i].flg};
   const core::Deadline deadline = timeout_nanos < 0 ? core::Deadline::Infinite()
                                                     : core::Deadline::After(absl::Nanoseconds(timeout_nanos));

@@ -34,19 +34,19 @@ absl::StatusOr<backend::GuardedMapping> MapGuarded(int fd, uint64_t size, bool w
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid, uint64_t start_time,
-                                                                     int pidfd, bool create) {
+                                                                     int process_fd, bool create) {
   auto process = std::make_unique<ClientProcess>();
   process->pid = pid;
   process->start_time = start_time;
-  if (pidfd >= 0) {
-    process->pidfd = UniqueFd(fcntl(pidfd, F_DUPFD_CLOEXEC, 0));
-    if (!process->pidfd) return core::ErrnoStatus(errno, "dup of a pidfd");
+  if (process_fd >= 0) {
+    process->process_fd = UniqueFd(fcntl(process_fd, F_DUPFD_CLOEXEC, 0));
+    if (!process->process_fd) return core::ErrnoStatus(errno, "dup of a process descriptor");
   } else {
-    absl::StatusOr<UniqueFd> opened = platform::OpenPidfd(pid);
+    absl::StatusOr<UniqueFd> opened = platform::OpenProcessHandle(pid);
     if (!opened.ok()) return opened.status();
-    process->pidfd = *std::move(opened);
+    process->process_fd = *std::move(opened);
     // Opened by pid: alive after the open with that start time, so the
-    // pidfd names that instance.
+    // process_fd names that instance.
     if (!platform::ProcessAlive(pid, start_time)) {
       return core::ErrnoStatus(ESRCH, absl::StrFormat("process %d started at %d is gone", pid, start_time));
     }
@@ -62,7 +62,7 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
   // system a write to an unallocated page is SIGBUS, which would kill the
   // daemon. Allocating first makes registration fail with ENOMEM instead.
   if (create) {
-    if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
+    if (const int err = platform::AllocateFileSpace(fd->get(), static_cast<off_t>(size)); err != 0) {
       (void)platform::UnlinkRegionFile(ledger_dir_fd_, name);
       return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                                absl::StrFormat("cannot allocate ledger %s: %s", name, std::strerror(err)));
@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
              : core::AttachLedger::Open(process->ledger_map.data(), process->ledger_map.size());
   if (!ledger.ok()) return ledger.status();
   process->ledger.emplace(*ledger);
-  if (absl::Status status = watch_(process->pidfd.get(), pid); !status.ok()) return status;
+  if (absl::Status status = watch_(process->process_fd.get(), pid); !status.ok()) return status;
   return process;
 }
 
@@ -90,7 +90,7 @@ core::ShmGrants ClientRegistry::InheritedGrants(const Registrant& who) {
   absl::StatusOr<platform::ProcStat> stat = platform::ReadProcStat(who.pid);
   if (!stat.ok() || stat->start_time != who.start_time) return {};
   auto parent = processes_.find(stat->ppid);
-  if (parent == processes_.end() || platform::PidfdExited(parent->second->pidfd.get())) return {};
+  if (parent == processes_.end() || platform::ProcessHandleExited(parent->second->process_fd.get())) return {};
   // Still running, so still the pid's process, and the child's parent now.
   // Either it forked the child, or it reaped the child's dead parent (a
   // subreaper or init): the same user's holdings only.
@@ -112,7 +112,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   const int32_t pid = who.pid;
   // The connection's own process must still be running: a channel kept by
   // another process after it died speaks for no one.
-  if (platform::PidfdExited(who.pidfd)) {
+  if (platform::ProcessHandleExited(who.process_fd)) {
     return core::ErrnoStatus(ESRCH, absl::StrFormat("the process %d that connected has exited", pid));
   }
   if (auto it = processes_.find(pid); it != processes_.end()) {
@@ -121,10 +121,10 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
       // Another instance's record. Both cannot be alive under one pid; if the
       // record's is, the registrant is not (checked above, but it may have
       // died since): refuse rather than hand over a live process's ledger.
-      if (!platform::PidfdExited(process->pidfd.get())) {
+      if (!platform::ProcessHandleExited(process->process_fd.get())) {
         return core::ErrnoStatus(ESRCH, absl::StrFormat("pid %d names another process", pid));
       }
-      // The pid was reused before its pidfd reported the exit.
+      // The pid was reused before its process_fd reported the exit.
       Retire(pid, on_exit);
     } else {
       if (fresh_image) {
@@ -148,7 +148,7 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   }
   // A ledger may exist from before a daemon restart that Recover() missed.
   (void)platform::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, who.start_time));
-  absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, who.start_time, who.pidfd, /*create=*/true);
+  absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, who.start_time, who.process_fd, /*create=*/true);
   if (!process.ok()) return process.status();
   (*process)->uid = who.uid;
   if (!fresh_image) (*process)->shm_grants = InheritedGrants(who);
@@ -167,7 +167,7 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
   if (auto held = records_per_user_.find(process->uid); held != records_per_user_.end() && --held->second == 0) {
     records_per_user_.erase(held);
   }
-  unwatch_(process->pidfd.get());
+  unwatch_(process->process_fd.get());
   // Out of the census before folding, so the fold sees no live attachments.
   on_exit(*process);
   if (process->ledger_map.faulted()) {
@@ -205,7 +205,7 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
       continue;
     }
     if (platform::ProcessAlive(pid, start_time)) {
-      absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, /*pidfd=*/-1, /*create=*/false);
+      absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, /*process_fd=*/-1, /*create=*/false);
       if (process.ok()) {
         (*process)->sets_unknown = true;
         recover_grants(**process);

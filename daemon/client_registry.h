@@ -1,9 +1,9 @@
 // The client processes the daemon knows: one record per live process that
-// has registered, with its pidfd watch and its attach ledger.
+// has registered, with its process_fd watch and its attach ledger.
 //
 // A process record outlives its connections (exec closes them; the new image
 // registers again under the same pid) and ends only when the process dies,
-// which the event loop learns from the pidfd. Records are also files (the
+// which the event loop learns from the process_fd. Records are also files (the
 // ledgers), so a restarted daemon re-adopts the processes still alive and
 // folds away the ones that died while it was down.
 //
@@ -54,7 +54,7 @@ struct ClientProcess {
   // kUncounted for a record re-adopted after a restart.
   static constexpr uint32_t kUncounted = UINT32_MAX;
   uint32_t uid = kUncounted;
-  backend::UniqueFd pidfd;
+  backend::UniqueFd process_fd;
   backend::UniqueFd ledger_fd;
   // Guarded: the process holds a read-write descriptor of its ledger and
   // may truncate it (backends/common/guarded_mapping.h). A faulted ledger
@@ -78,8 +78,8 @@ class ClientRegistry : public core::ShmRegistry::Census {
  public:
   // `on_exit(pid)` is called from the event loop when a process dies; the
   // owner then calls Retire().
-  using WatchFn = std::function<absl::Status(int pidfd, int32_t pid)>;
-  using UnwatchFn = std::function<void(int pidfd)>;
+  using WatchFn = std::function<absl::Status(int process_fd, int32_t pid)>;
+  using UnwatchFn = std::function<void(int process_fd)>;
 
   // `share`: records one user may hold (0: unlimited).
   ClientRegistry(int ledger_dir_fd, uint32_t ledger_capacity, uint32_t share, WatchFn watch, UnwatchFn unwatch)
@@ -89,12 +89,12 @@ class ClientRegistry : public core::ShmRegistry::Census {
         watch_(std::move(watch)),
         unwatch_(std::move(unwatch)) {}
 
-  // Who registers: the process instance behind a connection (its pidfd and
+  // Who registers: the process instance behind a connection (its process_fd and
   // start time, taken at accept) and the connection's effective uid.
   struct Registrant {
     int32_t pid = 0;
     uint64_t start_time = 0;
-    int pidfd = -1;  // borrowed
+    int process_fd = -1;  // borrowed
     uint32_t uid = 0;
   };
 
@@ -148,10 +148,10 @@ class ClientRegistry : public core::ShmRegistry::Census {
   int ledger_dir_fd() const { return ledger_dir_fd_; }
 
  private:
-  // The record of instance (`pid`, `start_time`): its pidfd is a duplicate
-  // of `pidfd` if given (>= 0), else opened and checked against the start
+  // The record of instance (`pid`, `start_time`): its process_fd is a duplicate
+  // of `process_fd` if given (>= 0), else opened and checked against the start
   // time.
-  absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time, int pidfd,
+  absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time, int process_fd,
                                                        bool create);
   // The grants `who`, a forked child registering, holds from its parent.
   core::ShmGrants InheritedGrants(const Registrant& who);

@@ -40,10 +40,10 @@ class ClientRegistryTest : public ::testing::Test {
         dir_.get(), 16, share, [](int, int32_t) { return absl::OkStatus(); }, [](int) {});
   }
 
-  // Registers `who` (an instance of a live process, through `pidfd`).
+  // Registers `who` (an instance of a live process, through `process_fd`).
   static absl::StatusOr<ClientProcess*> Register(ClientRegistry& registry, pid_t pid, uint64_t start_time,
-                                                 int pidfd, uint32_t uid, bool fresh_image = false) {
-    return registry.Register(ClientRegistry::Registrant{pid, start_time, pidfd, uid}, fresh_image,
+                                                 int process_fd, uint32_t uid, bool fresh_image = false) {
+    return registry.Register(ClientRegistry::Registrant{pid, start_time, process_fd, uid}, fresh_image,
                              [](const ClientProcess&) {}, [](const ClientProcess&) {});
   }
 
@@ -53,20 +53,20 @@ class ClientRegistryTest : public ::testing::Test {
 
 TEST_F(ClientRegistryTest, ARecordGoesOnlyToItsOwnInstance) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
-  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(getpid());
+  ASSERT_TRUE(process_fd.ok());
   absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
-  absl::StatusOr<ClientProcess*> mine = Register(registry, getpid(), *start, pidfd->get(), 2400);
+  absl::StatusOr<ClientProcess*> mine = Register(registry, getpid(), *start, process_fd->get(), 2400);
   ASSERT_TRUE(mine.ok()) << mine.status();
   // The same instance again (a new channel of the same process): the same record.
-  absl::StatusOr<ClientProcess*> again = Register(registry, getpid(), *start, pidfd->get(), 2400);
+  absl::StatusOr<ClientProcess*> again = Register(registry, getpid(), *start, process_fd->get(), 2400);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *mine);
   // A registrant claiming this pid with another start time (a channel whose
   // process was an earlier holder of the pid) gets nothing, while the
   // record's process lives.
-  EXPECT_EQ(ErrnoOf(Register(registry, getpid(), *start - 1, pidfd->get(), 2401).status()), ESRCH);
+  EXPECT_EQ(ErrnoOf(Register(registry, getpid(), *start - 1, process_fd->get(), 2401).status()), ESRCH);
   EXPECT_EQ(registry.Find(getpid(), *start - 1), nullptr);
   EXPECT_EQ(registry.Find(getpid(), *start), *mine);
 }
@@ -76,12 +76,12 @@ TEST_F(ClientRegistryTest, AChannelWhoseProcessExitedGetsNothing) {
   const pid_t child = fork();
   if (child == 0) _exit(0);
   ASSERT_GT(child, 0);
-  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(child);
-  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(child);
+  ASSERT_TRUE(process_fd.ok());
   absl::StatusOr<uint64_t> start = platform::ProcessStartTime(child);
   int status;
   ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_EQ(ErrnoOf(Register(registry, child, start.ok() ? *start : 1, pidfd->get(), 2400).status()), ESRCH);
+  EXPECT_EQ(ErrnoOf(Register(registry, child, start.ok() ? *start : 1, process_fd->get(), 2400).status()), ESRCH);
   EXPECT_EQ(registry.size(), 0u);
 }
 
@@ -99,8 +99,8 @@ TEST_F(ClientRegistryTest, EachUserHoldsAtMostHisShare) {
   }
   close(release[0]);
   ASSERT_GT(child, 0);
-  absl::StatusOr<UniqueFd> own = platform::OpenPidfd(getpid());
-  absl::StatusOr<UniqueFd> theirs = platform::OpenPidfd(child);
+  absl::StatusOr<UniqueFd> own = platform::OpenProcessHandle(getpid());
+  absl::StatusOr<UniqueFd> theirs = platform::OpenProcessHandle(child);
   absl::StatusOr<uint64_t> own_start = platform::ProcessStartTime(getpid());
   absl::StatusOr<uint64_t> their_start = platform::ProcessStartTime(child);
   ASSERT_TRUE(own.ok() && theirs.ok() && own_start.ok() && their_start.ok());
@@ -130,8 +130,8 @@ class WaitingChild {
       _exit(0);
     }
     close(fds_[0]);
-    absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(pid_);
-    if (pidfd.ok()) pidfd_ = *std::move(pidfd);
+    absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(pid_);
+    if (process_fd.ok()) process_fd_ = *std::move(process_fd);
     absl::StatusOr<uint64_t> start = platform::ProcessStartTime(pid_);
     if (start.ok()) start_time_ = *start;
   }
@@ -141,24 +141,24 @@ class WaitingChild {
   }
   pid_t pid() const { return pid_; }
   uint64_t start_time() const { return start_time_; }
-  int pidfd() const { return pidfd_.get(); }
+  int process_fd() const { return process_fd_.get(); }
 
  private:
   int fds_[2] = {-1, -1};
   pid_t pid_ = -1;
   uint64_t start_time_ = 0;
-  UniqueFd pidfd_;
+  UniqueFd process_fd_;
 };
 
 // What this process's ledger claims, and what the census believes (issue
 // #13): only segments the process was granted count.
 TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
-  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(getpid());
+  ASSERT_TRUE(process_fd.ok());
   absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
-  absl::StatusOr<ClientProcess*> me = Register(registry, getpid(), *start, pidfd->get(), geteuid());
+  absl::StatusOr<ClientProcess*> me = Register(registry, getpid(), *start, process_fd->get(), geteuid());
   ASSERT_TRUE(me.ok()) << me.status();
   ASSERT_TRUE((*me)->ledger->RecordAttach(3, 7, 1000));
   EXPECT_EQ(registry.Count(3, 7).nattch, 0);
@@ -171,19 +171,19 @@ TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
 }
 
 TEST_F(ClientRegistryTest, AForkedChildInheritsItsParentsGrantsAFreshImageDoesNot) {
-  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
-  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(getpid());
+  ASSERT_TRUE(process_fd.ok());
   absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
   for (const bool fresh_image : {false, true}) {
     ClientRegistry registry = MakeRegistry(0);
-    absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, pidfd->get(), geteuid());
+    absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, process_fd->get(), geteuid());
     ASSERT_TRUE(parent.ok()) << parent.status();
     (*parent)->shm_grants.Grant(3, 7, /*writable=*/true);
     WaitingChild child;
     ASSERT_GT(child.pid(), 0);
     absl::StatusOr<ClientProcess*> registered =
-        Register(registry, child.pid(), child.start_time(), child.pidfd(), geteuid(), fresh_image);
+        Register(registry, child.pid(), child.start_time(), child.process_fd(), geteuid(), fresh_image);
     ASSERT_TRUE(registered.ok()) << registered.status();
     EXPECT_EQ((*registered)->shm_grants.Holds(3, 7), !fresh_image) << "fresh image " << fresh_image;
   }
@@ -193,17 +193,17 @@ TEST_F(ClientRegistryTest, AForkedChildInheritsItsParentsGrantsAFreshImageDoesNo
 // user reparented to another's subreaper or init) passes nothing on.
 TEST_F(ClientRegistryTest, AChildOfAnotherUserInheritsNothing) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> pidfd = platform::OpenPidfd(getpid());
-  ASSERT_TRUE(pidfd.ok());
+  absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(getpid());
+  ASSERT_TRUE(process_fd.ok());
   absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
-  absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, pidfd->get(), geteuid());
+  absl::StatusOr<ClientProcess*> parent = Register(registry, getpid(), *start, process_fd->get(), geteuid());
   ASSERT_TRUE(parent.ok()) << parent.status();
   (*parent)->shm_grants.Grant(3, 7, /*writable=*/true);
   WaitingChild child;
   ASSERT_GT(child.pid(), 0);
   absl::StatusOr<ClientProcess*> registered =
-      Register(registry, child.pid(), child.start_time(), child.pidfd(), geteuid() + 1);
+      Register(registry, child.pid(), child.start_time(), child.process_fd(), geteuid() + 1);
   ASSERT_TRUE(registered.ok()) << registered.status();
   EXPECT_FALSE((*registered)->shm_grants.Holds(3, 7));
 }

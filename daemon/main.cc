@@ -1,7 +1,6 @@
 // sysvipcd: the System V IPC daemon of one namespace.
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -49,13 +48,13 @@ namespace sysv::daemon {
 namespace {
 
 // Descriptors the daemon needs besides its clients': tables, directories,
-// lock, event loop, exit watch, signalfd, log, and one in flight per reply.
+// lock, event loop, exit watch, stop signals, log, and one in flight per reply.
 constexpr rlim_t kReservedFds = 64;
 
 // The most connections the daemon accepts within RLIMIT_NOFILE. Each costs
-// two descriptors (the socket, and the connecting process's pidfd that binds
+// two descriptors (the socket, and the connecting process's process_fd that binds
 // it to that process), and the process behind it two more (its record's
-// pidfd and attach ledger). Past the limit the daemon could not open a segment or a set for
+// process_fd and attach ledger). Past the limit the daemon could not open a segment or a set for
 // anyone (shmget and shmat would fail with EMFILE, which the kernel never
 // gives) and accept would fail in a busy loop; refusing connections before
 // that keeps the clients already connected fully served.
@@ -198,13 +197,11 @@ int Main(int argc, char** argv) {
     return Fail(std::string(loop.status().message()));
   }
 
-  // SIGTERM and SIGINT end the loop cleanly, through a signalfd.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-  backend::UniqueFd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  // SIGTERM and SIGINT end the loop cleanly, through a descriptor the loop
+  // watches (without one they keep their default action: the daemon dies,
+  // and a restart recovers its state).
+  absl::StatusOr<backend::UniqueFd> stop_fd = platform::OpenStopSignals();
+  backend::UniqueFd signal_fd = stop_fd.ok() ? *std::move(stop_fd) : backend::UniqueFd();
 
   absl::StatusOr<platform::ExitWatch> exits = platform::ExitWatch::Create();
   if (!exits.ok()) {

@@ -70,7 +70,7 @@ absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int6
   // clients wrote: allocating the header now turns a full file system into
   // msgget's ENOMEM instead of a SIGBUS in the daemon. The arena stays
   // sparse (a queue's worst case is far larger than its usual use).
-  if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(core::MsgQueue::FileSize(0))); err != 0) {
+  if (const int err = platform::AllocateFileSpace(fd->get(), static_cast<off_t>(core::MsgQueue::FileSize(0))); err != 0) {
     (void)backend::UnlinkRegionFile(msg_dir_fd_, name);
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot allocate a message queue file: ", std::strerror(err)));
   }

@@ -167,7 +167,7 @@ absl::Status NamespaceState::Table::Open(int state_dir_fd, const char* name, cor
     // Format writes every entry; where the file system cannot hold the
     // table that is SIGBUS, so allocate it first for a clear error.
     if (fd.ok()) {
-      if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
+      if (const int err = platform::AllocateFileSpace(fd->get(), static_cast<off_t>(size)); err != 0) {
         (void)platform::UnlinkRegionFile(state_dir_fd, name);
         return ErrnoStatus(err, absl::StrFormat("cannot allocate %s (%u bytes): %s", name, size, std::strerror(err)));
       }
@@ -202,7 +202,9 @@ absl::Status NamespaceState::Table::Open(int state_dir_fd, const char* name, cor
       SYSV_LOG(kWarning, "repaired %d %s entries a previous daemon left mid-update", repaired, name);
     }
   }
-  absl::StatusOr<UniqueFd> readonly = platform::ReopenReadOnly(fd->get());
+  // Made now, while the name exists: not every OS can reopen a descriptor
+  // read-only without its name (backends/dragonfly/region_file.h).
+  absl::StatusOr<UniqueFd> readonly = platform::ReopenReadOnlyAt(state_dir_fd, name, fd->get());
   if (!readonly.ok()) return readonly.status();
   readonly_fd_ = *std::move(readonly);
   return absl::OkStatus();

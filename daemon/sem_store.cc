@@ -60,7 +60,7 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
   // Formatting writes through the mapping; on a full file system a write to
   // an unallocated page is SIGBUS, which would kill the daemon. Allocating
   // first turns that into semget's ENOMEM ("not enough memory").
-  if (const int err = posix_fallocate(fd->get(), 0, static_cast<off_t>(size)); err != 0) {
+  if (const int err = platform::AllocateFileSpace(fd->get(), static_cast<off_t>(size)); err != 0) {
     (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
     return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                              absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));

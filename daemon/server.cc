@@ -68,8 +68,8 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       clients_(
           state_->ledger_dir_fd(), state_->shm_table().capacity(),
           core::UserLimits::ResolvedShare(options_.limits.user.processes, options_.max_connections),
-          [this](int pidfd, int32_t pid) { return exits_.Add(pid, pidfd); },
-          [this](int pidfd) { exits_.Remove(pidfd); }),
+          [this](int process_fd, int32_t pid) { return exits_.Add(pid, process_fd); },
+          [this](int process_fd) { exits_.Remove(process_fd); }),
       shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_,
            options_.driver),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
@@ -174,45 +174,79 @@ void Server::OnAcceptable() {
       SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
       continue;
     }
-    if (static_cast<int>(connections_.size()) >= options_.max_connections) {
+    if (static_cast<int>(connections_.size() + introducing_.size()) >= options_.max_connections) {
       Refuse(*std::move(fd), "the daemon's connection limit is reached", creds->uid);
       continue;
     }
-    if (auto open = connections_per_user_.find(creds->uid);
-        connection_share_ != 0 && open != connections_per_user_.end() && open->second >= connection_share_) {
-      Refuse(*std::move(fd), "its user's share of connections (user_connections) is in use", creds->uid);
-      continue;
-    }
-    absl::StatusOr<platform::ProcessInstance> instance =
-        platform::PeerProcess(fd->get(), creds->pid, creds->uid);
-    if (!instance.ok()) {
-      // It exited already: nobody to serve (whoever holds the socket).
-      SYSV_LOG(kDebug, "dropping a client whose process is gone: %s", instance.status().ToString());
-      continue;
-    }
-    // A process whose maps cannot be read is treated as in the initial
-    // namespace; it can only widen what IPC_SET accepts, never access.
-    (void)platform::ReadIdMaps(creds->pid, *creds);
-    auto connection = std::make_unique<Connection>();
-    connection->fd = *std::move(fd);
-    connection->creds = *std::move(creds);
-    connection->pidfd = std::move(instance->pidfd);
-    connection->start_time = instance->start_time;
-    const int raw = connection->fd.get();
-    if (absl::Status status = loop_.Watch(raw, [this, raw] { OnReadable(raw); }); !status.ok()) {
-      SYSV_LOG(kWarning, "cannot watch a client: %s", status.ToString());
-      continue;
-    }
-    // The process's exit closes its channel, whoever else holds the socket.
-    if (absl::Status status = loop_.Watch(connection->pidfd.get(), [this, raw] { CloseConnection(raw); });
-        !status.ok()) {
-      SYSV_LOG(kWarning, "cannot watch a client's process: %s", status.ToString());
-      loop_.Unwatch(raw);
-      continue;
-    }
-    ++connections_per_user_[connection->creds.uid];
-    connections_[raw] = std::move(connection);
+    Introduce(*std::move(fd));
   }
+}
+
+void Server::Introduce(UniqueFd fd) {
+  const int raw = fd.get();
+  absl::StatusOr<core::Credentials> creds = platform::IdentifyPeer(raw);
+  if (!creds.ok() && core::ErrnoOf(creds.status()) == EAGAIN) {
+    // The peer's pid is not known yet (backends/<os>/platform.h): wait for
+    // the client's introduction, counted against the connection limit.
+    if (introducing_.contains(raw)) return;
+    if (absl::Status status = loop_.Watch(raw, [this, raw] { OnIntroduced(raw); }); !status.ok()) {
+      SYSV_LOG(kWarning, "cannot watch a client: %s", status.ToString());
+      return;
+    }
+    introducing_[raw] = std::move(fd);
+    return;
+  }
+  if (!creds.ok()) {
+    SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
+    return;
+  }
+  Admit(std::move(fd), *std::move(creds));
+}
+
+void Server::OnIntroduced(int fd) {
+  auto it = introducing_.find(fd);
+  if (it == introducing_.end()) return;
+  UniqueFd owned = std::move(it->second);
+  introducing_.erase(it);
+  loop_.Unwatch(fd);
+  Introduce(std::move(owned));
+}
+
+void Server::Admit(UniqueFd fd, core::Credentials creds) {
+  if (auto open = connections_per_user_.find(creds.uid);
+      connection_share_ != 0 && open != connections_per_user_.end() && open->second >= connection_share_) {
+    Refuse(std::move(fd), "its user's share of connections (user_connections) is in use", creds.uid);
+    return;
+  }
+  absl::StatusOr<platform::ProcessInstance> instance =
+      platform::PeerProcess(fd.get(), creds.pid, creds.uid);
+  if (!instance.ok()) {
+    // It exited already: nobody to serve (whoever holds the socket).
+    SYSV_LOG(kDebug, "dropping a client whose process is gone: %s", instance.status().ToString());
+    return;
+  }
+  // A process whose maps cannot be read is treated as in the initial
+  // namespace; it can only widen what IPC_SET accepts, never access.
+  (void)platform::ReadIdMaps(creds.pid, creds);
+  auto connection = std::make_unique<Connection>();
+  connection->fd = std::move(fd);
+  connection->creds = std::move(creds);
+  connection->process_fd = std::move(instance->process_fd);
+  connection->start_time = instance->start_time;
+  const int raw = connection->fd.get();
+  if (absl::Status status = loop_.Watch(raw, [this, raw] { OnReadable(raw); }); !status.ok()) {
+    SYSV_LOG(kWarning, "cannot watch a client: %s", status.ToString());
+    return;
+  }
+  // The process's exit closes its channel, whoever else holds the socket.
+  if (absl::Status status = loop_.Watch(connection->process_fd.get(), [this, raw] { CloseConnection(raw); });
+      !status.ok()) {
+    SYSV_LOG(kWarning, "cannot watch a client's process: %s", status.ToString());
+    loop_.Unwatch(raw);
+    return;
+  }
+  ++connections_per_user_[connection->creds.uid];
+  connections_[raw] = std::move(connection);
 }
 
 void Server::Refuse(UniqueFd fd, const char* why, uint32_t uid) {
@@ -422,7 +456,7 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
                              const wire::RegisterRequest& request) {
   Reply reply;
   wire::RegisterReply body{};
-  const ClientRegistry::Registrant who{connection.creds.pid, connection.start_time, connection.pidfd.get(),
+  const ClientRegistry::Registrant who{connection.creds.pid, connection.start_time, connection.process_fd.get(),
                                        connection.creds.uid};
   absl::StatusOr<ClientProcess*> process = clients_.Register(
       who, (request.flags & wire::kRegisterFreshImage) != 0,
@@ -529,7 +563,7 @@ uint64_t Server::CallerMemlockLimit(const Connection& connection) {
   absl::StatusOr<uint64_t> limit = platform::ProcessMemlockLimit(connection.creds.pid);
   // Read by pid: it was the caller's only if the caller is still running
   // (then the pid still names it). Otherwise 0, which locks nothing.
-  if (!limit.ok() || platform::PidfdExited(connection.pidfd.get())) return 0;
+  if (!limit.ok() || platform::ProcessHandleExited(connection.process_fd.get())) return 0;
   return *limit;
 }
 
@@ -537,7 +571,7 @@ void Server::CloseConnection(int fd) {
   auto it = connections_.find(fd);
   if (it == connections_.end()) return;
   loop_.Unwatch(fd);
-  loop_.Unwatch(it->second->pidfd.get());
+  loop_.Unwatch(it->second->process_fd.get());
   if (auto open = connections_per_user_.find(it->second->creds.uid);
       open != connections_per_user_.end() && --open->second == 0) {
     connections_per_user_.erase(open);

@@ -9,9 +9,9 @@
 // be kRegister.
 //
 // A channel belongs to one process instance, never to a pid (issue #12):
-// at accept the daemon takes the connecting process's pidfd and start time
+// at accept the daemon takes the connecting process's process_fd and start time
 // (platform::PeerProcess), closes the channel when that process dies
-// (its pidfd readable), whoever still holds the socket, and hands a process
+// (its process_fd readable), whoever still holds the socket, and hands a process
 // record only to a channel of the record's instance (ClientRegistry).
 //
 // Each user has a share of connections (UserLimits::connections): a
@@ -80,7 +80,7 @@ class Server {
     core::Credentials creds;
     // The process that connected: closed with it, and what its records are
     // checked against.
-    backend::UniqueFd pidfd;
+    backend::UniqueFd process_fd;
     uint64_t start_time = 0;
     bool registered = false;
   };
@@ -94,6 +94,14 @@ class Server {
   };
 
   void OnAcceptable();
+  // Learns who a new connection's peer is (platform::IdentifyPeer), then
+  // Admit()s it; a peer that has not introduced itself yet waits in
+  // `introducing_` for its first message (OnIntroduced).
+  void Introduce(backend::UniqueFd fd);
+  void OnIntroduced(int fd);
+  // Applies the per-user share, finds the peer's process and starts
+  // serving the connection.
+  void Admit(backend::UniqueFd fd, core::Credentials creds);
   void OnReadable(int fd);
   // Sends `reply` on `fd`, or closes the connection if it cannot; a busy
   // reply parks `request` instead.
@@ -147,6 +155,9 @@ class Server {
   MsgService msg_;
   SysctlService sysctl_;
   absl::flat_hash_map<int, std::unique_ptr<Connection>> connections_;
+  // Accepted, waiting for the peer's introduction (never on Linux, where
+  // the kernel names the peer's pid at connect).
+  absl::flat_hash_map<int, backend::UniqueFd> introducing_;
   // Open connections per effective uid, against `connection_share_`
   // (0: unlimited).
   absl::flat_hash_map<uint32_t, uint32_t> connections_per_user_;

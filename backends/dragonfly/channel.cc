@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "backends/common/awake_poll.h"
 #include "backends/common/unique_fd.h"
 #include "backends/dragonfly/control_message.h"
 #include "core/ipc/errno_status.h"
@@ -260,6 +261,30 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffe
     result.sender.reset();
   }
   return result;
+}
+
+absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                    absl::Duration awake_for) {
+  sysv::backend::AwaitAwake(fd, awake_for);
+  return ReceiveMessage(fd, buffer, max_fds);
+}
+
+absl::Status IntroduceSelf(int fd) {
+  const uint8_t introduction = kIntroduction;
+  return SendMessageWithCredentials(fd, absl::MakeConstSpan(&introduction, 1));
+}
+
+absl::StatusOr<sysv::core::Credentials> IdentifyPeer(int fd) {
+  absl::StatusOr<sysv::core::Credentials> connection = PeerCredentials(fd);
+  if (!connection.ok()) return connection.status();
+  uint8_t first[2];
+  absl::StatusOr<ReceivedMessage> received = ReceiveMessage(fd, absl::MakeSpan(first), /*max_fds=*/0);
+  if (!received.ok()) return received.status();
+  if (received->size == 0) return ErrnoStatus(ECONNRESET, "the peer closed before introducing itself");
+  if (received->size != 1 || first[0] != kIntroduction || !received->sender.has_value()) {
+    return ErrnoStatus(EPROTO, "the peer's first message is not an introduction with SCM_CREDS");
+  }
+  return WithSenderPid(*connection, *received->sender);
 }
 
 }  // namespace sysv::dragonfly_backend

@@ -38,10 +38,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "backends/common/unique_fd.h"
 #include "backends/dragonfly/control_message.h"
 #include "backends/dragonfly/peer_credentials.h"
+#include "core/ipc/credentials.h"
 
 namespace sysv::dragonfly_backend {
 
@@ -115,6 +117,27 @@ struct ReceivedMessage {
 absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd,
                                                absl::Span<uint8_t> buffer,
                                                int max_fds);
+
+// ReceiveMessage() for a reply expected soon, awaited awake (see
+// backends/linux/channel.h for why). Results as ReceiveMessage().
+absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                    absl::Duration awake_for);
+
+// The introduction: LOCAL_PEERCRED has no pid, so a client's first message,
+// sent right after connect(), is one byte with kernel-filled SCM_CREDS
+// (SendMessageWithCredentials), and the daemon learns the peer's pid from
+// it (WithSenderPid, which refuses a sender whose effective uid is not the
+// connection's).
+inline constexpr uint8_t kIntroduction = 0x49;  // 'I'
+absl::Status IntroduceSelf(int fd);
+
+// The daemon's side: the peer's credentials (PeerCredentials) with the pid
+// of its introduction, read without blocking. Results: the credentials;
+// EAGAIN if the introduction has not arrived yet (call again when `fd` is
+// readable); ECONNRESET if the peer closed first; EPROTO for a first
+// message that is not an introduction; the errnos of PeerCredentials,
+// ReceiveMessage and WithSenderPid.
+absl::StatusOr<sysv::core::Credentials> IdentifyPeer(int fd);
 
 }  // namespace sysv::dragonfly_backend
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Compiles the DragonFly-only files of this backend (the real system-call
-# shims, the ABI checks, the channel) against DragonFly BSD's own headers,
+# Compiles every file built for DragonFly (this backend, backends/common,
+# core/, the daemon, the client library and the tools) against DragonFly
+# BSD's own headers,
 # with clang's DragonFly target and -fsyntax-only: it proves that every name,
 # prototype and struct layout they use exists as written in DragonFly's
 # headers, and evaluates every static_assert (dragonfly_abi_check.cc checks
@@ -11,7 +12,7 @@
 # not in this repository (and must never be committed to it).
 #
 # Usage:
-#   backends/dragonfly/check_dragonfly_compile.sh DRAGONFLY_SOURCE
+#   backends/dragonfly/check_dragonfly_compile.sh DRAGONFLY_SOURCE [FILE...]
 # where DRAGONFLY_SOURCE is a checkout of DragonFly's source tree, or a bare
 # git directory of one (HEAD is used). Needs clang (14 tested) and libc++'s
 # headers (Debian: libc++-14-dev), and Abseil's headers in /usr/include/absl.
@@ -20,11 +21,13 @@
 # a missing tool.
 set -euo pipefail
 
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 DRAGONFLY_SOURCE (a checkout, or a bare git directory)" >&2
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 DRAGONFLY_SOURCE [FILE...] (a checkout, or a bare git directory)" >&2
   exit 2
 fi
 source_arg=$1
+shift
+only=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 workspace=$(cd "$here/../.." && pwd)
 clangxx=${CLANGXX:-clang++}
@@ -113,18 +116,23 @@ flags=(
   # functions (strtoll_l, ...) that <locale> calls.
   -include xlocale.h
   -isystem "$libcxx" -isystem "$resource/include" -isystem "$root"
-  -isystem "$tmp/absl" -I "$workspace"
+  -isystem "$tmp/absl" -I "$workspace" -I "$workspace/compat/include"
   -Wall -Wextra -Werror -Wno-missing-field-initializers
 )
 
-# Every source of the backend but the tests and the Linux doubles: the
-# DragonFly-only ones (BUILD: target_compatible_with DRAGONFLY) and the
-# portable ones, which must build there too; what it links from
-# backends/common and core/; then the sources of the *_dragonfly_test targets in
-# BUILD, the tests meant to run on DragonFly.
-mapfile -t files < <(cd "$workspace" && ls backends/dragonfly/*.cc | grep -v '_test\.cc$' | grep -v '_linux_double\.cc$')
-files+=(backends/common/{event_loop,namespace_dir,posix_region_file}.cc
-        core/deadline.cc core/ipc/{credentials,errno_status}.cc)
+# Every source built for DragonFly but the tests and the Linux doubles: the
+# backend's DragonFly-only files (BUILD: target_compatible_with DRAGONFLY)
+# and its portable ones; backends/common and core/, which it links; the
+# daemon, the client library and the tools (sysvipc and what it links);
+# then the sources of the *_dragonfly_test targets in BUILD, the tests meant
+# to run on DragonFly. FILE... on the command line checks only those.
+not_test() { grep -v '_test\.cc$' | grep -v '_linux_double\.cc$' | grep -v '_benchmark\.cc$' | grep -v '/testing/'; }
+mapfile -t files < <(cd "$workspace" && ls backends/dragonfly/*.cc | not_test)
+mapfile -t -O "${#files[@]}" files < <(cd "$workspace" && ls backends/common/*.cc | not_test)
+mapfile -t -O "${#files[@]}" files < <(cd "$workspace" && find core -name '*.cc' | sort | not_test)
+mapfile -t -O "${#files[@]}" files < <(cd "$workspace" && ls daemon/*.cc compat/*.cc | not_test)
+mapfile -t -O "${#files[@]}" files < <(cd "$workspace" && ls tools/*.cc tools/bench/*.cc | not_test |
+                                        grep -v 'ipc_test_support\.cc$')
 if [[ -d $absl_include/gtest ]]; then
   mapfile -t tests < <(awk '
     /name = "[a-z_]*_dragonfly_test"/ { in_test = 1 }
@@ -136,16 +144,23 @@ else
   echo "no GoogleTest in $absl_include: the DragonFly tests are not checked"
 fi
 
+if [[ ${#only[@]} -gt 0 ]]; then files=("${only[@]}"); fi
+
 echo "DragonFly headers: $revision (__DragonFly_version $version)"
 echo "compiler: $("$clangxx" --version | head -n 1), target x86_64-unknown-dragonfly"
 failed=0
+passed=0
 for file in "${files[@]}"; do
   if (cd "$workspace" && "$clangxx" "${flags[@]}" "$file" 2> "$tmp/err"); then
     echo "ok      $file"
+    passed=$((passed + 1))
   else
     echo "FAILED  $file"
-    sed 's/^/        /' "$tmp/err"
-    failed=1
+    # The first lines of the diagnostics (a pipe into head would end the
+    # script with SIGPIPE under pipefail).
+    sed -n "1,${ERROR_LINES:-40}s/^/        /p" "$tmp/err"
+    failed=$((failed + 1))
   fi
 done
-exit $failed
+echo "$passed of ${#files[@]} files compiled, $failed failed"
+[[ $failed -eq 0 ]]

@@ -94,6 +94,24 @@ inline constexpr size_t kKpPidOffset = 220;
 // The bytes a record must have for the fields above.
 inline constexpr size_t kKinfoProcMinSize = kKpPidOffset + 4;
 
+// Further fields, read by ParseKinfoOwner(): `uid_t kp_uid` (the effective
+// uid; kp_ruid is the real one) and `pid_t kp_ppid`.
+inline constexpr size_t kKpUidOffset = 132;
+inline constexpr size_t kKpPpidOffset = 224;
+
+// With KERN_PROC_FLAG_LWP or'ed into KERN_PROC_PID, sysctl answers one
+// record per LWP (sys/kern/kern_proc.c:sysctl_out_proc()), each with that
+// LWP in the trailing `struct kinfo_lwp kp_lwp`, whose first fields are
+// `pid_t kl_pid; lwpid_t kl_tid;` (both int). Without the flag kl_tid is -1.
+inline constexpr int kKernProcFlagLwp = 0x10;  // KERN_PROC_FLAG_LWP
+inline constexpr size_t kKpLwpPidOffset = 664;
+inline constexpr size_t kKpLwpTidOffset = 668;
+// The bytes a record must have for kp_lwp.kl_tid too.
+inline constexpr size_t kKinfoLwpMinSize = kKpLwpTidOffset + 4;
+
+// PID_MAX, sys/sys/proc.h: pids are 1..999999, so a pid fits in 20 bits.
+inline constexpr int kPidMax = 999999;
+
 // enum procstat, sys/sys/proc_common.h.
 inline constexpr int kSidl = 1;     // being created by fork
 inline constexpr int kSactive = 2;

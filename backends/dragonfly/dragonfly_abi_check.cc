@@ -72,6 +72,17 @@ static_assert(kKpStartUsecOffset ==
 static_assert(sizeof(time_t) == 8 && sizeof(suseconds_t) == 8);
 static_assert(kKpPidOffset == offsetof(struct kinfo_proc, kp_pid));
 static_assert(kKinfoProcMinSize <= sizeof(struct kinfo_proc));
+static_assert(kKpUidOffset == offsetof(struct kinfo_proc, kp_uid));
+static_assert(kKpPpidOffset == offsetof(struct kinfo_proc, kp_ppid));
+static_assert(sizeof(uid_t) == 4);
+static_assert(kKernProcFlagLwp == KERN_PROC_FLAG_LWP);
+static_assert(kKpLwpPidOffset ==
+              offsetof(struct kinfo_proc, kp_lwp) + offsetof(struct kinfo_lwp, kl_pid));
+static_assert(kKpLwpTidOffset ==
+              offsetof(struct kinfo_proc, kp_lwp) + offsetof(struct kinfo_lwp, kl_tid));
+static_assert(sizeof(lwpid_t) == 4 && sizeof(pid_t) == 4);
+static_assert(kKinfoLwpMinSize <= sizeof(struct kinfo_proc));
+static_assert(kPidMax == PID_MAX);
 static_assert(kSidl == SIDL && kSactive == SACTIVE && kSstop == SSTOP &&
               kSzomb == SZOMB && kScore == SCORE);
 

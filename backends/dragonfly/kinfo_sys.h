@@ -1,5 +1,7 @@
-// The one DragonFly call ProcessStartTime()/ProcessAlive() need: a
-// process's struct kinfo_proc through sysctl(3). The decoding is portable
+// The DragonFly calls that say who a process or thread is: a process's
+// struct kinfo_proc through sysctl(3) (ProcessStartTime(), ProcessAlive()),
+// one per LWP, the calling LWP's id, and whether we are jailed (the region
+// mutex's LockOwnerProbe). The decoding is portable
 // (process_watch.cc, with the layout in dragonfly_abi.h). Two
 // implementations:
 //   kinfo_sys_dragonfly.cc     sysctl({CTL_KERN, KERN_PROC, KERN_PROC_PID,
@@ -22,6 +24,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace sysv::dragonfly_backend {
 
@@ -31,6 +34,26 @@ size_t KinfoProcSize();
 
 // Copies the record of `pid` into `buffer`; see the contract above.
 int ReadKinfoProc(pid_t pid, void* buffer, size_t* length);
+
+// The records of `pid`'s LWPs (threads): sysctl({CTL_KERN, KERN_PROC,
+// KERN_PROC_PID | KERN_PROC_FLAG_LWP, pid}), one KinfoProcSize() record per
+// LWP that has not exited, each with the process fields and that LWP's
+// kp_lwp (sys/kern/kern_proc.c:sysctl_out_proc()). An LWP is taken out of
+// its process's list as it exits (sys/kern/kern_exit.c:lwp_exit()), so an
+// exited thread is never reported. As ReadKinfoProc otherwise: *length 0
+// for no process (none, a zombie, another jail); -1 with ENOMEM when the
+// buffer does not hold every record (some may have been stored).
+int ReadKinfoLwps(pid_t pid, void* buffer, size_t* length);
+
+// The calling thread's LWP id, lwp_gettid(2): numbered per process from 1
+// (the first thread; exec() resets it to 1), never 0, below 2^30.
+int32_t CurrentLwpId();
+
+// sysctl jail.jailed: 1 if this process is in a jail, 0 if not, -1 with
+// errno on failure. A jailed process sees no record of a process outside
+// its jail (PRISON_CHECK in sysctl_kern_proc()): "no record" then does not
+// mean "no process".
+int InJail();
 
 }  // namespace sysv::dragonfly_backend
 

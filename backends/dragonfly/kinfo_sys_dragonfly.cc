@@ -1,4 +1,4 @@
-// kinfo_sys.h over DragonFly's sysctl(3). DragonFly only (BUILD:
+// kinfo_sys.h over DragonFly's sysctl(3) and lwp_gettid(2). DragonFly only (BUILD:
 // target_compatible_with //build_defs:dragonfly_os).
 //
 // sysctl's prototype is in sys/sys/sysctl.h (`int sysctl(const int *, u_int,
@@ -9,8 +9,10 @@
 #include <sys/param.h>
 #include <sys/sysctl.h>
 #include <sys/user.h>
+#include <sys/lwp.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "backends/dragonfly/kinfo_sys.h"
 
@@ -21,6 +23,21 @@ size_t KinfoProcSize() { return sizeof(struct kinfo_proc); }
 int ReadKinfoProc(pid_t pid, void* buffer, size_t* length) {
   const int name[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID, static_cast<int>(pid)};
   return sysctl(name, 4, buffer, length, nullptr, 0);
+}
+
+int ReadKinfoLwps(pid_t pid, void* buffer, size_t* length) {
+  const int name[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PID | KERN_PROC_FLAG_LWP,
+                       static_cast<int>(pid)};
+  return sysctl(name, 4, buffer, length, nullptr, 0);
+}
+
+int32_t CurrentLwpId() { return lwp_gettid(); }
+
+int InJail() {
+  int jailed = 0;
+  size_t length = sizeof(jailed);
+  if (sysctlbyname("jail.jailed", &jailed, &length, nullptr, 0) != 0) return -1;
+  return jailed != 0 ? 1 : 0;
 }
 
 }  // namespace sysv::dragonfly_backend

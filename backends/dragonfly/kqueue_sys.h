@@ -48,6 +48,8 @@ namespace sysv::dragonfly_backend {
 // Values of sys/sys/event.h.
 inline constexpr int16_t kFilterRead = -1;           // EVFILT_READ
 inline constexpr int16_t kFilterProc = -5;           // EVFILT_PROC
+inline constexpr int16_t kFilterSignal = -6;         // EVFILT_SIGNAL: ident is the signal, EV_CLEAR implied
+inline constexpr int16_t kFilterTimer = -7;          // EVFILT_TIMER: data in ms, EV_CLEAR implied
 inline constexpr uint16_t kFlagAdd = 0x0001;         // EV_ADD
 inline constexpr uint16_t kFlagDelete = 0x0002;      // EV_DELETE
 inline constexpr uint16_t kFlagOneshot = 0x0010;     // EV_ONESHOT

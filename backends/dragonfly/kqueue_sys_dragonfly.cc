@@ -23,6 +23,8 @@ namespace {
 
 static_assert(kFilterRead == EVFILT_READ);
 static_assert(kFilterProc == EVFILT_PROC);
+static_assert(kFilterTimer == EVFILT_TIMER);
+static_assert(kFilterSignal == EVFILT_SIGNAL);
 static_assert(kFlagAdd == EV_ADD);
 static_assert(kFlagDelete == EV_DELETE);
 static_assert(kFlagOneshot == EV_ONESHOT);

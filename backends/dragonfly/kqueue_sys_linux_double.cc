@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +30,9 @@ struct Registration {
   int16_t filter = 0;
   uint64_t udata = 0;
   uint64_t cookie = 0;  // epoll_event.data; fresh on every EV_ADD
-  int pidfd = -1;       // kFilterProc only; owned
+  int pidfd = -1;       // kFilterProc: a pidfd; kFilterTimer: a timerfd;
+                        // kFilterSignal: a signalfd; owned
+  bool oneshot = false; // kFilterTimer: EV_ONESHOT
 };
 
 struct Queue {
@@ -101,6 +106,29 @@ int DeleteRead(Queue& queue, int epoll_fd, const KEvent& change) {
   return rc == 0 ? 0 : Fail(ENOENT);
 }
 
+// Registers `fd` (a pidfd, timerfd or signalfd the double made for the
+// note; owned from now on, closed on failure) under `change`'s key.
+int RegisterOwned(Queue& queue, int epoll_fd, const KEvent& change, int fd, bool oneshot) {
+  Registration registration;
+  registration.ident = change.ident;
+  registration.filter = change.filter;
+  registration.udata = change.udata;
+  registration.cookie = queue.next_cookie++;
+  registration.pidfd = fd;
+  registration.oneshot = oneshot;
+  struct epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.u64 = registration.cookie;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) != 0) {
+    const int errnum = errno;
+    close(fd);
+    return Fail(errnum);
+  }
+  queue.cookies[registration.cookie] = {change.ident, change.filter};
+  queue.registrations.emplace(std::make_pair(change.ident, change.filter), registration);
+  return 0;
+}
+
 int AddProc(Queue& queue, int epoll_fd, const KEvent& change) {
   const std::pair<uintptr_t, int16_t> key{change.ident, kFilterProc};
   if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
@@ -113,30 +141,54 @@ int AddProc(Queue& queue, int epoll_fd, const KEvent& change) {
   // process has been reaped: DragonFly's filt_procattach() with zpfind().
   const long pidfd = syscall(SYS_pidfd_open, pid, 0);
   if (pidfd < 0) return -1;
-  Registration registration;
-  registration.ident = change.ident;
-  registration.filter = kFilterProc;
-  registration.udata = change.udata;
-  registration.cookie = queue.next_cookie++;
-  registration.pidfd = static_cast<int>(pidfd);
-  struct epoll_event event = {};
-  event.events = EPOLLIN;
-  event.data.u64 = registration.cookie;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, registration.pidfd, &event) != 0) {
-    const int errnum = errno;
-    close(registration.pidfd);
-    return Fail(errnum);
-  }
-  queue.cookies[registration.cookie] = key;
-  queue.registrations.emplace(key, registration);
-  return 0;
+  return RegisterOwned(queue, epoll_fd, change, static_cast<int>(pidfd), /*oneshot=*/true);
 }
 
-int DeleteProc(Queue& queue, int epoll_fd, const KEvent& change) {
-  auto it = queue.registrations.find({change.ident, kFilterProc});
+// EV_DELETE of a registration not keyed by a descriptor (a pid, a timer).
+int DeleteKeyed(Queue& queue, int epoll_fd, const KEvent& change) {
+  auto it = queue.registrations.find({change.ident, change.filter});
   if (it == queue.registrations.end()) return Fail(ENOENT);
   Forget(queue, epoll_fd, it->second);
   return 0;
+}
+
+// EVFILT_TIMER as filt_timerattach() has it: `data` milliseconds, then
+// every `data` ms unless EV_ONESHOT; adding an existing timer restarts it.
+int AddTimer(Queue& queue, int epoll_fd, const KEvent& change) {
+  if (change.data <= 0) return Fail(EINVAL);
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterTimer};
+  if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
+    Forget(queue, epoll_fd, it->second);
+  }
+  const int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (timer < 0) return -1;
+  struct itimerspec spec = {};
+  spec.it_value.tv_sec = change.data / 1000;
+  spec.it_value.tv_nsec = (change.data % 1000) * 1'000'000;
+  if ((change.flags & kFlagOneshot) == 0) spec.it_interval = spec.it_value;
+  if (timerfd_settime(timer, 0, &spec, nullptr) != 0) {
+    const int errnum = errno;
+    close(timer);
+    return Fail(errnum);
+  }
+  return RegisterOwned(queue, epoll_fd, change, timer, (change.flags & kFlagOneshot) != 0);
+}
+
+// EVFILT_SIGNAL as filt_sigattach() has it: an attempt to deliver signal
+// `ident` to the process fires the note, whatever the signal's disposition
+// (the double sees a signal only while it is blocked: a signalfd).
+int AddSignal(Queue& queue, int epoll_fd, const KEvent& change) {
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterSignal};
+  if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
+    it->second.udata = change.udata;
+    return 0;
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  if (sigaddset(&mask, static_cast<int>(change.ident)) != 0) return Fail(EINVAL);
+  const int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return -1;
+  return RegisterOwned(queue, epoll_fd, change, fd, /*oneshot=*/false);
 }
 
 int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
@@ -150,7 +202,13 @@ int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
     case kFilterProc:
       if (add && change.fflags != kNoteExit) return Fail(EINVAL);
       return add ? AddProc(queue, epoll_fd, change)
-                 : DeleteProc(queue, epoll_fd, change);
+                 : DeleteKeyed(queue, epoll_fd, change);
+    case kFilterTimer:
+      return add ? AddTimer(queue, epoll_fd, change)
+                 : DeleteKeyed(queue, epoll_fd, change);
+    case kFilterSignal:
+      return add ? AddSignal(queue, epoll_fd, change)
+                 : DeleteKeyed(queue, epoll_fd, change);
     default:
       return Fail(EINVAL);
   }
@@ -228,6 +286,27 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
         if ((ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) != 0) {
           out.flags |= kFlagEof;
         }
+      } else if (registration.filter == kFilterSignal) {
+        // The deliveries since the last report (EV_CLEAR is implied).
+        struct signalfd_siginfo info;
+        intptr_t count = 0;
+        while (read(registration.pidfd, &info, sizeof(info)) == sizeof(info)) ++count;
+        if (count == 0) {
+          --stored;
+          continue;
+        }
+        out.flags = kFlagAdd | kFlagClear;
+        out.data = count;
+      } else if (registration.filter == kFilterTimer) {
+        // The expirations since the last report (EV_CLEAR is implied).
+        uint64_t expirations = 0;
+        if (read(registration.pidfd, &expirations, sizeof(expirations)) != sizeof(expirations)) {
+          --stored;  // already consumed: nothing to report
+          continue;
+        }
+        out.flags = kFlagAdd | kFlagClear | (registration.oneshot ? kFlagOneshot : 0);
+        out.data = static_cast<intptr_t>(expirations);
+        if (registration.oneshot) Forget(queue, kq, registration);
       } else {
         // filt_proc(): EV_CLEAR is set at attach, EV_EOF | EV_ONESHOT at
         // exit, and the one-shot note is deleted once reported.

@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace sysv::dragonfly_backend {
@@ -57,6 +58,44 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid);
 // it has a record (so it is not a zombie), with that start time (so the pid
 // was not reused). False on any error.
 bool ProcessAlive(pid_t pid, uint64_t start_time);
+
+// The owner fields of a record: kp_uid (effective) and kp_ppid. Results:
+// the fields; EINVAL if `record` is too short to hold them.
+struct KinfoOwner {
+  uint32_t euid = 0;
+  int32_t ppid = 0;
+};
+absl::StatusOr<KinfoOwner> ParseKinfoOwner(absl::Span<const uint8_t> record);
+
+// What the daemon reads of a process it may adopt as a child of a client
+// (the role of backends/linux's ProcStat): its start time and its parent
+// now (a reaper once the first parent died). Results: as ReadKinfo.
+struct ProcStat {
+  int32_t stat = 0;         // kp_stat
+  uint64_t start_time = 0;  // as ProcessStartTime
+  pid_t ppid = 0;           // kp_ppid
+};
+absl::StatusOr<ProcStat> ReadProcStat(pid_t pid);
+
+// The effective uid of `pid` (kp_uid). Results: as ReadKinfo.
+absl::StatusOr<uid_t> ProcessEffectiveUid(pid_t pid);
+
+// Whether LWP `tid` (lwp_gettid() in that process) is a live thread of
+// process `pid`: one of its KERN_PROC_FLAG_LWP records. False on any error.
+bool IsThreadOf(pid_t pid, pid_t tid);
+
+// The soft RLIMIT_MEMLOCK in bytes (UINT64_MAX: unlimited) from the text of
+// procfs's /proc/<pid>/rlimit (sys/vfs/procfs/procfs_rlimit.c: one line per
+// limit, "memlock <cur> <max>", -1 for RLIM_INFINITY). Results: the limit;
+// EINVAL if there is no well-formed memlock line.
+absl::StatusOr<uint64_t> ParseProcfsMemlock(absl::string_view rlimit_text);
+
+// ProcessMemlockLimit(pid) from /proc/<pid>/rlimit, readable by anyone where
+// procfs is mounted (it is not by default: then ENOENT, and the daemon
+// counts the limit as 0, so only a privileged caller may SHM_LOCK).
+// DragonFly has no sysctl for another process's limits. Results: the
+// limit; ENOENT without procfs or without the process; EINVAL as above.
+absl::StatusOr<uint64_t> ProcessMemlockLimit(pid_t pid);
 
 }  // namespace sysv::dragonfly_backend
 

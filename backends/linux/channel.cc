@@ -1,8 +1,6 @@
 #include "backends/linux/channel.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -23,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "backends/common/awake_poll.h"
 #include "backends/common/unique_fd.h"
 #include "core/ipc/errno_status.h"
 
@@ -31,12 +30,6 @@ namespace {
 
 using ::sysv::backend::UniqueFd;
 using ::sysv::core::ErrnoStatus;
-
-int64_t MonotonicNanos() {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
-}
 
 struct UnixAddress {
   struct sockaddr_un addr;
@@ -293,19 +286,7 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffe
 
 absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
                                                     absl::Duration awake_for) {
-  // A zero-timeout poll() asks without allocating or consuming anything;
-  // once it reports anything (a message, EOF, an error, a bad descriptor),
-  // the read below returns at once. The clock is read every few tries only:
-  // a reply usually comes within the first few.
-  constexpr int kTriesPerClockRead = 16;
-  const int64_t end_nanos = MonotonicNanos() + absl::ToInt64Nanoseconds(awake_for);
-  struct pollfd ready = {fd, POLLIN, 0};
-  for (int tries = 1;; ++tries) {
-    const int polled = poll(&ready, 1, 0);
-    if (polled > 0 || (polled < 0 && errno != EINTR)) break;
-    if (tries % kTriesPerClockRead == 0 && MonotonicNanos() >= end_nanos) break;
-    sched_yield();
-  }
+  backend::AwaitAwake(fd, awake_for);
   return ReceiveMessage(fd, buffer, max_fds);
 }
 

@@ -5,9 +5,15 @@
 #ifndef SYSV_BACKENDS_LINUX_PLATFORM_H_
 #define SYSV_BACKENDS_LINUX_PLATFORM_H_
 
+#include <fcntl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "backends/common/elf_rebind.h"
 #include "backends/common/security_driver.h"
 #include "backends/linux/channel.h"
-#include "backends/linux/elf_rebind.h"
 #include "backends/linux/event_loop_selector.h"
 #include "backends/linux/exit_watch.h"
 #include "backends/linux/file_change_watch.h"
@@ -20,10 +26,38 @@
 #include "backends/linux/sealed_snapshot.h"
 #include "backends/linux/sem_platform.h"
 #include "backends/linux/signal_epoch.h"
+#include "backends/linux/stop_signals.h"
 #include "backends/linux/user_namespace.h"
 
 namespace sysv {
 namespace linux_backend {
+
+using ::sysv::backend::LoadedObjects;
+using ::sysv::backend::RebindObjectsBeside;
+using ::sysv::backend::Rebinding;
+using ::sysv::backend::RebindReport;
+
+// Allocates bytes [0, size) of a region file just created, so that a full
+// file system is an errno (ENOSPC) rather than SIGBUS when the daemon
+// formats it through a mapping. Results as posix_fallocate(3).
+inline int AllocateFileSpace(int fd, off_t size) { return posix_fallocate(fd, 0, size); }
+
+// The calling thread, as IsThreadOf() takes it: its TID.
+inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }
+
+// A process descriptor: readable once the process has exited (the event
+// loop and ExitWatch watch it), naming that process for ever. Here a pidfd;
+// DragonFly's is a kqueue with an EVFILT_PROC note.
+inline absl::StatusOr<backend::UniqueFd> OpenProcessHandle(pid_t pid) { return OpenPidfd(pid); }
+inline bool ProcessHandleExited(int process_fd) { return PidfdExited(process_fd); }
+
+// Who an accepted connection's peer is, pid included, kernel-vouched. On
+// Linux SO_PEERCRED names the pid at connect(2), so the answer is never
+// EAGAIN ("not introduced yet"), and a client has nothing to send for it
+// (IntroduceSelf). DragonFly's LOCAL_PEERCRED has no pid: there the client
+// introduces itself with an SCM_CREDS message.
+inline absl::StatusOr<core::Credentials> IdentifyPeer(int fd) { return PeerCredentials(fd); }
+inline absl::Status IntroduceSelf(int /*fd*/) { return absl::OkStatus(); }
 
 // The region platforms by role, not by OS: a client waits for locks as a
 // blocked call does; the daemon never waits (region_platform.h).

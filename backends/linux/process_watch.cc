@@ -141,7 +141,7 @@ absl::StatusOr<ProcessInstance> PeerProcess(int socket_fd, pid_t pid, uid_t euid
   // throughout, so the start time is its own.
   if (PidfdExited(pidfd->get())) return ErrnoStatus(ESRCH, absl::StrCat("process ", pid, " has exited"));
   ProcessInstance instance;
-  instance.pidfd = *std::move(pidfd);
+  instance.process_fd = *std::move(pidfd);
   instance.pid = pid;
   instance.start_time = *start_time;
   return instance;

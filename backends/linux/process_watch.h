@@ -66,9 +66,11 @@ absl::StatusOr<uid_t> ProcessEffectiveUid(pid_t pid);
 bool PidfdExited(int pidfd);
 
 // One process for ever (DESIGN.md, decision 5): a pidfd, which cannot come to
-// name another process, and the start time that names it in /proc.
+// name another process, and the start time that names it in /proc. The
+// pidfd is this backend's process descriptor (platform.h: readable once the
+// process exits), hence the field's neutral name.
 struct ProcessInstance {
-  sysv::backend::UniqueFd pidfd;
+  sysv::backend::UniqueFd process_fd;
   pid_t pid = 0;
   uint64_t start_time = 0;
 };

@@ -207,7 +207,7 @@ TEST(ProcessWatchTest, PeerProcessIsTheConnectingProcessUntilItExits) {
   absl::StatusOr<uint64_t> start = ProcessStartTime(getpid());
   ASSERT_TRUE(start.ok());
   EXPECT_EQ(self->start_time, *start);
-  EXPECT_FALSE(PidfdExited(self->pidfd.get()));
+  EXPECT_FALSE(PidfdExited(self->process_fd.get()));
 }
 
 TEST(ProcessWatchTest, PeerProcessOfAConnectorThatExitedIsEsrch) {

@@ -19,6 +19,7 @@ using ::sysv::backend::CreateRegionFile;
 using ::sysv::backend::FileSize;
 using ::sysv::backend::MappedRegion;
 using ::sysv::backend::OpenRegionFile;
+using ::sysv::backend::ReopenReadOnlyAt;
 using ::sysv::backend::UnlinkRegionFile;
 
 // A new read-only descriptor of the file `fd` refers to, even if the file's

@@ -15,8 +15,8 @@
 // the RELRO segment is made writable for the store and read-only again. An
 // 8-byte aligned store is atomic, so a thread calling through the slot
 // meanwhile gets one address or the other, both valid.
-#ifndef SYSV_BACKENDS_LINUX_ELF_REBIND_H_
-#define SYSV_BACKENDS_LINUX_ELF_REBIND_H_
+#ifndef SYSV_BACKENDS_COMMON_ELF_REBIND_H_
+#define SYSV_BACKENDS_COMMON_ELF_REBIND_H_
 
 #include <cstdint>
 #include <string>
@@ -25,7 +25,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
 
-namespace sysv::linux_backend {
+namespace sysv::backend {
 
 struct Rebinding {
   const char* symbol;  // e.g. "msgget" (a version suffix is ignored)
@@ -55,6 +55,6 @@ RebindReport RebindObjectsBeside(void* handle, absl::Span<const Rebinding> rebin
                                  const absl::flat_hash_set<uintptr_t>& skip,
                                  absl::Span<const char* const> skip_names);
 
-}  // namespace sysv::linux_backend
+}  // namespace sysv::backend
 
-#endif  // SYSV_BACKENDS_LINUX_ELF_REBIND_H_
+#endif  // SYSV_BACKENDS_COMMON_ELF_REBIND_H_

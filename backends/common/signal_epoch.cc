@@ -1,12 +1,11 @@
-#include "backends/linux/signal_epoch.h"
+#include "backends/common/signal_epoch.h"
 
 #include <setjmp.h>
 
 #include <atomic>
 
-#include "backends/linux/futex_waiter.h"
 
-namespace sysv::linux_backend {
+namespace sysv::backend {
 namespace {
 
 // Only this thread and its signal handlers touch these: volatile plus
@@ -30,8 +29,9 @@ void EscapeInterruptibleWait() {
   siglongjmp(*escape, 1);
 }
 
-sysv::core::WaitResult InterruptibleWait(const std::atomic<uint32_t>* word, uint32_t expected,
-                                         sysv::core::Deadline deadline, uint64_t since) {
+sysv::core::WaitResult InterruptibleWaitWith(WaitFn wait, const std::atomic<uint32_t>* word,
+                                             uint32_t expected, sysv::core::Deadline deadline,
+                                             uint64_t since) {
   // A handler may itself sleep in semop while this thread is in the window:
   // the outer escape point comes back when the inner wait ends.
   sigjmp_buf* const outer = t_escape;
@@ -48,11 +48,11 @@ sysv::core::WaitResult InterruptibleWait(const std::atomic<uint32_t>* word, uint
     t_escape = outer;
     return sysv::core::WaitResult::kInterrupted;
   }
-  sysv::core::WaitResult result = FutexWaiter::Wait(word, expected, deadline);
+  sysv::core::WaitResult result = wait(word, expected, deadline);
   t_escape = outer;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (t_epoch != since) result = sysv::core::WaitResult::kInterrupted;
   return result;
 }
 
-}  // namespace sysv::linux_backend
+}  // namespace sysv::backend

@@ -1,4 +1,4 @@
-#include "backends/linux/elf_rebind.h"
+#include "backends/common/elf_rebind.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -14,13 +14,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
-namespace sysv::linux_backend {
+namespace sysv::backend {
 namespace {
 
+// The 64-bit ELF types (Elf64_*) rather than glibc's ElfW(), and the psABI's
+// relocation numbers rather than their names, which the BSDs spell
+// otherwise (DragonFly: R_X86_64_JMP_SLOT): this file serves both.
 #if defined(__x86_64__)
 constexpr bool kSupported = true;
-constexpr uint32_t kJumpSlot = R_X86_64_JUMP_SLOT;
-constexpr uint32_t kGlobDat = R_X86_64_GLOB_DAT;
+constexpr uint32_t kJumpSlot = 7;  // R_X86_64_JUMP_SLOT
+constexpr uint32_t kGlobDat = 6;   // R_X86_64_GLOB_DAT
 #elif defined(__aarch64__)
 constexpr bool kSupported = true;
 constexpr uint32_t kJumpSlot = R_AARCH64_JUMP_SLOT;
@@ -45,7 +48,7 @@ struct RebindContext {
 // The dynamic section's pointers: glibc relocates them in place on the
 // architectures we support, but an unrelocated one (an offset below the
 // load address) is taken relative to it.
-uintptr_t Absolute(uintptr_t base, ElfW(Addr) value) { return value < base ? base + value : value; }
+uintptr_t Absolute(uintptr_t base, Elf64_Addr value) { return value < base ? base + value : value; }
 
 // Writes `address` into `slot`, through a writable window when the slot is
 // in the object's RELRO segment. Returns 0 or the errno of mprotect.
@@ -75,9 +78,9 @@ const Rebinding* Find(absl::Span<const Rebinding> rebindings, const char* name) 
 struct ObjectView {
   uintptr_t base;
   const char* name;
-  const ElfW(Phdr)* phdr;
+  const Elf64_Phdr* phdr;
   int phnum;
-  const ElfW(Dyn)* dynamic;
+  const Elf64_Dyn* dynamic;
 };
 
 bool SkippedByName(const char* path, absl::Span<const char* const> skip_names) {
@@ -92,44 +95,44 @@ bool SkippedByName(const char* path, absl::Span<const char* const> skip_names) {
 void RebindObject(const ObjectView& view, RebindContext& context) {
   if (context.skip->contains(view.base) || SkippedByName(view.name, context.skip_names)) return;
   const uintptr_t base = view.base;
-  const ElfW(Dyn)* dynamic = view.dynamic;
+  const Elf64_Dyn* dynamic = view.dynamic;
   uintptr_t relro_start = 0, relro_end = 0;
   for (int i = 0; view.phdr != nullptr && i < view.phnum; ++i) {
-    const ElfW(Phdr)& phdr = view.phdr[i];
-    if (phdr.p_type == PT_DYNAMIC) dynamic = reinterpret_cast<const ElfW(Dyn)*>(base + phdr.p_vaddr);
+    const Elf64_Phdr& phdr = view.phdr[i];
+    if (phdr.p_type == PT_DYNAMIC) dynamic = reinterpret_cast<const Elf64_Dyn*>(base + phdr.p_vaddr);
     if (phdr.p_type == PT_GNU_RELRO) {
       relro_start = base + phdr.p_vaddr;
       relro_end = relro_start + phdr.p_memsz;
     }
   }
   if (dynamic == nullptr) return;
-  const ElfW(Sym)* symbols = nullptr;
+  const Elf64_Sym* symbols = nullptr;
   const char* strings = nullptr;
   size_t strings_size = 0;
-  const ElfW(Rela)* plt = nullptr;
+  const Elf64_Rela* plt = nullptr;
   size_t plt_size = 0;
-  const ElfW(Rela)* rela = nullptr;
+  const Elf64_Rela* rela = nullptr;
   size_t rela_size = 0;
-  for (const ElfW(Dyn)* d = dynamic; d->d_tag != DT_NULL; ++d) {
+  for (const Elf64_Dyn* d = dynamic; d->d_tag != DT_NULL; ++d) {
     switch (d->d_tag) {
-      case DT_SYMTAB: symbols = reinterpret_cast<const ElfW(Sym)*>(Absolute(base, d->d_un.d_ptr)); break;
+      case DT_SYMTAB: symbols = reinterpret_cast<const Elf64_Sym*>(Absolute(base, d->d_un.d_ptr)); break;
       case DT_STRTAB: strings = reinterpret_cast<const char*>(Absolute(base, d->d_un.d_ptr)); break;
       case DT_STRSZ: strings_size = d->d_un.d_val; break;
-      case DT_JMPREL: plt = reinterpret_cast<const ElfW(Rela)*>(Absolute(base, d->d_un.d_ptr)); break;
+      case DT_JMPREL: plt = reinterpret_cast<const Elf64_Rela*>(Absolute(base, d->d_un.d_ptr)); break;
       case DT_PLTRELSZ: plt_size = d->d_un.d_val; break;
-      case DT_RELA: rela = reinterpret_cast<const ElfW(Rela)*>(Absolute(base, d->d_un.d_ptr)); break;
+      case DT_RELA: rela = reinterpret_cast<const Elf64_Rela*>(Absolute(base, d->d_un.d_ptr)); break;
       case DT_RELASZ: rela_size = d->d_un.d_val; break;
       default: break;
     }
   }
   if (symbols == nullptr || strings == nullptr) return;
   const char* object = view.name;
-  auto scan = [&](const ElfW(Rela)* table, size_t bytes) {
+  auto scan = [&](const Elf64_Rela* table, size_t bytes) {
     if (table == nullptr) return;
-    for (size_t i = 0; i < bytes / sizeof(ElfW(Rela)); ++i) {
+    for (size_t i = 0; i < bytes / sizeof(Elf64_Rela); ++i) {
       const uint32_t type = ELF64_R_TYPE(table[i].r_info);
       if (type != kJumpSlot && type != kGlobDat) continue;
-      const ElfW(Sym)& symbol = symbols[ELF64_R_SYM(table[i].r_info)];
+      const Elf64_Sym& symbol = symbols[ELF64_R_SYM(table[i].r_info)];
       // Only references to a symbol defined elsewhere: an object that
       // defines the name (libc) calls its own.
       if (symbol.st_shndx != SHN_UNDEF || symbol.st_name >= strings_size) continue;
@@ -152,11 +155,11 @@ void RebindObject(const ObjectView& view, RebindContext& context) {
 // The program headers of the object loaded at `base`, from its ELF header
 // (a shared object's first segment starts at file offset 0, so the header is
 // mapped at its load address), or null when they cannot be found there.
-const ElfW(Phdr)* ProgramHeaders(uintptr_t base, int* count) {
-  const auto* header = reinterpret_cast<const ElfW(Ehdr)*>(base);
+const Elf64_Phdr* ProgramHeaders(uintptr_t base, int* count) {
+  const auto* header = reinterpret_cast<const Elf64_Ehdr*>(base);
   if (base == 0 || std::memcmp(header->e_ident, ELFMAG, SELFMAG) != 0) return nullptr;
   *count = header->e_phnum;
-  return reinterpret_cast<const ElfW(Phdr)*>(base + header->e_phoff);
+  return reinterpret_cast<const Elf64_Phdr*>(base + header->e_phoff);
 }
 
 // Runs inside dl_iterate_phdr's callback, for its lock: dlclose() cannot
@@ -173,8 +176,11 @@ int WalkNamespace(dl_phdr_info*, size_t, void* data) {
   const link_map* first = walk.member;
   while (first->l_prev != nullptr) first = first->l_prev;
   for (const link_map* map = first; map != nullptr; map = map->l_next) {
-    ObjectView view{map->l_addr, map->l_name, nullptr, 0, map->l_ld};
-    view.phdr = ProgramHeaders(map->l_addr, &view.phnum);
+    // Casts: DragonFly's link_map has l_addr as caddr_t and l_ld as a void
+    // pointer, glibc's as ElfW(Addr) and ElfW(Dyn) *.
+    const uintptr_t base = (uintptr_t)map->l_addr;
+    ObjectView view{base, map->l_name, nullptr, 0, (const Elf64_Dyn*)map->l_ld};
+    view.phdr = ProgramHeaders(base, &view.phnum);
     RebindObject(view, *walk.context);
   }
   return 1;  // once
@@ -212,4 +218,4 @@ RebindReport RebindObjectsBeside(void* handle, absl::Span<const Rebinding> rebin
   return context.report;
 }
 
-}  // namespace sysv::linux_backend
+}  // namespace sysv::backend
