@@ -99,7 +99,7 @@ void Basics() {
   const int id = sysv_shmget(IPC_PRIVATE, kSize, IPC_CREAT | 0600);
   Check(id >= 0, "shmget through sysvipcd --driver=" + g_mode);
   char* p = static_cast<char*>(sysv_shmat(id, nullptr, 0));
-  Check(p != reinterpret_cast<char*>(-1), "shmat");
+  Check(p != reinterpret_cast<char*>(-1), "shmat", p == reinterpret_cast<char*>(-1) ? std::strerror(errno) : "");
   if (p == reinterpret_cast<char*>(-1)) return;
   std::memset(p, 0x42, kSize);
   shmid_ds ds{};
