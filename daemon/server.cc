@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -480,9 +479,14 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
   return reply;
 }
 
-std::array<std::pair<int, int>, 4> Server::WatchedDirs() const {
-  return {std::pair{kShmFiles, shm_.dir_fd()}, std::pair{kSemFiles, sem_.dir_fd()},
-          std::pair{kMsgFiles, msg_.dir_fd()}, std::pair{kLedgerFiles, clients_.ledger_dir_fd()}};
+std::vector<std::pair<int, int>> Server::WatchedDirs() const {
+  std::vector<std::pair<int, int>> dirs = {
+      {kSemFiles, sem_.dir_fd()}, {kMsgFiles, msg_.dir_fd()}, {kLedgerFiles, clients_.ledger_dir_fd()}};
+  // With the security driver a segment's file is the daemon's own marker (no
+  // client holds a descriptor of it, and the driver's objects cannot be
+  // resized): nothing there to take back.
+  if (options_.driver == nullptr) dirs.push_back({kShmFiles, shm_.dir_fd()});
+  return dirs;
 }
 
 void Server::OnFilesChanged() {

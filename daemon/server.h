@@ -27,7 +27,6 @@
 #ifndef SYSV_DAEMON_SERVER_H_
 #define SYSV_DAEMON_SERVER_H_
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -117,7 +116,7 @@ class Server {
   // region files through their descriptors (each kind's TakeBack()).
   void OnFilesChanged();
   // The directories watched, each with its tag: (tag, directory).
-  std::array<std::pair<int, int>, 4> WatchedDirs() const;
+  std::vector<std::pair<int, int>> WatchedDirs() const;
   void CloseConnection(int fd);
   // Tells a connection beyond the limits why (EAGAIN) before it is closed.
   void Refuse(backend::UniqueFd fd, const char* why, uint32_t uid);

@@ -231,10 +231,6 @@ void ShmService::RemoveOrphans() {
 }
 
 void ShmService::TakeBack(const std::string& name) {
-  // With the driver a segment's file is the daemon's marker (no client holds
-  // a descriptor of it, and the driver's objects cannot be resized): the
-  // change was the daemon's own write of it.
-  if (store_.driver() != nullptr) return;
   int32_t index = 0;
   uint32_t seq = 0;
   if (!ParseRegionFileName(name, &index, &seq)) return;

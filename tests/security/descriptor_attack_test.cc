@@ -132,19 +132,7 @@ class DescriptorAttackTest : public testing::SharedNamespaceTest {
   }
 
   // Runs `create` as A and returns the id it returns (or -1).
-  static int CreateAsOwner(const std::function<int()>& create) {
-    int id = -1;
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return -1;
-    const int status = RunAs(kOwnerA, [&] {
-      const int made = create();
-      return write(pipe_fds[1], &made, sizeof(made)) == sizeof(made) ? 0 : 1;
-    });
-    if (status != 0 || read(pipe_fds[0], &id, sizeof(id)) != sizeof(id)) id = -1;
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return id;
-  }
+  static int CreateAsOwner(const std::function<int()>& create) { return testing::RunAsForValue(kOwnerA, create); }
 
   // A's queue of `mode` holding one message `text`: its id, or -1.
   static int CreateQueue(int mode, const char* text) {

@@ -305,20 +305,12 @@ TEST_F(SemScribbleTest, AlterUserScribblesButCannotRemoveTheSet) {
   const testing::Identity carol = User("carol", kCarol, kCarol);
 
   // alice's 0666 set, [1, 0, 0, 0].
-  int id_pipe[2];
-  ASSERT_EQ(pipe(id_pipe), 0);
-  ASSERT_EQ(RunAs(alice,
-                  [&] {
-                    const int id = sysv_semget(IPC_PRIVATE, kNsems, IPC_CREAT | 0666);
-                    const unsigned short init[kNsems] = {1, 0, 0, 0};
-                    if (id < 0 || sysv_semctl(id, 0, SETALL, init) != 0) return 1;
-                    return write(id_pipe[1], &id, sizeof(id)) == sizeof(id) ? 0 : 1;
-                  }),
-            0);
-  int id = -1;
-  ASSERT_EQ(read(id_pipe[0], &id, sizeof(id)), static_cast<ssize_t>(sizeof(id)));
-  close(id_pipe[0]);
-  close(id_pipe[1]);
+  const int id = testing::RunAsForValue(alice, [] {
+    const int id = sysv_semget(IPC_PRIVATE, kNsems, IPC_CREAT | 0666);
+    const unsigned short init[kNsems] = {1, 0, 0, 0};
+    return id >= 0 && sysv_semctl(id, 0, SETALL, init) == 0 ? id : -1;
+  });
+  ASSERT_GE(id, 0);
 
   int stop[2];
   ASSERT_EQ(pipe(stop), 0);
@@ -391,18 +383,8 @@ TEST_F(SemScribbleTest, OwnersRemovalWhileScribblingWakesSleepersWithEidrm) {
   const testing::Identity alice = User("alice", kAlice, kAlice);
   const testing::Identity bob = User("bob", kBob, kBob);
   const testing::Identity carol = User("carol", kCarol, kCarol);
-  int id_pipe[2];
-  ASSERT_EQ(pipe(id_pipe), 0);
-  ASSERT_EQ(RunAs(alice,
-                  [&] {
-                    const int id = sysv_semget(IPC_PRIVATE, kNsems, IPC_CREAT | 0666);
-                    return id >= 0 && write(id_pipe[1], &id, sizeof(id)) == sizeof(id) ? 0 : 1;
-                  }),
-            0);
-  int id = -1;
-  ASSERT_EQ(read(id_pipe[0], &id, sizeof(id)), static_cast<ssize_t>(sizeof(id)));
-  close(id_pipe[0]);
-  close(id_pipe[1]);
+  const int id = testing::RunAsForValue(alice, [] { return sysv_semget(IPC_PRIVATE, kNsems, IPC_CREAT | 0666); });
+  ASSERT_GE(id, 0);
 
   int stop[2];
   ASSERT_EQ(pipe(stop), 0);
