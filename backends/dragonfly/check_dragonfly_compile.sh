@@ -163,4 +163,13 @@ for file in "${files[@]}"; do
   fi
 done
 echo "$passed of ${#files[@]} files compiled, $failed failed"
-[[ $failed -eq 0 ]]
+
+# The DragonFly kernel module (driver/): C against the kernel's headers with
+# -D_KERNEL, in a script of its own; skipped when FILE... names files.
+check_kernel_module() {
+  [[ ${#only[@]} -gt 0 ]] && return 0
+  "$here/driver/check_kmod_compile.sh" "$source_arg"
+}
+module_failed=0
+check_kernel_module || module_failed=1
+[[ $failed -eq 0 && $module_failed -eq 0 ]]
