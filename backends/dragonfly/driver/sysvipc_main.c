@@ -86,7 +86,8 @@
  *
  * Internals and locking:
  * - sysvipc_lk (lockmgr, may sleep) guards everything of the driver's: the
- *   table (an RB tree by id), the event list, the memlock sums, each
+ *   table (an RB tree by id), the event list (its length is mirrored in
+ *   the atomic sysvipc_pending for the kqueue filter), the memlock sums, each
  *   object's acct/lpid/locked fields and reference count. Taken before a
  *   VM object's backing_lk (shared, to count); never held across
  *   make_dev/destroy_dev/fp_open, which may wait for the devfs thread.
@@ -116,6 +117,8 @@
 #include <sys/tree.h>
 #include <sys/uio.h>
 #include <sys/vnode.h>
+
+#include <machine/atomic.h>
 
 #include <vm/vm.h>
 #include <vm/vm_map.h>
@@ -164,6 +167,7 @@ static struct lock sysvipc_lk = LOCK_INITIALIZER("sysvipc", 0, 0);
 static struct sysvipc_tree sysvipc_table = RB_INITIALIZER(&sysvipc_table);
 static TAILQ_HEAD(, sysvipc_obj) sysvipc_events =
 	TAILQ_HEAD_INITIALIZER(sysvipc_events);
+static u_int sysvipc_pending;	/* sysvipc_events' length; written locked */
 static TAILQ_HEAD(, sysvipc_memlock_user) sysvipc_memlock_users =
 	TAILQ_HEAD_INITIALIZER(sysvipc_memlock_users);
 static struct kqinfo sysvipc_kq;
@@ -225,6 +229,7 @@ static void sysvipc_obj_gone(struct sysvipc_obj *obj, bool report)
 		obj->cdev->si_drv1 = NULL;
 	if (report) {
 		TAILQ_INSERT_TAIL(&sysvipc_events, obj, event);
+		atomic_add_int(&sysvipc_pending, 1);
 		wakeup(&sysvipc_events);
 		KNOTE(&sysvipc_kq.ki_note, 0);
 	} else {
@@ -654,6 +659,7 @@ static int sysvipc_dev_read(struct dev_read_args *ap)
 		if (error)
 			break;
 		TAILQ_REMOVE(&sysvipc_events, obj, event);
+		atomic_subtract_int(&sysvipc_pending, 1);
 		done = true;
 		room--;
 		sysvipc_obj_put_unlock(obj);
@@ -663,21 +669,17 @@ static int sysvipc_dev_read(struct dev_read_args *ap)
 	return done ? 0 : error;
 }
 
+/* knote_insert()/knote_remove() serialise on the klist's own token. */
 static void sysvipc_filt_detach(struct knote *kn)
 {
-	lockmgr(&sysvipc_lk, LK_EXCLUSIVE);
 	knote_remove(&sysvipc_kq.ki_note, kn);
-	lockmgr(&sysvipc_lk, LK_RELEASE);
 }
 
+/* Runs inside KNOTE(), which sysvipc_obj_gone() calls with sysvipc_lk held
+ * (not recursive): so it reads the pending count without that lock. */
 static int sysvipc_filt_read(struct knote *kn __unused, long hint __unused)
 {
-	int ready;
-
-	lockmgr(&sysvipc_lk, LK_EXCLUSIVE);
-	ready = !TAILQ_EMPTY(&sysvipc_events);
-	lockmgr(&sysvipc_lk, LK_RELEASE);
-	return ready;
+	return atomic_load_acq_int(&sysvipc_pending) != 0;
 }
 
 static struct filterops sysvipc_read_filtops = {
@@ -696,9 +698,7 @@ static int sysvipc_dev_kqfilter(struct dev_kqfilter_args *ap)
 		return 0;
 	}
 	kn->kn_fop = &sysvipc_read_filtops;
-	lockmgr(&sysvipc_lk, LK_EXCLUSIVE);
 	knote_insert(&sysvipc_kq.ki_note, kn);
-	lockmgr(&sysvipc_lk, LK_RELEASE);
 	return 0;
 }
 

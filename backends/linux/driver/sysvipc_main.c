@@ -89,6 +89,7 @@
 #include <linux/wait.h>
 
 #include "backends/common/driver/attach_accounting.h"
+#include "backends/common/driver/ioctl_dispatch.h"
 
 struct sysvipc_obj {
 	struct kref ref;
@@ -428,9 +429,10 @@ static int sysvipc_obj_new_fd(struct sysvipc_obj *obj, bool readonly,
 }
 
 /*
- * The ioctls. sysvipc_dev_ioctl() copies the caller's struct in, checks it
- * (attach_accounting.h), runs the handler on that kernel copy and copies it
- * back out; handlers never touch user memory except LIST's id buffer. A
+ * The ioctls. sysvipc_dev_ioctl() copies the caller's struct in,
+ * sysvipc_dispatch() (ioctl_dispatch.h, shared with the DragonFly module)
+ * checks it and runs the handler on that kernel copy, and it is copied back
+ * out; handlers never touch user memory except LIST's id buffer. A
  * handler that makes a descriptor leaves it in `out`: it is installed only
  * once the reply naming it has been copied out, and dropped otherwise.
  */
@@ -465,9 +467,9 @@ static struct sysvipc_obj *sysvipc_obj_get(u32 id)
 	return obj ? obj : ERR_PTR(-ENOENT);
 }
 
-static long sysvipc_ioc_create(struct sysvipc_create *req,
-			       struct sysvipc_new_fd *out)
+static long sysvipc_ioc_create(void *ctx, struct sysvipc_create *req)
 {
+	struct sysvipc_new_fd *out = ctx;
 	struct sysvipc_obj *obj;
 	unsigned long acct;
 	int id, ret;
@@ -513,9 +515,9 @@ static long sysvipc_ioc_create(struct sysvipc_create *req,
 	return 0;
 }
 
-static long sysvipc_ioc_open(struct sysvipc_open *req,
-			     struct sysvipc_new_fd *out)
+static long sysvipc_ioc_open(void *ctx, struct sysvipc_open *req)
 {
+	struct sysvipc_new_fd *out = ctx;
 	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 
 	if (IS_ERR(obj))
@@ -529,7 +531,7 @@ static long sysvipc_ioc_open(struct sysvipc_open *req,
 	return 0;
 }
 
-static long sysvipc_ioc_stat(struct sysvipc_stat *req)
+static long sysvipc_ioc_stat(void *ctx, struct sysvipc_stat *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 	struct pid *lpid;
@@ -557,7 +559,7 @@ static long sysvipc_ioc_stat(struct sysvipc_stat *req)
 	return 0;
 }
 
-static long sysvipc_ioc_remove(struct sysvipc_remove *req)
+static long sysvipc_ioc_remove(void *ctx, struct sysvipc_remove *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 	int ret;
@@ -576,7 +578,7 @@ static long sysvipc_ioc_remove(struct sysvipc_remove *req)
 	return 0;
 }
 
-static long sysvipc_ioc_list(struct sysvipc_list *req)
+static long sysvipc_ioc_list(void *ctx, struct sysvipc_list *req)
 {
 	struct sysvipc_obj *obj;
 	u32 *ids;
@@ -587,9 +589,9 @@ static long sysvipc_ioc_list(struct sysvipc_list *req)
 	ids = kvcalloc(max(req->count, 1u), sizeof(*ids), GFP_KERNEL);
 	if (!ids)
 		return -ENOMEM;
-	id = req->after < INT_MAX ? req->after + 1 : INT_MAX;
+	id = sysvipc_list_first(req->after);	/* 0: none left */
 	spin_lock(&sysvipc_table_lock);
-	while (n < req->count && req->after < INT_MAX &&
+	while (n < req->count && id != 0 &&
 	       (obj = idr_get_next(&sysvipc_table, &id)) != NULL) {
 		ids[n++] = id;
 		if (id == INT_MAX)
@@ -606,7 +608,7 @@ static long sysvipc_ioc_list(struct sysvipc_list *req)
 }
 
 /* SHM_LOCK/SHM_UNLOCK (see the header notes for how it differs). */
-static long sysvipc_ioc_lock(struct sysvipc_lock *req)
+static long sysvipc_ioc_lock(void *ctx, struct sysvipc_lock *req)
 {
 	struct sysvipc_obj *obj;
 	struct sysvipc_memlock_user *u;
@@ -643,51 +645,14 @@ static long sysvipc_ioc_lock(struct sysvipc_lock *req)
 	return ret;
 }
 
-/* Every request struct, so that one buffer holds whichever came. */
-union sysvipc_request {
-	struct sysvipc_version version;
-	struct sysvipc_create create;
-	struct sysvipc_open open;
-	struct sysvipc_stat stat;
-	struct sysvipc_remove remove;
-	struct sysvipc_list list;
-	struct sysvipc_lock lock;
+static const struct sysvipc_ioctl_ops sysvipc_ioctl_ops = {
+	.create = sysvipc_ioc_create,
+	.open = sysvipc_ioc_open,
+	.stat = sysvipc_ioc_stat,
+	.remove = sysvipc_ioc_remove,
+	.list = sysvipc_ioc_list,
+	.lock = sysvipc_ioc_lock,
 };
-
-/* Checks the copied request and runs its handler. */
-static long sysvipc_dispatch(unsigned int cmd, union sysvipc_request *req,
-			     struct sysvipc_new_fd *out)
-{
-	long ret;
-
-	switch (cmd) {
-	case SYSVIPC_IOC_VERSION:
-		ret = sysvipc_check_version(&req->version);
-		if (!ret)
-			req->version.version = SYSVIPC_ABI_VERSION;
-		return ret;
-	case SYSVIPC_IOC_CREATE:
-		ret = sysvipc_check_create(&req->create);
-		return ret ? ret : sysvipc_ioc_create(&req->create, out);
-	case SYSVIPC_IOC_OPEN:
-		ret = sysvipc_check_open(&req->open);
-		return ret ? ret : sysvipc_ioc_open(&req->open, out);
-	case SYSVIPC_IOC_STAT:
-		ret = sysvipc_check_stat(&req->stat);
-		return ret ? ret : sysvipc_ioc_stat(&req->stat);
-	case SYSVIPC_IOC_REMOVE:
-		ret = sysvipc_check_remove(&req->remove);
-		return ret ? ret : sysvipc_ioc_remove(&req->remove);
-	case SYSVIPC_IOC_LIST:
-		ret = sysvipc_check_list(&req->list);
-		return ret ? ret : sysvipc_ioc_list(&req->list);
-	case SYSVIPC_IOC_LOCK:
-		ret = sysvipc_check_lock(&req->lock);
-		return ret ? ret : sysvipc_ioc_lock(&req->lock);
-	default:
-		return -ENOTTY;
-	}
-}
 
 static long sysvipc_dev_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
@@ -702,7 +667,7 @@ static long sysvipc_dev_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	if (copy_from_user(&req, argp, size))
 		return -EFAULT;
-	ret = sysvipc_dispatch(cmd, &req, &out);
+	ret = sysvipc_dispatch(cmd, &req, &sysvipc_ioctl_ops, &out);
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &req, size)) {
