@@ -8,7 +8,7 @@
 #include "backends/common/driver/attach_accounting.h"
 
 long sysvipc_dispatch(unsigned long cmd, union sysvipc_request *req,
-		      const struct sysvipc_ioctl_ops *ops, void *ctx)
+		      void *ctx)
 {
 	switch (cmd) {
 	case SYSVIPC_IOC_VERSION:
@@ -19,27 +19,27 @@ long sysvipc_dispatch(unsigned long cmd, union sysvipc_request *req,
 	case SYSVIPC_IOC_CREATE:
 		if (sysvipc_check_create(&req->create))
 			return -EINVAL;
-		return ops->create(ctx, &req->create);
+		return sysvipc_ioc_create(ctx, &req->create);
 	case SYSVIPC_IOC_OPEN:
 		if (sysvipc_check_open(&req->open))
 			return -EINVAL;
-		return ops->open(ctx, &req->open);
+		return sysvipc_ioc_open(ctx, &req->open);
 	case SYSVIPC_IOC_STAT:
 		if (sysvipc_check_stat(&req->stat))
 			return -EINVAL;
-		return ops->stat(ctx, &req->stat);
+		return sysvipc_ioc_stat(ctx, &req->stat);
 	case SYSVIPC_IOC_REMOVE:
 		if (sysvipc_check_remove(&req->remove))
 			return -EINVAL;
-		return ops->remove(ctx, &req->remove);
+		return sysvipc_ioc_remove(ctx, &req->remove);
 	case SYSVIPC_IOC_LIST:
 		if (sysvipc_check_list(&req->list))
 			return -EINVAL;
-		return ops->list(ctx, &req->list);
+		return sysvipc_ioc_list(ctx, &req->list);
 	case SYSVIPC_IOC_LOCK:
 		if (sysvipc_check_lock(&req->lock))
 			return -EINVAL;
-		return ops->lock(ctx, &req->lock);
+		return sysvipc_ioc_lock(ctx, &req->lock);
 	default:
 		return -ENOTTY;
 	}

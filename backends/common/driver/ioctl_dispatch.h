@@ -33,14 +33,17 @@ union sysvipc_request {
 	struct sysvipc_lock lock;
 };
 
-struct sysvipc_ioctl_ops {
-	long (*create)(void *ctx, struct sysvipc_create *req);
-	long (*open)(void *ctx, struct sysvipc_open *req);
-	long (*stat)(void *ctx, struct sysvipc_stat *req);
-	long (*remove)(void *ctx, struct sysvipc_remove *req);
-	long (*list)(void *ctx, struct sysvipc_list *req);
-	long (*lock)(void *ctx, struct sysvipc_lock *req);
-};
+/*
+ * The handlers, one per command, defined by each module (its kernel's
+ * objects) and by the unit test: the contract each module fulfils, bound
+ * when it links, so no table of them is written twice.
+ */
+long sysvipc_ioc_create(void *ctx, struct sysvipc_create *req);
+long sysvipc_ioc_open(void *ctx, struct sysvipc_open *req);
+long sysvipc_ioc_stat(void *ctx, struct sysvipc_stat *req);
+long sysvipc_ioc_remove(void *ctx, struct sysvipc_remove *req);
+long sysvipc_ioc_list(void *ctx, struct sysvipc_list *req);
+long sysvipc_ioc_lock(void *ctx, struct sysvipc_lock *req);
 
 /*
  * Runs `cmd` on the kernel copy `req`. Returns what the handler returns;
@@ -49,7 +52,7 @@ struct sysvipc_ioctl_ops {
  * "not applicable to this device").
  */
 long sysvipc_dispatch(unsigned long cmd, union sysvipc_request *req,
-		      const struct sysvipc_ioctl_ops *ops, void *ctx);
+		      void *ctx);
 
 /* Object ids are 1 .. SYSVIPC_MAX_ID (INT_MAX: Linux's idr hands out ints). */
 #define SYSVIPC_MAX_ID 0x7fffffffu

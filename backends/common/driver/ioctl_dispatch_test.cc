@@ -24,19 +24,28 @@ long Record(void* ctx, const char* name) {
   return r->result;
 }
 
-const sysvipc_ioctl_ops kOps = {
-    .create = [](void* c, sysvipc_create*) { return Record(c, "create"); },
-    .open = [](void* c, sysvipc_open*) { return Record(c, "open"); },
-    .stat = [](void* c, sysvipc_stat*) { return Record(c, "stat"); },
-    .remove = [](void* c, sysvipc_remove*) { return Record(c, "remove"); },
-    .list = [](void* c, sysvipc_list*) { return Record(c, "list"); },
-    .lock = [](void* c, sysvipc_lock*) { return Record(c, "lock"); },
-};
+}  // namespace
+
+// The handlers a module defines (ioctl_dispatch.h), here recorders.
+extern "C" {
+long sysvipc_ioc_create(void* c, sysvipc_create*) {
+  return Record(c, "create");
+}
+long sysvipc_ioc_open(void* c, sysvipc_open*) { return Record(c, "open"); }
+long sysvipc_ioc_stat(void* c, sysvipc_stat*) { return Record(c, "stat"); }
+long sysvipc_ioc_remove(void* c, sysvipc_remove*) {
+  return Record(c, "remove");
+}
+long sysvipc_ioc_list(void* c, sysvipc_list*) { return Record(c, "list"); }
+long sysvipc_ioc_lock(void* c, sysvipc_lock*) { return Record(c, "lock"); }
+}
+
+namespace {
 
 TEST(IoctlDispatchTest, VersionAnswersWithoutAHandler) {
   Recorder r;
   sysvipc_request req{};
-  EXPECT_EQ(sysvipc_dispatch(SYSVIPC_IOC_VERSION, &req, &kOps, &r), 0);
+  EXPECT_EQ(sysvipc_dispatch(SYSVIPC_IOC_VERSION, &req, &r), 0);
   EXPECT_EQ(req.version.version, SYSVIPC_ABI_VERSION);
   EXPECT_EQ(r.called, "");
 }
@@ -48,10 +57,12 @@ TEST(IoctlDispatchTest, EachCommandRunsItsHandlerOnAWellFormedRequest) {
     void (*fill)(sysvipc_request*);
   };
   const Case cases[] = {
-      {SYSVIPC_IOC_CREATE, "create", [](sysvipc_request* q) { q->create.size = 4096; }},
+      {SYSVIPC_IOC_CREATE, "create",
+       [](sysvipc_request* q) { q->create.size = 4096; }},
       {SYSVIPC_IOC_OPEN, "open", [](sysvipc_request* q) { q->open.id = 1; }},
       {SYSVIPC_IOC_STAT, "stat", [](sysvipc_request* q) { q->stat.id = 1; }},
-      {SYSVIPC_IOC_REMOVE, "remove", [](sysvipc_request* q) { q->remove.id = 1; }},
+      {SYSVIPC_IOC_REMOVE, "remove",
+       [](sysvipc_request* q) { q->remove.id = 1; }},
       {SYSVIPC_IOC_LIST, "list", [](sysvipc_request*) {}},
       {SYSVIPC_IOC_LOCK, "lock", [](sysvipc_request* q) { q->lock.id = 1; }},
   };
@@ -60,7 +71,7 @@ TEST(IoctlDispatchTest, EachCommandRunsItsHandlerOnAWellFormedRequest) {
     r.result = -ENOENT;  // the handler's answer is the ioctl's
     sysvipc_request req{};
     c.fill(&req);
-    EXPECT_EQ(sysvipc_dispatch(c.cmd, &req, &kOps, &r), -ENOENT) << c.handler;
+    EXPECT_EQ(sysvipc_dispatch(c.cmd, &req, &r), -ENOENT) << c.handler;
     EXPECT_EQ(r.called, c.handler);
   }
 }
@@ -76,7 +87,7 @@ TEST(IoctlDispatchTest, AMalformedRequestNeverReachesItsHandler) {
     // count beyond SYSVIPC_LIST_MAX) in every request.
     sysvipc_request req;
     memset(&req, 0xff, sizeof(req));
-    EXPECT_EQ(sysvipc_dispatch(cmd, &req, &kOps, &r), -EINVAL) << cmd;
+    EXPECT_EQ(sysvipc_dispatch(cmd, &req, &r), -EINVAL) << cmd;
     EXPECT_EQ(r.called, "") << cmd;
   }
 }
@@ -85,11 +96,11 @@ TEST(IoctlDispatchTest, UnknownCommandIsNotty) {
   Recorder r;
   sysvipc_request req{};
   EXPECT_EQ(sysvipc_dispatch(_IOWR(SYSVIPC_IOC_MAGIC, 7, struct sysvipc_lock),
-                             &req, &kOps, &r),
+                             &req, &r),
             -ENOTTY);
   // Same number, other size: a different command.
   EXPECT_EQ(sysvipc_dispatch(_IOWR(SYSVIPC_IOC_MAGIC, 0, struct sysvipc_lock),
-                             &req, &kOps, &r),
+                             &req, &r),
             -ENOTTY);
   EXPECT_EQ(r.called, "");
 }

@@ -86,16 +86,19 @@
  *
  * Internals and locking:
  * - sysvipc_lk (lockmgr, may sleep) guards everything of the driver's: the
- *   table (an RB tree by id), the event list (its length is mirrored in
- *   the atomic sysvipc_pending for the kqueue filter), the memlock sums, each
- *   object's acct/lpid/locked fields and reference count. Taken before a
- *   VM object's backing_lk (shared, to count); never held across
+ *   table (an RB tree by id), the list of removed objects the scan looks
+ *   at, the event list (its length mirrored in the atomic sysvipc_pending
+ *   for the kqueue filter), the memlock sums, and each object's
+ *   acct/lpid/locked fields, cdev and reference count. Taken before a VM
+ *   object's backing_lk (shared, to count); never held across
  *   make_dev/destroy_dev/fp_open, which may wait for the devfs thread.
  * - An object lives while the table, the event list (reported, not yet
  *   read) or a running operation holds a reference (refs). Its cdev's
- *   si_drv1 names it until it goes; the VM object holds its own reference
- *   per mapping, so memory outlives the struct only while mapped, which a
- *   gone object never is.
+ *   si_drv1 names it until it goes. Each mapping holds its own reference
+ *   on the VM object, so the memory outlives the struct only while mapped,
+ *   which a gone object is not (but see the race noted at
+ *   sysvipc_obj_mmap_single()); nothing in a mapping points into this
+ *   module, so unloading cannot leave a mapping calling freed code.
  */
 #include <sys/param.h>
 #include <sys/systm.h>
@@ -136,10 +139,11 @@ static MALLOC_DEFINE(M_SYSVIPC, "sysvipc", "libsysv security driver");
 struct sysvipc_obj {
 	RB_ENTRY(sysvipc_obj) node;	/* in sysvipc_table while in_table */
 	TAILQ_ENTRY(sysvipc_obj) event;	/* on sysvipc_events once reported */
+	TAILQ_ENTRY(sysvipc_obj) removed; /* on sysvipc_removed while mapped */
 	uint32_t id;			/* immutable */
 	uint64_t size;			/* immutable */
 	vm_object_t vmobj;		/* the memory, one reference; immutable */
-	cdev_t cdev;			/* sysvipcobj/<id>; set once at create */
+	cdev_t cdev;			/* sysvipcobj/<id>; set once, locked */
 	int refs;
 	bool in_table;
 	struct sysvipc_attach acct;
@@ -168,6 +172,9 @@ static struct sysvipc_tree sysvipc_table = RB_INITIALIZER(&sysvipc_table);
 static TAILQ_HEAD(, sysvipc_obj) sysvipc_events =
 	TAILQ_HEAD_INITIALIZER(sysvipc_events);
 static u_int sysvipc_pending;	/* sysvipc_events' length; written locked */
+/* Removed objects still in the table: what the scan looks at. */
+static TAILQ_HEAD(, sysvipc_obj) sysvipc_removed =
+	TAILQ_HEAD_INITIALIZER(sysvipc_removed);
 static TAILQ_HEAD(, sysvipc_memlock_user) sysvipc_memlock_users =
 	TAILQ_HEAD_INITIALIZER(sysvipc_memlock_users);
 static struct kqinfo sysvipc_kq;
@@ -203,7 +210,6 @@ static void sysvipc_obj_free(struct sysvipc_obj *obj)
 	kfree(obj, M_SYSVIPC);
 	lockmgr(&sysvipc_lk, LK_EXCLUSIVE);
 	sysvipc_objects--;
-	wakeup(&sysvipc_objects);
 	lockmgr(&sysvipc_lk, LK_RELEASE);
 }
 
@@ -224,6 +230,8 @@ static void sysvipc_obj_put_unlock(struct sysvipc_obj *obj)
 static void sysvipc_obj_gone(struct sysvipc_obj *obj, bool report)
 {
 	RB_REMOVE(sysvipc_tree, &sysvipc_table, obj);
+	if (obj->acct.state & SYSVIPC_ATTACH_REMOVED)
+		TAILQ_REMOVE(&sysvipc_removed, obj, removed);
 	obj->in_table = false;
 	if (obj->cdev != NULL)
 		obj->cdev->si_drv1 = NULL;
@@ -268,9 +276,7 @@ static void sysvipc_scan_removed(void *arg __unused)
 	struct sysvipc_obj *obj, *next;
 	bool more = false;
 
-	RB_FOREACH_SAFE(obj, sysvipc_tree, &sysvipc_table, next) {
-		if (!(obj->acct.state & SYSVIPC_ATTACH_REMOVED))
-			continue;
+	TAILQ_FOREACH_MUTABLE(obj, &sysvipc_removed, removed, next) {
 		obj->refs++;	/* the table's may go to the event list */
 		sysvipc_obj_sync(obj);
 		obj->refs--;	/* never the last: table or event list holds */
@@ -382,9 +388,10 @@ static int sysvipc_obj_new_fd(struct sysvipc_obj *obj, bool readonly,
 	return 0;
 }
 
-static long sysvipc_ioc_create(void *ctx __unused, struct sysvipc_create *req)
+long sysvipc_ioc_create(void *ctx __unused, struct sysvipc_create *req)
 {
 	struct sysvipc_obj *obj, *clash;
+	cdev_t cdev;
 	uint32_t id;
 	int error, fd;
 
@@ -421,9 +428,12 @@ static long sysvipc_ioc_create(void *ctx __unused, struct sysvipc_create *req)
 	obj->refs++;	/* ours, until the descriptor is made */
 	lockmgr(&sysvipc_lk, LK_RELEASE);
 
-	obj->cdev = make_dev(&sysvipc_obj_ops, (int)id, UID_ROOT, GID_WHEEL,
-			     0600, "sysvipcobj/%u", id);
-	obj->cdev->si_drv1 = obj;
+	cdev = make_dev(&sysvipc_obj_ops, (int)id, UID_ROOT, GID_WHEEL, 0600,
+			"sysvipcobj/%u", id);
+	lockmgr(&sysvipc_lk, LK_EXCLUSIVE);
+	obj->cdev = cdev;
+	cdev->si_drv1 = obj;
+	lockmgr(&sysvipc_lk, LK_RELEASE);
 	devfs_config();	/* the node exists once the devfs thread made it */
 	error = sysvipc_obj_new_fd(obj, false, &fd);
 
@@ -439,7 +449,7 @@ static long sysvipc_ioc_create(void *ctx __unused, struct sysvipc_create *req)
 	return 0;
 }
 
-static long sysvipc_ioc_open(void *ctx __unused, struct sysvipc_open *req)
+long sysvipc_ioc_open(void *ctx __unused, struct sysvipc_open *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get_locked(req->id);
 	int error, fd;
@@ -458,7 +468,7 @@ static long sysvipc_ioc_open(void *ctx __unused, struct sysvipc_open *req)
 	return 0;
 }
 
-static long sysvipc_ioc_stat(void *ctx __unused, struct sysvipc_stat *req)
+long sysvipc_ioc_stat(void *ctx __unused, struct sysvipc_stat *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get_locked(req->id);
 
@@ -478,7 +488,7 @@ static long sysvipc_ioc_stat(void *ctx __unused, struct sysvipc_stat *req)
 	return 0;
 }
 
-static long sysvipc_ioc_remove(void *ctx __unused, struct sysvipc_remove *req)
+long sysvipc_ioc_remove(void *ctx __unused, struct sysvipc_remove *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get_locked(req->id);
 	int ret;
@@ -492,6 +502,8 @@ static long sysvipc_ioc_remove(void *ctx __unused, struct sysvipc_remove *req)
 		return -ENOENT;
 	}
 	ret = sysvipc_attach_remove(&obj->acct);
+	if (ret >= 0)	/* gone() takes it off again */
+		TAILQ_INSERT_TAIL(&sysvipc_removed, obj, removed);
 	if (ret == 1)
 		sysvipc_obj_gone(obj, false);
 	else if (ret == 0)
@@ -529,7 +541,7 @@ static int sysvipc_list_collect(struct sysvipc_obj *obj, void *data)
 	return 0;
 }
 
-static long sysvipc_ioc_list(void *ctx __unused, struct sysvipc_list *req)
+long sysvipc_ioc_list(void *ctx __unused, struct sysvipc_list *req)
 {
 	struct sysvipc_list_scan scan = { .max = req->count };
 	int error = 0;
@@ -575,7 +587,7 @@ static void sysvipc_unlock_locked(struct sysvipc_obj *obj)
 }
 
 /* SHM_LOCK/SHM_UNLOCK: the charge only (see the notes). */
-static long sysvipc_ioc_lock(void *ctx __unused, struct sysvipc_lock *req)
+long sysvipc_ioc_lock(void *ctx __unused, struct sysvipc_lock *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get_locked(req->id);
 	struct sysvipc_memlock_user *u;
@@ -598,15 +610,6 @@ static long sysvipc_ioc_lock(void *ctx __unused, struct sysvipc_lock *req)
 	return ret;
 }
 
-static const struct sysvipc_ioctl_ops sysvipc_ioctl_ops = {
-	.create = sysvipc_ioc_create,
-	.open = sysvipc_ioc_open,
-	.stat = sysvipc_ioc_stat,
-	.remove = sysvipc_ioc_remove,
-	.list = sysvipc_ioc_list,
-	.lock = sysvipc_ioc_lock,
-};
-
 /* The generic layer (sys_generic.c:mapped_ioctl()) has copied the
  * _IOWR() struct in and copies it back out on success. */
 static int sysvipc_dev_ioctl(struct dev_ioctl_args *ap)
@@ -618,7 +621,7 @@ static int sysvipc_dev_ioctl(struct dev_ioctl_args *ap)
 	if (IOCGROUP(ap->a_cmd) != SYSVIPC_IOC_MAGIC || size > sizeof(req))
 		return ENOTTY;
 	memcpy(&req, ap->a_data, size);
-	ret = sysvipc_dispatch(ap->a_cmd, &req, &sysvipc_ioctl_ops, NULL);
+	ret = sysvipc_dispatch(ap->a_cmd, &req, NULL);
 	if (ret)
 		return (int)-ret;
 	memcpy(ap->a_data, &req, size);

@@ -467,7 +467,7 @@ static struct sysvipc_obj *sysvipc_obj_get(u32 id)
 	return obj ? obj : ERR_PTR(-ENOENT);
 }
 
-static long sysvipc_ioc_create(void *ctx, struct sysvipc_create *req)
+long sysvipc_ioc_create(void *ctx, struct sysvipc_create *req)
 {
 	struct sysvipc_new_fd *out = ctx;
 	struct sysvipc_obj *obj;
@@ -515,7 +515,7 @@ static long sysvipc_ioc_create(void *ctx, struct sysvipc_create *req)
 	return 0;
 }
 
-static long sysvipc_ioc_open(void *ctx, struct sysvipc_open *req)
+long sysvipc_ioc_open(void *ctx, struct sysvipc_open *req)
 {
 	struct sysvipc_new_fd *out = ctx;
 	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
@@ -531,7 +531,7 @@ static long sysvipc_ioc_open(void *ctx, struct sysvipc_open *req)
 	return 0;
 }
 
-static long sysvipc_ioc_stat(void *ctx, struct sysvipc_stat *req)
+long sysvipc_ioc_stat(void *ctx, struct sysvipc_stat *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 	struct pid *lpid;
@@ -559,7 +559,7 @@ static long sysvipc_ioc_stat(void *ctx, struct sysvipc_stat *req)
 	return 0;
 }
 
-static long sysvipc_ioc_remove(void *ctx, struct sysvipc_remove *req)
+long sysvipc_ioc_remove(void *ctx, struct sysvipc_remove *req)
 {
 	struct sysvipc_obj *obj = sysvipc_obj_get(req->id);
 	int ret;
@@ -578,7 +578,7 @@ static long sysvipc_ioc_remove(void *ctx, struct sysvipc_remove *req)
 	return 0;
 }
 
-static long sysvipc_ioc_list(void *ctx, struct sysvipc_list *req)
+long sysvipc_ioc_list(void *ctx, struct sysvipc_list *req)
 {
 	struct sysvipc_obj *obj;
 	u32 *ids;
@@ -608,7 +608,7 @@ static long sysvipc_ioc_list(void *ctx, struct sysvipc_list *req)
 }
 
 /* SHM_LOCK/SHM_UNLOCK (see the header notes for how it differs). */
-static long sysvipc_ioc_lock(void *ctx, struct sysvipc_lock *req)
+long sysvipc_ioc_lock(void *ctx, struct sysvipc_lock *req)
 {
 	struct sysvipc_obj *obj;
 	struct sysvipc_memlock_user *u;
@@ -645,15 +645,6 @@ static long sysvipc_ioc_lock(void *ctx, struct sysvipc_lock *req)
 	return ret;
 }
 
-static const struct sysvipc_ioctl_ops sysvipc_ioctl_ops = {
-	.create = sysvipc_ioc_create,
-	.open = sysvipc_ioc_open,
-	.stat = sysvipc_ioc_stat,
-	.remove = sysvipc_ioc_remove,
-	.list = sysvipc_ioc_list,
-	.lock = sysvipc_ioc_lock,
-};
-
 static long sysvipc_dev_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -667,7 +658,7 @@ static long sysvipc_dev_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	if (copy_from_user(&req, argp, size))
 		return -EFAULT;
-	ret = sysvipc_dispatch(cmd, &req, &sysvipc_ioctl_ops, &out);
+	ret = sysvipc_dispatch(cmd, &req, &out);
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &req, size)) {
