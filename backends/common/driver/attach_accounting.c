@@ -39,6 +39,19 @@ int sysvipc_attach_remove(struct sysvipc_attach *a)
 	return 0;
 }
 
+int sysvipc_attach_sync(struct sysvipc_attach *a, uint64_t mappings,
+			int64_t now)
+{
+	if (a->state & SYSVIPC_ATTACH_GONE)
+		return 0;
+	while (a->nattch < mappings)
+		sysvipc_attach_open(a, now);
+	while (a->nattch > mappings)
+		if (sysvipc_attach_close(a, now) == 1)
+			return 1;
+	return 0;
+}
+
 uint32_t sysvipc_attach_stat_flags(const struct sysvipc_attach *a)
 {
 	return (a->state & SYSVIPC_ATTACH_REMOVED) ? SYSVIPC_STAT_REMOVED : 0;

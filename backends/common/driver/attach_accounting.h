@@ -19,7 +19,7 @@
  *
  * Internals: these functions keep no lock; the caller holds the object's
  * lock across each call (Linux: a spinlock, since vm_ops->close runs with
- * mmap_lock held; DragonFly: the object's mutex). Nothing here sleeps,
+ * mmap_lock held; DragonFly: the driver's lockmgr lock). Nothing here sleeps,
  * allocates or reads user memory. Results are 0 or a negated errno, the
  * kernels' convention.
  */
@@ -60,6 +60,16 @@ int sysvipc_attach_close(struct sysvipc_attach *a, int64_t now);
  * already removed.
  */
 int sysvipc_attach_remove(struct sysvipc_attach *a);
+
+/*
+ * For a kernel that counts mappings itself but calls no hook per mapping
+ * (DragonFly: the VM object's backing list): brings `a` to `mappings` by
+ * opens (new mappings, atime) or closes (dtime) at `now`. Returns 1 if a
+ * close made a removed object gone (the caller reports it, exactly once:
+ * the object is then gone and further calls return 0), else 0.
+ */
+int sysvipc_attach_sync(struct sysvipc_attach *a, uint64_t mappings,
+			int64_t now);
 
 /* The STAT flags (SYSVIPC_STAT_REMOVED) that `a` implies. */
 uint32_t sysvipc_attach_stat_flags(const struct sysvipc_attach *a);

@@ -166,4 +166,36 @@ TEST(DriverAbiTest, IoctlNumbersAreDistinctReadWriteCommands) {
   EXPECT_EQ(_IOC_SIZE(SYSVIPC_IOC_STAT), sizeof(sysvipc_stat));
 }
 
+TEST(AttachAccountingTest, SyncCountsNewMappingsAsOpens) {
+  sysvipc_attach a{};
+  EXPECT_EQ(sysvipc_attach_sync(&a, 3, 50), 0);
+  EXPECT_EQ(a.nattch, 3u);
+  EXPECT_EQ(a.atime, 50);
+  EXPECT_EQ(a.dtime, 0);
+}
+
+TEST(AttachAccountingTest, SyncCountsVanishedMappingsAsCloses) {
+  sysvipc_attach a{};
+  sysvipc_attach_sync(&a, 3, 50);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 60), 0);
+  EXPECT_EQ(a.nattch, 1u);
+  EXPECT_EQ(a.dtime, 60);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 70), 0);  // not removed: stays
+  EXPECT_EQ(sysvipc_attach_stat_flags(&a), 0u);
+}
+
+TEST(AttachAccountingTest, SyncReportsARemovedObjectsLastDetachOnce) {
+  sysvipc_attach a{};
+  sysvipc_attach_sync(&a, 2, 1);
+  ASSERT_EQ(sysvipc_attach_remove(&a), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 2), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 3), 1);
+  EXPECT_EQ(a.dtime, 3);
+  // Gone: a later sync (even one that sees a mapping again) changes nothing.
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 4), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 5), 0);
+  EXPECT_EQ(a.nattch, 0u);
+  EXPECT_EQ(a.dtime, 3);
+}
+
 }  // namespace

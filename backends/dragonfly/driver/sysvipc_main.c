@@ -24,9 +24,12 @@
  *   opened for writing, so a read-only descriptor maps read-only (PROT_WRITE:
  *   EACCES) and mprotect(PROT_WRITE) of its mapping fails, as for
  *   shmat(SHM_RDONLY); MAP_PRIVATE of a device is EINVAL there too. The
- *   descriptor is not a regular file: ftruncate, read and write fail, so
- *   clients cannot resize or fill the object; /dev/fd/N reopens it only
- *   with its own access mode (kern_descrip.c:dupfdopen()).
+ *   descriptor is a devfs node, not the memory: read, write and ioctl are
+ *   ENODEV (kern_device.c's defaults); ftruncate changes nothing (EINVAL
+ *   on a read-only descriptor; on a writable one devfs_vop_setattr()
+ *   ignores the size and returns 0); fchmod/fchown need the owner, root;
+ *   /dev/fd/N reopens it only with its own access mode
+ *   (kern_descrip.c:dupfdopen()). So clients cannot resize the object.
  * - nattch counts mappings (vm_map entries) as ipc/shm.c counts VMAs: the
  *   first mmap, each copy made by fork, each piece made by splitting an
  *   entry (mprotect of part, munmap of the middle); munmap, exec and exit
@@ -246,27 +249,17 @@ static void sysvipc_obj_gone(struct sysvipc_obj *obj, bool report)
 }
 
 /*
- * Brings the shared accounting up to the kernel's count of mappings: each
- * new entry is an open, each vanished one a close; the close that leaves a
- * removed object unmapped makes it gone and reports it. REQUIRES:
- * sysvipc_lk and a reference beyond the table's.
+ * Brings the shared accounting up to the kernel's count of mappings
+ * (sysvipc_attach_sync()); the close that leaves a removed object unmapped
+ * makes it gone and reports it. REQUIRES: sysvipc_lk and a reference
+ * beyond the table's (the table's may move to the event list).
  */
 static void sysvipc_obj_sync(struct sysvipc_obj *obj)
 {
-	uint64_t n;
-	int64_t now = sysvipc_now();
-
-	if (!obj->in_table)
-		return;
-	n = sysvipc_mappings(obj);
-	while (obj->acct.nattch < n)
-		sysvipc_attach_open(&obj->acct, now);
-	while (obj->acct.nattch > n) {
-		if (sysvipc_attach_close(&obj->acct, now) == 1) {
-			sysvipc_obj_gone(obj, true);
-			return;
-		}
-	}
+	if (obj->in_table &&
+	    sysvipc_attach_sync(&obj->acct, sysvipc_mappings(obj),
+				sysvipc_now()) == 1)
+		sysvipc_obj_gone(obj, true);
 }
 
 /* Looks at every removed, still mapped object; re-arms while one is left.
