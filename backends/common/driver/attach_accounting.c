@@ -12,6 +12,17 @@ void sysvipc_attach_open(struct sysvipc_attach *a, int64_t now)
 	a->nattch++;
 }
 
+/* Marks a removed, unmapped object gone unless a mapping is pending.
+ * Returns 1 if it went. */
+static int sysvipc_attach_settle(struct sysvipc_attach *a, int pending)
+{
+	if (a->nattch || pending || !(a->state & SYSVIPC_ATTACH_REMOVED) ||
+	    (a->state & SYSVIPC_ATTACH_GONE))
+		return 0;
+	a->state |= SYSVIPC_ATTACH_GONE;
+	return 1;
+}
+
 int sysvipc_attach_close(struct sysvipc_attach *a, int64_t now)
 {
 	/* Mirrors ipc/shm.c:shm_close() and shm_may_destroy(). */
@@ -19,37 +30,31 @@ int sysvipc_attach_close(struct sysvipc_attach *a, int64_t now)
 		return -EINVAL;
 	a->dtime = now;
 	a->nattch--;
-	if (a->nattch == 0 && (a->state & SYSVIPC_ATTACH_REMOVED) &&
-	    !(a->state & SYSVIPC_ATTACH_GONE)) {
-		a->state |= SYSVIPC_ATTACH_GONE;
-		return 1;
-	}
-	return 0;
+	return sysvipc_attach_settle(a, 0);
 }
 
-int sysvipc_attach_remove(struct sysvipc_attach *a)
+int sysvipc_attach_remove(struct sysvipc_attach *a, int pending)
 {
 	if (a->state & SYSVIPC_ATTACH_REMOVED)
 		return -EIDRM;
 	a->state |= SYSVIPC_ATTACH_REMOVED;
-	if (a->nattch == 0) {
-		a->state |= SYSVIPC_ATTACH_GONE;
-		return 1;
-	}
-	return 0;
+	return sysvipc_attach_settle(a, pending);
 }
 
 int sysvipc_attach_sync(struct sysvipc_attach *a, uint64_t mappings,
-			int64_t now)
+			int pending, int64_t now)
 {
 	if (a->state & SYSVIPC_ATTACH_GONE)
 		return 0;
 	while (a->nattch < mappings)
 		sysvipc_attach_open(a, now);
-	while (a->nattch > mappings)
-		if (sysvipc_attach_close(a, now) == 1)
-			return 1;
-	return 0;
+	if (a->nattch > mappings) {
+		/* Closes as sysvipc_attach_close() makes them; whether the
+		 * last one lets the object go is settled below. */
+		a->dtime = now;
+		a->nattch = mappings;
+	}
+	return sysvipc_attach_settle(a, pending);
 }
 
 uint32_t sysvipc_attach_stat_flags(const struct sysvipc_attach *a)

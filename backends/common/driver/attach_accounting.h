@@ -55,21 +55,25 @@ void sysvipc_attach_open(struct sysvipc_attach *a, int64_t now);
 int sysvipc_attach_close(struct sysvipc_attach *a, int64_t now);
 
 /*
- * The daemon's IPC_RMID. Returns 1 if the object has no mapping (it goes
+ * The daemon's IPC_RMID. `pending` is nonzero if a mapping may be on its
+ * way that the count does not show yet (DragonFly: an mmap between
+ * d_mmap_single and its map entry; Linux counts in mmap itself and passes
+ * 0). Returns 1 if the object has no mapping and none pending (it goes
  * now, unreported), 0 if it waits for its last detach, -EIDRM if it was
  * already removed.
  */
-int sysvipc_attach_remove(struct sysvipc_attach *a);
+int sysvipc_attach_remove(struct sysvipc_attach *a, int pending);
 
 /*
  * For a kernel that counts mappings itself but calls no hook per mapping
  * (DragonFly: the VM object's backing list): brings `a` to `mappings` by
- * opens (new mappings, atime) or closes (dtime) at `now`. Returns 1 if a
- * close made a removed object gone (the caller reports it, exactly once:
- * the object is then gone and further calls return 0), else 0.
+ * opens (new mappings, atime) or closes (dtime) at `now`. Returns 1 if the
+ * object is removed, unmapped and no mapping is `pending` (as for
+ * sysvipc_attach_remove()): it is gone, and the caller reports it, exactly
+ * once (further calls return 0). Else 0.
  */
 int sysvipc_attach_sync(struct sysvipc_attach *a, uint64_t mappings,
-			int64_t now);
+			int pending, int64_t now);
 
 /* The STAT flags (SYSVIPC_STAT_REMOVED) that `a` implies. */
 uint32_t sysvipc_attach_stat_flags(const struct sysvipc_attach *a);

@@ -36,16 +36,16 @@ TEST(AttachAccountingTest, UnbalancedCloseIsRefusedAndCountStaysZero) {
 
 TEST(AttachAccountingTest, RemoveWithoutMappingsGoesAtOnce) {
   sysvipc_attach a{};
-  EXPECT_EQ(sysvipc_attach_remove(&a), 1);
+  EXPECT_EQ(sysvipc_attach_remove(&a, 0), 1);
   EXPECT_EQ(sysvipc_attach_stat_flags(&a), SYSVIPC_STAT_REMOVED);
-  EXPECT_EQ(sysvipc_attach_remove(&a), -EIDRM);
+  EXPECT_EQ(sysvipc_attach_remove(&a, 0), -EIDRM);
 }
 
 TEST(AttachAccountingTest, LastDetachAfterRemoveIsReportedExactlyOnce) {
   sysvipc_attach a{};
   sysvipc_attach_open(&a, 1);
   sysvipc_attach_open(&a, 2);
-  EXPECT_EQ(sysvipc_attach_remove(&a), 0);
+  EXPECT_EQ(sysvipc_attach_remove(&a, 0), 0);
   EXPECT_EQ(sysvipc_attach_close(&a, 3), 0);
   EXPECT_EQ(sysvipc_attach_close(&a, 4), 1);
   // A fork of a mapping that raced the last close cannot report it twice.
@@ -168,7 +168,7 @@ TEST(DriverAbiTest, IoctlNumbersAreDistinctReadWriteCommands) {
 
 TEST(AttachAccountingTest, SyncCountsNewMappingsAsOpens) {
   sysvipc_attach a{};
-  EXPECT_EQ(sysvipc_attach_sync(&a, 3, 50), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 3, 0, 50), 0);
   EXPECT_EQ(a.nattch, 3u);
   EXPECT_EQ(a.atime, 50);
   EXPECT_EQ(a.dtime, 0);
@@ -176,26 +176,57 @@ TEST(AttachAccountingTest, SyncCountsNewMappingsAsOpens) {
 
 TEST(AttachAccountingTest, SyncCountsVanishedMappingsAsCloses) {
   sysvipc_attach a{};
-  sysvipc_attach_sync(&a, 3, 50);
-  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 60), 0);
+  sysvipc_attach_sync(&a, 3, 0, 50);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 0, 60), 0);
   EXPECT_EQ(a.nattch, 1u);
   EXPECT_EQ(a.dtime, 60);
-  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 70), 0);  // not removed: stays
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 70), 0);  // not removed: stays
   EXPECT_EQ(sysvipc_attach_stat_flags(&a), 0u);
 }
 
 TEST(AttachAccountingTest, SyncReportsARemovedObjectsLastDetachOnce) {
   sysvipc_attach a{};
-  sysvipc_attach_sync(&a, 2, 1);
-  ASSERT_EQ(sysvipc_attach_remove(&a), 0);
-  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 2), 0);
-  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 3), 1);
+  sysvipc_attach_sync(&a, 2, 0, 1);
+  ASSERT_EQ(sysvipc_attach_remove(&a, 0), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 0, 2), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 3), 1);
   EXPECT_EQ(a.dtime, 3);
   // Gone: a later sync (even one that sees a mapping again) changes nothing.
-  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 4), 0);
-  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 5), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 4), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 0, 5), 0);
   EXPECT_EQ(a.nattch, 0u);
   EXPECT_EQ(a.dtime, 3);
+}
+
+TEST(AttachAccountingTest, RemoveWithAMappingOnItsWayWaitsForIt) {
+  // DragonFly: an mmap between d_mmap_single and its map entry.
+  sysvipc_attach a{};
+  EXPECT_EQ(sysvipc_attach_remove(&a, 1), 0);
+  EXPECT_EQ(sysvipc_attach_stat_flags(&a), SYSVIPC_STAT_REMOVED);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 1, 5), 0);  // still on its way
+  EXPECT_EQ(sysvipc_attach_sync(&a, 1, 0, 6), 0);  // it arrived
+  EXPECT_EQ(a.nattch, 1u);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 7), 1);  // and went
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 8), 0);
+}
+
+TEST(AttachAccountingTest, AMappingThatNeverArrivesStillLetsTheObjectGo) {
+  // The mmap failed after d_mmap_single: no entry, and nothing pending.
+  sysvipc_attach a{};
+  ASSERT_EQ(sysvipc_attach_remove(&a, 1), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 5), 1);
+  EXPECT_EQ(a.nattch, 0u);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 6), 0);
+}
+
+TEST(AttachAccountingTest, LastDetachWaitsWhileAMappingIsOnItsWay) {
+  sysvipc_attach a{};
+  sysvipc_attach_sync(&a, 1, 0, 1);
+  ASSERT_EQ(sysvipc_attach_remove(&a, 0), 0);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 1, 2), 0);
+  EXPECT_EQ(a.nattch, 0u);  // counted as the kernel counts: no entry
+  EXPECT_EQ(a.dtime, 2);
+  EXPECT_EQ(sysvipc_attach_sync(&a, 0, 0, 3), 1);
 }
 
 }  // namespace

@@ -99,8 +99,7 @@
  *   read) or a running operation holds a reference (refs). Its cdev's
  *   si_drv1 names it until it goes. Each mapping holds its own reference
  *   on the VM object, so the memory outlives the struct only while mapped,
- *   which a gone object is not (but see the race noted at
- *   sysvipc_obj_mmap_single()); nothing in a mapping points into this
+ *   which a gone object is not; nothing in a mapping points into this
  *   module, so unloading cannot leave a mapping calling freed code.
  */
 #include <sys/param.h>
@@ -205,6 +204,19 @@ static uint64_t sysvipc_mappings(struct sysvipc_obj *obj)
 	return n;
 }
 
+/*
+ * Whether a mapping may be on its way that `mappings` does not show: the
+ * memory has references beyond the driver's one and one per map entry
+ * backed by it (vm_map_backing_replicated() takes one per backing). The
+ * reference sysvipc_obj_mmap_single() hands to vm_mmap() is one until its
+ * entry is inserted or it is dropped; a passing reference taken by the VM
+ * system looks the same and only delays a last-detach report.
+ */
+static int sysvipc_mapping_pending(struct sysvipc_obj *obj, uint64_t mappings)
+{
+	return (uint64_t)obj->vmobj->ref_count > mappings + 1;
+}
+
 static void sysvipc_obj_free(struct sysvipc_obj *obj)
 {
 	if (obj->cdev != NULL)
@@ -256,8 +268,13 @@ static void sysvipc_obj_gone(struct sysvipc_obj *obj, bool report)
  */
 static void sysvipc_obj_sync(struct sysvipc_obj *obj)
 {
-	if (obj->in_table &&
-	    sysvipc_attach_sync(&obj->acct, sysvipc_mappings(obj),
+	uint64_t n;
+
+	if (!obj->in_table)
+		return;
+	n = sysvipc_mappings(obj);
+	if (sysvipc_attach_sync(&obj->acct, n,
+				sysvipc_mapping_pending(obj, n),
 				sysvipc_now()) == 1)
 		sysvipc_obj_gone(obj, true);
 }
@@ -305,14 +322,13 @@ static struct sysvipc_obj *sysvipc_obj_get_locked(uint32_t id)
  * below); EINVAL for a range beyond the object. Writability was decided
  * by kern_mmap() from the descriptor's mode before this is called.
  *
- * The entry is inserted after this returns, so the count cannot include it
- * yet. Refusing removed objects keeps that window harmless for the last
- * detach: only a removed object can become gone by a sync, and it gains no
- * mapping here (attach_accounting.h: a removed object never gains an
- * attach through the driver's descriptors; Linux still maps one that is
- * not yet gone). A REMOVE racing an mmap of an object not yet removed can
- * still find no mapping and let the object go at once, unreported; the
- * memory then lives on, referenced by that entry, until it is unmapped.
+ * The entry is inserted after this returns, so until then the count cannot
+ * include it: the reference handed out here marks it pending
+ * (sysvipc_mapping_pending()), so neither a REMOVE nor a scan lets the
+ * object go under a mapping on its way. Refusing removed objects keeps
+ * the pending window from reopening once the object is removed
+ * (attach_accounting.h: a removed object never gains an attach through the
+ * driver's descriptors; Linux still maps one that is not yet gone).
  */
 static int sysvipc_obj_mmap_single(struct dev_mmap_single_args *ap)
 {
@@ -494,7 +510,9 @@ long sysvipc_ioc_remove(void *ctx __unused, struct sysvipc_remove *req)
 		sysvipc_obj_put_unlock(obj);
 		return -ENOENT;
 	}
-	ret = sysvipc_attach_remove(&obj->acct);
+	ret = sysvipc_attach_remove(&obj->acct,
+				    sysvipc_mapping_pending(obj,
+							    obj->acct.nattch));
 	if (ret >= 0)	/* gone() takes it off again */
 		TAILQ_INSERT_TAIL(&sysvipc_removed, obj, removed);
 	if (ret == 1)

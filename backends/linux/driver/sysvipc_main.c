@@ -567,7 +567,7 @@ long sysvipc_ioc_remove(void *ctx, struct sysvipc_remove *req)
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	spin_lock(&obj->lock);
-	ret = sysvipc_attach_remove(&obj->acct);
+	ret = sysvipc_attach_remove(&obj->acct, 0);	/* mmap counts at once */
 	spin_unlock(&obj->lock);
 	if (ret == 1)
 		sysvipc_obj_gone(obj, false);
