@@ -131,6 +131,11 @@ void WriteDriverStatus(int dir_fd, const std::string& status) {
 }
 
 int Main(int argc, char** argv) {
+  // The fd keeper is this binary too (backends/linux/fd_keeper.h), started
+  // by the daemon with its socket as descriptor kListenFd.
+  if (argc == 2 && std::strcmp(argv[1], platform::FdKeeper::kFlag) == 0) {
+    return platform::RunFdKeeper(platform::FdKeeper::kListenFd);
+  }
   std::vector<char*> rest = backend::ParseCommandLineOrExit(
       argc, argv,
       "serves System V shared memory, semaphores and message queues to libsysv clients.\n"
