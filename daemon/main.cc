@@ -227,7 +227,7 @@ int Main(int argc, char** argv) {
       options.driver != nullptr
           ? absl::StrCat("security driver /dev/sysvipc (ABI ", options.driver->abi_version(),
                          "): segments are driver objects, attach counts from the kernel")
-          : absl::StrCat("no security driver (", why_no_driver, "): segments are region files");
+          : absl::StrCat("no security driver (", why_no_driver, "): segments are the daemon's own files");
   SYSV_LOG(kInfo, "%s", driver_status);
   WriteDriverStatus((*state)->dir_fd(), driver_status);
   Server server(options, *std::move(state), **loop, *std::move(exits));

@@ -15,10 +15,12 @@
 // back too, so that A, attached all along, reads it again (as zeros where
 // it was cut) rather than dying of SIGBUS from then on.
 //
-// Not covered, because not fixed (see the report and the README): the
-// moment between B's change and the daemon's repair (an attacher touching
-// the cut part then still faults), and blocks allocated inside a file's own
-// size (a ledger is a sparse 34 MiB file).
+// Where a segment is a sealed region (a memfd no holder can resize), B's
+// changes are refused outright rather than taken back: either passes here.
+// The moment between a cut and its repair, for the files that remain (sets,
+// queues, and segments without a keeper), is segment_cut_attack_test's
+// subject. A ledger is allocated in full by the daemon at registration
+// (1 MiB + 4 KiB): allocating inside it takes nothing more.
 //
 // Each actor is a forked child running as its own user (RunAs) and reports
 // through its exit status: 0 when every check held, the number of the
