@@ -131,6 +131,11 @@ void WriteDriverStatus(int dir_fd, const std::string& status) {
 }
 
 int Main(int argc, char** argv) {
+  // The fd keeper is this binary too (backends/linux/fd_keeper.h), started
+  // by the daemon with its socket as descriptor kListenFd.
+  if (argc == 2 && std::strcmp(argv[1], platform::FdKeeper::kFlag) == 0) {
+    return platform::RunFdKeeper(platform::FdKeeper::kListenFd);
+  }
   std::vector<char*> rest = backend::ParseCommandLineOrExit(
       argc, argv,
       "serves System V shared memory, semaphores and message queues to libsysv clients.\n"
@@ -222,7 +227,7 @@ int Main(int argc, char** argv) {
       options.driver != nullptr
           ? absl::StrCat("security driver /dev/sysvipc (ABI ", options.driver->abi_version(),
                          "): segments are driver objects, attach counts from the kernel")
-          : absl::StrCat("no security driver (", why_no_driver, "): segments are region files");
+          : absl::StrCat("no security driver (", why_no_driver, "): segments are the daemon's own files");
   SYSV_LOG(kInfo, "%s", driver_status);
   WriteDriverStatus((*state)->dir_fd(), driver_status);
   Server server(options, *std::move(state), **loop, *std::move(exits));

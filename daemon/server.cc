@@ -87,6 +87,16 @@ absl::Status Server::Start() {
   if (absl::Status status = loop_.Watch(retry_timer_->fd(), [this] { OnRetryTimer(); }); !status.ok()) {
     return status;
   }
+  // Sealed segments first: the keeper holds those of the daemon before.
+  if (options_.driver == nullptr) {
+    if (absl::Status status = shm_.store().UseSealedRegions(absl::StrCat(options_.dir, "/", backend::kKeeperName));
+        !status.ok()) {
+      SYSV_LOG(kWarning, "segments are region files (a writer can cut one under its other attachers): %s",
+               status.ToString());
+    } else if (absl::Status watched = WatchKeeper(); !watched.ok()) {
+      return watched;
+    }
+  }
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
   const ShmStore::SegmentFileMap segment_files = shm_.SegmentFiles();
@@ -477,6 +487,21 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
   }
   reply.message = wire::EncodeReply<wire::Op::kRegister>(request_id, body);
   return reply;
+}
+
+absl::Status Server::WatchKeeper() {
+  const int fd = shm_.store().keeper_fd();
+  if (fd < 0) return absl::OkStatus();
+  return loop_.Watch(fd, [this, fd] {
+    // The keeper never speaks unasked, but the loop may report the answer
+    // to a request already read: only an end of stream means it is gone.
+    if (!platform::PeerGone(fd)) return;
+    loop_.Unwatch(fd);
+    shm_.store().OnKeeperGone();
+    if (absl::Status status = WatchKeeper(); !status.ok()) {
+      SYSV_LOG(kError, "cannot watch the new fd keeper: %s", status.ToString());
+    }
+  });
 }
 
 std::vector<std::pair<int, int>> Server::WatchedDirs() const {

@@ -117,6 +117,9 @@ class Server {
   void OnFilesChanged();
   // The directories watched, each with its tag: (tag, directory).
   std::vector<std::pair<int, int>> WatchedDirs() const;
+  // Watches the fd keeper's connection, if segments are sealed regions:
+  // when the keeper goes, another is started and given every segment.
+  absl::Status WatchKeeper();
   void CloseConnection(int fd);
   // Tells a connection beyond the limits why (EAGAIN) before it is closed.
   void Refuse(backend::UniqueFd fd, const char* why, uint32_t uid);

@@ -61,6 +61,8 @@ class ShmService {
   // (platform::FileChangeWatch): back to the segment's own size.
   void TakeBack(const std::string& name);
   int dir_fd() const { return store_.dir_fd(); }
+  // Sealed segments and their keeper (ShmStore::UseSealedRegions).
+  ShmStore& store() { return store_; }
 
   // The id registry, whose *MNI limit and next id the sysctls set
   // (daemon/sysctl_service.h).

@@ -6,6 +6,15 @@
 // the driver's objects instead, and each segment's file is a small marker
 // that records the driver's id of its object, so that a restarted daemon
 // finds the object again: the marker is never handed out and never mapped.
+//
+// Without the driver, where the platform has sealed regions
+// (platform::CreateSealedRegion: files no holder can resize, so a writer
+// can no longer cut a segment under the other attachers), segments are
+// sealed regions, which have no name in any directory: the fd keeper
+// (platform::FdKeeper) holds each one under its segment's file name and
+// hands them back to a restarted daemon. Segments the daemon could not make
+// sealed (no keeper, no descriptor to spare) and those found from an older
+// daemon are region files, with the take-back (TrimRegionFile) as before.
 #ifndef SYSV_DAEMON_SHM_STORE_H_
 #define SYSV_DAEMON_SHM_STORE_H_
 
@@ -28,6 +37,18 @@ class ShmStore : public core::ShmRegistry::Backing {
   // `driver`: the security driver in use, or nullptr for region files.
   ShmStore(int shm_dir_fd, platform::SecurityDriver* driver)
       : shm_dir_fd_(shm_dir_fd), driver_(driver) {}
+
+  // Segments become sealed regions kept by the fd keeper at `keeper_path`
+  // (started if none answers), and the ones it holds from before a restart
+  // are taken back. An error leaves segments region files.
+  absl::Status UseSealedRegions(std::string keeper_path);
+  // The keeper connection to watch (readable or hung up when the keeper is
+  // gone), or -1.
+  int keeper_fd() const { return keeper_ ? keeper_->fd() : -1; }
+  // The keeper went away: starts another and hands it every sealed segment
+  // (what the daemon holds is all there is). Without a keeper, new
+  // segments are region files, and the sealed ones die with the daemon.
+  void OnKeeperGone();
 
   absl::Status Create(int32_t index, uint32_t seq, uint64_t bytes) override;
   void Destroy(int32_t index, uint32_t seq) override;
@@ -74,6 +95,12 @@ class ShmStore : public core::ShmRegistry::Backing {
   // for a name that is not "<index>.<seq>".
   void ForEachSegmentFile(const std::function<void(const std::string& name, int32_t index, uint32_t seq)>& fn);
 
+  // The one place a segment's object file is made (sealed region or
+  // region file), `bytes` long, named `name`.
+  absl::Status CreateSegmentFile(const std::string& name, uint64_t bytes);
+  // The sealed region of segment `name`, or -1 (a region file, or none).
+  int SealedFd(const std::string& name) const;
+
   // The driver's id recorded in segment (index, seq)'s marker.
   absl::StatusOr<uint32_t> DriverId(int32_t index, uint32_t seq);
   // Removes the driver object a marker names, if any (ENOENT is fine).
@@ -81,6 +108,11 @@ class ShmStore : public core::ShmRegistry::Backing {
 
   int shm_dir_fd_;
   platform::SecurityDriver* driver_;
+  std::string keeper_path_;
+  std::optional<platform::FdKeeper> keeper_;
+  // Sealed segments by file name ("<index>.<seq>"): the daemon's own
+  // descriptors, the keeper holds duplicates.
+  absl::flat_hash_map<std::string, backend::UniqueFd> sealed_;
 };
 
 }  // namespace sysv::daemon

@@ -26,6 +26,9 @@ inline constexpr char kLockName[] = "sysvipcd.lock";
 inline constexpr char kLogName[] = "sysvipcd.log";
 // One line: whether segments are security-driver objects or region files.
 inline constexpr char kDriverStatusName[] = "sysvipcd.driver";
+// The fd keeper's socket (backends/linux/fd_keeper.h), where segments are
+// sealed regions.
+inline constexpr char kKeeperName[] = "sysvipcd.keeper";
 inline constexpr char kStateDirName[] = "state";
 inline constexpr char kShmTableName[] = "shm.table";
 inline constexpr char kShmDirName[] = "shm";

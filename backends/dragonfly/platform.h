@@ -38,6 +38,7 @@
 #include "backends/dragonfly/region_file.h"
 #include "backends/dragonfly/region_platform.h"
 #include "backends/dragonfly/retry_timer.h"
+#include "backends/dragonfly/sealed_region.h"
 #include "backends/dragonfly/signal_epoch.h"
 #include "backends/dragonfly/stop_signals.h"
 #include "backends/dragonfly/user_namespace.h"
@@ -101,6 +102,15 @@ using ::sysv::dragonfly_backend::RetryTimer;
 inline absl::StatusOr<backend::UniqueFd> SealedSnapshot(const char* name, absl::Span<const unsigned char> bytes) {
   return backend::ReadOnlySnapshot(name, bytes);
 }
+
+// Sealed regions and the fd keeper (sealed_region.h): none on DragonFly
+// (no memfd); every call says ENOSYS and segments stay region files.
+using ::sysv::dragonfly_backend::CreateSealedRegion;
+using ::sysv::dragonfly_backend::FdKeeper;
+using ::sysv::dragonfly_backend::IsSealedRegion;
+using ::sysv::dragonfly_backend::PeerGone;
+using ::sysv::dragonfly_backend::ReopenReadOnly;
+using ::sysv::dragonfly_backend::RunFdKeeper;
 
 // Signals (signal_epoch.h).
 using ::sysv::dragonfly_backend::EscapeInterruptibleWait;
