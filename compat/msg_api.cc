@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_registry.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/ctl_replies.h"
 #include "core/protocol/wire.h"
 #include "sysv/sysv.h"
 
@@ -291,11 +293,47 @@ int LocalStat(int msqid, struct msqid_ds* buf) {
   return 0;
 }
 
+// What msgctl returns and writes to `buf` for a successful `cmd` (a stat or
+// info command), from the daemon's reply or one made the same way from a
+// local answer.
+int MsgctlAnswer(int cmd, const wire::MsgCtlReply& reply, struct msqid_ds* buf) {
+  if (cmd == IPC_STAT || cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
+    core::MsgQueue::Stat queue;
+    queue.stime = reply.stime;
+    queue.rtime = reply.rtime;
+    queue.ctime = reply.ctime;
+    queue.cbytes = reply.cbytes;
+    queue.qnum = reply.qnum;
+    queue.qbytes = reply.qbytes;
+    queue.lspid = reply.lspid;
+    queue.lrpid = reply.lrpid;
+    struct msqid_ds out;
+    FillStat(&out, reply.perm, queue);
+    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  } else if (cmd == IPC_INFO || cmd == MSG_INFO) {
+    struct msginfo out;
+    out.msgpool = reply.msgpool;
+    out.msgmap = reply.msgmap;
+    out.msgmax = reply.msgmax;
+    out.msgmnb = reply.msgmnb;
+    out.msgmni = reply.msgmni;
+    out.msgssz = reply.msgssz;
+    out.msgtql = reply.msgtql;
+    out.msgseg = static_cast<unsigned short>(reply.msgseg);
+    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  }
+  return reply.value;
+}
+
 int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
   // ksys_msgctl()
   if (msqid < 0 || cmd < 0) return FailWithErrno(EINVAL);
   if (cmd == IPC_STAT) {
     if (const int result = LocalStat(msqid, buf); result != kAskDaemon) return result;
+  }
+  // IPC_INFO: the limits and the highest index, as the daemon published them.
+  if (std::optional<core::MsgCtlResult> local = core::LocalMsgInfo(Runtime::Get().PublishedMsgTable(), cmd)) {
+    return MsgctlAnswer(cmd, wire::MsgCtlReplyOf(*local), buf);
   }
   wire::MsgCtlRequest request{};
   request.id = msqid;
@@ -323,32 +361,7 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
   auto reply = Runtime::Get().Call<wire::Op::kMsgCtl>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  if (cmd == IPC_STAT || cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
-    core::MsgQueue::Stat queue;
-    queue.stime = reply->stime;
-    queue.rtime = reply->rtime;
-    queue.ctime = reply->ctime;
-    queue.cbytes = reply->cbytes;
-    queue.qnum = reply->qnum;
-    queue.qbytes = reply->qbytes;
-    queue.lspid = reply->lspid;
-    queue.lrpid = reply->lrpid;
-    struct msqid_ds out;
-    FillStat(&out, reply->perm, queue);
-    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-  } else if (cmd == IPC_INFO || cmd == MSG_INFO) {
-    struct msginfo out;
-    out.msgpool = reply->msgpool;
-    out.msgmap = reply->msgmap;
-    out.msgmax = reply->msgmax;
-    out.msgmnb = reply->msgmnb;
-    out.msgmni = reply->msgmni;
-    out.msgssz = reply->msgssz;
-    out.msgtql = reply->msgtql;
-    out.msgseg = static_cast<unsigned short>(reply->msgseg);
-    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-  }
-  return reply->value;
+  return MsgctlAnswer(cmd, *reply, buf);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -31,6 +32,7 @@
 #include "core/ipc/ipc_id.h"
 #include "core/ipc/object_table.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/ctl_replies.h"
 #include "core/protocol/wire.h"
 #include "core/sem/sem_checks.h"
 #include "core/sem/sem_registry.h"
@@ -402,8 +404,37 @@ bool LocalStat(int semid, SemArg arg, int* result) {
   return true;
 }
 
+// What semctl returns and writes for a successful `cmd` (a stat or info
+// command), from the daemon's reply or one made the same way from a local
+// answer.
+int SemctlAnswer(int cmd, const wire::SemCtlReply& reply, SemArg arg) {
+  if (cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
+    struct semid_ds out;
+    FillSemidDs(reply.perm, reply.otime, reply.ctime, reply.nsems, &out);
+    if (!FaultSafeCopy(arg.buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  } else if (cmd == IPC_INFO || cmd == SEM_INFO) {
+    struct seminfo out;
+    out.semmap = reply.semmap;
+    out.semmni = reply.semmni;
+    out.semmns = reply.semmns;
+    out.semmnu = reply.semmnu;
+    out.semmsl = reply.semmsl;
+    out.semopm = reply.semopm;
+    out.semume = reply.semume;
+    out.semusz = reply.semusz;
+    out.semvmx = reply.semvmx;
+    out.semaem = reply.semaem;
+    if (!FaultSafeCopy(arg.info, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  }
+  return reply.value;
+}
+
 int SemctlDaemon(int semid, int cmd, SemArg arg) {
   if (int result = 0; cmd == IPC_STAT && LocalStat(semid, arg, &result)) return result;
+  // IPC_INFO and SEM_INFO: the limits and counts, as the daemon published them.
+  if (std::optional<core::SemCtlResult> local = core::LocalSemInfo(Runtime::Get().PublishedSemTable(), cmd)) {
+    return SemctlAnswer(cmd, wire::SemCtlReplyOf(*local), arg);
+  }
   wire::SemCtlRequest request{};
   request.id = semid;
   request.cmd = cmd;
@@ -417,25 +448,7 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
   auto reply = Runtime::Get().Call<wire::Op::kSemCtl>(request);
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  if (cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
-    struct semid_ds out;
-    FillSemidDs(reply->perm, reply->otime, reply->ctime, reply->nsems, &out);
-    if (!FaultSafeCopy(arg.buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-  } else if (cmd == IPC_INFO || cmd == SEM_INFO) {
-    struct seminfo out;
-    out.semmap = reply->semmap;
-    out.semmni = reply->semmni;
-    out.semmns = reply->semmns;
-    out.semmnu = reply->semmnu;
-    out.semmsl = reply->semmsl;
-    out.semopm = reply->semopm;
-    out.semume = reply->semume;
-    out.semusz = reply->semusz;
-    out.semvmx = reply->semvmx;
-    out.semaem = reply->semaem;
-    if (!FaultSafeCopy(arg.info, &out, sizeof(out))) return FailWithErrno(EFAULT);
-  }
-  return reply->value;
+  return SemctlAnswer(cmd, *reply, arg);
 }
 
 }  // namespace

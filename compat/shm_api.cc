@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
@@ -12,6 +13,7 @@
 #include "compat/runtime.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/ctl_replies.h"
 #include "core/shm/shm_registry.h"
 #include "core/protocol/wire.h"
 #include "sysv/sysv.h"
@@ -49,19 +51,45 @@ void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
 
 namespace {
 
-// The same struct from a stat answered locally: through the daemon's own
-// encoding, so both paths fill every field alike.
-void FillShmidDsFromStat(const core::ShmStat& stat, struct shmid_ds* out) {
-  wire::ShmCtlReply reply{};
-  reply.perm = wire::ToWirePerm(stat.perm);
-  reply.segsz = stat.segsz;
-  reply.atime = stat.atime;
-  reply.dtime = stat.dtime;
-  reply.ctime = stat.ctime;
-  reply.cpid = stat.cpid;
-  reply.lpid = stat.lpid;
-  reply.nattch = stat.nattch;
-  FillShmidDs(reply, out);
+// What shmctl returns and writes to `buf` for a successful `cmd`, from the
+// daemon's reply or one made the same way from a local answer.
+int ShmctlAnswer(int cmd, const wire::ShmCtlReply& reply, struct shmid_ds* buf) {
+  switch (cmd) {
+    case IPC_STAT:
+    case SHM_STAT:
+    case SHM_STAT_ANY: {
+      struct shmid_ds out;
+      FillShmidDs(reply, &out);
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      break;
+    }
+    case IPC_INFO: {
+      struct shminfo out;
+      std::memset(&out, 0, sizeof(out));
+      out.shmmax = reply.shmmax;
+      out.shmmin = reply.shmmin;
+      out.shmmni = reply.shmmni;
+      out.shmseg = reply.shmseg;
+      out.shmall = reply.shmall;
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      break;
+    }
+    case SHM_INFO: {
+      struct shm_info out;
+      std::memset(&out, 0, sizeof(out));
+      out.used_ids = reply.used_ids;
+      out.shm_tot = reply.shm_tot;
+      out.shm_rss = reply.shm_rss;
+      out.shm_swp = reply.shm_swp;
+      out.swap_attempts = reply.swap_attempts;
+      out.swap_successes = reply.swap_successes;
+      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+      break;
+    }
+    default:
+      break;
+  }
+  return reply.value;
 }
 
 }  // namespace
@@ -108,15 +136,14 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
   // ksys_shmctl(): "if (cmd < 0 || shmid < 0) return -EINVAL;" before
   // touching buf.
   if (cmd < 0 || shmid < 0) return FailWithErrno(EINVAL);
+  // IPC_INFO: the limits and the highest index, as the daemon published them.
+  if (std::optional<sysv::core::ShmCtlResult> local = sysv::core::LocalShmInfo(Runtime::Get().PublishedShmTable(), cmd)) {
+    return sysv::compat::ShmctlAnswer(cmd, wire::ShmCtlReplyOf(*local), buf);
+  }
   if (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) {
     auto local = Runtime::Get().LocalShmStat(shmid, cmd);
     if (!local.ok()) return FailWithStatus(local.status());
-    if (local->has_value()) {
-      struct shmid_ds out;
-      sysv::compat::FillShmidDsFromStat((*local)->stat, &out);
-      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-      return (*local)->value;
-    }
+    if (local->has_value()) return sysv::compat::ShmctlAnswer(cmd, wire::ShmCtlReplyOf(**local), buf);
   }
   wire::ShmCtlRequest request{};
   request.id = shmid;
@@ -132,40 +159,5 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
   auto reply = Runtime::Get().Call<wire::Op::kShmCtl>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  switch (cmd) {
-    case IPC_STAT:
-    case SHM_STAT:
-    case SHM_STAT_ANY: {
-      struct shmid_ds out;
-      sysv::compat::FillShmidDs(*reply, &out);
-      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-      break;
-    }
-    case IPC_INFO: {
-      struct shminfo out;
-      std::memset(&out, 0, sizeof(out));
-      out.shmmax = reply->shmmax;
-      out.shmmin = reply->shmmin;
-      out.shmmni = reply->shmmni;
-      out.shmseg = reply->shmseg;
-      out.shmall = reply->shmall;
-      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-      break;
-    }
-    case SHM_INFO: {
-      struct shm_info out;
-      std::memset(&out, 0, sizeof(out));
-      out.used_ids = reply->used_ids;
-      out.shm_tot = reply->shm_tot;
-      out.shm_rss = reply->shm_rss;
-      out.shm_swp = reply->shm_swp;
-      out.swap_attempts = reply->swap_attempts;
-      out.swap_successes = reply->swap_successes;
-      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-      break;
-    }
-    default:
-      break;
-  }
-  return reply->value;
+  return sysv::compat::ShmctlAnswer(cmd, *reply, buf);
 }

@@ -13,6 +13,7 @@
 #include "core/ipc/ipc_perm.h"
 #include "core/msg/msg_checks.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/ctl_replies.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
@@ -143,26 +144,7 @@ Reply MsgService::Ctl(uint32_t request_id, const wire::MsgCtlRequest& request, c
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {
-    const core::MsgQueue::Stat& queue = result->stat.queue;
-    body.value = result->value;
-    body.perm = wire::ToWirePerm(result->stat.perm);
-    body.stime = queue.stime;
-    body.rtime = queue.rtime;
-    body.ctime = queue.ctime;
-    body.cbytes = queue.cbytes;
-    body.qnum = queue.qnum;
-    body.qbytes = queue.qbytes;
-    body.lspid = queue.lspid;
-    body.lrpid = queue.lrpid;
-    const core::MsgInfo& info = result->info;
-    body.msgpool = info.msgpool;
-    body.msgmap = info.msgmap;
-    body.msgmax = info.msgmax;
-    body.msgmnb = info.msgmnb;
-    body.msgmni = info.msgmni;
-    body.msgssz = info.msgssz;
-    body.msgtql = info.msgtql;
-    body.msgseg = info.msgseg;
+    body = wire::MsgCtlReplyOf(*result);
   }
   reply.message = wire::EncodeReply<wire::Op::kMsgCtl>(request_id, body);
   return reply;

@@ -143,13 +143,8 @@ absl::StatusOr<std::unique_ptr<NamespaceState>> NamespaceState::Open(
     // SemSet holds at most 32000 semaphores; a table entry says no more.
     return core::SemSet::RegionSize(static_cast<int32_t>(std::min<uint64_t>(nsems, 32000)));
   });
-  state->sem_.table().header().op_limit.store(static_cast<uint32_t>(limits.sem.semopm),
-                                              std::memory_order_relaxed);
-  // Clients answer semget of an existing key themselves (core/ipc/local_get.h).
-  state->sem_.table().header().get_limit.store(static_cast<uint32_t>(limits.sem.semmsl),
-                                               std::memory_order_relaxed);
-  // Clients check msgsnd's size against MSGMAX themselves.
-  state->msg_.table().header().op_limit.store(static_cast<uint32_t>(limits.msg.msgmax), std::memory_order_relaxed);
+  // The limits the tables' headers carry for clients are written by the
+  // server (core/ipc/table_limits.h), once the registries exist.
   return state;
 }
 

@@ -9,6 +9,7 @@
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/ctl_replies.h"
 #include "core/sem/sem_checks.h"
 #include "daemon/log.h"
 
@@ -241,22 +242,7 @@ Reply SemService::Ctl(uint32_t request_id, const wire::SemCtlRequest& request, c
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {
-    body.value = result->value;
-    body.perm = wire::ToWirePerm(result->stat.perm);
-    body.otime = result->stat.otime;
-    body.ctime = result->stat.ctime;
-    body.nsems = result->stat.nsems;
-    const core::SemInfo& info = result->info;
-    body.semmap = info.semmap;
-    body.semmni = info.semmni;
-    body.semmns = info.semmns;
-    body.semmnu = info.semmnu;
-    body.semmsl = info.semmsl;
-    body.semopm = info.semopm;
-    body.semume = info.semume;
-    body.semusz = info.semusz;
-    body.semvmx = info.semvmx;
-    body.semaem = info.semaem;
+    body = wire::SemCtlReplyOf(*result);
   }
   reply.message = wire::EncodeReply<wire::Op::kSemCtl>(request_id, body);
   return reply;

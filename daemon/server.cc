@@ -19,6 +19,7 @@
 #include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_id.h"  // semaphores, read-only callers
+#include "core/ipc/table_limits.h"
 #include "daemon/log.h"
 #include "daemon/region_dir.h"
 
@@ -76,7 +77,11 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       sysctl_(options_.limits, shm_.ids(), sem_.ids(), msg_.ids(), state_->user_quota()),
       connection_share_(
           core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
-      retry_delay_(kFirstRetryDelay) {}
+      retry_delay_(kFirstRetryDelay) {
+  // Before recovery and before anyone is served: from here on the tables'
+  // headers answer IPC_INFO and SEM_INFO (core/ipc/table_limits.h).
+  core::PublishTableLimits(options_.limits, shm_.ids(), sem_.ids(), msg_.ids());
+}
 
 Server::~Server() = default;
 

@@ -9,6 +9,7 @@
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_id.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/ctl_replies.h"
 #include "daemon/log.h"
 #include "daemon/region_dir.h"
 
@@ -121,26 +122,7 @@ Reply ShmService::Ctl(uint32_t request_id, const wire::ShmCtlRequest& request, u
   if (!result.ok()) {
     body.status.error = ErrnoOf(result.status());
   } else {
-    body.value = result->value;
-    body.perm = wire::ToWirePerm(result->stat.perm);
-    body.segsz = result->stat.segsz;
-    body.atime = result->stat.atime;
-    body.dtime = result->stat.dtime;
-    body.ctime = result->stat.ctime;
-    body.cpid = result->stat.cpid;
-    body.lpid = result->stat.lpid;
-    body.nattch = result->stat.nattch;
-    body.shmmax = result->ipc_info.shmmax;
-    body.shmmin = result->ipc_info.shmmin;
-    body.shmmni = result->ipc_info.shmmni;
-    body.shmseg = result->ipc_info.shmseg;
-    body.shmall = result->ipc_info.shmall;
-    body.used_ids = result->usage.used_ids;
-    body.shm_tot = result->usage.shm_tot;
-    body.shm_rss = result->usage.shm_rss;
-    body.shm_swp = result->usage.shm_swp;
-    body.swap_attempts = result->usage.swap_attempts;
-    body.swap_successes = result->usage.swap_successes;
+    body = wire::ShmCtlReplyOf(*result);
   }
   reply.message = wire::EncodeReply<wire::Op::kShmCtl>(request_id, body);
   return reply;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "core/ipc/table_limits.h"
 #include "core/protocol/codec.h"
 #include "daemon/log.h"
 
@@ -36,10 +37,9 @@ void SysctlService::Apply(const core::NextIds& next) {
   shm_.set_next_id(next.shm);
   sem_.set_next_id(next.sem);
   msg_.set_next_id(next.msg);
-  // The kernel compares semop's unsigned count with SEMOPM as unsigned: a
-  // negative SEMOPM allows any count, as this conversion does.
-  sem_.table().header().op_limit.store(static_cast<uint32_t>(limits_.sem.semopm), std::memory_order_relaxed);
-  msg_.table().header().op_limit.store(static_cast<uint32_t>(limits_.msg.msgmax), std::memory_order_relaxed);
+  // Every limit clients read from the tables' headers, IPC_INFO's
+  // included, before the writer is answered.
+  core::PublishTableLimits(limits_, shm_, sem_, msg_);
   if (quota_ != nullptr) quota_->set_msgmnb(limits_.msg.msgmnb);
 }
 

@@ -1,6 +1,8 @@
 #include "core/ipc/ipc_registry.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -22,9 +24,29 @@ IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects, UserQuota* quot
     auto record = table_.Read(static_cast<int32_t>(i));
     if (!record.ok() || record->state == EntryState::kFree) continue;
     ++in_use_;
+    max_index_ = static_cast<int32_t>(i);
+    total_size_ += record->size;
     if (record->perm.key != kIpcPrivate) index_by_key_[record->perm.key] = static_cast<int32_t>(i);
     Charge(*record);  // a restart: the tables are the quota's only record
   }
+  // What a previous daemon published may be stale (recovery may remove
+  // objects, the configuration may change the limits): unknown until the
+  // limits are published.
+  table_.PublishInfo(std::nullopt);
+}
+
+void IpcRegistry::PublishLimits(const uint64_t (&limits)[4]) {
+  if (!info_) info_.emplace();
+  std::copy(std::begin(limits), std::end(limits), std::begin(info_->limits));
+  PublishInfo();
+}
+
+void IpcRegistry::PublishInfo() {
+  if (!info_) return;
+  info_->max_index = max_index_;
+  info_->in_use = in_use_;
+  info_->units = total_size_;
+  table_.PublishInfo(info_);
 }
 
 void IpcRegistry::Charge(const ObjectRecord& record) {
@@ -82,10 +104,7 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   // failed creation consumes no id; `create` runs after the allocation here,
   // so its failure rewinds the allocator to keep the same id sequence.
   const IpcIdAllocator allocator_before = allocator_;
-  const auto is_used = [&](int32_t index) {
-    auto r = table_.Read(index);
-    return !r.ok() || r->state != EntryState::kFree;
-  };
+  const auto is_used = [&](int32_t index) { return IndexInUse(index); };
   // ipc_idr_alloc(): a set next_id is used once, whatever comes of it, and
   // bypasses the cyclic allocator (idr_alloc() from its index up).
   const int32_t next_id = std::exchange(next_id_, -1);
@@ -124,7 +143,10 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   table_.Write(allocation->index, record);
   Charge(record);
   ++in_use_;
+  max_index_ = std::max(max_index_, allocation->index);
+  total_size_ += record.size;
   if (key != kIpcPrivate) index_by_key_[key] = allocation->index;
+  PublishInfo();
   return allocation->id();
 }
 
@@ -172,9 +194,16 @@ absl::StatusOr<ObjectRecord> IpcRegistry::FindForStat(int32_t id, StatLookup loo
 }
 
 void IpcRegistry::Update(int32_t index, const ObjectRecord& record) {
-  if (absl::StatusOr<ObjectRecord> before = table_.Read(index); before.ok()) Release(*before);
+  absl::StatusOr<ObjectRecord> before = table_.Read(index);
+  if (before.ok()) Release(*before);
   table_.Write(index, record);
   Charge(record);
+  // Only a live object is updated; its size may change (IPC_SET of
+  // msg_qbytes).
+  if (before.ok() && before->state != EntryState::kFree && before->size != record.size) {
+    total_size_ = total_size_ - before->size + record.size;
+    PublishInfo();
+  }
 }
 
 absl::Status IpcRegistry::CheckGrowth(const ObjectRecord& record, uint64_t new_size) const {
@@ -203,14 +232,19 @@ void IpcRegistry::Remove(int32_t index) {
   table_.Write(index, freed);
   Release(*record);
   --in_use_;
+  total_size_ -= std::min(total_size_, record->size);
+  // ipc_rmid(): "if (ipcp->id == ids->max_idx) ... find the next lower one".
+  if (index == max_index_) {
+    do {
+      --max_index_;
+    } while (max_index_ >= 0 && !IndexInUse(max_index_));
+  }
+  PublishInfo();
 }
 
-int32_t IpcRegistry::max_index_in_use() const {
-  for (int32_t i = static_cast<int32_t>(table_.capacity()) - 1; i >= 0; --i) {
-    auto record = table_.Read(i);
-    if (record.ok() && record->state != EntryState::kFree) return i;
-  }
-  return -1;
+bool IpcRegistry::IndexInUse(int32_t index) const {
+  auto record = table_.Read(index);
+  return !record.ok() || record->state != EntryState::kFree;
 }
 
 void IpcRegistry::ForEachLive(const std::function<void(int32_t, const ObjectRecord&)>& fn) const {

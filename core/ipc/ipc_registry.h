@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -101,7 +102,16 @@ class IpcRegistry {
 
   int32_t in_use() const { return in_use_; }
   // ipc_get_maxidx(): the highest index in use, or -1.
-  int32_t max_index_in_use() const;
+  int32_t max_index_in_use() const { return max_index_; }
+  // The sum of every object's ObjectRecord::size (sem: ns->used_sems).
+  uint64_t total_size() const { return total_size_; }
+
+  // The kind's limits as IPC_INFO reports them, packed (core/ipc/
+  // table_limits.h). From the first call on, the table's header carries
+  // them with in_use(), max_index_in_use() and total_size(), republished
+  // at every change before the daemon answers anyone, so that a client may
+  // answer IPC_INFO and SEM_INFO itself (ObjectTable::ReadInfo).
+  void PublishLimits(const uint64_t (&limits)[4]);
   int32_t max_objects() const { return max_objects_; }
   void set_max_objects(int32_t max_objects) { max_objects_ = max_objects; }
   // The kernel's ids->next_id (the *_next_id sysctl, core/ipc/sysctl.h), or
@@ -129,8 +139,17 @@ class IpcRegistry {
   UserQuota* quota_;  // not owned; null: no quotas
   IpcIdAllocator allocator_;
   int32_t next_id_ = -1;
+  // Whether entry `index` holds an object (or cannot be read: then it is
+  // never taken).
+  bool IndexInUse(int32_t index) const;
+  // The header's TableInfo, republished from these.
+  void PublishInfo();
+
   absl::flat_hash_map<Key, int32_t> index_by_key_;
   int32_t in_use_ = 0;
+  int32_t max_index_ = -1;
+  uint64_t total_size_ = 0;
+  std::optional<TableInfo> info_;  // nullopt until PublishLimits()
 };
 
 }  // namespace sysv::core

@@ -1,6 +1,7 @@
 #include "core/ipc/object_table.h"
 
 #include <cerrno>
+#include <iterator>
 #include <new>
 
 #include "absl/strings/str_format.h"
@@ -135,6 +136,43 @@ void ObjectTable::Write(int32_t index, const ObjectRecord& r) {
   e.aux0.store(r.aux0, kRelaxed);
   e.aux1.store(r.aux1, kRelaxed);
   e.version.store((v | 1) + 1, std::memory_order_release);
+}
+
+void ObjectTable::PublishInfo(const std::optional<TableInfo>& info) {
+  ObjectTableHeader& h = *header_;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  // See TABLE_BARRIER_WRITE.
+  const uint32_t v = h.info_version.load(kRelaxed);
+  h.info_version.store(v | 1, kRelaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  const TableInfo value = info.value_or(TableInfo{});
+  h.info_published.store(info.has_value() ? 1 : 0, kRelaxed);
+  h.info_max_index.store(value.max_index, kRelaxed);
+  h.info_in_use.store(value.in_use, kRelaxed);
+  h.info_units.store(value.units, kRelaxed);
+  for (size_t i = 0; i < std::size(value.limits); ++i) h.info_limits[i].store(value.limits[i], kRelaxed);
+  h.info_version.store((v | 1) + 1, std::memory_order_release);
+}
+
+std::optional<TableInfo> ObjectTable::ReadInfo() const {
+  const ObjectTableHeader& h = *header_;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    // See TABLE_BARRIER_READ.
+    const uint32_t before = h.info_version.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    const bool published = h.info_published.load(kRelaxed) == 1;
+    TableInfo info;
+    info.max_index = h.info_max_index.load(kRelaxed);
+    info.in_use = h.info_in_use.load(kRelaxed);
+    info.units = h.info_units.load(kRelaxed);
+    for (size_t i = 0; i < std::size(info.limits); ++i) info.limits[i] = h.info_limits[i].load(kRelaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (h.info_version.load(kRelaxed) != before) continue;
+    if (!published) return std::nullopt;
+    return info;
+  }
+  return std::nullopt;
 }
 
 int ObjectTable::RepairTornEntries() {

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "core/ipc/ipc_perm.h"
@@ -122,8 +123,32 @@ struct ObjectTableHeader {
   // daemon writes it at every start; 0 (a table written before it existed)
   // means unknown: ask the daemon.
   std::atomic<uint32_t> get_limit;
+  // What IPC_INFO and SEM_INFO answer (TableInfo), so that a client can
+  // answer them without asking: a seqlock of its own (`info_version`, the
+  // protocol of TABLE_BARRIER_WRITE/READ) over the fields after it.
+  // `info_published` 0 means the daemon has not published them since it
+  // started (or the table predates them): ask the daemon.
+  std::atomic<uint32_t> info_version;
+  std::atomic<uint32_t> info_published;
+  std::atomic<int32_t> info_max_index;
+  std::atomic<int32_t> info_in_use;
+  std::atomic<uint64_t> info_units;
+  std::atomic<uint64_t> info_limits[4];
 };
 static_assert(sizeof(ObjectTableHeader) <= ObjectTableHeader::kSize);
+
+// The counts and limits behind IPC_INFO and SEM_INFO, as the daemon
+// publishes them in a table's header.
+struct TableInfo {
+  // ipc_get_maxidx(): the highest index in use (live or dying), or -1.
+  int32_t max_index = -1;
+  // ids->in_use.
+  int32_t in_use = 0;
+  // The sum of every object's ObjectRecord::size (sem: ns->used_sems).
+  uint64_t units = 0;
+  // The kind's limits, packed by core/ipc/table_limits.h.
+  uint64_t limits[4] = {};
+};
 
 // Bytes a table of `capacity` entries occupies.
 constexpr size_t ObjectTableSize(uint32_t capacity) {
@@ -162,6 +187,14 @@ class ObjectTable {
 
   // Writes entry `index` under its seqlock (daemon only).
   void Write(int32_t index, const ObjectRecord& record);
+
+  // Publishes `info` in the header (daemon only), or, given nullopt, marks
+  // it unknown (a daemon that has not yet established it).
+  void PublishInfo(const std::optional<TableInfo>& info);
+  // The published info, read under its seqlock; nullopt when none is
+  // published or it stayed torn for every attempt (then ask the daemon).
+  // Validates nothing beyond that: the values are the daemon's own.
+  std::optional<TableInfo> ReadInfo() const;
 
   // Makes every odd version even (daemon recovery after a crash mid-write):
   // the fields are individually valid values, so the entry is kept as is.

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -360,6 +361,49 @@ std::string MixedField(const ObjectRecord& r) {
   }
   if (n != 0 && r.state != EntryState::kLive) return "state";
   return "";
+}
+
+TEST(ObjectTableTest, InfoIsUnknownUntilPublished) {
+  Region region(ObjectTableSize(4));
+  ObjectTable table = FormatOrDie(region, 4);
+  EXPECT_FALSE(table.ReadInfo().has_value());
+}
+
+TEST(ObjectTableTest, PublishedInfoIsReadBackWhole) {
+  Region region(ObjectTableSize(4));
+  ObjectTable table = FormatOrDie(region, 4, IpcKind::kSem);
+  TableInfo info;
+  info.max_index = 3;
+  info.in_use = 2;
+  info.units = 7;
+  info.limits[0] = 250;
+  info.limits[3] = uint64_t{1} << 40;
+  table.PublishInfo(info);
+  std::optional<TableInfo> read = table.ReadInfo();
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->max_index, 3);
+  EXPECT_EQ(read->in_use, 2);
+  EXPECT_EQ(read->units, 7u);
+  EXPECT_EQ(read->limits[0], 250u);
+  EXPECT_EQ(read->limits[3], uint64_t{1} << 40);
+  // Withdrawn (a daemon restarting): unknown again.
+  table.PublishInfo(std::nullopt);
+  EXPECT_FALSE(table.ReadInfo().has_value());
+}
+
+TEST(ObjectTableTest, TornInfoIsUnknownUntilRepublished) {
+  Region region(ObjectTableSize(4));
+  ObjectTable table = FormatOrDie(region, 4);
+  table.PublishInfo(TableInfo{});
+  // A daemon killed mid-publication leaves the version odd.
+  table.header().info_version.fetch_add(1);
+  EXPECT_FALSE(table.ReadInfo().has_value());
+  TableInfo info;
+  info.in_use = 5;
+  table.PublishInfo(info);
+  std::optional<TableInfo> read = table.ReadInfo();
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->in_use, 5);
 }
 
 TEST(ObjectTableTest, ConcurrentReadersNeverObserveAMixedRecord) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
+#include "core/ipc/table_limits.h"
 
 namespace sysv::core {
 
@@ -23,6 +24,36 @@ absl::StatusOr<int32_t> MsgRegistry::Get(Key key, int flags, const OpContext& ct
   return ids_.Get(key, flags, ctx, hooks);
 }
 
+MsgCtlResult MsgInfoOf(int cmd, const MsgLimits& limits, int32_t max_index, int32_t in_use, uint64_t messages,
+                       uint64_t bytes) {
+  // msgctl_info()
+  MsgCtlResult result;
+  MsgInfo& info = result.info;
+  info.msgmni = limits.msgmni;
+  info.msgmax = limits.msgmax;
+  info.msgmnb = limits.msgmnb;
+  info.msgssz = kMsgSsz;
+  info.msgseg = kMsgSeg;
+  if (cmd == kMsgInfo) {
+    info.msgpool = in_use;
+    info.msgmap = static_cast<int32_t>(std::min<uint64_t>(messages, INT_MAX));
+    info.msgtql = static_cast<int32_t>(std::min<uint64_t>(bytes, INT_MAX));
+  } else {
+    info.msgmap = kMsgMap;
+    info.msgpool = kMsgPool;
+    info.msgtql = kMsgTql;
+  }
+  result.value = std::max(max_index, 0);
+  return result;
+}
+
+std::optional<MsgCtlResult> LocalMsgInfo(const ObjectTable* table, int cmd) {
+  if (cmd != kIpcInfo) return std::nullopt;
+  const std::optional<TableInfo> info = table != nullptr ? table->ReadInfo() : std::nullopt;
+  if (!info) return std::nullopt;
+  return MsgInfoOf(cmd, UnpackMsgLimits(info->limits), info->max_index, 0, 0, 0);
+}
+
 absl::StatusOr<MsgCtlResult> MsgRegistry::Ctl(int32_t id, int cmd, const SetArgs& set, const OpContext& ctx) {
   // ksys_msgctl(): "if (msqid < 0 || cmd < 0) return -EINVAL;"
   if (id < 0 || cmd < 0) return ErrnoStatus(EINVAL, "negative msqid or command");
@@ -30,27 +61,10 @@ absl::StatusOr<MsgCtlResult> MsgRegistry::Ctl(int32_t id, int cmd, const SetArgs
   switch (cmd) {
     case kIpcInfo:
     case kMsgInfo: {
-      // msgctl_info()
-      MsgInfo& info = result.info;
-      info.msgmni = limits_.msgmni;
-      info.msgmax = limits_.msgmax;
-      info.msgmnb = limits_.msgmnb;
-      info.msgssz = kMsgSsz;
-      info.msgseg = kMsgSeg;
-      if (cmd == kMsgInfo) {
-        uint64_t messages = 0;
-        uint64_t bytes = 0;
-        backing_.Totals(&messages, &bytes);
-        info.msgpool = ids_.in_use();
-        info.msgmap = static_cast<int32_t>(std::min<uint64_t>(messages, INT_MAX));
-        info.msgtql = static_cast<int32_t>(std::min<uint64_t>(bytes, INT_MAX));
-      } else {
-        info.msgmap = kMsgMap;
-        info.msgpool = kMsgPool;
-        info.msgtql = kMsgTql;
-      }
-      result.value = std::max(ids_.max_index_in_use(), 0);
-      return result;
+      uint64_t messages = 0;
+      uint64_t bytes = 0;
+      if (cmd == kMsgInfo) backing_.Totals(&messages, &bytes);
+      return MsgInfoOf(cmd, limits_, ids_.max_index_in_use(), ids_.in_use(), messages, bytes);
     }
     case kIpcStat:
     case kMsgStat:

@@ -13,6 +13,7 @@
 #define SYSV_CORE_MSG_MSG_REGISTRY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "core/ipc/ipc_registry.h"
@@ -105,6 +106,20 @@ class MsgRegistry {
   const MsgLimits& limits_;
   Backing& backing_;
 };
+
+// msgctl(IPC_INFO or MSG_INFO) (msgctl_info()) of a namespace with these
+// limits, the highest index in use `max_index` (the value; 0 when none);
+// MSG_INFO also reports `in_use` queues holding `messages` messages of
+// `bytes` bytes in all.
+MsgCtlResult MsgInfoOf(int cmd, const MsgLimits& limits, int32_t max_index, int32_t in_use, uint64_t messages,
+                       uint64_t bytes);
+
+// IPC_INFO answered from what the daemon published in `table`'s header (a
+// null `table`: not mapped yet)
+// (ObjectTable::ReadInfo), through MsgInfoOf as the daemon answers it.
+// nullopt (ask the daemon): nothing published, or MSG_INFO, whose message
+// and byte totals are in the queues' regions, summed by the daemon.
+std::optional<MsgCtlResult> LocalMsgInfo(const ObjectTable* table, int cmd);
 
 }  // namespace sysv::core
 

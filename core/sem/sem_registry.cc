@@ -6,15 +6,12 @@
 #include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
+#include "core/ipc/table_limits.h"
 
 namespace sysv::core {
 
 SemRegistry::SemRegistry(IpcRegistry& ids, const SemLimits& limits, Backing& backing)
-    : ids_(ids), limits_(limits), backing_(backing) {
-  ids_.ForEachLive([&](int32_t, const ObjectRecord& record) {
-    used_sems_ += static_cast<int64_t>(record.size);
-  });
-}
+    : ids_(ids), limits_(limits), backing_(backing) {}
 
 absl::Status CheckSemgetNsems(int32_t nsems, int32_t semmsl) {
   // ksys_semget()
@@ -32,13 +29,43 @@ absl::Status SemMoreChecks(const ObjectRecord& record, int32_t nsems) {
   return absl::OkStatus();
 }
 
+SemCtlResult SemInfoOf(int cmd, const SemLimits& limits, int32_t max_index, int32_t in_use, uint64_t used_sems) {
+  // semctl_info()
+  SemCtlResult result;
+  SemInfo& info = result.info;
+  info.semmni = limits.semmni;
+  info.semmns = limits.semmns;
+  info.semmsl = limits.semmsl;
+  info.semopm = limits.semopm;
+  info.semvmx = kSemVmx;
+  info.semmnu = kSemMnu;
+  info.semmap = kSemMap;
+  info.semume = kSemUme;
+  if (cmd == kSemInfo) {
+    info.semusz = in_use;
+    info.semaem = static_cast<int32_t>(used_sems);
+  } else {
+    info.semusz = kSemUsz;
+    info.semaem = kSemAem;
+  }
+  result.value = std::max(max_index, 0);
+  return result;
+}
+
+std::optional<SemCtlResult> LocalSemInfo(const ObjectTable* table, int cmd) {
+  if (cmd != kIpcInfo && cmd != kSemInfo) return std::nullopt;
+  const std::optional<TableInfo> info = table != nullptr ? table->ReadInfo() : std::nullopt;
+  if (!info) return std::nullopt;
+  return SemInfoOf(cmd, UnpackSemLimits(info->limits), info->max_index, info->in_use, info->units);
+}
+
 absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, const OpContext& ctx) {
   if (absl::Status status = CheckSemgetNsems(nsems, limits_.semmsl); !status.ok()) return status;
   IpcRegistry::GetHooks hooks;
   // newary()
   hooks.check_new = [&]() -> absl::Status {
     if (nsems == 0) return ErrnoStatus(EINVAL, "a new set needs at least one semaphore");
-    if (used_sems_ + nsems > limits_.semmns) return ErrnoStatus(ENOSPC, "SEMMNS semaphores are in use");
+    if (static_cast<int64_t>(ids_.total_size()) + nsems > limits_.semmns) return ErrnoStatus(ENOSPC, "SEMMNS semaphores are in use");
     return absl::OkStatus();
   };
   hooks.create = [&](int32_t index, uint32_t seq, ObjectRecord& record) -> absl::Status {
@@ -46,7 +73,6 @@ absl::StatusOr<int32_t> SemRegistry::Get(Key key, int32_t nsems, int flags, cons
     if (absl::Status status = backing_.Create(index, seq, nsems, record.ctime); !status.ok()) {
       return status;
     }
-    used_sems_ += nsems;
     return absl::OkStatus();
   };
   hooks.more_checks = [&](const ObjectRecord& record) { return SemMoreChecks(record, nsems); };
@@ -64,27 +90,8 @@ absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs
   SemCtlResult result;
   switch (cmd) {
     case kIpcInfo:
-    case kSemInfo: {
-      // semctl_info()
-      SemInfo& info = result.info;
-      info.semmni = limits_.semmni;
-      info.semmns = limits_.semmns;
-      info.semmsl = limits_.semmsl;
-      info.semopm = limits_.semopm;
-      info.semvmx = kSemVmx;
-      info.semmnu = kSemMnu;
-      info.semmap = kSemMap;
-      info.semume = kSemUme;
-      if (cmd == kSemInfo) {
-        info.semusz = ids_.in_use();
-        info.semaem = static_cast<int32_t>(used_sems_);
-      } else {
-        info.semusz = kSemUsz;
-        info.semaem = kSemAem;
-      }
-      result.value = std::max(ids_.max_index_in_use(), 0);
-      return result;
-    }
+    case kSemInfo:
+      return SemInfoOf(cmd, limits_, ids_.max_index_in_use(), ids_.in_use(), ids_.total_size());
     case kIpcStat:
     case kSemStat:
     case kSemStatAny: {
@@ -108,7 +115,6 @@ absl::StatusOr<SemCtlResult> SemRegistry::Ctl(int32_t id, int cmd, const SetArgs
       if (cmd == kIpcRmid) {
         // freeary()
         backing_.Destroy(index, record->perm.seq);
-        used_sems_ -= std::min<int64_t>(used_sems_, static_cast<int64_t>(record->size));
         ids_.Remove(index);
         return result;
       }

@@ -14,6 +14,7 @@
 #define SYSV_CORE_SEM_SEM_REGISTRY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "core/ipc/ipc_registry.h"
@@ -124,14 +125,21 @@ class SemRegistry {
   };
   absl::StatusOr<Access> CheckOpen(int32_t id, const OpContext& ctx) const;
 
-  int64_t used_sems() const { return used_sems_; }
-
  private:
   IpcRegistry& ids_;
   const SemLimits& limits_;
   Backing& backing_;
-  int64_t used_sems_ = 0;  // ns->used_sems
 };
+
+// semctl(IPC_INFO or SEM_INFO) (semctl_info()) of a namespace with these
+// limits, `in_use` sets holding `used_sems` semaphores, the highest index
+// in use `max_index` (the value; 0 when none).
+SemCtlResult SemInfoOf(int cmd, const SemLimits& limits, int32_t max_index, int32_t in_use, uint64_t used_sems);
+
+// IPC_INFO and SEM_INFO answered from what the daemon published in
+// `table`'s header (a null `table`: not mapped yet) (ObjectTable::ReadInfo), through SemInfoOf as the daemon
+// answers them; nullopt (ask the daemon) when nothing is published.
+std::optional<SemCtlResult> LocalSemInfo(const ObjectTable* table, int cmd);
 
 }  // namespace sysv::core
 

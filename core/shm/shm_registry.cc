@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
+#include "core/ipc/table_limits.h"
 
 namespace sysv::core {
 namespace {
@@ -108,11 +109,7 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
   ShmCtlResult result;
   switch (cmd) {
     case kIpcInfo:
-      result.value = std::max(ids_.max_index_in_use(), 0);
-      // shmctl_ipc_info(): "shminfo->shmmni = shminfo->shmseg = ns->shm_ctlmni".
-      result.ipc_info = {limits_.shmmax, limits_.shmmin, static_cast<uint64_t>(limits_.shmmni),
-                         static_cast<uint64_t>(limits_.shmmni), limits_.shmall};
-      return result;
+      return ShmIpcInfoOf(limits_, ids_.max_index_in_use());
     case kShmInfo:
       result.value = std::max(ids_.max_index_in_use(), 0);
       result.usage.used_ids = ids_.in_use();
@@ -179,6 +176,22 @@ absl::StatusOr<ShmCtlResult> ShmRegistry::Ctl(int32_t id, int cmd, const ShmSetA
     default:
       return ErrnoStatus(EINVAL, absl::StrFormat("unknown shmctl command %d", cmd));
   }
+}
+
+ShmCtlResult ShmIpcInfoOf(const ShmLimits& limits, int32_t max_index) {
+  ShmCtlResult result;
+  result.value = std::max(max_index, 0);
+  // shmctl_ipc_info(): "shminfo->shmmni = shminfo->shmseg = ns->shm_ctlmni".
+  result.ipc_info = {limits.shmmax, limits.shmmin, static_cast<uint64_t>(limits.shmmni),
+                     static_cast<uint64_t>(limits.shmmni), limits.shmall};
+  return result;
+}
+
+std::optional<ShmCtlResult> LocalShmInfo(const ObjectTable* table, int cmd) {
+  if (cmd != kIpcInfo) return std::nullopt;
+  const std::optional<TableInfo> info = table != nullptr ? table->ReadInfo() : std::nullopt;
+  if (!info) return std::nullopt;
+  return ShmIpcInfoOf(UnpackShmLimits(info->limits), info->max_index);
 }
 
 absl::StatusOr<ShmCtlResult> ShmRegistry::Stat(int32_t id, int cmd, const OpContext& ctx) {

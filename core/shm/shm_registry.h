@@ -147,6 +147,17 @@ class ShmRegistry {
   absl::flat_hash_set<int32_t> removed_;
 };
 
+// shmctl(IPC_INFO) (shmctl_ipc_info()): the limits and, as the value, the
+// highest index in use (0 when none).
+ShmCtlResult ShmIpcInfoOf(const ShmLimits& limits, int32_t max_index);
+
+// IPC_INFO answered from what the daemon published in `table`'s header (a
+// null `table`: not mapped yet)
+// (ObjectTable::ReadInfo), through ShmIpcInfoOf as the daemon answers it.
+// nullopt (ask the daemon): nothing published, or SHM_INFO, whose resident
+// page count only the daemon can take.
+std::optional<ShmCtlResult> LocalShmInfo(const ObjectTable* table, int cmd);
+
 // The fast-path half of shmat, run by a client on the mapped object table for
 // a segment it already holds a descriptor for. Mirrors the checks of
 // ShmRegistry::CheckAttach exactly, so both paths give the same answers.

@@ -83,30 +83,9 @@ std::string Result(int result) {
   return result == -1 ? absl::StrCat("-1 ", strerrorname_np(errno)) : absl::StrCat(result);
 }
 
-// Runs `body` in a forked child (as the other user if `other_user`) and
-// returns the line it produced.
+// Runs `body` in a forked child, as the other user if `other_user`.
 std::string InOtherProcess(bool other_user, const std::function<std::string()>& body) {
-  int fds[2];
-  if (pipe(fds) != 0) return "pipe failed";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    std::string line = "cannot switch user";
-    if (!other_user || (setresgid(kOtherGroup, kOtherGroup, kOtherGroup) == 0 &&
-                        setresuid(kOtherUser, kOtherUser, kOtherUser) == 0)) {
-      line = body();
-    }
-    (void)!write(fds[1], line.data(), line.size());
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string line;
-  char chunk[256];
-  ssize_t n;
-  while ((n = read(fds[0], chunk, sizeof(chunk))) > 0) line.append(chunk, static_cast<size_t>(n));
-  close(fds[0]);
-  waitpid(pid, nullptr, 0);
-  return line;
+  return other_user ? testing::InOtherProcess(body, kOtherUser, kOtherGroup) : testing::InOtherProcess(body);
 }
 
 void Script(const KindOps& ops, TraceWriter& out) {

@@ -85,6 +85,27 @@ void ExpectSameTraces(const std::vector<std::string>& kernel, const std::vector<
   EXPECT_EQ(kernel.size(), libsysv.size());
 }
 
+std::string InOtherProcess(const std::function<std::string()>& body, int uid, int gid) {
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string line = "cannot switch user";
+    if (uid < 0 || (setresgid(gid, gid, gid) == 0 && setresuid(uid, uid, uid) == 0)) line = body();
+    (void)!write(fds[1], line.data(), line.size());
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string line;
+  char chunk[256];
+  ssize_t n;
+  while ((n = read(fds[0], chunk, sizeof(chunk))) > 0) line.append(chunk, static_cast<size_t>(n));
+  close(fds[0]);
+  waitpid(pid, nullptr, 0);
+  return line;
+}
+
 std::string RelativePid(pid_t pid, pid_t self) {
   if (pid == 0) return "0";
   return pid == self ? "self" : "other";

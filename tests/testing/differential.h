@@ -74,6 +74,11 @@ class SequenceRunner {
 // How many lines of `trace` contain `text`.
 long CountLines(const std::vector<std::string>& trace, const std::string& text);
 
+// Runs `body` in a forked child and returns the text it produced: a script's
+// "another process" step. With `uid` >= 0 the child first becomes that user
+// and group `gid` ("cannot switch user" otherwise).
+std::string InOtherProcess(const std::function<std::string()>& body, int uid = -1, int gid = -1);
+
 // "self", "other" or "0": a pid as seen from the process that ran the trace.
 std::string RelativePid(pid_t pid, pid_t self);
 

@@ -28,6 +28,7 @@ union SemArg {
   int val;
   struct semid_ds* buf;
   unsigned short* array;
+  struct seminfo* info;  // IPC_INFO, SEM_INFO
 };
 
 class Stopwatch {

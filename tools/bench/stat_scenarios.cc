@@ -1,6 +1,8 @@
 // IPC_STAT of an object of each kind that the process already uses (a
 // segment it has attached, a set it has operated on, a queue it has sent to
-// and received from), as a monitoring loop would.
+// and received from), as a monitoring loop would; and each kind's *_INFO
+// (IPC_INFO for shm and msg, SEM_INFO for sem: the commands ipcs -l and
+// ipcs -u start with) in a process that has made an object of the kind.
 #include <cstring>
 
 #include "tools/bench/scenario.h"
@@ -67,6 +69,38 @@ absl::StatusOr<Sample> StatMsg(const BenchApi& api, const RunSize& size) {
   return Sample{static_cast<double>(count), watch.Seconds()};
 }
 
+// The kind's info command, as `api` spells it.
+int InfoCall(const BenchApi& api, ScopedObject::Kind kind) {
+  switch (kind) {
+    case ScopedObject::kShm: {
+      struct shminfo info;
+      return api.shmctl(0, IPC_INFO, reinterpret_cast<struct shmid_ds*>(&info));
+    }
+    case ScopedObject::kSem: {
+      struct seminfo info;
+      SemArg arg;
+      arg.info = &info;
+      return api.semctl(0, 0, SEM_INFO, arg);
+    }
+    case ScopedObject::kMsg: {
+      struct msginfo info;
+      return api.msgctl(0, IPC_INFO, reinterpret_cast<struct msqid_ds*>(&info));
+    }
+  }
+  return -1;
+}
+
+absl::StatusOr<Sample> Info(const BenchApi& api, ScopedObject::Kind kind, const RunSize& size) {
+  absl::StatusOr<ScopedObject> object = ScopedObject::Create(api, kind, kind == ScopedObject::kShm ? 4096 : 1);
+  if (!object.ok()) return object.status();
+  const long count = StatCount(size);
+  Stopwatch watch;
+  for (long i = 0; i < count; ++i) {
+    if (InfoCall(api, kind) < 0) return CallFailed(api, "*_INFO");
+  }
+  return Sample{static_cast<double>(count), watch.Seconds()};
+}
+
 }  // namespace
 
 void AddStatScenarios(std::vector<Scenario>& out) {
@@ -76,6 +110,12 @@ void AddStatScenarios(std::vector<Scenario>& out) {
                  Figure::kTimePerOp, 1.0, false, StatSem});
   out.push_back({"stat/msg", "msgctl IPC_STAT of a queue this process has used", "call", Figure::kTimePerOp,
                  1.0, false, StatMsg});
+  out.push_back({"info/shm", "shmctl IPC_INFO", "call", Figure::kTimePerOp, 1.0, false,
+                 [](const BenchApi& api, const RunSize& size) { return Info(api, ScopedObject::kShm, size); }});
+  out.push_back({"info/sem", "semctl SEM_INFO", "call", Figure::kTimePerOp, 1.0, false,
+                 [](const BenchApi& api, const RunSize& size) { return Info(api, ScopedObject::kSem, size); }});
+  out.push_back({"info/msg", "msgctl IPC_INFO", "call", Figure::kTimePerOp, 1.0, false,
+                 [](const BenchApi& api, const RunSize& size) { return Info(api, ScopedObject::kMsg, size); }});
 }
 
 }  // namespace sysv::bench
