@@ -53,26 +53,39 @@ void InstallOnce() {
   });
 }
 
-}  // namespace
-
-bool FaultSafeCopy(void* dst, const void* src, size_t size) {
-  if (size == 0) return true;
-  if (src == nullptr || dst == nullptr) return false;
+// Runs body() inside the recovery window; false when it faulted. A
+// template, so that each caller's body is compiled into its own copy
+// (a function that calls sigsetjmp is never inlined, but what it calls
+// can be): FaultSafeCopy's memcpy stays a direct call on every semop.
+template <typename Body>
+bool Guarded(const Body& body) {
   InstallOnce();
   sigjmp_buf recovery;
   if (sigsetjmp(recovery, 0) != 0) return false;
   t_recovery = &recovery;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  // The signal fences keep every access of the copy inside the recovery
+  // The signal fences keep every access of the body inside the recovery
   // window (the compiler may not move memory accesses across them), so the
-  // C library's word-wise memcpy can do the copy: a byte loop through
+  // body can use the C library's word-wise memcpy: a byte loop through
   // volatile pointers cost about a fifth of a 64-byte msgsnd's CPU. A fault
   // inside memcpy leaves it through siglongjmp, which is safe: memcpy holds
   // no lock and no state.
-  std::memcpy(dst, src, size);
+  body();
   std::atomic_signal_fence(std::memory_order_seq_cst);
   t_recovery = nullptr;
   return true;
+}
+
+}  // namespace
+
+bool FaultSafeRun(void (*body)(void* context), void* context) {
+  return Guarded([&] { body(context); });
+}
+
+bool FaultSafeCopy(void* dst, const void* src, size_t size) {
+  if (size == 0) return true;
+  if (src == nullptr || dst == nullptr) return false;
+  return Guarded([&] { std::memcpy(dst, src, size); });
 }
 
 }  // namespace sysv::compat

@@ -23,6 +23,16 @@ namespace sysv::compat {
 // succeeds.
 bool FaultSafeCopy(void* dst, const void* src, size_t size);
 
+// Runs `body(context)`, which reads or writes the caller's memory, inside
+// one recovery window: returns false when one of its accesses faults, and
+// `body` is then left at that access (through siglongjmp). For copies made
+// in many pieces (a queue message's chain of blocks, under the queue's
+// lock): one window instead of one per piece. `body` must be able to stop
+// at any access: it takes no lock, allocates nothing and holds nothing that
+// a jump out of it would leak (its caller may hold locks: they are released
+// after the return, as after any other result).
+bool FaultSafeRun(void (*body)(void* context), void* context);
+
 }  // namespace sysv::compat
 
 #endif  // SYSV_COMPAT_FAULT_SAFE_COPY_H_

@@ -5,10 +5,12 @@
 // makes, in its order, against the mapped object table -- for a process
 // that may read and write the queue. The daemon serves the others
 // (compat/msg_served.h): a process maps the region writable only if its
-// permission lets it do everything a writable region allows. Payloads go through
-// a private buffer: the caller's memory is read (or written) once, outside
-// the queue's lock, and a bad pointer gives EFAULT as the kernel's
-// load_msg()/store_msg() do -- after the message was consumed, for msgrcv.
+// permission lets it do everything a writable region allows. The text of
+// a message is copied once on each side, as the kernel's load_msg() and
+// store_msg() do: between the caller's buffer and the region, under the
+// queue's lock, by a copy that turns a fault into EFAULT (MsgSource,
+// MsgSink) -- after the message was taken, for msgrcv, as the kernel's.
+// Small texts sent and the served paths go through a private buffer.
 #include <sys/msg.h>
 
 #include <algorithm>
@@ -164,6 +166,51 @@ int64_t LoadMessage(Runtime& runtime, int msqid, const void* msgp, size_t msgsz,
   return 0;
 }
 
+// Texts from this size on are sent straight from the caller's buffer
+// (MsgSource): below it, one copy into a private buffer together with the
+// type is as cheap, and the 64-byte stream's costs stay as they were.
+constexpr size_t kDirectSendMin = 256;
+
+// The kernel's EFAULT for a text that cannot be read comes before every
+// error of the queue (load_msg() runs first): an error found before the
+// text was read is EFAULT when it cannot be.
+int TextFirst(int error, const void* msgp, size_t msgsz) {
+  if (error == 0 || error == EFAULT) return error;
+  t_payload.resize(msgsz);
+  return FaultSafeCopy(t_payload.data(), static_cast<const char*>(msgp) + sizeof(long), msgsz) ? error : EFAULT;
+}
+
+// msgsnd of a text of kDirectSendMin bytes or more: 0 or the errno.
+int SendDirect(Runtime& runtime, int msqid, const void* msgp, size_t msgsz, int msgflg, uint64_t since) {
+  // ksys_msgsnd() reads the type (EFAULT), do_msgsnd() checks the
+  // arguments (EINVAL), then the text is read (TextFirst()).
+  long mtype = 0;
+  if (!FaultSafeCopy(&mtype, msgp, sizeof(long))) return EFAULT;
+  if (absl::Status status = core::CheckMsgsndArgs(msqid, msgsz, mtype, runtime.MsgMax()); !status.ok()) {
+    return core::ErrnoOf(status);
+  }
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return TextFirst(core::ErrnoOf(creds.status()), msgp, msgsz);
+  absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
+  if (!grant.ok()) return TextFirst(core::ErrnoOf(grant.status()), msgp, msgsz);
+  if (!(*grant)->read_write()) [[unlikely]] {
+    // The daemon sends it, from a private copy.
+    if (const int error = TextFirst(EAGAIN, msgp, msgsz); error != EAGAIN) return error;
+    return ServedMsgsnd(runtime, msqid, mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, since,
+                        [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
+  }
+  MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queues, as in Msgsnd()
+  const int32_t pid = runtime.SemCaller().pid;
+  core::MsgSource source{static_cast<const char*>(msgp) + sizeof(long), msgsz, &FaultSafeRun, &t_payload};
+  for (;;) {
+    const int result = queue.SendFrom(mtype, &source, msgflg, pid, since);
+    if (result != core::kMsgRecheck) return TextFirst(result, msgp, msgsz);
+    if (const int error = RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); error != 0) {
+      return TextFirst(error, msgp, msgsz);
+    }
+  }
+}
+
 int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   // First of all (see MsgQueue::SignalEpoch()): a handler that runs from
   // here on, even during a round trip to the daemon (a forked child's first
@@ -171,6 +218,10 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   const uint64_t since = SignalEpoch();
   const AwakeRoundTrips awake;
   Runtime& runtime = Runtime::Get();
+  if (msgsz >= kDirectSendMin) {
+    const int error = SendDirect(runtime, msqid, msgp, msgsz, msgflg, since);
+    return error == 0 ? 0 : FailWithErrno(error);
+  }
   long mtype = 0;
   const int64_t offset = LoadMessage(runtime, msqid, msgp, msgsz, &mtype);
   if (offset < 0) return FailWithErrno(static_cast<int>(-offset));
@@ -229,13 +280,22 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
     MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queues, as in Msgsnd()
     const uint64_t msgmax = runtime.MsgMax();
     const int32_t pid = runtime.SemCaller().pid;
+    // Straight into the caller's buffer, but for MSG_COPY, whose buffer
+    // the kernel reads before anything else (above), and a null buffer
+    // (memcpy to it is undefined even where the fault is caught): a
+    // private copy.
+    static_assert(sizeof(long) == sizeof(int64_t));
+    const bool direct = (msgflg & MSG_COPY) == 0 && msgp != nullptr;
+    const core::MsgSink sink{msgp, static_cast<char*>(msgp) + sizeof(long), &FaultSafeRun};
     for (;;) {
-      result = queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
+      result = direct ? queue.ReceiveInto(msgtyp, msgflg, msgsz, msgmax, pid, since, sink)
+                      : queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
       if (result != core::kMsgRecheck) break;
       if (const int error = RecheckAccess(runtime, msqid, core::kAccessRead, **creds); error != 0) {
         return FailWithErrno(error);
       }
     }
+    if (direct) return result < 0 ? FailWithErrno(static_cast<int>(-result)) : static_cast<ssize_t>(result);
   }
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
   const long type = static_cast<long>(mtype);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "core/cpu_relax.h"
 #include "core/deadline.h"
@@ -170,7 +171,7 @@ RegionPlatform::LockWait MsgQueue::CallWait(int msgflg, uint64_t since) const {
   return RegionPlatform::LockWait{Deadline::Infinite(), since, /*interruptible=*/true, (msgflg & kIpcNowait) != 0};
 }
 
-int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid,
+int MsgQueue::TrySendFast(int64_t mtype, const MsgSource& source, int32_t pid,
                           const RegionPlatform::LockWait& wait) {
   MsgQueueHeader& h = *header_;
   Locked locked(*this, Locked::Side::kSend, wait);
@@ -183,7 +184,7 @@ int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int3
   const uint64_t sent = h.sent_count.load(std::memory_order_relaxed);
   const uint64_t sent_bytes = h.sent_bytes.load(std::memory_order_relaxed);
   auto fits = [&] {
-    return payload.size() + (sent_bytes - seen_recv_bytes_.load(std::memory_order_relaxed)) <= qbytes &&
+    return source.size + (sent_bytes - seen_recv_bytes_.load(std::memory_order_relaxed)) <= qbytes &&
            1 + (sent - seen_recv_count_.load(std::memory_order_relaxed)) <= qbytes;
   };
   if (!fits()) {
@@ -191,11 +192,13 @@ int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int3
     seen_recv_bytes_.store(h.recv_bytes.load(std::memory_order_acquire), std::memory_order_relaxed);
     if (!fits()) return kSlowPath;
   }
-  const uint32_t head = locked.WriteMessage(mtype, payload);
+  bool faulted = false;
+  const uint32_t head = locked.WriteMessage(mtype, source, &faulted);
+  if (faulted) return EFAULT;
   if (head == kMsgNoBlock) return kSlowPath;  // the slow path looks further
   locked.StampSend(pid);
   locked.SetKind(head, MsgBlockKind::kMessage);  // sent
-  locked.CountSent(payload.size());
+  locked.CountSent(source.size);
   // A list that would not take it: the message is sent all the same
   // (committed), and the rebuild links it.
   if (!locked.Append(head)) locked.RequestRepair();
@@ -206,7 +209,7 @@ int MsgQueue::TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int3
 // msgrcv of the first message (msgtyp 0, no MSG_COPY) under recv_lock
 // alone. An empty queue, or one that does not validate, needs both locks.
 int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const RegionPlatform::LockWait& wait,
-                                 int64_t* mtype, std::vector<uint8_t>* payload) {
+                                 const Target& target) {
   MsgQueueHeader& h = *header_;
   Locked locked(*this, Locked::Side::kReceive, wait);
   if (!locked.held()) return kSlowPath;
@@ -224,19 +227,22 @@ int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const 
   const MsgRecord* message = locked.Record(first);
   if (bufsz < message->size && !(msgflg & kMsgNoError)) return -E2BIG;
   const size_t n = std::min<uint64_t>(bufsz, message->size);
-  if (!locked.CopyPayload(first, n, payload)) {
+  const Locked::Delivery delivery = locked.Deliver(first, n, target);
+  if (delivery == Locked::Delivery::kBadChain) {
     locked.RequestRepair();
     return kSlowPath;
   }
-  *mtype = message->mtype;
+  // A fault in the caller's buffer: taken all the same (store_msg() after
+  // the message left the queue).
   locked.TakeFirst(dummy, first);
   locked.StampReceive(pid);
   locked.NoteSpace();
-  return static_cast<int64_t>(n);
+  return delivery == Locked::Delivery::kFault ? -EFAULT : static_cast<int64_t>(n);
 }
 
-int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since) {
+int MsgQueue::SendFrom(int64_t mtype, MsgSource* text, int msgflg, int32_t pid, uint64_t since) {
   MsgQueueHeader& h = *header_;
+  MsgSource& source = *text;
   bool spun = false;
   // A blocking sender that sees the queue full without a lock spins for
   // room before it locks (as Receive() does for a message): a producer
@@ -254,12 +260,12 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     uint64_t cbytes = 0;
     ReadCounts(&qnum, &cbytes);
     const uint64_t high = qbytes - qbytes / 4;
-    return payload.size() + cbytes > qbytes || 1 + qnum > qbytes ||
+    return source.size + cbytes > qbytes || 1 + qnum > qbytes ||
            (until_quarter_free && (cbytes > high || qnum > high));
   };
   const RegionPlatform::LockWait wait = CallWait(msgflg, since);
   for (;;) {
-    if (const int fast = TrySendFast(mtype, payload, pid, wait); fast != kSlowPath) return fast;
+    if (const int fast = TrySendFast(mtype, source, pid, wait); fast != kSlowPath) return fast;
     if (!spun && !(msgflg & kIpcNowait) && looks_full(false)) {
       spun = true;
       SpinWhile([&] { return looks_full(true); });
@@ -273,11 +279,13 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
     const bool fits = !looks_full(false);
     uint32_t head = kMsgNoBlock;
     if (fits) {
-      head = locked.WriteMessage(mtype, payload);
+      bool faulted = false;
+      head = locked.WriteMessage(mtype, source, &faulted);
       // No free block although the message fits: handed messages and
       // waiter records hold the spare blocks, or a scribble lost some,
       // which a rebuild finds again. Else it waits as for a full queue.
-      if (head == kMsgNoBlock && locked.RepairOnce()) head = locked.WriteMessage(mtype, payload);
+      if (head == kMsgNoBlock && !faulted && locked.RepairOnce()) head = locked.WriteMessage(mtype, source, &faulted);
+      if (faulted) return EFAULT;
     }
     if (head != kMsgNoBlock) {
       locked.StampSend(pid);
@@ -301,6 +309,22 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
       locked.Unlock();
       SpinWhile([&] { return h.space_seq.load(std::memory_order_acquire) == space; });
       continue;
+    }
+    // The text is read before the call sleeps (MsgSource::keep).
+    if (source.access != nullptr) {
+      source.keep->resize(source.size);
+      struct Keep {
+        void* dst;
+        const void* src;
+        size_t size;
+      } keep{source.keep->data(), source.text, source.size};
+      if (!source.access([](void* context) {
+            const Keep& k = *static_cast<const Keep*>(context);
+            std::memcpy(k.dst, k.src, k.size);
+          }, &keep)) {
+        return EFAULT;
+      }
+      source = MsgSource{source.keep->data(), source.size};
     }
     // ss_add(): wait for room.
     const uint32_t record = locked.Alloc();
@@ -330,7 +354,7 @@ int MsgQueue::Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg,
 }
 
 int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid,
-                          uint64_t since, int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued) {
+                          uint64_t since, const Target& target, uint32_t* queued) {
   MsgQueueHeader& h = *header_;
   const uint32_t mode = ConvertMode(&msgtyp, msgflg);
   const bool takes_first = mode == kSearchAny;
@@ -347,7 +371,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
   const RegionPlatform::LockWait wait = CallWait(msgflg, since);
   for (;;) {
     if (takes_first) {
-      const int64_t fast = TryReceiveFast(msgflg, bufsz, pid, wait, mtype, payload);
+      const int64_t fast = TryReceiveFast(msgflg, bufsz, pid, wait, target);
       if (fast != kSlowPath) return fast;
     }
     if (!spun && !(msgflg & kIpcNowait) && LooksEmpty()) {
@@ -377,18 +401,21 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
       const bool copy = (msgflg & kMsgCopy) != 0;
       // copy_msg() into a buffer of min(bufsz, MSGMAX) bytes.
       if (copy && message->size > std::min(bufsz, msgmax)) return -EINVAL;
-      if (!locked.CopyPayload(found, n, payload)) {
+      const Locked::Delivery delivery = locked.Deliver(found, n, target);
+      if (delivery == Locked::Delivery::kBadChain) {
         if (!locked.RepairOnce()) return -EIDRM;
         continue;
       }
-      *mtype = message->mtype;
-      if (copy) return static_cast<int64_t>(n);  // MSG_COPY leaves it queued
+      const int64_t result = delivery == Locked::Delivery::kFault ? -EFAULT : static_cast<int64_t>(n);
+      if (copy) return result;  // MSG_COPY leaves it queued
+      // A fault in the caller's buffer: taken all the same, as in
+      // TryReceiveFast().
       locked.UnlinkMessage(prev, found);
       locked.CountReceived(message->size);
       locked.StampReceive(pid);
       locked.FreeMessage(found);
       locked.NoteSpace();
-      return static_cast<int64_t>(n);
+      return result;
     }
     if (msgflg & kIpcNowait) return -ENOMSG;
     if (!spun) {
@@ -445,11 +472,11 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     }
   }
   if (status == EIDRM) return -EIDRM;  // the queue is gone; nothing to free
-  return FinishReceive(record, pid, interrupted, bufsz, mtype, payload);
+  return FinishReceive(record, pid, interrupted, bufsz, target);
 }
 
-int64_t MsgQueue::FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, int64_t* mtype,
-                                std::vector<uint8_t>* payload) {
+int64_t MsgQueue::FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz,
+                                const Target& target) {
   MsgQueueHeader& h = *header_;
   // As for a sender's record: waited for until had (a client's own
   // record never outlives its call); the daemon never waits.
@@ -467,9 +494,18 @@ int64_t MsgQueue::FinishReceive(uint32_t record, int32_t pid, bool interrupted, 
     if (locked.Valid(message) && locked.Kind(message) == MsgBlockKind::kHanded) {
       const MsgRecord* record_of = locked.Record(message);
       const size_t n = std::min<uint64_t>(bufsz, record_of->size);
-      if (locked.CopyPayload(message, n, payload)) {
-        *mtype = record_of->mtype;
-        result = static_cast<int64_t>(n);
+      // A chain that does not validate loses the message (kMsgRecheck:
+      // look again); a fault in the caller's buffer, after it was handed,
+      // is the kernel's EFAULT.
+      switch (locked.Deliver(message, n, target)) {
+        case Locked::Delivery::kDone:
+          result = static_cast<int64_t>(n);
+          break;
+        case Locked::Delivery::kFault:
+          result = -EFAULT;
+          break;
+        case Locked::Delivery::kBadChain:
+          break;
       }
       locked.FreeMessage(message);
       locked.NoteSpace();  // the arena has room again

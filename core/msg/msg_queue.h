@@ -74,6 +74,39 @@ inline constexpr int kMsgRecheck = -100000;
 // Not an errno: a served receiver was queued (MsgQueue::Receive's `queued`).
 inline constexpr int kMsgQueued = -100001;
 
+// Runs `body(context)`, which reads or writes the caller's memory, and
+// returns false when one of its accesses faulted (the body then stopped at
+// that access). A client supplies one that catches the fault
+// (compat/fault_safe_copy.h); core/ cannot catch one itself.
+using CallerAccess = bool (*)(void (*body)(void* context), void* context);
+
+// msgsnd's text, read from the caller's memory straight into the region
+// under the queue's lock: one copy, as the kernel's load_msg() makes,
+// instead of one into a private buffer and one out of it (issue #14: four
+// copies per 8 KiB message, send and receive, made libsysv 0.72x the
+// kernel).
+struct MsgSource {
+  const void* text = nullptr;
+  size_t size = 0;
+  // Null: the text is known to be readable (a private buffer).
+  CallerAccess access = nullptr;
+  // Where the text is copied before the sender sleeps for room: the kernel
+  // reads it once, before it sleeps, so a buffer the program rewrites while
+  // the call sleeps must not change what it sends (and Send() then points
+  // the source at this copy). Required with `access`.
+  std::vector<uint8_t>* keep = nullptr;
+};
+
+// msgrcv's buffer (struct msgbuf): the type (8 bytes) at `type`, the text
+// at `text`, written under the queue's lock, the type first, as the
+// kernel's do_msg_fill() (one copy instead of two through a private
+// buffer).
+struct MsgSink {
+  void* type = nullptr;
+  void* text = nullptr;
+  CallerAccess access = nullptr;  // required
+};
+
 class MsgQueue {
  public:
   // Whether the region's file really holds `bytes` bytes (a client fstat()s
@@ -114,7 +147,16 @@ class MsgQueue {
   // `payload` is the caller's private copy of mtext. Returns 0 or the errno:
   // EAGAIN (full, IPC_NOWAIT), EIDRM, EINTR, ENOMEM (no room for a waiter
   // record); or kMsgRecheck.
-  int Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since);
+  int Send(int64_t mtype, absl::Span<const uint8_t> payload, int msgflg, int32_t pid, uint64_t since) {
+    MsgSource source{payload.data(), payload.size()};
+    return SendFrom(mtype, &source, msgflg, pid, since);
+  }
+  // The same from the caller's memory: also EFAULT when the text faults
+  // (the call then changed nothing, as the kernel's, where load_msg()
+  // comes before everything else the queue decides). Once the text was
+  // kept (the sender slept), `*source` names the kept copy: pass it on to
+  // the next Send() of the same call (after kMsgRecheck).
+  int SendFrom(int64_t mtype, MsgSource* source, int msgflg, int32_t pid, uint64_t since);
 
   // msgrcv, once the arguments and permissions are checked. `msgmax` bounds
   // a MSG_COPY. On success returns the bytes stored in `*payload` (resized
@@ -133,7 +175,17 @@ class MsgQueue {
   // daemon then ends the wait with FinishReceive(). A busy lock gives
   // -RegionPlatform::kLockBusy on the daemon's platform.
   int64_t Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
-                  int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued = nullptr);
+                  int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued = nullptr) {
+    return Receive(msgtyp, msgflg, bufsz, msgmax, pid, since, Target{payload, mtype, nullptr}, queued);
+  }
+  // The same into the caller's buffer (not with MSG_COPY, whose buffer the
+  // kernel reads first): the message is written there under the lock, and
+  // a fault gives -EFAULT after the message was taken, as the kernel's
+  // store_msg() does.
+  int64_t ReceiveInto(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
+                      const MsgSink& sink) {
+    return Receive(msgtyp, msgflg, bufsz, msgmax, pid, since, Target{nullptr, nullptr, &sink}, nullptr);
+  }
 
   // The end of a wait as receiver record `record` of `pid`: a handed
   // message (returned as Receive() returns it, also after a signal, as the
@@ -143,7 +195,9 @@ class MsgQueue {
   // or a served caller naming another's). -kLockBusy on the daemon's
   // platform when a lock is busy (nothing done: call again).
   int64_t FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, int64_t* mtype,
-                        std::vector<uint8_t>* payload);
+                        std::vector<uint8_t>* payload) {
+    return FinishReceive(record, pid, interrupted, bufsz, Target{payload, mtype, nullptr});
+  }
   // Where record `record`'s status word lies, from the region's start.
   static size_t ReceiverStatusOffset(uint32_t record) {
     return sizeof(MsgQueueHeader) + static_cast<size_t>(record) * kMsgBlockSize + offsetof(MsgReceiver, status);
@@ -183,12 +237,22 @@ class MsgQueue {
   class Locked;  // one or both locks held, with the wake-ups to do after
   friend class Locked;
 
+  // Where a received message goes: `payload` and `mtype`, or `sink`.
+  struct Target {
+    std::vector<uint8_t>* payload;
+    int64_t* mtype;
+    const MsgSink* sink;
+  };
+  int64_t Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
+                  const Target& target, uint32_t* queued);
+  int64_t FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, const Target& target);
+
   // The one-lock paths (msg_region.h). Each returns kSlowPath when the
   // operation needs both locks: it did nothing visible then.
   static constexpr int kSlowPath = INT32_MIN;
-  int TrySendFast(int64_t mtype, absl::Span<const uint8_t> payload, int32_t pid, const RegionPlatform::LockWait& wait);
-  int64_t TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const RegionPlatform::LockWait& wait, int64_t* mtype,
-                         std::vector<uint8_t>* payload);
+  int TrySendFast(int64_t mtype, const MsgSource& source, int32_t pid, const RegionPlatform::LockWait& wait);
+  int64_t TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const RegionPlatform::LockWait& wait,
+                         const Target& target);
   // How a call with `msgflg` and signal epoch `since` waits for a busy lock.
   RegionPlatform::LockWait CallWait(int msgflg, uint64_t since) const;
 
