@@ -40,6 +40,7 @@
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
+#include "tests/security/keeper_probe.h"
 #include "tests/testing/test_daemon.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -240,40 +241,6 @@ TEST_F(SegmentCutAttackTest, WriterCannotSealTheSegment) {
   EXPECT_EQ(owner, 0) << "A can no longer attach writable";
 }
 
-// The pid of the fd keeper listening at `socket_path` (the only process
-// holding that socket: the daemon closes its copy), or -1.
-pid_t KeeperPid(const std::string& socket_path) {
-  std::ifstream unix_sockets("/proc/net/unix");
-  std::string line, inode;
-  while (std::getline(unix_sockets, line)) {
-    if (line.size() < socket_path.size() || line.compare(line.size() - socket_path.size(), socket_path.size(), socket_path) != 0) {
-      continue;
-    }
-    std::istringstream fields(line);
-    std::string field;
-    for (int i = 0; i < 7 && fields >> field; ++i) {
-    }
-    inode = field;  // the seventh column
-  }
-  if (inode.empty()) return -1;
-  const std::string wanted = "socket:[" + inode + "]";
-  DIR* proc = opendir("/proc");
-  pid_t found = -1;
-  while (struct dirent* entry = proc != nullptr ? readdir(proc) : nullptr) {
-    const pid_t pid = std::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    const std::string fd_dir = "/proc/" + std::string(entry->d_name) + "/fd";
-    DIR* fds = opendir(fd_dir.c_str());
-    while (struct dirent* fd = fds != nullptr ? readdir(fds) : nullptr) {
-      char link[128] = {};
-      if (readlink((fd_dir + "/" + fd->d_name).c_str(), link, sizeof(link) - 1) > 0 && wanted == link) found = pid;
-    }
-    if (fds != nullptr) closedir(fds);
-  }
-  if (proc != nullptr) closedir(proc);
-  return found;
-}
-
 // A's segment holding "a's data" (0666), and whether A reads it back and B
 // still cannot cut it.
 int CreateSegmentHolding() {
@@ -315,17 +282,8 @@ TEST_F(SegmentCutAttackTest, SealedSegmentSurvivesADaemonKill) {
 TEST_F(SegmentCutAttackTest, KilledKeeperIsReplacedWithEverySegment) {
   const int id = CreateSegmentHolding();
   ASSERT_GE(id, 0);
-  const std::string keeper_socket = dir_ + "/sysvipcd.keeper";
-  const pid_t keeper = KeeperPid(keeper_socket);
-  ASSERT_GT(keeper, 0) << "no fd keeper listens at " << keeper_socket;
-  ASSERT_EQ(kill(keeper, SIGKILL), 0);
-  pid_t replacement = -1;
-  for (int i = 0; i < 200 && (replacement <= 0 || replacement == keeper); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    replacement = KeeperPid(keeper_socket);
-  }
-  EXPECT_GT(replacement, 0);
-  EXPECT_NE(replacement, keeper);
+  ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper"), 0)
+      << "no keeper to kill, or no new one came";
   daemon_->Kill();
   daemon_->Start();
   EXPECT_EQ(SegmentStillHolds(id), 0) << "1, 2: A's segment or data lost; 13: B could cut it";
