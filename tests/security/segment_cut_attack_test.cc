@@ -32,8 +32,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -41,6 +40,8 @@
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
 #include "tests/security/keeper_probe.h"
+#include "tests/security/resize_attacks.h"
+#include "tests/security/victim_fixture.h"
 #include "tests/testing/test_daemon.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -104,18 +105,9 @@ int TouchTailCountingFaults(volatile char* at, std::chrono::steady_clock::time_p
   return faults;
 }
 
-class SegmentCutAttackTest : public testing::SharedNamespaceTest {
+class SegmentCutAttackTest : public testing::VictimFixture {
  protected:
-  SegmentCutAttackTest() : SharedNamespaceTest("segment-cut") {}
-  void SetUp() override {
-    SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-    SharedNamespaceTest::SetUp();
-  }
-  void TearDown() override {
-    for (int fd : {ready_[0], ready_[1]}) {
-      if (fd >= 0) close(fd);
-    }
-  }
+  SegmentCutAttackTest() : VictimFixture("segment-cut") {}
 
   // A's segment, 0666.
   static int CreateSegment() {
@@ -126,23 +118,17 @@ class SegmentCutAttackTest : public testing::SharedNamespaceTest {
   // exit status: 0, or 10 + faults seen, at most 100), in a thread; returns
   // once A is attached.
   std::thread StartVictim(int id, int* result) {
-    EXPECT_EQ(pipe(ready_), 0);
-    std::thread victim([this, id, result] {
-      *result = RunAs(kOwnerA, [&] {
-        volatile char* at = static_cast<volatile char*>(sysv_shmat(id, nullptr, 0));
-        if (at == reinterpret_cast<volatile char*>(-1)) return 1;
-        const char ready = 'r';
-        if (write(ready_[1], &ready, 1) != 1) return 2;
-        const int seen = TouchTailCountingFaults(at, std::chrono::steady_clock::now() + kAttackTime);
-        return seen == 0 ? 0 : 10 + std::min(seen, 90);
-      });
-    });
-    char ready = 0;
-    EXPECT_EQ(read(ready_[0], &ready, 1), 1);
-    return victim;
+    return VictimFixture::StartVictim(
+        kOwnerA,
+        [id](const std::function<bool()>& ready) {
+          volatile char* at = static_cast<volatile char*>(sysv_shmat(id, nullptr, 0));
+          if (at == reinterpret_cast<volatile char*>(-1)) return 1;
+          if (!ready()) return 2;
+          const int seen = TouchTailCountingFaults(at, std::chrono::steady_clock::now() + kAttackTime);
+          return seen == 0 ? 0 : 10 + std::min(seen, 90);
+        },
+        result);
   }
-
-  int ready_[2] = {-1, -1};
 };
 
 // B cuts the segment to nothing and puts its size back, in a loop, for the
@@ -157,15 +143,7 @@ TEST_F(SegmentCutAttackTest, OtherAttachersNeverFaultWhileAWriterCutsTheSegment)
     if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
     const int fd = FindSegmentFd();
     if (fd < 0) return 2;
-    int cuts = 0;
-    const auto until = std::chrono::steady_clock::now() + kAttackTime;
-    while (std::chrono::steady_clock::now() < until) {
-      if (ftruncate(fd, 0) == 0) ++cuts;
-      if (ftruncate(fd, kSegmentSize) != 0) continue;  // refused: nothing to put back
-    }
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(kSegmentSize)) return 4;
-    return cuts == 0 ? 0 : 3;
+    return testing::CutInALoop(fd, kSegmentSize, kAttackTime);
   });
   victim.join();
   EXPECT_EQ(owner, 0) << "A, attached during the attack: 10 + N is N SIGBUS faults, 128 + 7 death by SIGBUS";
@@ -180,13 +158,7 @@ TEST_F(SegmentCutAttackTest, WriterCannotGrowOrAllocatePastTheSegment) {
     if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
     const int fd = FindSegmentFd();
     if (fd < 0) return 2;
-    if (ftruncate(fd, off_t{1} << 30) == 0) return 3;
-    if (fallocate(fd, 0, 0, off_t{64} << 20) == 0) return 4;
-    const char byte = 'x';
-    if (pwrite(fd, &byte, 1, off_t{512} << 20) == 1) return 5;
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(kSegmentSize)) return 6;
-    return 0;
+    return testing::TryToGrow(fd, kSegmentSize);
   });
   EXPECT_EQ(attack, 0) << "3: grown by ftruncate; 4: fallocate past the end; 5: written past the end";
 }

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -28,6 +29,8 @@
 #include "tests/reliability/as_user.h"
 #include "tests/reliability/raw_client.h"
 #include "tests/security/keeper_probe.h"
+#include "tests/security/resize_attacks.h"
+#include "tests/security/victim_fixture.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -44,18 +47,9 @@ const testing::Identity kAlterB = User("setcut-alter-b", 3852, 3852);
 constexpr int kNsems = 4;
 constexpr auto kAttackTime = std::chrono::seconds(2);
 
-class SetCutAttackTest : public testing::SharedNamespaceTest {
+class SetCutAttackTest : public testing::VictimFixture {
  protected:
-  SetCutAttackTest() : SharedNamespaceTest("set-cut") {}
-  void SetUp() override {
-    SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-    SharedNamespaceTest::SetUp();
-  }
-  void TearDown() override {
-    for (int fd : {ready_[0], ready_[1]}) {
-      if (fd >= 0) close(fd);
-    }
-  }
+  SetCutAttackTest() : VictimFixture("set-cut") {}
 
   // A's set, 0666, semaphore 2 set to 7 and 3 to 42.
   static int CreateSet() {
@@ -71,31 +65,25 @@ class SetCutAttackTest : public testing::SharedNamespaceTest {
   // lowering semaphore 0 (A's status: 0, or 10 + failed calls, at most
   // 100); returns once A has used the set.
   std::thread StartOwner(int id, int* result) {
-    EXPECT_EQ(pipe(ready_), 0);
-    std::thread owner([this, id, result] {
-      *result = RunAs(kOwnerA, [&] {
-        sembuf up{0, 1, 0};
-        sembuf down{0, -1, IPC_NOWAIT};
-        if (sysv_semop(id, &up, 1) != 0 || sysv_semop(id, &down, 1) != 0) return 1;
-        const char ready = 'r';
-        if (write(ready_[1], &ready, 1) != 1) return 2;
-        int failed = 0;
-        const auto until = std::chrono::steady_clock::now() + kAttackTime;
-        while (std::chrono::steady_clock::now() < until) {
-          if (sysv_semop(id, &up, 1) != 0) ++failed;
-          if (sysv_semop(id, &down, 1) != 0) ++failed;
-        }
-        // The values A set are A's still: B resized, he wrote nothing.
-        if (sysv_semctl(id, 2, GETVAL) != 7 || sysv_semctl(id, 3, GETVAL) != 42) ++failed;
-        return failed == 0 ? 0 : 10 + std::min(failed, 90);
-      });
-    });
-    char ready = 0;
-    EXPECT_EQ(read(ready_[0], &ready, 1), 1);
-    return owner;
+    return StartVictim(
+        kOwnerA,
+        [id](const std::function<bool()>& ready) {
+          sembuf up{0, 1, 0};
+          sembuf down{0, -1, IPC_NOWAIT};
+          if (sysv_semop(id, &up, 1) != 0 || sysv_semop(id, &down, 1) != 0) return 1;
+          if (!ready()) return 2;
+          int failed = 0;
+          const auto until = std::chrono::steady_clock::now() + kAttackTime;
+          while (std::chrono::steady_clock::now() < until) {
+            if (sysv_semop(id, &up, 1) != 0) ++failed;
+            if (sysv_semop(id, &down, 1) != 0) ++failed;
+          }
+          // The values A set are A's still: B resized, he wrote nothing.
+          if (sysv_semctl(id, 2, GETVAL) != 7 || sysv_semctl(id, 3, GETVAL) != 42) ++failed;
+          return failed == 0 ? 0 : 10 + std::min(failed, 90);
+        },
+        result);
   }
-
-  int ready_[2] = {-1, -1};
 };
 
 // As B: the read-write descriptor of set `id`'s region that the daemon hands
@@ -120,17 +108,8 @@ TEST_F(SetCutAttackTest, OwnerSeesNothingWhileAnAlterUserCutsTheRegion) {
   int owner = -1;
   std::thread victim = StartOwner(id, &owner);
   const int attack = RunAs(kAlterB, [&] {
-    return WithRegionDescriptor(dir_, id, [](int fd, off_t size) {
-      int cuts = 0;
-      const auto until = std::chrono::steady_clock::now() + kAttackTime;
-      while (std::chrono::steady_clock::now() < until) {
-        if (ftruncate(fd, 0) == 0) ++cuts;
-        if (ftruncate(fd, size) != 0) continue;  // refused when the cut was
-      }
-      struct stat st {};
-      if (fstat(fd, &st) != 0 || st.st_size != size) return 4;
-      return cuts == 0 ? 0 : 3;
-    });
+    return WithRegionDescriptor(dir_, id,
+                                [](int fd, off_t size) { return testing::CutInALoop(fd, size, kAttackTime); });
   });
   victim.join();
   EXPECT_EQ(owner, 0) << "A, using the set during the attack: 10 + N is N failed calls, 128 + 7 death by SIGBUS";
@@ -142,15 +121,7 @@ TEST_F(SetCutAttackTest, AlterUserCannotGrowOrAllocatePastTheRegion) {
   const int id = CreateSet();
   ASSERT_GE(id, 0);
   const int attack = RunAs(kAlterB, [&] {
-    return WithRegionDescriptor(dir_, id, [](int fd, off_t size) {
-      if (ftruncate(fd, off_t{1} << 30) == 0) return 3;
-      if (fallocate(fd, 0, 0, off_t{64} << 20) == 0) return 4;
-      const char byte = 'x';
-      if (pwrite(fd, &byte, 1, off_t{512} << 20) == 1) return 5;
-      struct stat st {};
-      if (fstat(fd, &st) != 0 || st.st_size != size) return 6;
-      return 0;
-    });
+    return WithRegionDescriptor(dir_, id, [](int fd, off_t size) { return testing::TryToGrow(fd, size); });
   });
   EXPECT_EQ(attack, 0) << "3: grown by ftruncate; 4: fallocate past the end; 5: written past the end";
 }
