@@ -26,6 +26,13 @@
 namespace sysv::daemon {
 namespace {
 
+// Sealed regions without a keeper: every set's region is a file, which
+// these tests cut and read.
+SealedObjects* NoKeeper() {
+  static SealedObjects* const none = new SealedObjects;
+  return none;
+}
+
 // A fresh directory, open, for a store's region files.
 class StateDir {
  public:
@@ -85,7 +92,7 @@ TEST(RegionCacheTest, NeverEvictsWhatItInserts) {
 TEST(SemStoreTest, SetsSurviveEviction) {
   StateDir dir;
   constexpr int kSets = 20;
-  SemStore store(dir.fd(), /*mapped_capacity=*/3);
+  SemStore store(dir.fd(), NoKeeper(), /*mapped_capacity=*/3);
   for (int i = 0; i < kSets; ++i) {
     ASSERT_TRUE(store.Create(i, 7, 2, 1000 + i).ok());
     EXPECT_LE(store.mapped(), 3u);
@@ -116,10 +123,10 @@ TEST(SemStoreTest, SetsSurviveEviction) {
 TEST(SemStoreTest, RecoverFindsEverySet) {
   StateDir dir;
   {
-    SemStore before(dir.fd(), 2);
+    SemStore before(dir.fd(), NoKeeper(), 2);
     for (int i = 0; i < 6; ++i) ASSERT_TRUE(before.Create(i, 1, 1, 50 + i).ok());
   }
-  SemStore after(dir.fd(), 2);
+  SemStore after(dir.fd(), NoKeeper(), 2);
   after.Recover([](int32_t index, uint32_t) -> std::optional<SemStore::Layout> {
     if (index == 4) return std::nullopt;
     return SemStore::Layout{1, 50 + index};
@@ -191,7 +198,7 @@ TEST(MsgStoreTest, RecoveredQueuesCountAsOpened) {
 // lookup repairs that set alone.
 TEST(SemStoreTest, SetCutShortUnderItsMappingIsRepairedAlone) {
   StateDir dir;
-  SemStore store(dir.fd(), 4);
+  SemStore store(dir.fd(), NoKeeper(), 4);
   ASSERT_TRUE(store.Create(0, 1, 2, 100).ok());
   ASSERT_TRUE(store.Create(1, 1, 2, 101).ok());
   for (int32_t index : {0, 1}) ASSERT_EQ(store.Find(index, 1)->SetVal(1, 9, core::SemSet::Caller{1, 1}), 0);
@@ -212,7 +219,7 @@ TEST(SemStoreTest, SetCutShortUnderItsMappingIsRepairedAlone) {
 TEST(SemStoreTest, SetCutShortWhileUnmappedOrDownIsRepairedWhenMapped) {
   StateDir dir;
   {
-    SemStore before(dir.fd(), 1);
+    SemStore before(dir.fd(), NoKeeper(), 1);
     ASSERT_TRUE(before.Create(0, 1, 3, 200).ok());
     ASSERT_TRUE(before.Create(1, 1, 3, 201).ok());  // evicts 0
     dir.Truncate(0, 1, 0);
@@ -220,7 +227,7 @@ TEST(SemStoreTest, SetCutShortWhileUnmappedOrDownIsRepairedWhenMapped) {
     EXPECT_EQ(before.Find(0, 1)->nsems(), 3);
     dir.Truncate(1, 1, 0);
   }
-  SemStore after(dir.fd(), 4);
+  SemStore after(dir.fd(), NoKeeper(), 4);
   after.Recover([](int32_t index, uint32_t) { return SemStore::Layout{3, 200 + index}; });
   for (int32_t index : {0, 1}) {
     core::SemSet* set = after.Find(index, 1);

@@ -25,7 +25,7 @@ constexpr int kLockBusy = core::RegionPlatform::kLockBusy;
 }  // namespace
 
 SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
-                       int sem_dir_fd)
+                       int sem_dir_fd, SealedObjects* sealed)
     : held_waits_(
           [this](const HeldWaits::Wait& wait) {
             core::SemSet* set = store_.Find(wait.index, wait.seq);
@@ -33,9 +33,11 @@ SemService::SemService(core::ObjectTable table, const core::NamespaceLimits& lim
           },
           [](int32_t pid, int32_t tid) { return platform::IsThreadOf(pid, tid); }),
       limits_(limits),
-      store_(sem_dir_fd),
+      store_(sem_dir_fd, sealed),
       ids_(table, limits.sem.semmni, quota),
-      registry_(ids_, limits_.sem, store_) {
+      registry_(ids_, limits_.sem, store_) {}
+
+void SemService::Recover() {
   store_.Recover([this](int32_t index, uint32_t seq) -> std::optional<SemStore::Layout> {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
     if (!record.ok() || record->perm.seq != seq) return std::nullopt;

@@ -22,7 +22,13 @@ namespace sysv::daemon {
 // again later.
 class SemService {
  public:
-  SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int sem_dir_fd);
+  // `sealed`: the sealed regions of every kind (outlives the service).
+  SemService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int sem_dir_fd,
+             SealedObjects* sealed);
+  // Checks the regions of the live sets, sealed ones (from the fd keeper)
+  // and files, and removes those no live set names: once, at daemon
+  // start, after `sealed` has its keeper (SealedObjects::UseKeeper).
+  void Recover();
 
   Reply Get(uint32_t request_id, const core::wire::SemGetRequest& request, const core::OpContext& ctx);
   // Grants the set's region; `opened` is told the set's index, so the

@@ -18,19 +18,25 @@
 
 namespace sysv::daemon {
 
-SemStore::SemStore(int sem_dir_fd, size_t mapped_capacity) : sem_dir_fd_(sem_dir_fd), maps_(mapped_capacity) {}
+SemStore::SemStore(int sem_dir_fd, SealedObjects* sealed, size_t mapped_capacity)
+    : sem_dir_fd_(sem_dir_fd), sealed_(sealed), maps_(mapped_capacity) {}
+
+void SemStore::RemoveRegion(const std::string& name) {
+  absl::Status status = sealed_->Remove(SealedObjects::kSets, sem_dir_fd_, name);
+  if (!status.ok()) SYSV_LOG(kWarning, "removing semaphore region %s: %s", name, status.ToString());
+}
 
 absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Record& record, bool upgrade,
                                                         bool repair) {
   const std::string name = backend::SegmentFileName(index, record.seq);
-  absl::StatusOr<backend::UniqueFd> fd = platform::OpenRegionFile(sem_dir_fd_, name, true);
+  absl::StatusOr<SealedObjects::ObjectFd> fd = sealed_->Open(SealedObjects::kSets, sem_dir_fd_, name);
   if (!fd.ok()) return fd.status();
   // The size the daemon's record says, not the file's: a client may have
-  // cut the file short (or grown it).
+  // cut a region file short (or grown it); a sealed region keeps its size.
   const size_t size = core::SemSet::RegionSize(record.layout.nsems);
-  absl::StatusOr<bool> was_short = RestoreRegionSize(fd->get(), size);
+  absl::StatusOr<bool> was_short = fd->file ? RestoreRegionSize(fd->fd, size) : false;
   if (!was_short.ok()) return was_short.status();
-  absl::StatusOr<platform::MappedRegion> map = platform::MappedRegion::Map(fd->get(), size, true);
+  absl::StatusOr<platform::MappedRegion> map = platform::MappedRegion::Map(fd->fd, size, true);
   if (!map.ok()) return map.status();
   absl::StatusOr<backend::GuardedMapping> guarded = backend::GuardedMapping::Guard(*std::move(map));
   if (!guarded.ok()) return guarded.status();
@@ -55,28 +61,28 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
   const std::string name = backend::SegmentFileName(index, seq);
   (void)platform::UnlinkRegionFile(sem_dir_fd_, name);  // a crash's leftover
   const size_t size = core::SemSet::RegionSize(nsems);
-  absl::StatusOr<backend::UniqueFd> fd = platform::CreateRegionFile(sem_dir_fd_, name, size, 0600);
+  absl::StatusOr<SealedObjects::ObjectFd> fd = sealed_->Create(SealedObjects::kSets, sem_dir_fd_, name, size);
   if (!fd.ok()) return fd.status();
   // Formatting writes through the mapping; on a full file system a write to
   // an unallocated page is SIGBUS, which would kill the daemon. Allocating
   // first turns that into semget's ENOMEM ("not enough memory").
-  if (const int err = platform::AllocateFileSpace(fd->get(), static_cast<off_t>(size)); err != 0) {
-    (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
+  if (const int err = platform::AllocateFileSpace(fd->fd, static_cast<off_t>(size)); err != 0) {
+    RemoveRegion(name);
     return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                              absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));
   }
-  absl::StatusOr<platform::MappedRegion> plain = platform::MappedRegion::Map(fd->get(), size, true);
+  absl::StatusOr<platform::MappedRegion> plain = platform::MappedRegion::Map(fd->fd, size, true);
   absl::StatusOr<backend::GuardedMapping> map =
       plain.ok() ? backend::GuardedMapping::Guard(*std::move(plain)) : plain.status();
   if (!map.ok()) {
-    (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
+    RemoveRegion(name);
     SYSV_LOG(kError, "cannot map new semaphore set %d.%u: %s", index, seq, map.status().ToString());
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map semaphore region ", name, ": ", map.status().message()));
   }
   absl::StatusOr<core::SemSet> set =
       core::SemSet::Format(map->data(), map->size(), nsems, ctime, &platform::DaemonSemPlatform());
   if (!set.ok()) {
-    (void)platform::UnlinkRegionFile(sem_dir_fd_, name);
+    RemoveRegion(name);
     return set.status();
   }
   set->BindToOwner();  // as in Map()
@@ -89,8 +95,7 @@ void SemStore::Destroy(int32_t index, uint32_t seq) {
   if (core::SemSet* set = Find(index, seq)) set->Remove();
   maps_.Erase(index);
   live_.erase(index);
-  absl::Status status = platform::UnlinkRegionFile(sem_dir_fd_, backend::SegmentFileName(index, seq));
-  if (!status.ok()) SYSV_LOG(kWarning, "removing semaphore set %d.%u: %s", index, seq, status.ToString());
+  RemoveRegion(backend::SegmentFileName(index, seq));
 }
 
 core::SemRegistry::Backing::Times SemStore::TimesOf(int32_t index, uint32_t seq) {
@@ -156,9 +161,10 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
   // Mapped (Find) or not, the file may have been cut short since the
   // daemon last looked: Map() restores it, and formats what is left again.
   const std::string name = backend::SegmentFileName(index, seq);
-  absl::StatusOr<backend::UniqueFd> own = platform::OpenRegionFile(sem_dir_fd_, name, true);
+  absl::StatusOr<SealedObjects::ObjectFd> own = sealed_->Open(SealedObjects::kSets, sem_dir_fd_, name);
   if (!own.ok()) return own.status();
-  absl::StatusOr<bool> was_short = RestoreRegionSize(own->get(), core::SemSet::RegionSize(live->second.layout.nsems));
+  absl::StatusOr<bool> was_short =
+      own->file ? RestoreRegionSize(own->fd, core::SemSet::RegionSize(live->second.layout.nsems)) : false;
   if (!was_short.ok()) return was_short.status();
   if (*was_short) {
     maps_.Erase(index);
@@ -169,19 +175,36 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
   } else if (Find(index, seq) == nullptr) {
     return core::ErrnoStatus(EIDRM, "the set's region cannot be mapped");
   }
-  return platform::OpenRegionFile(sem_dir_fd_, name, writable);
+  return sealed_->OpenForClient(SealedObjects::kSets, sem_dir_fd_, name, writable);
 }
 
 void SemStore::Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live) {
+  const auto recover = [&](int32_t index, uint32_t seq) {
+    const Record record{seq, *live(index, seq)};
+    absl::StatusOr<Cache::Mapping*> mapped = Map(index, record, /*upgrade=*/true, /*repair=*/false);
+    if (!mapped.ok()) return mapped.status();
+    live_[index] = record;
+    return absl::OkStatus();
+  };
+  // The sealed regions the keeper gave back first: a set has one region,
+  // sealed or a file, and the file of a sealed set is a crash's leftover.
+  for (const std::string& name : sealed_->Names(SealedObjects::kSets)) {
+    int32_t index = 0;
+    uint32_t seq = 0;
+    absl::Status status = ParseRegionFileName(name, &index, &seq) && live(index, seq).has_value()
+                              ? recover(index, seq)
+                              : core::ErrnoStatus(EIDRM, "no live set names it");
+    if (!status.ok()) {
+      SYSV_LOG(kWarning, "removing sealed semaphore region %s: %s", name, status.ToString());
+      (void)sealed_->Drop(SealedObjects::kSets, name);
+    }
+  }
   RecoverRegionFiles(
-      sem_dir_fd_, "semaphore set", [&](int32_t index, uint32_t seq) { return live(index, seq).has_value(); },
+      sem_dir_fd_, "semaphore set",
       [&](int32_t index, uint32_t seq) {
-        const Record record{seq, *live(index, seq)};
-        absl::StatusOr<Cache::Mapping*> mapped = Map(index, record, /*upgrade=*/true, /*repair=*/false);
-        if (!mapped.ok()) return mapped.status();
-        live_[index] = record;
-        return absl::OkStatus();
-      });
+        return live(index, seq).has_value() && sealed_->Find(SealedObjects::kSets, backend::SegmentFileName(index, seq)) < 0;
+      },
+      recover);
 }
 
 void SemStore::Trim(const std::string& name) {

@@ -4,6 +4,12 @@
 // clients, the read-only caller's requests) and keeps at most a bounded
 // number mapped: see daemon/region_cache.h for why and why it is safe.
 //
+// Where the platform has sealed regions and an fd keeper runs
+// (daemon/sealed_objects.h), a set's region is a sealed region nobody can
+// resize (issue #13 item 4): an alter user's descriptor can no longer cut it
+// under the other users. Elsewhere, and for sets made while no keeper
+// could be had, regions are files, with the repair below.
+//
 // Clients that may alter a set hold read-write descriptors of its file and
 // can cut it short (issue #12). The store maps a region only at the size
 // its layout needs, restoring the file's size first when it is shorter, and
@@ -29,13 +35,15 @@
 #include "core/sem/sem_registry.h"
 #include "core/sem/sem_set.h"
 #include "daemon/region_cache.h"
+#include "daemon/sealed_objects.h"
 
 namespace sysv::daemon {
 
 class SemStore : public core::SemRegistry::Backing {
  public:
-  // `mapped_capacity`: the most regions kept mapped at once.
-  explicit SemStore(int sem_dir_fd, size_t mapped_capacity = kRegionCacheCapacity);
+  // `mapped_capacity`: the most regions kept mapped at once. `sealed`: the
+  // sealed regions of every kind (outlives the store).
+  SemStore(int sem_dir_fd, SealedObjects* sealed, size_t mapped_capacity = kRegionCacheCapacity);
 
   absl::Status Create(int32_t index, uint32_t seq, int32_t nsems, int64_t ctime) override;
   void Destroy(int32_t index, uint32_t seq) override;
@@ -51,7 +59,7 @@ class SemStore : public core::SemRegistry::Backing {
 
   // Checks the regions of the live sets (daemon start: each is mapped and
   // validated once, some stay mapped; one cut short is repaired), and
-  // removes region files no live set names. `live(index, seq)` is the
+  // removes the regions (sealed or files) no live set names. `live(index, seq)` is the
   // set's layout, or nullopt when no live set is (index, seq).
   void Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live);
 
@@ -105,8 +113,11 @@ class SemStore : public core::SemRegistry::Backing {
   // if what is left does not validate (nobody was inside the daemon's
   // operation then; the cut part reads as zeros, as a scribble).
   absl::StatusOr<Cache::Mapping*> Map(int32_t index, const Record& record, bool upgrade, bool repair);
+  // Removes region `name`, sealed or file (logged if it cannot be).
+  void RemoveRegion(const std::string& name);
 
   int sem_dir_fd_;
+  SealedObjects* sealed_;
   absl::flat_hash_map<int32_t, Record> live_;  // index -> every live set
   Cache maps_;
 };

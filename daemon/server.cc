@@ -71,8 +71,8 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
           [this](int process_fd, int32_t pid) { return exits_.Add(pid, process_fd); },
           [this](int process_fd) { exits_.Remove(process_fd); }),
       shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_,
-           options_.driver),
-      sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd()),
+           options_.driver, &sealed_),
+      sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd(), &sealed_),
       msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
       sysctl_(options_.limits, shm_.ids(), sem_.ids(), msg_.ids(), state_->user_quota()),
       connection_share_(
@@ -92,16 +92,17 @@ absl::Status Server::Start() {
   if (absl::Status status = loop_.Watch(retry_timer_->fd(), [this] { OnRetryTimer(); }); !status.ok()) {
     return status;
   }
-  // Sealed segments first: the keeper holds those of the daemon before.
-  if (options_.driver == nullptr) {
-    if (absl::Status status = shm_.store().UseSealedRegions(absl::StrCat(options_.dir, "/", backend::kKeeperName));
-        !status.ok()) {
-      SYSV_LOG(kWarning, "segments are region files (a writer can cut one under its other attachers): %s",
-               status.ToString());
-    } else if (absl::Status watched = WatchKeeper(); !watched.ok()) {
-      return watched;
-    }
+  // Sealed regions first: the keeper holds those of the daemon before.
+  // With the security driver, segments are its objects, but sets still
+  // use sealed regions.
+  if (absl::Status status = sealed_.UseKeeper(absl::StrCat(options_.dir, "/", backend::kKeeperName)); !status.ok()) {
+    SYSV_LOG(kWarning,
+             "segments and semaphore sets are region files (a writer can cut one under its other users): %s",
+             status.ToString());
+  } else if (absl::Status watched = WatchKeeper(); !watched.ok()) {
+    return watched;
   }
+  sem_.Recover();
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
   const ShmStore::SegmentFileMap segment_files = shm_.SegmentFiles();
@@ -495,14 +496,14 @@ Reply Server::HandleRegister(Connection& connection, uint32_t request_id,
 }
 
 absl::Status Server::WatchKeeper() {
-  const int fd = shm_.store().keeper_fd();
+  const int fd = sealed_.keeper_fd();
   if (fd < 0) return absl::OkStatus();
   return loop_.Watch(fd, [this, fd] {
     // The keeper never speaks unasked, but the loop may report the answer
     // to a request already read: only an end of stream means it is gone.
     if (!platform::PeerGone(fd)) return;
     loop_.Unwatch(fd);
-    shm_.store().OnKeeperGone();
+    sealed_.OnKeeperGone();
     if (absl::Status status = WatchKeeper(); !status.ok()) {
       SYSV_LOG(kError, "cannot watch the new fd keeper: %s", status.ToString());
     }

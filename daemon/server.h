@@ -46,6 +46,7 @@
 #include "daemon/namespace_state.h"
 #include "daemon/reply.h"
 #include "daemon/msg_service.h"
+#include "daemon/sealed_objects.h"
 #include "daemon/sem_service.h"
 #include "daemon/shm_service.h"
 #include "daemon/sysctl_service.h"
@@ -117,8 +118,8 @@ class Server {
   void OnFilesChanged();
   // The directories watched, each with its tag: (tag, directory).
   std::vector<std::pair<int, int>> WatchedDirs() const;
-  // Watches the fd keeper's connection, if segments are sealed regions:
-  // when the keeper goes, another is started and given every segment.
+  // Watches the fd keeper's connection, if objects are sealed regions:
+  // when the keeper goes, another is started and given every one.
   absl::Status WatchKeeper();
   void CloseConnection(int fd);
   // Tells a connection beyond the limits why (EAGAIN) before it is closed.
@@ -152,6 +153,8 @@ class Server {
   backend::UniqueFd listen_fd_;
   std::string socket_path_;
   ClientRegistry clients_;
+  // Before the services that use it (sealed regions of segments and sets).
+  SealedObjects sealed_;
   ShmService shm_;
   SemService sem_;
   MsgService msg_;

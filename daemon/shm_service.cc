@@ -27,9 +27,10 @@ constexpr size_t kMaxDescriptorsRead = 1 << 16;
 }  // namespace
 
 ShmService::ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
-                       int shm_dir_fd, core::ShmRegistry::Census& census, platform::SecurityDriver* driver)
+                       int shm_dir_fd, core::ShmRegistry::Census& census, platform::SecurityDriver* driver,
+                       SealedObjects* sealed)
     : limits_(limits),
-      store_(shm_dir_fd, driver),
+      store_(shm_dir_fd, driver, sealed),
       driver_census_(store_),
       ids_(table, limits.shm.shmmni, quota),
       registry_(ids_, limits_.shm, store_, driver != nullptr ? driver_census_ : census) {}

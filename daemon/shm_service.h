@@ -20,7 +20,8 @@ class ShmService {
   // `census` counts attachments from the clients' ledgers; with `driver`
   // (the security driver, or nullptr) the driver's own counts replace it.
   ShmService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
-             int shm_dir_fd, core::ShmRegistry::Census& census, platform::SecurityDriver* driver);
+             int shm_dir_fd, core::ShmRegistry::Census& census, platform::SecurityDriver* driver,
+             SealedObjects* sealed);
 
   Reply Get(uint32_t request_id, const core::wire::ShmGetRequest& request,
             const core::OpContext& ctx);
@@ -61,8 +62,6 @@ class ShmService {
   // (platform::FileChangeWatch): back to the segment's own size.
   void TakeBack(const std::string& name);
   int dir_fd() const { return store_.dir_fd(); }
-  // Sealed segments and their keeper (ShmStore::UseSealedRegions).
-  ShmStore& store() { return store_; }
 
   // The id registry, whose *MNI limit and next id the sysctls set
   // (daemon/sysctl_service.h).

@@ -46,79 +46,16 @@ absl::Status ShmStore::Create(int32_t index, uint32_t seq, uint64_t bytes) {
   return absl::OkStatus();
 }
 
-absl::Status ShmStore::UseSealedRegions(std::string keeper_path) {
-  keeper_path_ = std::move(keeper_path);
-  absl::StatusOr<platform::FdKeeper> keeper = platform::FdKeeper::ConnectOrStart(keeper_path_);
-  if (!keeper.ok()) return keeper.status();
-  absl::StatusOr<std::vector<std::pair<std::string, backend::UniqueFd>>> kept = keeper->List();
-  if (!kept.ok()) return kept.status();
-  for (auto& [name, fd] : *kept) {
-    // Only what the daemon put there: a sealed region under a segment's name.
-    int32_t index = 0;
-    uint32_t seq = 0;
-    if (ParseRegionFileName(name, &index, &seq) && platform::IsSealedRegion(fd.get())) {
-      sealed_[name] = std::move(fd);
-    } else {
-      (void)keeper->Drop(name);
-    }
-  }
-  keeper_ = *std::move(keeper);
-  SYSV_LOG(kInfo, "segments are sealed regions (fd keeper at %s; %u kept from before)", keeper_path_,
-           static_cast<uint32_t>(sealed_.size()));
-  return absl::OkStatus();
-}
-
-void ShmStore::OnKeeperGone() {
-  keeper_.reset();
-  absl::StatusOr<platform::FdKeeper> keeper = platform::FdKeeper::ConnectOrStart(keeper_path_);
-  absl::Status status = keeper.status();
-  for (auto it = sealed_.begin(); status.ok() && it != sealed_.end(); ++it) {
-    status = keeper->Put(it->first, it->second.get());
-  }
-  if (!status.ok()) {
-    SYSV_LOG(kError, "the fd keeper is gone and cannot be replaced (%s): new segments are region files, "
-             "and %u sealed segments live only as long as this daemon", status.ToString(),
-             static_cast<uint32_t>(sealed_.size()));
-    return;
-  }
-  keeper_ = *std::move(keeper);
-  SYSV_LOG(kWarning, "the fd keeper was gone: a new one holds the %u sealed segments",
-           static_cast<uint32_t>(sealed_.size()));
-}
-
 absl::Status ShmStore::CreateSegmentFile(const std::string& name, uint64_t bytes) {
-  if (keeper_) {
-    absl::StatusOr<backend::UniqueFd> sealed =
-        platform::CreateSealedRegion(absl::StrCat("sysvipc-shm-", name).c_str(), bytes);
-    absl::Status kept = sealed.ok() ? keeper_->Put(name, sealed->get()) : sealed.status();
-    if (kept.ok()) {
-      sealed_[name] = *std::move(sealed);
-      return absl::OkStatus();
-    }
-    // A region file still serves: only the window its take-back leaves
-    // (a writer cutting it) comes back, for this segment.
-    SYSV_LOG(kWarning, "segment %s is a region file: no sealed region (%s)", name, kept.ToString());
-  }
-  return platform::CreateRegionFile(shm_dir_fd_, name, bytes, 0600).status();
+  return sealed_->Create(SealedObjects::kSegments, shm_dir_fd_, name, bytes).status();
 }
 
-int ShmStore::SealedFd(const std::string& name) const {
-  auto it = sealed_.find(name);
-  return it == sealed_.end() ? -1 : it->second.get();
-}
+int ShmStore::SealedFd(const std::string& name) const { return sealed_->Find(SealedObjects::kSegments, name); }
 
 void ShmStore::Destroy(int32_t index, uint32_t seq) {
   const std::string name = backend::SegmentFileName(index, seq);
   RemoveDriverObject(name);
-  if (sealed_.erase(name) > 0) {
-    if (keeper_) {
-      if (absl::Status status = keeper_->Drop(name); !status.ok()) {
-        SYSV_LOG(kWarning, "the fd keeper did not drop segment %s: %s", name, status.ToString());
-      }
-    }
-    return;
-  }
-  absl::Status status = platform::UnlinkRegionFile(shm_dir_fd_, name);
+  absl::Status status = sealed_->Remove(SealedObjects::kSegments, shm_dir_fd_, name);
   if (!status.ok()) SYSV_LOG(kWarning, "destroying segment %d.%u: %s", index, seq, status.ToString());
 }
 
@@ -220,16 +157,7 @@ absl::StatusOr<backend::UniqueFd> ShmStore::OpenForClient(int32_t index, uint32_
     return driver_->OpenObject(*id, writable);
   }
   const std::string name = backend::SegmentFileName(index, seq);
-  if (const int sealed = SealedFd(name); sealed >= 0) {
-    // A read-only holder gets a description of its own that cannot be
-    // mapped writable; a writer may share the daemon's (its seals bind
-    // every description alike).
-    if (!writable) return platform::ReopenReadOnly(sealed);
-    backend::UniqueFd dup(fcntl(sealed, F_DUPFD_CLOEXEC, 0));
-    if (!dup) return core::ErrnoStatus(errno, "dup a sealed segment");
-    return dup;
-  }
-  return platform::OpenRegionFile(shm_dir_fd_, name, writable);
+  return sealed_->OpenForClient(SealedObjects::kSegments, shm_dir_fd_, name, writable);
 }
 
 ShmStore::SegmentFileMap ShmStore::SegmentFiles() {
@@ -239,11 +167,11 @@ ShmStore::SegmentFileMap ShmStore::SegmentFiles() {
     if (fstatat(shm_dir_fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
     files[{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}] = SegmentName{index, seq};
   });
-  for (const auto& [name, fd] : sealed_) {
+  for (const std::string& name : sealed_->Names(SealedObjects::kSegments)) {
     struct stat st;
     int32_t index = 0;
     uint32_t seq = 0;
-    if (!ParseRegionFileName(name, &index, &seq) || fstat(fd.get(), &st) != 0) continue;
+    if (!ParseRegionFileName(name, &index, &seq) || fstat(SealedFd(name), &st) != 0) continue;
     files[{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}] = SegmentName{index, seq};
   }
   return files;
@@ -284,15 +212,14 @@ int ShmStore::RemoveOrphans(const std::function<bool(int32_t index, uint32_t seq
     (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
   }
   std::vector<std::string> sealed_orphans;
-  for (const auto& [name, fd] : sealed_) {
+  for (const std::string& name : sealed_->Names(SealedObjects::kSegments)) {
     int32_t index = 0;
     uint32_t seq = 0;
     if (!ParseRegionFileName(name, &index, &seq) || !is_live(index, seq)) sealed_orphans.push_back(name);
   }
   for (const std::string& name : sealed_orphans) {
     SYSV_LOG(kWarning, "removing orphaned sealed segment %s", name);
-    sealed_.erase(name);
-    if (keeper_) (void)keeper_->Drop(name);
+    sealed_->Drop(SealedObjects::kSegments, name);
   }
   return static_cast<int>(orphans.size() + sealed_orphans.size());
 }

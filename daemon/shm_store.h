@@ -12,9 +12,10 @@
 // can no longer cut a segment under the other attachers), segments are
 // sealed regions, which have no name in any directory: the fd keeper
 // (platform::FdKeeper) holds each one under its segment's file name and
-// hands them back to a restarted daemon. Segments the daemon could not make
-// sealed (no keeper, no descriptor to spare) and those found from an older
-// daemon are region files, with the take-back (TrimRegionFile) as before.
+// hands them back to a restarted daemon (daemon/sealed_objects.h, shared
+// with semaphore sets). Segments the daemon could not make sealed (no
+// keeper, no descriptor to spare) and those found from an older daemon are
+// region files, with the take-back (TrimRegionFile) as before.
 #ifndef SYSV_DAEMON_SHM_STORE_H_
 #define SYSV_DAEMON_SHM_STORE_H_
 
@@ -29,26 +30,16 @@
 #include "backends/common/unique_fd.h"
 #include "backends/platform.h"
 #include "core/shm/shm_registry.h"
+#include "daemon/sealed_objects.h"
 
 namespace sysv::daemon {
 
 class ShmStore : public core::ShmRegistry::Backing {
  public:
   // `driver`: the security driver in use, or nullptr for region files.
-  ShmStore(int shm_dir_fd, platform::SecurityDriver* driver)
-      : shm_dir_fd_(shm_dir_fd), driver_(driver) {}
-
-  // Segments become sealed regions kept by the fd keeper at `keeper_path`
-  // (started if none answers), and the ones it holds from before a restart
-  // are taken back. An error leaves segments region files.
-  absl::Status UseSealedRegions(std::string keeper_path);
-  // The keeper connection to watch (readable or hung up when the keeper is
-  // gone), or -1.
-  int keeper_fd() const { return keeper_ ? keeper_->fd() : -1; }
-  // The keeper went away: starts another and hands it every sealed segment
-  // (what the daemon holds is all there is). Without a keeper, new
-  // segments are region files, and the sealed ones die with the daemon.
-  void OnKeeperGone();
+  // `sealed`: the sealed regions of every kind (outlives the store).
+  ShmStore(int shm_dir_fd, platform::SecurityDriver* driver, SealedObjects* sealed)
+      : shm_dir_fd_(shm_dir_fd), driver_(driver), sealed_(sealed) {}
 
   absl::Status Create(int32_t index, uint32_t seq, uint64_t bytes) override;
   void Destroy(int32_t index, uint32_t seq) override;
@@ -108,11 +99,7 @@ class ShmStore : public core::ShmRegistry::Backing {
 
   int shm_dir_fd_;
   platform::SecurityDriver* driver_;
-  std::string keeper_path_;
-  std::optional<platform::FdKeeper> keeper_;
-  // Sealed segments by file name ("<index>.<seq>"): the daemon's own
-  // descriptors, the keeper holds duplicates.
-  absl::flat_hash_map<std::string, backend::UniqueFd> sealed_;
+  SealedObjects* sealed_;
 };
 
 }  // namespace sysv::daemon

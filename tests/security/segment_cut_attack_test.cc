@@ -32,14 +32,16 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <functional>
 #include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
+#include "tests/security/keeper_probe.h"
+#include "tests/security/resize_attacks.h"
+#include "tests/security/victim_fixture.h"
 #include "tests/testing/test_daemon.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -103,18 +105,9 @@ int TouchTailCountingFaults(volatile char* at, std::chrono::steady_clock::time_p
   return faults;
 }
 
-class SegmentCutAttackTest : public testing::SharedNamespaceTest {
+class SegmentCutAttackTest : public testing::VictimFixture {
  protected:
-  SegmentCutAttackTest() : SharedNamespaceTest("segment-cut") {}
-  void SetUp() override {
-    SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-    SharedNamespaceTest::SetUp();
-  }
-  void TearDown() override {
-    for (int fd : {ready_[0], ready_[1]}) {
-      if (fd >= 0) close(fd);
-    }
-  }
+  SegmentCutAttackTest() : VictimFixture("segment-cut") {}
 
   // A's segment, 0666.
   static int CreateSegment() {
@@ -125,23 +118,17 @@ class SegmentCutAttackTest : public testing::SharedNamespaceTest {
   // exit status: 0, or 10 + faults seen, at most 100), in a thread; returns
   // once A is attached.
   std::thread StartVictim(int id, int* result) {
-    EXPECT_EQ(pipe(ready_), 0);
-    std::thread victim([this, id, result] {
-      *result = RunAs(kOwnerA, [&] {
-        volatile char* at = static_cast<volatile char*>(sysv_shmat(id, nullptr, 0));
-        if (at == reinterpret_cast<volatile char*>(-1)) return 1;
-        const char ready = 'r';
-        if (write(ready_[1], &ready, 1) != 1) return 2;
-        const int seen = TouchTailCountingFaults(at, std::chrono::steady_clock::now() + kAttackTime);
-        return seen == 0 ? 0 : 10 + std::min(seen, 90);
-      });
-    });
-    char ready = 0;
-    EXPECT_EQ(read(ready_[0], &ready, 1), 1);
-    return victim;
+    return VictimFixture::StartVictim(
+        kOwnerA,
+        [id](const std::function<bool()>& ready) {
+          volatile char* at = static_cast<volatile char*>(sysv_shmat(id, nullptr, 0));
+          if (at == reinterpret_cast<volatile char*>(-1)) return 1;
+          if (!ready()) return 2;
+          const int seen = TouchTailCountingFaults(at, std::chrono::steady_clock::now() + kAttackTime);
+          return seen == 0 ? 0 : 10 + std::min(seen, 90);
+        },
+        result);
   }
-
-  int ready_[2] = {-1, -1};
 };
 
 // B cuts the segment to nothing and puts its size back, in a loop, for the
@@ -156,15 +143,7 @@ TEST_F(SegmentCutAttackTest, OtherAttachersNeverFaultWhileAWriterCutsTheSegment)
     if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
     const int fd = FindSegmentFd();
     if (fd < 0) return 2;
-    int cuts = 0;
-    const auto until = std::chrono::steady_clock::now() + kAttackTime;
-    while (std::chrono::steady_clock::now() < until) {
-      if (ftruncate(fd, 0) == 0) ++cuts;
-      if (ftruncate(fd, kSegmentSize) != 0) continue;  // refused: nothing to put back
-    }
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(kSegmentSize)) return 4;
-    return cuts == 0 ? 0 : 3;
+    return testing::CutInALoop(fd, kSegmentSize, kAttackTime);
   });
   victim.join();
   EXPECT_EQ(owner, 0) << "A, attached during the attack: 10 + N is N SIGBUS faults, 128 + 7 death by SIGBUS";
@@ -179,13 +158,7 @@ TEST_F(SegmentCutAttackTest, WriterCannotGrowOrAllocatePastTheSegment) {
     if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
     const int fd = FindSegmentFd();
     if (fd < 0) return 2;
-    if (ftruncate(fd, off_t{1} << 30) == 0) return 3;
-    if (fallocate(fd, 0, 0, off_t{64} << 20) == 0) return 4;
-    const char byte = 'x';
-    if (pwrite(fd, &byte, 1, off_t{512} << 20) == 1) return 5;
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(kSegmentSize)) return 6;
-    return 0;
+    return testing::TryToGrow(fd, kSegmentSize);
   });
   EXPECT_EQ(attack, 0) << "3: grown by ftruncate; 4: fallocate past the end; 5: written past the end";
 }
@@ -240,40 +213,6 @@ TEST_F(SegmentCutAttackTest, WriterCannotSealTheSegment) {
   EXPECT_EQ(owner, 0) << "A can no longer attach writable";
 }
 
-// The pid of the fd keeper listening at `socket_path` (the only process
-// holding that socket: the daemon closes its copy), or -1.
-pid_t KeeperPid(const std::string& socket_path) {
-  std::ifstream unix_sockets("/proc/net/unix");
-  std::string line, inode;
-  while (std::getline(unix_sockets, line)) {
-    if (line.size() < socket_path.size() || line.compare(line.size() - socket_path.size(), socket_path.size(), socket_path) != 0) {
-      continue;
-    }
-    std::istringstream fields(line);
-    std::string field;
-    for (int i = 0; i < 7 && fields >> field; ++i) {
-    }
-    inode = field;  // the seventh column
-  }
-  if (inode.empty()) return -1;
-  const std::string wanted = "socket:[" + inode + "]";
-  DIR* proc = opendir("/proc");
-  pid_t found = -1;
-  while (struct dirent* entry = proc != nullptr ? readdir(proc) : nullptr) {
-    const pid_t pid = std::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    const std::string fd_dir = "/proc/" + std::string(entry->d_name) + "/fd";
-    DIR* fds = opendir(fd_dir.c_str());
-    while (struct dirent* fd = fds != nullptr ? readdir(fds) : nullptr) {
-      char link[128] = {};
-      if (readlink((fd_dir + "/" + fd->d_name).c_str(), link, sizeof(link) - 1) > 0 && wanted == link) found = pid;
-    }
-    if (fds != nullptr) closedir(fds);
-  }
-  if (proc != nullptr) closedir(proc);
-  return found;
-}
-
 // A's segment holding "a's data" (0666), and whether A reads it back and B
 // still cannot cut it.
 int CreateSegmentHolding() {
@@ -315,17 +254,8 @@ TEST_F(SegmentCutAttackTest, SealedSegmentSurvivesADaemonKill) {
 TEST_F(SegmentCutAttackTest, KilledKeeperIsReplacedWithEverySegment) {
   const int id = CreateSegmentHolding();
   ASSERT_GE(id, 0);
-  const std::string keeper_socket = dir_ + "/sysvipcd.keeper";
-  const pid_t keeper = KeeperPid(keeper_socket);
-  ASSERT_GT(keeper, 0) << "no fd keeper listens at " << keeper_socket;
-  ASSERT_EQ(kill(keeper, SIGKILL), 0);
-  pid_t replacement = -1;
-  for (int i = 0; i < 200 && (replacement <= 0 || replacement == keeper); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    replacement = KeeperPid(keeper_socket);
-  }
-  EXPECT_GT(replacement, 0);
-  EXPECT_NE(replacement, keeper);
+  ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper"), 0)
+      << "no keeper to kill, or no new one came";
   daemon_->Kill();
   daemon_->Start();
   EXPECT_EQ(SegmentStillHolds(id), 0) << "1, 2: A's segment or data lost; 13: B could cut it";
