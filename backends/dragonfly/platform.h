@@ -29,6 +29,7 @@
 #include "backends/common/zero_fill.h"
 #include "backends/dragonfly/channel.h"
 #include "backends/dragonfly/event_loop_selector.h"
+#include "backends/dragonfly/file_change_watch.h"
 #include "backends/dragonfly/held_files.h"
 #include "backends/dragonfly/kinfo_sys.h"
 #include "backends/dragonfly/peer_credentials.h"
@@ -130,9 +131,11 @@ using ::sysv::backend::OpenSecurityDriverFor;
 using ::sysv::backend::ParseDriverMode;
 using ::sysv::backend::SecurityDriver;
 
-// Not yet provided: FileChangeWatch and RestoreFileExtent (the daemon's
-// take-back of storage a client took through a descriptor; on DragonFly a
-// kqueue EVFILT_VNODE watch with NOTE_EXTEND/NOTE_WRITE and ftruncate).
+// The daemon's take-back of storage a client took through a descriptor:
+// EVFILT_VNODE notes on each watched file (file_change_watch.h; inotify on
+// Linux), and ftruncate (no blocks past the end exist without fallocate).
+using dragonfly_backend::FileChangeWatch;
+using dragonfly_backend::RestoreFileExtent;
 
 }  // namespace dragonfly_platform
 
