@@ -147,6 +147,7 @@ fi
 # Files that BUILD builds for Linux only, because DragonFly has no
 # counterpart of what they serve: dropped here by rule, each with its reason.
 declare -A linux_only=(
+  [compat/dlopen_hooks.cc]="dlopen(RTLD_DEEPBIND) and dlmopen(), which DragonFly's rtld does not have (include/dlfcn.h): compat/BUILD selects it for Linux only"
   [compat/proc_files.cc]="Linux's /proc/sysvipc and /proc/sys/kernel IPC files (DragonFly's ipcs reads kern.ipc sysctls): compat/BUILD selects it for Linux only"
   [compat/proc_content.cc]="the text of Linux's /proc/sysvipc files, for proc_files.cc: compat/BUILD selects it for Linux only"
 )
