@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "compat/credential_cache.h"
+#include "compat/libc_signature.h"
 
 namespace {
 
@@ -58,8 +59,9 @@ SYSV_EXPORT int setresgid(gid_t rgid, gid_t egid, gid_t sgid) {
   static auto real = Next<int (*)(gid_t, gid_t, gid_t)>("setresgid");
   return Invalidating(real(rgid, egid, sgid));
 }
-SYSV_EXPORT int setgroups(size_t size, const gid_t* list) {
-  static auto real = Next<int (*)(size_t, const gid_t*)>("setgroups");
+using GroupCount = sysv::compat::LibcSignature<decltype(::setgroups)>::Param<0>;  // size_t or int
+SYSV_EXPORT int setgroups(GroupCount size, const gid_t* list) {
+  static auto real = Next<int (*)(GroupCount, const gid_t*)>("setgroups");
   return Invalidating(real(size, list));
 }
 SYSV_EXPORT int initgroups(const char* user, gid_t group) {

@@ -24,6 +24,7 @@
 #include "backends/common/namespace_layout.h"
 #include "backends/common/raw_syscalls.h"
 #include "backends/common/unique_fd.h"
+#include "backends/platform.h"
 #include "compat/daemon_connection.h"
 #include "core/ipc/errno_status.h"
 
@@ -158,7 +159,7 @@ absl::Status StartDaemon(const backend::NamespaceDir& dir, int timeout_ms) {
   posix_spawn_file_actions_adddup2(&actions, log->get(), STDERR_FILENO);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  posix_spawnattr_setflags(&attr, sysv::platform::kSpawnDetached);
   pid_t pid = 0;
   const int err = posix_spawn(&pid, binary->c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);

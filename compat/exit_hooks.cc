@@ -7,9 +7,9 @@
 // system call, is left to the daemon.
 #include <dlfcn.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backends/platform.h"
 #include "compat/sem_exit.h"
 
 namespace {
@@ -30,7 +30,7 @@ __attribute__((constructor)) void ResolveExits() {
 [[noreturn]] void EndProcess(ExitFn real, int status) {
   if (real != nullptr) real(status);
   // No next definition (cannot happen with a C library): end all threads.
-  for (;;) syscall(SYS_exit_group, status);
+  sysv::platform::EndProcessNow(status);
 }
 
 __attribute__((destructor)) void ApplyUndoAtExit() { sysv::compat::ApplyOwnSemUndoBeforeExit(); }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/synchronization/mutex.h"
+#include "backends/platform.h"
 #include "compat/signal_epoch.h"
 #include "core/deadline.h"
 #include "core/ipc/errno_status.h"
@@ -104,7 +105,7 @@ int64_t ServedMsgrcv(Runtime& runtime, const MsgGrant& grant, int msqid, int64_t
     request.msgflg = msgflg;
     request.msgtyp = msgtyp;
     request.bufsz = msgsz;
-    request.tid = static_cast<int32_t>(gettid());
+    request.tid = platform::CurrentThreadId();
     std::vector<backend::UniqueFd> fds;
     auto reply = runtime.Call<wire::Op::kMsgReceive>(request, &fds);
     if (!reply.ok()) return -core::ErrnoOf(reply.status());

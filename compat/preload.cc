@@ -4,10 +4,15 @@
 #include <stdarg.h>
 #include <sys/sem.h>
 
+#include "compat/libc_signature.h"
 #include "compat/preload_symbols.h"
 #include "sysv/sysv.h"
 
 #define SYSV_EXPORT extern "C" __attribute__((visibility("default")))
+
+// The types where C libraries' prototypes differ (libc_signature.h).
+using SemopCount = sysv::compat::LibcSignature<decltype(::semop)>::Param<2>;
+using MsgrcvResult = sysv::compat::LibcSignature<decltype(::msgrcv)>::Result;
 
 SYSV_EXPORT int shmget(key_t key, size_t size, int shmflg) { return sysv_shmget(key, size, shmflg); }
 SYSV_EXPORT void* shmat(int shmid, const void* shmaddr, int shmflg) {
@@ -17,7 +22,7 @@ SYSV_EXPORT int shmdt(const void* shmaddr) { return sysv_shmdt(shmaddr); }
 SYSV_EXPORT int shmctl(int shmid, int cmd, struct shmid_ds* buf) { return sysv_shmctl(shmid, cmd, buf); }
 
 SYSV_EXPORT int semget(key_t key, int nsems, int semflg) { return sysv_semget(key, nsems, semflg); }
-SYSV_EXPORT int semop(int semid, struct sembuf* sops, size_t nsops) { return sysv_semop(semid, sops, nsops); }
+SYSV_EXPORT int semop(int semid, struct sembuf* sops, SemopCount nsops) { return sysv_semop(semid, sops, nsops); }
 SYSV_EXPORT int semtimedop(int semid, struct sembuf* sops, size_t nsops, const struct timespec* timeout) {
   return sysv_semtimedop(semid, sops, nsops, timeout);
 }
@@ -34,8 +39,9 @@ SYSV_EXPORT int msgget(key_t key, int msgflg) { return sysv_msgget(key, msgflg);
 SYSV_EXPORT int msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   return sysv_msgsnd(msqid, msgp, msgsz, msgflg);
 }
-SYSV_EXPORT ssize_t msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
-  return sysv_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
+SYSV_EXPORT MsgrcvResult msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
+  // An int result (DragonFly's) holds every length: msgsz is capped at MSGMAX.
+  return static_cast<MsgrcvResult>(sysv_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
 }
 SYSV_EXPORT int msgctl(int msqid, int cmd, struct msqid_ds* buf) { return sysv_msgctl(msqid, cmd, buf); }
 

@@ -512,11 +512,11 @@ absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t wh
   if (where != 0) {
     // A huge page segment maps only at a huge page boundary (do_mmap()).
     if (where % alignment != 0) return ErrnoStatus(EINVAL, "shmaddr is not aligned to the huge page size");
-    const int fixed = (shmflg & core::kShmRemap) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+    const int fixed = (shmflg & core::kShmRemap) ? MAP_FIXED : platform::kMapFixedNoReplace;
     void* mapped = mmap(reinterpret_cast<void*>(where), length, prot, MAP_SHARED | fixed, grant.fd.get(), 0);
     if (mapped == MAP_FAILED) {
       // An address range already in use is EINVAL for shmat.
-      return ErrnoStatus(errno == EEXIST ? EINVAL : errno, "cannot map the segment");
+      return ErrnoStatus(errno == platform::kMapAddressInUse ? EINVAL : errno, "cannot map the segment");
     }
     if (reinterpret_cast<uint64_t>(mapped) != where) {
       munmap(mapped, length);

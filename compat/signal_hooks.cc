@@ -17,6 +17,10 @@
 #include "backends/platform.h"
 #include "compat/real_sigaction.h"
 
+// A one-argument handler, as signal() takes and returns it (glibc calls the
+// type sighandler_t, DragonFly __sighandler_t *: neither name is portable).
+using SignalHandler = void (*)(int);
+
 namespace {
 
 using SigactionFn = int (*)(int, const struct sigaction*, struct sigaction*);
@@ -41,11 +45,11 @@ struct ProgramAction {
   std::atomic<void*> handler{nullptr};  // sa_handler or sa_sigaction
   std::atomic<int> flags{0};
 };
-ProgramAction g_actions[_NSIG];
+ProgramAction g_actions[sysv::platform::kSignalLimit];
 
 void Trampoline(int sig, siginfo_t* info, void* context) {
   sysv::platform::NoteSignalHandled();
-  if (sig > 0 && sig < _NSIG) {
+  if (sig > 0 && sig < sysv::platform::kSignalLimit) {
     ProgramAction& action = g_actions[sig];
     void* handler = action.handler.load(std::memory_order_acquire);
     const int flags = action.flags.load(std::memory_order_relaxed);
@@ -78,7 +82,7 @@ bool IsTrampoline(const struct sigaction* act) {
 int WrappedSigaction(int sig, const struct sigaction* act, struct sigaction* oldact) {
   SigactionFn real = RealSigaction();
   if (real == nullptr) return -1;
-  if (sig <= 0 || sig >= _NSIG) return real(sig, act, oldact);
+  if (sig <= 0 || sig >= sysv::platform::kSignalLimit) return real(sig, act, oldact);
   ProgramAction& program = g_actions[sig];
   // What the program installed before, as it installed it.
   void* previous_handler = program.handler.load(std::memory_order_acquire);
@@ -114,12 +118,12 @@ int WrappedSigaction(int sig, const struct sigaction* act, struct sigaction* old
 }
 
 // signal() with the given flags, as the C library builds it on sigaction.
-sighandler_t InstallWithFlags(int sig, sighandler_t handler, int flags, bool mask_self) {
+SignalHandler InstallWithFlags(int sig, SignalHandler handler, int flags, bool mask_self) {
   struct sigaction act {};
   struct sigaction old {};
   act.sa_handler = handler;
   sigemptyset(&act.sa_mask);
-  if (mask_self && sig > 0 && sig < _NSIG) sigaddset(&act.sa_mask, sig);
+  if (mask_self && sig > 0 && sig < sysv::platform::kSignalLimit) sigaddset(&act.sa_mask, sig);
   act.sa_flags = flags;
   if (WrappedSigaction(sig, &act, &old) != 0) return SIG_ERR;
   return old.sa_handler;  // the same storage as sa_sigaction
@@ -143,22 +147,25 @@ SYSV_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction
 }
 
 // glibc's signal() and bsd_signal(): BSD semantics.
-SYSV_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+SYSV_EXPORT SignalHandler signal(int sig, SignalHandler handler) {
   return InstallWithFlags(sig, handler, SA_RESTART, /*mask_self=*/true);
 }
-SYSV_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) {
+SYSV_EXPORT SignalHandler bsd_signal(int sig, SignalHandler handler) {
   return InstallWithFlags(sig, handler, SA_RESTART, /*mask_self=*/true);
 }
 // System V semantics: one-shot, not blocked while it runs.
-SYSV_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler) {
+SYSV_EXPORT SignalHandler sysv_signal(int sig, SignalHandler handler) {
   return InstallWithFlags(sig, handler, SA_RESETHAND | SA_NODEFER, /*mask_self=*/false);
 }
 
+// A C library without XSI's sigset() (DragonFly's) has no SIG_HOLD either:
+// then there is nothing to wrap.
+#ifdef SIG_HOLD
 // sigset(): SIG_HOLD blocks the signal (the C library's own sigset does
 // that); anything else installs the disposition with an empty mask and
 // unblocks the signal, returning SIG_HOLD if it was blocked.
-SYSV_EXPORT sighandler_t sigset(int sig, sighandler_t handler) {
-  if (sig <= 0 || sig >= _NSIG) return SIG_ERR;
+SYSV_EXPORT SignalHandler sigset(int sig, SignalHandler handler) {
+  if (sig <= 0 || sig >= sysv::platform::kSignalLimit) return SIG_ERR;
   sigset_t one, previous;
   sigemptyset(&one);
   sigaddset(&one, sig);
@@ -169,8 +176,9 @@ SYSV_EXPORT sighandler_t sigset(int sig, sighandler_t handler) {
     if (sigismember(&previous, sig)) return SIG_HOLD;
     return old.sa_handler;
   }
-  const sighandler_t old = InstallWithFlags(sig, handler, 0, /*mask_self=*/false);
+  const SignalHandler old = InstallWithFlags(sig, handler, 0, /*mask_self=*/false);
   if (old == SIG_ERR) return SIG_ERR;
   if (sigprocmask(SIG_UNBLOCK, &one, &previous) != 0) return SIG_ERR;
   return sigismember(&previous, sig) ? SIG_HOLD : old;
 }
+#endif  // SIG_HOLD

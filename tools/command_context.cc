@@ -5,6 +5,16 @@
 #include <cstring>
 
 namespace sysv::tools {
+namespace {
+
+// strerror_r's two standards, told apart by its result type: GNU's returns
+// the text (`buffer` or a static string); XSI's (the BSDs') returns an
+// error number and always fills `buffer` ("Unknown error: N" for one it
+// does not know). The overload the C library's declaration picks is used.
+[[maybe_unused]] const char* StrerrorText(const char* text, const char* /*buffer*/) { return text; }
+[[maybe_unused]] const char* StrerrorText(int /*result*/, const char* buffer) { return buffer; }
+
+}  // namespace
 
 CommandContext::CommandContext(int argc, char* const* argv, std::FILE* out,
                                std::FILE* err, const char* default_name)
@@ -38,8 +48,8 @@ int CommandContext::Finish(int status) const {
 
 std::string CommandContext::ErrnoText(int errnum) {
   char buffer[256];
-  // GNU strerror_r returns either `buffer` or a static string.
-  return strerror_r(errnum, buffer, sizeof(buffer));
+  buffer[0] = '\0';
+  return StrerrorText(strerror_r(errnum, buffer, sizeof(buffer)), buffer);
 }
 
 }  // namespace sysv::tools

@@ -144,6 +144,23 @@ else
   echo "no GoogleTest in $absl_include: the DragonFly tests are not checked"
 fi
 
+# Files that BUILD builds for Linux only, because DragonFly has no
+# counterpart of what they serve: dropped here by rule, each with its reason.
+declare -A linux_only=(
+  [compat/dlopen_hooks.cc]="dlopen(RTLD_DEEPBIND) and dlmopen(), which DragonFly's rtld does not have (include/dlfcn.h): compat/BUILD selects it for Linux only"
+  [compat/proc_files.cc]="Linux's /proc/sysvipc and /proc/sys/kernel IPC files (DragonFly's ipcs reads kern.ipc sysctls): compat/BUILD selects it for Linux only"
+  [compat/proc_content.cc]="the text of Linux's /proc/sysvipc files, for proc_files.cc: compat/BUILD selects it for Linux only"
+)
+kept=()
+for file in "${files[@]}"; do
+  if [[ -n ${linux_only[$file]:-} ]]; then
+    echo "skipped $file: ${linux_only[$file]}"
+  else
+    kept+=("$file")
+  fi
+done
+files=("${kept[@]}")
+
 if [[ ${#only[@]} -gt 0 ]]; then files=("${only[@]}"); fi
 
 echo "DragonFly headers: $revision (__DragonFly_version $version)"

@@ -1,6 +1,7 @@
-// The slice of kqueue(2)/kevent(2) that KqueueLoop and ExitWatch use, and
-// nothing else: EVFILT_READ on descriptors, EVFILT_PROC with NOTE_EXIT on
-// processes, EV_ADD and EV_DELETE. The logic around it (kqueue_loop.cc,
+// The slice of kqueue(2)/kevent(2) that KqueueLoop, ExitWatch and
+// FileChangeWatch use, and nothing else: EVFILT_READ on descriptors,
+// EVFILT_PROC with NOTE_EXIT on processes, EVFILT_VNODE on files and
+// directories, EV_ADD and EV_DELETE. The logic around it (kqueue_loop.cc,
 // exit_watch.cc) is portable. Two implementations:
 //   kqueue_sys_dragonfly.cc     the real calls (sys/sys/event.h); built only
 //                               for //build_defs:dragonfly_os;
@@ -32,6 +33,17 @@
 //     fails with ENOENT). data is the exit status on DragonFly; the double
 //     leaves it 0. Any process may be watched, whatever its owner (only a
 //     jail boundary refuses: EACCES).
+//   - kFilterVnode: ident is a descriptor of a regular file or a directory;
+//     fflags the kNote* changes to watch, among kNoteDelete, kNoteWrite,
+//     kNoteExtend and kNoteAttrib; always with kFlagClear (the only way it
+//     is used: the double refuses it without, EINVAL). An event reports, in
+//     fflags, the watched changes since the last report (filt_*vnode():
+//     kn_fflags |= hint). On tmpfs (sys/vfs/tmpfs/tmpfs_vnops.c): write(2)
+//     and ftruncate are kNoteWrite, with kNoteExtend when the size grew;
+//     chmod/chown/utimes are kNoteAttrib; the last unlink is kNoteDelete;
+//     creating, removing or renaming an entry is kNoteWrite on its
+//     directory. Stores through a mapping are none of these. Closing the
+//     descriptor drops the registration.
 //   - A kqueue descriptor is itself readable (poll, or kFilterRead in
 //     another kqueue) while it has events to report.
 //   - Errors of a change are returned as -1 with errno, never as EV_ERROR
@@ -47,6 +59,7 @@ namespace sysv::dragonfly_backend {
 
 // Values of sys/sys/event.h.
 inline constexpr int16_t kFilterRead = -1;           // EVFILT_READ
+inline constexpr int16_t kFilterVnode = -4;          // EVFILT_VNODE: ident is a descriptor
 inline constexpr int16_t kFilterProc = -5;           // EVFILT_PROC
 inline constexpr int16_t kFilterSignal = -6;         // EVFILT_SIGNAL: ident is the signal, EV_CLEAR implied
 inline constexpr int16_t kFilterTimer = -7;          // EVFILT_TIMER: data in ms, EV_CLEAR implied
@@ -57,13 +70,17 @@ inline constexpr uint16_t kFlagClear = 0x0020;       // EV_CLEAR
 inline constexpr uint16_t kFlagError = 0x4000;       // EV_ERROR
 inline constexpr uint16_t kFlagEof = 0x8000;         // EV_EOF
 inline constexpr uint32_t kNoteExit = 0x80000000u;   // NOTE_EXIT
+inline constexpr uint32_t kNoteDelete = 0x0001;      // NOTE_DELETE
+inline constexpr uint32_t kNoteWrite = 0x0002;       // NOTE_WRITE
+inline constexpr uint32_t kNoteExtend = 0x0004;      // NOTE_EXTEND
+inline constexpr uint32_t kNoteAttrib = 0x0008;      // NOTE_ATTRIB
 
 // struct kevent, with fixed-width types; see the file comment.
 struct KEvent {
   uintptr_t ident = 0;  // descriptor or pid
-  int16_t filter = 0;   // kFilterRead, kFilterProc
+  int16_t filter = 0;   // kFilter*
   uint16_t flags = 0;   // kFlag*
-  uint32_t fflags = 0;  // kNoteExit
+  uint32_t fflags = 0;  // kNote*
   intptr_t data = 0;    // filter-specific result
   uint64_t udata = 0;   // ours, returned as given (void * on DragonFly)
 };

@@ -2,7 +2,7 @@
 // target_compatible_with //build_defs:dragonfly_os).
 //
 // Names and layouts checked against DragonFly's sys/sys/event.h (struct
-// kevent, EVFILT_*, EV_*, NOTE_EXIT; `int kqueue(void)` and `int kevent(int,
+// kevent, EVFILT_*, EV_*, NOTE_*; `int kqueue(void)` and `int kevent(int,
 // const struct kevent *, int, struct kevent *, int, const struct timespec *)`
 // in its !_KERNEL section); the static_asserts below make a drift a compile
 // error.
@@ -23,6 +23,7 @@ namespace {
 
 static_assert(kFilterRead == EVFILT_READ);
 static_assert(kFilterProc == EVFILT_PROC);
+static_assert(kFilterVnode == EVFILT_VNODE);
 static_assert(kFilterTimer == EVFILT_TIMER);
 static_assert(kFilterSignal == EVFILT_SIGNAL);
 static_assert(kFlagAdd == EV_ADD);
@@ -32,6 +33,10 @@ static_assert(kFlagClear == EV_CLEAR);
 static_assert(kFlagError == EV_ERROR);
 static_assert(kFlagEof == EV_EOF);
 static_assert(kNoteExit == NOTE_EXIT);
+static_assert(kNoteDelete == NOTE_DELETE);
+static_assert(kNoteWrite == NOTE_WRITE);
+static_assert(kNoteExtend == NOTE_EXTEND);
+static_assert(kNoteAttrib == NOTE_ATTRIB);
 static_assert(sizeof(kevent::udata) == sizeof(uint64_t),
               "udata carries our 64-bit cookie unchanged");
 

@@ -6,12 +6,15 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cerrno>
 #include <cstdint>
 #include <map>
@@ -31,8 +34,11 @@ struct Registration {
   uint64_t udata = 0;
   uint64_t cookie = 0;  // epoll_event.data; fresh on every EV_ADD
   int pidfd = -1;       // kFilterProc: a pidfd; kFilterTimer: a timerfd;
-                        // kFilterSignal: a signalfd; owned
+                        // kFilterSignal: a signalfd; kFilterVnode: an
+                        // inotify instance; owned
   bool oneshot = false; // kFilterTimer: EV_ONESHOT
+  uint32_t notes = 0;   // kFilterVnode: the kNote* watched
+  int64_t size = 0;     // kFilterVnode: the file's size at the last report
 };
 
 struct Queue {
@@ -191,6 +197,65 @@ int AddSignal(Queue& queue, int epoll_fd, const KEvent& change) {
   return RegisterOwned(queue, epoll_fd, change, fd, /*oneshot=*/false);
 }
 
+// EVFILT_VNODE over inotify: see kqueue_sys_linux_double.h.
+int AddVnode(Queue& queue, int epoll_fd, const KEvent& change) {
+  const int fd = static_cast<int>(change.ident);
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Fail(EBADF);
+  if ((change.flags & kFlagClear) == 0) return Fail(EINVAL);
+  const std::pair<uintptr_t, int16_t> key{change.ident, kFilterVnode};
+  if (auto it = queue.registrations.find(key); it != queue.registrations.end()) {
+    Forget(queue, epoll_fd, it->second);
+  }
+  uint32_t mask = 0;
+  if ((change.fflags & (kNoteWrite | kNoteExtend)) != 0) {
+    mask |= S_ISDIR(st.st_mode) ? (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO) : IN_MODIFY;
+  }
+  if ((change.fflags & kNoteAttrib) != 0) mask |= IN_ATTRIB;
+  if ((change.fflags & kNoteDelete) != 0) mask |= IN_DELETE_SELF | IN_ATTRIB;
+  if (mask == 0) return Fail(EINVAL);
+  const int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify < 0) return -1;
+  char path[48];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  if (inotify_add_watch(inotify, path, mask) < 0) {
+    const int errnum = errno;
+    close(inotify);
+    return Fail(errnum);
+  }
+  if (RegisterOwned(queue, epoll_fd, change, inotify, /*oneshot=*/false) != 0) return -1;
+  Registration& registration = queue.registrations.at(key);
+  registration.notes = change.fflags;
+  registration.size = st.st_size;
+  return 0;
+}
+
+// The kNote* that the inotify events pending on `registration` stand for
+// (drains them), as filt_tmpfsvnode() accumulates its hints.
+uint32_t VnodeNotes(Registration& registration) {
+  uint32_t notes = 0;
+  alignas(struct inotify_event) char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(registration.pidfd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    for (ssize_t pos = 0; pos + static_cast<ssize_t>(sizeof(struct inotify_event)) <= n;) {
+      const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + pos);
+      pos += static_cast<ssize_t>(sizeof(struct inotify_event) + event->len);
+      if ((event->mask & IN_Q_OVERFLOW) != 0) notes |= kNoteWrite | kNoteExtend | kNoteAttrib | kNoteDelete;
+      if ((event->mask & (IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) != 0) notes |= kNoteWrite;
+      if ((event->mask & IN_ATTRIB) != 0) notes |= kNoteAttrib;
+      if ((event->mask & IN_DELETE_SELF) != 0) notes |= kNoteDelete;
+    }
+  }
+  struct stat st;
+  if (fstat(static_cast<int>(registration.ident), &st) == 0) {
+    if ((notes & kNoteWrite) != 0 && st.st_size > registration.size) notes |= kNoteExtend;
+    if ((notes & kNoteAttrib) != 0 && st.st_nlink == 0) notes |= kNoteDelete;
+    registration.size = st.st_size;
+  }
+  return notes & registration.notes;
+}
+
 int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
   const bool add = (change.flags & kFlagAdd) != 0;
   const bool remove = (change.flags & kFlagDelete) != 0;
@@ -208,6 +273,9 @@ int ApplyChange(Queue& queue, int epoll_fd, const KEvent& change) {
                  : DeleteKeyed(queue, epoll_fd, change);
     case kFilterSignal:
       return add ? AddSignal(queue, epoll_fd, change)
+                 : DeleteKeyed(queue, epoll_fd, change);
+    case kFilterVnode:
+      return add ? AddVnode(queue, epoll_fd, change)
                  : DeleteKeyed(queue, epoll_fd, change);
     default:
       return Fail(EINVAL);
@@ -297,6 +365,14 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
         }
         out.flags = kFlagAdd | kFlagClear;
         out.data = count;
+      } else if (registration.filter == kFilterVnode) {
+        const uint32_t notes = VnodeNotes(registration);
+        if (notes == 0) {
+          --stored;  // only changes nobody asked for
+          continue;
+        }
+        out.flags = kFlagAdd | kFlagClear;
+        out.fflags = notes;
       } else if (registration.filter == kFilterTimer) {
         // The expirations since the last report (EV_CLEAR is implied).
         uint64_t expirations = 0;

@@ -6,6 +6,12 @@
 // entries (EPOLLIN | EPOLLRDHUP; a hang-up or error sets kFlagEof), and
 // kFilterProc/kNoteExit registrations are pidfds (pidfd_open(2), Linux 5.3),
 // reported once and then dropped, like DragonFly's EV_ONESHOT exit notes.
+// kFilterVnode registrations are inotify instances of their own watching
+// the descriptor's file (/proc/self/fd/N): IN_MODIFY is kNoteWrite (with
+// kNoteExtend when fstat shows the size grew since the last report),
+// IN_ATTRIB kNoteAttrib (kNoteDelete once the link count is 0),
+// IN_DELETE_SELF kNoteDelete; on a directory IN_CREATE, IN_DELETE and
+// IN_MOVED_* are kNoteWrite, as tmpfs knotes its directories.
 //
 // Where it differs from DragonFly, and why that does not matter here:
 //   - data is 0 for every event (DragonFly: bytes readable, or the exit
@@ -15,6 +21,9 @@
 //     DragonFly drops the knote at close(). The double ignores what such a
 //     stale entry reports (every EV_ADD gets a fresh cookie), and both users
 //     delete before they close.
+//   - kFilterVnode: as with kFilterRead, a registration outlives a close()
+//     without EV_DELETE (FileChangeWatch deletes first). An inotify queue
+//     overflow is reported as every watched kNote*.
 //   - EV_ADD of a regular file fails with EPERM (epoll) where DragonFly
 //     accepts it; KqueueLoop refuses regular files itself before asking.
 #ifndef SYSV_BACKENDS_DRAGONFLY_KQUEUE_SYS_LINUX_DOUBLE_H_

@@ -16,8 +16,14 @@
 #ifndef SYSV_BACKENDS_DRAGONFLY_PLATFORM_H_
 #define SYSV_BACKENDS_DRAGONFLY_PLATFORM_H_
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 
 #include "absl/status/statusor.h"
@@ -29,6 +35,7 @@
 #include "backends/common/zero_fill.h"
 #include "backends/dragonfly/channel.h"
 #include "backends/dragonfly/event_loop_selector.h"
+#include "backends/dragonfly/file_change_watch.h"
 #include "backends/dragonfly/held_files.h"
 #include "backends/dragonfly/kinfo_sys.h"
 #include "backends/dragonfly/peer_credentials.h"
@@ -111,6 +118,29 @@ using ::sysv::dragonfly_backend::IsSealedRegion;
 using ::sysv::dragonfly_backend::PeerGone;
 using ::sysv::dragonfly_backend::ReopenReadOnly;
 using ::sysv::dragonfly_backend::RunFdKeeper;
+// Ends every thread of the process at once, without the C library (its
+// _exit() is what libsysv wraps): exit(2), whose exit1() kills every LWP
+// (sys/kern/kern_exit.c; lwp_exit is another call).
+[[noreturn]] inline void EndProcessNow(int status) {
+  for (;;) syscall(SYS_exit, status);
+}
+
+// mmap flag: exactly at the address given, failing if anything is mapped
+// there: MAP_TRYFIXED (sys/vm/vm_mmap.c: no vm_map_remove() of what is
+// there, and no search elsewhere), which fails with ENOMEM (KERN_NO_SPACE),
+// an errno that also means "out of memory".
+inline constexpr int kMapFixedNoReplace = MAP_TRYFIXED;
+inline constexpr int kMapAddressInUse = ENOMEM;
+
+// posix_spawn flag that detaches the daemon the library starts from the
+// caller's terminal: DragonFly's posix_spawn has no POSIX_SPAWN_SETSID, so
+// a process group of its own (pgroup 0), out of the terminal's foreground
+// group's signals, though still in the caller's session.
+inline constexpr short kSpawnDetached = POSIX_SPAWN_SETPGROUP;
+
+// One more than the largest signal number sigaction() takes: 1 to 127
+// (sys/sys/signal.h _SIG_VALID; NSIG, 64, is only the size of sigptbl).
+inline constexpr int kSignalLimit = _SIG_MAXSIG;
 
 // Signals (signal_epoch.h).
 using ::sysv::dragonfly_backend::EscapeInterruptibleWait;
@@ -140,9 +170,11 @@ using ::sysv::backend::OpenSecurityDriverFor;
 using ::sysv::backend::ParseDriverMode;
 using ::sysv::backend::SecurityDriver;
 
-// Not yet provided: FileChangeWatch and RestoreFileExtent (the daemon's
-// take-back of storage a client took through a descriptor; on DragonFly a
-// kqueue EVFILT_VNODE watch with NOTE_EXTEND/NOTE_WRITE and ftruncate).
+// The daemon's take-back of storage a client took through a descriptor:
+// EVFILT_VNODE notes on each watched file (file_change_watch.h; inotify on
+// Linux), and ftruncate (no blocks past the end exist without fallocate).
+using dragonfly_backend::FileChangeWatch;
+using dragonfly_backend::RestoreFileExtent;
 
 }  // namespace dragonfly_platform
 

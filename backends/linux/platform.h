@@ -6,9 +6,14 @@
 #define SYSV_BACKENDS_LINUX_PLATFORM_H_
 
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 
 #include "backends/common/elf_rebind.h"
@@ -43,6 +48,25 @@ using ::sysv::backend::RebindReport;
 // file system is an errno (ENOSPC) rather than SIGBUS when the daemon
 // formats it through a mapping. Results as posix_fallocate(3).
 inline int AllocateFileSpace(int fd, off_t size) { return posix_fallocate(fd, 0, size); }
+
+// Ends every thread of the process at once, without the C library (its
+// _exit() is what libsysv wraps): exit_group(2).
+[[noreturn]] inline void EndProcessNow(int status) {
+  for (;;) syscall(SYS_exit_group, status);
+}
+
+// mmap flag: exactly at the address given, failing if anything is mapped
+// there (never replacing it); and the errno of that failure.
+inline constexpr int kMapFixedNoReplace = MAP_FIXED_NOREPLACE;
+inline constexpr int kMapAddressInUse = EEXIST;
+
+// posix_spawn flag that detaches the daemon the library starts from the
+// caller's terminal: a session of its own.
+inline constexpr short kSpawnDetached = POSIX_SPAWN_SETSID;
+
+// One more than the largest signal number sigaction() takes (glibc's
+// _NSIG: 64 signals).
+inline constexpr int kSignalLimit = _NSIG;
 
 // The calling thread, as IsThreadOf() takes it: its TID.
 inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }

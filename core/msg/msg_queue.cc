@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstring>
 
+#include "core/atomic_ref.h"
 #include "core/cpu_relax.h"
 #include "core/deadline.h"
 #include "core/ipc/errno_status.h"
@@ -618,7 +619,7 @@ bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {
       continue;
     }
     // MsgReceiver and MsgSender keep `pid` at the same offset.
-    if (std::atomic_ref<int32_t>(sender->pid).load(std::memory_order_relaxed) == pid) return true;
+    if (AtomicRef<int32_t>(sender->pid).load(std::memory_order_relaxed) == pid) return true;
   }
   return false;
 }

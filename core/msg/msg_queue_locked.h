@@ -15,6 +15,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/types/span.h"
+#include "core/atomic_ref.h"
 #include "core/cpu_relax.h"
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_region.h"
@@ -139,10 +140,10 @@ class MsgQueue::Locked {
 
   // A record's `next`, which the two sides share (msg_region.h).
   uint32_t NextOf(uint32_t block) const {
-    return std::atomic_ref<uint32_t>(Record(block)->next).load(std::memory_order_acquire);
+    return AtomicRef<uint32_t>(Record(block)->next).load(std::memory_order_acquire);
   }
   void SetNext(uint32_t block, uint32_t next) {
-    std::atomic_ref<uint32_t>(Record(block)->next).store(next, std::memory_order_release);
+    AtomicRef<uint32_t>(Record(block)->next).store(next, std::memory_order_release);
   }
 
   // A free block, or kMsgNoBlock (send_lock held).
