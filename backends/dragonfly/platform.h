@@ -29,6 +29,7 @@
 #include "backends/common/zero_fill.h"
 #include "backends/dragonfly/channel.h"
 #include "backends/dragonfly/event_loop_selector.h"
+#include "backends/dragonfly/file_change_watch_absent.h"
 #include "backends/dragonfly/held_files.h"
 #include "backends/dragonfly/kinfo_sys.h"
 #include "backends/dragonfly/peer_credentials.h"
@@ -94,7 +95,9 @@ using ::sysv::dragonfly_backend::OpenRegionFile;
 using ::sysv::dragonfly_backend::ReopenReadOnlyAt;
 using ::sysv::dragonfly_backend::UnlinkRegionFile;
 
-// The event loop, the retry timer, snapshots.
+// The event loop, the retry timer, snapshots. kqueue is the one loop, and
+// "auto" picks it (io_uring and epoll are ENOSYS).
+inline constexpr const char* kEventLoopChoices[] = {"auto"};
 using ::sysv::dragonfly_backend::MakeEventLoop;
 using ::sysv::dragonfly_backend::OpenStopSignals;
 using ::sysv::dragonfly_backend::RetryTimer;
@@ -130,9 +133,12 @@ using ::sysv::backend::OpenSecurityDriverFor;
 using ::sysv::backend::ParseDriverMode;
 using ::sysv::backend::SecurityDriver;
 
-// Not yet provided: FileChangeWatch and RestoreFileExtent (the daemon's
-// take-back of storage a client took through a descriptor; on DragonFly a
-// kqueue EVFILT_VNODE watch with NOTE_EXTEND/NOTE_WRITE and ftruncate).
+// The take-back of storage a client took through a descriptor: ABSENT for
+// now (file_change_watch_absent.h: Create() is ENOSYS and the daemon runs
+// without it); on DragonFly a kqueue EVFILT_VNODE watch with
+// NOTE_EXTEND/NOTE_WRITE and ftruncate.
+using ::sysv::dragonfly_backend::FileChangeWatch;
+using ::sysv::dragonfly_backend::RestoreFileExtent;
 
 }  // namespace dragonfly_platform
 
