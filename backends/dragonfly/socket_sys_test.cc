@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "backends/common/unique_fd.h"
 #include "backends/dragonfly/control_message.h"
+#include "backends/dragonfly/dragonfly_abi.h"
 #include "gtest/gtest.h"
 
 namespace sysv::dragonfly_backend {
@@ -125,7 +126,9 @@ TEST(SocketSysTest, RightsBeyondTheControlBufferAreCutAndFlagged) {
   ASSERT_NE(BuildRights(absl::MakeSpan(control), fds), 0u);
   const uint8_t byte = 1;
   ASSERT_EQ(SendWithControl(connection.server.get(), &byte, 1, control, sizeof(control), 0), 1);
-  Received received = Receive(connection.client.get(), RightsControlSize(1));
+  // Room for one descriptor exactly: CMSG_LEN, not CMSG_SPACE, which has
+  // padding a second one fits in.
+  Received received = Receive(connection.client.get(), abi::CmsgLen(sizeof(int32_t)));
   ASSERT_TRUE(received.control.ok()) << received.control.status();
   EXPECT_EQ(received.control->fds.size(), 1u);
   EXPECT_NE(received.flags & MSG_CTRUNC, 0);
