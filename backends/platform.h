@@ -6,7 +6,10 @@
 #ifndef SYSV_BACKENDS_PLATFORM_H_
 #define SYSV_BACKENDS_PLATFORM_H_
 
-#if defined(__DragonFly__)
+// SYSV_DRAGONFLY_BACKEND_ON_LINUX is defined by
+// //backends/dragonfly:backend_linux_doubles (--config=dragonfly_doubles):
+// the DragonFly backend, over its Linux system-call doubles.
+#if defined(__DragonFly__) || defined(SYSV_DRAGONFLY_BACKEND_ON_LINUX)
 #include "backends/dragonfly/platform.h"
 #elif defined(__linux__)
 #include "backends/linux/platform.h"

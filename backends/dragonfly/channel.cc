@@ -1,8 +1,10 @@
-// DragonFly only (BUILD: target_compatible_with //build_defs:dragonfly_os).
 // Names checked against DragonFly's headers: accept4() and SOCK_CLOEXEC,
 // SOCK_NONBLOCK, MSG_NOSIGNAL, MSG_CMSG_CLOEXEC, MSG_TRUNC, MSG_CTRUNC in
 // sys/sys/socket.h; struct sockaddr_un with sun_len and a 104-byte sun_path
-// in sys/sys/un.h (unp_bind() takes the name's length from sun_len).
+// in sys/sys/un.h (unp_bind() takes the name's length from sun_len). The
+// calls whose data is laid out differently on Linux (control messages,
+// sun_len) go through socket_sys.h, so that this file also runs on Linux
+// over its double (--config=dragonfly_doubles).
 #include "backends/dragonfly/channel.h"
 
 #include <sys/types.h>
@@ -28,6 +30,7 @@
 #include "backends/common/awake_poll.h"
 #include "backends/common/unique_fd.h"
 #include "backends/dragonfly/control_message.h"
+#include "backends/dragonfly/socket_sys.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::dragonfly_backend {
@@ -61,7 +64,7 @@ absl::StatusOr<UnixAddress> MakeAddress(absl::string_view path) {
   std::memcpy(result.addr.sun_path, path.data(), path.size());
   result.length = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) +
                                          path.size() + 1);
-  result.addr.sun_len = static_cast<uint8_t>(result.length);
+  SetSunLen(&result.addr, result.length);
   return result;
 }
 
@@ -111,20 +114,9 @@ absl::Status RemoveStaleSocket(const UnixAddress& address) {
 
 absl::Status Send(int fd, absl::Span<const uint8_t> bytes,
                   absl::Span<uint8_t> control) {
-  struct iovec iov;
-  iov.iov_base = const_cast<uint8_t*>(bytes.data());
-  iov.iov_len = bytes.size();
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (!control.empty()) {
-    msg.msg_control = control.data();
-    msg.msg_controllen = static_cast<socklen_t>(control.size());
-  }
   ssize_t sent;
   do {
-    sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    sent = SendWithControl(fd, bytes.data(), bytes.size(), control.data(), control.size(), MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) return ErrnoStatus(errno, "sendmsg");
   if (static_cast<size_t>(sent) != bytes.size()) {
@@ -224,31 +216,26 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd, absl::Span<uint8_t> buffe
   const size_t room = abi::CmsgLen(sizeof(int32_t) * max_fds) > kCredsControlSize
                           ? abi::CmsgLen(sizeof(int32_t) * max_fds)
                           : kCredsControlSize;
-  struct iovec iov;
-  struct msghdr msg;
+  size_t control_size;
+  int msg_flags = 0;
   ssize_t received;
   do {
-    iov.iov_base = buffer.data();
-    iov.iov_len = buffer.size();
-    std::memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = static_cast<socklen_t>(room);
-    received = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    control_size = room;
+    received = ReceiveWithControl(fd, buffer.data(), buffer.size(), control, &control_size, &msg_flags,
+                                  MSG_CMSG_CLOEXEC);
   } while (received < 0 && errno == EINTR);
   if (received < 0) return ErrnoStatus(errno, "recvmsg");
 
   // Takes ownership of any descriptors before judging the message, so that
   // none leaks on the error paths below.
   absl::StatusOr<ParsedControl> parsed =
-      ParseControl(absl::MakeConstSpan(control, msg.msg_controllen));
+      ParseControl(absl::MakeConstSpan(control, control_size));
   if (!parsed.ok()) return parsed.status();
   ReceivedMessage result;
   result.size = static_cast<size_t>(received);
   result.fds = std::move(parsed->fds);
   result.sender = std::move(parsed->sender);
-  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
+  if ((msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
       result.fds.size() > static_cast<size_t>(max_fds)) {
     return ErrnoStatus(
         EMSGSIZE, absl::StrCat("message truncated or too many descriptors (",

@@ -102,7 +102,9 @@ using ::sysv::dragonfly_backend::OpenRegionFile;
 using ::sysv::dragonfly_backend::ReopenReadOnlyAt;
 using ::sysv::dragonfly_backend::UnlinkRegionFile;
 
-// The event loop, the retry timer, snapshots.
+// The event loop, the retry timer, snapshots. kqueue is the one loop, and
+// "auto" picks it (io_uring and epoll are ENOSYS).
+inline constexpr const char* kEventLoopChoices[] = {"auto"};
 using ::sysv::dragonfly_backend::MakeEventLoop;
 using ::sysv::dragonfly_backend::OpenStopSignals;
 using ::sysv::dragonfly_backend::RetryTimer;

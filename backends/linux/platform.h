@@ -85,6 +85,10 @@ inline bool ProcessHandleExited(int process_fd) { return PidfdExited(process_fd)
 inline absl::StatusOr<core::Credentials> IdentifyPeer(int fd) { return PeerCredentials(fd); }
 inline absl::Status IntroduceSelf(int /*fd*/) { return absl::OkStatus(); }
 
+// The --event_loop values that pick each of this backend's event loops
+// (tests run the daemon over each).
+inline constexpr const char* kEventLoopChoices[] = {"io_uring", "epoll"};
+
 // The region platforms by role, not by OS: a client waits for locks as a
 // blocked call does; the daemon never waits (region_platform.h).
 inline const core::RegionPlatform& ClientRegionPlatform() { return LinuxRegionPlatform(); }

@@ -11,7 +11,7 @@
 #include <memory>
 #include <thread>
 
-#include "backends/linux/sem_platform.h"
+#include "backends/platform.h"
 #include "core/deadline.h"
 #include "core/region_platform.h"
 #include "core/sem/sem_set.h"
@@ -23,7 +23,7 @@ namespace {
 using core::SemSet;
 
 core::RegionPlatform DeafPlatform() {
-  core::RegionPlatform platform = linux_backend::LinuxSemPlatform();
+  core::RegionPlatform platform = ::sysv::platform::ClientSemPlatform();
   platform.waiter.wake = [](const std::atomic<uint32_t>*, int) {};
   return platform;
 }
@@ -35,13 +35,13 @@ TEST(SemSleepTest, ASleeperWhoseWakerDiedReturnsByItself) {
   ASSERT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
   void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ASSERT_NE(base, MAP_FAILED);
-  absl::StatusOr<SemSet> set = SemSet::Format(base, size, 1, 1, &linux_backend::LinuxSemPlatform());
+  absl::StatusOr<SemSet> set = SemSet::Format(base, size, 1, 1, &platform::ClientSemPlatform());
   ASSERT_TRUE(set.ok()) << set.status();
   const SemSet::Caller caller{getpid(), 0};
 
   std::atomic<int> result{-1};
   std::thread sleeper([&] {
-    absl::StatusOr<SemSet> own = SemSet::Open(base, size, &linux_backend::LinuxSemPlatform());
+    absl::StatusOr<SemSet> own = SemSet::Open(base, size, &platform::ClientSemPlatform());
     const core::SemOp down{0, -1, 0};
     result.store(own.ok() ? own->Semop({&down, 1}, caller, core::Deadline::Infinite()) : -2);
   });

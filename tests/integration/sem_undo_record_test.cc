@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "backends/linux/sem_platform.h"
+#include "backends/platform.h"
 #include "core/deadline.h"
 #include "core/sem/sem_registry.h"
 #include "core/sem/sem_set.h"
@@ -26,7 +26,7 @@ TEST(SemUndoRecordTest, AHintedBlockNowAnotherProcesssRecordIsNotUsed) {
   ASSERT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
   void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ASSERT_NE(base, MAP_FAILED);
-  const core::SemPlatform* platform = &linux_backend::LinuxSemPlatform();
+  const core::SemPlatform* platform = &platform::ClientSemPlatform();
   absl::StatusOr<SemSet> owner = SemSet::Format(base, size, 1, 1, platform);  // the daemon's view
   ASSERT_TRUE(owner.ok()) << owner.status();
   absl::StatusOr<SemSet> a_view = SemSet::Open(base, size, platform);  // process A's, kept

@@ -14,6 +14,7 @@
 
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
+#include "tests/testing/event_loops.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -338,8 +339,7 @@ TEST(ShmLimitsTest, DaemonLimitsAreEnforcedAndReported) {
   EXPECT_EQ(sysv_shmctl(b, IPC_RMID, nullptr), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(EventLoops, ShmIntegrationTest, ::testing::Values("io_uring", "epoll"),
-                         [](const auto& info) { return std::string(info.param) == "io_uring" ? "IoUring" : "Epoll"; });
+INSTANTIATE_TEST_SUITE_P(EventLoops, ShmIntegrationTest, SYSV_BACKEND_EVENT_LOOPS, ::sysv::testing::EventLoopTestName);
 
 }  // namespace
 }  // namespace sysv

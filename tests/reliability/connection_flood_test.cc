@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/testing/event_loops.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -218,8 +219,7 @@ TEST_P(ConnectionFloodTest, FloodDoesNotStarveConnectedClientsOrLeakDescriptors)
   for (int fd : {ready[0], ready[1], release[0], release[1]}) close(fd);
 }
 
-INSTANTIATE_TEST_SUITE_P(EventLoops, ConnectionFloodTest, ::testing::Values("io_uring", "epoll"),
-                         [](const auto& info) { return std::string(info.param) == "io_uring" ? "IoUring" : "Epoll"; });
+INSTANTIATE_TEST_SUITE_P(EventLoops, ConnectionFloodTest, SYSV_BACKEND_EVENT_LOOPS, ::sysv::testing::EventLoopTestName);
 
 }  // namespace
 }  // namespace sysv

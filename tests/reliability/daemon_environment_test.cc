@@ -281,7 +281,11 @@ void ServeAsNextVersion(const std::string& dir, int listen_fd) {
   const int fd = accept(listen_fd, nullptr, nullptr);
   if (fd < 0) return;
   uint8_t buffer[wire::kMaxMessageSize];
-  const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+  ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+  // A one-byte first message is the client's introduction (where the
+  // connection does not name its pid: platform::IntroduceSelf); the request
+  // follows.
+  if (n == 1) n = recv(fd, buffer, sizeof(buffer), 0);
   if (n >= static_cast<ssize_t>(sizeof(wire::Header))) {
     wire::Header request;
     std::memcpy(&request, buffer, sizeof(request));

@@ -27,6 +27,7 @@
 #include "core/protocol/wire.h"
 #include "gtest/gtest.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/testing/event_loops.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -55,7 +56,10 @@ TEST(LogFloodTest, BadRequestsCannotFloodTheLog) {
     FILE* log = std::freopen(log_path.c_str(), "w", stderr);
     if (log == nullptr) _exit(126);
     const std::string dir_flag = absl::StrCat("--dir=", dir);
-    execl(binary.c_str(), binary.c_str(), dir_flag.c_str(), "--foreground", "--event_loop=epoll",
+    // The backend's last event loop: epoll on Linux (no io_uring needed),
+    // kqueue on DragonFly.
+    const std::string loop_flag = absl::StrCat("--event_loop=", *(::sysv::testing::BackendEventLoopsEnd() - 1));
+    execl(binary.c_str(), binary.c_str(), dir_flag.c_str(), "--foreground", loop_flag.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }

@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/testing/event_loops.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -386,8 +387,7 @@ TEST_P(ProtocolAbuseTest, GarbageStormOnManyConnections) {
   ExpectDaemonServesOthers();
 }
 
-INSTANTIATE_TEST_SUITE_P(EventLoops, ProtocolAbuseTest, ::testing::Values("io_uring", "epoll"),
-                         [](const auto& info) { return std::string(info.param) == "io_uring" ? "IoUring" : "Epoll"; });
+INSTANTIATE_TEST_SUITE_P(EventLoops, ProtocolAbuseTest, SYSV_BACKEND_EVENT_LOOPS, ::sysv::testing::EventLoopTestName);
 
 }  // namespace
 }  // namespace sysv

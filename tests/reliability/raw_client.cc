@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/common/namespace_layout.h"
+#include "backends/platform.h"
+#include "core/ipc/errno_status.h"
 
 namespace sysv::testing {
 namespace {
@@ -82,6 +84,14 @@ RawClient::RawClient(const std::string& dir) {
   std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     connect_error_ = errno;
+    close(fd_);
+    fd_ = -1;
+    return;
+  }
+  // What every client sends first where the connection does not name the
+  // peer's pid (DragonFly: an SCM_CREDS message); nothing on Linux.
+  if (absl::Status introduced = platform::IntroduceSelf(fd_); !introduced.ok()) {
+    connect_error_ = core::ErrnoOf(introduced);
     close(fd_);
     fd_ = -1;
   }

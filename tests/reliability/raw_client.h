@@ -2,9 +2,12 @@
 // tests that must send what libsysv never sends: truncated, oversized,
 // mis-versioned or out-of-order messages, descriptors, and floods.
 //
-// It uses plain system calls rather than backends/linux/channel.h on
-// purpose: the abuse tests must be able to produce any byte sequence and any
-// control message, including ones the channel layer refuses to send.
+// It uses plain system calls rather than the backend's channel on purpose:
+// the abuse tests must be able to produce any byte sequence and any control
+// message, including ones the channel layer refuses to send. Only the
+// introduction right after connect (platform::IntroduceSelf: nothing on
+// Linux, an SCM_CREDS message on DragonFly) is the backend's, as the daemon
+// hears no client before it.
 #ifndef SYSV_TESTS_RELIABILITY_RAW_CLIENT_H_
 #define SYSV_TESTS_RELIABILITY_RAW_CLIENT_H_
 

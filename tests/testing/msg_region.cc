@@ -6,7 +6,7 @@
 
 #include <utility>
 
-#include "backends/linux/region_platform.h"
+#include "backends/platform.h"
 #include "gtest/gtest.h"
 
 namespace sysv::testing {
@@ -24,7 +24,7 @@ MsgRegion::MsgRegion(uint64_t qbytes) {
   EXPECT_EQ(ftruncate(fd_, static_cast<off_t>(file_size_)), 0);
   base_ = mmap(nullptr, core::MsgQueue::MappingSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
   EXPECT_NE(base_, MAP_FAILED);
-  auto formatted = core::MsgQueue::Format(base_, blocks, qbytes, 1, &linux_backend::LinuxRegionPlatform(),
+  auto formatted = core::MsgQueue::Format(base_, blocks, qbytes, 1, &platform::ClientRegionPlatform(),
                                           {&Holds, &file_size_});
   EXPECT_TRUE(formatted.ok()) << formatted.status();
   if (formatted.ok()) queue = *std::move(formatted);
@@ -37,7 +37,7 @@ MsgRegion::~MsgRegion() {
 }
 
 std::unique_ptr<core::MsgQueue> MsgRegion::Open() const {
-  auto opened = core::MsgQueue::Open(base_, &linux_backend::LinuxRegionPlatform(), {&Holds, &file_size_});
+  auto opened = core::MsgQueue::Open(base_, &platform::ClientRegionPlatform(), {&Holds, &file_size_});
   EXPECT_TRUE(opened.ok()) << opened.status();
   return opened.ok() ? *std::move(opened) : nullptr;
 }
