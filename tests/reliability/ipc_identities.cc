@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace sysv::testing {
@@ -28,16 +29,20 @@ const std::vector<Identity>& Identities() {
 }
 
 std::string HeldAccess(const char* kind, int id) {
-  const std::string suffix = absl::StrCat("/state/", kind, "/", id & 0x7fff, ".", id >> 15);
+  // A region file ends in "/state/<kind>/<index>.<seq>"; a sealed object
+  // (a memfd: segments and sets on Linux) reads "/memfd:sysvipc-<kind>-<index>.<seq> (deleted)".
+  const std::string name = absl::StrCat(id & 0x7fff, ".", id >> 15);
+  const std::string file_suffix = absl::StrCat("/state/", kind, "/", name);
+  const std::string memfd_suffix = absl::StrCat("/memfd:sysvipc-", kind, "-", name, " (deleted)");
+  auto names_object = [&](const std::string& target) {
+    return absl::EndsWith(target, file_suffix) || absl::EndsWith(target, memfd_suffix);
+  };
   std::string access = "none";
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
     std::error_code link_error;
     const std::string target = std::filesystem::read_symlink(entry.path(), link_error).string();
-    if (link_error || target.size() < suffix.size() ||
-        target.compare(target.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
+    if (link_error || !names_object(target)) continue;
     const int fd = std::atoi(entry.path().filename().c_str());
     const int flags = fcntl(fd, F_GETFL);
     if (flags < 0) continue;
@@ -47,9 +52,7 @@ std::string HeldAccess(const char* kind, int id) {
   // Mappings too: a semaphore set's descriptor is closed once it is mapped.
   std::ifstream maps("/proc/self/maps");
   for (std::string line; std::getline(maps, line);) {
-    if (line.size() < suffix.size() || line.compare(line.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
+    if (!names_object(line)) continue;
     // "start-end perms offset dev inode path": perms is "rw-s" or "r--s".
     const size_t perms = line.find(' ');
     if (perms == std::string::npos || perms + 2 >= line.size()) continue;

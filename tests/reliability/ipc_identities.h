@@ -27,7 +27,8 @@ inline constexpr int kModes[] = {0000, 0400, 0200, 0600, 0700, 0040, 0020, 0060,
                                  0050, 0004, 0002, 0006, 0005, 0640, 0604, 0466};
 
 // The access this process holds on object `id`'s file under a
-// "/state/<kind>/" directory, through a descriptor or a shared mapping:
+// "/state/<kind>/" directory or its sealed memfd, through a descriptor or a
+// shared mapping:
 // "rw", "ro" or "none" (several: the widest).
 std::string HeldAccess(const char* kind, int id);
 

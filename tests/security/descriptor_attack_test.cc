@@ -93,12 +93,22 @@ RegionFds OpenRegions(RawClient& client, int set, int queue) {
 // or blocks that a writable descriptor allows, and seals.
 enum class Damage { kTruncateToZero, kPunchEverything, kGrowThenTruncateHalf };
 
+// A resize step "went through" if it changed the file, or if the object is
+// sealed (a memfd: sets and segments on Linux) and refused it with EPERM:
+// that refusal is the defence, not a failed attack.
+bool ResizeGoesThrough(int rc, int fd) {
+  if (rc == 0) return true;
+  const int errnum = errno;
+  const int seals = fcntl(fd, F_GET_SEALS);
+  return errnum == EPERM && seals > 0 && (seals & F_SEAL_SHRINK) != 0;
+}
+
 int DoDamage(int fd, Damage damage) {
   struct stat st {};
   if (fstat(fd, &st) != 0) return 1;
   switch (damage) {
     case Damage::kTruncateToZero:
-      return ftruncate(fd, 0) == 0 ? 0 : 2;
+      return ResizeGoesThrough(ftruncate(fd, 0), fd) ? 0 : 2;
     case Damage::kPunchEverything:
       // Reads as zeros afterwards: a scribble, not a fault.
       if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size) != 0 && errno != EOPNOTSUPP) {
@@ -110,8 +120,8 @@ int DoDamage(int fd, Damage damage) {
       if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0) return 7;
       return 0;
     case Damage::kGrowThenTruncateHalf:
-      if (fallocate(fd, 0, 0, st.st_size + (1 << 20)) != 0 && errno != EOPNOTSUPP) return 4;
-      return ftruncate(fd, st.st_size / 2) == 0 ? 0 : 5;
+      if (!ResizeGoesThrough(fallocate(fd, 0, 0, st.st_size + (1 << 20)), fd) && errno != EOPNOTSUPP) return 4;
+      return ResizeGoesThrough(ftruncate(fd, st.st_size / 2), fd) ? 0 : 5;
   }
   return 6;
 }
@@ -435,8 +445,9 @@ TEST_F(DescriptorAttackTest, TruncationRacingTheDaemonsTouches) {
       struct stat set_st {}, queue_st {};
       if (set_fd < 0 || queue_fd < 0 || fstat(set_fd, &set_st) != 0 || fstat(queue_fd, &queue_st) != 0) return 2;
       while (std::chrono::steady_clock::now() < until) {
-        if (ftruncate(set_fd, 0) != 0 || ftruncate(queue_fd, 0) != 0 ||
-            ftruncate(set_fd, set_st.st_size) != 0 || ftruncate(queue_fd, queue_st.st_size) != 0) {
+        if (!ResizeGoesThrough(ftruncate(set_fd, 0), set_fd) || ftruncate(queue_fd, 0) != 0 ||
+            !ResizeGoesThrough(ftruncate(set_fd, set_st.st_size), set_fd) ||
+            ftruncate(queue_fd, queue_st.st_size) != 0) {
           return 3;
         }
       }
@@ -502,7 +513,7 @@ TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
       char byte = 1;
       if (write(fds_ready[1], &byte, 1) != 1) return 3;
       if (read(go[0], &byte, 1) != 1) return 4;
-      if (ftruncate(set_fd, 0) != 0 || ftruncate(queue_fd, 0) != 0) return 5;
+      if (!ResizeGoesThrough(ftruncate(set_fd, 0), set_fd) || ftruncate(queue_fd, 0) != 0) return 5;
       return 0;
     }));
   }
