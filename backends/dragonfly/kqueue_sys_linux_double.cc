@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -363,10 +364,40 @@ int TimeoutMillis(const struct timespec* timeout) {
 
 }  // namespace
 
+// Closes the descriptors the double made for a queue's registrations.
+void ReleaseOwned(Queue& queue) {
+  for (auto& [key, registration] : queue.registrations) {
+    if (registration.pidfd >= 0) close(registration.pidfd);
+  }
+  if (queue.inotify >= 0) close(queue.inotify);
+}
+
+// A queue closed with close(), not KqueueClose(), as a process handle is
+// (process_handle.h hands the kqueue out as a plain descriptor): DragonFly
+// frees its knotes with it, the double must free their pidfds. Called
+// under g_mutex.
+void ReleaseClosedQueues() {
+  for (auto it = g_queues->begin(); it != g_queues->end();) {
+    char link[64] = {};
+    char path[48];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", it->first);
+    const ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n > 0 && std::strcmp(link, "anon_inode:[eventpoll]") == 0) {
+      ++it;
+      continue;
+    }
+    ReleaseOwned(it->second);
+    it = g_queues->erase(it);
+  }
+}
+
 int KqueueOpen() {
   const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) return -1;
   std::lock_guard<std::mutex> lock(g_mutex);
+  // The number may be that of a queue closed without KqueueClose().
+  if (auto stale = g_queues->find(epoll_fd); stale != g_queues->end()) ReleaseOwned(stale->second);
+  ReleaseClosedQueues();
   (*g_queues)[epoll_fd] = Queue();
   return epoll_fd;
 }
@@ -376,10 +407,7 @@ int KqueueClose(int kq) {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_queues->find(kq);
     if (it != g_queues->end()) {
-      for (auto& [key, registration] : it->second.registrations) {
-        if (registration.pidfd >= 0) close(registration.pidfd);
-      }
-      if (it->second.inotify >= 0) close(it->second.inotify);
+      ReleaseOwned(it->second);
       g_queues->erase(it);
     }
   }
