@@ -49,6 +49,13 @@ int ReadKinfoLwps(pid_t pid, void* buffer, size_t* length);
 // (the first thread; exec() resets it to 1), never 0, below 2^30.
 int32_t CurrentLwpId();
 
+// The text of procfs's /proc/<pid>/rlimit (sys/vfs/procfs/procfs_rlimit.c:
+// one line per limit, "memlock <cur> <max>", -1 for RLIM_INFINITY): at most
+// `size` bytes into `buffer`. Returns the bytes read, or -1 with errno
+// (ENOENT: procfs not mounted, which is DragonFly's default, or no such
+// process). The double writes the same lines from Linux's /proc/<pid>/limits.
+ssize_t ReadProcfsRlimit(pid_t pid, char* buffer, size_t size);
+
 // sysctl jail.jailed: 1 if this process is in a jail, 0 if not, -1 with
 // errno on failure. A jailed process sees no record of a process outside
 // its jail (PRISON_CHECK in sysctl_kern_proc()): "no record" then does not

@@ -10,9 +10,13 @@
 #include <sys/sysctl.h>
 #include <sys/user.h>
 #include <sys/lwp.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "backends/dragonfly/kinfo_sys.h"
 
@@ -32,6 +36,20 @@ int ReadKinfoLwps(pid_t pid, void* buffer, size_t* length) {
 }
 
 int32_t CurrentLwpId() { return lwp_gettid(); }
+
+ssize_t ReadProcfsRlimit(pid_t pid, char* buffer, size_t size) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/rlimit";
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t got;
+  do {
+    got = read(fd, buffer, size);
+  } while (got < 0 && errno == EINTR);
+  const int err = errno;
+  close(fd);
+  errno = err;
+  return got;
+}
 
 int InJail() {
   int jailed = 0;

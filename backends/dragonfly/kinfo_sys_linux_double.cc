@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -180,6 +181,27 @@ int ReadKinfoLwps(pid_t pid, void* buffer, size_t* length) {
 }
 
 int32_t CurrentLwpId() { return static_cast<int32_t>(gettid()); }
+
+// Linux's "Max locked memory  <soft> <hard> bytes" line ("unlimited" for
+// RLIM_INFINITY) as procfs_rlimit.c's "memlock <cur> <max>" (-1).
+ssize_t ReadProcfsRlimit(pid_t pid, char* buffer, size_t size) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/limits";
+  FILE* file = std::fopen(path.c_str(), "re");
+  if (file == nullptr) return -1;
+  std::string text;
+  char line[256];
+  while (std::fgets(line, sizeof(line), file) != nullptr) {
+    char soft[32];
+    char hard[32];
+    if (std::sscanf(line, "Max locked memory %31s %31s", soft, hard) != 2) continue;
+    auto value = [](const char* field) { return std::strcmp(field, "unlimited") == 0 ? std::string("-1") : std::string(field); };
+    text = "memlock " + value(soft) + " " + value(hard) + "\n";
+  }
+  std::fclose(file);
+  const size_t n = text.size() < size ? text.size() : size;
+  std::memcpy(buffer, text.data(), n);
+  return static_cast<ssize_t>(n);
+}
 
 int InJail() { return jailed_for_testing.load() ? 1 : 0; }
 

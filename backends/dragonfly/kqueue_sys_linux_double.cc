@@ -13,15 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "backends/dragonfly/kqueue_sys.h"
 
@@ -34,18 +38,33 @@ struct Registration {
   uint64_t udata = 0;
   uint64_t cookie = 0;  // epoll_event.data; fresh on every EV_ADD
   int pidfd = -1;       // kFilterProc: a pidfd; kFilterTimer: a timerfd;
-                        // kFilterSignal: a signalfd; kFilterVnode: an
-                        // inotify instance; owned
+                        // kFilterSignal: a signalfd; owned
   bool oneshot = false; // kFilterTimer: EV_ONESHOT
+  int wd = -1;          // kFilterVnode: its watch in the queue's inotify
   uint32_t notes = 0;   // kFilterVnode: the kNote* watched
+  uint32_t pending = 0; // kFilterVnode: kNote* seen and not yet reported
   int64_t size = 0;     // kFilterVnode: the file's size at the last report
 };
 
+using Key = std::pair<uintptr_t, int16_t>;
+
+// epoll_event.data of the queue's inotify instance (registration cookies
+// count up from 1).
+constexpr uint64_t kInotifyCookie = UINT64_MAX;
+
 struct Queue {
-  std::map<std::pair<uintptr_t, int16_t>, Registration> registrations;
+  std::map<Key, Registration> registrations;
   // cookie -> key of the registration it currently belongs to.
-  std::unordered_map<uint64_t, std::pair<uintptr_t, int16_t>> cookies;
+  std::unordered_map<uint64_t, Key> cookies;
   uint64_t next_cookie = 1;
+  // kFilterVnode: one inotify instance per queue, as DragonFly has one
+  // kqueue for all its vnode notes (an instance per note would exhaust
+  // fs.inotify.max_user_instances, 128 per user by default, with a
+  // daemon's region files), and the registrations of each watch (two
+  // descriptors of one file share the inode's watch).
+  int inotify = -1;
+  std::map<int, std::vector<Key>> watches;
+  std::set<Key> vnodes_pending;  // registrations with pending notes
 };
 
 std::mutex g_mutex;
@@ -59,8 +78,24 @@ int Fail(int errnum) {
 
 bool IsOpen(int fd) { return fd >= 0 && fcntl(fd, F_GETFD) >= 0; }
 
+// Takes a vnode registration off its inotify watch; the last one removes it.
+void Unwatch(Queue& queue, const Registration& registration) {
+  auto it = queue.watches.find(registration.wd);
+  if (it == queue.watches.end()) return;
+  std::vector<Key>& keys = it->second;
+  keys.erase(std::remove(keys.begin(), keys.end(), Key{registration.ident, registration.filter}), keys.end());
+  if (keys.empty()) {
+    inotify_rm_watch(queue.inotify, registration.wd);
+    queue.watches.erase(it);
+  }
+}
+
 void Forget(Queue& queue, int epoll_fd, Registration& registration) {
   queue.cookies.erase(registration.cookie);
+  if (registration.filter == kFilterVnode) {
+    Unwatch(queue, registration);
+    queue.vnodes_pending.erase({registration.ident, registration.filter});
+  }
   if (registration.pidfd >= 0) {
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, registration.pidfd, nullptr);
     close(registration.pidfd);
@@ -214,39 +249,77 @@ int AddVnode(Queue& queue, int epoll_fd, const KEvent& change) {
   if ((change.fflags & kNoteAttrib) != 0) mask |= IN_ATTRIB;
   if ((change.fflags & kNoteDelete) != 0) mask |= IN_DELETE_SELF | IN_ATTRIB;
   if (mask == 0) return Fail(EINVAL);
-  const int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify < 0) return -1;
+  if (queue.inotify < 0) {
+    const int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify < 0) return -1;
+    struct epoll_event event = {};
+    event.events = EPOLLIN;
+    event.data.u64 = kInotifyCookie;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, inotify, &event) != 0) {
+      const int errnum = errno;
+      close(inotify);
+      return Fail(errnum);
+    }
+    queue.inotify = inotify;
+  }
   char path[48];
   std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  if (inotify_add_watch(inotify, path, mask) < 0) {
-    const int errnum = errno;
-    close(inotify);
-    return Fail(errnum);
-  }
-  if (RegisterOwned(queue, epoll_fd, change, inotify, /*oneshot=*/false) != 0) return -1;
-  Registration& registration = queue.registrations.at(key);
+  // IN_MASK_ADD: another registration may watch the same inode.
+  const int wd = inotify_add_watch(queue.inotify, path, mask | IN_MASK_ADD);
+  if (wd < 0) return -1;
+  Registration registration;
+  registration.ident = change.ident;
+  registration.filter = kFilterVnode;
+  registration.udata = change.udata;
+  registration.cookie = queue.next_cookie++;
+  registration.wd = wd;
   registration.notes = change.fflags;
   registration.size = st.st_size;
+  queue.watches[wd].push_back(key);
+  queue.registrations.emplace(key, registration);
   return 0;
 }
 
-// The kNote* that the inotify events pending on `registration` stand for
-// (drains them), as filt_tmpfsvnode() accumulates its hints.
-uint32_t VnodeNotes(Registration& registration) {
-  uint32_t notes = 0;
+// Drains the queue's inotify instance into its registrations' pending
+// notes, as filt_tmpfsvnode() accumulates its hints.
+void DrainInotify(Queue& queue) {
   alignas(struct inotify_event) char buffer[4096];
   for (;;) {
-    const ssize_t n = read(registration.pidfd, buffer, sizeof(buffer));
+    const ssize_t n = read(queue.inotify, buffer, sizeof(buffer));
     if (n <= 0) break;
     for (ssize_t pos = 0; pos + static_cast<ssize_t>(sizeof(struct inotify_event)) <= n;) {
       const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + pos);
       pos += static_cast<ssize_t>(sizeof(struct inotify_event) + event->len);
-      if ((event->mask & IN_Q_OVERFLOW) != 0) notes |= kNoteWrite | kNoteExtend | kNoteAttrib | kNoteDelete;
+      uint32_t notes = 0;
       if ((event->mask & (IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) != 0) notes |= kNoteWrite;
       if ((event->mask & IN_ATTRIB) != 0) notes |= kNoteAttrib;
       if ((event->mask & IN_DELETE_SELF) != 0) notes |= kNoteDelete;
+      if ((event->mask & IN_Q_OVERFLOW) != 0) {
+        for (auto& [key, registration] : queue.registrations) {
+          if (registration.filter != kFilterVnode) continue;
+          registration.pending |= kNoteWrite | kNoteExtend | kNoteAttrib | kNoteDelete;
+          queue.vnodes_pending.insert(key);
+        }
+        continue;
+      }
+      auto it = queue.watches.find(event->wd);
+      if (it == queue.watches.end()) continue;
+      for (const Key& key : it->second) {
+        Registration& registration = queue.registrations.at(key);
+        registration.pending |= notes;
+        if (notes != 0) queue.vnodes_pending.insert(key);
+        // The kernel dropped the watch (file gone): its number may return.
+        if ((event->mask & IN_IGNORED) != 0) registration.wd = -1;
+      }
+      if ((event->mask & IN_IGNORED) != 0) queue.watches.erase(it);
     }
   }
+}
+
+// The kNote* pending on `registration` that it asks for (and clears them).
+uint32_t VnodeNotes(Registration& registration) {
+  uint32_t notes = registration.pending;
+  registration.pending = 0;
   struct stat st;
   if (fstat(static_cast<int>(registration.ident), &st) == 0) {
     if ((notes & kNoteWrite) != 0 && st.st_size > registration.size) notes |= kNoteExtend;
@@ -291,10 +364,40 @@ int TimeoutMillis(const struct timespec* timeout) {
 
 }  // namespace
 
+// Closes the descriptors the double made for a queue's registrations.
+void ReleaseOwned(Queue& queue) {
+  for (auto& [key, registration] : queue.registrations) {
+    if (registration.pidfd >= 0) close(registration.pidfd);
+  }
+  if (queue.inotify >= 0) close(queue.inotify);
+}
+
+// A queue closed with close(), not KqueueClose(), as a process handle is
+// (process_handle.h hands the kqueue out as a plain descriptor): DragonFly
+// frees its knotes with it, the double must free their pidfds. Called
+// under g_mutex.
+void ReleaseClosedQueues() {
+  for (auto it = g_queues->begin(); it != g_queues->end();) {
+    char link[64] = {};
+    char path[48];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", it->first);
+    const ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n > 0 && std::strcmp(link, "anon_inode:[eventpoll]") == 0) {
+      ++it;
+      continue;
+    }
+    ReleaseOwned(it->second);
+    it = g_queues->erase(it);
+  }
+}
+
 int KqueueOpen() {
   const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) return -1;
   std::lock_guard<std::mutex> lock(g_mutex);
+  // The number may be that of a queue closed without KqueueClose().
+  if (auto stale = g_queues->find(epoll_fd); stale != g_queues->end()) ReleaseOwned(stale->second);
+  ReleaseClosedQueues();
   (*g_queues)[epoll_fd] = Queue();
   return epoll_fd;
 }
@@ -304,9 +407,7 @@ int KqueueClose(int kq) {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_queues->find(kq);
     if (it != g_queues->end()) {
-      for (auto& [key, registration] : it->second.registrations) {
-        if (registration.pidfd >= 0) close(registration.pidfd);
-      }
+      ReleaseOwned(it->second);
       g_queues->erase(it);
     }
   }
@@ -331,9 +432,17 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
         return Fail(EINTR);
       }
     }
+    bool vnode_pending;
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      auto queue_it = g_queues->find(kq);
+      if (queue_it == g_queues->end()) return Fail(EBADF);
+      vnode_pending = !queue_it->second.vnodes_pending.empty();
+    }
     struct epoll_event ready[kMaxEventsPerCall];
     // The lock is not held while waiting; the queue is looked up again.
-    const int count = epoll_wait(kq, ready, nevents, TimeoutMillis(timeout));
+    // Vnode notes left over from a call with too little room are ready now.
+    const int count = epoll_wait(kq, ready, nevents, vnode_pending ? 0 : TimeoutMillis(timeout));
     if (count < 0) return -1;  // EINTR, EBADF
     std::lock_guard<std::mutex> lock(g_mutex);
     auto queue_it = g_queues->find(kq);
@@ -341,6 +450,10 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
     Queue& queue = queue_it->second;
     int stored = 0;
     for (int i = 0; i < count; ++i) {
+      if (ready[i].data.u64 == kInotifyCookie) {
+        DrainInotify(queue);  // reported below, after the others
+        continue;
+      }
       auto cookie_it = queue.cookies.find(ready[i].data.u64);
       if (cookie_it == queue.cookies.end()) continue;  // a stale entry
       Registration& registration = queue.registrations.at(cookie_it->second);
@@ -365,14 +478,6 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
         }
         out.flags = kFlagAdd | kFlagClear;
         out.data = count;
-      } else if (registration.filter == kFilterVnode) {
-        const uint32_t notes = VnodeNotes(registration);
-        if (notes == 0) {
-          --stored;  // only changes nobody asked for
-          continue;
-        }
-        out.flags = kFlagAdd | kFlagClear;
-        out.fflags = notes;
       } else if (registration.filter == kFilterTimer) {
         // The expirations since the last report (EV_CLEAR is implied).
         uint64_t expirations = 0;
@@ -391,8 +496,22 @@ int Kevent(int kq, const KEvent* changes, int nchanges, KEvent* events,
         Forget(queue, kq, registration);
       }
     }
-    // Only stale entries were ready: a real kevent() would still be waiting.
-    if (stored > 0 || count == 0) return stored;
+    while (stored < nevents && !queue.vnodes_pending.empty()) {
+      Registration& registration = queue.registrations.at(*queue.vnodes_pending.begin());
+      queue.vnodes_pending.erase(queue.vnodes_pending.begin());
+      const uint32_t notes = VnodeNotes(registration);
+      if (notes == 0) continue;  // only changes nobody asked for
+      KEvent& out = events[stored++];
+      out = KEvent();
+      out.ident = registration.ident;
+      out.filter = kFilterVnode;
+      out.udata = registration.udata;
+      out.flags = kFlagAdd | kFlagClear;
+      out.fflags = notes;
+    }
+    // Only stale entries, or changes nobody asked for, were ready: a real
+    // kevent() would still be waiting.
+    if (stored > 0 || (count == 0 && !vnode_pending)) return stored;
   }
 }
 

@@ -6,8 +6,9 @@
 // entries (EPOLLIN | EPOLLRDHUP; a hang-up or error sets kFlagEof), and
 // kFilterProc/kNoteExit registrations are pidfds (pidfd_open(2), Linux 5.3),
 // reported once and then dropped, like DragonFly's EV_ONESHOT exit notes.
-// kFilterVnode registrations are inotify instances of their own watching
-// the descriptor's file (/proc/self/fd/N): IN_MODIFY is kNoteWrite (with
+// kFilterVnode registrations are watches of the descriptor's file
+// (/proc/self/fd/N) in one inotify instance per kqueue (an instance per
+// note would run into fs.inotify.max_user_instances, 128 per user): IN_MODIFY is kNoteWrite (with
 // kNoteExtend when fstat shows the size grew since the last report),
 // IN_ATTRIB kNoteAttrib (kNoteDelete once the link count is 0),
 // IN_DELETE_SELF kNoteDelete; on a directory IN_CREATE, IN_DELETE and

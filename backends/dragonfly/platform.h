@@ -37,6 +37,7 @@
 #include "backends/dragonfly/event_loop_selector.h"
 #include "backends/dragonfly/file_change_watch.h"
 #include "backends/dragonfly/held_files.h"
+#include "backends/dragonfly/kernel_values.h"
 #include "backends/dragonfly/kinfo_sys.h"
 #include "backends/dragonfly/peer_credentials.h"
 #include "backends/dragonfly/process_exit_watch.h"
@@ -128,11 +129,9 @@ using ::sysv::dragonfly_backend::RunFdKeeper;
 }
 
 // mmap flag: exactly at the address given, failing if anything is mapped
-// there: MAP_TRYFIXED (sys/vm/vm_mmap.c: no vm_map_remove() of what is
-// there, and no search elsewhere), which fails with ENOMEM (KERN_NO_SPACE),
-// an errno that also means "out of memory".
-inline constexpr int kMapFixedNoReplace = MAP_TRYFIXED;
-inline constexpr int kMapAddressInUse = ENOMEM;
+// there, and the errno saying so (kernel_values.h: MAP_TRYFIXED and ENOMEM).
+using ::sysv::dragonfly_backend::kMapAddressInUse;
+using ::sysv::dragonfly_backend::kMapFixedNoReplace;
 
 // posix_spawn flag that detaches the daemon the library starts from the
 // caller's terminal: DragonFly's posix_spawn has no POSIX_SPAWN_SETSID, so
@@ -140,9 +139,9 @@ inline constexpr int kMapAddressInUse = ENOMEM;
 // group's signals, though still in the caller's session.
 inline constexpr short kSpawnDetached = POSIX_SPAWN_SETPGROUP;
 
-// One more than the largest signal number sigaction() takes: 1 to 127
-// (sys/sys/signal.h _SIG_VALID; NSIG, 64, is only the size of sigptbl).
-inline constexpr int kSignalLimit = _SIG_MAXSIG;
+// One more than the largest signal number sigaction() takes
+// (kernel_values.h: _SIG_MAXSIG, 128).
+using ::sysv::dragonfly_backend::kSignalLimit;
 
 // Signals (signal_epoch.h).
 using ::sysv::dragonfly_backend::EscapeInterruptibleWait;

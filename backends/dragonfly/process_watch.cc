@@ -150,17 +150,9 @@ absl::StatusOr<uint64_t> ParseProcfsMemlock(absl::string_view text) {
 
 absl::StatusOr<uint64_t> ProcessMemlockLimit(pid_t pid) {
   if (pid <= 0) return ErrnoStatus(EINVAL, absl::StrCat("bad pid ", pid));
-  const std::string path = absl::StrCat("/proc/", pid, "/rlimit");
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, path);
   char text[1024];
-  ssize_t got;
-  do {
-    got = read(fd, text, sizeof(text));
-  } while (got < 0 && errno == EINTR);
-  const int err = errno;
-  close(fd);
-  if (got < 0) return ErrnoStatus(err, path);
+  const ssize_t got = ReadProcfsRlimit(pid, text, sizeof(text));
+  if (got < 0) return ErrnoStatus(errno, absl::StrCat("/proc/", pid, "/rlimit"));
   return ParseProcfsMemlock(absl::string_view(text, static_cast<size_t>(got)));
 }
 
