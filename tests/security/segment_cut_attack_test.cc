@@ -80,6 +80,16 @@ int FindSegmentFd() {
   return found;
 }
 
+// Runs `attack` as B on the descriptor libsysv keeps after B's shmat of
+// `id`: 1 if the shmat failed, 2 if no descriptor was found.
+int AsWriterOnSegment(int id, const std::function<int(int fd)>& attack) {
+  return RunAs(kWriterB, [&] {
+    if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
+    const int fd = FindSegmentFd();
+    return fd < 0 ? 2 : attack(fd);
+  });
+}
+
 sigjmp_buf fault_jump;
 volatile sig_atomic_t faults = 0;
 
@@ -139,10 +149,7 @@ TEST_F(SegmentCutAttackTest, OtherAttachersNeverFaultWhileAWriterCutsTheSegment)
   ASSERT_GE(id, 0);
   int owner = -1;
   std::thread victim = StartVictim(id, &owner);
-  const int attack = RunAs(kWriterB, [&] {
-    if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
-    const int fd = FindSegmentFd();
-    if (fd < 0) return 2;
+  const int attack = AsWriterOnSegment(id, [&](int fd) {
     return testing::CutInALoop(fd, kSegmentSize, kAttackTime);
   });
   victim.join();
@@ -154,10 +161,7 @@ TEST_F(SegmentCutAttackTest, OtherAttachersNeverFaultWhileAWriterCutsTheSegment)
 TEST_F(SegmentCutAttackTest, WriterCannotGrowOrAllocatePastTheSegment) {
   const int id = CreateSegment();
   ASSERT_GE(id, 0);
-  const int attack = RunAs(kWriterB, [&] {
-    if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
-    const int fd = FindSegmentFd();
-    if (fd < 0) return 2;
+  const int attack = AsWriterOnSegment(id, [&](int fd) {
     return testing::TryToGrow(fd, kSegmentSize);
   });
   EXPECT_EQ(attack, 0) << "3: grown by ftruncate; 4: fallocate past the end; 5: written past the end";
@@ -171,10 +175,7 @@ TEST_F(SegmentCutAttackTest, PunchedHoleReadsAsZerosWithoutFault) {
   ASSERT_GE(id, 0);
   int owner = -1;
   std::thread victim = StartVictim(id, &owner);
-  const int attack = RunAs(kWriterB, [&] {
-    if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
-    const int fd = FindSegmentFd();
-    if (fd < 0) return 2;
+  const int attack = AsWriterOnSegment(id, [&](int fd) {
     int punches = 0;
     const auto until = std::chrono::steady_clock::now() + kAttackTime;
     while (std::chrono::steady_clock::now() < until) {
@@ -195,10 +196,7 @@ TEST_F(SegmentCutAttackTest, PunchedHoleReadsAsZerosWithoutFault) {
 TEST_F(SegmentCutAttackTest, WriterCannotSealTheSegment) {
   const int id = CreateSegment();
   ASSERT_GE(id, 0);
-  const int attack = RunAs(kWriterB, [&] {
-    if (sysv_shmat(id, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
-    const int fd = FindSegmentFd();
-    if (fd < 0) return 2;
+  const int attack = AsWriterOnSegment(id, [&](int fd) {
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0) return 3;
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0) return 4;
     return 0;
