@@ -45,10 +45,19 @@ absl::Status SealedObjects::UseKeeper(std::string keeper_path) {
 
 void SealedObjects::OnKeeperGone() {
   keeper_.reset();
-  absl::StatusOr<platform::FdKeeper> keeper = platform::FdKeeper::ConnectOrStart(keeper_path_);
-  absl::Status status = keeper.status();
-  for (auto it = sealed_.begin(); status.ok() && it != sealed_.end(); ++it) {
-    status = keeper->Put(it->first, it->second.get());
+  // A keeper killed a moment ago can still accept on its listening socket
+  // while it dies (its connection to us closes before its listener does)
+  // and then reset the connection: connect again, and once the dead one's
+  // socket refuses, a new keeper is started.
+  absl::StatusOr<platform::FdKeeper> keeper;
+  absl::Status status;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    keeper = platform::FdKeeper::ConnectOrStart(keeper_path_);
+    status = keeper.status();
+    for (auto it = sealed_.begin(); status.ok() && it != sealed_.end(); ++it) {
+      status = keeper->Put(it->first, it->second.get());
+    }
+    if (status.ok()) break;
   }
   if (!status.ok()) {
     SYSV_LOG(kError, "the fd keeper is gone and cannot be replaced (%s): new objects are region files, "
