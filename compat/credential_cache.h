@@ -20,9 +20,27 @@ namespace sysv::compat {
 // The current credentials, cached until the next credential change.
 absl::StatusOr<const core::Credentials*> CachedCredentials();
 
-// Called (by the hooks) after any change of this process's credentials,
-// and in a forked child (its pid changed).
+// Drops the cached credentials (the next use reads them from the kernel).
 void InvalidateCredentials();
+
+// Brackets a change of this process's credentials (the hooks): while one
+// lives, the kernel may already have changed them and the cache not yet been
+// told; its end drops the cache.
+class CredentialChange {
+ public:
+  CredentialChange();
+  ~CredentialChange();
+  CredentialChange(const CredentialChange&) = delete;
+  CredentialChange& operator=(const CredentialChange&) = delete;
+};
+
+// In a forked child (only the forking thread runs), with its pid: fork
+// copies every credential and changes only the pid, so the parent's cached
+// credentials are the child's, with `pid`, and its first call reads nothing
+// from the kernel. Dropped instead when another thread of the parent was
+// changing credentials at the fork: that thread is not in the child to drop
+// them when its change is done.
+void CarryCredentialsIntoChild(int32_t pid);
 
 }  // namespace sysv::compat
 

@@ -1,7 +1,8 @@
 // The credential-changing functions of the C library, wrapped so that the
 // credential cache (credential_cache.h) learns of every change. Each wrapper
-// calls the next definition (the C library's) and invalidates the cache
-// afterwards, whatever the result.
+// calls the next definition (the C library's) inside a CredentialChange,
+// which invalidates the cache afterwards, whatever the result, and tells a
+// fork meanwhile that a change is in progress.
 #include <dlfcn.h>
 #include <grp.h>
 #include <sys/types.h>
@@ -17,10 +18,11 @@ Fn Next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
-template <typename Result>
-Result Invalidating(Result result) {
-  sysv::compat::InvalidateCredentials();
-  return result;
+// Calls `real` with `args` inside a CredentialChange.
+template <typename Fn, typename... Args>
+int Changing(Fn real, Args... args) {
+  const sysv::compat::CredentialChange change;
+  return real(args...);
 }
 
 }  // namespace
@@ -29,42 +31,42 @@ Result Invalidating(Result result) {
 
 SYSV_EXPORT int setuid(uid_t uid) {
   static auto real = Next<int (*)(uid_t)>("setuid");
-  return Invalidating(real(uid));
+  return Changing(real, uid);
 }
 SYSV_EXPORT int seteuid(uid_t uid) {
   static auto real = Next<int (*)(uid_t)>("seteuid");
-  return Invalidating(real(uid));
+  return Changing(real, uid);
 }
 SYSV_EXPORT int setreuid(uid_t ruid, uid_t euid) {
   static auto real = Next<int (*)(uid_t, uid_t)>("setreuid");
-  return Invalidating(real(ruid, euid));
+  return Changing(real, ruid, euid);
 }
 SYSV_EXPORT int setresuid(uid_t ruid, uid_t euid, uid_t suid) {
   static auto real = Next<int (*)(uid_t, uid_t, uid_t)>("setresuid");
-  return Invalidating(real(ruid, euid, suid));
+  return Changing(real, ruid, euid, suid);
 }
 SYSV_EXPORT int setgid(gid_t gid) {
   static auto real = Next<int (*)(gid_t)>("setgid");
-  return Invalidating(real(gid));
+  return Changing(real, gid);
 }
 SYSV_EXPORT int setegid(gid_t gid) {
   static auto real = Next<int (*)(gid_t)>("setegid");
-  return Invalidating(real(gid));
+  return Changing(real, gid);
 }
 SYSV_EXPORT int setregid(gid_t rgid, gid_t egid) {
   static auto real = Next<int (*)(gid_t, gid_t)>("setregid");
-  return Invalidating(real(rgid, egid));
+  return Changing(real, rgid, egid);
 }
 SYSV_EXPORT int setresgid(gid_t rgid, gid_t egid, gid_t sgid) {
   static auto real = Next<int (*)(gid_t, gid_t, gid_t)>("setresgid");
-  return Invalidating(real(rgid, egid, sgid));
+  return Changing(real, rgid, egid, sgid);
 }
 using GroupCount = sysv::compat::LibcSignature<decltype(::setgroups)>::Param<0>;  // size_t or int
 SYSV_EXPORT int setgroups(GroupCount size, const gid_t* list) {
   static auto real = Next<int (*)(GroupCount, const gid_t*)>("setgroups");
-  return Invalidating(real(size, list));
+  return Changing(real, size, list);
 }
 SYSV_EXPORT int initgroups(const char* user, gid_t group) {
   static auto real = Next<int (*)(const char*, gid_t)>("initgroups");
-  return Invalidating(real(user, group));
+  return Changing(real, user, group);
 }

@@ -700,7 +700,9 @@ void Runtime::ChildAfterFork() {
   // Its grants are inherited, but it must note the sets it uses in a ledger
   // of its own: send every fast path through SemGrantFor once more.
   r.grant_epoch_.fetch_add(1, std::memory_order_acq_rel);
-  InvalidateCredentials();
+  // Its credentials are the parent's (fork copies them): a child whose
+  // first call is served from the mapped tables reads none from the kernel.
+  CarryCredentialsIntoChild(r.pid_);
   // The channel and the ledger are the parent's: a new process registers
   // anew and counts the attachments it inherited in a ledger of its own.
   // It registers now, while the parent waits, if it holds segment
