@@ -656,6 +656,11 @@ void Runtime::AfterFailedExec() {
 
 void Runtime::PrepareFork() {
   Runtime& r = Get();
+  // Read the credentials once here if no call has yet (their system calls
+  // then run once in the parent, not in every child): the child carries
+  // them (ChildAfterFork), so that a client forked to make one call served
+  // from the mapped tables makes no system call of libsysv's for it.
+  (void)CachedCredentials();
   r.mu_.Lock();
   // The kernel's fork attaches the child's copies in the parent's name
   // (shm_atime = now, shm_lpid = the parent) before the child exists, so
