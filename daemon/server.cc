@@ -184,12 +184,16 @@ void Server::OnAcceptable() {
       }
       return;
     }
-    absl::StatusOr<core::Credentials> creds = platform::PeerCredentials(fd->get());
-    if (!creds.ok()) {
-      SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
-      continue;
-    }
+    // The peer's credentials are read here only to name the refused user:
+    // Introduce() reads them (IdentifyPeer) for every admitted client, and
+    // on Linux each read costs six system calls, a /proc file among them,
+    // in the path of every process's first call.
     if (static_cast<int>(connections_.size() + introducing_.size()) >= options_.max_connections) {
+      absl::StatusOr<core::Credentials> creds = platform::PeerCredentials(fd->get());
+      if (!creds.ok()) {
+        SYSV_LOG(kWarning, "dropping a client without credentials: %s", creds.status().ToString());
+        continue;
+      }
       Refuse(*std::move(fd), "the daemon's connection limit is reached", creds->uid);
       continue;
     }
