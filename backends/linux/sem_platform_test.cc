@@ -49,6 +49,19 @@ class SemSetTest : public ::testing::Test {
     for (int i = 0; i < 5000 && set().GetNcnt(semnum) != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_EQ(set().GetNcnt(semnum), n);
   }
+  // A child process queued on semaphore 0 (P), killed and reaped there: its
+  // record stays queued until someone drops it. Returns its pid.
+  pid_t KilledSleeper() {
+    const pid_t doomed = fork();
+    if (doomed == 0) {
+      Op({{0, -1, 0}});
+      _exit(0);
+    }
+    AwaitNcnt(0, 1);
+    kill(doomed, SIGKILL);
+    waitpid(doomed, nullptr, 0);
+    return doomed;
+  }
 
   void* base_ = nullptr;
   size_t size_ = 0;
@@ -204,14 +217,7 @@ TEST_F(SemSetTest, SleeperInAnotherProcessIsWokenAndKilledSleepersAreDropped) {
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   // A sleeper killed while queued never gets its operation applied.
-  const pid_t doomed = fork();
-  if (doomed == 0) {
-    Op({{0, -1, 0}});
-    _exit(0);
-  }
-  AwaitNcnt(0, 1);
-  kill(doomed, SIGKILL);
-  waitpid(doomed, nullptr, 0);
+  KilledSleeper();
   EXPECT_EQ(Op({{0, 1, 0}}), 0);
   EXPECT_EQ(set().GetVal(0), 1) << "the dead sleeper must not have taken it";
 }
@@ -622,14 +628,7 @@ TEST_F(SemSetTest, SleeperKilledWithAnExpiredOrForgedLeaseIsDropped) {
   // dead one's operation is not applied.
   Make(1);
   for (int64_t lease : {int64_t{-1'000'000}, int64_t{3'600'000'000'000}}) {
-    const pid_t doomed = fork();
-    if (doomed == 0) {
-      Op({{0, -1, 0}});
-      _exit(0);
-    }
-    AwaitNcnt(0, 1);
-    kill(doomed, SIGKILL);
-    waitpid(doomed, nullptr, 0);
+    const pid_t doomed = KilledSleeper();
     SemWaiter* w = WaiterOf(base_, doomed);
     ASSERT_NE(w, nullptr);
     w->awake_until.store(Deadline::NowNanos() + lease);
