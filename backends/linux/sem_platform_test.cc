@@ -49,6 +49,19 @@ class SemSetTest : public ::testing::Test {
     for (int i = 0; i < 5000 && set().GetNcnt(semnum) != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_EQ(set().GetNcnt(semnum), n);
   }
+  // A child process queued on semaphore 0 (P), killed and reaped there: its
+  // record stays queued until someone drops it. Returns its pid.
+  pid_t KilledSleeper() {
+    const pid_t doomed = fork();
+    if (doomed == 0) {
+      Op({{0, -1, 0}});
+      _exit(0);
+    }
+    AwaitNcnt(0, 1);
+    kill(doomed, SIGKILL);
+    waitpid(doomed, nullptr, 0);
+    return doomed;
+  }
 
   void* base_ = nullptr;
   size_t size_ = 0;
@@ -204,14 +217,7 @@ TEST_F(SemSetTest, SleeperInAnotherProcessIsWokenAndKilledSleepersAreDropped) {
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   // A sleeper killed while queued never gets its operation applied.
-  const pid_t doomed = fork();
-  if (doomed == 0) {
-    Op({{0, -1, 0}});
-    _exit(0);
-  }
-  AwaitNcnt(0, 1);
-  kill(doomed, SIGKILL);
-  waitpid(doomed, nullptr, 0);
+  KilledSleeper();
   EXPECT_EQ(Op({{0, 1, 0}}), 0);
   EXPECT_EQ(set().GetVal(0), 1) << "the dead sleeper must not have taken it";
 }
@@ -554,6 +560,83 @@ TEST_F(SemSetTest, LockFreeMutexAmongProcessesLosesNoWakeUp) {
   EXPECT_EQ(*counter, kProcesses * kRounds);
   EXPECT_EQ(set().GetVal(0), 1);
   munmap(counter, 4096);
+}
+
+// process_alive calls made through CountingPlatform(), which is the Linux
+// platform otherwise.
+std::atomic<int> g_liveness_questions{0};
+bool CountedPidExists(int32_t pid) {
+  g_liveness_questions.fetch_add(1);
+  return linux_backend::LinuxSemPlatform().process_alive(pid);
+}
+const SemPlatform& CountingPlatform() {
+  static const SemPlatform platform = [] {
+    SemPlatform p = linux_backend::LinuxSemPlatform();
+    p.process_alive = &CountedPidExists;
+    return p;
+  }();
+  return platform;
+}
+
+// The queued waiter record of `pid` in the region at `base`, or nullptr.
+SemWaiter* WaiterOf(void* base, pid_t pid) {
+  auto* header = static_cast<SemRegionHeader*>(base);
+  auto* arena = static_cast<unsigned char*>(base) + header->arena_offset.load();
+  for (uint32_t i = 0; i < header->blocks_in_use_end; ++i) {
+    auto* w = reinterpret_cast<SemWaiter*>(arena + size_t{i} * kSemBlockSize);
+    if (w->block.kind.load() == static_cast<uint32_t>(SemBlockKind::kWaiter) && w->pid == pid &&
+        SemStatusPending(w->status.load())) {
+      return w;
+    }
+  }
+  return nullptr;
+}
+
+TEST_F(SemSetTest, HandOffToAnAwakeSleeperAsksNoLivenessQuestion) {
+  // A sleeper that spins or hands the CPU over holds a lease
+  // (SemWaiter::awake_until): its waker needs no kill(pid, 0) to know it
+  // lives. The sleeper's record is put in that state by hand (a real spin
+  // lasts too short a time to aim at); a trial whose waker was descheduled
+  // past the lease may ask, so one trial in many must not.
+  Make(1);
+  absl::StatusOr<SemSet> counted = SemSet::Open(base_, size_, &CountingPlatform());
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  int quiet_trials = 0;
+  for (int trial = 0; trial < 50 && quiet_trials == 0; ++trial) {
+    std::thread sleeper([&] { EXPECT_EQ(Op({{0, -1, 0}}), 0); });
+    AwaitNcnt(0, 1);
+    SemWaiter* w = WaiterOf(base_, getpid());
+    ASSERT_NE(w, nullptr);
+    // Asleep in its futex by now: mark it awake, with a fresh lease.
+    w->awake_until.store(Deadline::NowNanos() + kSemAwakeLeaseNanos);
+    w->status.store(kSemStatusAwake);
+    const int before = g_liveness_questions.load();
+    std::vector<SemOp> v = {{0, 1, 0}};
+    EXPECT_EQ(counted->Semop(v, me(), Deadline::Infinite()), 0);
+    if (g_liveness_questions.load() == before) ++quiet_trials;
+    // Decided without a wake-up call (it was awake): wake its futex sleep.
+    linux_backend::LinuxSemPlatform().waiter.wake(&w->status, 1);
+    sleeper.join();
+    EXPECT_EQ(set().GetVal(0), 0);
+  }
+  EXPECT_GT(quiet_trials, 0) << "every hand-off to an awake sleeper asked whether it lives";
+}
+
+TEST_F(SemSetTest, SleeperKilledWithAnExpiredOrForgedLeaseIsDropped) {
+  // Past its lease, or with one further ahead than a sleeper ever takes (a
+  // scribble), an awake-looking record's process is asked about, and a
+  // dead one's operation is not applied.
+  Make(1);
+  for (int64_t lease : {int64_t{-1'000'000}, int64_t{3'600'000'000'000}}) {
+    const pid_t doomed = KilledSleeper();
+    SemWaiter* w = WaiterOf(base_, doomed);
+    ASSERT_NE(w, nullptr);
+    w->awake_until.store(Deadline::NowNanos() + lease);
+    w->status.store(kSemStatusAwake);
+    EXPECT_EQ(Op({{0, 1, 0}}), 0);
+    EXPECT_EQ(set().GetVal(0), 1) << "the dead sleeper took it (lease " << lease << " ns)";
+    EXPECT_EQ(Op({{0, -1, 0}}), 0);
+  }
 }
 
 }  // namespace

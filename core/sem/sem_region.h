@@ -217,6 +217,14 @@ inline constexpr uint32_t kSemStatusPending = 0xFFFFFFFFu;
 inline constexpr uint32_t kSemStatusAwake = 0xFFFFFFFEu;
 // Whether a status is still undecided.
 constexpr bool SemStatusPending(uint32_t status) { return status >= kSemStatusAwake; }
+// The longest lease an awake sleeper takes (SemWaiter::awake_until): a
+// waker believes a sleeper alive without asking the operating system for at
+// most this long after the sleeper last looked at its status, so an
+// operation of a process killed while it spun can still complete within
+// this long of its death (the kernel has the same window, shorter: a waker
+// that takes the lock before the killed sleeper has unlinked itself
+// completes its operation). Matches the spin's own bound (core/sem/sem_set.cc).
+inline constexpr int64_t kSemAwakeLeaseNanos = 100'000;
 
 // struct sembuf as the ABI lays it out.
 struct SemOp {
@@ -243,9 +251,20 @@ struct SemWaiter {
   // the process that decides it (SemSet::Locked::Wake()) to learn where
   // the partner it will wait for next runs; any value only tunes a spin.
   uint16_t cpu;
+  // While `status` is kSemStatusAwake: the CLOCK_MONOTONIC nanoseconds
+  // until which the sleeper is sure to look at its status by itself (it
+  // renews this while it spins or hands the CPU over). Until then, and if
+  // no further ahead than kSemAwakeLeaseNanos (a scribble may say more),
+  // the process that decides it takes it as alive without a system call
+  // (SemSet::Locked::TryWaiter()); otherwise it asks (process_alive). Only
+  // the decision's cost depends on it. Written by the sleeper without the
+  // lock: atomic.
+  std::atomic<int64_t> awake_until;
   // SemOp sops[nsops] follow.
 };
-static_assert(sizeof(SemWaiter) == 48);
+static_assert(sizeof(SemWaiter) == 56);
+static_assert(offsetof(SemWaiter, awake_until) == 48);
+static_assert(std::atomic<int64_t>::is_always_lock_free);
 
 // The SEM_UNDO adjustments (semadj) of one process for this set. Followed
 // by nsems int16s.

@@ -46,6 +46,12 @@ constexpr int kSemHandOverYields = 4;
 // The most a spin lasts, whatever the count.
 constexpr int64_t kSemSpinMicros = 100;
 
+// The end of an awake sleeper's lease (SemWaiter::awake_until) taken now:
+// no later than its spin ends, nor than kSemAwakeLeaseNanos from now.
+int64_t LeaseEnd(Deadline spin_end) {
+  return std::min(spin_end.monotonic_nanos(), Deadline::NowNanos() + kSemAwakeLeaseNanos);
+}
+
 }  // namespace
 
 // The lock held on a set, with the work to do once it is dropped. Every
@@ -552,7 +558,7 @@ class SemSet::Locked {
       w->blocking = blocking;
       return 1;
     }
-    if (!set_.platform_->process_alive(w->pid)) {
+    if (!LeaseHolds(w) && !set_.platform_->process_alive(w->pid)) {
       UnlinkQueue(w);
       FreeRecord(index);
       return 1;
@@ -563,6 +569,17 @@ class SemSet::Locked {
     Commit(w->pid, undo != nullptr ? w->undo_block : kNoBlock, index, kSemClearNoUndo, 0, 0);
     UnlinkQueue(w);
     return 0;
+  }
+
+  // Whether `w`'s sleeper is awake and within its lease (SemWaiter::
+  // awake_until): then it is alive, and asking the operating system (a
+  // kill(pid, 0) per hand-off, as many system calls as the kernel's whole
+  // semop) is not needed. A clock read (the vDSO's) is all it costs.
+  bool LeaseHolds(const SemWaiter* w) const {
+    if (w->status.load(std::memory_order_relaxed) != kSemStatusAwake) return false;
+    const int64_t until = w->awake_until.load(std::memory_order_relaxed);
+    const int64_t now = Deadline::NowNanos();
+    return now < until && until - now <= kSemAwakeLeaseNanos;
   }
 
   // check_restart()
@@ -905,6 +922,7 @@ int SemSet::Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& ca
   w->alter = alter ? 1 : 0;
   w->dupsop = dupsop ? 1 : 0;
   w->cpu = 0;  // Semop() publishes its sleeper's
+  w->awake_until.store(0, std::memory_order_relaxed);  // and its lease
   w->queue = static_cast<uint32_t>(SemQueueId::kNone);
   std::copy(sops.begin(), sops.end(), locked.Sops(w));
   SemRegionHeader& h = locked.header();
@@ -962,15 +980,20 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   const bool behind_others = locked->header().queued.load(std::memory_order_relaxed) > 1;
   const int spins = behind_others ? 0 : hand_over ? kSemHandOverYields : kSemSpinIterations;
   for (;;) {
-    locked->Unlock();
     // Bounded in time too: a yield on a busy machine may give the CPU away
     // for milliseconds, and the spin must stay short (it is still a window
     // in which a handler installed behind libsysv's back goes unseen).
     const Deadline spin_end = hand_over ? Deadline::Infinite() : Deadline::After(absl::Microseconds(kSemSpinMicros));
+    // The lease (SemWaiter::awake_until), taken under the lock before the
+    // first waker can see the record: the spin's end, or for a hand-over
+    // renewed at every yield; none when it sleeps at once.
+    if (spins > 0) w->awake_until.store(LeaseEnd(spin_end), std::memory_order_relaxed);
+    locked->Unlock();
     for (int spin = 0; spin < spins; ++spin) {
       if (!SemStatusPending(w->status.load(std::memory_order_acquire))) break;
       if (hand_over) {
         platform_->yield();
+        w->awake_until.store(LeaseEnd(spin_end), std::memory_order_relaxed);
         continue;
       }
       CpuRelax();

@@ -27,9 +27,14 @@
 //     wait-for-zero operations; per set, complex ones (and, while a complex
 //     one is queued, every alter operation: merge_queues()). See
 //     core/sem/sem_region.h for how a queue is stored.
-//   - A sleeper whose process died is never completed: the waker checks the
-//     process is alive before applying its operation, and the daemon removes
-//     a dead process's records when it learns of the death.
+//   - A sleeper whose process died is not completed: the waker checks the
+//     process is alive before applying its operation (kill(pid, 0)), unless
+//     the sleeper is awake within its lease (SemWaiter::awake_until, at most
+//     kSemAwakeLeaseNanos), and the daemon removes a dead process's records
+//     when it learns of the death. So an operation of a process killed while
+//     it spun may complete up to that long after its death; the kernel's
+//     window (a waker taking the lock before the killed sleeper unlinks
+//     itself) is shorter.
 //
 // Locking: every function takes the region's lock (core/shared_mutex.h)
 // itself and releases it before returning; none may be called with it held.
