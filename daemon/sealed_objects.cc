@@ -87,6 +87,10 @@ absl::StatusOr<SealedObjects::ObjectFd> SealedObjects::Create(absl::string_view 
     // (a writer cutting it) comes back, for this object.
     SYSV_LOG(kWarning, "%s is a region file: no sealed region (%s)", key, kept.ToString());
   }
+  // A file a crash left between create and record is stale: replace it.
+  // Only here: a sealed object has no file, so its create does no file
+  // system work at all (and a daemon's start removes every leftover).
+  (void)platform::UnlinkRegionFile(dir_fd, name);
   absl::StatusOr<backend::UniqueFd> file = platform::CreateRegionFile(dir_fd, name, bytes, 0600);
   if (!file.ok()) return file.status();
   object.file = *std::move(file);

@@ -59,14 +59,18 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
 
 absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_t ctime) {
   const std::string name = backend::SegmentFileName(index, seq);
-  (void)platform::UnlinkRegionFile(sem_dir_fd_, name);  // a crash's leftover
   const size_t size = core::SemSet::RegionSize(nsems);
   absl::StatusOr<SealedObjects::ObjectFd> fd = sealed_->Create(SealedObjects::kSets, sem_dir_fd_, name, size);
   if (!fd.ok()) return fd.status();
   // Formatting writes through the mapping; on a full file system a write to
-  // an unallocated page is SIGBUS, which would kill the daemon. Allocating
-  // first turns that into semget's ENOMEM ("not enough memory").
-  if (const int err = platform::AllocateFileSpace(fd->fd, static_cast<off_t>(size)); err != 0) {
+  // an unallocated page of a region file is SIGBUS, which would kill the
+  // daemon. Allocating first turns that into semget's ENOMEM ("not enough
+  // memory"). A sealed region needs none of it: a memfd lives on the
+  // kernel's internal shmem mount, which has no size (fstatfs: f_blocks 0),
+  // so its pages are charged to memory as the kernel's own sets are, and
+  // allocating all 270 KiB of a set's mostly unused arena was the largest
+  // part of a semget (issue #14's profile).
+  if (const int err = fd->file ? platform::AllocateFileSpace(fd->fd, static_cast<off_t>(size)) : 0; err != 0) {
     RemoveRegion(name);
     return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                              absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));
