@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -41,6 +42,18 @@ absl::Status SealedObjects::UseKeeper(std::string keeper_path) {
   SYSV_LOG(kInfo, "segments and semaphore sets are sealed regions (fd keeper at %s; %u kept from before)",
            keeper_path_, static_cast<uint32_t>(sealed_.size()));
   return absl::OkStatus();
+}
+
+bool SealedObjects::OnKeeperReadable() {
+  if (!keeper_) return false;
+  absl::Status status = keeper_->ReadAnswers(platform::FdKeeper::kMaxUnanswered);
+  for (const auto& [key, err] : keeper_->TakeRefused()) {
+    // The object stays (the client has its id), sealed, and the daemon
+    // holds it; only a daemon killed before it is removed loses it.
+    SYSV_LOG(kError, "the fd keeper refused %s (%s): it lives only as long as this daemon", key,
+             std::strerror(err));
+  }
+  return status.ok() && !platform::PeerGone(keeper_->fd());
 }
 
 void SealedObjects::OnKeeperGone() {
