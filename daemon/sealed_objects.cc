@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -41,6 +42,18 @@ absl::Status SealedObjects::UseKeeper(std::string keeper_path) {
   SYSV_LOG(kInfo, "segments and semaphore sets are sealed regions (fd keeper at %s; %u kept from before)",
            keeper_path_, static_cast<uint32_t>(sealed_.size()));
   return absl::OkStatus();
+}
+
+bool SealedObjects::OnKeeperReadable() {
+  if (!keeper_) return false;
+  absl::Status status = keeper_->ReadAnswers(platform::FdKeeper::kMaxUnanswered);
+  for (const auto& [key, err] : keeper_->TakeRefused()) {
+    // The object stays (the client has its id), sealed, and the daemon
+    // holds it; only a daemon killed before it is removed loses it.
+    SYSV_LOG(kError, "the fd keeper refused %s (%s): it lives only as long as this daemon", key,
+             std::strerror(err));
+  }
+  return status.ok() && !platform::PeerGone(keeper_->fd());
 }
 
 void SealedObjects::OnKeeperGone() {
@@ -87,6 +100,10 @@ absl::StatusOr<SealedObjects::ObjectFd> SealedObjects::Create(absl::string_view 
     // (a writer cutting it) comes back, for this object.
     SYSV_LOG(kWarning, "%s is a region file: no sealed region (%s)", key, kept.ToString());
   }
+  // A file a crash left between create and record is stale: replace it.
+  // Only here: a sealed object has no file, so its create does no file
+  // system work at all (and a daemon's start removes every leftover).
+  (void)platform::UnlinkRegionFile(dir_fd, name);
   absl::StatusOr<backend::UniqueFd> file = platform::CreateRegionFile(dir_fd, name, bytes, 0600);
   if (!file.ok()) return file.status();
   object.file = *std::move(file);

@@ -39,6 +39,10 @@ class SealedObjects {
   // The keeper connection to watch (readable or hung up when the keeper is
   // gone), or -1.
   int keeper_fd() const { return keeper_ ? keeper_->fd() : -1; }
+  // The keeper's connection is readable: reads its answers, logging any
+  // object it refused to hold. Whether the keeper is still there (false: it
+  // is gone; call OnKeeperGone).
+  bool OnKeeperReadable();
   // The keeper went away: starts another and hands it every sealed object
   // (what the daemon holds is all there is). Without a keeper, new objects
   // are region files, and the sealed ones die with the daemon.
@@ -52,9 +56,10 @@ class SealedObjects {
     backend::UniqueFd file;
   };
   // The one place an object's file is made, `bytes` zeros: a sealed region
-  // for object `name` of `kind`, given to the keeper; where there is no
-  // keeper or the region cannot be made or kept, a region file `name` in
-  // `dir_fd` (mode 0600). Results: the descriptor; the errno of
+  // for object `name` of `kind`, given to the keeper (sent, not awaited:
+  // platform::FdKeeper::Put); where there is no keeper or the region cannot
+  // be made or sent, a region file `name` in `dir_fd` (mode 0600, replacing
+  // a stale one). Results: the descriptor; the errno of
   // platform::CreateRegionFile.
   absl::StatusOr<ObjectFd> Create(absl::string_view kind, int dir_fd, const std::string& name, uint64_t bytes);
   // The daemon's read-write descriptor of object `name` of `kind`: its

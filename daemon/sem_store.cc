@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,40 +61,64 @@ absl::StatusOr<SemStore::Cache::Mapping*> SemStore::Map(int32_t index, const Rec
 
 absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_t ctime) {
   const std::string name = backend::SegmentFileName(index, seq);
-  (void)platform::UnlinkRegionFile(sem_dir_fd_, name);  // a crash's leftover
   const size_t size = core::SemSet::RegionSize(nsems);
   absl::StatusOr<SealedObjects::ObjectFd> fd = sealed_->Create(SealedObjects::kSets, sem_dir_fd_, name, size);
   if (!fd.ok()) return fd.status();
-  // Formatting writes through the mapping; on a full file system a write to
-  // an unallocated page is SIGBUS, which would kill the daemon. Allocating
-  // first turns that into semget's ENOMEM ("not enough memory").
-  if (const int err = platform::AllocateFileSpace(fd->fd, static_cast<off_t>(size)); err != 0) {
+  // The daemon and clients write a region file through mappings; on a full
+  // file system a write to an unallocated page is SIGBUS, which would kill
+  // the daemon. Allocating first turns that into semget's ENOMEM ("not
+  // enough memory"). A sealed region needs none of it: a memfd lives on the
+  // kernel's internal shmem mount, which has no size (fstatfs: f_blocks 0),
+  // so its pages are charged to memory as the kernel's own sets are, and
+  // allocating all 270 KiB of a set's mostly unused arena was the largest
+  // part of a semget (issue #14's profile).
+  if (const int err = fd->file ? platform::AllocateFileSpace(fd->fd, static_cast<off_t>(size)) : 0; err != 0) {
     RemoveRegion(name);
     return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                              absl::StrCat("cannot allocate semaphore region ", name, ": ", std::strerror(err)));
   }
-  absl::StatusOr<platform::MappedRegion> plain = platform::MappedRegion::Map(fd->fd, size, true);
-  absl::StatusOr<backend::GuardedMapping> map =
-      plain.ok() ? backend::GuardedMapping::Guard(*std::move(plain)) : plain.status();
-  if (!map.ok()) {
+  // Written, not mapped: mapping, faulting in and unmapping (at IPC_RMID)
+  // each new set was a third of the daemon's time per create and remove
+  // (issue #14's profile). The daemon maps a set when it first uses it.
+  if (absl::Status written = WriteNewRegion(fd->fd, nsems, ctime); !written.ok()) {
     RemoveRegion(name);
-    SYSV_LOG(kError, "cannot map new semaphore set %d.%u: %s", index, seq, map.status().ToString());
-    return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map semaphore region ", name, ": ", map.status().message()));
+    SYSV_LOG(kError, "cannot write new semaphore set %d.%u: %s", index, seq, written.ToString());
+    return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot write semaphore region ", name, ": ", written.message()));
   }
-  absl::StatusOr<core::SemSet> set =
-      core::SemSet::Format(map->data(), map->size(), nsems, ctime, &platform::DaemonSemPlatform());
-  if (!set.ok()) {
-    RemoveRegion(name);
-    return set.status();
+  live_[index] = Record{seq, Layout{nsems, ctime}, /*used=*/false};
+  return absl::OkStatus();
+}
+
+absl::Status SemStore::WriteNewRegion(int fd, int32_t nsems, int64_t ctime) {
+  const size_t bytes = core::SemSet::FormattedBytes(nsems);
+  // Aligned as a mapping is (the header's lock is alignas(64)).
+  constexpr std::align_val_t kAlign{64};
+  struct Free {
+    void operator()(void* p) const { ::operator delete(p, kAlign); }
+  };
+  std::unique_ptr<void, Free> buffer(::operator new(bytes, kAlign));
+  std::memset(buffer.get(), 0, bytes);
+  if (absl::Status status = core::SemSet::FormatHeader(buffer.get(), nsems, ctime, &platform::DaemonSemPlatform());
+      !status.ok()) {
+    return status;
   }
-  set->BindToOwner();  // as in Map()
-  maps_.Insert(index, Cache::Mapping{*std::move(map), *set});
-  live_[index] = Record{seq, Layout{nsems, ctime}};
+  const auto* data = static_cast<const unsigned char*>(buffer.get());
+  for (size_t done = 0; done < bytes;) {
+    const ssize_t n = pwrite(fd, data + done, bytes - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return core::ErrnoStatus(n < 0 ? errno : EIO, "write a semaphore region");
+    done += static_cast<size_t>(n);
+  }
   return absl::OkStatus();
 }
 
 void SemStore::Destroy(int32_t index, uint32_t seq) {
-  if (core::SemSet* set = Find(index, seq)) set->Remove();
+  // A set nobody used since its create (never mapped by the daemon, its
+  // region given to no client) has no sleeper to wake and no mapping to mark
+  // removed: its region just goes, unmapped.
+  auto live = live_.find(index);
+  const bool used = live != live_.end() && live->second.seq == seq && live->second.used;
+  if (core::SemSet* set = used ? Find(index, seq) : nullptr) set->Remove();
   maps_.Erase(index);
   live_.erase(index);
   RemoveRegion(backend::SegmentFileName(index, seq));
@@ -128,6 +154,7 @@ core::SemSet* SemStore::Find(int32_t index, uint32_t seq) {
     mapping = nullptr;
   }
   if (mapping == nullptr) {
+    live->second.used = true;
     absl::StatusOr<Cache::Mapping*> mapped = Map(index, live->second, /*upgrade=*/false, /*repair=*/faulted);
     if (!mapped.ok()) {
       SYSV_LOG(kError, "cannot map semaphore set %d.%u: %s", index, seq, mapped.status().ToString());
@@ -158,6 +185,7 @@ void SemStore::ForEach(const std::function<void(int32_t index, uint32_t seq, cor
 absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_t seq, bool writable) {
   auto live = live_.find(index);
   if (live == live_.end() || live->second.seq != seq) return core::ErrnoStatus(EIDRM, "no such set");
+  live->second.used = true;
   // Mapped (Find) or not, the file may have been cut short since the
   // daemon last looked: Map() restores it, and formats what is left again.
   const std::string name = backend::SegmentFileName(index, seq);
@@ -180,7 +208,7 @@ absl::StatusOr<backend::UniqueFd> SemStore::OpenForClient(int32_t index, uint32_
 
 void SemStore::Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live) {
   const auto recover = [&](int32_t index, uint32_t seq) {
-    const Record record{seq, *live(index, seq)};
+    const Record record{seq, *live(index, seq), /*used=*/true};
     absl::StatusOr<Cache::Mapping*> mapped = Map(index, record, /*upgrade=*/true, /*repair=*/false);
     if (!mapped.ok()) return mapped.status();
     live_[index] = record;

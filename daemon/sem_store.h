@@ -101,7 +101,14 @@ class SemStore : public core::SemRegistry::Backing {
   struct Record {
     uint32_t seq = 0;
     Layout layout;
+    // Whether the daemon has mapped the set or given a client its region
+    // since it was made (a set never used needs no removal mark).
+    bool used = false;
   };
+
+  // Writes a new set's header and slots (SemSet::FormatHeader) into its
+  // region `fd`, whose arena is zeros. Results: OK; the errno of pwrite.
+  static absl::Status WriteNewRegion(int fd, int32_t nsems, int64_t ctime);
 
   // Maps and validates set `index`'s region and caches the mapping.
   // `upgrade`: first bring a region of an older layout up to date (daemon

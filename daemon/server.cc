@@ -503,9 +503,9 @@ absl::Status Server::WatchKeeper() {
   const int fd = sealed_.keeper_fd();
   if (fd < 0) return absl::OkStatus();
   return loop_.Watch(fd, [this, fd] {
-    // The keeper never speaks unasked, but the loop may report the answer
-    // to a request already read: only an end of stream means it is gone.
-    if (!platform::PeerGone(fd)) return;
+    // The keeper speaks only to answer (Puts and Drops are not awaited):
+    // read the answers; only an end of stream means it is gone.
+    if (sealed_.OnKeeperReadable()) return;
     loop_.Unwatch(fd);
     sealed_.OnKeeperGone();
     if (absl::Status status = WatchKeeper(); !status.ok()) {

@@ -29,10 +29,11 @@ namespace sysv::daemon {
 
 absl::Status ShmStore::Create(int32_t index, uint32_t seq, uint64_t bytes) {
   const std::string name = backend::SegmentFileName(index, seq);
-  // A file left by a crash between create and record is stale: replace it.
+  // Without the driver, SealedObjects::Create replaces a stale file.
+  if (driver_ == nullptr) return CreateSegmentFile(name, bytes);
+  // A marker left by a crash between create and record is stale: replace it.
   RemoveDriverObject(name);
   (void)platform::UnlinkRegionFile(shm_dir_fd_, name);
-  if (driver_ == nullptr) return CreateSegmentFile(name, bytes);
   // The daemon admits SHM_HUGETLB and SHM_NORESERVE as the kernel would;
   // the driver's object is plain shmem either way (its notes say why).
   absl::StatusOr<platform::SecurityDriver::Created> created =

@@ -70,7 +70,7 @@ bool SendWithFd(int sock, const void* bytes, size_t len, int fd) {
 // One message and the descriptor it carried (invalid if none). Returns the
 // length, 0 at end of stream, -1 with errno on error. `truncated` is set
 // when a descriptor was sent but could not be received (EMFILE).
-ssize_t ReceiveWithFd(int sock, char* buffer, size_t len, UniqueFd* fd, bool* truncated) {
+ssize_t ReceiveWithFd(int sock, char* buffer, size_t len, UniqueFd* fd, bool* truncated, int flags = 0) {
   struct iovec iov = {buffer, len};
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   struct msghdr msg {};
@@ -80,7 +80,7 @@ ssize_t ReceiveWithFd(int sock, char* buffer, size_t len, UniqueFd* fd, bool* tr
   msg.msg_controllen = sizeof(control);
   ssize_t got;
   do {
-    got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
   } while (got < 0 && errno == EINTR);
   if (got < 0) return got;
   *truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
@@ -166,13 +166,17 @@ void RaiseDescriptorLimit() {
   }
 }
 
-// Answers one request from the daemon on `peer`. False when the daemon is
-// gone (end of stream or an error).
-bool Serve(int peer, absl::flat_hash_map<std::string, UniqueFd>& held) {
+// Answers one request from the daemon on `peer` (with MSG_DONTWAIT in
+// `flags`, only one already queued). False when there was none: the daemon
+// is gone (end of stream or an error) or, without waiting, has sent no
+// more. An answer that cannot be sent is no reason to stop: a daemon killed
+// after sending still has its queued requests served, and the next receive
+// tells whether it is gone.
+bool Serve(int peer, absl::flat_hash_map<std::string, UniqueFd>& held, int flags) {
   char buffer[kMaxMessage + 1];
   UniqueFd fd;
   bool truncated = false;
-  const ssize_t got = ReceiveWithFd(peer, buffer, sizeof(buffer), &fd, &truncated);
+  const ssize_t got = ReceiveWithFd(peer, buffer, sizeof(buffer), &fd, &truncated, flags);
   if (got <= 0) return false;
   const std::string name(buffer + 1, static_cast<size_t>(got) - 1);
   int32_t answer = 0;
@@ -192,14 +196,16 @@ bool Serve(int peer, absl::flat_hash_map<std::string, UniqueFd>& held) {
     case kList: {
       for (const auto& [held_name, held_fd] : held) {
         const std::string message = std::string(1, kFile) + held_name;
-        if (!SendWithFd(peer, message.data(), message.size(), held_fd.get())) return false;
+        if (!SendWithFd(peer, message.data(), message.size(), held_fd.get())) return true;
       }
-      return SendWithFd(peer, &kEnd, 1, -1);
+      (void)SendWithFd(peer, &kEnd, 1, -1);
+      return true;
     }
     default:
       answer = EINVAL;
   }
-  return SendWithFd(peer, &answer, sizeof(answer), -1);
+  (void)SendWithFd(peer, &answer, sizeof(answer), -1);
+  return true;
 }
 
 }  // namespace
@@ -217,27 +223,44 @@ absl::StatusOr<FdKeeper> FdKeeper::ConnectOrStart(const std::string& socket_path
   return FdKeeper(*std::move(connected));
 }
 
-absl::Status FdKeeper::Request(char op, absl::string_view name, int fd) {
+absl::Status FdKeeper::Send(char op, absl::string_view name, int fd) {
   if (name.size() > kMaxName) return core::ErrnoStatus(ENAMETOOLONG, "fd keeper name");
+  // The daemon's event loop reads answers as they come; only a full window
+  // waits here.
+  if (unanswered_.size() >= kMaxUnanswered) {
+    if (absl::Status status = ReadAnswers(kMaxUnanswered - 1); !status.ok()) return status;
+  }
   const std::string message = std::string(1, op) + std::string(name);
   if (!SendWithFd(fd_.get(), message.data(), message.size(), fd)) {
     return core::ErrnoStatus(errno != 0 ? errno : EPIPE, "send to the fd keeper");
   }
-  int32_t answer = 0;
-  ssize_t got;
-  do {
-    got = recv(fd_.get(), &answer, sizeof(answer), 0);
-  } while (got < 0 && errno == EINTR);
-  if (got != sizeof(answer)) return core::ErrnoStatus(got < 0 ? errno : ECONNRESET, "fd keeper answer");
-  if (answer != 0) return core::ErrnoStatus(answer, absl::StrCat("the fd keeper refused ", name));
+  unanswered_.emplace_back(op, std::string(name));
   return absl::OkStatus();
 }
 
-absl::Status FdKeeper::Put(absl::string_view name, int fd) { return Request(kPut, name, fd); }
+absl::Status FdKeeper::ReadAnswers(size_t unanswered) {
+  while (!unanswered_.empty()) {
+    const bool wait = unanswered_.size() > unanswered;
+    int32_t answer = 0;
+    ssize_t got;
+    do {
+      got = recv(fd_.get(), &answer, sizeof(answer), wait ? 0 : MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return absl::OkStatus();
+    if (got != sizeof(answer)) return core::ErrnoStatus(got < 0 ? errno : ECONNRESET, "fd keeper answer");
+    auto [op, name] = std::move(unanswered_.front());
+    unanswered_.pop_front();
+    if (answer != 0 && op == kPut) refused_.emplace_back(std::move(name), answer);
+  }
+  return absl::OkStatus();
+}
 
-absl::Status FdKeeper::Drop(absl::string_view name) { return Request(kDrop, name, -1); }
+absl::Status FdKeeper::Put(absl::string_view name, int fd) { return Send(kPut, name, fd); }
+
+absl::Status FdKeeper::Drop(absl::string_view name) { return Send(kDrop, name, -1); }
 
 absl::StatusOr<std::vector<std::pair<std::string, UniqueFd>>> FdKeeper::List() {
+  if (absl::Status status = ReadAnswers(0); !status.ok()) return status;
   if (!SendWithFd(fd_.get(), &kList, 1, -1)) return core::ErrnoStatus(errno != 0 ? errno : EPIPE, "fd keeper list");
   std::vector<std::pair<std::string, UniqueFd>> files;
   for (;;) {
@@ -277,14 +300,20 @@ int RunFdKeeper(int listen_fd) {
     if (fds[0].revents & POLLIN) {
       UniqueFd accepted(accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
       // The latest daemon wins: its predecessor is dead or on its way out
-      // (the namespace lock lets one daemon serve at a time).
+      // (the namespace lock lets one daemon serve at a time). What it sent
+      // before is served first: it did not wait for answers, so its last
+      // Puts (objects it created and answered for) may still be queued.
       if (accepted && PeerUid(accepted.get()) == static_cast<int64_t>(geteuid())) {
+        if (peer) {
+          while (Serve(peer.get(), held, MSG_DONTWAIT)) {
+          }
+        }
         peer = std::move(accepted);
         continue;
       }
     }
     if (fds[0].revents & (POLLERR | POLLNVAL)) return 1;
-    if (peer && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !Serve(peer.get(), held)) {
+    if (peer && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !Serve(peer.get(), held, 0)) {
       peer.reset();
       if (held.empty()) return 0;
       alone_since = absl::Now();

@@ -18,10 +18,20 @@
 //     keeper together, the objects it held are gone.
 //   - Each request is answered (the errno, 0 for done), so a descriptor the
 //     keeper could not take (its RLIMIT_NOFILE, which it raises to the hard
-//     limit) is the daemon's error, not a silent loss.
+//     limit) is reported to the daemon (TakeRefused), not a silent loss.
+//   - Put and Drop do not wait for their answer (a create used to cost a
+//     second process hop): the daemon reads answers as they come
+//     (ReadAnswers, from its event loop) and waits only when kMaxUnanswered
+//     are out. A Put is nonetheless kept from the moment it returns: the
+//     request and its descriptor are then in the keeper's socket, where the
+//     kernel holds the file even if the daemon is killed at once, and the
+//     keeper serves every request queued by a connection before it takes
+//     the next daemon's (RunFdKeeper).
 #ifndef SYSV_BACKENDS_LINUX_FD_KEEPER_H_
 #define SYSV_BACKENDS_LINUX_FD_KEEPER_H_
 
+#include <cstddef>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,14 +60,31 @@ class FdKeeper {
   // socket, bind, fork or connect; EPERM when the peer is another user.
   static absl::StatusOr<FdKeeper> ConnectOrStart(const std::string& socket_path);
 
+  // Requests sent and not yet answered, at most (Put and Drop wait for
+  // answers beyond it). Far below what the two sockets' buffers hold, so
+  // neither side ever blocks sending while the other does.
+  static constexpr size_t kMaxUnanswered = 64;
+
   // Gives the keeper `fd` to hold under `name` (replacing any it held under
-  // that name). Results: OK; EPIPE/ECONNRESET (the keeper is gone); the
-  // keeper's errno (EMFILE: it cannot hold more).
+  // that name), without waiting for its answer (notes above). Results: OK
+  // (sent: the keeper gets it even if the daemon dies now); EPIPE/
+  // ECONNRESET (the keeper is gone); ETOOMANYREFS (too many descriptors in
+  // flight); the errno of a read answer. A refusal (EMFILE: the keeper
+  // cannot hold more) comes later, through TakeRefused.
   absl::Status Put(absl::string_view name, int fd);
-  // The keeper closes what it holds under `name` (OK if nothing).
+  // The keeper closes what it holds under `name` (OK if nothing); no wait,
+  // as for Put.
   absl::Status Drop(absl::string_view name);
-  // Everything the keeper holds, as new descriptors (it keeps its own).
+  // Everything the keeper holds, as new descriptors (it keeps its own),
+  // once every request before is answered.
   absl::StatusOr<std::vector<std::pair<std::string, backend::UniqueFd>>> List();
+  // Reads answers that have come, without blocking while at most
+  // `unanswered` requests are still out. Results: OK; the errno of recv
+  // (ECONNRESET: the keeper is gone).
+  absl::Status ReadAnswers(size_t unanswered);
+  // The names whose Put the keeper answered with an error, and the errno,
+  // since the last call.
+  std::vector<std::pair<std::string, int>> TakeRefused() { return std::exchange(refused_, {}); }
 
   // Readable (or hung up) when the keeper went away: the daemon watches it
   // to start a new one and hand it what it holds.
@@ -65,9 +92,13 @@ class FdKeeper {
 
  private:
   explicit FdKeeper(backend::UniqueFd fd) : fd_(std::move(fd)) {}
-  absl::Status Request(char op, absl::string_view name, int fd);
+  absl::Status Send(char op, absl::string_view name, int fd);
 
   backend::UniqueFd fd_;
+  // The requests sent and not answered, oldest first: their operation and
+  // name (the keeper answers in order).
+  std::deque<std::pair<char, std::string>> unanswered_;
+  std::vector<std::pair<std::string, int>> refused_;
 };
 
 // Whether the peer of connected socket `fd` has closed it (end of stream or
@@ -75,7 +106,9 @@ class FdKeeper {
 bool PeerGone(int fd);
 
 // The keeper's main: serves the listening socket `listen_fd` until it exits
-// (notes above). Returns the exit status.
+// (notes above). A daemon that connects is served only once every request
+// the previous one left queued is (its Puts are objects it already
+// created). Returns the exit status.
 int RunFdKeeper(int listen_fd);
 
 }  // namespace sysv::linux_backend

@@ -798,11 +798,19 @@ size_t SemSet::RegionSize(int32_t nsems) {
          size_t{ArenaBlocksFor(nsems)} * kSemBlockSize;
 }
 
+size_t SemSet::FormattedBytes(int32_t nsems) { return kHeaderBytes + sizeof(SemSlot) * static_cast<size_t>(nsems); }
+
 absl::StatusOr<SemSet> SemSet::Format(void* base, size_t len, int32_t nsems, int64_t ctime,
                                       const SemPlatform* platform) {
   if (nsems <= 0 || nsems > 32000 || len < RegionSize(nsems)) {
     return ErrnoStatus(EINVAL, absl::StrFormat("a region of %u bytes cannot hold %d semaphores", len, nsems));
   }
+  if (absl::Status status = FormatHeader(base, nsems, ctime, platform); !status.ok()) return status;
+  return Open(base, len, platform);
+}
+
+absl::Status SemSet::FormatHeader(void* base, int32_t nsems, int64_t ctime, const SemPlatform* platform) {
+  if (nsems <= 0 || nsems > 32000) return ErrnoStatus(EINVAL, absl::StrFormat("%d semaphores", nsems));
   auto* header = new (base) SemRegionHeader();
   auto* slots = reinterpret_cast<SemSlot*>(static_cast<unsigned char*>(base) + kHeaderBytes);
   for (int32_t i = 0; i < nsems; ++i) new (&slots[i]) SemSlot();
@@ -818,7 +826,7 @@ absl::StatusOr<SemSet> SemSet::Format(void* base, size_t len, int32_t nsems, int
   header->redo.clear_undo = kSemClearNoUndo;
   platform->mutex.init(header->lock);
   header->magic.store(SemRegionHeader::kMagic, std::memory_order_release);
-  return Open(base, len, platform);
+  return absl::OkStatus();
 }
 
 namespace {

@@ -117,6 +117,14 @@ class SemSet {
   // Formats a new region: every value 0, sem_ctime = `ctime`.
   static absl::StatusOr<SemSet> Format(void* base, size_t len, int32_t nsems, int64_t ctime,
                                        const SemPlatform* platform);
+  // The first bytes of a region of `nsems` semaphores that Format writes
+  // (header and slots); the rest, the arena, is zeros in a new region.
+  static size_t FormattedBytes(int32_t nsems);
+  // Writes what Format writes, into `base`, FormattedBytes(nsems) bytes of
+  // zeros aligned as a region is: a new set's region written to its file
+  // without mapping it (the daemon's create maps nothing). Results: OK;
+  // EINVAL (nsems outside [1, 32000]).
+  static absl::Status FormatHeader(void* base, int32_t nsems, int64_t ctime, const SemPlatform* platform);
   // Validates an existing region's geometry against `len`.
   static absl::StatusOr<SemSet> Open(void* base, size_t len, const SemPlatform* platform);
   // Whether the header still says what Format() wrote for a region of `len`
