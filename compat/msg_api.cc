@@ -438,7 +438,6 @@ extern "C" int sysv_msgget(key_t key, int msgflg) {
   auto reply = runtime.Call<wire::Op::kMsgGet>(request);
   if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
   if (reply->status.error != 0) return sysv::compat::FailWithErrno(reply->status.error);
-  sysv::compat::NoteGot(sysv::core::IpcKind::kMsg, key, reply->id);
   return reply->id;
 }
 

@@ -498,7 +498,6 @@ extern "C" int sysv_semget(key_t key, int nsems, int semflg) {
   auto reply = runtime.Call<wire::Op::kSemGet>(request);
   if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  sysv::compat::NoteGot(sysv::core::IpcKind::kSem, key, reply->id);
   return reply->id;
 }
 
