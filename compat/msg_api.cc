@@ -391,6 +391,16 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
   if (cmd == IPC_STAT) {
     if (const int result = LocalStat(msqid, buf); result != kAskDaemon) return result;
   }
+  // MSG_STAT and MSG_STAT_ANY: an unused index and a reader without
+  // permission are refused from the table; the fields need the queue's
+  // region, which this thread has mapped only for queues it uses.
+  if (cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
+    auto found = TryLocalStatLookup(Runtime::Get().PublishedMsgTable(), msqid, cmd, MSG_STAT);
+    if (!found.ok()) return FailWithStatus(found.status());
+    if (found->has_value()) {
+      if (const int result = LocalStat(**found, buf); result != kAskDaemon) return result == 0 ? **found : result;
+    }
+  }
   // IPC_INFO: the limits and the highest index, as the daemon published them.
   if (std::optional<core::MsgCtlResult> local = core::LocalMsgInfo(Runtime::Get().PublishedMsgTable(), cmd)) {
     return MsgctlAnswer(cmd, wire::MsgCtlReplyOf(*local), buf);

@@ -11,6 +11,7 @@
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_perm.h"
 #include "core/ipc/key_index.h"
+#include "core/ipc/stat_lookup.h"
 #include "core/ipc/user_quota.h"
 
 namespace sysv::core {
@@ -190,14 +191,11 @@ IpcRegistry::StatLookup IpcRegistry::StatLookupFor(int cmd, int stat_cmd) {
 
 absl::StatusOr<ObjectRecord> IpcRegistry::FindForStat(int32_t id, StatLookup lookup, const Credentials& creds,
                                                       int32_t* stat_id) const {
-  absl::StatusOr<ObjectRecord> record =
-      lookup == StatLookup::kById ? FindById(id) : FindByIndex(IpcIdIndex(id));
+  absl::StatusOr<std::optional<ObjectRecord>> record = FindForStatIn(table_, id, lookup, creds, stat_id);
   if (!record.ok()) return record.status();
-  if (lookup != StatLookup::kById) *stat_id = MakeIpcId(record->perm.seq, IpcIdIndex(id));
-  if (lookup != StatLookup::kByIndexAny && !HasIpcPermission(record->perm, creds, kAccessRead)) {
-    return ErrnoStatus(EACCES, "no read permission on the object");
-  }
-  return record;
+  // The daemon's own table torn for every attempt: as FindByIndex.
+  if (!record->has_value()) return ErrnoStatus(EINVAL, absl::StrFormat("no object at index %d", IpcIdIndex(id)));
+  return **record;
 }
 
 void IpcRegistry::Update(int32_t index, const ObjectRecord& record) {

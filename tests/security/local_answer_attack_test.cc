@@ -13,6 +13,10 @@
 //     does); IPC_CREAT|IPC_EXCL: EEXIST; a larger size: EINVAL (shm).
 //   - alice's 0644 object after alice's IPC_SET to 0600 (permission taken
 //     away after mallory's first, allowed, get): EACCES for read.
+//   - SHM_STAT, SEM_STAT, MSG_STAT of the index of alice's 0600 object:
+//     EACCES (no field of hers reaches his buffer); of an unused index:
+//     EINVAL. (The _ANY forms, which need no permission, answer him the
+//     fields once the daemon runs again: only it reads her region.)
 #include <signal.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -22,6 +26,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <thread>
 
@@ -51,7 +56,12 @@ struct Kind {
   const char* name;
   std::function<int(key_t, int size, int flags)> get;
   std::function<int(int id, int mode)> set_mode;
+  // The kind's *_STAT (any = false) or *_STAT_ANY of `index` into `buf`
+  // (a struct of the kind's *id_ds), as the caller's buffer.
+  std::function<int(int index, bool any, void* buf)> stat_index;
 };
+
+void PrintTo(const Kind& kind, std::ostream* os) { *os << kind.name; }
 
 Kind Shm() {
   return {"shm", [](key_t k, int size, int flags) { return sysv_shmget(k, static_cast<size_t>(size), flags); },
@@ -60,6 +70,9 @@ Kind Shm() {
             if (sysv_shmctl(id, IPC_STAT, &ds) != 0) return -1;
             ds.shm_perm.mode = static_cast<unsigned short>(mode);
             return sysv_shmctl(id, IPC_SET, &ds);
+          },
+          [](int index, bool any, void* buf) {
+            return sysv_shmctl(index, any ? SHM_STAT_ANY : SHM_STAT, static_cast<shmid_ds*>(buf));
           }};
 }
 
@@ -70,7 +83,8 @@ Kind Sem() {
             if (sysv_semctl(id, 0, IPC_STAT, &ds) != 0) return -1;
             ds.sem_perm.mode = static_cast<unsigned short>(mode);
             return sysv_semctl(id, 0, IPC_SET, &ds);
-          }};
+          },
+          [](int index, bool any, void* buf) { return sysv_semctl(index, 0, any ? SEM_STAT_ANY : SEM_STAT, buf); }};
 }
 
 Kind Msg() {
@@ -80,6 +94,9 @@ Kind Msg() {
             if (sysv_msgctl(id, IPC_STAT, &ds) != 0) return -1;
             ds.msg_perm.mode = static_cast<unsigned short>(mode);
             return sysv_msgctl(id, IPC_SET, &ds);
+          },
+          [](int index, bool any, void* buf) {
+            return sysv_msgctl(index, any ? MSG_STAT_ANY : MSG_STAT, static_cast<msqid_ds*>(buf));
           }};
 }
 
@@ -102,6 +119,13 @@ struct Pipe {
 class LocalAnswerAttackTest : public testing::SharedNamespaceTest, public ::testing::WithParamInterface<Kind> {
  protected:
   LocalAnswerAttackTest() : SharedNamespaceTest("local-answer") {}
+
+  // alice's new object of the test's kind with `key` and `mode`: its id.
+  int AliceMakes(key_t key, int mode) {
+    const Kind kind = GetParam();
+    return RunAsForValue(User("alice", kAlice, kAlice),
+                         [&] { return kind.get(key, 4096, IPC_CREAT | IPC_EXCL | mode); });
+  }
 
   // Runs `attack` as mallory with the daemon stopped: he first makes a call
   // of his own (his tables get mapped), then the daemon is stopped, then he
@@ -131,6 +155,11 @@ class LocalAnswerAttackTest : public testing::SharedNamespaceTest, public ::test
   }
 };
 
+// Why mallory's attack failed, from his exit status.
+std::string Why(int status) {
+  return status == 128 + SIGALRM ? "a call waited for the stopped daemon" : "an answer differed from the kernel's";
+}
+
 // Fails with a line naming what differs from the kernel's answer.
 int Expect(const char* what, int result, int expected_result, int expected_errno) {
   const int err = errno;
@@ -143,8 +172,7 @@ int Expect(const char* what, int result, int expected_result, int expected_errno
 TEST_P(LocalAnswerAttackTest, AnotherUsersPrivateKeyIsRefusedLocallyAsTheKernelWould) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   const Kind kind = GetParam();
-  const int id = RunAsForValue(User("alice", kAlice, kAlice),
-                               [&] { return kind.get(kPrivateKey, 4096, IPC_CREAT | IPC_EXCL | 0600); });
+  const int id = AliceMakes(kPrivateKey, 0600);
   ASSERT_GE(id, 0);
   const int status = AttackWithDaemonStopped([&] {
     int failures = 0;
@@ -157,14 +185,13 @@ TEST_P(LocalAnswerAttackTest, AnotherUsersPrivateKeyIsRefusedLocallyAsTheKernelW
     if (std::string(kind.name) == "shm") failures += Expect("larger size", kind.get(kPrivateKey, 8192, 0), -1, EINVAL);
     return failures == 0 ? 0 : 1;
   });
-  EXPECT_EQ(status, 0) << (status == 128 + SIGALRM ? "a get waited for the stopped daemon" : "answers differed");
+  EXPECT_EQ(status, 0) << Why(status);
 }
 
 TEST_P(LocalAnswerAttackTest, PermissionTakenAwayByIpcSetIsRefusedLocally) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   const Kind kind = GetParam();
-  const int id = RunAsForValue(User("alice", kAlice, kAlice),
-                               [&] { return kind.get(kRevokedKey, 4096, IPC_CREAT | IPC_EXCL | 0644); });
+  const int id = AliceMakes(kRevokedKey, 0644);
   ASSERT_GE(id, 0);
   // Allowed while the object is 0644.
   EXPECT_EQ(RunAsForValue(User("mallory", kMallory, kMallory), [&] { return kind.get(kRevokedKey, 4096, 0400); }), id);
@@ -173,7 +200,42 @@ TEST_P(LocalAnswerAttackTest, PermissionTakenAwayByIpcSetIsRefusedLocally) {
     errno = 0;
     return Expect("get for read after IPC_SET 0600", kind.get(kRevokedKey, 4096, 0400), -1, EACCES);
   });
-  EXPECT_EQ(status, 0) << (status == 128 + SIGALRM ? "the get waited for the stopped daemon" : "answer differed");
+  EXPECT_EQ(status, 0) << Why(status);
+}
+
+TEST_P(LocalAnswerAttackTest, StatByIndexOfAnotherUsersPrivateObjectIsRefusedLocally) {
+  SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
+  const Kind kind = GetParam();
+  const int id = AliceMakes(kPrivateKey, 0600);
+  ASSERT_GE(id, 0);
+  const int index = id & 0x7fff;
+  const int status = AttackWithDaemonStopped([&] {
+    // Big enough for any kind's *id_ds; poisoned so that a write shows.
+    unsigned char buf[256];
+    std::memset(buf, 0xa5, sizeof(buf));
+    errno = 0;
+    int failures = Expect("*_STAT of her index", kind.stat_index(index, false, buf), -1, EACCES);
+    for (unsigned char byte : buf) {
+      if (byte != 0xa5) {
+        ADD_FAILURE() << "*_STAT wrote into his buffer";
+        ++failures;
+        break;
+      }
+    }
+    errno = 0;
+    failures += Expect("*_STAT of an unused index", kind.stat_index(index + 100, false, buf), -1, EINVAL);
+    errno = 0;
+    failures += Expect("*_STAT_ANY of an unused index", kind.stat_index(index + 100, true, buf), -1, EINVAL);
+    return failures == 0 ? 0 : 1;
+  });
+  EXPECT_EQ(status, 0) << Why(status);
+  // *_STAT_ANY needs no permission (the kernel's ipcs reads every object so).
+  EXPECT_EQ(RunAsForValue(User("mallory", kMallory, kMallory),
+                          [&] {
+                            unsigned char buf[256];
+                            return kind.stat_index(index, true, buf);
+                          }),
+            id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, LocalAnswerAttackTest, ::testing::Values(Shm(), Sem(), Msg()),
