@@ -1,34 +1,33 @@
 #include "compat/local_get.h"
 
 #include "compat/credential_cache.h"
-#include "compat/key_hints.h"
 #include "core/ipc/ipc_constants.h"
-#include "core/ipc/ipc_id.h"
+#include "core/ipc/key_index.h"
+#include "core/ipc/stat_lookup.h"
 
 namespace sysv::compat {
-namespace {
-
-// One per kind, never destroyed (calls may come during exit).
-KeyHints& HintsFor(core::IpcKind kind) {
-  static KeyHints* const hints = new KeyHints[3];
-  return hints[static_cast<uint32_t>(kind) - 1];
-}
-
-}  // namespace
 
 absl::StatusOr<std::optional<int32_t>> TryLocalGet(const core::ObjectTable* table, int32_t key, int flags,
                                                    const core::ExistingObjectChecks& more_checks) {
   if (table == nullptr || key == core::kIpcPrivate) return std::optional<int32_t>();
-  const std::optional<int32_t> index = HintsFor(table->kind()).IndexOf(key);
+  const std::optional<int32_t> index = core::FindKey(*table, key);
   if (!index.has_value()) return std::optional<int32_t>();
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return std::optional<int32_t>();
   return core::LocalGet(*table, *index, key, flags, **creds, more_checks);
 }
 
-void NoteGot(core::IpcKind kind, int32_t key, int32_t id) {
-  if (key == core::kIpcPrivate || id < 0) return;
-  HintsFor(kind).Remember(key, core::IpcIdIndex(id));
+absl::StatusOr<std::optional<int32_t>> TryLocalStatLookup(const core::ObjectTable* table, int32_t index, int cmd,
+                                                          int stat_cmd) {
+  if (table == nullptr) return std::optional<int32_t>();
+  absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
+  if (!creds.ok()) return std::optional<int32_t>();
+  int32_t id = -1;
+  absl::StatusOr<std::optional<core::ObjectRecord>> record =
+      core::FindForStatIn(*table, index, core::IpcRegistry::StatLookupFor(cmd, stat_cmd), **creds, &id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return std::optional<int32_t>();
+  return std::optional<int32_t>(id);
 }
 
 }  // namespace sysv::compat

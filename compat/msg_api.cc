@@ -391,6 +391,16 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
   if (cmd == IPC_STAT) {
     if (const int result = LocalStat(msqid, buf); result != kAskDaemon) return result;
   }
+  // MSG_STAT and MSG_STAT_ANY: an unused index and a reader without
+  // permission are refused from the table; the fields need the queue's
+  // region, which this thread has mapped only for queues it uses.
+  if (cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
+    auto found = TryLocalStatLookup(Runtime::Get().PublishedMsgTable(), msqid, cmd, MSG_STAT);
+    if (!found.ok()) return FailWithStatus(found.status());
+    if (found->has_value()) {
+      if (const int result = LocalStat(**found, buf); result != kAskDaemon) return result == 0 ? **found : result;
+    }
+  }
   // IPC_INFO: the limits and the highest index, as the daemon published them.
   if (std::optional<core::MsgCtlResult> local = core::LocalMsgInfo(Runtime::Get().PublishedMsgTable(), cmd)) {
     return MsgctlAnswer(cmd, wire::MsgCtlReplyOf(*local), buf);
@@ -438,7 +448,6 @@ extern "C" int sysv_msgget(key_t key, int msgflg) {
   auto reply = runtime.Call<wire::Op::kMsgGet>(request);
   if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
   if (reply->status.error != 0) return sysv::compat::FailWithErrno(reply->status.error);
-  sysv::compat::NoteGot(sysv::core::IpcKind::kMsg, key, reply->id);
   return reply->id;
 }
 

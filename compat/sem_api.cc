@@ -431,6 +431,14 @@ int SemctlAnswer(int cmd, const wire::SemCtlReply& reply, SemArg arg) {
 
 int SemctlDaemon(int semid, int cmd, SemArg arg) {
   if (int result = 0; cmd == IPC_STAT && LocalStat(semid, arg, &result)) return result;
+  // SEM_STAT and SEM_STAT_ANY: an unused index and a reader without
+  // permission are refused from the table; the fields need the set's region,
+  // which this thread has mapped only for the set it used last.
+  if (cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
+    auto found = TryLocalStatLookup(Runtime::Get().PublishedSemTable(), semid, cmd, SEM_STAT);
+    if (!found.ok()) return Fail(found.status());
+    if (int result = 0; found->has_value() && LocalStat(**found, arg, &result)) return result == 0 ? **found : result;
+  }
   // IPC_INFO and SEM_INFO: the limits and counts, as the daemon published them.
   if (std::optional<core::SemCtlResult> local = core::LocalSemInfo(Runtime::Get().PublishedSemTable(), cmd)) {
     return SemctlAnswer(cmd, wire::SemCtlReplyOf(*local), arg);
@@ -498,7 +506,6 @@ extern "C" int sysv_semget(key_t key, int nsems, int semflg) {
   auto reply = runtime.Call<wire::Op::kSemGet>(request);
   if (!reply.ok()) return sysv::compat::FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  sysv::compat::NoteGot(sysv::core::IpcKind::kSem, key, reply->id);
   return reply->id;
 }
 

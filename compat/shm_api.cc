@@ -114,7 +114,6 @@ extern "C" int sysv_shmget(key_t key, size_t size, int shmflg) {
   auto reply = runtime.Call<wire::Op::kShmGet>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  sysv::compat::NoteGot(sysv::core::IpcKind::kShm, key, reply->id);
   return reply->id;
 }
 

@@ -10,6 +10,8 @@
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/ipc/ipc_perm.h"
+#include "core/ipc/key_index.h"
+#include "core/ipc/stat_lookup.h"
 #include "core/ipc/user_quota.h"
 
 namespace sysv::core {
@@ -29,6 +31,9 @@ IpcRegistry::IpcRegistry(ObjectTable table, int32_t max_objects, UserQuota* quot
     if (record->perm.key != kIpcPrivate) index_by_key_[record->perm.key] = static_cast<int32_t>(i);
     Charge(*record);  // a restart: the tables are the quota's only record
   }
+  // Clients find keys through the table's own index: made anew from the
+  // entries, since a previous daemon may have died mid-link.
+  RebuildKeyIndex(table_);
   // What a previous daemon published may be stale (recovery may remove
   // objects, the configuration may change the limits): unknown until the
   // limits are published.
@@ -145,7 +150,10 @@ absl::StatusOr<int32_t> IpcRegistry::CreateNew(Key key, int flags, const OpConte
   ++in_use_;
   max_index_ = std::max(max_index_, allocation->index);
   total_size_ += record.size;
-  if (key != kIpcPrivate) index_by_key_[key] = allocation->index;
+  if (key != kIpcPrivate) {
+    index_by_key_[key] = allocation->index;
+    LinkKey(table_, allocation->index, key);
+  }
   PublishInfo();
   return allocation->id();
 }
@@ -183,14 +191,11 @@ IpcRegistry::StatLookup IpcRegistry::StatLookupFor(int cmd, int stat_cmd) {
 
 absl::StatusOr<ObjectRecord> IpcRegistry::FindForStat(int32_t id, StatLookup lookup, const Credentials& creds,
                                                       int32_t* stat_id) const {
-  absl::StatusOr<ObjectRecord> record =
-      lookup == StatLookup::kById ? FindById(id) : FindByIndex(IpcIdIndex(id));
+  absl::StatusOr<std::optional<ObjectRecord>> record = FindForStatIn(table_, id, lookup, creds, stat_id);
   if (!record.ok()) return record.status();
-  if (lookup != StatLookup::kById) *stat_id = MakeIpcId(record->perm.seq, IpcIdIndex(id));
-  if (lookup != StatLookup::kByIndexAny && !HasIpcPermission(record->perm, creds, kAccessRead)) {
-    return ErrnoStatus(EACCES, "no read permission on the object");
-  }
-  return record;
+  // The daemon's own table torn for every attempt: as FindByIndex.
+  if (!record->has_value()) return ErrnoStatus(EINVAL, absl::StrFormat("no object at index %d", IpcIdIndex(id)));
+  return **record;
 }
 
 void IpcRegistry::Update(int32_t index, const ObjectRecord& record) {
@@ -218,6 +223,7 @@ void IpcRegistry::DropKey(int32_t index) {
   if (record->perm.key != kIpcPrivate) {
     auto it = index_by_key_.find(record->perm.key);
     if (it != index_by_key_.end() && it->second == index) index_by_key_.erase(it);
+    UnlinkKey(table_, index, record->perm.key);
     record->perm.key = kIpcPrivate;
     table_.Write(index, *record);
   }

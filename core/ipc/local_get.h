@@ -1,6 +1,6 @@
 // The ipcget_public() half of shmget/semget/msgget, run by a client on the
 // mapped object table for a key it has reason to think lives at `index`
-// (a hint: the index this process last got for the key).
+// (what the table's key index, core/ipc/key_index.h, found for it).
 //
 // Why this is exact: keys are unique among objects that are not removed,
 // and IPC_RMID makes an object's key private (IpcRegistry::DropKey), so a

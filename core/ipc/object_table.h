@@ -93,7 +93,12 @@ struct alignas(8) ObjectEntry {
   std::atomic<uint64_t> size;
   std::atomic<uint64_t> aux0;
   std::atomic<uint64_t> aux1;
-  std::atomic<uint64_t> padding[3];
+  // The key index's links (core/ipc/key_index.h), outside the seqlock:
+  // each word is consistent on its own and only a hint.
+  std::atomic<uint32_t> key_head;  // bucket of this index: first entry
+  std::atomic<uint32_t> key_next;  // this entry's chain: next entry
+  std::atomic<uint32_t> key_prev;  // this entry's chain: previous entry
+  std::atomic<uint32_t> padding[3];
 };
 static_assert(sizeof(ObjectEntry) == 128);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
@@ -184,6 +189,11 @@ class ObjectTable {
   // the daemon bumps it at every write, and it is odd during one.
   // REQUIRES: 0 <= index < capacity().
   const std::atomic<uint32_t>& Version(int32_t index) const { return entries_[index].version; }
+
+  // The key index's link words of entry `index` (core/ipc/key_index.h).
+  // REQUIRES: 0 <= index < capacity().
+  const ObjectEntry& Links(int32_t index) const { return entries_[index]; }
+  ObjectEntry& Links(int32_t index) { return entries_[index]; }
 
   // Writes entry `index` under its seqlock (daemon only).
   void Write(int32_t index, const ObjectRecord& record);

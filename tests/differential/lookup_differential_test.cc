@@ -151,6 +151,79 @@ void Script(const KindOps& ops, TraceWriter& out) {
                         return std::string(ops.get(kKey, 4096, IPC_CREAT | IPC_EXCL | 0600) >= 0 ? "ok" : "failed");
                       })));
   get("after another remade it", kKey, 4096, 0);
+
+  // First gets in this process of keys other processes made (issue #14:
+  // answered from the table's key index, core/ipc/key_index.h).
+  const key_t made = kKey + 1;
+  record(absl::StrCat("another process makes key+1 0640: ", InOtherProcess(false, [&] {
+                        return Result(ops.get(made, 4096, IPC_CREAT | IPC_EXCL | 0640) >= 0 ? 0 : -1);
+                      })));
+  const int made_id = get("first get of another's key+1", made, 4096, 0);
+  get("key+1, IPC_CREAT", made, 4096, IPC_CREAT | 0600);
+  get("key+1, IPC_CREAT|IPC_EXCL", made, 4096, IPC_CREAT | IPC_EXCL | 0600);
+  get("key+1, larger than it", made, 8192, 0);
+  get("key+1, nsems beyond SEMMSL", made, 40000, 0);
+  record(absl::StrCat("other user, first get of key+1 for read: ", InOtherProcess(true, [&] {
+                        errno = 0;
+                        const int r = ops.get(made, 4096, 0400);
+                        return r == made_id ? std::string("the id") : Result(r);
+                      })));
+  // Another user's object: made by the other user, 0600; looked up first
+  // here as root (CAP_IPC_OWNER), then opened up and closed again.
+  const key_t theirs = kKey + 2;
+  record(absl::StrCat("other user makes key+2 0600: ", InOtherProcess(true, [&] {
+                        return Result(ops.get(theirs, 4096, IPC_CREAT | IPC_EXCL | 0600) >= 0 ? 0 : -1);
+                      })));
+  const int their_id = get("first get of the other user's key+2", theirs, 4096, 0600);
+  record(absl::StrCat("other user's IPC_SET 0644: ", InOtherProcess(true, [&] {
+                        return Result(ops.set_mode(their_id, 0644));
+                      })));
+  // Root's own object, given away and taken back: the other user's first
+  // get after each IPC_SET by another process.
+  const key_t shared = kKey + 3;
+  const int shared_id = get("make key+3 0666", shared, 4096, IPC_CREAT | IPC_EXCL | 0666);
+  record(absl::StrCat("other user, first get of key+3 0666: ", InOtherProcess(true, [&] {
+                        errno = 0;
+                        const int r = ops.get(shared, 4096, 0666);
+                        return r == shared_id ? std::string("the id") : Result(r);
+                      })));
+  record(absl::StrCat("IPC_SET 0600 of key+3 by another process: ",
+                      InOtherProcess(false, [&] { return Result(ops.set_mode(shared_id, 0600)); })));
+  record(absl::StrCat("other user, get of key+3 after the permission was taken away: ", InOtherProcess(true, [&] {
+                        errno = 0;
+                        const std::string read = Result(ops.get(shared, 4096, 0400) == shared_id ? 0 : -1);
+                        errno = 0;
+                        const int none = ops.get(shared, 4096, 0);
+                        return absl::StrCat(read, "; asking nothing: ", none == shared_id ? "the id" : Result(none));
+                      })));
+  // Gets while another process keeps making and removing keys: a key that
+  // stays is always its object, a churned one is its object or ENOENT.
+  record(absl::StrCat("gets during another's creates and removes: ", InOtherProcess(false, [&] {
+                        const pid_t churner = fork();
+                        if (churner == 0) {
+                          for (int round = 0; round < 300; ++round) {
+                            for (key_t k = kKey + 10; k < kKey + 20; ++k) {
+                              const int created = ops.get(k, 4096, IPC_CREAT | 0600);
+                              if (created >= 0 && (k + round) % 2 == 0) ops.remove(created);
+                            }
+                          }
+                          for (key_t k = kKey + 10; k < kKey + 20; ++k) {
+                            const int left = ops.get(k, 4096, 0);
+                            if (left >= 0) ops.remove(left);
+                          }
+                          _exit(0);
+                        }
+                        std::string verdict = "stable";
+                        for (int i = 0; i < 3000; ++i) {
+                          errno = 0;
+                          if (ops.get(made, 4096, 0) != made_id) verdict = "key+1 changed";
+                          const int churned = ops.get(kKey + 10 + i % 10, 4096, 0);
+                          if (churned < 0 && errno != ENOENT) verdict = absl::StrCat("churned key: ", Result(churned));
+                        }
+                        int status = 0;
+                        waitpid(churner, &status, 0);
+                        return verdict;
+                      })));
   for (int i : ids) ops.remove(i);
   record("done");
 }

@@ -152,8 +152,8 @@ void RemoveObjects() {
 // A fresh process's shmget, with autostart as `autostart` says.
 // A newcomer's first call that only the daemon can answer: the creation of
 // a key nobody made. (The child is forked from this test, so it inherits
-// the mapped tables and key hints: a lookup of kShmKey would be answered
-// from them, without the daemon, as compat/key_hints.h intends.)
+// the mapped tables: a lookup of kShmKey would be answered from the
+// table's key index, without the daemon, as core/ipc/key_index.h intends.)
 constexpr key_t kNewcomerKey = 0x6e78;
 
 Outcome FreshShmget(bool autostart) {

@@ -78,6 +78,51 @@ absl::StatusOr<Sample> Lookup(const BenchApi& api, ScopedObject::Kind kind, long
   return Sample{static_cast<double>(count), watch.Seconds()};
 }
 
+// Has a child process create `count` objects of `kind` with keys, then gets
+// each key once (no IPC_CREAT), as a program finding a server's objects by
+// key does: the first get of a key in this process, which no earlier call
+// of this process could have answered. Lookups per second. Then removes
+// them.
+absl::StatusOr<Sample> FirstLookup(const BenchApi& api, ScopedObject::Kind kind, long count) {
+  constexpr key_t kBaseKey = 0x5b150000;
+  const pid_t creator = fork();
+  if (creator < 0) return core::ErrnoStatus(errno, absl::StrCat("fork: ", std::strerror(errno)));
+  if (creator == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (long i = 0; i < count; ++i) {
+      if (GetKey(api, kind, kBaseKey + static_cast<key_t>(i), IPC_CREAT | IPC_EXCL | 0600) < 0) _exit(errno);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(creator, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::vector<ScopedObject> objects;
+  objects.reserve(static_cast<size_t>(count));
+  // Whatever the child made is removed, even when it failed part way.
+  const auto adopt_rest = [&](long from) {
+    for (long i = from; i < count; ++i) {
+      const int id = GetKey(api, kind, kBaseKey + static_cast<key_t>(i), 0600);
+      if (id >= 0) objects.push_back(ScopedObject::Adopt(api, kind, id));
+    }
+  };
+  if (const int err = WorkerErrno(status); err != 0) {
+    adopt_rest(0);
+    return core::ErrnoStatus(err, absl::StrCat("creating process: ", std::strerror(err)));
+  }
+  Stopwatch watch;
+  for (long i = 0; i < count; ++i) {
+    const int id = GetKey(api, kind, kBaseKey + static_cast<key_t>(i), 0600);
+    if (id < 0) {
+      absl::Status failed = CallFailed(api, "first get of an existing key");
+      adopt_rest(i + 1);
+      return failed;
+    }
+    objects.push_back(ScopedObject::Adopt(api, kind, id));
+  }
+  return Sample{static_cast<double>(count), watch.Seconds()};
+}
+
 // Forks `count` processes at once; each makes one call (IPC_STAT of an
 // existing segment) and exits. Processes per second, fork to last reap.
 absl::StatusOr<Sample> Clients(const BenchApi& api, long count) {
@@ -148,6 +193,17 @@ void AddLifecycleScenarios(std::vector<Scenario>& out, const RunSize& size) {
                    absl::StrCat("get by key (no IPC_CREAT) of 100 existing ", kind.what), "lookup",
                    Figure::kTimePerOp, 1.0, false, [kind = kind.kind, lookups](const BenchApi& api, const RunSize&) {
                      return Lookup(api, kind, lookups);
+                   }});
+  }
+  for (const Kind& kind : {Kind{ScopedObject::kShm, "shm", "segments"}, Kind{ScopedObject::kSem, "sem", "sets"},
+                           Kind{ScopedObject::kMsg, "msg", "queues"}}) {
+    const long keys = size.Count(1000, 100);
+    out.push_back({absl::StrCat("objects/", kind.name, "/first-lookup"),
+                   absl::StrCat("first get by key (no IPC_CREAT) in this process of ", keys, " ", kind.what,
+                                " another process made"),
+                   "lookup", Figure::kTimePerOp, 1.0, false,
+                   [kind = kind.kind, keys](const BenchApi& api, const RunSize&) {
+                     return FirstLookup(api, kind, keys);
                    }});
   }
   const long clients = size.Count(200, 20);
