@@ -37,6 +37,16 @@ constexpr int ShmctlCommand(int cmd) { return backend::TranslateCommand(dragonfl
 constexpr int SemctlCommand(int cmd) { return backend::TranslateCommand(dragonfly_backend::kSemctlCommands, cmd); }
 constexpr int MsgctlCommand(int cmd) { return backend::TranslateCommand(dragonfly_backend::kMsgctlCommands, cmd); }
 
+constexpr int ShmctlCallerCommand(int core_cmd) {
+  return backend::CallerCommand(dragonfly_backend::kShmctlCommands, core_cmd);
+}
+constexpr int SemctlCallerCommand(int core_cmd) {
+  return backend::CallerCommand(dragonfly_backend::kSemctlCommands, core_cmd);
+}
+constexpr int MsgctlCallerCommand(int core_cmd) {
+  return backend::CallerCommand(dragonfly_backend::kMsgctlCommands, core_cmd);
+}
+
 constexpr int ShmgetFlags(int shmflg) { return shmflg & dragonfly_backend::kShmgetFlags; }
 constexpr int ShmatFlags(int shmflg) { return shmflg & dragonfly_backend::kShmatFlags; }
 constexpr int MsgrcvFlags(int msgflg) { return msgflg & dragonfly_backend::kMsgrcvFlags; }
@@ -63,12 +73,17 @@ inline void FillIpcPerm(const core::wire::WirePerm& perm, struct ipc_perm* out) 
   out->seq = static_cast<unsigned short>(perm.seq);
 }
 
+inline key_t KeyOf(const struct ipc_perm& perm) { return perm.key; }
 inline void SetMsgCbytes(struct msqid_ds* out, uint64_t cbytes) { out->msg_cbytes = cbytes; }
+inline uint64_t MsgCbytes(const struct msqid_ds& ds) { return ds.msg_cbytes; }
 
 // No command of DragonFly's translates to an info command: nothing to write.
 inline InfoBytes ShmInfoBytes(int, const core::wire::ShmCtlReply&) { return InfoBytes{}; }
 inline InfoBytes SemInfoBytes(const core::wire::SemCtlReply&) { return InfoBytes{}; }
 inline InfoBytes MsgInfoBytes(const core::wire::MsgCtlReply&) { return InfoBytes{}; }
+inline core::wire::ShmCtlReply ShmReplyOfInfo(int, const void*) { return {}; }
+inline core::wire::SemCtlReply SemReplyOfInfo(const void*) { return {}; }
+inline core::wire::MsgCtlReply MsgReplyOfInfo(const void*) { return {}; }
 
 // ipc_commands.h's numbers are the headers'.
 static_assert(IPC_CREAT == dragonfly_backend::kIpcCreat && IPC_EXCL == dragonfly_backend::kIpcExcl &&

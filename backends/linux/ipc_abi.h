@@ -61,6 +61,12 @@ constexpr int ShmctlCommand(int cmd) { return backend::TranslateCommand(kShmctlC
 constexpr int SemctlCommand(int cmd) { return backend::TranslateCommand(kSemctlCommands, cmd); }
 constexpr int MsgctlCommand(int cmd) { return backend::TranslateCommand(kMsgctlCommands, cmd); }
 
+// The caller's number for the core's `core_cmd`, or kNoSuchCommand: what a
+// tool passes to its C library's *ctl to ask for it.
+constexpr int ShmctlCallerCommand(int core_cmd) { return backend::CallerCommand(kShmctlCommands, core_cmd); }
+constexpr int SemctlCallerCommand(int core_cmd) { return backend::CallerCommand(kSemctlCommands, core_cmd); }
+constexpr int MsgctlCallerCommand(int core_cmd) { return backend::CallerCommand(kMsgctlCommands, core_cmd); }
+
 // The flag words as the core reads them. glibc's bits are Linux's and the
 // core's, so they pass whole: the core decides about every bit as Linux
 // does (an unknown bit included).
@@ -86,8 +92,11 @@ inline void FillIpcPerm(const core::wire::WirePerm& perm, struct ipc_perm* out) 
   out->__seq = static_cast<unsigned short>(perm.seq);
 }
 
-// msqid_ds's byte count, a private name in glibc.
+// The key of a struct ipc_perm and msqid_ds's byte count: private names
+// in glibc.
+inline key_t KeyOf(const struct ipc_perm& perm) { return perm.__key; }
 inline void SetMsgCbytes(struct msqid_ds* out, uint64_t cbytes) { out->__msg_cbytes = cbytes; }
+inline uint64_t MsgCbytes(const struct msqid_ds& ds) { return ds.__msg_cbytes; }
 
 // shmctl IPC_INFO (struct shminfo) and SHM_INFO (struct shm_info).
 inline InfoBytes ShmInfoBytes(int core_cmd, const core::wire::ShmCtlReply& reply) {
@@ -143,6 +152,64 @@ inline InfoBytes MsgInfoBytes(const core::wire::MsgCtlReply& reply) {
   out.msgtql = reply.msgtql;
   out.msgseg = static_cast<unsigned short>(reply.msgseg);
   return BytesOf(out);
+}
+
+// What an info command wrote (the bytes of ShmInfoBytes() and the others),
+// read back into the reply fields it came from: for tools, which ask
+// through the C library.
+inline core::wire::ShmCtlReply ShmReplyOfInfo(int core_cmd, const void* bytes) {
+  core::wire::ShmCtlReply reply{};
+  if (core_cmd == core::kIpcInfo) {
+    struct shminfo in;
+    std::memcpy(&in, bytes, sizeof(in));
+    reply.shmmax = in.shmmax;
+    reply.shmmin = in.shmmin;
+    reply.shmmni = in.shmmni;
+    reply.shmseg = in.shmseg;
+    reply.shmall = in.shmall;
+  } else if (core_cmd == core::kShmInfo) {
+    struct shm_info in;
+    std::memcpy(&in, bytes, sizeof(in));
+    reply.used_ids = in.used_ids;
+    reply.shm_tot = in.shm_tot;
+    reply.shm_rss = in.shm_rss;
+    reply.shm_swp = in.shm_swp;
+    reply.swap_attempts = in.swap_attempts;
+    reply.swap_successes = in.swap_successes;
+  }
+  return reply;
+}
+
+inline core::wire::SemCtlReply SemReplyOfInfo(const void* bytes) {
+  struct seminfo in;
+  std::memcpy(&in, bytes, sizeof(in));
+  core::wire::SemCtlReply reply{};
+  reply.semmap = in.semmap;
+  reply.semmni = in.semmni;
+  reply.semmns = in.semmns;
+  reply.semmnu = in.semmnu;
+  reply.semmsl = in.semmsl;
+  reply.semopm = in.semopm;
+  reply.semume = in.semume;
+  reply.semusz = in.semusz;
+  reply.semvmx = in.semvmx;
+  reply.semaem = in.semaem;
+  return reply;
+}
+
+inline core::wire::MsgCtlReply MsgReplyOfInfo(const void* bytes) {
+  struct msginfo in;
+  std::memcpy(&in, bytes, sizeof(in));
+  core::wire::MsgCtlReply reply{};
+  reply.msgpool = in.msgpool;
+  reply.msgmap = in.msgmap;
+  reply.msgmax = in.msgmax;
+  reply.msgmnb = in.msgmnb;
+  reply.msgmni = in.msgmni;
+  reply.msgssz = in.msgssz;
+  reply.msgtql = in.msgtql;
+  reply.msgseg = in.msgseg;
+  return reply;
 }
 
 // The flags and the commands the core names are glibc's.

@@ -135,6 +135,45 @@ TEST(GlibcIpcAbiTest, InfoBytesAreGlibcsStructs) {
   EXPECT_EQ(msginfo.msgmnb, 16384);
 }
 
+// What a tool reads back from an info command's bytes is what was written.
+TEST(GlibcIpcAbiTest, InfoBytesReadBack) {
+  core::wire::ShmCtlReply shm{};
+  shm.shmmni = 4096;
+  shm.used_ids = 5;
+  shm.swap_successes = 9;
+  EXPECT_EQ(ShmReplyOfInfo(core::kIpcInfo, ShmInfoBytes(core::kIpcInfo, shm).data).shmmni, 4096u);
+  const core::wire::ShmCtlReply usage = ShmReplyOfInfo(core::kShmInfo, ShmInfoBytes(core::kShmInfo, shm).data);
+  EXPECT_EQ(usage.used_ids, 5);
+  EXPECT_EQ(usage.swap_successes, 9u);
+  core::wire::SemCtlReply sem{};
+  sem.semusz = 2;
+  sem.semaem = 7;
+  const core::wire::SemCtlReply sem_back = SemReplyOfInfo(SemInfoBytes(sem).data);
+  EXPECT_EQ(sem_back.semusz, 2);
+  EXPECT_EQ(sem_back.semaem, 7);
+  core::wire::MsgCtlReply msg{};
+  msg.msgpool = 3;
+  msg.msgtql = 11;
+  const core::wire::MsgCtlReply msg_back = MsgReplyOfInfo(MsgInfoBytes(msg).data);
+  EXPECT_EQ(msg_back.msgpool, 3);
+  EXPECT_EQ(msg_back.msgtql, 11);
+}
+
+TEST(GlibcIpcAbiTest, CallerCommandsAreTheTablesInverse) {
+  EXPECT_EQ(ShmctlCallerCommand(core::kShmStatAny), SHM_STAT_ANY);
+  EXPECT_EQ(SemctlCallerCommand(core::kGetNcnt), GETNCNT);
+  EXPECT_EQ(MsgctlCallerCommand(core::kMsgInfo), MSG_INFO);
+  EXPECT_EQ(MsgctlCallerCommand(core::kShmInfo + 100), kNoSuchCommand);
+}
+
+TEST(GlibcIpcAbiTest, KeyAndByteCountReadGlibcsPrivateNames) {
+  struct msqid_ds ds {};
+  ds.msg_perm.__key = 77;
+  SetMsgCbytes(&ds, 4242);
+  EXPECT_EQ(KeyOf(ds.msg_perm), 77);
+  EXPECT_EQ(MsgCbytes(ds), 4242u);
+}
+
 TEST(GlibcIpcAbiTest, Name) { EXPECT_STREQ(kName, "glibc"); }
 
 }  // namespace
