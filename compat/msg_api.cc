@@ -11,6 +11,8 @@
 // queue's lock, by a copy that turns a fault into EFAULT (MsgSource,
 // MsgSink) -- after the message was taken, for msgrcv, as the kernel's.
 // Small texts sent and the served paths go through a private buffer.
+// The caller's command numbers and flags are its C library's
+// (backends/ipc_abi.h), translated to the core's at entry.
 #include <sys/msg.h>
 
 #include <algorithm>
@@ -20,12 +22,12 @@
 #include <memory>
 #include <vector>
 
+#include "backends/ipc_abi.h"
 #include "compat/access_verdict.h"
 #include "compat/local_get.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
-#include "compat/ipc_abi.h"
 #include "compat/msg_served.h"
 #include "compat/runtime.h"
 #include "compat/signal_epoch.h"
@@ -44,9 +46,6 @@ namespace {
 
 namespace wire = core::wire;
 using core::MsgQueue;
-
-static_assert(MSG_NOERROR == core::kMsgNoError && MSG_EXCEPT == core::kMsgExcept && MSG_COPY == core::kMsgCopy);
-static_assert(MSG_STAT == core::kMsgStat && MSG_INFO == core::kMsgInfo && MSG_STAT_ANY == core::kMsgStatAny);
 
 // A queue a thread used lately, for the next call on it without a lock or
 // a daemon round trip, and the permission verdict on it (access_verdict.h),
@@ -258,7 +257,7 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
     return FailWithStatus(status);
   }
   Runtime& runtime = Runtime::Get();
-  if (msgflg & MSG_COPY) {
+  if (msgflg & core::kMsgCopy) {
     // prepare_copy(): load_msg() reads min(msgsz, MSGMAX) bytes of the
     // buffer before anything else.
     const size_t n = std::min<size_t>(msgsz, runtime.MsgMax());
@@ -285,7 +284,7 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
     // (memcpy to it is undefined even where the fault is caught): a
     // private copy.
     static_assert(sizeof(long) == sizeof(int64_t));
-    const bool direct = (msgflg & MSG_COPY) == 0 && msgp != nullptr;
+    const bool direct = (msgflg & core::kMsgCopy) == 0 && msgp != nullptr;
     const core::MsgSink sink{msgp, static_cast<char*>(msgp) + sizeof(long), &FaultSafeRun};
     for (;;) {
       result = direct ? queue.ReceiveInto(msgtyp, msgflg, msgsz, msgmax, pid, since, sink)
@@ -319,11 +318,11 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
 
 void FillStat(struct msqid_ds* out, const wire::WirePerm& perm, const core::MsgQueue::Stat& queue) {
   std::memset(out, 0, sizeof(*out));
-  FillIpcPerm(perm, &out->msg_perm);
+  abi::FillIpcPerm(perm, &out->msg_perm);
   out->msg_stime = queue.stime;
   out->msg_rtime = queue.rtime;
   out->msg_ctime = queue.ctime;
-  out->__msg_cbytes = queue.cbytes;
+  abi::SetMsgCbytes(out, queue.cbytes);
   out->msg_qnum = queue.qnum;
   out->msg_qbytes = queue.qbytes;
   out->msg_lspid = queue.lspid;
@@ -354,10 +353,10 @@ int LocalStat(int msqid, struct msqid_ds* buf) {
 }
 
 // What msgctl returns and writes to `buf` for a successful `cmd` (a stat or
-// info command), from the daemon's reply or one made the same way from a
-// local answer.
+// info command, as the core numbers it), from the daemon's reply or one made
+// the same way from a local answer.
 int MsgctlAnswer(int cmd, const wire::MsgCtlReply& reply, struct msqid_ds* buf) {
-  if (cmd == IPC_STAT || cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
+  if (cmd == core::kIpcStat || cmd == core::kMsgStat || cmd == core::kMsgStatAny) {
     core::MsgQueue::Stat queue;
     queue.stime = reply.stime;
     queue.rtime = reply.rtime;
@@ -370,32 +369,27 @@ int MsgctlAnswer(int cmd, const wire::MsgCtlReply& reply, struct msqid_ds* buf) 
     struct msqid_ds out;
     FillStat(&out, reply.perm, queue);
     if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-  } else if (cmd == IPC_INFO || cmd == MSG_INFO) {
-    struct msginfo out;
-    out.msgpool = reply.msgpool;
-    out.msgmap = reply.msgmap;
-    out.msgmax = reply.msgmax;
-    out.msgmnb = reply.msgmnb;
-    out.msgmni = reply.msgmni;
-    out.msgssz = reply.msgssz;
-    out.msgtql = reply.msgtql;
-    out.msgseg = static_cast<unsigned short>(reply.msgseg);
-    if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  } else if (cmd == core::kIpcInfo || cmd == core::kMsgInfo) {
+    const abi::InfoBytes out = abi::MsgInfoBytes(reply);
+    if (!FaultSafeCopy(buf, out.data, out.size)) return FailWithErrno(EFAULT);
   }
   return reply.value;
 }
 
-int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
-  // ksys_msgctl()
-  if (msqid < 0 || cmd < 0) return FailWithErrno(EINVAL);
-  if (cmd == IPC_STAT) {
+int Msgctl(int msqid, int caller_cmd, struct msqid_ds* buf) {
+  // ksys_msgctl(); a command the caller's system does not have is EINVAL,
+  // the "default:" of its kernel's msgctl.
+  if (msqid < 0 || caller_cmd < 0) return FailWithErrno(EINVAL);
+  const int cmd = abi::MsgctlCommand(caller_cmd);
+  if (cmd == abi::kNoSuchCommand) return FailWithErrno(EINVAL);
+  if (cmd == core::kIpcStat) {
     if (const int result = LocalStat(msqid, buf); result != kAskDaemon) return result;
   }
   // MSG_STAT and MSG_STAT_ANY: an unused index and a reader without
   // permission are refused from the table; the fields need the queue's
   // region, which this thread has mapped only for queues it uses.
-  if (cmd == MSG_STAT || cmd == MSG_STAT_ANY) {
-    auto found = TryLocalStatLookup(Runtime::Get().PublishedMsgTable(), msqid, cmd, MSG_STAT);
+  if (cmd == core::kMsgStat || cmd == core::kMsgStatAny) {
+    auto found = TryLocalStatLookup(Runtime::Get().PublishedMsgTable(), msqid, cmd, core::kMsgStat);
     if (!found.ok()) return FailWithStatus(found.status());
     if (found->has_value()) {
       if (const int result = LocalStat(**found, buf); result != kAskDaemon) return result == 0 ? **found : result;
@@ -409,14 +403,14 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
   request.id = msqid;
   request.cmd = cmd;
   switch (cmd) {
-    case IPC_INFO:
-    case MSG_INFO:
-    case IPC_STAT:
-    case MSG_STAT:
-    case MSG_STAT_ANY:
-    case IPC_RMID:
+    case core::kIpcInfo:
+    case core::kMsgInfo:
+    case core::kIpcStat:
+    case core::kMsgStat:
+    case core::kMsgStatAny:
+    case core::kIpcRmid:
       break;
-    case IPC_SET: {
+    case core::kIpcSet: {
       struct msqid_ds in;
       if (!FaultSafeCopy(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);
       request.uid = in.msg_perm.uid;
@@ -437,8 +431,10 @@ int Msgctl(int msqid, int cmd, struct msqid_ds* buf) {
 }  // namespace
 }  // namespace sysv::compat
 
-extern "C" int sysv_msgget(key_t key, int msgflg) {
+extern "C" int sysv_msgget(key_t caller_key, int msgflg) {
   namespace wire = sysv::core::wire;
+  sysv::core::Key key = 0;
+  if (!sysv::abi::ProtocolKey(caller_key, &key)) return sysv::compat::FailWithErrno(EINVAL);
   sysv::compat::Runtime& runtime = sysv::compat::Runtime::Get();
   // msgget has no checks of an existing queue beyond ipcperms().
   auto local = sysv::compat::TryLocalGet(runtime.PublishedMsgTable(), key, msgflg, {});
@@ -456,7 +452,7 @@ extern "C" int sysv_msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg
 }
 
 extern "C" ssize_t sysv_msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
-  return sysv::compat::Msgrcv(msqid, msgp, msgsz, msgtyp, msgflg);
+  return sysv::compat::Msgrcv(msqid, msgp, msgsz, msgtyp, sysv::abi::MsgrcvFlags(msgflg));
 }
 
 extern "C" int sysv_msgctl(int msqid, int cmd, struct msqid_ds* buf) {

@@ -3,7 +3,9 @@
 // semget and the semctl commands about the set itself go to the daemon;
 // semop and the value commands run here, on the set's mapped region
 // (core/sem/sem_set.h), after the same checks the kernel makes, in its
-// order, against the mapped object table.
+// order, against the mapped object table. The caller's command numbers are
+// its C library's (backends/ipc_abi.h): sysv_semctl() translates them to
+// the core's first, and everything below works on the core's numbers.
 #include <stdarg.h>
 #include <sys/sem.h>
 #include <time.h>
@@ -18,12 +20,12 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "backends/ipc_abi.h"
 #include "backends/platform.h"
 #include "compat/access_verdict.h"
 #include "compat/credential_cache.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
-#include "compat/ipc_abi.h"
 #include "compat/local_get.h"
 #include "compat/runtime.h"
 #include "compat/sem_exit.h"
@@ -43,11 +45,8 @@ namespace {
 
 namespace wire = core::wire;
 
-static_assert(GETPID == core::kGetPid && GETVAL == core::kGetVal && GETALL == core::kGetAll &&
-              GETNCNT == core::kGetNcnt && GETZCNT == core::kGetZcnt && SETVAL == core::kSetVal &&
-              SETALL == core::kSetAll && SEM_STAT == core::kSemStat && SEM_INFO == core::kSemInfo &&
-              SEM_STAT_ANY == core::kSemStatAny && SEM_UNDO == core::kSemUndo);
-static_assert(IPC_NOWAIT == core::kIpcNowait);
+// sem_flg's IPC_NOWAIT and SEM_UNDO are the core's in every C library
+// (backends/*/ipc_abi.h), and struct sembuf is the core's SemOp.
 static_assert(sizeof(struct sembuf) == sizeof(core::SemOp));
 
 // The fourth argument of semctl (the caller defines union semun itself).
@@ -55,7 +54,7 @@ union SemArg {
   int val;
   struct semid_ds* buf;
   unsigned short* array;
-  struct seminfo* info;
+  void* info;  // IPC_INFO, SEM_INFO: the C library's struct seminfo
 };
 
 // The set a thread used last, and what the table checks of semop decided
@@ -272,7 +271,7 @@ int Semtimedop(int semid, struct sembuf* user_sops, size_t nsops, const struct t
     return FailWithErrno(EINTR);
   }
   bool undo = false;
-  for (const core::SemOp& sop : sops) undo |= (sop.flg & SEM_UNDO) != 0;
+  for (const core::SemOp& sop : sops) undo |= (sop.flg & core::kSemUndo) != 0;
   if (undo) NoteUndoSet(caller.pid, semid, t_grant.grant);
   const int error = grant->set->Semop(sops, caller, deadline, signal_epoch);
   g_in_locked_semop.fetch_sub(1, std::memory_order_release);
@@ -290,7 +289,7 @@ int ReadValuesThroughDaemon(Runtime& runtime, int semid, int semnum, int cmd, Se
   auto reply = runtime.Call<wire::Op::kSemCtl>(request, &fds);
   if (!reply.ok()) return Fail(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
-  if (cmd != GETALL) return reply->value;
+  if (cmd != core::kGetAll) return reply->value;
   if (reply->nvalues <= wire::kSemCtlMaxValues) {
     if (!FaultSafeCopy(arg.array, reply->values, reply->nvalues * sizeof(uint16_t))) return FailWithErrno(EFAULT);
     return 0;
@@ -315,21 +314,21 @@ int ReadValuesThroughDaemon(Runtime& runtime, int semid, int semnum, int cmd, Se
 int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   Runtime& runtime = Runtime::Get();
   // semctl_setval(): the value's range is checked first of all.
-  if (cmd == SETVAL) {
+  if (cmd == core::kSetVal) {
     if (absl::Status status = core::CheckSetValValue(arg.val); !status.ok()) return Fail(status);
   }
   // The value commands run on mapped memory, like semop: the same cached
   // credentials (credential_cache.h).
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return Fail(creds.status());
-  const bool writes = cmd == SETVAL || cmd == SETALL;
+  const bool writes = cmd == core::kSetVal || cmd == core::kSetAll;
   int32_t nsems = 0;
   auto check = [&](const core::ObjectTable& table) -> absl::StatusOr<core::ObjectRecord> {
     absl::StatusOr<core::ObjectRecord> record = core::FindSemSet(table, semid);
     if (!record.ok()) return record;
     nsems = static_cast<int32_t>(record->size);
     // semctl_setval() checks semnum before permission; semctl_main() after.
-    if (cmd == SETVAL && (semnum < 0 || semnum >= nsems)) return core::ErrnoStatus(EINVAL, "semnum out of range");
+    if (cmd == core::kSetVal && (semnum < 0 || semnum >= nsems)) return core::ErrnoStatus(EINVAL, "semnum out of range");
     return core::CheckSemctl(table, semid, writes ? core::kAccessWrite : core::kAccessRead, **creds);
   };
   absl::StatusOr<std::shared_ptr<SemGrant>> grant = runtime.SemGrantFor(semid, writes, check);
@@ -342,7 +341,7 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
   const core::SemSet::Caller caller = runtime.SemCaller();
   int result = 0;
   switch (cmd) {
-    case GETALL: {
+    case core::kGetAll: {
       std::vector<uint16_t> values(static_cast<size_t>(nsems));
       result = set.GetAll(absl::MakeSpan(values));
       if (result == 0 && !FaultSafeCopy(arg.array, values.data(), values.size() * sizeof(uint16_t))) {
@@ -350,7 +349,7 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
       }
       break;
     }
-    case SETALL: {
+    case core::kSetAll: {
       std::vector<uint16_t> values(static_cast<size_t>(nsems));
       if (!FaultSafeCopy(values.data(), arg.array, values.size() * sizeof(uint16_t))) return FailWithErrno(EFAULT);
       for (uint16_t value : values) {
@@ -359,15 +358,15 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
       result = set.SetAll(values, caller);
       break;
     }
-    case SETVAL:
+    case core::kSetVal:
       result = set.SetVal(semnum, arg.val, caller);
       break;
     default:
       if (semnum < 0 || semnum >= nsems) return FailWithErrno(EINVAL);
-      if (cmd == GETVAL) result = set.GetVal(semnum);
-      if (cmd == GETPID) result = set.GetPid(semnum);
-      if (cmd == GETNCNT) result = set.GetNcnt(semnum);
-      if (cmd == GETZCNT) result = set.GetZcnt(semnum);
+      if (cmd == core::kGetVal) result = set.GetVal(semnum);
+      if (cmd == core::kGetPid) result = set.GetPid(semnum);
+      if (cmd == core::kGetNcnt) result = set.GetNcnt(semnum);
+      if (cmd == core::kGetZcnt) result = set.GetZcnt(semnum);
       break;
   }
   return result < 0 ? FailWithErrno(-result) : result;
@@ -377,7 +376,7 @@ int SemctlValues(int semid, int semnum, int cmd, SemArg arg) {
 // semctl_down()).
 void FillSemidDs(const wire::WirePerm& perm, int64_t otime, int64_t ctime, uint64_t nsems, struct semid_ds* out) {
   std::memset(out, 0, sizeof(*out));
-  FillIpcPerm(perm, &out->sem_perm);
+  abi::FillIpcPerm(perm, &out->sem_perm);
   out->sem_otime = otime;
   out->sem_ctime = ctime;
   out->sem_nsems = nsems;
@@ -408,34 +407,24 @@ bool LocalStat(int semid, SemArg arg, int* result) {
 // command), from the daemon's reply or one made the same way from a local
 // answer.
 int SemctlAnswer(int cmd, const wire::SemCtlReply& reply, SemArg arg) {
-  if (cmd == IPC_STAT || cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
+  if (cmd == core::kIpcStat || cmd == core::kSemStat || cmd == core::kSemStatAny) {
     struct semid_ds out;
     FillSemidDs(reply.perm, reply.otime, reply.ctime, reply.nsems, &out);
     if (!FaultSafeCopy(arg.buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-  } else if (cmd == IPC_INFO || cmd == SEM_INFO) {
-    struct seminfo out;
-    out.semmap = reply.semmap;
-    out.semmni = reply.semmni;
-    out.semmns = reply.semmns;
-    out.semmnu = reply.semmnu;
-    out.semmsl = reply.semmsl;
-    out.semopm = reply.semopm;
-    out.semume = reply.semume;
-    out.semusz = reply.semusz;
-    out.semvmx = reply.semvmx;
-    out.semaem = reply.semaem;
-    if (!FaultSafeCopy(arg.info, &out, sizeof(out))) return FailWithErrno(EFAULT);
+  } else if (cmd == core::kIpcInfo || cmd == core::kSemInfo) {
+    const abi::InfoBytes out = abi::SemInfoBytes(reply);
+    if (!FaultSafeCopy(arg.info, out.data, out.size)) return FailWithErrno(EFAULT);
   }
   return reply.value;
 }
 
 int SemctlDaemon(int semid, int cmd, SemArg arg) {
-  if (int result = 0; cmd == IPC_STAT && LocalStat(semid, arg, &result)) return result;
+  if (int result = 0; cmd == core::kIpcStat && LocalStat(semid, arg, &result)) return result;
   // SEM_STAT and SEM_STAT_ANY: an unused index and a reader without
   // permission are refused from the table; the fields need the set's region,
   // which this thread has mapped only for the set it used last.
-  if (cmd == SEM_STAT || cmd == SEM_STAT_ANY) {
-    auto found = TryLocalStatLookup(Runtime::Get().PublishedSemTable(), semid, cmd, SEM_STAT);
+  if (cmd == core::kSemStat || cmd == core::kSemStatAny) {
+    auto found = TryLocalStatLookup(Runtime::Get().PublishedSemTable(), semid, cmd, core::kSemStat);
     if (!found.ok()) return Fail(found.status());
     if (int result = 0; found->has_value() && LocalStat(**found, arg, &result)) return result == 0 ? **found : result;
   }
@@ -446,7 +435,7 @@ int SemctlDaemon(int semid, int cmd, SemArg arg) {
   wire::SemCtlRequest request{};
   request.id = semid;
   request.cmd = cmd;
-  if (cmd == IPC_SET) {
+  if (cmd == core::kIpcSet) {
     struct semid_ds in;
     if (!FaultSafeCopy(&in, arg.buf, sizeof(in))) return FailWithErrno(EFAULT);
     request.uid = in.sem_perm.uid;
@@ -487,7 +476,9 @@ void ApplyOwnSemUndoBeforeExit() {
 using sysv::compat::FailWithErrno;
 namespace wire = sysv::core::wire;
 
-extern "C" int sysv_semget(key_t key, int nsems, int semflg) {
+extern "C" int sysv_semget(key_t caller_key, int nsems, int semflg) {
+  sysv::core::Key key = 0;
+  if (!sysv::abi::ProtocolKey(caller_key, &key)) return FailWithErrno(EINVAL);
   sysv::compat::Runtime& runtime = sysv::compat::Runtime::Get();
   const sysv::core::ObjectTable* table = runtime.PublishedSemTable();
   // SEMMSL as the daemon published it (0: not known, so not answered here).
@@ -518,9 +509,10 @@ extern "C" int sysv_semtimedop(int semid, struct sembuf* sops, size_t nsops, con
   return sysv::compat::Semtimedop(semid, sops, nsops, timeout);
 }
 
-extern "C" int sysv_semctl(int semid, int semnum, int cmd, ...) {
+extern "C" int sysv_semctl(int semid, int semnum, int caller_cmd, ...) {
+  namespace core = sysv::core;
   va_list args;
-  va_start(args, cmd);
+  va_start(args, caller_cmd);
   sysv::compat::SemArg arg;
   // The fourth argument is one machine word; read it as such whatever the
   // command (an absent one is never used).
@@ -528,22 +520,24 @@ extern "C" int sysv_semctl(int semid, int semnum, int cmd, ...) {
   va_end(args);
   // ksys_semctl(): "if (semid < 0) return -EINVAL;"
   if (semid < 0) return FailWithErrno(EINVAL);
-  switch (cmd) {
-    case IPC_INFO:
-    case SEM_INFO:
-    case IPC_STAT:
-    case SEM_STAT:
-    case SEM_STAT_ANY:
-    case IPC_SET:
-    case IPC_RMID:
+  // The caller's command as the core numbers it; one its system does not
+  // have is EINVAL, as the "default:" of its kernel's semctl.
+  switch (const int cmd = sysv::abi::SemctlCommand(caller_cmd)) {
+    case core::kIpcInfo:
+    case core::kSemInfo:
+    case core::kIpcStat:
+    case core::kSemStat:
+    case core::kSemStatAny:
+    case core::kIpcSet:
+    case core::kIpcRmid:
       return sysv::compat::SemctlDaemon(semid, cmd, arg);
-    case GETALL:
-    case GETVAL:
-    case GETPID:
-    case GETNCNT:
-    case GETZCNT:
-    case SETALL:
-    case SETVAL:
+    case core::kGetAll:
+    case core::kGetVal:
+    case core::kGetPid:
+    case core::kGetNcnt:
+    case core::kGetZcnt:
+    case core::kSetAll:
+    case core::kSetVal:
       return sysv::compat::SemctlValues(semid, semnum, cmd, arg);
     default:
       return FailWithErrno(EINVAL);

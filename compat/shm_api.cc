@@ -1,14 +1,17 @@
 // sysv_shmget, sysv_shmat, sysv_shmdt, sysv_shmctl: decode the caller's
 // arguments, ask the runtime (and through it the daemon), encode results.
+// The caller's numbers and structs are its C library's (backends/ipc_abi.h):
+// commands are translated to the core's at entry, and every decision below
+// is taken on the core's numbers.
 #include <sys/shm.h>
 
 #include <cerrno>
 #include <cstring>
 #include <optional>
 
+#include "backends/ipc_abi.h"
 #include "compat/errno_result.h"
 #include "compat/fault_safe_copy.h"
-#include "compat/ipc_abi.h"
 #include "compat/local_get.h"
 #include "compat/runtime.h"
 #include "core/ipc/ipc_constants.h"
@@ -23,23 +26,11 @@ namespace {
 
 namespace wire = core::wire;
 
-// The core names Linux's values; this is Linux, so they must be the same.
-static_assert(IPC_CREAT == core::kIpcCreat && IPC_EXCL == core::kIpcExcl);
-static_assert(IPC_RMID == core::kIpcRmid && IPC_SET == core::kIpcSet && IPC_STAT == core::kIpcStat &&
-              IPC_INFO == core::kIpcInfo);
-static_assert(SHM_RDONLY == core::kShmRdonly && SHM_RND == core::kShmRnd &&
-              SHM_REMAP == core::kShmRemap && SHM_EXEC == core::kShmExec);
-static_assert(SHM_LOCK == core::kShmLock && SHM_UNLOCK == core::kShmUnlock &&
-              SHM_STAT == core::kShmStat && SHM_INFO == core::kShmInfo &&
-              SHM_STAT_ANY == core::kShmStatAny);
-static_assert(SHM_HUGETLB == core::kShmHugetlb && SHM_NORESERVE == core::kShmNoreserve);
-static_assert(SHM_DEST == core::kShmDest && SHM_LOCKED == core::kShmLocked);
-
 }  // namespace
 
 void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
   std::memset(out, 0, sizeof(*out));
-  FillIpcPerm(reply.perm, &out->shm_perm);
+  abi::FillIpcPerm(reply.perm, &out->shm_perm);
   out->shm_segsz = reply.segsz;
   out->shm_atime = reply.atime;
   out->shm_dtime = reply.dtime;
@@ -51,39 +42,22 @@ void FillShmidDs(const wire::ShmCtlReply& reply, struct shmid_ds* out) {
 
 namespace {
 
-// What shmctl returns and writes to `buf` for a successful `cmd`, from the
-// daemon's reply or one made the same way from a local answer.
-int ShmctlAnswer(int cmd, const wire::ShmCtlReply& reply, struct shmid_ds* buf) {
-  switch (cmd) {
-    case IPC_STAT:
-    case SHM_STAT:
-    case SHM_STAT_ANY: {
+// What shmctl returns and writes to `buf` for a successful `core_cmd`,
+// from the daemon's reply or one made the same way from a local answer.
+int ShmctlAnswer(int core_cmd, const wire::ShmCtlReply& reply, struct shmid_ds* buf) {
+  switch (core_cmd) {
+    case core::kIpcStat:
+    case core::kShmStat:
+    case core::kShmStatAny: {
       struct shmid_ds out;
       FillShmidDs(reply, &out);
       if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
       break;
     }
-    case IPC_INFO: {
-      struct shminfo out;
-      std::memset(&out, 0, sizeof(out));
-      out.shmmax = reply.shmmax;
-      out.shmmin = reply.shmmin;
-      out.shmmni = reply.shmmni;
-      out.shmseg = reply.shmseg;
-      out.shmall = reply.shmall;
-      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
-      break;
-    }
-    case SHM_INFO: {
-      struct shm_info out;
-      std::memset(&out, 0, sizeof(out));
-      out.used_ids = reply.used_ids;
-      out.shm_tot = reply.shm_tot;
-      out.shm_rss = reply.shm_rss;
-      out.shm_swp = reply.shm_swp;
-      out.swap_attempts = reply.swap_attempts;
-      out.swap_successes = reply.swap_successes;
-      if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
+    case core::kIpcInfo:
+    case core::kShmInfo: {
+      const abi::InfoBytes out = abi::ShmInfoBytes(core_cmd, reply);
+      if (!FaultSafeCopy(buf, out.data, out.size)) return FailWithErrno(EFAULT);
       break;
     }
     default:
@@ -102,7 +76,10 @@ using sysv::compat::FailWithStatus;
 using sysv::compat::Runtime;
 namespace wire = sysv::core::wire;
 
-extern "C" int sysv_shmget(key_t key, size_t size, int shmflg) {
+extern "C" int sysv_shmget(key_t caller_key, size_t size, int caller_flags) {
+  sysv::core::Key key = 0;
+  if (!sysv::abi::ProtocolKey(caller_key, &key)) return FailWithErrno(EINVAL);
+  const int shmflg = sysv::abi::ShmgetFlags(caller_flags);
   Runtime& runtime = Runtime::Get();
   auto local = sysv::compat::TryLocalGet(runtime.PublishedShmTable(), key, shmflg,
                                          [&](const sysv::core::ObjectRecord& record) {
@@ -118,7 +95,8 @@ extern "C" int sysv_shmget(key_t key, size_t size, int shmflg) {
 }
 
 extern "C" void* sysv_shmat(int shmid, const void* shmaddr, int shmflg) {
-  auto mapped = Runtime::Get().Attach(shmid, reinterpret_cast<uint64_t>(shmaddr), shmflg);
+  auto mapped =
+      Runtime::Get().Attach(shmid, reinterpret_cast<uint64_t>(shmaddr), sysv::abi::ShmatFlags(shmflg));
   if (!mapped.ok()) {
     FailWithStatus(mapped.status());
     return reinterpret_cast<void*>(-1);
@@ -131,15 +109,18 @@ extern "C" int sysv_shmdt(const void* shmaddr) {
   return status.ok() ? 0 : FailWithStatus(status);
 }
 
-extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
+extern "C" int sysv_shmctl(int shmid, int caller_cmd, struct shmid_ds* buf) {
+  namespace core = sysv::core;
   // ksys_shmctl(): "if (cmd < 0 || shmid < 0) return -EINVAL;" before
-  // touching buf.
-  if (cmd < 0 || shmid < 0) return FailWithErrno(EINVAL);
+  // touching buf; a command the caller's system does not have is EINVAL too.
+  if (caller_cmd < 0 || shmid < 0) return FailWithErrno(EINVAL);
+  const int cmd = sysv::abi::ShmctlCommand(caller_cmd);
+  if (cmd == sysv::abi::kNoSuchCommand) return FailWithErrno(EINVAL);
   // IPC_INFO: the limits and the highest index, as the daemon published them.
-  if (std::optional<sysv::core::ShmCtlResult> local = sysv::core::LocalShmInfo(Runtime::Get().PublishedShmTable(), cmd)) {
+  if (std::optional<core::ShmCtlResult> local = core::LocalShmInfo(Runtime::Get().PublishedShmTable(), cmd)) {
     return sysv::compat::ShmctlAnswer(cmd, wire::ShmCtlReplyOf(*local), buf);
   }
-  if (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY) {
+  if (cmd == core::kIpcStat || cmd == core::kShmStat || cmd == core::kShmStatAny) {
     auto local = Runtime::Get().LocalShmStat(shmid, cmd);
     if (!local.ok()) return FailWithStatus(local.status());
     if (local->has_value()) return sysv::compat::ShmctlAnswer(cmd, wire::ShmCtlReplyOf(**local), buf);
@@ -147,7 +128,7 @@ extern "C" int sysv_shmctl(int shmid, int cmd, struct shmid_ds* buf) {
   wire::ShmCtlRequest request{};
   request.id = shmid;
   request.cmd = cmd;
-  if (cmd == IPC_SET) {
+  if (cmd == core::kIpcSet) {
     // IPC_SET copies the buffer in before looking the id up.
     struct shmid_ds in;
     if (!FaultSafeCopy(&in, buf, sizeof(in))) return FailWithErrno(EFAULT);

@@ -2,25 +2,58 @@
 
 #include <cerrno>
 
+#include "backends/ipc_abi.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/msg/msg_registry.h"
+#include "core/sem/sem_registry.h"
+
 namespace sysv::tools {
+
+// -1 and EINVAL: what a kernel answers for a command it does not have.
+int ShmctlCore(const IpcApi& api, int shmid, int core_cmd, void* buf) {
+  const int cmd = abi::ShmctlCallerCommand(core_cmd);
+  if (cmd == abi::kNoSuchCommand) {
+    errno = EINVAL;
+    return -1;
+  }
+  return api.shmctl(shmid, cmd, static_cast<struct shmid_ds*>(buf));
+}
+
+int SemctlCore(const IpcApi& api, int semid, int semnum, int core_cmd, SemctlArg arg) {
+  const int cmd = abi::SemctlCallerCommand(core_cmd);
+  if (cmd == abi::kNoSuchCommand) {
+    errno = EINVAL;
+    return -1;
+  }
+  return api.semctl(semid, semnum, cmd, arg);
+}
+
+int MsgctlCore(const IpcApi& api, int msqid, int core_cmd, void* buf) {
+  const int cmd = abi::MsgctlCallerCommand(core_cmd);
+  if (cmd == abi::kNoSuchCommand) {
+    errno = EINVAL;
+    return -1;
+  }
+  return api.msgctl(msqid, cmd, static_cast<struct msqid_ds*>(buf));
+}
+
 namespace {
 
-// Buffers for the *_INFO commands, which write a different struct through
-// the shmid_ds/msqid_ds pointer the prototype declares.
+// Room for what the *_INFO commands write through the shmid_ds/msqid_ds
+// pointer the prototype declares: another struct, of the C library's.
 union ShmBuffer {
   struct shmid_ds ds;
-  struct shminfo limits;
-  struct shm_info info;
+  unsigned char info[sizeof(abi::InfoBytes::data)];
 };
 union MsgBuffer {
   struct msqid_ds ds;
-  struct msginfo info;
+  unsigned char info[sizeof(abi::InfoBytes::data)];
 };
 
 IpcOwnership OwnershipOf(const struct ipc_perm& perm, int id) {
   IpcOwnership result;
   result.id = id;
-  result.key = perm.__key;
+  result.key = abi::KeyOf(perm);
   result.uid = perm.uid;
   result.gid = perm.gid;
   result.cuid = perm.cuid;
@@ -45,13 +78,13 @@ bool ReadSemElements(const IpcApi& api, SemSet* set, SemListing* listing) {
     };
     int pid = 0;
     const Query queries[] = {
-        {GETVAL, "semctl(GETVAL)", &element.value},
-        {GETNCNT, "semctl(GETNCNT)", &element.ncount},
-        {GETZCNT, "semctl(GETZCNT)", &element.zcount},
-        {GETPID, "semctl(GETPID)", &pid},
+        {core::kGetVal, "semctl(GETVAL)", &element.value},
+        {core::kGetNcnt, "semctl(GETNCNT)", &element.ncount},
+        {core::kGetZcnt, "semctl(GETZCNT)", &element.zcount},
+        {core::kGetPid, "semctl(GETPID)", &pid},
     };
     for (const Query& query : queries) {
-      const int value = api.semctl(set->perm.id, semnum, query.cmd, arg);
+      const int value = SemctlCore(api, set->perm.id, semnum, query.cmd, arg);
       if (value < 0) {
         listing->failed_errno = errno;
         listing->failed_call = query.name;
@@ -72,9 +105,9 @@ bool ReadSemElements(const IpcApi& api, SemSet* set, SemListing* listing) {
 // util-linux's own fallback. *denied tells that the plain *_STAT failed.
 int StatShmIndex(const IpcApi& api, int index, struct shmid_ds* ds,
                  bool* denied) {
-  int id = api.shmctl(index, SHM_STAT, ds);
+  int id = ShmctlCore(api, index, core::kShmStat, ds);
   *denied = id < 0 && errno == EACCES;
-  if (*denied) id = api.shmctl(index, SHM_STAT_ANY, ds);
+  if (*denied) id = ShmctlCore(api, index, core::kShmStatAny, ds);
   return id;
 }
 
@@ -82,17 +115,17 @@ int StatSemIndex(const IpcApi& api, int index, struct semid_ds* ds,
                  bool* denied) {
   SemctlArg arg;
   arg.buf = ds;
-  int id = api.semctl(index, 0, SEM_STAT, arg);
+  int id = SemctlCore(api, index, 0, core::kSemStat, arg);
   *denied = id < 0 && errno == EACCES;
-  if (*denied) id = api.semctl(index, 0, SEM_STAT_ANY, arg);
+  if (*denied) id = SemctlCore(api, index, 0, core::kSemStatAny, arg);
   return id;
 }
 
 int StatMsgIndex(const IpcApi& api, int index, struct msqid_ds* ds,
                  bool* denied) {
-  int id = api.msgctl(index, MSG_STAT, ds);
+  int id = MsgctlCore(api, index, core::kMsgStat, ds);
   *denied = id < 0 && errno == EACCES;
-  if (*denied) id = api.msgctl(index, MSG_STAT_ANY, ds);
+  if (*denied) id = MsgctlCore(api, index, core::kMsgStatAny, ds);
   return id;
 }
 
@@ -100,19 +133,19 @@ int StatMsgIndex(const IpcApi& api, int index, struct msqid_ds* ds,
 
 int ShmMaxIndex(const IpcApi& api) {
   ShmBuffer buffer{};
-  return api.shmctl(0, SHM_INFO, &buffer.ds);
+  return ShmctlCore(api, 0, core::kShmInfo, &buffer);
 }
 
 int SemMaxIndex(const IpcApi& api) {
-  struct seminfo info {};
+  abi::InfoBytes info{};
   SemctlArg arg;
-  arg.info = &info;
-  return api.semctl(0, 0, SEM_INFO, arg);
+  arg.info = info.data;
+  return SemctlCore(api, 0, 0, core::kSemInfo, arg);
 }
 
 int MsgMaxIndex(const IpcApi& api) {
   MsgBuffer buffer{};
-  return api.msgctl(0, MSG_INFO, &buffer.ds);
+  return MsgctlCore(api, 0, core::kMsgInfo, &buffer);
 }
 
 std::vector<ShmSegment> ListShmSegments(const IpcApi& api, int id) {
@@ -171,7 +204,7 @@ std::vector<MsgQueue> ListMsgQueues(const IpcApi& api, int id) {
     if (msqid < 0 || (id > -1 && msqid != id)) continue;
     MsgQueue queue;
     queue.perm = OwnershipOf(ds.msg_perm, msqid);
-    queue.cbytes = ds.__msg_cbytes;
+    queue.cbytes = abi::MsgCbytes(ds);
     queue.qnum = ds.msg_qnum;
     queue.qbytes = ds.msg_qbytes;
     queue.lspid = ds.msg_lspid;
@@ -188,19 +221,21 @@ std::vector<MsgQueue> ListMsgQueues(const IpcApi& api, int id) {
 
 std::optional<ShmLimits> GetShmLimits(const IpcApi& api) {
   ShmBuffer buffer{};
-  if (api.shmctl(0, IPC_INFO, &buffer.ds) < 0) return std::nullopt;
+  if (ShmctlCore(api, 0, core::kIpcInfo, &buffer) < 0) return std::nullopt;
+  const ShmUsage info = abi::ShmReplyOfInfo(core::kIpcInfo, buffer.info);
   ShmLimits limits;
-  limits.shmmni = buffer.limits.shmmni;
-  limits.shmmax = buffer.limits.shmmax;
-  limits.shmall = buffer.limits.shmall;
+  limits.shmmni = info.shmmni;
+  limits.shmmax = info.shmmax;
+  limits.shmall = info.shmall;
   return limits;
 }
 
 std::optional<SemLimits> GetSemLimits(const IpcApi& api) {
-  struct seminfo info {};
+  abi::InfoBytes bytes{};
   SemctlArg arg;
-  arg.info = &info;
-  if (api.semctl(0, 0, IPC_INFO, arg) < 0) return std::nullopt;
+  arg.info = bytes.data;
+  if (SemctlCore(api, 0, 0, core::kIpcInfo, arg) < 0) return std::nullopt;
+  const SemUsage info = abi::SemReplyOfInfo(bytes.data);
   SemLimits limits;
   limits.semmni = info.semmni;
   limits.semmsl = info.semmsl;
@@ -211,32 +246,33 @@ std::optional<SemLimits> GetSemLimits(const IpcApi& api) {
 
 std::optional<MsgLimits> GetMsgLimits(const IpcApi& api) {
   MsgBuffer buffer{};
-  if (api.msgctl(0, IPC_INFO, &buffer.ds) < 0) return std::nullopt;
+  if (MsgctlCore(api, 0, core::kIpcInfo, &buffer) < 0) return std::nullopt;
+  const MsgUsage info = abi::MsgReplyOfInfo(buffer.info);
   MsgLimits limits;
-  limits.msgmni = buffer.info.msgmni;
-  limits.msgmax = static_cast<uint64_t>(static_cast<int64_t>(buffer.info.msgmax));
-  limits.msgmnb = buffer.info.msgmnb;
+  limits.msgmni = info.msgmni;
+  limits.msgmax = static_cast<uint64_t>(static_cast<int64_t>(info.msgmax));
+  limits.msgmnb = info.msgmnb;
   return limits;
 }
 
-std::optional<struct shm_info> GetShmInfo(const IpcApi& api) {
+std::optional<ShmUsage> GetShmInfo(const IpcApi& api) {
   ShmBuffer buffer{};
-  if (api.shmctl(0, SHM_INFO, &buffer.ds) < 0) return std::nullopt;
-  return buffer.info;
+  if (ShmctlCore(api, 0, core::kShmInfo, &buffer) < 0) return std::nullopt;
+  return abi::ShmReplyOfInfo(core::kShmInfo, buffer.info);
 }
 
-std::optional<struct seminfo> GetSemInfo(const IpcApi& api) {
-  struct seminfo info {};
+std::optional<SemUsage> GetSemInfo(const IpcApi& api) {
+  abi::InfoBytes bytes{};
   SemctlArg arg;
-  arg.info = &info;
-  if (api.semctl(0, 0, SEM_INFO, arg) < 0) return std::nullopt;
-  return info;
+  arg.info = bytes.data;
+  if (SemctlCore(api, 0, 0, core::kSemInfo, arg) < 0) return std::nullopt;
+  return abi::SemReplyOfInfo(bytes.data);
 }
 
-std::optional<struct msginfo> GetMsgInfo(const IpcApi& api) {
+std::optional<MsgUsage> GetMsgInfo(const IpcApi& api) {
   MsgBuffer buffer{};
-  if (api.msgctl(0, MSG_INFO, &buffer.ds) < 0) return std::nullopt;
-  return buffer.info;
+  if (MsgctlCore(api, 0, core::kMsgInfo, &buffer) < 0) return std::nullopt;
+  return abi::MsgReplyOfInfo(buffer.info);
 }
 
 }  // namespace sysv::tools

@@ -22,6 +22,13 @@
 // Limits (mirrors ipc_shm_get_limits() and friends) come from IPC_INFO; on
 // Linux util-linux reads /proc/sys/kernel/{shm*,msg*,sem} first, which holds
 // the same values for the caller's IPC namespace.
+//
+// Commands are named here by the core's numbers and passed to the IpcApi as
+// the C library compiled against numbers them (backends/ipc_abi.h), so the
+// same code serves glibc's and DragonFly's callers. A command that C library
+// does not have (DragonFly has no *_INFO, SHM_STAT, MSG_STAT or *_STAT_ANY)
+// fails as its kernel would, with EINVAL, without a call: there, listings of
+// segments and queues are empty and limits unknown.
 #ifndef SYSV_TOOLS_IPC_OBJECTS_H_
 #define SYSV_TOOLS_IPC_OBJECTS_H_
 
@@ -31,6 +38,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/protocol/wire.h"
 #include "tools/ipc_api.h"
 
 namespace sysv::tools {
@@ -41,8 +49,21 @@ union SemctlArg {
   int val;
   struct semid_ds* buf;
   unsigned short* array;
-  struct seminfo* info;
+  void* info;  // IPC_INFO, SEM_INFO: the C library's struct seminfo
 };
+
+// shmctl, semctl and msgctl of the core's command `core_cmd`, through the C
+// library's number for it; -1 with errno EINVAL where it has none.
+int ShmctlCore(const IpcApi& api, int shmid, int core_cmd, void* buf);
+int SemctlCore(const IpcApi& api, int semid, int semnum, int core_cmd, SemctlArg arg);
+int MsgctlCore(const IpcApi& api, int msqid, int core_cmd, void* buf);
+
+// The counts of SHM_INFO / SEM_INFO / MSG_INFO, as the protocol carries them
+// (the fields have the C structs' names: used_ids, shm_tot, ...; semusz,
+// semaem; msgpool, msgmap, msgtql).
+using ShmUsage = core::wire::ShmCtlReply;
+using SemUsage = core::wire::SemCtlReply;
+using MsgUsage = core::wire::MsgCtlReply;
 
 struct IpcOwnership {
   int id = 0;
@@ -136,9 +157,9 @@ std::optional<SemLimits> GetSemLimits(const IpcApi& api);
 std::optional<MsgLimits> GetMsgLimits(const IpcApi& api);
 
 // SHM_INFO / SEM_INFO / MSG_INFO, for `ipcs -u`; nullopt when the call fails.
-std::optional<struct shm_info> GetShmInfo(const IpcApi& api);
-std::optional<struct seminfo> GetSemInfo(const IpcApi& api);
-std::optional<struct msginfo> GetMsgInfo(const IpcApi& api);
+std::optional<ShmUsage> GetShmInfo(const IpcApi& api);
+std::optional<SemUsage> GetSemInfo(const IpcApi& api);
+std::optional<MsgUsage> GetMsgInfo(const IpcApi& api);
 
 // The highest index in use (the *_INFO result), or -1 and errno.
 int ShmMaxIndex(const IpcApi& api);

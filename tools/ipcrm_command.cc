@@ -7,6 +7,9 @@
 #include <optional>
 
 #include "absl/strings/str_format.h"
+#include "core/ipc/ipc_constants.h"
+#include "core/msg/msg_registry.h"
+#include "core/sem/sem_registry.h"
 #include "tools/command_context.h"
 #include "tools/ipc_objects.h"
 #include "tools/option_parser.h"
@@ -215,7 +218,7 @@ bool Ipcrm::RemoveAll(Kind kind, bool* fatal) {
     }
     for (int index = 0; index <= max_index; ++index) {
       struct shmid_ds ds {};
-      const int id = api_.shmctl(index, SHM_STAT, &ds);
+      const int id = ShmctlCore(api_, index, core::kShmStat, &ds);
       if (id < 0) continue;
       if (!handle(Remove(Kind::kShm, false, id))) return false;
     }
@@ -231,7 +234,7 @@ bool Ipcrm::RemoveAll(Kind kind, bool* fatal) {
       struct semid_ds ds {};
       SemctlArg arg;
       arg.buf = &ds;
-      const int id = api_.semctl(index, 0, SEM_STAT, arg);
+      const int id = SemctlCore(api_, index, 0, core::kSemStat, arg);
       if (id < 0) continue;
       if (!handle(Remove(Kind::kSem, false, id))) return false;
     }
@@ -245,7 +248,7 @@ bool Ipcrm::RemoveAll(Kind kind, bool* fatal) {
     }
     for (int index = 0; index <= max_index; ++index) {
       struct msqid_ds ds {};
-      const int id = api_.msgctl(index, MSG_STAT, &ds);
+      const int id = MsgctlCore(api_, index, core::kMsgStat, &ds);
       if (id < 0) continue;
       if (!handle(Remove(Kind::kMsg, false, id))) return false;
     }

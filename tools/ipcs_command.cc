@@ -266,7 +266,7 @@ void Ipcs::ShowShm() {
       return;
     }
     case Format::kStatus: {
-      const std::optional<struct shm_info> info = GetShmInfo(api_);
+      const std::optional<ShmUsage> info = GetShmInfo(api_);
       if (!info) {
         absl::FPrintF(out_, "kernel not configured for shared memory\n");
         return;
@@ -365,7 +365,7 @@ void Ipcs::ShowSem() {
       return;
     }
     case Format::kStatus: {
-      const std::optional<struct seminfo> info = GetSemInfo(api_);
+      const std::optional<SemUsage> info = GetSemInfo(api_);
       if (!info) {
         absl::FPrintF(out_, "kernel not configured for semaphores\n");
         return;
@@ -436,7 +436,7 @@ void Ipcs::ShowMsg() {
       return;
     }
     case Format::kStatus: {
-      const std::optional<struct msginfo> info = GetMsgInfo(api_);
+      const std::optional<MsgUsage> info = GetMsgInfo(api_);
       if (!info) {
         absl::FPrintF(out_, "kernel not configured for message queues\n");
         return;
