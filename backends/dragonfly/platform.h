@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "backends/common/elf_rebind.h"
@@ -39,6 +40,7 @@
 #include "backends/dragonfly/held_files.h"
 #include "backends/dragonfly/kernel_values.h"
 #include "backends/dragonfly/kinfo_sys.h"
+#include "backends/dragonfly/parent_death.h"
 #include "backends/dragonfly/peer_credentials.h"
 #include "backends/dragonfly/process_exit_watch.h"
 #include "backends/dragonfly/process_handle.h"
@@ -50,6 +52,7 @@
 #include "backends/dragonfly/signal_epoch.h"
 #include "backends/dragonfly/stop_signals.h"
 #include "backends/dragonfly/user_namespace.h"
+#include "core/ipc/errno_status.h"
 #include "core/region_platform.h"
 #include "core/sem/sem_set.h"
 
@@ -88,6 +91,18 @@ using ::sysv::dragonfly_backend::ProcessStartTime;
 using ::sysv::dragonfly_backend::ProcStat;
 using ::sysv::dragonfly_backend::ReadProcStat;
 using ExitWatch = ::sysv::dragonfly_backend::ProcessExitWatch;
+using ::sysv::dragonfly_backend::SignalProcess;
+
+// A forked child's death with its parent (parent_death.h): a thread on the
+// parent's process handle, since DragonFly has no PR_SET_PDEATHSIG; unlike
+// Linux's it does not survive exec.
+using ::sysv::dragonfly_backend::DieWithParent;
+
+// DragonFly has no IPC namespaces: the kernel's System V objects are the
+// host's, always.
+inline absl::Status EnterPrivateIpcNamespace() {
+  return core::ErrnoStatus(ENOSYS, "DragonFly has no IPC namespaces");
+}
 
 // The calling thread, as IsThreadOf() takes it: its LWP id.
 inline int32_t CurrentThreadId() { return ::sysv::dragonfly_backend::CurrentLwpId(); }

@@ -1,6 +1,7 @@
 #include "backends/dragonfly/process_handle.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cerrno>
@@ -42,6 +43,14 @@ bool ProcessHandleExited(int process_fd) {
   } while (polled < 0 && errno == EINTR);
   errno = saved;
   return polled != 0;
+}
+
+int SignalProcess(int process_fd, pid_t pid, int signal) {
+  if (ProcessHandleExited(process_fd)) {
+    errno = ESRCH;
+    return -1;
+  }
+  return kill(pid, signal);
 }
 
 absl::StatusOr<ProcessInstance> PeerProcess(int /*socket_fd*/, pid_t pid, uid_t euid) {

@@ -40,6 +40,15 @@ absl::StatusOr<sysv::backend::UniqueFd> OpenProcessHandle(pid_t pid);
 // Never blocks; a descriptor that cannot be polled counts as exited.
 bool ProcessHandleExited(int process_fd);
 
+// Sends `signal` to `pid`, the process of `process_fd` (from
+// OpenProcessHandle), unless the handle says it has exited: what
+// pidfd_send_signal() is on Linux. A pid is reused only once its process
+// has been reaped, after the handle became readable; a reap and a reuse
+// in the instant between the check and kill(2) is the one window a pidfd
+// does not have. Results: 0; or -1 with errno, ESRCH if it has exited,
+// otherwise kill(2)'s.
+int SignalProcess(int process_fd, pid_t pid, int signal);
+
 // One process for ever (DESIGN.md, decision 5): its process descriptor and
 // the start time that names it with its pid.
 struct ProcessInstance {

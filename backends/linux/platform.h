@@ -6,16 +6,21 @@
 #define SYSV_BACKENDS_LINUX_PLATFORM_H_
 
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdint>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "backends/common/elf_rebind.h"
 #include "backends/common/security_driver.h"
 #include "backends/linux/channel.h"
@@ -35,6 +40,7 @@
 #include "backends/linux/signal_epoch.h"
 #include "backends/linux/stop_signals.h"
 #include "backends/linux/user_namespace.h"
+#include "core/ipc/errno_status.h"
 
 namespace sysv {
 namespace linux_backend {
@@ -76,6 +82,36 @@ inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }
 // DragonFly's is a kqueue with an EVFILT_PROC note.
 inline absl::StatusOr<backend::UniqueFd> OpenProcessHandle(pid_t pid) { return OpenPidfd(pid); }
 inline bool ProcessHandleExited(int process_fd) { return PidfdExited(process_fd); }
+
+// Sends `signal` to the process of `process_fd` (pid `pid`), never to a
+// process that took its pid since: pidfd_send_signal() (DragonFly: kill(2)
+// unless the handle says it has exited). Returns 0, or -1 with errno
+// (ESRCH once it has exited).
+inline int SignalProcess(int process_fd, pid_t /*pid*/, int signal) {
+  return static_cast<int>(syscall(SYS_pidfd_send_signal, process_fd, signal, nullptr, 0));
+}
+
+// Arranges for a forked child to get `signal` when `parent`, its parent,
+// exits (the benchmark's workers must not outlive it): PR_SET_PDEATHSIG,
+// which survives exec (DragonFly: a thread on the parent's process handle,
+// which does not). Returns false if `parent` is no longer the caller's
+// parent (it has exited already). Best effort otherwise.
+inline bool DieWithParent(pid_t parent, int signal) {
+  (void)prctl(PR_SET_PDEATHSIG, signal);
+  return getppid() == parent;
+}
+
+// Moves the calling process into a private IPC namespace of its own, where
+// the kernel's System V objects start empty (the benchmark's kernel side):
+// unshare(CLONE_NEWIPC), which needs CAP_SYS_ADMIN. Results: OK; the errno
+// of unshare (EPERM without the capability). DragonFly has no IPC
+// namespaces (ENOSYS there).
+inline absl::Status EnterPrivateIpcNamespace() {
+  if (unshare(CLONE_NEWIPC) != 0) {
+    return core::ErrnoStatus(errno, absl::StrCat("unshare(CLONE_NEWIPC): ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
 
 // Who an accepted connection's peer is, pid included, kernel-vouched. On
 // Linux SO_PEERCRED names the pid at connect(2), so the answer is never

@@ -4,9 +4,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "backends/common/environment.h"
 #include "backends/common/namespace_layout.h"
+#include "backends/platform.h"
 #include "compat/daemon_launcher.h"
 #include "core/ipc/errno_status.h"
 
@@ -38,22 +37,28 @@ void SleepMs(int ms) {
   nanosleep(&delay, nullptr);
 }
 
-// Debian 12's <sys/pidfd.h> declares pidfd_open without extern "C", so a
-// C++ caller cannot link it: the system call, then.
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
-// Waits up to `timeout_ms` for the process behind `pidfd` to exit.
-bool PidfdExits(int pidfd, int timeout_ms) {
-  struct pollfd fd = {pidfd, POLLIN, 0};
+// Waits up to `timeout_ms` for the process behind `handle` (a process
+// handle, platform::OpenProcessHandle) to exit.
+bool HandleExits(int handle, int timeout_ms) {
+  struct pollfd fd = {handle, POLLIN, 0};
   int rc;
   while ((rc = poll(&fd, 1, timeout_ms)) < 0 && errno == EINTR) {
   }
   return rc > 0;
 }
 
-// The janitor's whole life: wait for the benchmark to die, then stop its
-// daemon and remove its directory. Runs in a forked child; never returns.
-[[noreturn]] void JanitorMain(int bench_pidfd, int daemon_pidfd, const std::string& dir) {
+// The janitor's whole life: wait for the benchmark (`bench`, its parent) to
+// die, then stop its daemon (`daemon`) and remove its directory. Runs in a
+// forked child; never returns. The process handles are opened here, not
+// inherited: DragonFly's (kqueues) do not survive fork. Both are opened
+// before the parent is checked, so both named the right processes (the
+// daemon is the benchmark's child: its pid cannot be reused while the
+// benchmark lives).
+[[noreturn]] void JanitorMain(pid_t bench, pid_t daemon, const std::string& dir) {
+  absl::StatusOr<backend::UniqueFd> daemon_handle = platform::OpenProcessHandle(daemon);
+  absl::StatusOr<backend::UniqueFd> bench_handle = platform::OpenProcessHandle(bench);
+  if (!daemon_handle.ok()) _exit(0);  // nothing to stop
+  const bool bench_alive = bench_handle.ok() && getppid() == bench;
   // Its own session: a Ctrl-C at the terminal ends the benchmark, and the
   // janitor must live on to clean up after it.
   setsid();
@@ -63,12 +68,12 @@ bool PidfdExits(int pidfd, int timeout_ms) {
   if (null_fd >= 0) {
     for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) dup2(null_fd, fd);
   }
-  PidfdExits(bench_pidfd, -1);
+  if (bench_alive) HandleExits(bench_handle->get(), -1);
   // Usually the benchmark did all this itself, and there is nothing to do.
-  if (syscall(SYS_pidfd_send_signal, daemon_pidfd, SIGTERM, nullptr, 0) == 0 &&
-      !PidfdExits(daemon_pidfd, kStopTimeoutMs)) {
-    syscall(SYS_pidfd_send_signal, daemon_pidfd, SIGKILL, nullptr, 0);
-    PidfdExits(daemon_pidfd, kStopTimeoutMs);
+  const int daemon_fd = daemon_handle->get();
+  if (platform::SignalProcess(daemon_fd, daemon, SIGTERM) == 0 && !HandleExits(daemon_fd, kStopTimeoutMs)) {
+    platform::SignalProcess(daemon_fd, daemon, SIGKILL);
+    HandleExits(daemon_fd, kStopTimeoutMs);
   }
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
@@ -134,10 +139,11 @@ absl::Status BenchNamespace::StartDaemon(const std::vector<std::string>& daemon_
   if (daemon_ < 0) return core::ErrnoStatus(errno, absl::StrCat("fork: ", std::strerror(errno)));
   if (daemon_ == 0) {
     // Out of the terminal's process group (Ctrl-C is for the benchmark), yet
-    // gone with the benchmark whatever kills it.
+    // gone with the benchmark whatever kills it (on Linux; DragonFly's
+    // DieWithParent does not survive the exec below, and there the janitor
+    // alone stops a daemon whose benchmark was killed).
     setsid();
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);
+    if (!platform::DieWithParent(parent, SIGTERM)) _exit(127);
     const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd >= 0) {
@@ -166,14 +172,9 @@ absl::Status BenchNamespace::StartDaemon(const std::vector<std::string>& daemon_
 }
 
 void BenchNamespace::StartJanitor() {
-  const int bench_pidfd = PidfdOpen(getpid());
-  const int daemon_pidfd = PidfdOpen(daemon_);
-  if (bench_pidfd >= 0 && daemon_pidfd >= 0) {
-    janitor_ = fork();
-    if (janitor_ == 0) JanitorMain(bench_pidfd, daemon_pidfd, dir_);
-  }
-  if (bench_pidfd >= 0) close(bench_pidfd);
-  if (daemon_pidfd >= 0) close(daemon_pidfd);
+  const pid_t bench = getpid();
+  janitor_ = fork();
+  if (janitor_ == 0) JanitorMain(bench, daemon_, dir_);
 }
 
 void BenchNamespace::StopDaemon() {

@@ -8,8 +8,9 @@
 // ordinary exit; a janitor process, forked at the start, does the same if
 // this process dies any other way (a signal, the watchdog, a crash), since a
 // dying process runs no destructors. The janitor learns of our death from a
-// pidfd and signals the daemon through a pidfd, so a recycled pid is never
-// signalled by mistake.
+// process handle and signals the daemon through one (platform::
+// SignalProcess: a pidfd on Linux, so a recycled pid is never signalled by
+// mistake; on DragonFly kill(2) unless the handle has seen the exit).
 #ifndef SYSV_TOOLS_BENCH_BENCH_NAMESPACE_H_
 #define SYSV_TOOLS_BENCH_BENCH_NAMESPACE_H_
 
@@ -40,7 +41,7 @@ class BenchNamespace {
 
   const std::string& dir() const { return dir_; }
   const std::string& daemon_binary() const { return daemon_binary_; }
-  // False when no janitor could be started (no pidfd_open): then only an
+  // False when no janitor could be started (fork failed): then only an
   // ordinary exit cleans up.
   bool has_janitor() const { return janitor_ > 0; }
 

@@ -4,7 +4,8 @@
 // 10,000-segment run fits (shmmni is raised inside the namespace only), and
 // whatever the benchmark leaves behind on any path dies with the namespace.
 // Otherwise the host's namespace is used, with its limits, and only the
-// scenarios' own IPC_RMID removes what they made.
+// scenarios' own IPC_RMID removes what they made: always on DragonFly,
+// which has no IPC namespaces.
 #ifndef SYSV_TOOLS_BENCH_KERNEL_NAMESPACE_H_
 #define SYSV_TOOLS_BENCH_KERNEL_NAMESPACE_H_
 
@@ -18,7 +19,8 @@ struct KernelNamespace {
   std::string note;
 };
 
-// Enters a fresh IPC namespace (unshare(CLONE_NEWIPC)) and sets its shmmni.
+// Enters a fresh IPC namespace (platform::EnterPrivateIpcNamespace) and
+// sets its shmmni.
 // Call it before any kernel IPC object is made and before any fork.
 KernelNamespace EnterPrivateKernelNamespace(int shmmni);
 

@@ -3,7 +3,6 @@
 // with the number of objects alive), and many short-lived client processes
 // (for libsysv, each one registers with the daemon and is reaped by it).
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "tools/bench/scenario.h"
 #include "tools/bench/scenario_support.h"
@@ -141,8 +141,7 @@ absl::StatusOr<Sample> Clients(const BenchApi& api, long count) {
       break;
     }
     if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(ECHILD);
+      if (!platform::DieWithParent(parent, SIGKILL)) _exit(ECHILD);
       struct shmid_ds ds;
       _exit(api.shmctl(id, IPC_STAT, &ds) == 0 ? 0 : errno);
     }

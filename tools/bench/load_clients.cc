@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -19,7 +18,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
+#include "tools/bench/ipc_fields.h"
 #include "tools/bench/scenario_support.h"
 
 namespace sysv::bench {
@@ -128,7 +129,7 @@ absl::Status CheckShared(const BenchApi& api, long clients, int sem, int shm, in
   if (!status.ok()) return status;
   struct msqid_ds ds;
   if (api.msgctl(queue, IPC_STAT, &ds) != 0) return CallFailed(api, "msgctl IPC_STAT (check)");
-  if (ds.msg_qnum != 0 || ds.__msg_cbytes != 0) {
+  if (ds.msg_qnum != 0 || QueueBytes(ds) != 0) {
     return core::ErrnoStatus(EIO, absl::StrCat(api.name, ": the queue holds ", ds.msg_qnum, " messages"));
   }
   return absl::OkStatus();
@@ -178,8 +179,7 @@ absl::StatusOr<ClientRun> RunClients(const BenchApi& api, long clients, key_t ke
     const pid_t pid = fork();
     if (pid < 0) return core::ErrnoStatus(errno, absl::StrCat("fork of client ", i + 1, ": ", std::strerror(errno)));
     if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(ECHILD);
+      if (!platform::DieWithParent(parent, SIGKILL)) _exit(ECHILD);
       close(go[1]);
       close(report[0]);
       close(leave[1]);

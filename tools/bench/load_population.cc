@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/ipc/errno_status.h"
+#include "tools/bench/ipc_fields.h"
 #include "tools/bench/scenario_support.h"
 
 namespace sysv::bench {
@@ -127,7 +128,7 @@ absl::Status Population::Stat(LoadKind kind, int id, key_t* key) {
     case LoadKind::kShm: {
       struct shmid_ds ds;
       rc = api_.shmctl(id, IPC_STAT, &ds);
-      *key = ds.shm_perm.__key;
+      *key = PermKey(ds.shm_perm);
       break;
     }
     case LoadKind::kSem: {
@@ -135,13 +136,13 @@ absl::Status Population::Stat(LoadKind kind, int id, key_t* key) {
       SemArg arg;
       arg.buf = &ds;
       rc = api_.semctl(id, 0, IPC_STAT, arg);
-      *key = ds.sem_perm.__key;
+      *key = PermKey(ds.sem_perm);
       break;
     }
     case LoadKind::kMsg: {
       struct msqid_ds ds;
       rc = api_.msgctl(id, IPC_STAT, &ds);
-      *key = ds.msg_perm.__key;
+      *key = PermKey(ds.msg_perm);
       break;
     }
   }
@@ -203,7 +204,14 @@ absl::Status Population::RemoveAll() {
   return first;
 }
 
+// SHM_INFO, SEM_INFO and MSG_INFO are Linux's commands (and libsysv's,
+// which behaves as Linux). A C library without them (DragonFly's: its ipcs
+// reads kern.ipc sysctls) offers no count through these calls: ENOSYS.
 absl::StatusOr<long> CountInUse(const BenchApi& api, LoadKind kind) {
+#if !defined(SHM_INFO) || !defined(SEM_INFO) || !defined(MSG_INFO)
+  return core::ErrnoStatus(ENOSYS, absl::StrCat(api.name, ": no SHM_INFO, SEM_INFO, MSG_INFO in this C library (",
+                                                LoadKindName(kind), ")"));
+#else
   switch (kind) {
     case LoadKind::kShm: {
       struct shm_info info = {};
@@ -228,6 +236,7 @@ absl::StatusOr<long> CountInUse(const BenchApi& api, LoadKind kind) {
     }
   }
   return core::ErrnoStatus(EINVAL, "no such kind");
+#endif
 }
 
 }  // namespace sysv::bench

@@ -1,6 +1,7 @@
 #include "tools/bench/load_probe.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "backends/common/namespace_layout.h"
 #include "backends/common/unique_fd.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::bench {
@@ -26,6 +28,20 @@ bool StatusValue(absl::string_view line, absl::string_view name, int64_t* out) {
   line = absl::StripAsciiWhitespace(line);
   absl::ConsumeSuffix(&line, "kB");
   return absl::SimpleAtoi(absl::StripAsciiWhitespace(line), out);
+}
+
+// The pid the daemon wrote in its lock file in `dir` (not a symlink).
+absl::StatusOr<pid_t> LockFilePid(const std::string& dir) {
+  const std::string path = backend::LockPath(dir);
+  backend::UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return core::ErrnoStatus(errno, absl::StrCat("open ", path));
+  char text[32] = {};
+  const ssize_t got = read(fd.get(), text, sizeof(text) - 1);
+  int pid = 0;
+  if (got <= 0 || !absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &pid) || pid <= 0) {
+    return core::ErrnoStatus(EIO, absl::StrCat("no pid in ", path));
+  }
+  return pid;
 }
 
 }  // namespace
@@ -68,12 +84,12 @@ absl::StatusOr<pid_t> DaemonPid(const std::string& dir) {
   if (connect(fd.get(), reinterpret_cast<const struct sockaddr*>(&address), sizeof(address)) != 0) {
     return core::ErrnoStatus(errno, absl::StrCat("connect ", path));
   }
-  struct ucred peer = {};
-  socklen_t length = sizeof(peer);
-  if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
-    return core::ErrnoStatus(errno, "SO_PEERCRED");
-  }
-  return peer.pid;
+  absl::StatusOr<core::Credentials> peer = platform::PeerCredentials(fd.get());
+  if (!peer.ok()) return peer.status();
+  if (peer->pid > 0) return peer->pid;
+  // DragonFly's LOCAL_PEERCRED carries no pid: then the one the daemon
+  // that answered wrote in its lock file (it holds the lock while it runs).
+  return LockFilePid(dir);
 }
 
 }  // namespace sysv::bench

@@ -26,7 +26,9 @@ struct ProcessFigures {
 absl::StatusOr<ProcessFigures> ProbeProcess(pid_t pid);
 
 // The pid of the daemon serving namespace `dir`: a connection to its socket
-// and SO_PEERCRED (the daemon drops the connection, which never registers).
+// and the peer's kernel credentials (the daemon drops the connection, which
+// never registers); where those carry no pid (DragonFly), the daemon's lock
+// file.
 absl::StatusOr<pid_t> DaemonPid(const std::string& dir);
 
 }  // namespace sysv::bench

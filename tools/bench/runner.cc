@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "tools/bench/scenario_support.h"
 
@@ -33,11 +33,18 @@ struct RunReport {
 // Makes the calling process a client before anything is timed: for libsysv
 // the first call registers with the daemon, a cost that clients/ measures
 // and the other scenarios should not.
+// IPC_INFO is Linux's (and libsysv's); a C library without it (DragonFly's)
+// gets there with a set made and removed at once.
 void BecomeClient(const BenchApi& api) {
+#ifdef IPC_INFO
   struct seminfo info;
   SemArg arg;
   arg.buf = reinterpret_cast<struct semid_ds*>(&info);
   (void)api.semctl(0, 0, IPC_INFO, arg);
+#else
+  const int id = api.semget(IPC_PRIVATE, 1, 0600);
+  if (id >= 0) (void)api.semctl(id, 0, IPC_RMID);
+#endif
 }
 
 // Reads a whole report unless the writer goes or `deadline` passes.
@@ -77,8 +84,7 @@ absl::StatusOr<Sample> RunOnce(const Scenario& scenario, const BenchApi& api, co
   }
   if (pid == 0) {
     close(fds[0]);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(ECHILD);
+    if (!platform::DieWithParent(parent, SIGKILL)) _exit(ECHILD);
     BecomeClient(api);
     const absl::StatusOr<Sample> sample = scenario.run(api, options.size);
     RunReport report;

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 
 namespace sysv::bench {
@@ -163,9 +163,8 @@ absl::Status WorkerGroup::Spawn(std::function<int()> body, std::function<int()> 
   const pid_t pid = fork();
   if (pid < 0) return core::ErrnoStatus(errno, absl::StrCat("fork: ", std::strerror(errno)));
   if (pid == 0) {
-    // If the benchmark dies, so do we; it may have died before the prctl.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(ECHILD);
+    // If the benchmark dies, so do we; it may have died already.
+    if (!platform::DieWithParent(parent, SIGKILL)) _exit(ECHILD);
     close(ready_[0]);
     close(go_[1]);
     if (prepare) {

@@ -3,6 +3,7 @@
 // and received from), as a monitoring loop would; and each kind's *_INFO
 // (IPC_INFO for shm and msg, SEM_INFO for sem: the commands ipcs -l and
 // ipcs -u start with) in a process that has made an object of the kind.
+#include <cerrno>
 #include <cstring>
 
 #include "tools/bench/scenario.h"
@@ -69,8 +70,16 @@ absl::StatusOr<Sample> StatMsg(const BenchApi& api, const RunSize& size) {
   return Sample{static_cast<double>(count), watch.Seconds()};
 }
 
-// The kind's info command, as `api` spells it.
+// The kind's info command, as `api` spells it. IPC_INFO and SEM_INFO are
+// Linux's (and libsysv's); a C library without them (DragonFly's) has no
+// such call: ENOSYS, and the stat/*info scenarios report it.
 int InfoCall(const BenchApi& api, ScopedObject::Kind kind) {
+#if !defined(IPC_INFO) || !defined(SEM_INFO)
+  (void)api;
+  (void)kind;
+  errno = ENOSYS;
+  return -1;
+#else
   switch (kind) {
     case ScopedObject::kShm: {
       struct shminfo info;
@@ -88,6 +97,7 @@ int InfoCall(const BenchApi& api, ScopedObject::Kind kind) {
     }
   }
   return -1;
+#endif
 }
 
 absl::StatusOr<Sample> Info(const BenchApi& api, ScopedObject::Kind kind, const RunSize& size) {
