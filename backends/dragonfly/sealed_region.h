@@ -36,6 +36,7 @@ class FdKeeper {
  public:
   static constexpr char kFlag[] = "--fd_keeper";
   static constexpr int kListenFd = 3;
+  static constexpr size_t kMaxUnanswered = 64;
   static absl::StatusOr<FdKeeper> ConnectOrStart(const std::string&) {
     return core::ErrnoStatus(ENOSYS, "no fd keeper on DragonFly (no sealed regions to keep)");
   }
