@@ -10,13 +10,15 @@
 // msg_qbytes at creation needs, which is MSGMNB then (msgget). A non-root
 // IPC_SET cannot raise msg_qbytes past MSGMNB, so only root (or a later
 // sysctl raise of MSGMNB) can ask for more than the capacity; the region
-// cannot grow, so msg_qbytes is raised and the arena stays: a sender that
-// finds no free block waits (or gets EAGAIN) as for a full queue, though
-// the kernel would still take the message. The capacity holds MSGMNB bytes
-// in any mix of message sizes, and far more bytes in large messages (each
-// data block carries 56 bytes of text, where the worst case, messages of
-// 25 bytes, needs 1.04 blocks a byte), so this shows only for a queue
-// raised well past its capacity and filled with small messages.
+// cannot grow, so the queue moves: the daemon makes a bigger sealed region
+// (the next generation, "<index>.<seq>.<generation>" at the keeper),
+// copies the queue into it under the queue's locks and marks the old one
+// moved (core/msg/msg_region.h, "Moving"); clients that find the mark
+// fetch the new region's descriptor and go on there. The old region is
+// dropped at once (clients that still map it keep its memory until they
+// find the mark). A daemon killed during a move finds both regions at the
+// keeper: the old one wins unless it was marked moved (the copy was
+// complete before the mark).
 // Elsewhere (DragonFly: no memfd), and for queues made while no keeper
 // could be had, regions are files that grow with msg_qbytes, with the
 // take-back and repair below.
@@ -40,6 +42,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -123,6 +127,9 @@ class MsgStore : public core::MsgRegistry::Backing {
     uint32_t blocks = 0;
     // A client may hold a descriptor (see ForEach).
     bool opened = false;
+    // Of its region (RegionName()): 0, raised by every move to a bigger
+    // sealed region (Move()).
+    uint32_t generation = 0;
     // What a repair formats the region with.
     Layout layout;
   };
@@ -140,9 +147,20 @@ class MsgStore : public core::MsgRegistry::Backing {
   Record* FindRecord(int32_t index, uint32_t seq);
   // Makes the record of live queue (index, seq), whose region `fd` (sealed
   // or a file) a daemon before this one made, and maps it.
-  absl::Status RecoverQueue(int32_t index, uint32_t seq, int fd, const Layout& layout);
+  absl::Status RecoverQueue(int32_t index, uint32_t seq, uint32_t generation, int fd, const Layout& layout);
   // Removes region `name`: sealed, or a file.
   void RemoveRegion(const std::string& name);
+  // IPC_SET past the capacity of queue (index, seq)'s sealed region: moves
+  // it into a new sealed region (the next generation) of `blocks` arena
+  // blocks, which the daemon and every client use from then on, and drops
+  // the old one (see the header comment). Fails, doing nothing, when the
+  // region cannot be made or the queue's locks cannot be had.
+  absl::Status Move(int32_t index, Record& record, core::MsgQueue& queue, uint32_t blocks, uint64_t qbytes,
+                    int64_t ctime);
+  // The sealed regions of one queue the keeper gave back, by generation:
+  // the one that holds the queue (the oldest not marked moved; a daemon
+  // killed during a move leaves two). The others are dropped.
+  std::string PickRecovered(const std::vector<std::pair<uint32_t, std::string>>& generations);
 
   int msg_dir_fd_;
   SealedObjects* sealed_;
