@@ -126,6 +126,14 @@ absl::StatusOr<MsgGrant*> QueueFor(Runtime& runtime, int msqid, int access, cons
   return t.grant.get();
 }
 
+// Queue `msqid` moved out of the region `stale` maps (core::kMsgMoved):
+// this thread and the runtime forget the grant, and the next QueueFor()
+// opens the region the daemon hands out now (the request of a first use).
+void ForgetMovedQueue(Runtime& runtime, int msqid, const MsgGrant* stale) {
+  runtime.ForgetMsgGrant(msqid, stale);
+  if (ThreadQueue* t = OwnQueues().Find(msqid)) t->id = -1;
+}
+
 // core::RecheckMsgAccess() on the published table.
 int RecheckAccess(Runtime& runtime, int msqid, int access, const core::Credentials& creds) {
   const core::ObjectTable* table = runtime.PublishedMsgTable();
@@ -190,23 +198,29 @@ int SendDirect(Runtime& runtime, int msqid, const void* msgp, size_t msgsz, int 
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return TextFirst(core::ErrnoOf(creds.status()), msgp, msgsz);
-  absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
-  if (!grant.ok()) return TextFirst(core::ErrnoOf(grant.status()), msgp, msgsz);
-  if (!(*grant)->read_write()) [[unlikely]] {
-    // The daemon sends it, from a private copy.
-    if (const int error = TextFirst(EAGAIN, msgp, msgsz); error != EAGAIN) return error;
-    return ServedMsgsnd(runtime, msqid, mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, since,
-                        [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
-  }
-  MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queues, as in Msgsnd()
   const int32_t pid = runtime.SemCaller().pid;
   core::MsgSource source{static_cast<const char*>(msgp) + sizeof(long), msgsz, &FaultSafeRun, &t_payload};
-  for (;;) {
-    const int result = queue.SendFrom(mtype, &source, msgflg, pid, since);
-    if (result != core::kMsgRecheck) return TextFirst(result, msgp, msgsz);
-    if (const int error = RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); error != 0) {
-      return TextFirst(error, msgp, msgsz);
+  for (;;) {  // again after a move, on the queue's new region
+    absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
+    if (!grant.ok()) return TextFirst(core::ErrnoOf(grant.status()), msgp, msgsz);
+    if (!(*grant)->read_write()) [[unlikely]] {
+      // The daemon sends it, from a private copy (the text as kept, if the
+      // call slept before a move).
+      if (source.text != t_payload.data()) {
+        if (const int error = TextFirst(EAGAIN, msgp, msgsz); error != EAGAIN) return error;
+      }
+      return ServedMsgsnd(runtime, msqid, mtype, absl::MakeConstSpan(t_payload.data(), msgsz), msgflg, since,
+                          [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
     }
+    MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queues, as in Msgsnd()
+    int result;
+    while ((result = queue.SendFrom(mtype, &source, msgflg, pid, since)) == core::kMsgRecheck) {
+      if (const int error = RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); error != 0) {
+        return TextFirst(error, msgp, msgsz);
+      }
+    }
+    if (result != core::kMsgMoved) return TextFirst(result, msgp, msgsz);
+    ForgetMovedQueue(runtime, msqid, *grant);
   }
 }
 
@@ -226,26 +240,30 @@ int Msgsnd(int msqid, const void* msgp, size_t msgsz, int msgflg) {
   if (offset < 0) return FailWithErrno(static_cast<int>(-offset));
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return FailWithStatus(creds.status());
-  absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
-  if (!grant.ok()) return FailWithStatus(grant.status());
-  // Write permission without read: the daemon sends it.
-  if (!(*grant)->read_write()) [[unlikely]] {
-    const int error =
-        ServedMsgsnd(runtime, msqid, mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, since,
-                     [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
-    return error == 0 ? 0 : FailWithErrno(error);
-  }
-  // t_queues (this thread's alone) holds a reference for the whole call:
-  // no other thread can drop the mapping under it.
-  MsgQueue& queue = *(*grant)->queue;
   const int32_t pid = runtime.SemCaller().pid;
-  for (;;) {
-    const int result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, pid, since);
-    if (result == 0) return 0;
-    if (result != core::kMsgRecheck) return FailWithErrno(result);
-    if (const int error = RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); error != 0) {
-      return FailWithErrno(error);
+  for (;;) {  // again after a move, on the queue's new region
+    absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessWrite, **creds);
+    if (!grant.ok()) return FailWithStatus(grant.status());
+    // Write permission without read: the daemon sends it.
+    if (!(*grant)->read_write()) [[unlikely]] {
+      const int error =
+          ServedMsgsnd(runtime, msqid, mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, since,
+                       [&] { return RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); });
+      return error == 0 ? 0 : FailWithErrno(error);
     }
+    // t_queues (this thread's alone) holds a reference for the whole call:
+    // no other thread can drop the mapping under it.
+    MsgQueue& queue = *(*grant)->queue;
+    int result;
+    while ((result = queue.Send(mtype, absl::MakeConstSpan(t_payload.data() + offset, msgsz), msgflg, pid,
+                                since)) == core::kMsgRecheck) {
+      if (const int error = RecheckAccess(runtime, msqid, core::kAccessWrite, **creds); error != 0) {
+        return FailWithErrno(error);
+      }
+    }
+    if (result == 0) return 0;
+    if (result != core::kMsgMoved) return FailWithErrno(result);
+    ForgetMovedQueue(runtime, msqid, *grant);
   }
 }
 
@@ -266,35 +284,53 @@ ssize_t Msgrcv(int msqid, void* msgp, size_t msgsz, long msgtyp, int msgflg) {
   }
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
   if (!creds.ok()) return FailWithStatus(creds.status());
-  absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessRead, **creds);
-  if (!grant.ok()) return FailWithStatus(grant.status());
   int64_t mtype = 0;
   int64_t result;
-  if (!(*grant)->read_write()) [[unlikely]] {
-    // Read permission without write: the daemon receives it.
-    result = ServedMsgrcv(runtime, **grant, msqid, msgtyp, msgflg, msgsz, since,
-                          [&] { return RecheckAccess(runtime, msqid, core::kAccessRead, **creds); }, &mtype,
-                          &t_payload);
-  } else {
+  // A receiver that slept when its queue moved ends its wait on its
+  // record in the new region.
+  core::MsgResume resume;
+  // Straight into the caller's buffer, but for MSG_COPY, whose buffer the
+  // kernel reads before anything else (above), and a null buffer (memcpy to
+  // it is undefined even where the fault is caught): a private copy.
+  static_assert(sizeof(long) == sizeof(int64_t));
+  const bool direct = (msgflg & core::kMsgCopy) == 0 && msgp != nullptr;
+  for (;;) {  // again after a move, on the queue's new region
+    absl::StatusOr<MsgGrant*> grant = QueueFor(runtime, msqid, core::kAccessRead, **creds);
+    if (!grant.ok()) return FailWithStatus(grant.status());
+    if (!(*grant)->read_write()) [[unlikely]] {
+      // Read permission without write: the daemon receives it.
+      result = ServedMsgrcv(runtime, **grant, msqid, msgtyp, msgflg, msgsz, since,
+                            [&] { return RecheckAccess(runtime, msqid, core::kAccessRead, **creds); }, &mtype,
+                            &t_payload);
+      if (result != core::kMsgMoved) break;
+      ForgetMovedQueue(runtime, msqid, *grant);
+      continue;
+    }
     MsgQueue& queue = *(*grant)->queue;  // kept alive by t_queues, as in Msgsnd()
     const uint64_t msgmax = runtime.MsgMax();
     const int32_t pid = runtime.SemCaller().pid;
-    // Straight into the caller's buffer, but for MSG_COPY, whose buffer
-    // the kernel reads before anything else (above), and a null buffer
-    // (memcpy to it is undefined even where the fault is caught): a
-    // private copy.
-    static_assert(sizeof(long) == sizeof(int64_t));
-    const bool direct = (msgflg & core::kMsgCopy) == 0 && msgp != nullptr;
     const core::MsgSink sink{msgp, static_cast<char*>(msgp) + sizeof(long), &FaultSafeRun};
     for (;;) {
-      result = direct ? queue.ReceiveInto(msgtyp, msgflg, msgsz, msgmax, pid, since, sink)
-                      : queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload);
+      if (resume.record != core::kMsgNoBlock) {
+        result = direct ? queue.FinishReceiveInto(resume.record, pid, resume.interrupted, msgsz, sink)
+                        : queue.FinishReceive(resume.record, pid, resume.interrupted, msgsz, &mtype, &t_payload);
+      } else {
+        result = direct ? queue.ReceiveInto(msgtyp, msgflg, msgsz, msgmax, pid, since, sink, &resume)
+                        : queue.Receive(msgtyp, msgflg, msgsz, msgmax, pid, since, &mtype, &t_payload, nullptr,
+                                        &resume);
+      }
+      if (result == core::kMsgMoved) break;
+      resume = core::MsgResume{};
       if (result != core::kMsgRecheck) break;
       if (const int error = RecheckAccess(runtime, msqid, core::kAccessRead, **creds); error != 0) {
         return FailWithErrno(error);
       }
     }
-    if (direct) return result < 0 ? FailWithErrno(static_cast<int>(-result)) : static_cast<ssize_t>(result);
+    if (result != core::kMsgMoved) {
+      if (direct) return result < 0 ? FailWithErrno(static_cast<int>(-result)) : static_cast<ssize_t>(result);
+      break;
+    }
+    ForgetMovedQueue(runtime, msqid, *grant);
   }
   if (result < 0) return FailWithErrno(static_cast<int>(-result));
   const long type = static_cast<long>(mtype);
@@ -346,8 +382,14 @@ int LocalStat(int msqid, struct msqid_ds* buf) {
   if (!creds.ok()) return kAskDaemon;
   absl::StatusOr<core::ObjectRecord> record = core::CheckMsgAccess(*table, msqid, core::kAccessRead, **creds);
   if (!record.ok() || record->perm.seq != t->grant->seq) return kAskDaemon;
+  const core::MsgQueue::Stat stat = t->grant->queue->ReadStat();
+  // A region the queue moved out of holds its state as it was then.
+  if (t->grant->queue->Moved()) {
+    ForgetMovedQueue(runtime, msqid, t->grant.get());
+    return kAskDaemon;
+  }
   struct msqid_ds out;
-  FillStat(&out, wire::ToWirePerm(record->perm), t->grant->queue->ReadStat());
+  FillStat(&out, wire::ToWirePerm(record->perm), stat);
   if (!FaultSafeCopy(buf, &out, sizeof(out))) return FailWithErrno(EFAULT);
   return 0;
 }

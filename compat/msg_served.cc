@@ -124,11 +124,16 @@ int64_t ServedMsgrcv(Runtime& runtime, const MsgGrant& grant, int msqid, int64_t
       return -EPROTO;  // a daemon that does not know the region
     }
     // Sleep until decided (a message handed over, E2BIG, EIDRM, or woken to
-    // look again), or a signal.
+    // look again), or a signal. Not in a region the queue moved out of
+    // (core/msg/msg_region.h, "Moving"): the daemon queued the record in
+    // the new one, so the wait ends at once, and the caller opens the new
+    // region. A move after this look wakes the record here (MoveTo()).
     const auto* status = reinterpret_cast<const std::atomic<uint32_t>*>(
         static_cast<const unsigned char*>(grant.map.data()) + offset);
+    const bool moved = static_cast<const core::MsgQueueHeader*>(grant.map.data())
+                           ->removed.load(std::memory_order_acquire) == core::kMsgRegionMoved;
     int reason = 0;
-    while (status->load(std::memory_order_acquire) == core::kMsgWaiting) {
+    while (!moved && status->load(std::memory_order_acquire) == core::kMsgWaiting) {
       if (InterruptibleWait(status, core::kMsgWaiting, core::Deadline::Infinite(), since) ==
               core::WaitResult::kInterrupted &&
           status->load(std::memory_order_acquire) == core::kMsgWaiting) {
@@ -142,6 +147,7 @@ int64_t ServedMsgrcv(Runtime& runtime, const MsgGrant& grant, int msqid, int64_t
     if (!end.ok()) return -core::ErrnoOf(end.status());
     if (end->status.error != 0) return -end->status.error;
     if (end->recheck != 0) {
+      if (moved) return core::kMsgMoved;
       if (const int denied = recheck(); denied != 0) return -denied;
       continue;
     }

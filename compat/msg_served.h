@@ -36,7 +36,9 @@ int ServedMsgsnd(Runtime& runtime, int msqid, int64_t mtype, absl::Span<const ui
                  uint64_t since, const MsgRecheck& recheck);
 
 // msgrcv into `*payload` (its type in `*mtype`), the arguments checked;
-// `grant` maps the queue read-only. Returns the bytes received or -errno.
+// `grant` maps the queue read-only. Returns the bytes received or -errno;
+// core::kMsgMoved when `grant` maps a region the queue moved out of (the
+// caller opens the queue again and calls again).
 int64_t ServedMsgrcv(Runtime& runtime, const MsgGrant& grant, int msqid, int64_t msgtyp, int msgflg, uint64_t msgsz,
                      uint64_t since, const MsgRecheck& recheck, int64_t* mtype, std::vector<uint8_t>* payload);
 

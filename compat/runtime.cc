@@ -469,6 +469,12 @@ absl::StatusOr<std::shared_ptr<MsgGrant>> Runtime::MsgGrantFor(
   return grant;
 }
 
+void Runtime::ForgetMsgGrant(int32_t id, const MsgGrant* stale) {
+  AnnotatedMutexLock lock(&mu_);
+  // Another thread may have opened the new region already.
+  if (auto it = msg_grants_.find(id); it != msg_grants_.end() && it->second.get() == stale) msg_grants_.erase(it);
+}
+
 // Both limits are read from the table header at every call, not from the
 // copy taken at registration: a sysctl write changes them for everyone at
 // once (daemon/sysctl_service.h). The copy serves until a table is mapped.

@@ -149,6 +149,9 @@ class Runtime {
   absl::StatusOr<std::shared_ptr<MsgGrant>> MsgGrantFor(
       int32_t id, const std::function<absl::StatusOr<core::ObjectRecord>(const core::ObjectTable&)>& check,
       bool needs_map) ABSL_LOCKS_EXCLUDED(mu_);
+  // Queue `id`'s grant `stale` maps a region the queue moved out of
+  // (core::kMsgMoved): the next MsgGrantFor() opens the queue again.
+  void ForgetMsgGrant(int32_t id, const MsgGrant* stale) ABSL_LOCKS_EXCLUDED(mu_);
   // The shm table as last mapped (see PublishedSemTable()).
   const core::ObjectTable* PublishedShmTable() const {
     return published_shm_table_.load(std::memory_order_acquire);

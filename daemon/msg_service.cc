@@ -68,7 +68,7 @@ bool PutPayload(const std::vector<uint8_t>& payload, int64_t mtype, wire::MsgRec
 }  // namespace
 
 MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota,
-                       int msg_dir_fd)
+                       int msg_dir_fd, SealedObjects* sealed)
     : limits_(limits),
       held_receives_(
           [this](const HeldWaits::Wait& wait) {
@@ -81,8 +81,10 @@ MsgService::MsgService(core::ObjectTable table, const core::NamespaceLimits& lim
                    queue->FinishReceive(wait.record, wait.pid, /*interrupted=*/true, 0, &mtype, &payload) != -kLockBusy;
           },
           [](int32_t pid, int32_t tid) { return platform::IsThreadOf(pid, tid); }),
-      store_(msg_dir_fd),
-      ids_(table, limits.msg.msgmni, quota), registry_(ids_, limits.msg, store_) {
+      store_(msg_dir_fd, sealed),
+      ids_(table, limits.msg.msgmni, quota), registry_(ids_, limits.msg, store_) {}
+
+void MsgService::Recover() {
   store_.Recover([this](int32_t index, uint32_t seq) -> std::optional<MsgStore::Layout> {
     absl::StatusOr<core::ObjectRecord> record = ids_.FindByIndex(index);
     if (!record.ok() || record->perm.seq != seq) return std::nullopt;

@@ -29,7 +29,13 @@ namespace sysv::daemon {
 
 class MsgService {
  public:
-  MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int msg_dir_fd);
+  // `sealed`: the sealed regions of every kind (outlives the service).
+  MsgService(core::ObjectTable table, const core::NamespaceLimits& limits, core::UserQuota* quota, int msg_dir_fd,
+             SealedObjects* sealed);
+  // Checks the regions of the live queues, sealed ones (from the fd keeper)
+  // and files, and removes those no live queue names: once, at daemon
+  // start, after `sealed` has its keeper (SealedObjects::UseKeeper).
+  void Recover();
 
   Reply Get(uint32_t request_id, const core::wire::MsgGetRequest& request, const core::OpContext& ctx);
   Reply Open(uint32_t request_id, const core::wire::MsgOpenRequest& request, const core::OpContext& ctx);

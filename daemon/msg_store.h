@@ -1,8 +1,27 @@
-// Message queue regions as files in the state directory: the daemon's
-// implementation of core::MsgRegistry::Backing. The daemon maps a queue's
-// region when it needs it (IPC_STAT, IPC_SET, IPC_RMID, the exit-time
-// cleanup of its clients' waiter records) and keeps at most a bounded
-// number mapped: see daemon/region_cache.h for why and why it is safe.
+// Message queue regions: the daemon's implementation of
+// core::MsgRegistry::Backing. The daemon maps a queue's region when it
+// needs it (IPC_STAT, IPC_SET, IPC_RMID, the exit-time cleanup of its
+// clients' waiter records) and keeps at most a bounded number mapped: see
+// daemon/region_cache.h for why and why it is safe.
+//
+// Where the platform has sealed regions and an fd keeper runs
+// (daemon/sealed_objects.h), a queue's region is a sealed region nobody can
+// resize (issue #13 item 4), made at the queue's capacity: the arena that
+// msg_qbytes at creation needs, which is MSGMNB then (msgget). A non-root
+// IPC_SET cannot raise msg_qbytes past MSGMNB, so only root (or a later
+// sysctl raise of MSGMNB) can ask for more than the capacity; the region
+// cannot grow, so the queue moves: the daemon makes a bigger sealed region
+// (the next generation, "<index>.<seq>.<generation>" at the keeper),
+// copies the queue into it under the queue's locks and marks the old one
+// moved (core/msg/msg_region.h, "Moving"); clients that find the mark
+// fetch the new region's descriptor and go on there. The old region is
+// dropped at once (clients that still map it keep its memory until they
+// find the mark). A daemon killed during a move finds both regions at the
+// keeper: the old one wins unless it was marked moved (the copy was
+// complete before the mark).
+// Elsewhere (DragonFly: no memfd), and for queues made while no keeper
+// could be had, regions are files that grow with msg_qbytes, with the
+// take-back and repair below.
 //
 // Every client of a queue that may read and write it holds a read-write
 // descriptor of its file and can cut it short (issue #12); a reader holds a
@@ -22,6 +41,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -30,13 +52,15 @@
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_registry.h"
 #include "daemon/region_cache.h"
+#include "daemon/sealed_objects.h"
 
 namespace sysv::daemon {
 
 class MsgStore : public core::MsgRegistry::Backing {
  public:
-  // `mapped_capacity`: the most regions kept mapped at once.
-  explicit MsgStore(int msg_dir_fd, size_t mapped_capacity = kRegionCacheCapacity);
+  // `mapped_capacity`: the most regions kept mapped at once. `sealed`: the
+  // sealed regions of every kind (outlives the store).
+  MsgStore(int msg_dir_fd, SealedObjects* sealed, size_t mapped_capacity = kRegionCacheCapacity);
 
   absl::Status Create(int32_t index, uint32_t seq, uint64_t qbytes, int64_t ctime) override;
   void Destroy(int32_t index, uint32_t seq) override;
@@ -55,7 +79,7 @@ class MsgStore : public core::MsgRegistry::Backing {
 
   // Checks the regions of the live queues (daemon start: each is mapped and
   // validated once, some stay mapped; one cut short is repaired), and
-  // removes region files no live queue names. `live(index, seq)` is the
+  // removes the regions (sealed or files) no live queue names. `live(index, seq)` is the
   // queue's layout, or nullopt when no live queue is (index, seq).
   void Recover(const std::function<std::optional<Layout>(int32_t index, uint32_t seq)>& live);
 
@@ -98,10 +122,14 @@ class MsgStore : public core::MsgRegistry::Backing {
   struct Record {
     uint32_t seq = 0;
     // Arena blocks the daemon made the file hold: the daemon trusts its own
-    // record, not the region's header, which clients can write.
+    // record, not the region's header, which clients can write. A sealed
+    // region's are its capacity, for good.
     uint32_t blocks = 0;
     // A client may hold a descriptor (see ForEach).
     bool opened = false;
+    // Of its region (RegionName()): 0, raised by every move to a bigger
+    // sealed region (Move()).
+    uint32_t generation = 0;
     // What a repair formats the region with.
     Layout layout;
   };
@@ -117,8 +145,25 @@ class MsgStore : public core::MsgRegistry::Backing {
   absl::StatusOr<Cache::Mapping*> Map(int32_t index, const Record& record, bool repair);
   // The live record of queue (index, seq), or nullptr.
   Record* FindRecord(int32_t index, uint32_t seq);
+  // Makes the record of live queue (index, seq), whose region `fd` (sealed
+  // or a file) a daemon before this one made, and maps it.
+  absl::Status RecoverQueue(int32_t index, uint32_t seq, uint32_t generation, int fd, const Layout& layout);
+  // Removes region `name`: sealed, or a file.
+  void RemoveRegion(const std::string& name);
+  // IPC_SET past the capacity of queue (index, seq)'s sealed region: moves
+  // it into a new sealed region (the next generation) of `blocks` arena
+  // blocks, which the daemon and every client use from then on, and drops
+  // the old one (see the header comment). Fails, doing nothing, when the
+  // region cannot be made or the queue's locks cannot be had.
+  absl::Status Move(int32_t index, Record& record, core::MsgQueue& queue, uint32_t blocks, uint64_t qbytes,
+                    int64_t ctime);
+  // The sealed regions of one queue the keeper gave back, by generation:
+  // the one that holds the queue (the oldest not marked moved; a daemon
+  // killed during a move leaves two). The others are dropped.
+  std::string PickRecovered(const std::vector<std::pair<uint32_t, std::string>>& generations);
 
   int msg_dir_fd_;
+  SealedObjects* sealed_;
   absl::flat_hash_map<int32_t, std::unique_ptr<Record>> live_;
   Cache maps_;
 };

@@ -144,7 +144,7 @@ TEST(SemStoreTest, RecoverFindsEverySet) {
 TEST(MsgStoreTest, QueuesSurviveEvictionAndOnlyOpenedOnesAreVisited) {
   StateDir dir;
   constexpr int kQueues = 12;
-  MsgStore store(dir.fd(), /*mapped_capacity=*/2);
+  MsgStore store(dir.fd(), NoKeeper(), /*mapped_capacity=*/2);
   for (int i = 0; i < kQueues; ++i) {
     ASSERT_TRUE(store.Create(i, 3, 16384, 2000 + i).ok());
     EXPECT_LE(store.mapped(), 2u);
@@ -179,10 +179,10 @@ TEST(MsgStoreTest, QueuesSurviveEvictionAndOnlyOpenedOnesAreVisited) {
 TEST(MsgStoreTest, RecoveredQueuesCountAsOpened) {
   StateDir dir;
   {
-    MsgStore before(dir.fd(), 2);
+    MsgStore before(dir.fd(), NoKeeper(), 2);
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(before.Create(i, 1, 16384, 70 + i).ok());
   }
-  MsgStore after(dir.fd(), 2);
+  MsgStore after(dir.fd(), NoKeeper(), 2);
   after.Recover([](int32_t index, uint32_t) { return MsgStore::Layout{16384, 70 + index}; });
   std::set<int32_t> visited;
   after.ForEach([&](int32_t index, uint32_t, core::MsgQueue& queue) {
@@ -247,7 +247,7 @@ TEST(SemStoreTest, SetCutShortWhileUnmappedOrDownIsRepairedWhenMapped) {
 TEST(MsgStoreTest, QueueCutShortIsRepairedAloneAndKeepsItsQbytes) {
   StateDir dir;
   {
-    MsgStore before(dir.fd(), 4);
+    MsgStore before(dir.fd(), NoKeeper(), 4);
     ASSERT_TRUE(before.Create(0, 1, 16384, 300).ok());
     ASSERT_TRUE(before.Create(1, 1, 16384, 301).ok());
     ASSERT_TRUE(before.SetQbytes(0, 1, 65536, 302).ok());
@@ -261,7 +261,7 @@ TEST(MsgStoreTest, QueueCutShortIsRepairedAloneAndKeepsItsQbytes) {
     EXPECT_EQ(before.StatOf(1, 1).qbytes, 16384u);
     dir.Truncate(0, 1, 0);
   }
-  MsgStore after(dir.fd(), 4);
+  MsgStore after(dir.fd(), NoKeeper(), 4);
   after.Recover([](int32_t index, uint32_t) { return MsgStore::Layout{index == 0 ? 65536u : 16384u, 300}; });
   core::MsgQueue* queue = after.Find(0, 1);
   ASSERT_NE(queue, nullptr);

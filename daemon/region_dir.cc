@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "backends/common/namespace_layout.h"
 #include "backends/common/posix_region_file.h"
 #include "backends/platform.h"
 #include "daemon/log.h"
@@ -57,9 +59,18 @@ absl::StatusOr<bool> RestoreRegionSize(int fd, uint64_t size) {
   return true;
 }
 
-bool ParseRegionFileName(const std::string& name, int32_t* index, uint32_t* seq) {
+bool ParseRegionFileName(const std::string& name, int32_t* index, uint32_t* seq, uint32_t* generation) {
   std::vector<std::string> parts = absl::StrSplit(name, '.');
-  return parts.size() == 2 && absl::SimpleAtoi(parts[0], index) && *index >= 0 && absl::SimpleAtoi(parts[1], seq);
+  uint32_t later = 0;
+  if (parts.size() == 3 && (!absl::SimpleAtoi(parts[2], &later) || later == 0)) return false;
+  if (generation != nullptr) *generation = later;
+  return (parts.size() == 2 || parts.size() == 3) && absl::SimpleAtoi(parts[0], index) && *index >= 0 &&
+         absl::SimpleAtoi(parts[1], seq);
+}
+
+std::string RegionName(int32_t index, uint32_t seq, uint32_t generation) {
+  if (generation == 0) return backend::SegmentFileName(index, seq);
+  return absl::StrCat(index, ".", seq, ".", generation);
 }
 
 void TrimRegionFile(int dir_fd, const std::string& name, uint64_t size, bool grow_shorter) {

@@ -30,9 +30,14 @@ void RecoverRegionFiles(int dir_fd, const char* what, const std::function<bool(i
 // ftruncate otherwise. Mapping more than the file holds is what would fault.
 absl::StatusOr<bool> RestoreRegionSize(int fd, uint64_t size);
 
-// "<index>.<seq>", the name of every object's region file: false for any
-// other name.
-bool ParseRegionFileName(const std::string& name, int32_t* index, uint32_t* seq);
+// "<index>.<seq>", the name of every object's region file, or
+// "<index>.<seq>.<generation>", a message queue's region after it moved to
+// a bigger one (RegionName()): false for any other name. `generation` (if
+// given) is 0 for the first form.
+bool ParseRegionFileName(const std::string& name, int32_t* index, uint32_t* seq, uint32_t* generation = nullptr);
+// The name of object (index, seq)'s region of `generation`: "<index>.<seq>"
+// for generation 0, "<index>.<seq>.<generation>" after.
+std::string RegionName(int32_t index, uint32_t seq, uint32_t generation);
 
 // Takes back what a client did to file `name` in `dir_fd` through the
 // read-write descriptor it holds (platform::FileChangeWatch saw a change):

@@ -1,6 +1,7 @@
 #include "daemon/sealed_objects.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <cstring>
@@ -30,7 +31,8 @@ absl::Status SealedObjects::UseKeeper(std::string keeper_path) {
     // names.
     int32_t index = 0;
     uint32_t seq = 0;
-    const bool known = absl::StartsWith(key, Key(kSegments, "")) || absl::StartsWith(key, Key(kSets, ""));
+    const bool known = absl::StartsWith(key, Key(kSegments, "")) || absl::StartsWith(key, Key(kSets, "")) ||
+                       absl::StartsWith(key, Key(kQueues, ""));
     const size_t slash = key.find('/');
     if (known && ParseRegionFileName(key.substr(slash + 1), &index, &seq) && platform::IsSealedRegion(fd.get())) {
       sealed_[key] = std::move(fd);
@@ -39,7 +41,11 @@ absl::Status SealedObjects::UseKeeper(std::string keeper_path) {
     }
   }
   keeper_ = *std::move(keeper);
-  SYSV_LOG(kInfo, "segments and semaphore sets are sealed regions (fd keeper at %s; %u kept from before)",
+  struct rlimit nofile {};
+  max_sealed_ = getrlimit(RLIMIT_NOFILE, &nofile) != 0 ? 0
+                : nofile.rlim_cur == RLIM_INFINITY    ? SIZE_MAX
+                                                      : static_cast<size_t>(nofile.rlim_cur / 4 * 3);
+  SYSV_LOG(kInfo, "segments, semaphore sets and message queues are sealed regions (fd keeper at %s; %u kept from before)",
            keeper_path_, static_cast<uint32_t>(sealed_.size()));
   return absl::OkStatus();
 }
@@ -86,7 +92,13 @@ void SealedObjects::OnKeeperGone() {
 absl::StatusOr<SealedObjects::ObjectFd> SealedObjects::Create(absl::string_view kind, int dir_fd,
                                                               const std::string& name, uint64_t bytes) {
   ObjectFd object;
-  if (keeper_) {
+  if (keeper_ && sealed_.size() >= max_sealed_) {
+    if (!warned_no_room_) {
+      SYSV_LOG(kWarning, "%s and the objects made while %u sealed ones use 3/4 of RLIMIT_NOFILE are region files",
+               Key(kind, name), static_cast<uint32_t>(sealed_.size()));
+    }
+    warned_no_room_ = true;
+  } else if (keeper_) {
     const std::string key = Key(kind, name);
     absl::StatusOr<backend::UniqueFd> sealed =
         platform::CreateSealedRegion(absl::StrCat("sysvipc-", kind, "-", name).c_str(), bytes);

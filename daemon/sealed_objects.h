@@ -1,5 +1,5 @@
-// The objects' files no descriptor holder can resize, for every kind that
-// has fixed-size regions (segments, semaphore sets): sealed regions
+// The objects' files no descriptor holder can resize, for every kind
+// (segments, semaphore sets, message queues at their capacity): sealed regions
 // (platform::CreateSealedRegion) held by the fd keeper (platform::FdKeeper)
 // so that a restarted daemon gets them back. One creation function, one
 // recover-from-keeper path and one keeper replacement for all kinds; each
@@ -27,9 +27,10 @@ namespace sysv::daemon {
 
 class SealedObjects {
  public:
-  // The kinds, as the keeper's names begin ("shm/3.1", "sem/0.7").
+  // The kinds, as the keeper's names begin ("shm/3.1", "sem/0.7", "msg/2.4").
   static constexpr char kSegments[] = "shm";
   static constexpr char kSets[] = "sem";
+  static constexpr char kQueues[] = "msg";
 
   // Objects become sealed regions kept by the fd keeper at `keeper_path`
   // (started if none answers), and the ones it holds from before a restart
@@ -57,9 +58,10 @@ class SealedObjects {
   };
   // The one place an object's file is made, `bytes` zeros: a sealed region
   // for object `name` of `kind`, given to the keeper (sent, not awaited:
-  // platform::FdKeeper::Put); where there is no keeper or the region cannot
-  // be made or sent, a region file `name` in `dir_fd` (mode 0600, replacing
-  // a stale one). Results: the descriptor; the errno of
+  // platform::FdKeeper::Put); where there is no keeper, no room for another
+  // (max_sealed_) or the region cannot be made or sent, a region file `name`
+  // in `dir_fd` (mode 0600, replacing a stale one). Results: the
+  // descriptor; the errno of
   // platform::CreateRegionFile.
   absl::StatusOr<ObjectFd> Create(absl::string_view kind, int dir_fd, const std::string& name, uint64_t bytes);
   // The daemon's read-write descriptor of object `name` of `kind`: its
@@ -89,6 +91,14 @@ class SealedObjects {
  private:
   static std::string Key(absl::string_view kind, absl::string_view name);
 
+  // The most sealed objects held at once: each keeps a descriptor open here
+  // (and one at the keeper) for its whole life, so past 3/4 of
+  // RLIMIT_NOFILE new objects are region files, which hold none, and the
+  // clients' connections (daemon/main.cc, ConnectionLimit) and the files
+  // opened on demand still get descriptors, instead of msgget, semget and
+  // accept failing with EMFILE. Set by UseKeeper.
+  size_t max_sealed_ = 0;
+  bool warned_no_room_ = false;
   std::string keeper_path_;
   std::optional<platform::FdKeeper> keeper_;
   // By "<kind>/<name>": the daemon's own descriptors; the keeper holds

@@ -73,7 +73,7 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       shm_(state_->shm_table(), options_.limits, state_->user_quota(), state_->shm_dir_fd(), clients_,
            options_.driver, &sealed_),
       sem_(state_->sem_table(), options_.limits, state_->user_quota(), state_->sem_dir_fd(), &sealed_),
-      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd()),
+      msg_(state_->msg_table(), options_.limits, state_->user_quota(), state_->msg_dir_fd(), &sealed_),
       sysctl_(options_.limits, shm_.ids(), sem_.ids(), msg_.ids(), state_->user_quota()),
       connection_share_(
           core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
@@ -97,12 +97,14 @@ absl::Status Server::Start() {
   // use sealed regions.
   if (absl::Status status = sealed_.UseKeeper(absl::StrCat(options_.dir, "/", backend::kKeeperName)); !status.ok()) {
     SYSV_LOG(kWarning,
-             "segments and semaphore sets are region files (a writer can cut one under its other users): %s",
+             "segments, semaphore sets and message queues are region files (a writer can cut one under its other "
+             "users): %s",
              status.ToString());
   } else if (absl::Status watched = WatchKeeper(); !watched.ok()) {
     return watched;
   }
   sem_.Recover();
+  msg_.Recover();
   // Order matters: clients first (their ledgers tell which segments are still
   // attached), then segment files nobody names.
   const ShmStore::SegmentFileMap segment_files = shm_.SegmentFiles();

@@ -30,6 +30,13 @@ constexpr int kMinSpin = 16;
 // process whose partner shares its CPU yields.
 constexpr int kEarlyYield = 1;
 
+// What an operation that finds `removed` (MsgQueueHeader) not live
+// returns: EIDRM, or kMsgMoved (it did nothing; the caller goes on in the
+// new region). The check that calls these is the load of a header word
+// every operation makes under its lock anyway: no cost while live.
+int GoneError(uint32_t removed) { return removed == kMsgRegionMoved ? kMsgMoved : EIDRM; }
+int64_t GoneResult(uint32_t removed) { return removed == kMsgRegionMoved ? kMsgMoved : -EIDRM; }
+
 }  // namespace
 
 template <typename Condition>
@@ -177,7 +184,7 @@ int MsgQueue::TrySendFast(int64_t mtype, const MsgSource& source, int32_t pid,
   MsgQueueHeader& h = *header_;
   Locked locked(*this, Locked::Side::kSend, wait);
   if (!locked.held()) return kSlowPath;
-  if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
+  if (const uint32_t gone = h.removed.load(std::memory_order_acquire); gone != 0) return GoneError(gone);
   if (h.recv_head != kMsgNoBlock) return kSlowPath;
   // msg_fits_inqueue() with lower bounds of the received counts: a yes is
   // true now; a no is checked again with fresh ones, then by the slow path.
@@ -214,7 +221,7 @@ int64_t MsgQueue::TryReceiveFast(int msgflg, uint64_t bufsz, int32_t pid, const 
   MsgQueueHeader& h = *header_;
   Locked locked(*this, Locked::Side::kReceive, wait);
   if (!locked.held()) return kSlowPath;
-  if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
+  if (const uint32_t gone = h.removed.load(std::memory_order_acquire); gone != 0) return GoneResult(gone);
   const uint32_t dummy = locked.Dummy();
   const uint32_t first = dummy == kMsgNoBlock ? kMsgNoBlock : locked.NextOf(dummy);
   if (first == kMsgNoBlock) {
@@ -274,7 +281,7 @@ int MsgQueue::SendFrom(int64_t mtype, MsgSource* text, int msgflg, int32_t pid, 
     }
     Locked locked(*this, Locked::Side::kBoth, wait);
     if (!locked.held()) return locked.error();
-    if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
+    if (const uint32_t gone = h.removed.load(std::memory_order_acquire); gone != 0) return GoneError(gone);
     // msg_fits_inqueue(), and room in the arena (which only runs short of
     // it while handed messages wait for their receivers).
     const bool fits = !looks_full(false);
@@ -348,14 +355,14 @@ int MsgQueue::SendFrom(int64_t mtype, MsgSource* text, int msgflg, int32_t pid, 
       relocked.Free(record);
       relocked.DropWaiter();
     }
-    if (h.removed.load(std::memory_order_acquire) != 0) return EIDRM;
+    if (const uint32_t gone = h.removed.load(std::memory_order_acquire); gone != 0) return GoneError(gone);
     if (result == WaitResult::kInterrupted) return EINTR;
     return kMsgRecheck;
   }
 }
 
 int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid,
-                          uint64_t since, const Target& target, uint32_t* queued) {
+                          uint64_t since, const Target& target, uint32_t* queued, MsgResume* resume) {
   MsgQueueHeader& h = *header_;
   const uint32_t mode = ConvertMode(&msgtyp, msgflg);
   const bool takes_first = mode == kSearchAny;
@@ -388,7 +395,7 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     Locked locked(*this, Locked::Side::kBoth, wait);
     // A receiver that may not wait and cannot look finds no message.
     if (!locked.held()) return locked.error() == EAGAIN && (msgflg & kIpcNowait) ? -ENOMSG : -locked.error();
-    if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
+    if (const uint32_t gone = h.removed.load(std::memory_order_acquire); gone != 0) return GoneResult(gone);
     uint32_t prev = kMsgNoBlock;
     const uint32_t found = locked.FindMessage(msgtyp, mode, &prev);
     if (locked.broken()) {
@@ -473,7 +480,12 @@ int64_t MsgQueue::Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t m
     }
   }
   if (status == EIDRM) return -EIDRM;  // the queue is gone; nothing to free
-  return FinishReceive(record, pid, interrupted, bufsz, target);
+  const int64_t result = FinishReceive(record, pid, interrupted, bufsz, target);
+  // Moved while we slept: our record is at the same block in the new region
+  // (MoveTo() decided it kMsgRetry there, or a sender has handed it a
+  // message since), where the caller ends the wait.
+  if (result == kMsgMoved && resume != nullptr) *resume = MsgResume{record, interrupted};
+  return result;
 }
 
 int64_t MsgQueue::FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz,
@@ -483,7 +495,7 @@ int64_t MsgQueue::FinishReceive(uint32_t record, int32_t pid, bool interrupted, 
   // record never outlives its call); the daemon never waits.
   Locked locked(*this, Locked::Side::kBoth);
   if (!locked.held()) return locked.error() == RegionPlatform::kLockBusy ? -RegionPlatform::kLockBusy : -EIDRM;
-  if (h.removed.load(std::memory_order_acquire) != 0) return -EIDRM;
+  if (const uint32_t gone = h.removed.load(std::memory_order_acquire); gone != 0) return GoneResult(gone);
   if (!locked.Valid(record) || locked.Kind(record) != MsgBlockKind::kReceiver || locked.Receiver(record)->pid != pid) {
     return -EIDRM;  // our record was scribbled over
   }
@@ -565,7 +577,7 @@ void MsgQueue::SetQbytes(uint64_t qbytes, uint32_t blocks, int64_t ctime) {
 
 void MsgQueue::Remove() {
   MsgQueueHeader& h = *header_;
-  h.removed.store(1, std::memory_order_release);
+  h.removed.store(kMsgRegionRemoved, std::memory_order_release);
   {
     Locked locked(*this, Locked::Side::kBoth);
     if (locked.held()) {
@@ -592,6 +604,52 @@ void MsgQueue::Remove() {
   }
   BumpSpace(h);
   platform_->waiter.wake(&h.space_seq, INT_MAX);
+}
+
+bool MsgQueue::MoveTo(void* to, uint32_t blocks, uint64_t qbytes, int64_t ctime) {
+  MsgQueueHeader& h = *header_;
+  {
+    // The same lock every client takes: nobody is inside an operation
+    // while the copy is made, and one killed inside one left it owner-dead
+    // (the Locked constructor repaired the derived state then).
+    Locked locked(*this, Locked::Side::kBoth);
+    if (!locked.held()) return false;
+    h.qbytes.store(qbytes, std::memory_order_relaxed);
+    h.ctime.store(ctime, std::memory_order_relaxed);
+    // expunge_all(-EAGAIN) before the copy, so that the new region's
+    // records say it too: a receiver woken here ends its wait there.
+    locked.DecideAllWaiting(kMsgRetry);
+    // Blocks [bump, arena) were never used: the new region's zeros are the
+    // same free blocks, and stay unallocated.
+    const uint32_t used = UsedCheckedBlocks();
+    std::memcpy(to, static_cast<const void*>(header_), FileSize(used));
+    auto* moved = static_cast<MsgQueueHeader*>(to);
+    // Fresh locks: the copy of ours names this holder.
+    platform_->mutex.init(moved->recv_lock);
+    platform_->mutex.init(moved->send_lock);
+    moved->send_busy.store(0, std::memory_order_relaxed);
+    moved->recv_busy.store(0, std::memory_order_relaxed);
+    moved->bump.store(used, std::memory_order_relaxed);
+    moved->arena_blocks.store(blocks, std::memory_order_relaxed);
+    // Every sender is woken below and starts again (ss_wakeup(): senders
+    // look again after IPC_SET); a sender that slept drops its record here,
+    // so its copy would stay behind.
+    auto* arena = static_cast<unsigned char*>(to) + sizeof(MsgQueueHeader);
+    uint32_t senders = 0;
+    for (uint32_t block = 0; block < used; ++block) {
+      auto* sender = reinterpret_cast<MsgSender*>(arena + static_cast<size_t>(block) * kMsgBlockSize);
+      if (sender->kind.load(std::memory_order_relaxed) != static_cast<uint32_t>(MsgBlockKind::kSender)) continue;
+      sender->kind.store(static_cast<uint32_t>(MsgBlockKind::kFree), std::memory_order_relaxed);
+      ++senders;
+    }
+    const uint32_t waiters = moved->waiters.load(std::memory_order_relaxed);
+    moved->waiters.store(waiters - std::min(waiters, senders), std::memory_order_relaxed);
+    BumpSpace(*moved);
+    // Last, under the locks: whoever takes one from now on finds the mark.
+    h.removed.store(kMsgRegionMoved, std::memory_order_release);
+    locked.ForceSpace();  // wakes the senders here, after the unlock
+  }
+  return true;
 }
 
 // The counters, not the dummy's `next`: a block read without the lock may

@@ -73,6 +73,17 @@ inline constexpr int kMsgCopy = 040000;
 inline constexpr int kMsgRecheck = -100000;
 // Not an errno: a served receiver was queued (MsgQueue::Receive's `queued`).
 inline constexpr int kMsgQueued = -100001;
+// Not an errno: the queue moved to a bigger region (kMsgRegionMoved). The
+// call did nothing here; the caller maps the region the daemon hands out
+// now and calls again there (with MsgResume, see Receive()).
+inline constexpr int kMsgMoved = -100002;
+
+// A receiver that slept when its queue moved: its record, at the same
+// block in the new region, where FinishReceive() ends its wait.
+struct MsgResume {
+  uint32_t record = kMsgNoBlock;
+  bool interrupted = false;
+};
 
 // Runs `body(context)`, which reads or writes the caller's memory, and
 // returns false when one of its accesses faulted (the body then stopped at
@@ -174,17 +185,22 @@ class MsgQueue {
   // kMsgQueued. The process sleeps on ReceiverStatusOffset(*queued) and the
   // daemon then ends the wait with FinishReceive(). A busy lock gives
   // -RegionPlatform::kLockBusy on the daemon's platform.
+  //
+  // kMsgMoved: the queue moved (see kMsgMoved); a receiver that had queued
+  // and slept stores its record in `*resume`, to end the wait with
+  // FinishReceive() on the new region.
   int64_t Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
-                  int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued = nullptr) {
-    return Receive(msgtyp, msgflg, bufsz, msgmax, pid, since, Target{payload, mtype, nullptr}, queued);
+                  int64_t* mtype, std::vector<uint8_t>* payload, uint32_t* queued = nullptr,
+                  MsgResume* resume = nullptr) {
+    return Receive(msgtyp, msgflg, bufsz, msgmax, pid, since, Target{payload, mtype, nullptr}, queued, resume);
   }
   // The same into the caller's buffer (not with MSG_COPY, whose buffer the
   // kernel reads first): the message is written there under the lock, and
   // a fault gives -EFAULT after the message was taken, as the kernel's
   // store_msg() does.
   int64_t ReceiveInto(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
-                      const MsgSink& sink) {
-    return Receive(msgtyp, msgflg, bufsz, msgmax, pid, since, Target{nullptr, nullptr, &sink}, nullptr);
+                      const MsgSink& sink, MsgResume* resume = nullptr) {
+    return Receive(msgtyp, msgflg, bufsz, msgmax, pid, since, Target{nullptr, nullptr, &sink}, nullptr, resume);
   }
 
   // The end of a wait as receiver record `record` of `pid`: a handed
@@ -197,6 +213,10 @@ class MsgQueue {
   int64_t FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, int64_t* mtype,
                         std::vector<uint8_t>* payload) {
     return FinishReceive(record, pid, interrupted, bufsz, Target{payload, mtype, nullptr});
+  }
+  // The same into the caller's buffer (as ReceiveInto()).
+  int64_t FinishReceiveInto(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, const MsgSink& sink) {
+    return FinishReceive(record, pid, interrupted, bufsz, Target{nullptr, nullptr, &sink});
   }
   // Where record `record`'s status word lies, from the region's start.
   static size_t ReceiverStatusOffset(uint32_t record) {
@@ -215,11 +235,24 @@ class MsgQueue {
     int32_t lrpid = 0;
   };
   Stat ReadStat() const;
+  // Whether the queue moved out of this region (kMsgRegionMoved): what
+  // ReadStat() read here is as it was then.
+  bool Moved() const { return header_->removed.load(std::memory_order_acquire) == kMsgRegionMoved; }
   void SetCTime(int64_t ctime);
   // IPC_SET: msg_qbytes := `qbytes` and the arena grows to `blocks` (the
   // file already holds them); receivers are woken to look again, senders to
   // try again.
   void SetQbytes(uint64_t qbytes, uint32_t blocks, int64_t ctime);
+  // IPC_SET past the arena of a region that cannot grow: under both locks,
+  // msg_qbytes := `qbytes`, receivers are decided kMsgRetry (as
+  // SetQbytes(): they look again, and keep their place until they do), the
+  // region is copied to `to` (FileSize(`blocks`) bytes of zeros, mapped
+  // with MappingSize(); `blocks` more than this arena's) with fresh locks
+  // and an arena of `blocks`, this region is marked kMsgRegionMoved, and
+  // every sleeper here is woken (see msg_region.h, "Moving"). False when
+  // the locks could not be had (the daemon's platform does not wait for
+  // them): nothing was done.
+  bool MoveTo(void* to, uint32_t blocks, uint64_t qbytes, int64_t ctime);
   // freeque(): every waiter gets EIDRM; later operations on a stale mapping
   // get EIDRM too.
   void Remove();
@@ -244,7 +277,7 @@ class MsgQueue {
     const MsgSink* sink;
   };
   int64_t Receive(int64_t msgtyp, int msgflg, uint64_t bufsz, uint64_t msgmax, int32_t pid, uint64_t since,
-                  const Target& target, uint32_t* queued);
+                  const Target& target, uint32_t* queued, MsgResume* resume);
   int64_t FinishReceive(uint32_t record, int32_t pid, bool interrupted, uint64_t bufsz, const Target& target);
 
   // The one-lock paths (msg_region.h). Each returns kSlowPath when the

@@ -41,6 +41,13 @@
 // index is used only below the `arena_blocks` a process has checked against
 // the file's real size (MsgQueue's capacity check).
 //
+// Moving: a region that is a sealed memfd cannot grow. Raising msg_qbytes
+// past its arena makes the daemon copy it, under both of its locks, into a
+// bigger region (MsgQueue::MoveTo: same offsets, the locks fresh, the
+// senders' records dropped since every sender tries again), then mark the
+// old one kMsgRegionMoved and wake everyone who may sleep in it. A receiver
+// that slept finishes its wait on its record in the new region.
+//
 // Crash consistency without a redo log: the committed state is the set of
 // record blocks whose `kind` says so (a message is sent when its record's
 // kind becomes kMessage or kHanded, received when it stops being one: it
@@ -92,6 +99,15 @@ enum class MsgBlockKind : uint32_t {
   kSender = 6,    // a process waiting in msgsnd for room
   kDummy = 7,     // the record before the first message (msg_head)
 };
+
+// MsgQueueHeader::removed. A sealed region cannot grow, so an IPC_SET that
+// raises msg_qbytes past its arena moves the queue into a bigger region
+// (MsgQueue::MoveTo) and leaves this mark in the old one: an operation that
+// finds it after taking a lock has done nothing there, and starts again on
+// the region the daemon hands out now.
+inline constexpr uint32_t kMsgRegionLive = 0;
+inline constexpr uint32_t kMsgRegionRemoved = 1;
+inline constexpr uint32_t kMsgRegionMoved = 2;
 
 // Bytes of payload in a message's first block, and in each data block.
 inline constexpr uint32_t kMsgInlineBytes = 24;
@@ -175,7 +191,10 @@ struct MsgQueueHeader {
   std::atomic<uint32_t> arena_offset;
   // Blocks the file holds now (raised by the daemon, never lowered).
   std::atomic<uint32_t> arena_blocks;
-  std::atomic<uint32_t> removed;  // 1 once IPC_RMID ran
+  // kMsgRegionLive; kMsgRegionRemoved once IPC_RMID ran; kMsgRegionMoved
+  // once the queue moved to a bigger region (MsgQueue::MoveTo). Read by
+  // every operation right after it takes a lock.
+  std::atomic<uint32_t> removed;
   std::atomic<uint64_t> qbytes;   // msg_qbytes
   std::atomic<int64_t> ctime;
 

@@ -94,7 +94,7 @@ RegionFds OpenRegions(RawClient& client, int set, int queue) {
 enum class Damage { kTruncateToZero, kPunchEverything, kGrowThenTruncateHalf };
 
 // A resize step "went through" if it changed the file, or if the object is
-// sealed (a memfd: sets and segments on Linux) and refused it with EPERM:
+// sealed (a memfd: sets, queues and segments on Linux) and refused it with EPERM:
 // that refusal is the defence, not a failed attack.
 bool ResizeGoesThrough(int rc, int fd) {
   if (rc == 0) return true;
@@ -445,9 +445,9 @@ TEST_F(DescriptorAttackTest, TruncationRacingTheDaemonsTouches) {
       struct stat set_st {}, queue_st {};
       if (set_fd < 0 || queue_fd < 0 || fstat(set_fd, &set_st) != 0 || fstat(queue_fd, &queue_st) != 0) return 2;
       while (std::chrono::steady_clock::now() < until) {
-        if (!ResizeGoesThrough(ftruncate(set_fd, 0), set_fd) || ftruncate(queue_fd, 0) != 0 ||
+        if (!ResizeGoesThrough(ftruncate(set_fd, 0), set_fd) || !ResizeGoesThrough(ftruncate(queue_fd, 0), queue_fd) ||
             !ResizeGoesThrough(ftruncate(set_fd, set_st.st_size), set_fd) ||
-            ftruncate(queue_fd, queue_st.st_size) != 0) {
+            !ResizeGoesThrough(ftruncate(queue_fd, queue_st.st_size), queue_fd)) {
           return 3;
         }
       }
@@ -513,7 +513,9 @@ TEST_F(DescriptorAttackTest, DaemonRestartedOnTruncatedRegions) {
       char byte = 1;
       if (write(fds_ready[1], &byte, 1) != 1) return 3;
       if (read(go[0], &byte, 1) != 1) return 4;
-      if (!ResizeGoesThrough(ftruncate(set_fd, 0), set_fd) || ftruncate(queue_fd, 0) != 0) return 5;
+      if (!ResizeGoesThrough(ftruncate(set_fd, 0), set_fd) || !ResizeGoesThrough(ftruncate(queue_fd, 0), queue_fd)) {
+        return 5;
+      }
       return 0;
     }));
   }
