@@ -140,8 +140,15 @@ class ClientRegistry : public core::ShmRegistry::Census {
 
   size_t size() const { return processes_.size(); }
 
+  // Before `process` is granted segment `index`: its ledger holds that
+  // segment's entry (core/shm/attach_ledger.h: the daemon extends the file
+  // by whole pages of entries, allocated, and remaps it). OK, or ENOMEM if
+  // the state file system has no room (shmat(2): "Could not allocate memory
+  // for the descriptor"), or the errno of mapping it.
+  absl::Status MakeRoom(ClientProcess& process, int32_t index);
+
   // A client changed ledger file `name` through its descriptor
-  // (platform::FileChangeWatch): back to a ledger's size, no blocks past it
+  // (platform::FileChangeWatch): back to its ledger's size, no blocks past it
   // (daemon/region_dir.h TrimRegionFile; the daemon's mapping of a ledger
   // is guarded, so restoring a shorter one early only helps).
   void TakeBack(const std::string& name);
@@ -151,8 +158,9 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // The record of instance (`pid`, `start_time`): its process_fd is a duplicate
   // of `process_fd` if given (>= 0), else opened and checked against the start
   // time.
+  // A created ledger holds `entries` entries; an adopted one its file's.
   absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time, int process_fd,
-                                                       bool create);
+                                                       bool create, uint32_t entries);
   // The grants `who`, a forked child registering, holds from its parent.
   core::ShmGrants InheritedGrants(const Registrant& who);
   // Calls grants_changed_ for every segment in `grants`.

@@ -431,7 +431,8 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::ShmGetRequest& body) { return shm_.Get(id, body, ctx); },
           [&](const wire::ShmAttachRequest& body) {
             ClientProcess* process = ProcessOf(connection);
-            return shm_.Attach(id, body, ctx, process != nullptr ? &process->shm_grants : nullptr);
+            return shm_.Attach(id, body, ctx, process != nullptr ? &process->shm_grants : nullptr,
+                               [&](int32_t index) { return clients_.MakeRoom(*process, index); });
           },
           [&](const wire::ShmCtlRequest& body) {
             return shm_.Ctl(id, body, body.cmd == core::kShmLock ? CallerMemlockLimit(connection) : 0, ctx);
