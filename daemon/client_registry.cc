@@ -167,10 +167,20 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   uint32_t entries = 0;
   inherited.ForEachIndex(
       [&](int32_t index) { entries = std::max(entries, core::AttachLedgerEntriesFor(index, ledger_capacity_)); });
+  // Charged before the file exists, so that a user over his quota takes
+  // nothing (ENOMEM); given back if it is not made after all.
+  ClientProcess payer;
+  payer.ledger_payer = who.uid;
+  if (absl::Status charged = ChargeLedger(payer, core::AttachLedgerSize(entries)); !charged.ok()) return charged;
   absl::StatusOr<std::unique_ptr<ClientProcess>> process =
       Adopt(pid, who.start_time, who.process_fd, /*create=*/true, entries);
-  if (!process.ok()) return process.status();
+  if (!process.ok()) {
+    ReleaseLedger(payer);
+    return process.status();
+  }
   (*process)->uid = who.uid;
+  (*process)->ledger_payer = payer.ledger_payer;
+  (*process)->ledger_charged = payer.ledger_charged;
   (*process)->shm_grants = std::move(inherited);
   ++records_per_user_[who.uid];
   ClientProcess* raw = process->get();
@@ -188,6 +198,7 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
     records_per_user_.erase(held);
   }
   unwatch_(process->process_fd.get());
+  ReleaseLedger(*process);
   // Out of the census before folding, so the fold sees no live attachments.
   on_exit(*process);
   if (process->ledger_map.faulted()) {
@@ -229,6 +240,12 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
           Adopt(pid, start_time, /*process_fd=*/-1, /*create=*/false, /*entries=*/0);
       if (process.ok()) {
         (*process)->sets_unknown = true;
+        // Charged to the user it runs as now (who registered it is not
+        // recorded), whatever it holds: it is alive.
+        if (absl::StatusOr<uid_t> euid = platform::ProcessEffectiveUid(pid); euid.ok()) {
+          (*process)->ledger_payer = *euid;
+          (void)ChargeLedger(**process, (*process)->ledger_map.size(), /*even_over=*/true);
+        }
         recover_grants(**process);
         // Its ledger held its grants' entries when the daemon stopped,
         // unless the process cut it since; what it grew meanwhile is taken
@@ -287,18 +304,28 @@ absl::Status ClientRegistry::MakeRoom(ClientProcess& process, int32_t index) {
   if (!process.ledger || process.ledger_map.faulted() || index < 0) return absl::OkStatus();
   const size_t size = core::AttachLedgerSize(core::AttachLedgerEntriesFor(index, ledger_capacity_));
   if (size <= process.ledger_map.size()) return absl::OkStatus();
+  // Charged first: over user_bytes, this grant fails (ENOMEM).
+  const uint64_t added = size - process.ledger_map.size();
+  if (absl::Status charged = ChargeLedger(process, added); !charged.ok()) return charged;
   // Allocated, so that neither the daemon's reads nor the client's writes
   // of the new entries can fault for want of space: that failure is this
   // grant's (ENOMEM), now.
   const std::string name = backend::LedgerFileName(process.pid, process.start_time);
+  absl::Status grown;
   if (const int err = platform::AllocateFileSpace(process.ledger_fd.get(), static_cast<off_t>(size)); err != 0) {
-    return core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
-                             absl::StrFormat("cannot grow ledger %s to %u bytes: %s", name, size, std::strerror(err)));
+    grown = core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
+                              absl::StrFormat("cannot grow ledger %s to %u bytes: %s", name, size, std::strerror(err)));
   }
-  absl::StatusOr<backend::GuardedMapping> map = MapGuarded(process.ledger_fd.get(), size, /*writable=*/true);
+  absl::StatusOr<backend::GuardedMapping> map =
+      grown.ok() ? MapGuarded(process.ledger_fd.get(), size, /*writable=*/true) : grown;
   if (!map.ok()) {
-    // Back to the size still mapped: nobody may use what was added.
+    // Back to the size still mapped and charged: nobody may use what was
+    // added.
     TrimRegionFile(ledger_dir_fd_, name, process.ledger_map.size(), /*grow_shorter=*/false);
+    if (quota_ != nullptr && process.ledger_payer != ClientProcess::kUncounted) {
+      quota_->ReleaseStorage(process.ledger_payer, added);
+      process.ledger_charged -= added;
+    }
     return map.status();
   }
   // The view moves to the new mapping and publishes the new entries; the
@@ -306,6 +333,22 @@ absl::Status ClientRegistry::MakeRoom(ClientProcess& process, int32_t index) {
   process.ledger.emplace(process.ledger->Extended(map->data(), map->size()));
   process.ledger_map = *std::move(map);
   return absl::OkStatus();
+}
+
+absl::Status ClientRegistry::ChargeLedger(ClientProcess& process, uint64_t bytes, bool even_over) {
+  if (quota_ == nullptr || process.ledger_payer == ClientProcess::kUncounted) return absl::OkStatus();
+  if (absl::Status charged = quota_->ChargeStorage(process.ledger_payer, bytes, even_over); !charged.ok()) {
+    return charged;
+  }
+  process.ledger_charged += bytes;
+  return absl::OkStatus();
+}
+
+void ClientRegistry::ReleaseLedger(ClientProcess& process) {
+  if (quota_ != nullptr && process.ledger_payer != ClientProcess::kUncounted) {
+    quota_->ReleaseStorage(process.ledger_payer, process.ledger_charged);
+  }
+  process.ledger_charged = 0;
 }
 
 void ClientRegistry::TakeBack(const std::string& name) {

@@ -78,6 +78,7 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       connection_share_(
           core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
       retry_delay_(kFirstRetryDelay) {
+  clients_.ChargeLedgersTo(state_->user_quota());
   // Before recovery and before anyone is served: from here on the tables'
   // headers answer IPC_INFO and SEM_INFO (core/ipc/table_limits.h).
   core::PublishTableLimits(options_.limits, shm_.ids(), sem_.ids(), msg_.ids());

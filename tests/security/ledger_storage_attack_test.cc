@@ -23,10 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/ipc/ipc_id.h"
@@ -76,7 +79,8 @@ bool HoldsAtMost(int fd, off_t size) {
 
 class LedgerStorageAttackTest : public testing::SharedNamespaceTest {
  protected:
-  LedgerStorageAttackTest() : SharedNamespaceTest("ledger-storage") {}
+  explicit LedgerStorageAttackTest(std::vector<std::string> flags = {})
+      : SharedNamespaceTest("ledger-storage", std::move(flags)) {}
   void SetUp() override {
     SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
     SharedNamespaceTest::SetUp();
@@ -84,13 +88,13 @@ class LedgerStorageAttackTest : public testing::SharedNamespaceTest {
 
   // A's 0666 segments, created until one has an index past the first page
   // of ledger entries; the ids in order (the last is the far one).
-  static std::vector<int> CreateSegmentsPastOnePage() {
+  static std::vector<int> CreateSegmentsPastOnePage(size_t size = kPage) {
     int ids_pipe[2];
     if (pipe(ids_pipe) != 0) return {};
     // A creates them in one child and writes their ids to the pipe.
     const int status = RunAs(kOwnerA, [&] {
       for (int i = 0; i < 2 * kEntriesPerPage; ++i) {
-        const int id = sysv_shmget(IPC_PRIVATE, kPage, IPC_CREAT | 0666);
+        const int id = sysv_shmget(IPC_PRIVATE, size, IPC_CREAT | 0666);
         if (id < 0) return 1;
         if (write(ids_pipe[1], &id, sizeof(id)) != sizeof(id)) return 2;
         if (core::IpcIdIndex(id) >= kEntriesPerPage) return 0;
@@ -146,6 +150,33 @@ TEST_F(LedgerStorageAttackTest, LedgerGrowsOnlyWithGrantsAndIsTakenBackToThem) {
   EXPECT_EQ(attack, 0) << "4, 6: the ledger is not sized for B's grants; 7-9: B's growth was not taken back";
 }
 
+// Runs B's `first` (as user B, in a child, from a thread), then, while B
+// waits, `meanwhile` here, then B's `then`. B's first outcome reaches this
+// process before B waits, failed or not, so that nothing waits for nothing.
+// Returns B's exit status: `first`'s outcome if not 0, else `then`'s.
+int WhileBWaits(const std::function<int()>& first, const std::function<void()>& meanwhile,
+                const std::function<int()>& then) {
+  int told[2], go[2];
+  if (pipe(told) != 0 || pipe(go) != 0) return -1;
+  int status = -1;
+  std::thread b([&] {
+    status = RunAs(kAttackerB, [&] {
+      const char outcome = static_cast<char>(first());
+      if (write(told[1], &outcome, 1) != 1) return 100;
+      char signal = 0;
+      if (read(go[0], &signal, 1) != 1) return 101;
+      return outcome != 0 ? outcome : then();
+    });
+  });
+  char outcome = 0;
+  if (read(told[0], &outcome, 1) == 1) meanwhile();
+  const char signal = 'g';
+  if (write(go[1], &signal, 1) != 1) status = -2;
+  b.join();
+  for (int fd : {told[0], told[1], go[0], go[1]}) close(fd);
+  return status;
+}
+
 // The far segment's entry lies past a new ledger's first page: B's libsysv
 // counts his attachment there, and A sees it, and its end.
 TEST_F(LedgerStorageAttackTest, AttachmentPastTheFirstPageIsCounted) {
@@ -153,36 +184,49 @@ TEST_F(LedgerStorageAttackTest, AttachmentPastTheFirstPageIsCounted) {
   ASSERT_FALSE(ids.empty());
   const int far = ids.back();
   ASSERT_GE(core::IpcIdIndex(far), kEntriesPerPage);
-  int attached[2], go[2];
-  ASSERT_EQ(pipe(attached), 0);
-  ASSERT_EQ(pipe(go), 0);
-  int attacker = -1;
-  std::thread b([&] {
-    attacker = RunAs(kAttackerB, [&] {
-      void* at = sysv_shmat(far, nullptr, 0);
-      if (at == reinterpret_cast<void*>(-1)) return 1;
-      const char ready = 'r';
-      if (write(attached[1], &ready, 1) != 1) return 2;
-      char signal = 0;
-      if (read(go[0], &signal, 1) != 1) return 3;
-      return sysv_shmdt(at) == 0 ? 0 : 4;
-    });
-  });
-  char ready = 0;
-  ASSERT_EQ(read(attached[0], &ready, 1), 1);
   const auto nattch = [&] {
     return testing::RunAsForValue(kOwnerA, [&] {
       struct shmid_ds ds {};
       return sysv_shmctl(far, IPC_STAT, &ds) == 0 ? static_cast<int>(ds.shm_nattch) : -1;
     });
   };
-  EXPECT_EQ(nattch(), 1) << "B's attachment was not counted";
-  const char signal = 'g';
-  ASSERT_EQ(write(go[1], &signal, 1), 1);
-  b.join();
+  void* at = nullptr;
+  int while_attached = -1;
+  const int attacker = WhileBWaits([&] { return (at = sysv_shmat(far, nullptr, 0)) == reinterpret_cast<void*>(-1) ? 1 : 0; },
+                                   [&] { while_attached = nattch(); },
+                                   [&] { return sysv_shmdt(at) == 0 ? 0 : 4; });
   EXPECT_EQ(attacker, 0) << "B: 128 + 7 is SIGBUS (an entry past his ledger's end)";
+  EXPECT_EQ(while_attached, 1) << "B's attachment was not counted";
   EXPECT_EQ(nattch(), 0) << "B's detach was not counted";
-  for (int fd : {attached[0], attached[1], go[0], go[1]}) close(fd);
+}
+
+// The ledger's bytes are charged to the user who registered its process
+// (user_bytes: four pages here). B's ledger, grown to three pages (its
+// header and two pages of entries) by his grant of the far segment, counts
+// against B's quota: a 4097-byte segment no longer fits, a 4096-byte one
+// does. It counts against nobody else's: A, meanwhile, still has room for
+// her own ledger's page, her 1-byte segments and 12000 bytes more.
+class LedgerChargeTest : public LedgerStorageAttackTest {
+ protected:
+  LedgerChargeTest() : LedgerStorageAttackTest({"--limit=user_bytes=16384"}) {}
+};
+
+TEST_F(LedgerChargeTest, LedgerBytesAreChargedToTheirUserOnly) {
+  const std::vector<int> ids = CreateSegmentsPastOnePage(/*size=*/1);
+  ASSERT_FALSE(ids.empty());
+  const int far = ids.back();
+  ASSERT_GE(core::IpcIdIndex(far), kEntriesPerPage);
+  int owner = -1;
+  const int attacker = WhileBWaits(
+      [&] {
+        if (sysv_shmat(far, nullptr, 0) == reinterpret_cast<void*>(-1)) return 1;
+        if (sysv_shmget(IPC_PRIVATE, kPage + 1, IPC_CREAT | 0600) >= 0 || errno != ENOSPC) return 2;
+        return sysv_shmget(IPC_PRIVATE, kPage, IPC_CREAT | 0600) < 0 ? 3 : 0;
+      },
+      [&] { owner = RunAs(kOwnerA, [] { return sysv_shmget(IPC_PRIVATE, 12000, IPC_CREAT | 0600) >= 0 ? 0 : 1; }); },
+      [] { return 0; });
+  EXPECT_EQ(attacker, 0) << "2: B's ledger is not charged to him; 1, 3: B was refused within his quota";
+  EXPECT_EQ(owner, 0) << "A was charged for B's ledger";
 }
 
 }  // namespace
