@@ -108,6 +108,13 @@ class LedgerStorageAttackTest : public testing::SharedNamespaceTest {
     close(ids_pipe[0]);
     return ids;
   }
+
+  // The id of a segment of A's whose index lies past one page of ledger
+  // entries (made with others before it), or -1.
+  static int FarSegment(size_t size = kPage) {
+    const std::vector<int> ids = CreateSegmentsPastOnePage(size);
+    return !ids.empty() && core::IpcIdIndex(ids.back()) >= kEntriesPerPage ? ids.back() : -1;
+  }
 };
 
 // A fresh process's ledger is its header page, allocated or not: no more.
@@ -150,6 +157,14 @@ TEST_F(LedgerStorageAttackTest, LedgerGrowsOnlyWithGrantsAndIsTakenBackToThem) {
   EXPECT_EQ(attack, 0) << "4, 6: the ledger is not sized for B's grants; 7-9: B's growth was not taken back";
 }
 
+// shm_nattch of segment `id` as A's IPC_STAT reports it, or -1.
+int NattchSeenByA(int id) {
+  return testing::RunAsForValue(kOwnerA, [&] {
+    struct shmid_ds ds {};
+    return sysv_shmctl(id, IPC_STAT, &ds) == 0 ? static_cast<int>(ds.shm_nattch) : -1;
+  });
+}
+
 // Runs B's `first` (as user B, in a child, from a thread), then, while B
 // waits, `meanwhile` here, then B's `then`. B's first outcome reaches this
 // process before B waits, failed or not, so that nothing waits for nothing.
@@ -180,16 +195,9 @@ int WhileBWaits(const std::function<int()>& first, const std::function<void()>& 
 // The far segment's entry lies past a new ledger's first page: B's libsysv
 // counts his attachment there, and A sees it, and its end.
 TEST_F(LedgerStorageAttackTest, AttachmentPastTheFirstPageIsCounted) {
-  const std::vector<int> ids = CreateSegmentsPastOnePage();
-  ASSERT_FALSE(ids.empty());
-  const int far = ids.back();
-  ASSERT_GE(core::IpcIdIndex(far), kEntriesPerPage);
-  const auto nattch = [&] {
-    return testing::RunAsForValue(kOwnerA, [&] {
-      struct shmid_ds ds {};
-      return sysv_shmctl(far, IPC_STAT, &ds) == 0 ? static_cast<int>(ds.shm_nattch) : -1;
-    });
-  };
+  const int far = FarSegment();
+  ASSERT_GE(far, 0) << "no segment index past one page of entries";
+  const auto nattch = [&] { return NattchSeenByA(far); };
   void* at = nullptr;
   int while_attached = -1;
   const int attacker = WhileBWaits([&] { return (at = sysv_shmat(far, nullptr, 0)) == reinterpret_cast<void*>(-1) ? 1 : 0; },
@@ -198,6 +206,27 @@ TEST_F(LedgerStorageAttackTest, AttachmentPastTheFirstPageIsCounted) {
   EXPECT_EQ(attacker, 0) << "B: 128 + 7 is SIGBUS (an entry past his ledger's end)";
   EXPECT_EQ(while_attached, 1) << "B's attachment was not counted";
   EXPECT_EQ(nattch(), 0) << "B's detach was not counted";
+}
+
+// A daemon killed and started again re-adopts B's grown ledger at its size:
+// B's attachment past the first page still counts, and so does its end.
+TEST_F(LedgerStorageAttackTest, AGrownLedgerIsReadoptedAfterADaemonKill) {
+  const int far = FarSegment();
+  ASSERT_GE(far, 0) << "no segment index past one page of entries";
+  const auto nattch = [&] { return NattchSeenByA(far); };
+  void* at = nullptr;
+  int after_restart = -1;
+  const int attacker = WhileBWaits(
+      [&] { return (at = sysv_shmat(far, nullptr, 0)) == reinterpret_cast<void*>(-1) ? 1 : 0; },
+      [&] {
+        daemon_->Kill();
+        daemon_->Start();
+        after_restart = nattch();
+      },
+      [&] { return sysv_shmdt(at) == 0 ? 0 : 4; });
+  EXPECT_EQ(attacker, 0) << "B: 128 + 7 is SIGBUS (his ledger re-adopted shorter)";
+  EXPECT_EQ(after_restart, 1) << "B's attachment was lost with the daemon";
+  EXPECT_EQ(nattch(), 0) << "B's detach after the restart was not counted";
 }
 
 // The ledger's bytes are charged to the user who registered its process
@@ -212,10 +241,8 @@ class LedgerChargeTest : public LedgerStorageAttackTest {
 };
 
 TEST_F(LedgerChargeTest, LedgerBytesAreChargedToTheirUserOnly) {
-  const std::vector<int> ids = CreateSegmentsPastOnePage(/*size=*/1);
-  ASSERT_FALSE(ids.empty());
-  const int far = ids.back();
-  ASSERT_GE(core::IpcIdIndex(far), kEntriesPerPage);
+  const int far = FarSegment(/*size=*/1);
+  ASSERT_GE(far, 0) << "no segment index past one page of entries";
   int owner = -1;
   const int attacker = WhileBWaits(
       [&] {
