@@ -219,9 +219,11 @@ absl::Status Runtime::Register() {
   absl::StatusOr<std::unique_ptr<MappedTable>> shm_table =
       MapObjectTable(received->fds[0].get(), reply->shm_table_capacity, core::IpcKind::kShm);
   if (!shm_table.ok()) return shm_table.status();
+  // The whole layout, as address space: the file holds the entries of our
+  // grants only, and grows with them (core/shm/attach_ledger.h).
   const size_t ledger_size = core::AttachLedgerSize(reply->ledger_capacity);
   absl::StatusOr<platform::MappedRegion> ledger_map =
-      platform::MappedRegion::Map(received->fds[1].get(), ledger_size, /*writable=*/true);
+      platform::MappedRegion::MapGrowable(received->fds[1].get(), ledger_size, /*writable=*/true);
   if (!ledger_map.ok()) return ledger_map.status();
   absl::StatusOr<core::AttachLedger> ledger =
       core::AttachLedger::Open(ledger_map->data(), ledger_map->size());

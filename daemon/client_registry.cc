@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -34,7 +35,8 @@ absl::StatusOr<backend::GuardedMapping> MapGuarded(int fd, uint64_t size, bool w
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid, uint64_t start_time,
-                                                                     int process_fd, bool create) {
+                                                                     int process_fd, bool create,
+                                                                     uint32_t entries) {
   auto process = std::make_unique<ClientProcess>();
   process->pid = pid;
   process->start_time = start_time;
@@ -53,14 +55,26 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
   }
 
   const std::string name = backend::LedgerFileName(pid, start_time);
-  const size_t size = core::AttachLedgerSize(ledger_capacity_);
   absl::StatusOr<UniqueFd> fd =
-      create ? platform::CreateRegionFile(ledger_dir_fd_, name, size, 0600)
+      create ? platform::CreateRegionFile(ledger_dir_fd_, name, core::AttachLedgerSize(entries), 0600)
              : platform::OpenRegionFile(ledger_dir_fd_, name, /*writable=*/true);
   if (!fd.ok()) return fd.status();
+  size_t size = core::AttachLedgerSize(entries);
+  if (!create) {
+    // Re-adopted at the size it has (never more than the layout): its
+    // process may have counted entries anywhere in it. A file cut shorter
+    // than its header is refused by Map() below, as a scribbled one is.
+    absl::StatusOr<uint64_t> file_size = platform::FileSize(fd->get());
+    if (!file_size.ok()) return file_size.status();
+    const uint64_t held = *file_size < core::AttachLedgerHeader::kSize
+                              ? 0
+                              : (*file_size - core::AttachLedgerHeader::kSize) / sizeof(core::AttachLedgerEntry);
+    size = core::AttachLedgerSize(static_cast<uint32_t>(std::min<uint64_t>(held, ledger_capacity_)));
+  }
   // The daemon formats a new ledger through its mapping; on a full file
   // system a write to an unallocated page is SIGBUS, which would kill the
   // daemon. Allocating first makes registration fail with ENOMEM instead.
+  // One page, for a fresh image: entries come with grants (MakeRoom).
   if (create) {
     if (const int err = platform::AllocateFileSpace(fd->get(), static_cast<off_t>(size)); err != 0) {
       (void)platform::UnlinkRegionFile(ledger_dir_fd_, name);
@@ -68,10 +82,9 @@ absl::StatusOr<std::unique_ptr<ClientProcess>> ClientRegistry::Adopt(int32_t pid
                                absl::StrFormat("cannot allocate ledger %s: %s", name, std::strerror(err)));
     }
   }
-  // Mapped at the size its layout needs, never at whatever size the file
-  // has now: Map() refuses a shorter file (a ledger its process cut short
-  // before a daemon restart is unreadable, as a scribbled one is), and the
-  // guard covers a cut after this check.
+  // Mapped at the size chosen above, never at whatever size the file has
+  // later: Map() refuses a shorter file, and the guard covers a cut after
+  // this check.
   absl::StatusOr<backend::GuardedMapping> map = MapGuarded(fd->get(), size, /*writable=*/true);
   if (!map.ok()) return map.status();
   process->ledger_fd = *std::move(fd);
@@ -148,10 +161,27 @@ absl::StatusOr<ClientProcess*> ClientRegistry::Register(
   }
   // A ledger may exist from before a daemon restart that Recover() missed.
   (void)platform::UnlinkRegionFile(ledger_dir_fd_, backend::LedgerFileName(pid, who.start_time));
-  absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, who.start_time, who.process_fd, /*create=*/true);
-  if (!process.ok()) return process.status();
+  // A forked child's ledger holds, from the start, the entries of the
+  // segments it inherits: it counts its copies of the attachments at once.
+  core::ShmGrants inherited = fresh_image ? core::ShmGrants() : InheritedGrants(who);
+  uint32_t entries = 0;
+  inherited.ForEachIndex(
+      [&](int32_t index) { entries = std::max(entries, core::AttachLedgerEntriesFor(index, ledger_capacity_)); });
+  // Charged before the file exists, so that a user over his quota takes
+  // nothing (ENOMEM); given back if it is not made after all.
+  ClientProcess payer;
+  payer.ledger_payer = who.uid;
+  if (absl::Status charged = ChargeLedger(payer, core::AttachLedgerSize(entries)); !charged.ok()) return charged;
+  absl::StatusOr<std::unique_ptr<ClientProcess>> process =
+      Adopt(pid, who.start_time, who.process_fd, /*create=*/true, entries);
+  if (!process.ok()) {
+    ReleaseLedger(payer);
+    return process.status();
+  }
   (*process)->uid = who.uid;
-  if (!fresh_image) (*process)->shm_grants = InheritedGrants(who);
+  (*process)->ledger_payer = payer.ledger_payer;
+  (*process)->ledger_charged = payer.ledger_charged;
+  (*process)->shm_grants = std::move(inherited);
   ++records_per_user_[who.uid];
   ClientProcess* raw = process->get();
   processes_[pid] = *std::move(process);
@@ -168,6 +198,7 @@ void ClientRegistry::Retire(int32_t pid, const std::function<void(const ClientPr
     records_per_user_.erase(held);
   }
   unwatch_(process->process_fd.get());
+  ReleaseLedger(*process);
   // Out of the census before folding, so the fold sees no live attachments.
   on_exit(*process);
   if (process->ledger_map.faulted()) {
@@ -205,10 +236,27 @@ void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_
       continue;
     }
     if (platform::ProcessAlive(pid, start_time)) {
-      absl::StatusOr<std::unique_ptr<ClientProcess>> process = Adopt(pid, start_time, /*process_fd=*/-1, /*create=*/false);
+      absl::StatusOr<std::unique_ptr<ClientProcess>> process =
+          Adopt(pid, start_time, /*process_fd=*/-1, /*create=*/false, /*entries=*/0);
       if (process.ok()) {
         (*process)->sets_unknown = true;
+        // Charged to the user it runs as now (who registered it is not
+        // recorded), whatever it holds: it is alive.
+        if (absl::StatusOr<uid_t> euid = platform::ProcessEffectiveUid(pid); euid.ok()) {
+          (*process)->ledger_payer = *euid;
+          (void)ChargeLedger(**process, (*process)->ledger_map.size(), /*even_over=*/true);
+        }
         recover_grants(**process);
+        // Its ledger held its grants' entries when the daemon stopped,
+        // unless the process cut it since; what it grew meanwhile is taken
+        // back to the size adopted.
+        (*process)->shm_grants.ForEachIndex([&](int32_t index) {
+          if (absl::Status room = MakeRoom(**process, index); !room.ok()) {
+            SYSV_LOG(kWarning, "pid %d: no room in its ledger for segment index %d: %s", pid, index,
+                     room.ToString());
+          }
+        });
+        TrimRegionFile(ledger_dir_fd_, name, (*process)->ledger_map.size(), /*grow_shorter=*/true);
         processes_[pid] = *std::move(process);
         SYSV_LOG(kInfo, "re-adopted client process %d", pid);
         continue;
@@ -250,7 +298,68 @@ void ClientRegistry::Forget(int32_t index, uint32_t seq) {
   for (const auto& [pid, process] : processes_) process->shm_grants.Revoke(index, seq);
 }
 
+absl::Status ClientRegistry::MakeRoom(ClientProcess& process, int32_t index) {
+  // A ledger its process cut short reads as empty until it exits: growing
+  // it would not make it count again.
+  if (!process.ledger || process.ledger_map.faulted() || index < 0) return absl::OkStatus();
+  const size_t size = core::AttachLedgerSize(core::AttachLedgerEntriesFor(index, ledger_capacity_));
+  if (size <= process.ledger_map.size()) return absl::OkStatus();
+  // Charged first: over user_bytes, this grant fails (ENOMEM).
+  const uint64_t added = size - process.ledger_map.size();
+  if (absl::Status charged = ChargeLedger(process, added); !charged.ok()) return charged;
+  // Allocated, so that neither the daemon's reads nor the client's writes
+  // of the new entries can fault for want of space: that failure is this
+  // grant's (ENOMEM), now.
+  const std::string name = backend::LedgerFileName(process.pid, process.start_time);
+  absl::Status grown;
+  if (const int err = platform::AllocateFileSpace(process.ledger_fd.get(), static_cast<off_t>(size)); err != 0) {
+    grown = core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
+                              absl::StrFormat("cannot grow ledger %s to %u bytes: %s", name, size, std::strerror(err)));
+  }
+  absl::StatusOr<backend::GuardedMapping> map =
+      grown.ok() ? MapGuarded(process.ledger_fd.get(), size, /*writable=*/true) : grown;
+  if (!map.ok()) {
+    // Back to the size still mapped and charged: nobody may use what was
+    // added.
+    TrimRegionFile(ledger_dir_fd_, name, process.ledger_map.size(), /*grow_shorter=*/false);
+    if (quota_ != nullptr && process.ledger_payer != ClientProcess::kUncounted) {
+      quota_->ReleaseStorage(process.ledger_payer, added);
+      process.ledger_charged -= added;
+    }
+    return map.status();
+  }
+  // The view moves to the new mapping and publishes the new entries; the
+  // old mapping goes after it.
+  process.ledger.emplace(process.ledger->Extended(map->data(), map->size()));
+  process.ledger_map = *std::move(map);
+  return absl::OkStatus();
+}
+
+absl::Status ClientRegistry::ChargeLedger(ClientProcess& process, uint64_t bytes, bool even_over) {
+  if (quota_ == nullptr || process.ledger_payer == ClientProcess::kUncounted) return absl::OkStatus();
+  if (absl::Status charged = quota_->ChargeStorage(process.ledger_payer, bytes, even_over); !charged.ok()) {
+    return charged;
+  }
+  process.ledger_charged += bytes;
+  return absl::OkStatus();
+}
+
+void ClientRegistry::ReleaseLedger(ClientProcess& process) {
+  if (quota_ != nullptr && process.ledger_payer != ClientProcess::kUncounted) {
+    quota_->ReleaseStorage(process.ledger_payer, process.ledger_charged);
+  }
+  process.ledger_charged = 0;
+}
+
 void ClientRegistry::TakeBack(const std::string& name) {
+  // Back to the size the daemon gave that process's ledger.
+  for (const auto& [pid, process] : processes_) {
+    if (backend::LedgerFileName(pid, process->start_time) == name) {
+      TrimRegionFile(ledger_dir_fd_, name, process->ledger_map.size(), /*grow_shorter=*/true);
+      return;
+    }
+  }
+  // No record (being created or retired): the most a ledger may be.
   TrimRegionFile(ledger_dir_fd_, name, core::AttachLedgerSize(ledger_capacity_), /*grow_shorter=*/true);
 }
 

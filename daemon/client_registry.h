@@ -41,6 +41,7 @@
 #include "backends/common/guarded_mapping.h"
 #include "backends/common/unique_fd.h"
 #include "backends/platform.h"
+#include "core/ipc/user_quota.h"
 #include "core/shm/attach_ledger.h"
 #include "core/shm/shm_grants.h"
 #include "core/shm/shm_registry.h"
@@ -56,6 +57,10 @@ struct ClientProcess {
   uint32_t uid = kUncounted;
   backend::UniqueFd process_fd;
   backend::UniqueFd ledger_fd;
+  // Whose user_bytes carries the ledger's bytes (core/ipc/user_quota.h),
+  // and how many; kUncounted: nobody's.
+  uint32_t ledger_payer = kUncounted;
+  uint64_t ledger_charged = 0;
   // Guarded: the process holds a read-write descriptor of its ledger and
   // may truncate it (backends/common/guarded_mapping.h). A faulted ledger
   // reads as zeros, that is as empty, for this process only.
@@ -107,7 +112,8 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // credentials since is still its own (the kernel keeps a process's
   // attachments across setuid). Errors: ESRCH if `who` is no longer running
   // or its pid's record is that of another live process; EAGAIN if its user
-  // holds his share of records; the errnos of creating the ledger.
+  // holds his share of records; ENOMEM if its ledger's page would exceed
+  // its user's user_bytes; the errnos of creating the ledger.
   absl::StatusOr<ClientProcess*> Register(
       const Registrant& who, bool fresh_image,
       const std::function<void(const ClientProcess&)>& on_stale_ledger,
@@ -140,8 +146,18 @@ class ClientRegistry : public core::ShmRegistry::Census {
 
   size_t size() const { return processes_.size(); }
 
+  // Charges each live process's ledger to its user (nullptr: to nobody).
+  void ChargeLedgersTo(core::UserQuota* quota) { quota_ = quota; }
+
+  // Before `process` is granted segment `index`: its ledger holds that
+  // segment's entry (core/shm/attach_ledger.h: the daemon extends the file
+  // by whole pages of entries, allocated, and remaps it). OK, or ENOMEM if
+  // the state file system has no room (shmat(2): "Could not allocate memory
+  // for the descriptor"), or the errno of mapping it.
+  absl::Status MakeRoom(ClientProcess& process, int32_t index);
+
   // A client changed ledger file `name` through its descriptor
-  // (platform::FileChangeWatch): back to a ledger's size, no blocks past it
+  // (platform::FileChangeWatch): back to its ledger's size, no blocks past it
   // (daemon/region_dir.h TrimRegionFile; the daemon's mapping of a ledger
   // is guarded, so restoring a shorter one early only helps).
   void TakeBack(const std::string& name);
@@ -151,10 +167,16 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // The record of instance (`pid`, `start_time`): its process_fd is a duplicate
   // of `process_fd` if given (>= 0), else opened and checked against the start
   // time.
+  // A created ledger holds `entries` entries; an adopted one its file's.
   absl::StatusOr<std::unique_ptr<ClientProcess>> Adopt(int32_t pid, uint64_t start_time, int process_fd,
-                                                       bool create);
+                                                       bool create, uint32_t entries);
   // The grants `who`, a forked child registering, holds from its parent.
   core::ShmGrants InheritedGrants(const Registrant& who);
+  // Adds `bytes` of `process`'s ledger to its payer's usage (see
+  // ChargeLedgersTo): OK, or ENOMEM over user_bytes unless `even_over`.
+  absl::Status ChargeLedger(ClientProcess& process, uint64_t bytes, bool even_over = false);
+  // Gives back all its ledger's charge.
+  void ReleaseLedger(ClientProcess& process);
   // Calls grants_changed_ for every segment in `grants`.
   void AnnounceGrants(const core::ShmGrants& grants);
 
@@ -164,6 +186,7 @@ class ClientRegistry : public core::ShmRegistry::Census {
   WatchFn watch_;
   UnwatchFn unwatch_;
   std::function<void(int32_t index)> grants_changed_;
+  core::UserQuota* quota_ = nullptr;
   absl::flat_hash_map<int32_t, std::unique_ptr<ClientProcess>> processes_;
   // Records per uid (those with kUncounted are not counted).
   absl::flat_hash_map<uint32_t, uint32_t> records_per_user_;

@@ -6,6 +6,7 @@
 #include "daemon/client_registry.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "backends/common/namespace_layout.h"
 #include "backends/platform.h"
 #include "core/ipc/errno_status.h"
 #include "gtest/gtest.h"
@@ -35,9 +37,9 @@ class ClientRegistryTest : public ::testing::Test {
   }
   void TearDown() override { (void)!std::system(absl::StrCat("rm -rf '", path_, "'").c_str()); }
 
-  ClientRegistry MakeRegistry(uint32_t share) {
+  ClientRegistry MakeRegistry(uint32_t share, uint32_t capacity = 16) {
     return ClientRegistry(
-        dir_.get(), 16, share, [](int, int32_t) { return absl::OkStatus(); }, [](int) {});
+        dir_.get(), capacity, share, [](int, int32_t) { return absl::OkStatus(); }, [](int) {});
   }
 
   // Registers `who` (an instance of a live process, through `process_fd`).
@@ -47,8 +49,20 @@ class ClientRegistryTest : public ::testing::Test {
                              [](const ClientProcess&) {}, [](const ClientProcess&) {});
   }
 
+  // Registers this process, as its effective uid (its process descriptor
+  // kept in self_fd_).
+  absl::StatusOr<ClientProcess*> RegisterSelf(ClientRegistry& registry) {
+    absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(getpid());
+    if (!process_fd.ok()) return process_fd.status();
+    self_fd_ = *std::move(process_fd);
+    absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
+    if (!start.ok()) return start.status();
+    return Register(registry, getpid(), *start, self_fd_.get(), geteuid());
+  }
+
   std::string path_;
   UniqueFd dir_;
+  UniqueFd self_fd_;
 };
 
 TEST_F(ClientRegistryTest, ARecordGoesOnlyToItsOwnInstance) {
@@ -154,12 +168,9 @@ class WaitingChild {
 // #13): only segments the process was granted count.
 TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
   ClientRegistry registry = MakeRegistry(0);
-  absl::StatusOr<UniqueFd> process_fd = platform::OpenProcessHandle(getpid());
-  ASSERT_TRUE(process_fd.ok());
-  absl::StatusOr<uint64_t> start = platform::ProcessStartTime(getpid());
-  ASSERT_TRUE(start.ok());
-  absl::StatusOr<ClientProcess*> me = Register(registry, getpid(), *start, process_fd->get(), geteuid());
+  absl::StatusOr<ClientProcess*> me = RegisterSelf(registry);
   ASSERT_TRUE(me.ok()) << me.status();
+  ASSERT_TRUE(registry.MakeRoom(**me, 3).ok());
   ASSERT_TRUE((*me)->ledger->RecordAttach(3, 7, 1000));
   EXPECT_EQ(registry.Count(3, 7).nattch, 0);
   EXPECT_EQ(registry.Count(3, 7).last_attach_pid, 0);
@@ -168,6 +179,34 @@ TEST_F(ClientRegistryTest, TheCensusCountsOnlyGrantedSegments) {
   EXPECT_EQ(registry.Count(3, 7).last_attach_pid, getpid());
   registry.Forget(3, 7);
   EXPECT_EQ(registry.Count(3, 7).nattch, 0);
+}
+
+// A ledger is its header until its process is granted a segment; then it
+// holds whole pages of entries up to that segment's, and is taken back to
+// that size when its process grows it.
+TEST_F(ClientRegistryTest, ALedgerGrowsWithRoomForGrantsOnly) {
+  ClientRegistry registry = MakeRegistry(0, /*capacity=*/1024);
+  absl::StatusOr<ClientProcess*> me = RegisterSelf(registry);
+  ASSERT_TRUE(me.ok()) << me.status();
+  const auto file_size = [&] {
+    struct stat st {};
+    return fstat((*me)->ledger_fd.get(), &st) == 0 ? st.st_size : -1;
+  };
+  EXPECT_EQ(file_size(), static_cast<off_t>(core::AttachLedgerHeader::kSize));
+  EXPECT_FALSE((*me)->ledger->RecordAttach(200, 7, 1000)) << "an entry past the file";
+  ASSERT_TRUE(registry.MakeRoom(**me, 200).ok());
+  EXPECT_EQ(file_size(), static_cast<off_t>(core::AttachLedgerSize(256)));
+  EXPECT_EQ((*me)->ledger->entries(), 256u);
+  ASSERT_TRUE((*me)->ledger->RecordAttach(200, 7, 1000));
+  // Room for a lower index is there already.
+  ASSERT_TRUE(registry.MakeRoom(**me, 5).ok());
+  EXPECT_EQ(file_size(), static_cast<off_t>(core::AttachLedgerSize(256)));
+  (*me)->shm_grants.Grant(200, 7, /*writable=*/true);
+  EXPECT_EQ(registry.Count(200, 7).nattch, 1);
+  ASSERT_EQ(ftruncate((*me)->ledger_fd.get(), off_t{64} << 20), 0);
+  registry.TakeBack(backend::LedgerFileName(getpid(), (*me)->start_time));
+  EXPECT_EQ(file_size(), static_cast<off_t>(core::AttachLedgerSize(256)));
+  EXPECT_EQ(registry.Count(200, 7).nattch, 1);
 }
 
 TEST_F(ClientRegistryTest, AForkedChildInheritsItsParentsGrantsAFreshImageDoesNot) {

@@ -78,6 +78,7 @@ Server::Server(ServerOptions options, std::unique_ptr<NamespaceState> state,
       connection_share_(
           core::UserLimits::ResolvedShare(options_.limits.user.connections, options_.max_connections)),
       retry_delay_(kFirstRetryDelay) {
+  clients_.ChargeLedgersTo(state_->user_quota());
   // Before recovery and before anyone is served: from here on the tables'
   // headers answer IPC_INFO and SEM_INFO (core/ipc/table_limits.h).
   core::PublishTableLimits(options_.limits, shm_.ids(), sem_.ids(), msg_.ids());
@@ -437,7 +438,8 @@ Reply Server::Dispatch(Connection& connection, const wire::DecodedRequest& reque
           [&](const wire::ShmGetRequest& body) { return shm_.Get(id, body, ctx); },
           [&](const wire::ShmAttachRequest& body) {
             ClientProcess* process = ProcessOf(connection);
-            return shm_.Attach(id, body, ctx, process != nullptr ? &process->shm_grants : nullptr);
+            return shm_.Attach(id, body, ctx, process != nullptr ? &process->shm_grants : nullptr,
+                               [&](int32_t index) { return clients_.MakeRoom(*process, index); });
           },
           [&](const wire::ShmCtlRequest& body) {
             return shm_.Ctl(id, body, body.cmd == core::kShmLock ? CallerMemlockLimit(connection) : 0, ctx);

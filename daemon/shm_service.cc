@@ -79,7 +79,8 @@ Reply ShmService::Get(uint32_t request_id, const wire::ShmGetRequest& request,
 }
 
 Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& request,
-                         const core::OpContext& ctx, core::ShmGrants* granted) {
+                         const core::OpContext& ctx, core::ShmGrants* granted,
+                         const std::function<absl::Status(int32_t index)>& make_room) {
   Reply reply;
   wire::ShmAttachReply body{};
   registry_.SweepRemoved();
@@ -90,9 +91,15 @@ Reply ShmService::Attach(uint32_t request_id, const wire::ShmAttachRequest& requ
     // A read-only attach gets a read-only descriptor; otherwise read-write
     // (the check above required write permission).
     const bool writable = !(request.shmflg & core::kShmRdonly);
+    // The grant's ledger entry first: once the client holds the descriptor
+    // it may count attachments without asking.
+    absl::Status room = granted != nullptr ? make_room(core::IpcIdIndex(request.id)) : absl::OkStatus();
     absl::StatusOr<backend::UniqueFd> fd =
-        store_.OpenForClient(core::IpcIdIndex(request.id), record->perm.seq, writable);
-    if (!fd.ok()) {
+        room.ok() ? store_.OpenForClient(core::IpcIdIndex(request.id), record->perm.seq, writable) : room;
+    if (!room.ok()) {
+      SYSV_LOG(kWarning, "shmat of %d: %s", request.id, room.ToString());
+      body.status.error = ErrnoOf(room);
+    } else if (!fd.ok()) {
       SYSV_LOG(kError, "segment %d has no readable region: %s", request.id, fd.status().ToString());
       body.status.error = EIDRM;
     } else {

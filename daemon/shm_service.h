@@ -3,6 +3,7 @@
 #ifndef SYSV_DAEMON_SHM_SERVICE_H_
 #define SYSV_DAEMON_SHM_SERVICE_H_
 
+#include <functional>
 #include <memory>
 
 #include "core/ipc/ipc_registry.h"
@@ -26,9 +27,12 @@ class ShmService {
   Reply Get(uint32_t request_id, const core::wire::ShmGetRequest& request,
             const core::OpContext& ctx);
   // On success the caller's process holds a descriptor of the segment:
-  // `granted` (if given) records it, before the reply goes out.
+  // `granted` (if given) records it, before the reply goes out, after
+  // `make_room(index)` made room for its entry in that process's ledger
+  // (ClientRegistry::MakeRoom; its error, ENOMEM, fails the shmat).
   Reply Attach(uint32_t request_id, const core::wire::ShmAttachRequest& request,
-               const core::OpContext& ctx, core::ShmGrants* granted);
+               const core::OpContext& ctx, core::ShmGrants* granted,
+               const std::function<absl::Status(int32_t index)>& make_room);
   // `memlock_limit`: the caller's RLIMIT_MEMLOCK as the daemon read it from
   // the kernel (SHM_LOCK); the request's own field is never believed.
   Reply Ctl(uint32_t request_id, const core::wire::ShmCtlRequest& request, uint64_t memlock_limit,

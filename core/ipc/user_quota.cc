@@ -67,6 +67,26 @@ void UserQuota::Release(IpcKind kind, const ObjectRecord& record) {
   if (usage.objects == 0 && usage.bytes == 0) usage_.erase(it);
 }
 
+absl::Status UserQuota::ChargeStorage(uint32_t uid, uint64_t bytes, bool even_over) {
+  Usage& usage = usage_[uid];
+  if (!even_over && !BytesFit(usage, bytes)) {
+    const Usage held = usage;
+    if (held.objects == 0 && held.bytes == 0) usage_.erase(uid);
+    return ErrnoStatus(ENOMEM, absl::StrFormat("uid %u holds %u bytes; a ledger's %u more exceed its quota "
+                                               "(user_bytes=%u)", uid, held.bytes, bytes, limits_.bytes));
+  }
+  usage.bytes += bytes;
+  return absl::OkStatus();
+}
+
+void UserQuota::ReleaseStorage(uint32_t uid, uint64_t bytes) {
+  auto it = usage_.find(uid);
+  if (it == usage_.end()) return;
+  Usage& usage = it->second;
+  usage.bytes = usage.bytes >= bytes ? usage.bytes - bytes : 0;
+  if (usage.objects == 0 && usage.bytes == 0) usage_.erase(it);
+}
+
 UserQuota::Usage UserQuota::UsageOf(uint32_t uid) const {
   auto it = usage_.find(uid);
   return it == usage_.end() ? Usage{} : it->second;

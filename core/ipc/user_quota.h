@@ -23,6 +23,15 @@
 // use; sem_region_bytes() below, which the daemon sets, says how many; 0
 // until set).
 //
+// Also charged (bytes, no object): each live process's attach ledger, the
+// bytes of its file (daemon/client_registry.h), to the uid that registered
+// the process, from registration (and each growth) to its exit; a process
+// re-adopted after a restart is charged to its effective uid then. Over
+// user_bytes, registration or the growth fails with ENOMEM, which every
+// call that may register or be granted a segment lists (shmget(2),
+// semget(2), msgget(2): "not enough memory"; shmat(2): "Could not allocate
+// memory for the descriptor").
+//
 // When: creation checks and charges, removal (the object table slot freed:
 // for a segment that is the last detach after IPC_RMID, as the kernel's
 // SHMALL accounting) releases, and the usage is rebuilt from the object
@@ -79,6 +88,13 @@ class UserQuota {
   // Adds a live object of `kind` to its creator's usage, or takes it away.
   void Charge(IpcKind kind, const ObjectRecord& record);
   void Release(IpcKind kind, const ObjectRecord& record);
+
+  // Storage held for `uid` that is no object (an attach ledger): checked
+  // against user_bytes (unless `even_over`: a live process re-adopted is
+  // charged whatever it holds) and added, or ENOMEM. ReleaseStorage gives
+  // it back.
+  absl::Status ChargeStorage(uint32_t uid, uint64_t bytes, bool even_over = false);
+  void ReleaseStorage(uint32_t uid, uint64_t bytes);
 
   Usage UsageOf(uint32_t uid) const;
   const UserLimits& limits() const { return limits_; }

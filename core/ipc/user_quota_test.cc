@@ -105,6 +105,24 @@ TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
   EXPECT_EQ(quota_->UsageOf(2001).bytes, 10000u);
 }
 
+// An attach ledger's storage (no object) counts with its user's bytes, and
+// only his; over the quota it is refused with ENOMEM, unless forced (a live
+// process re-adopted).
+TEST_F(UserQuotaTest, StorageCountsWithTheBytesOfItsUserOnly) {
+  ASSERT_TRUE(quota_->ChargeStorage(2001, 4096).ok());
+  ASSERT_TRUE(NewSegment(alice_, 5904).ok());  // 10000, the quota
+  EXPECT_EQ(ErrnoOf(quota_->ChargeStorage(2001, 1)), ENOMEM);
+  EXPECT_EQ(quota_->UsageOf(2001).bytes, 10000u);
+  EXPECT_EQ(quota_->UsageOf(2001).objects, 1);
+  EXPECT_TRUE(quota_->ChargeStorage(2002, 4096).ok());
+  EXPECT_EQ(quota_->UsageOf(2002).bytes, 4096u);
+  EXPECT_TRUE(quota_->ChargeStorage(2001, 1, /*even_over=*/true).ok());
+  quota_->ReleaseStorage(2001, 4097);
+  EXPECT_EQ(quota_->UsageOf(2001).bytes, 5904u);
+  quota_->ReleaseStorage(2002, 4096);
+  EXPECT_EQ(quota_->UsageOf(2002).bytes, 0u);
+}
+
 TEST_F(UserQuotaTest, RemovalReleasesTheCharge) {
   absl::StatusOr<int32_t> a = NewSegment(alice_, 100);
   absl::StatusOr<int32_t> b = NewQueue(alice_);

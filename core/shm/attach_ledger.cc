@@ -15,6 +15,12 @@ AttachLedgerEntry* EntriesOf(void* base) {
   return reinterpret_cast<AttachLedgerEntry*>(static_cast<char*>(base) + AttachLedgerHeader::kSize);
 }
 
+// The entries a mapping of `len` bytes holds, at most `capacity`.
+uint32_t EntriesIn(size_t len, uint32_t capacity) {
+  const size_t held = (len - AttachLedgerHeader::kSize) / sizeof(AttachLedgerEntry);
+  return held < capacity ? static_cast<uint32_t>(held) : capacity;
+}
+
 // Makes `e` describe segment `seq`, forgetting a previous occupant.
 void ClaimEntry(AttachLedgerEntry& e, uint32_t seq) {
   if (e.seq.load(std::memory_order_relaxed) == seq) return;
@@ -28,18 +34,32 @@ void ClaimEntry(AttachLedgerEntry& e, uint32_t seq) {
 
 absl::StatusOr<AttachLedger> AttachLedger::Format(void* base, size_t len, uint32_t capacity,
                                                   int32_t pid) {
-  if (capacity > static_cast<uint32_t>(kIpcMni) || len < AttachLedgerSize(capacity)) {
-    return ErrnoStatus(EINVAL, absl::StrFormat("attach ledger of %u entries does not fit in %u bytes",
-                                               capacity, len));
+  if (capacity > static_cast<uint32_t>(kIpcMni) || len < AttachLedgerHeader::kSize) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("attach ledger header does not fit in %u bytes", len));
   }
+  const uint32_t held = EntriesIn(len, capacity);
   auto* header = new (base) AttachLedgerHeader();
   AttachLedgerEntry* entries = EntriesOf(base);
-  for (uint32_t i = 0; i < capacity; ++i) new (&entries[i]) AttachLedgerEntry();
+  for (uint32_t i = 0; i < held; ++i) new (&entries[i]) AttachLedgerEntry();
   header->layout_version.store(AttachLedgerHeader::kVersion, std::memory_order_relaxed);
   header->capacity.store(capacity, std::memory_order_relaxed);
   header->pid.store(pid, std::memory_order_relaxed);
+  header->entries.store(held, std::memory_order_relaxed);
   header->magic.store(AttachLedgerHeader::kMagic, std::memory_order_release);
-  return AttachLedger(header, entries, capacity);
+  return AttachLedger(header, entries, capacity, held);
+}
+
+AttachLedger AttachLedger::Extended(void* base, size_t len) const {
+  auto* header = static_cast<AttachLedgerHeader*>(base);
+  const uint32_t held = EntriesIn(len, capacity_);
+  // The file holds them (the caller extended it): the client may touch them.
+  header->entries.store(held, std::memory_order_release);
+  return AttachLedger(header, EntriesOf(base), capacity_, held);
+}
+
+uint32_t AttachLedger::entries() const {
+  // The header's word is the client's to scribble: never past the mapping.
+  return std::min(mapped_, header_->entries.load(std::memory_order_acquire));
 }
 
 absl::StatusOr<AttachLedger> AttachLedger::Open(void* base, size_t len) {
@@ -50,10 +70,8 @@ absl::StatusOr<AttachLedger> AttachLedger::Open(void* base, size_t len) {
     return ErrnoStatus(EINVAL, "attach ledger has a bad header");
   }
   const uint32_t capacity = header->capacity.load(std::memory_order_relaxed);
-  if (capacity > static_cast<uint32_t>(kIpcMni) || AttachLedgerSize(capacity) > len) {
-    return ErrnoStatus(EINVAL, "attach ledger capacity does not fit its region");
-  }
-  return AttachLedger(header, EntriesOf(base), capacity);
+  if (capacity > static_cast<uint32_t>(kIpcMni)) return ErrnoStatus(EINVAL, "attach ledger capacity is too large");
+  return AttachLedger(header, EntriesOf(base), capacity, EntriesIn(len, capacity));
 }
 
 void AttachLedger::NoteSemSet(int32_t index) {
@@ -83,7 +101,7 @@ std::optional<std::vector<int32_t>> AttachLedger::SemSets() const {
 }
 
 bool AttachLedger::RecordAttach(int32_t index, uint32_t seq, int64_t now_ns) {
-  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
+  if (!Holds(index)) return false;
   AttachLedgerEntry& e = entries_[index];
   ClaimEntry(e, seq);
   e.last_attach_ns.store(now_ns, std::memory_order_relaxed);
@@ -93,7 +111,7 @@ bool AttachLedger::RecordAttach(int32_t index, uint32_t seq, int64_t now_ns) {
 }
 
 bool AttachLedger::RecordDetach(int32_t index, uint32_t seq, int64_t now_ns) {
-  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
+  if (!Holds(index)) return false;
   AttachLedgerEntry& e = entries_[index];
   if (e.seq.load(std::memory_order_relaxed) != seq) return false;
   e.last_detach_ns.store(now_ns, std::memory_order_relaxed);
@@ -102,14 +120,14 @@ bool AttachLedger::RecordDetach(int32_t index, uint32_t seq, int64_t now_ns) {
 }
 
 void AttachLedger::UndoAttach(int32_t index, uint32_t seq) {
-  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return;
+  if (!Holds(index)) return;
   AttachLedgerEntry& e = entries_[index];
   if (e.seq.load(std::memory_order_relaxed) != seq) return;
   e.count.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 bool AttachLedger::CountAttach(int32_t index, uint32_t seq) {
-  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return false;
+  if (!Holds(index)) return false;
   AttachLedgerEntry& e = entries_[index];
   ClaimEntry(e, seq);
   e.count.fetch_add(1, std::memory_order_seq_cst);
@@ -117,7 +135,7 @@ bool AttachLedger::CountAttach(int32_t index, uint32_t seq) {
 }
 
 void AttachLedger::StampAttach(int32_t index, uint32_t seq, int64_t now_ns) {
-  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return;
+  if (!Holds(index)) return;
   AttachLedgerEntry& e = entries_[index];
   if (e.seq.load(std::memory_order_relaxed) == seq) {
     e.last_attach_ns.store(now_ns, std::memory_order_relaxed);
@@ -125,7 +143,8 @@ void AttachLedger::StampAttach(int32_t index, uint32_t seq, int64_t now_ns) {
 }
 
 void AttachLedger::DetachAll(int64_t now_ns) {
-  for (uint32_t i = 0; i < capacity_; ++i) {
+  const uint32_t end = entries();
+  for (uint32_t i = 0; i < end; ++i) {
     AttachLedgerEntry& e = entries_[i];
     if (e.count.load(std::memory_order_relaxed) == 0) continue;
     e.last_detach_ns.store(now_ns, std::memory_order_relaxed);
@@ -135,7 +154,7 @@ void AttachLedger::DetachAll(int64_t now_ns) {
 
 LedgerSummary AttachLedger::Summarize(int32_t index, uint32_t seq) const {
   LedgerSummary summary;
-  if (index < 0 || static_cast<uint32_t>(index) >= capacity_) return summary;
+  if (!Holds(index)) return summary;
   const AttachLedgerEntry& e = entries_[index];
   if (e.seq.load(std::memory_order_seq_cst) != seq) return summary;
   summary.nattch = std::max<int64_t>(0, e.count.load(std::memory_order_seq_cst));

@@ -9,7 +9,23 @@
 // (shm_dtime, shm_lpid, as the kernel's exit-time detach does) and deletes it.
 // This is also what lets shmat of a known segment skip the daemon.
 //
-// Layout: a 4 KiB header, then one entry per shm table index.
+// Layout: a 4 KiB header, then one entry per shm table index, of which the
+// file holds only a prefix: `entries` of them (issue #13 item 4). A process
+// writes only the entries of segments the daemon granted it, so the daemon
+// makes a new ledger one page (the header; a forked child's also holds its
+// inherited grants' entries) and, before it grants a segment whose entry
+// lies past the end, extends the file by whole pages of entries (allocated,
+// so that no write to them can fault for want of space) and then raises
+// `entries`. Nothing else changes the file's size: growth or cuts through
+// the client's descriptor are taken back (ClientRegistry::TakeBack). So a
+// ledger takes 4 KiB plus 4 KiB per 128 table indexes up to the highest it
+// was granted, instead of all of them (1 MiB at shmmni 32768) at once.
+//
+// The client maps the whole layout (AttachLedgerSize(capacity)), as address
+// space only, and touches an entry only below `entries` as it reads it: a
+// page past the file's end would raise SIGBUS. A client that scribbles
+// `entries` can only fault itself or hide its own entries; the daemon never
+// reads past what it mapped (the file's size, which it set).
 //
 // Locking: the owning process's threads update entries with atomic RMW
 // operations; the daemon only reads a live ledger. Nobody else maps it.
@@ -56,7 +72,8 @@ static_assert(sizeof(AttachLedgerEntry) == 32);
 
 struct AttachLedgerHeader {
   static constexpr uint64_t kMagic = 0x5244474C54544153;  // "SATTLGDR" in memory
-  static constexpr uint32_t kVersion = 1;
+  // 2: the file holds `entries` entries, not `capacity`.
+  static constexpr uint32_t kVersion = 2;
   static constexpr size_t kSize = 4096;
   static constexpr uint32_t kSemSetCapacity = 1000;
 
@@ -73,11 +90,23 @@ struct AttachLedgerHeader {
   std::atomic<uint32_t> sem_set_count;
   std::atomic<uint32_t> sem_sets_overflow;
   std::atomic<uint32_t> sem_sets[kSemSetCapacity];
+  // Entries the file holds now (the prefix of `capacity`). Written by the
+  // daemon only after the file holds them (release); read by the client
+  // before it touches an entry (acquire).
+  std::atomic<uint32_t> entries;
 };
 static_assert(sizeof(AttachLedgerHeader) <= AttachLedgerHeader::kSize);
 
 constexpr size_t AttachLedgerSize(uint32_t capacity) {
   return AttachLedgerHeader::kSize + size_t{capacity} * sizeof(AttachLedgerEntry);
+}
+
+// How many entries a ledger of `capacity` must hold for the entry of
+// segment `index`: whole pages of entries up to it, at most `capacity`.
+constexpr uint32_t AttachLedgerEntriesFor(int32_t index, uint32_t capacity) {
+  constexpr uint32_t kPerPage = AttachLedgerHeader::kSize / sizeof(AttachLedgerEntry);
+  const uint32_t entries = (static_cast<uint32_t>(index) / kPerPage + 1) * kPerPage;
+  return entries < capacity ? entries : capacity;
 }
 
 // What the daemon learns about one segment from one ledger.
@@ -87,14 +116,24 @@ struct LedgerSummary {
   int64_t last_detach_ns = 0;
 };
 
-// A view of a mapped ledger. Does not own the memory.
+// A view of a mapped ledger. Does not own the memory. `len` is what is
+// mapped: the daemon maps the file (the header and the entries it holds),
+// the client the whole layout; entries are touched below both `len` and the
+// header's `entries`.
 class AttachLedger {
  public:
+  // Formats the header and the entries `len` holds (at most `capacity`).
   static absl::StatusOr<AttachLedger> Format(void* base, size_t len, uint32_t capacity,
                                              int32_t pid);
   static absl::StatusOr<AttachLedger> Open(void* base, size_t len);
+  // Daemon side: this ledger, whose file now holds `len` bytes mapped at
+  // `base` (the old entries kept, the new ones zero), with `entries`
+  // published for the client.
+  AttachLedger Extended(void* base, size_t len) const;
 
   uint32_t capacity() const { return capacity_; }
+  // Entries that may be touched now.
+  uint32_t entries() const;
 
   // Client side: one more or one fewer attachment of (index, seq). An entry
   // holding another seq (a destroyed segment whose index was reused) is
@@ -127,7 +166,8 @@ class AttachLedger {
   // Calls fn(index, seq, summary) for every entry with anything recorded.
   template <typename Fn>
   void ForEachUsed(Fn&& fn) const {
-    for (uint32_t i = 0; i < capacity_; ++i) {
+    const uint32_t end = entries();
+    for (uint32_t i = 0; i < end; ++i) {
       const AttachLedgerEntry& e = entries_[i];
       const uint32_t seq = e.seq.load(std::memory_order_relaxed);
       if (e.count.load(std::memory_order_relaxed) == 0 &&
@@ -140,12 +180,14 @@ class AttachLedger {
   }
 
  private:
-  AttachLedger(AttachLedgerHeader* header, AttachLedgerEntry* entries, uint32_t capacity)
-      : header_(header), entries_(entries), capacity_(capacity) {}
+  AttachLedger(AttachLedgerHeader* header, AttachLedgerEntry* entries, uint32_t capacity, uint32_t mapped)
+      : header_(header), entries_(entries), capacity_(capacity), mapped_(mapped) {}
+  bool Holds(int32_t index) const { return index >= 0 && static_cast<uint32_t>(index) < entries(); }
 
   AttachLedgerHeader* header_;
   AttachLedgerEntry* entries_;
   uint32_t capacity_;
+  uint32_t mapped_;  // entries within the mapping, at most capacity_
 };
 
 }  // namespace sysv::core

@@ -215,21 +215,61 @@ TEST(AttachLedgerOpenTest, RejectsAnotherLayoutVersion) {
   EXPECT_EQ(ErrnoOf(ledger.status()), EINVAL);
 }
 
-TEST(AttachLedgerOpenTest, RejectsACapacityLargerThanTheRegion) {
+TEST(AttachLedgerOpenTest, RejectsACapacityAboveIpcMni) {
   std::vector<std::byte> memory(AttachLedgerSize(4));
   FormatOrDie(memory, 4);
-  HeaderOf(memory).capacity.store(5);
-  absl::StatusOr<AttachLedger> ledger = AttachLedger::Open(memory.data(), memory.size());
-  ASSERT_FALSE(ledger.ok());
-  EXPECT_EQ(ErrnoOf(ledger.status()), EINVAL);
   HeaderOf(memory).capacity.store(UINT32_MAX);
-  ledger = AttachLedger::Open(memory.data(), memory.size());
+  absl::StatusOr<AttachLedger> ledger = AttachLedger::Open(memory.data(), memory.size());
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ErrnoOf(ledger.status()), EINVAL);
 }
 
-TEST(AttachLedgerFormatTest, RejectsARegionTooSmallForTheCapacity) {
-  std::vector<std::byte> memory(AttachLedgerSize(4) - 1);
+// A ledger file holds a prefix of its entries (the daemon grows it with its
+// process's grants): nothing past what is mapped is ever touched.
+TEST(AttachLedgerExtentTest, EntriesPastTheMappingAreNotTouched) {
+  constexpr uint32_t kPerPage = AttachLedgerHeader::kSize / sizeof(AttachLedgerEntry);
+  std::vector<std::byte> memory(AttachLedgerSize(2 * kPerPage));
+  AttachLedger ledger =
+      *AttachLedger::Format(memory.data(), AttachLedgerSize(kPerPage), 2 * kPerPage, kPid);
+  EXPECT_EQ(ledger.capacity(), 2 * kPerPage);
+  EXPECT_EQ(ledger.entries(), kPerPage);
+  EXPECT_TRUE(ledger.CountAttach(kPerPage - 1, 1));
+  EXPECT_FALSE(ledger.CountAttach(kPerPage, 1));
+  EXPECT_EQ(EntryOf(memory, kPerPage).count.load(), 0);
+  // A client's scribbled `entries` cannot widen the daemon's view.
+  HeaderOf(memory).entries.store(UINT32_MAX);
+  absl::StatusOr<AttachLedger> daemon_view = AttachLedger::Open(memory.data(), AttachLedgerSize(kPerPage));
+  ASSERT_TRUE(daemon_view.ok()) << daemon_view.status();
+  EXPECT_EQ(daemon_view->entries(), kPerPage);
+  EXPECT_EQ(daemon_view->Summarize(kPerPage - 1, 1).nattch, 1);
+}
+
+TEST(AttachLedgerExtentTest, ExtendedKeepsEntriesAndPublishesTheNewOnes) {
+  constexpr uint32_t kPerPage = AttachLedgerHeader::kSize / sizeof(AttachLedgerEntry);
+  std::vector<std::byte> memory(AttachLedgerSize(2 * kPerPage));
+  // The client maps the whole layout; the file holds one page of entries.
+  AttachLedger daemon = *AttachLedger::Format(memory.data(), AttachLedgerSize(kPerPage), 2 * kPerPage, kPid);
+  AttachLedger client = *AttachLedger::Open(memory.data(), memory.size());
+  EXPECT_EQ(client.entries(), kPerPage);
+  ASSERT_TRUE(client.CountAttach(3, 9));
+  EXPECT_FALSE(client.CountAttach(kPerPage + 1, 9));
+  daemon = daemon.Extended(memory.data(), memory.size());
+  EXPECT_EQ(client.entries(), 2 * kPerPage);
+  EXPECT_TRUE(client.CountAttach(kPerPage + 1, 9));
+  EXPECT_EQ(daemon.Summarize(3, 9).nattch, 1);
+  EXPECT_EQ(daemon.Summarize(kPerPage + 1, 9).nattch, 1);
+}
+
+TEST(AttachLedgerExtentTest, EntriesForAnIndexAreWholePagesUpToIt) {
+  EXPECT_EQ(AttachLedgerEntriesFor(0, 32768), 128u);
+  EXPECT_EQ(AttachLedgerEntriesFor(127, 32768), 128u);
+  EXPECT_EQ(AttachLedgerEntriesFor(128, 32768), 256u);
+  EXPECT_EQ(AttachLedgerEntriesFor(32767, 32768), 32768u);
+  EXPECT_EQ(AttachLedgerEntriesFor(5, 8), 8u);
+}
+
+TEST(AttachLedgerFormatTest, RejectsARegionSmallerThanTheHeader) {
+  std::vector<std::byte> memory(AttachLedgerHeader::kSize - 1);
   absl::StatusOr<AttachLedger> ledger = AttachLedger::Format(memory.data(), memory.size(), 4, kPid);
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ErrnoOf(ledger.status()), EINVAL);

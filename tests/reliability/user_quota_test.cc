@@ -24,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/sem/sem_set.h"
+#include "core/shm/attach_ledger.h"
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
@@ -35,6 +36,11 @@ namespace {
 using testing::Identity;
 using testing::RunAs;
 using testing::User;
+
+// Each user's process holds its attach ledger, charged to user_bytes while
+// it lives (core/ipc/user_quota.h): a page, and a page of entries more once
+// it attaches a segment among the first 128 indexes.
+constexpr uint64_t kLedgerPage = core::AttachLedgerHeader::kSize;
 
 const Identity kAlice = User("alice", 2001, 3001);
 const Identity kBob = User("bob", 2002, 3002);
@@ -190,7 +196,7 @@ TEST_F(UserQuotaTest, ObjectsOfAllKindsCountTogetherPerUser) {
 // quota is EPERM.
 TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  StartDaemon("user_bytes=65536,msgmnb=16384");
+  StartDaemon(absl::StrCat("user_bytes=", 65536 + kLedgerPage, ",msgmnb=16384"));
   EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget 40000", NewSegment(0xa1, 40000), 0);
               c.Expect("msgget (16384)", NewQueue(0xa2), 0);
@@ -205,8 +211,9 @@ TEST_F(UserQuotaTest, BytesOfSegmentsAndQueuesCountTogether) {
             }),
             0);
   EXPECT_EQ(AsUser(kBob, [](Checks& c) {
-              c.Expect("shmget 65536", NewSegment(0xb1, 65536), 0);
-              c.Expect("shmget 1", NewSegment(0xb2, 1), ENOSPC);
+              // Room for his ledger's page of entries when he attaches it.
+              c.Expect("shmget 61440", NewSegment(0xb1, 61440), 0);
+              c.Expect("shmget 4097", NewSegment(0xb2, 4097), ENOSPC);
             }),
             0);
   // A segment removed while attached is charged until its last detach, as
@@ -258,7 +265,7 @@ TEST_F(UserQuotaTest, TheChargeFollowsTheCreator) {
 // is charged them: sets cannot fill it past user_bytes either.
 TEST_F(UserQuotaTest, SemaphoreSetsAreChargedTheirRegions) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
-  StartDaemon(absl::StrCat("user_bytes=", 3 * core::SemSet::RegionSize(2)));
+  StartDaemon(absl::StrCat("user_bytes=", 3 * core::SemSet::RegionSize(2) + kLedgerPage));
   EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               for (key_t key = 0xa1; key <= 0xa3; ++key) c.Expect("semget", NewSet(key), 0);
               c.Expect("semget past the bytes", NewSet(0xa4), ENOSPC);
@@ -274,7 +281,7 @@ TEST_F(UserQuotaTest, SemaphoreSetsAreChargedTheirRegions) {
 TEST_F(UserQuotaTest, AccountingSurvivesRestarts) {
   SYSV_SKIP_UNLESS_USERS_CAN_BE_SWITCHED();
   // Room for 20000 bytes of segments and one set of two.
-  StartDaemon(absl::StrCat("user_objects=3,user_bytes=", 20000 + core::SemSet::RegionSize(2)));
+  StartDaemon(absl::StrCat("user_objects=3,user_bytes=", 20000 + core::SemSet::RegionSize(2) + kLedgerPage));
   EXPECT_EQ(AsUser(kAlice, [](Checks& c) {
               c.Expect("shmget", NewSegment(0xa1, 10000), 0);
               c.Expect("semget", NewSet(0xa2), 0);

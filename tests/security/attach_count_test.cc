@@ -120,29 +120,46 @@ class Pipe {
 };
 
 // B's forgery through his own ledger: registers with the daemon at `dir`
-// as libsysv does (the reply carries the ledger's read-write descriptor),
-// maps the ledger and writes `count` attachments of segment `id` into it,
-// with an attach time a year ahead and a detach time just after it. Returns
-// 0, or the number of the step that failed. The mapping stays (the process
-// keeps living with its claims).
+// as libsysv does (the reply carries the ledger's read-write descriptor)
+// and writes `count` attachments of segment `id` into it, with an attach
+// time a year ahead. Written through the descriptor (pwrite), where a store
+// through a mapping would write the same bytes: a ledger file holds only
+// the entries of its process's grants (core/shm/attach_ledger.h), and
+// pwrite reaches an entry past the file's end too (growing the file, which
+// the daemon takes back) without faulting B; the header's word that says
+// how many entries the file holds is raised to the whole layout as well.
+// Returns 0, or the number of the step that failed. The descriptor stays
+// open (the process keeps living with its claims).
 int ForgeLedgerEntries(const std::string& dir, int id, int count) {
   RawClient client(dir);
   if (!client.ok()) return 31;
   const RawReply reply = client.Call<wire::Op::kRegister>(wire::RegisterRequest{0, 0});
   const auto body = testing::DecodeRawReply<wire::Op::kRegister>(reply, client.last_request_id());
   if (!body || body->status.error != 0 || reply.fds.size() != 4) return 32;
-  const size_t size = core::AttachLedgerSize(body->ledger_capacity);
-  void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, reply.fds[1], 0);
-  if (map == MAP_FAILED) return 33;
-  absl::StatusOr<core::AttachLedger> ledger = core::AttachLedger::Open(map, size);
-  if (!ledger.ok()) return 34;
-  const int32_t index = core::IpcIdIndex(id);
-  const uint32_t seq = core::IpcIdSeq(id);
-  for (int i = 0; i < count; ++i) {
-    if (!ledger->CountAttach(index, seq)) return 35;
+  const int fd = reply.fds[1];
+  const uint32_t entries = body->ledger_capacity;
+  static const core::AttachLedgerHeader layout{};
+  const off_t entries_at = reinterpret_cast<const char*>(&layout.entries) - reinterpret_cast<const char*>(&layout);
+  if (pwrite(fd, &entries, sizeof(entries), entries_at) != sizeof(entries)) {
+    return 33;
   }
-  const int64_t future = static_cast<int64_t>(time(nullptr)) * kNanos + kForgedFutureNs;
-  ledger->StampAttach(index, seq, future);
+  const int32_t index = core::IpcIdIndex(id);
+  const off_t at = static_cast<off_t>(core::AttachLedgerSize(static_cast<uint32_t>(index)));
+  struct {
+    uint32_t seq;
+    int32_t count;
+    int64_t last_attach_ns;
+    int64_t last_detach_ns;
+    uint64_t reserved;
+  } entry{};
+  static_assert(sizeof(entry) == sizeof(core::AttachLedgerEntry));
+  if (pread(fd, &entry, sizeof(entry), at) < 0) return 34;
+  // As CountAttach: an entry of another seq starts over.
+  if (entry.seq != core::IpcIdSeq(id)) entry = {};
+  entry.seq = core::IpcIdSeq(id);
+  entry.count += count;
+  entry.last_attach_ns = static_cast<int64_t>(time(nullptr)) * kNanos + kForgedFutureNs;
+  if (pwrite(fd, &entry, sizeof(entry), at) != sizeof(entry)) return 35;
   return 0;
 }
 
