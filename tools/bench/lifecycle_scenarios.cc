@@ -85,10 +85,11 @@ absl::StatusOr<Sample> Lookup(const BenchApi& api, ScopedObject::Kind kind, long
 // them.
 absl::StatusOr<Sample> FirstLookup(const BenchApi& api, ScopedObject::Kind kind, long count) {
   constexpr key_t kBaseKey = 0x5b150000;
+  const pid_t parent = getpid();
   const pid_t creator = fork();
   if (creator < 0) return core::ErrnoStatus(errno, absl::StrCat("fork: ", std::strerror(errno)));
   if (creator == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!platform::DieWithParent(parent, SIGKILL)) _exit(127);
     for (long i = 0; i < count; ++i) {
       if (GetKey(api, kind, kBaseKey + static_cast<key_t>(i), IPC_CREAT | IPC_EXCL | 0600) < 0) _exit(errno);
     }
