@@ -312,7 +312,10 @@ absl::Status ClientRegistry::MakeRoom(ClientProcess& process, int32_t index) {
   // grant's (ENOMEM), now.
   const std::string name = backend::LedgerFileName(process.pid, process.start_time);
   absl::Status grown;
-  if (const int err = platform::AllocateFileSpace(process.ledger_fd.get(), static_cast<off_t>(size)); err != 0) {
+  if (const int err = platform::AllocateAddedFileSpace(process.ledger_fd.get(),
+                                                      static_cast<off_t>(process.ledger_map.size()),
+                                                      static_cast<off_t>(size));
+      err != 0) {
     grown = core::ErrnoStatus(err == ENOSPC ? ENOMEM : err,
                               absl::StrFormat("cannot grow ledger %s to %u bytes: %s", name, size, std::strerror(err)));
   }

@@ -7,11 +7,11 @@
 
 namespace sysv::backend {
 
-int ZeroFill(int fd, off_t size) {
+int ZeroFill(int fd, off_t size, off_t from) {
   static constexpr char kZeros[64 * 1024] = {};
   const int saved = errno;
   int result = 0;
-  for (off_t at = 0; at < size;) {
+  for (off_t at = from; at < size;) {
     const size_t chunk = static_cast<size_t>(std::min<off_t>(size - at, sizeof(kZeros)));
     const ssize_t n = pwrite(fd, kZeros, chunk, at);
     if (n < 0 && errno == EINTR) continue;

@@ -9,12 +9,14 @@
 
 namespace sysv::backend {
 
-// Writes zeros over bytes [0, size) of `fd`, which makes the file system
-// allocate them, as posix_fallocate(fd, 0, size) would. REQUIRES: those
-// bytes are zeros already or unused (a file just created or extended):
-// they are overwritten. Results as posix_fallocate: 0, or an errno (ENOSPC
-// on a full file system, the errno of pwrite otherwise); errno is kept.
-int ZeroFill(int fd, off_t size);
+// Writes zeros over bytes [from, size) of `fd`, which makes the file system
+// allocate them, as posix_fallocate(fd, from, size - from) would.
+// REQUIRES: those bytes are zeros already or unused (a file just created,
+// or the part a grow adds): they are overwritten, so a caller growing a
+// file whose start holds data passes the old size as `from`. Results as
+// posix_fallocate: 0, or an errno (ENOSPC on a full file system, the errno
+// of pwrite otherwise); errno is kept.
+int ZeroFill(int fd, off_t size, off_t from = 0);
 
 }  // namespace sysv::backend
 

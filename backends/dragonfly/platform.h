@@ -110,6 +110,9 @@ inline int32_t CurrentThreadId() { return ::sysv::dragonfly_backend::CurrentLwpI
 // Region files (region_file.h). DragonFly has no posix_fallocate: a just
 // created file's blocks are allocated by writing zeros.
 inline int AllocateFileSpace(int fd, off_t size) { return backend::ZeroFill(fd, size); }
+// Only the part a grow adds: the start may hold data (a ledger's entries,
+// which its process writes meanwhile) that zeros must not overwrite.
+inline int AllocateAddedFileSpace(int fd, off_t from, off_t size) { return backend::ZeroFill(fd, size, from); }
 
 using ::sysv::dragonfly_backend::CreateRegionFile;
 using ::sysv::dragonfly_backend::FileSize;

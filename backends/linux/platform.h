@@ -54,6 +54,11 @@ using ::sysv::backend::RebindReport;
 // file system is an errno (ENOSPC) rather than SIGBUS when the daemon
 // formats it through a mapping. Results as posix_fallocate(3).
 inline int AllocateFileSpace(int fd, off_t size) { return posix_fallocate(fd, 0, size); }
+// Allocates bytes [from, size) of `fd`, the part a grow adds, leaving the
+// rest (which may hold data others write meanwhile) untouched.
+inline int AllocateAddedFileSpace(int fd, off_t from, off_t size) {
+  return size > from ? posix_fallocate(fd, from, size - from) : 0;
+}
 
 // Ends every thread of the process at once, without the C library (its
 // _exit() is what libsysv wraps): exit_group(2).
