@@ -223,14 +223,22 @@ int32_t ClientRegistry::HolderOf(int32_t index) {
   return holder;
 }
 
+namespace {
+
+// The process a ledger file name ("<pid>.<start time>") is for, or false.
+bool ParseLedgerName(const std::string& name, int32_t* pid, uint64_t* start_time) {
+  std::vector<std::string> parts = absl::StrSplit(name, '.');
+  return parts.size() == 2 && absl::SimpleAtoi(parts[0], pid) && absl::SimpleAtoi(parts[1], start_time) && *pid > 0;
+}
+
+}  // namespace
+
 void ClientRegistry::Recover(const std::function<void(ClientProcess&)>& recover_grants,
                              const std::function<void(const ClientProcess&)>& on_exit) {
   for (const std::string& name : ListDirectory(ledger_dir_fd_)) {
-    std::vector<std::string> parts = absl::StrSplit(name, '.');
     int32_t pid = 0;
     uint64_t start_time = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &pid) ||
-        !absl::SimpleAtoi(parts[1], &start_time) || pid <= 0) {
+    if (!ParseLedgerName(name, &pid, &start_time)) {
       SYSV_LOG(kWarning, "removing unrecognised ledger file %s", name);
       (void)platform::UnlinkRegionFile(ledger_dir_fd_, name);
       continue;
@@ -325,10 +333,7 @@ absl::Status ClientRegistry::MakeRoom(ClientProcess& process, int32_t index) {
     // Back to the size still mapped and charged: nobody may use what was
     // added.
     TrimRegionFile(ledger_dir_fd_, name, process.ledger_map.size(), /*grow_shorter=*/false);
-    if (quota_ != nullptr && process.ledger_payer != ClientProcess::kUncounted) {
-      quota_->ReleaseStorage(process.ledger_payer, added);
-      process.ledger_charged -= added;
-    }
+    ReleaseLedger(process, added);
     return map.status();
   }
   // The view moves to the new mapping and publishes the new entries; the
@@ -347,18 +352,23 @@ absl::Status ClientRegistry::ChargeLedger(ClientProcess& process, uint64_t bytes
   return absl::OkStatus();
 }
 
-void ClientRegistry::ReleaseLedger(ClientProcess& process) {
-  if (quota_ != nullptr && process.ledger_payer != ClientProcess::kUncounted) {
-    quota_->ReleaseStorage(process.ledger_payer, process.ledger_charged);
-  }
-  process.ledger_charged = 0;
+void ClientRegistry::ReleaseLedger(ClientProcess& process, std::optional<uint64_t> bytes) {
+  // As ChargeLedger(): nothing was counted without a quota or a payer.
+  if (quota_ == nullptr || process.ledger_payer == ClientProcess::kUncounted) return;
+  const uint64_t released = std::min(bytes.value_or(process.ledger_charged), process.ledger_charged);
+  quota_->ReleaseStorage(process.ledger_payer, released);
+  process.ledger_charged -= released;
 }
 
 void ClientRegistry::TakeBack(const std::string& name) {
-  // Back to the size the daemon gave that process's ledger.
-  for (const auto& [pid, process] : processes_) {
-    if (backend::LedgerFileName(pid, process->start_time) == name) {
-      TrimRegionFile(ledger_dir_fd_, name, process->ledger_map.size(), /*grow_shorter=*/true);
+  // Back to the size the daemon gave that process's ledger (found by the
+  // name's pid: this runs at every registration and grow, which the watch
+  // also reports, so no walk over every process).
+  int32_t pid = 0;
+  uint64_t start_time = 0;
+  if (ParseLedgerName(name, &pid, &start_time)) {
+    if (auto it = processes_.find(pid); it != processes_.end() && it->second->start_time == start_time) {
+      TrimRegionFile(ledger_dir_fd_, name, it->second->ledger_map.size(), /*grow_shorter=*/true);
       return;
     }
   }

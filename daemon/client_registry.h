@@ -175,8 +175,9 @@ class ClientRegistry : public core::ShmRegistry::Census {
   // Adds `bytes` of `process`'s ledger to its payer's usage (see
   // ChargeLedgersTo): OK, or ENOMEM over user_bytes unless `even_over`.
   absl::Status ChargeLedger(ClientProcess& process, uint64_t bytes, bool even_over = false);
-  // Gives back all its ledger's charge.
-  void ReleaseLedger(ClientProcess& process);
+  // Gives back `bytes` of its ledger's charge (a grow that failed), or all
+  // of it.
+  void ReleaseLedger(ClientProcess& process, std::optional<uint64_t> bytes = std::nullopt);
   // Calls grants_changed_ for every segment in `grants`.
   void AnnounceGrants(const core::ShmGrants& grants);
 

@@ -9,32 +9,36 @@
 
 namespace sysv::tools {
 
-// -1 and EINVAL: what a kernel answers for a command it does not have.
-int ShmctlCore(const IpcApi& api, int shmid, int core_cmd, void* buf) {
-  const int cmd = abi::ShmctlCallerCommand(core_cmd);
+namespace {
+
+// `call` with the C library's number for the core's command `core_cmd`
+// (`to_caller`), or -1 and EINVAL: what a kernel answers for a command it
+// does not have.
+template <typename Call>
+int WithCallerCommand(int core_cmd, int (*to_caller)(int), Call call) {
+  const int cmd = to_caller(core_cmd);
   if (cmd == abi::kNoSuchCommand) {
     errno = EINVAL;
     return -1;
   }
-  return api.shmctl(shmid, cmd, static_cast<struct shmid_ds*>(buf));
+  return call(cmd);
+}
+
+}  // namespace
+
+int ShmctlCore(const IpcApi& api, int shmid, int core_cmd, void* buf) {
+  return WithCallerCommand(core_cmd, abi::ShmctlCallerCommand,
+                           [&](int cmd) { return api.shmctl(shmid, cmd, static_cast<struct shmid_ds*>(buf)); });
 }
 
 int SemctlCore(const IpcApi& api, int semid, int semnum, int core_cmd, SemctlArg arg) {
-  const int cmd = abi::SemctlCallerCommand(core_cmd);
-  if (cmd == abi::kNoSuchCommand) {
-    errno = EINVAL;
-    return -1;
-  }
-  return api.semctl(semid, semnum, cmd, arg);
+  return WithCallerCommand(core_cmd, abi::SemctlCallerCommand,
+                           [&](int cmd) { return api.semctl(semid, semnum, cmd, arg); });
 }
 
 int MsgctlCore(const IpcApi& api, int msqid, int core_cmd, void* buf) {
-  const int cmd = abi::MsgctlCallerCommand(core_cmd);
-  if (cmd == abi::kNoSuchCommand) {
-    errno = EINVAL;
-    return -1;
-  }
-  return api.msgctl(msqid, cmd, static_cast<struct msqid_ds*>(buf));
+  return WithCallerCommand(core_cmd, abi::MsgctlCallerCommand,
+                           [&](int cmd) { return api.msgctl(msqid, cmd, static_cast<struct msqid_ds*>(buf)); });
 }
 
 namespace {
