@@ -12,6 +12,7 @@
 #include <optional>
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -637,6 +638,137 @@ TEST_F(SemSetTest, SleeperKilledWithAnExpiredOrForgedLeaseIsDropped) {
     EXPECT_EQ(set().GetVal(0), 1) << "the dead sleeper took it (lease " << lease << " ns)";
     EXPECT_EQ(Op({{0, -1, 0}}), 0);
   }
+}
+
+// Two child processes queued, in that order, on semaphore 0 (a mutex held
+// by the test: value 0), each taking it, giving it back and exiting; both
+// stopped (SIGSTOP), so neither runs until SemSetTest resumes it.
+class StoppedSleepers {
+ public:
+  StoppedSleepers(SemSet& set, const std::function<void(int)>& await_ncnt, int16_t flags = 0) {
+    for (int i = 0; i < 2; ++i) {
+      const pid_t child = fork();
+      if (child == 0) {
+        const SemSet::Caller self{getpid(), 1};
+        std::vector<SemOp> p = {{0, -1, flags}}, v = {{0, 1, flags}};
+        _exit(set.Semop(p, self, Deadline::Infinite()) == 0 && set.Semop(v, self, Deadline::Infinite()) == 0 ? 0 : 1);
+      }
+      pids_.push_back(child);
+      await_ncnt(i + 1);
+    }
+    for (pid_t pid : pids_) kill(pid, SIGSTOP);
+  }
+  ~StoppedSleepers() {
+    for (int i = 0; i < static_cast<int>(pids_.size()); ++i) Kill(i);
+  }
+  pid_t pid(int i) const { return pids_[i]; }
+  // Resumes child `i` and returns its exit status (-1 if it did not end).
+  int Finish(int i) {
+    if (pids_[i] <= 0) return -1;
+    kill(pids_[i], SIGCONT);
+    int status = 0;
+    const bool reaped = waitpid(pids_[i], &status, 0) == pids_[i];
+    pids_[i] = 0;  // reaped: never signalled again (kill(0 or -1) would hit others)
+    return reaped ? status : -1;
+  }
+  void Kill(int i) {
+    if (pids_[i] <= 0) return;
+    kill(pids_[i], SIGKILL);
+    waitpid(pids_[i], nullptr, 0);
+    pids_[i] = 0;
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+TEST_F(SemSetTest, RunningProcessTakesAFreedMutexAheadOfSleepersThatHaveNotRun) {
+  // The lazy hand-off: the head sleeper is woken to take the semaphore
+  // itself; until it has run, a running process's simple decrement takes
+  // it first (in the kernel it would have been the stopped sleeper's, and
+  // the IPC_NOWAIT decrement EAGAIN). Both sleepers still get it, in order.
+  Make(1);
+  StoppedSleepers sleepers(set(), [this](int n) { AwaitNcnt(0, n); });
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(Op({{0, -1, kIpcNowait}}), 0) << "the semaphore went to a sleeper that has not run";
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(Op({{0, -1, kIpcNowait}}), 0);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(sleepers.Finish(0), 0);
+  EXPECT_EQ(sleepers.Finish(1), 0);
+  EXPECT_EQ(set().GetVal(0), 1);
+  EXPECT_EQ(set().GetNcnt(0), 0);
+}
+
+TEST_F(SemSetTest, ObserversOfANudgedSleeperSeeTheKernelsState) {
+  // What semctl reports, a wait for zero, and the sleeper's own timeout
+  // come out as if the waker had completed the nudged operation.
+  Make(1);
+  StoppedSleepers sleepers(set(), [this](int n) { AwaitNcnt(0, n); });
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(set().GetVal(0), 0);
+  EXPECT_EQ(set().GetNcnt(0), 1);
+  EXPECT_EQ(set().GetPid(0), sleepers.pid(0));
+  EXPECT_EQ(Op({{0, -1, kIpcNowait}}), EAGAIN) << "settled: the head sleeper has it";
+  EXPECT_EQ(sleepers.Finish(0), 0);  // gives it back: the second one's turn
+  EXPECT_EQ(Op({{0, 0, 0}}, Deadline::After(absl::Seconds(5))), 0) << "a wait for zero settles first";
+  EXPECT_EQ(sleepers.Finish(1), 0);
+  EXPECT_EQ(set().GetVal(0), 1);
+}
+
+TEST_F(SemSetTest, NudgedSleeperKilledBeforeItRanPassesTheSemaphoreOn) {
+  // Killed after it was woken to take the semaphore, before it ran: it never
+  // took it, and once its death is handled (the daemon's ProcessExited) the
+  // next sleeper has it.
+  for (int16_t flags : {int16_t{0}, int16_t{kSemUndo}}) {
+    Make(1);
+    StoppedSleepers sleepers(set(), [this](int n) { AwaitNcnt(0, n); }, flags);
+    EXPECT_EQ(Op({{0, 1, 0}}), 0);
+    const pid_t doomed = sleepers.pid(0);
+    sleepers.Kill(0);
+    set().ProcessExited(SemSet::Caller{doomed, 1});
+    EXPECT_EQ(sleepers.Finish(1), 0) << "flags " << flags;
+    EXPECT_EQ(set().GetVal(0), 1) << "flags " << flags;
+    EXPECT_EQ(set().GetNcnt(0), 0) << "flags " << flags;
+  }
+}
+
+TEST_F(SemSetTest, ContendedMutexWithUndoAmongProcessesKeepsExclusionAndUndo) {
+  // Six processes (queues long enough for the lazy hand-off) use semaphore
+  // 0 as a mutex with SEM_UNDO around a plain counter; every increment
+  // survives, and each one's adjustments net to zero at its exit.
+  constexpr int kProcesses = 6, kRounds = 5000;
+  Make(1);
+  auto* counter = static_cast<int*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(counter, MAP_FAILED);
+  *counter = 0;
+  EXPECT_EQ(set().SetVal(0, 1, me()), 0);
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t child = fork();
+    if (child == 0) {
+      const SemSet::Caller self{getpid(), 1};
+      std::vector<SemOp> lock = {{0, -1, kSemUndo}}, unlock = {{0, 1, kSemUndo}};
+      for (int i = 0; i < kRounds; ++i) {
+        if (set().Semop(lock, self, Deadline::Infinite()) != 0) _exit(1);
+        const int seen = *counter;
+        if (i % 64 == 0) sched_yield();  // a holder descheduled inside
+        *counter = seen + 1;
+        if (set().Semop(unlock, self, Deadline::Infinite()) != 0) _exit(2);
+      }
+      _exit(set().ProcessExited(self) ? 0 : 3);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  EXPECT_EQ(*counter, kProcesses * kRounds);
+  EXPECT_EQ(set().GetVal(0), 1);
+  EXPECT_EQ(set().GetNcnt(0), 0);
+  munmap(counter, 4096);
 }
 
 }  // namespace

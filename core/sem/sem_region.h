@@ -215,8 +215,13 @@ inline constexpr uint32_t kSemStatusPending = 0xFFFFFFFFu;
 // before its futex sleep. A scribbled kSemStatusAwake only loses wake-ups,
 // which the bounded sleep makes up for (kRegionSleepLimit).
 inline constexpr uint32_t kSemStatusAwake = 0xFFFFFFFEu;
+// Not decided either: a waker found the semaphore free for it while its
+// sleeper slept, and woke it to run its operation itself instead of running
+// it on its behalf (the lazy hand-off, core/sem/sem_set.h "Internals"). The
+// sleeper keeps its place in its queue until it has run it.
+inline constexpr uint32_t kSemStatusNudged = 0xFFFFFFFDu;
 // Whether a status is still undecided.
-constexpr bool SemStatusPending(uint32_t status) { return status >= kSemStatusAwake; }
+constexpr bool SemStatusPending(uint32_t status) { return status >= kSemStatusNudged; }
 // The longest lease an awake sleeper takes (SemWaiter::awake_until): a
 // waker believes a sleeper alive without asking the operating system for at
 // most this long after the sleeper last looked at its status, so an
@@ -237,7 +242,7 @@ static_assert(sizeof(SemOp) == 6);
 // A queued semop. Followed by `nsops` SemOps.
 struct SemWaiter {
   SemBlockHeader block;
-  std::atomic<uint32_t> status;    // futex word: kSemStatusPending/Awake, else the errno (0: done)
+  std::atomic<uint32_t> status;    // futex word: kSemStatusPending/Awake/Nudged, else the errno (0: done)
   std::atomic<uint32_t> released;  // the waiter read its status: the record may be freed
   int32_t pid;
   uint32_t nsops;

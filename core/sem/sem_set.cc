@@ -541,8 +541,9 @@ class SemSet::Locked {
 
   // Tries queued waiter `index`. Returns what perform_atomic_semop() would,
   // completing it (status 0) on success. A waiter whose process is gone is
-  // dropped and reported as still blocked.
-  int TryWaiter(uint32_t index, SemWaiter* w) {
+  // dropped and reported as still blocked; `own` (the caller's own record,
+  // Recheck()) is alive without asking.
+  int TryWaiter(uint32_t index, SemWaiter* w, bool own = false) {
     int32_t blocking = w->blocking;
     // Evaluate first: a dead process's operation must never apply, but
     // asking whether it lives costs a system call, so only when it would.
@@ -558,7 +559,7 @@ class SemSet::Locked {
       w->blocking = blocking;
       return 1;
     }
-    if (!LeaseHolds(w) && !set_.platform_->process_alive(w->pid)) {
+    if (!own && !LeaseHolds(w) && !set_.platform_->process_alive(w->pid)) {
       UnlinkQueue(w);
       FreeRecord(index);
       return 1;
@@ -628,12 +629,15 @@ class SemSet::Locked {
     return completed;
   }
 
-  // update_queue()
+  // update_queue(), with the lazy hand-off (see "Internals" in
+  // core/sem/sem_set.h) when lazy_ is set.
   bool UpdateQueue(int32_t semnum) {
     bool completed = false;
   again:
     const std::vector<uint32_t> list =
         semnum == -1 ? Queue(SemQueueId::kGlobalAlter) : Queue(SemQueueId::kSemAlter, semnum);
+    // What the semaphore has left once the nudged waiters ahead take theirs.
+    int32_t unclaimed = semnum != -1 ? Value(static_cast<uint32_t>(semnum)) : 0;
     for (uint32_t index : list) {
       SemWaiter* w = ValidWaiter(index);
       if (w == nullptr || !SemStatusPending(w->status.load(std::memory_order_relaxed))) continue;
@@ -643,6 +647,11 @@ class SemSet::Locked {
       // immediately and cannot be in the per semaphore pending queue, and
       // decrements cannot be successful if the value is already 0."
       if (semnum != -1 && Value(static_cast<uint32_t>(semnum)) == 0) break;
+      if (semnum != -1) {
+        const NudgeResult nudge = Nudge(index, w, static_cast<uint32_t>(semnum), &unclaimed);
+        if (nudge == NudgeResult::kNothingLeft) break;
+        if (nudge == NudgeResult::kNudged) continue;
+      }
       // Copy what is needed after the waiter may have been completed.
       SemOp sops[kSemRedoCapacity];
       const uint32_t nsops = Nsops(w, index);
@@ -661,6 +670,74 @@ class SemSet::Locked {
     }
     return completed;
   }
+
+  // The lazy hand-off (see "Internals" in core/sem/sem_set.h): queued
+  // waiter `w` of semaphore `semnum`'s queue, a simple decrement whose
+  // sleeper is asleep behind which others wait, is woken to run its own
+  // operation (kSemStatusNudged) if what is `*unclaimed` covers it; it keeps
+  // its place, and the units it would take are counted out of `*unclaimed`
+  // for the waiters behind it. Waking it costs the same as completing it,
+  // but until it runs, a running process's decrement may take the semaphore
+  // ahead of it (each waiter in turn would otherwise have to be scheduled
+  // before anyone could take it: a convoy). No liveness question either: the
+  // sleeper runs its operation itself, or it died and never does.
+  enum class NudgeResult { kNotLazy, kNudged, kNothingLeft };
+  NudgeResult Nudge(uint32_t index, SemWaiter* w, uint32_t semnum, int32_t* unclaimed) {
+    if (!lazy_ || h_.queued.load(std::memory_order_relaxed) < 2 || Nsops(w, index) != 1) return NudgeResult::kNotLazy;
+    const SemOp sop = Sops(w)[0];
+    uint32_t status = w->status.load(std::memory_order_relaxed);
+    // An awake sleeper takes a completed operation at once: hand it over.
+    if (sop.op >= 0 || sop.num != semnum || status == kSemStatusAwake) return NudgeResult::kNotLazy;
+    if (*unclaimed + sop.op < 0) return NudgeResult::kNothingLeft;
+    *unclaimed += sop.op;
+    // Pending: asleep, wake it. Nudged already: it is on its way. The
+    // sleeper itself only ever turns Awake into Pending, so the CAS fails
+    // only on a scribble.
+    if (status == kSemStatusPending &&
+        w->status.compare_exchange_strong(status, kSemStatusNudged, std::memory_order_acq_rel)) {
+      wake_.push_back(&w->status);
+    }
+    return NudgeResult::kNudged;
+  }
+
+  // Completes every nudged waiter that can run, as the kernel's waker
+  // would have (update_queue() without the lazy hand-off): what an
+  // observer other than a simple semop sees (semctl's values and counts,
+  // a wait for zero, a complex operation, removal, exit-time undo) is then
+  // the kernel's state. REQUIRES: the lock held.
+  void Settle() {
+    if (h_.queued.load(std::memory_order_relaxed) == 0) return;
+    uint32_t nudged[kFrozenInline];
+    uint32_t count = 0;
+    bool all = false;
+    ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
+      if (kind != SemBlockKind::kWaiter || all) return;
+      SemWaiter* w = Waiter(i);
+      if (w->status.load(std::memory_order_relaxed) != kSemStatusNudged) return;
+      const uint32_t num = Sops(w)[0].num;  // below nsems: ValidWaiter
+      if (std::find(nudged, nudged + count, num) != nudged + count) return;
+      if (count == kFrozenInline) {
+        all = true;
+      } else {
+        nudged[count++] = num;
+      }
+    });
+    if (count == 0 && !all) return;
+    const bool lazy = lazy_;
+    lazy_ = false;
+    if (all) {
+      DoSmartUpdate(nullptr, 0, false);
+    } else {
+      for (uint32_t i = 0; i < count; ++i) {
+        if (UpdateQueue(static_cast<int32_t>(nudged[i]))) SetSemOTime(nullptr);
+      }
+    }
+    lazy_ = lazy;
+  }
+  // Whether this holder may hand off lazily: only a client's own semop
+  // (SemSet::Semop()); semctl, the daemon and recovery hand over as the
+  // kernel does.
+  void set_lazy(bool lazy) { lazy_ = lazy; }
 
   // set_semotime()
   void SetSemOTime(const SemOp* sops) {
@@ -756,10 +833,13 @@ class SemSet::Locked {
     ForEachRecord(ScanEnd(), [&](uint32_t i, SemBlockKind kind) {
       if (kind != SemBlockKind::kWaiter) return;
       SemWaiter* w = Waiter(i);
-      if (!SemStatusPending(w->status.load(std::memory_order_relaxed))) {
+      const uint32_t status = w->status.load(std::memory_order_relaxed);
+      if (!SemStatusPending(status)) {
         if (w->released.load(std::memory_order_relaxed) == 0) wake_.push_back(&w->status);
         return;
       }
+      // Its waker may have died before waking it, too.
+      if (status == kSemStatusNudged) wake_.push_back(&w->status);
       if (w->queue == static_cast<uint32_t>(SemQueueId::kNone)) return;
       ++queued;
       if (w->nsops > 1) ++complex;
@@ -791,6 +871,7 @@ class SemSet::Locked {
   // large a TLS block to be dlopen()ed (build_defs/copts.bzl).
   SemRedoEntry redo_[kSemRedoCapacity];
   uint32_t redo_count_ = 0;
+  bool lazy_ = false;  // see set_lazy()
 };
 
 size_t SemSet::RegionSize(int32_t nsems) {
@@ -899,6 +980,9 @@ int SemSet::Start(Locked& locked, absl::Span<const SemOp> sops, const Caller& ca
     }
   }
   if (locked.removed()) return EIDRM;
+  // A simple decrement may take a semaphore ahead of a nudged waiter, a
+  // simple increment adds to it; anything else sees the kernel's state.
+  if (sops.size() != 1 || sops[0].op == 0) locked.Settle();
   uint32_t undo_block = kNoBlock;
   if (undos) {
     undo_block = locked.FindUndo(caller, /*create=*/true);
@@ -965,6 +1049,7 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   // IPC_NOWAIT end it, never a live holder's taking long.
   const bool nowait = std::any_of(sops.begin(), sops.end(), [](const SemOp& sop) { return (sop.flg & kIpcNowait) != 0; });
   if (int error = locked->Lock({deadline, signal_epoch, /*interruptible=*/true, nowait}); error != 0) return error;
+  locked->set_lazy(true);
   uint32_t index = kNoBlock;
   int error = Start(*locked, sops, caller, &index);
   if (error != kSemQueued) return error;
@@ -1042,20 +1127,25 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       error = EIDRM;
       break;
     }
-    if (deadline.HasExpired()) {
-      error = EAGAIN;
-      break;
+    // Nudged (the lazy hand-off): the semaphore was there for us, and the
+    // kernel's waker would have completed us, whatever deadline or signal
+    // came after; run the operation first. Otherwise: a spurious wake-up, a
+    // sleep that ran out, or a status no waker wrote: run it again (a
+    // wake-up a scribble lost is found here) unless the wait is over.
+    const bool nudged = status == kSemStatusNudged;
+    const bool over = deadline.HasExpired() || wait == WaitResult::kInterrupted;
+    if (nudged || !over) {
+      error = Recheck(*locked, sops, caller, &index);
+      if (error != kSemQueued) return error;
+      // Still queued (a running process took the semaphore first): asleep
+      // again from here, with the same place in the queue.
+      w = locked->Waiter(index);
+      w->cpu = cpu_tag;
+      w->status.store(kSemStatusPending, std::memory_order_relaxed);
+      if (!over) continue;
     }
-    if (wait == WaitResult::kInterrupted) {
-      error = EINTR;
-      break;
-    }
-    // A spurious wake-up, a sleep that ran out, or a status no waker wrote:
-    // run the operation again (a wake-up a scribble lost is found here).
-    error = Recheck(*locked, sops, caller, &index);
-    if (error != kSemQueued) return error;
-    w = locked->Waiter(index);
-    w->cpu = cpu_tag;
+    error = deadline.HasExpired() ? EAGAIN : EINTR;
+    break;
   }
   locked->UnlinkQueue(w);
   locked->FreeRecord(index);
@@ -1078,7 +1168,7 @@ int SemSet::Recheck(Locked& locked, absl::Span<const SemOp> sops, const Caller& 
                     w->undo_block == (undos ? locked.FindUndo(caller, /*create=*/false) : kNoBlock);
   if (ours) {
     // In place, keeping its turn in its queue.
-    const int result = locked.TryWaiter(*index, w);
+    const int result = locked.TryWaiter(*index, w, /*own=*/true);
     if (result == 1) return kSemQueued;
     if (result < 0) {
       locked.UnlinkQueue(w);
@@ -1233,6 +1323,7 @@ int SemSet::GetVal(int32_t semnum) {
   Locked locked(*this);
   if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
+  locked.Settle();
   return std::min(SemWordValue(slots_[semnum].word.load(std::memory_order_acquire)), kSemVmx);
 }
 
@@ -1241,6 +1332,7 @@ int SemSet::GetPid(int32_t semnum) {
   Locked locked(*this);
   if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
+  locked.Settle();
   return SemWordPid(slots_[semnum].word.load(std::memory_order_acquire));
 }
 
@@ -1250,6 +1342,7 @@ int SemSet::GetNcnt(int32_t semnum) {
   Locked* locked = &locked_storage;
   if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
+  locked->Settle();
   return locked->CountSemcnt(semnum, false);
 }
 
@@ -1259,6 +1352,7 @@ int SemSet::GetZcnt(int32_t semnum) {
   Locked* locked = &locked_storage;
   if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
+  locked->Settle();
   return locked->CountSemcnt(semnum, true);
 }
 
@@ -1266,6 +1360,7 @@ int SemSet::GetAll(absl::Span<uint16_t> values) {
   Locked locked(*this);
   if (int error = locked.Lock(kSemctlWait); error != 0) return -error;
   if (locked.removed()) return -EIDRM;
+  locked.Settle();
   // Every value at one instant: frozen, no lock-free change comes between.
   for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
     values[i] = static_cast<uint16_t>(locked.Value(static_cast<uint32_t>(i)));
@@ -1279,6 +1374,7 @@ int SemSet::SetVal(int32_t semnum, int32_t value, const Caller& caller) {
   Locked* locked = &locked_storage;
   if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
+  locked->Settle();
   // semctl_setval(): undo adjustments of the semaphore go to 0 in every
   // process, the value and pid are set, then the queues run.
   locked->SetRedo({SemRedoEntry{static_cast<uint16_t>(semnum), 0, value, 0, 0}});
@@ -1293,6 +1389,7 @@ int SemSet::SetAll(absl::Span<const uint16_t> values, const Caller& caller) {
   Locked* locked = &locked_storage;
   if (int error = locked->Lock(kSemctlWait); error != 0) return -error;
   if (locked->removed()) return -EIDRM;
+  locked->Settle();
   std::vector<SemRedoEntry> entries;
   for (int32_t i = 0; i < nsems_ && static_cast<size_t>(i) < values.size(); ++i) {
     entries.push_back(SemRedoEntry{static_cast<uint16_t>(i), 0, values[i], 0, 0});
@@ -1326,6 +1423,8 @@ void SemSet::Remove() {
   Locked* locked = &locked_storage;
   // Even a broken lock must not stop removal: the waiters still get EIDRM.
   const bool held = locked->Lock() == 0;
+  // A nudged waiter whose semaphore was there is done, as in the kernel.
+  if (held && !locked->removed()) locked->Settle();
   // Frozen for good: the lock-free path falls back to the locked one, which
   // reports EIDRM.
   locked->FreezeAll();
@@ -1368,7 +1467,12 @@ bool SemSet::ProcessExited(const Caller& process, bool* busy) {
   }
   // exit_sem(): apply the adjustments, clamped to [0, SEMVMX].
   const uint32_t undo_block = locked->FindUndo(process, /*create=*/false);
-  if (undo_block == kNoBlock) return touched;
+  if (undo_block == kNoBlock) {
+    // What a nudged record of it would have taken goes to the next waiter
+    // (update_queue() over every semaphore, as after exit-time undo).
+    if (touched) locked->DoSmartUpdate(nullptr, 0, false);
+    return touched;
+  }
   SemUndo* undo = locked->Undo(undo_block);
   std::vector<SemRedoEntry> entries;
   for (int32_t i = 0; i < nsems_; ++i) {

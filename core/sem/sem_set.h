@@ -23,6 +23,21 @@
 //     its status when woken ("the waker completes the waiter's operation",
 //     update_queue() in ipc/sem.c). Wake-ups happen after the lock is
 //     dropped.
+//   - One deliberate difference, the lazy hand-off: when a client's semop
+//     frees a semaphore whose queue head is a simple decrement asleep with
+//     others queued behind it (a contended mutex), the waker does not run
+//     that operation; it wakes the sleeper (kSemStatusNudged) to run it
+//     itself, keeping its place. Until it does, a simple decrement by a
+//     running process may take the semaphore first. In the kernel every
+//     waiter in turn must be scheduled before anyone can take the semaphore
+//     (a convoy of context switches on a busy machine); the kernel promises
+//     FIFO among queued operations only, which this keeps (waiters behind a
+//     nudged one are nudged only for what is left). Everything else that can
+//     observe the state settles first (Locked::Settle(): the nudged
+//     operations that can run are completed, as the kernel's waker would
+//     have): semctl's value commands, a wait for zero or a complex semop,
+//     IPC_RMID, exit-time work; a nudged sleeper runs its operation before
+//     it looks at its deadline or signals.
 //   - The queues are those of ipc/sem.c: per semaphore, simple alter and
 //     wait-for-zero operations; per set, complex ones (and, while a complex
 //     one is queued, every alter operation: merge_queues()). See
