@@ -700,6 +700,31 @@ TEST_F(SemSetTest, RunningProcessTakesAFreedMutexAheadOfSleepersThatHaveNotRun) 
   EXPECT_EQ(set().GetNcnt(0), 0);
 }
 
+TEST_F(SemSetTest, SleeperOvertakenOnceIsHandedTheSemaphoreNext) {
+  // No starvation: a nudged sleeper that wakes to find the semaphore taken
+  // sleeps owed the next hand-off (kSemStatusOwed), which its waker makes
+  // as the kernel does; a running process's decrement then finds it gone.
+  Make(1);
+  StoppedSleepers sleepers(set(), [this](int n) { AwaitNcnt(0, n); });
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(Op({{0, -1, kIpcNowait}}), 0) << "overtaking a nudged sleeper once";
+  // The sleeper runs, finds it taken, and sleeps again, owed.
+  kill(sleepers.pid(0), SIGCONT);
+  SemWaiter* w = WaiterOf(base_, sleepers.pid(0));
+  ASSERT_NE(w, nullptr);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (w->status.load() != kSemStatusOwed && std::chrono::steady_clock::now() < give_up) usleep(1000);
+  ASSERT_EQ(w->status.load(), kSemStatusOwed);
+  kill(sleepers.pid(0), SIGSTOP);
+  EXPECT_EQ(Op({{0, 1, 0}}), 0);
+  EXPECT_EQ(Op({{0, -1, kIpcNowait}}), EAGAIN) << "overtaken twice: it was owed the hand-off";
+  EXPECT_EQ(set().GetVal(0), 0);
+  EXPECT_EQ(set().GetNcnt(0), 1);
+  EXPECT_EQ(sleepers.Finish(0), 0);
+  EXPECT_EQ(sleepers.Finish(1), 0);
+  EXPECT_EQ(set().GetVal(0), 1);
+}
+
 TEST_F(SemSetTest, ObserversOfANudgedSleeperSeeTheKernelsState) {
   // What semctl reports, a wait for zero, and the sleeper's own timeout
   // come out as if the waker had completed the nudged operation.

@@ -220,8 +220,15 @@ inline constexpr uint32_t kSemStatusAwake = 0xFFFFFFFEu;
 // it on its behalf (the lazy hand-off, core/sem/sem_set.h "Internals"). The
 // sleeper keeps its place in its queue until it has run it.
 inline constexpr uint32_t kSemStatusNudged = 0xFFFFFFFDu;
+// Not decided, asleep as kSemStatusPending is, but owed the kernel's
+// hand-off: it was nudged once and a running process took the semaphore
+// first, so its next waker runs its operation on its behalf instead of
+// nudging it again. So a sleeper is overtaken at most once per semop, as a
+// Linux kernel mutex's woken waiter that lost the race is handed the lock
+// next (MUTEX_FLAG_HANDOFF): no starvation.
+inline constexpr uint32_t kSemStatusOwed = 0xFFFFFFFCu;
 // Whether a status is still undecided.
-constexpr bool SemStatusPending(uint32_t status) { return status >= kSemStatusNudged; }
+constexpr bool SemStatusPending(uint32_t status) { return status >= kSemStatusOwed; }
 // The longest lease an awake sleeper takes (SemWaiter::awake_until): a
 // waker believes a sleeper alive without asking the operating system for at
 // most this long after the sleeper last looked at its status, so an
@@ -242,7 +249,7 @@ static_assert(sizeof(SemOp) == 6);
 // A queued semop. Followed by `nsops` SemOps.
 struct SemWaiter {
   SemBlockHeader block;
-  std::atomic<uint32_t> status;    // futex word: kSemStatusPending/Awake/Nudged, else the errno (0: done)
+  std::atomic<uint32_t> status;    // futex word: kSemStatusPending/Awake/Nudged/Owed, else the errno (0: done)
   std::atomic<uint32_t> released;  // the waiter read its status: the record may be freed
   int32_t pid;
   uint32_t nsops;

@@ -686,8 +686,11 @@ class SemSet::Locked {
     if (!lazy_ || h_.queued.load(std::memory_order_relaxed) < 2 || Nsops(w, index) != 1) return NudgeResult::kNotLazy;
     const SemOp sop = Sops(w)[0];
     uint32_t status = w->status.load(std::memory_order_relaxed);
-    // An awake sleeper takes a completed operation at once: hand it over.
-    if (sop.op >= 0 || sop.num != semnum || status == kSemStatusAwake) return NudgeResult::kNotLazy;
+    // An awake sleeper takes a completed operation at once, and one
+    // overtaken before is owed it (kSemStatusOwed): hand it over.
+    if (sop.op >= 0 || sop.num != semnum || status == kSemStatusAwake || status == kSemStatusOwed) {
+      return NudgeResult::kNotLazy;
+    }
     if (*unclaimed + sop.op < 0) return NudgeResult::kNothingLeft;
     *unclaimed += sop.op;
     // Pending: asleep, wake it. Nudged already: it is on its way. The
@@ -1072,6 +1075,8 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   // only takes the CPU from the holder: sleep at once.
   const bool behind_others = locked->header().queued.load(std::memory_order_relaxed) > 1;
   const int spins = behind_others ? 0 : hand_over ? kSemHandOverYields : kSemSpinIterations;
+  // The status it sleeps in: kSemStatusOwed once overtaken (see there).
+  uint32_t asleep = kSemStatusPending;
   for (;;) {
     // Bounded in time too: a yield on a busy machine may give the CPU away
     // for milliseconds, and the spin must stay short (it is still a window
@@ -1104,9 +1109,8 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     // fails the exchange, and one made after it makes the sleep return at
     // once (the word no longer holds kSemStatusPending).
     uint32_t expected = kSemStatusAwake;
-    if (w->status.compare_exchange_strong(expected, kSemStatusPending, std::memory_order_acq_rel) ||
-        expected == kSemStatusPending) {
-      wait = platform_->Sleep(&w->status, kSemStatusPending, deadline, signal_epoch);
+    if (w->status.compare_exchange_strong(expected, asleep, std::memory_order_acq_rel) || expected == asleep) {
+      wait = platform_->Sleep(&w->status, asleep, deadline, signal_epoch);
     }
     uint32_t status = w->status.load(std::memory_order_acquire);
     if (!SemStatusPending(status) && Decision(status)) {
@@ -1138,10 +1142,12 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       error = Recheck(*locked, sops, caller, &index);
       if (error != kSemQueued) return error;
       // Still queued (a running process took the semaphore first): asleep
-      // again from here, with the same place in the queue.
+      // again from here, with the same place in the queue, and owed the
+      // next hand-off if that was after a nudge.
+      if (nudged) asleep = kSemStatusOwed;
       w = locked->Waiter(index);
       w->cpu = cpu_tag;
-      w->status.store(kSemStatusPending, std::memory_order_relaxed);
+      w->status.store(asleep, std::memory_order_relaxed);
       if (!over) continue;
     }
     error = deadline.HasExpired() ? EAGAIN : EINTR;

@@ -28,7 +28,9 @@
 //     others queued behind it (a contended mutex), the waker does not run
 //     that operation; it wakes the sleeper (kSemStatusNudged) to run it
 //     itself, keeping its place. Until it does, a simple decrement by a
-//     running process may take the semaphore first. In the kernel every
+//     running process may take the semaphore first, once: a sleeper that
+//     woke to find it taken sleeps owed the next hand-off (kSemStatusOwed),
+//     which its waker then makes as the kernel does. In the kernel every
 //     waiter in turn must be scheduled before anyone can take the semaphore
 //     (a convoy of context switches on a busy machine); the kernel promises
 //     FIFO among queued operations only, which this keeps (waiters behind a
