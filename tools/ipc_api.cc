@@ -12,6 +12,10 @@ const IpcApi& KernelIpcApi() {
       .semctl = &::semctl,
       .msgget = &::msgget,
       .msgctl = &::msgctl,
+      // The kernel is read through the C library's commands.
+      .shmctl_reply = nullptr,
+      .semctl_reply = nullptr,
+      .msgctl_reply = nullptr,
   };
   return kApi;
 }

@@ -14,6 +14,9 @@
 //   - shmctl/semctl/msgctl IPC_INFO fill struct shminfo / seminfo / msginfo
 //     for `ipcs -l`;
 //   - SHM_STAT/SEM_STAT/MSG_STAT take an index and return the object's id.
+// An implementation may answer those reading commands by the core's numbers
+// instead (the *ctl_reply entries): then the commands use only them to read,
+// whatever the C library's command set (DragonFly's has none of the above).
 #ifndef SYSV_TOOLS_IPC_API_H_
 #define SYSV_TOOLS_IPC_API_H_
 
@@ -23,6 +26,8 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/types.h>
+
+#include "core/protocol/wire.h"
 
 namespace sysv::tools {
 
@@ -37,6 +42,14 @@ struct IpcApi {
   int (*semctl)(int semid, int semnum, int cmd, ...);
   int (*msgget)(key_t key, int msgflg);
   int (*msgctl)(int msqid, int cmd, struct msqid_ds* buf);
+  // Optional (nullptr: read through the calls above). The reading commands
+  // (IPC_STAT, *_STAT, *_STAT_ANY, IPC_INFO, *_INFO; GETVAL, GETPID,
+  // GETNCNT, GETZCNT) by the core's numbers (core/ipc/ipc_constants.h),
+  // answered with the protocol's replies: what the command returns, -1 and
+  // errno on failure. libsysv's are compat/core_ctl.h's.
+  int (*shmctl_reply)(int shmid, int core_cmd, core::wire::ShmCtlReply* reply);
+  int (*semctl_reply)(int semid, int semnum, int core_cmd, core::wire::SemCtlReply* reply);
+  int (*msgctl_reply)(int msqid, int core_cmd, core::wire::MsgCtlReply* reply);
 };
 
 // The C library's functions. In a process that libsysv.so is LD_PRELOADed

@@ -54,15 +54,32 @@ union MsgBuffer {
   unsigned char info[sizeof(abi::InfoBytes::data)];
 };
 
-IpcOwnership OwnershipOf(const struct ipc_perm& perm, int id) {
-  IpcOwnership result;
-  result.id = id;
-  result.key = abi::KeyOf(perm);
+bool IsInfo(int core_cmd, int type_info) { return core_cmd == core::kIpcInfo || core_cmd == type_info; }
+
+// The C library's struct ipc_perm as the protocol carries it.
+core::wire::WirePerm WirePermOf(const struct ipc_perm& perm) {
+  core::wire::WirePerm result{};
+  result.key = static_cast<int32_t>(abi::KeyOf(perm));
   result.uid = perm.uid;
   result.gid = perm.gid;
   result.cuid = perm.cuid;
   result.cgid = perm.cgid;
   result.mode = perm.mode;
+  return result;
+}
+
+// The ownership fields of a reply. The key is the protocol's 32 bits, read
+// back as a key_t the way the C library's IPC_STAT gives it; the mode as
+// struct ipc_perm's unsigned short holds it.
+IpcOwnership OwnershipOf(const core::wire::WirePerm& perm, int id) {
+  IpcOwnership result;
+  result.id = id;
+  result.key = static_cast<key_t>(perm.key);
+  result.uid = perm.uid;
+  result.gid = perm.gid;
+  result.cuid = perm.cuid;
+  result.cgid = perm.cgid;
+  result.mode = static_cast<unsigned short>(perm.mode);
   return result;
 }
 
@@ -73,8 +90,6 @@ bool ReadSemElements(const IpcApi& api, SemSet* set, SemListing* listing) {
   for (uint64_t i = 0; i < set->nsems; ++i) {
     SemElement& element = set->elements[i];
     const int semnum = static_cast<int>(i);
-    SemctlArg arg;
-    arg.val = 0;
     struct Query {
       int cmd;
       const char* name;
@@ -88,7 +103,8 @@ bool ReadSemElements(const IpcApi& api, SemSet* set, SemListing* listing) {
         {core::kGetPid, "semctl(GETPID)", &pid},
     };
     for (const Query& query : queries) {
-      const int value = SemctlCore(api, set->perm.id, semnum, query.cmd, arg);
+      SemUsage unused{};
+      const int value = SemRead(api, set->perm.id, semnum, query.cmd, &unused);
       if (value < 0) {
         listing->failed_errno = errno;
         listing->failed_call = query.name;
@@ -107,68 +123,132 @@ bool ReadSemElements(const IpcApi& api, SemSet* set, SemListing* listing) {
 // SHM_STAT_ANY (Linux 4.17), so that the list is the one util-linux shows.
 // Where *_STAT_ANY is unknown (EINVAL) the object is skipped, as in
 // util-linux's own fallback. *denied tells that the plain *_STAT failed.
-int StatShmIndex(const IpcApi& api, int index, struct shmid_ds* ds,
-                 bool* denied) {
-  int id = ShmctlCore(api, index, core::kShmStat, ds);
+template <typename Reply, typename Read>
+int StatIndex(int stat, int stat_any, Reply* reply, bool* denied, Read read) {
+  int id = read(stat, reply);
   *denied = id < 0 && errno == EACCES;
-  if (*denied) id = ShmctlCore(api, index, core::kShmStatAny, ds);
+  if (*denied) id = read(stat_any, reply);
   return id;
 }
 
-int StatSemIndex(const IpcApi& api, int index, struct semid_ds* ds,
-                 bool* denied) {
-  SemctlArg arg;
-  arg.buf = ds;
-  int id = SemctlCore(api, index, 0, core::kSemStat, arg);
-  *denied = id < 0 && errno == EACCES;
-  if (*denied) id = SemctlCore(api, index, 0, core::kSemStatAny, arg);
-  return id;
+int StatShmIndex(const IpcApi& api, int index, ShmUsage* reply, bool* denied) {
+  return StatIndex(core::kShmStat, core::kShmStatAny, reply, denied,
+                   [&](int cmd, ShmUsage* out) { return ShmRead(api, index, cmd, out); });
 }
 
-int StatMsgIndex(const IpcApi& api, int index, struct msqid_ds* ds,
-                 bool* denied) {
-  int id = MsgctlCore(api, index, core::kMsgStat, ds);
-  *denied = id < 0 && errno == EACCES;
-  if (*denied) id = MsgctlCore(api, index, core::kMsgStatAny, ds);
-  return id;
+int StatSemIndex(const IpcApi& api, int index, SemUsage* reply, bool* denied) {
+  return StatIndex(core::kSemStat, core::kSemStatAny, reply, denied,
+                   [&](int cmd, SemUsage* out) { return SemRead(api, index, 0, cmd, out); });
+}
+
+int StatMsgIndex(const IpcApi& api, int index, MsgUsage* reply, bool* denied) {
+  return StatIndex(core::kMsgStat, core::kMsgStatAny, reply, denied,
+                   [&](int cmd, MsgUsage* out) { return MsgRead(api, index, cmd, out); });
 }
 
 }  // namespace
 
-int ShmMaxIndex(const IpcApi& api) {
+int ShmRead(const IpcApi& api, int shmid, int core_cmd, ShmUsage* reply) {
+  if (api.shmctl_reply != nullptr) return api.shmctl_reply(shmid, core_cmd, reply);
   ShmBuffer buffer{};
-  return ShmctlCore(api, 0, core::kShmInfo, &buffer);
+  const int result = ShmctlCore(api, shmid, core_cmd, &buffer);
+  if (result < 0) return result;
+  if (IsInfo(core_cmd, core::kShmInfo)) {
+    *reply = abi::ShmReplyOfInfo(core_cmd, buffer.info);
+    return result;
+  }
+  const struct shmid_ds& ds = buffer.ds;
+  *reply = ShmUsage{};
+  reply->perm = WirePermOf(ds.shm_perm);
+  reply->segsz = ds.shm_segsz;
+  reply->atime = ds.shm_atime;
+  reply->dtime = ds.shm_dtime;
+  reply->ctime = ds.shm_ctime;
+  reply->cpid = ds.shm_cpid;
+  reply->lpid = ds.shm_lpid;
+  reply->nattch = ds.shm_nattch;
+  return result;
+}
+
+int SemRead(const IpcApi& api, int semid, int semnum, int core_cmd, SemUsage* reply) {
+  if (api.semctl_reply != nullptr) return api.semctl_reply(semid, semnum, core_cmd, reply);
+  struct semid_ds ds {};
+  abi::InfoBytes info{};
+  SemctlArg arg;
+  if (IsInfo(core_cmd, core::kSemInfo)) {
+    arg.info = info.data;
+  } else {
+    arg.buf = &ds;
+  }
+  const int result = SemctlCore(api, semid, semnum, core_cmd, arg);
+  if (result < 0) return result;
+  if (IsInfo(core_cmd, core::kSemInfo)) {
+    *reply = abi::SemReplyOfInfo(info.data);
+  } else {
+    *reply = SemUsage{};
+    reply->perm = WirePermOf(ds.sem_perm);
+    reply->otime = ds.sem_otime;
+    reply->ctime = ds.sem_ctime;
+    reply->nsems = ds.sem_nsems;
+  }
+  return result;
+}
+
+int MsgRead(const IpcApi& api, int msqid, int core_cmd, MsgUsage* reply) {
+  if (api.msgctl_reply != nullptr) return api.msgctl_reply(msqid, core_cmd, reply);
+  MsgBuffer buffer{};
+  const int result = MsgctlCore(api, msqid, core_cmd, &buffer);
+  if (result < 0) return result;
+  if (IsInfo(core_cmd, core::kMsgInfo)) {
+    *reply = abi::MsgReplyOfInfo(buffer.info);
+    return result;
+  }
+  const struct msqid_ds& ds = buffer.ds;
+  *reply = MsgUsage{};
+  reply->perm = WirePermOf(ds.msg_perm);
+  reply->stime = ds.msg_stime;
+  reply->rtime = ds.msg_rtime;
+  reply->ctime = ds.msg_ctime;
+  reply->cbytes = abi::MsgCbytes(ds);
+  reply->qnum = ds.msg_qnum;
+  reply->qbytes = ds.msg_qbytes;
+  reply->lspid = ds.msg_lspid;
+  reply->lrpid = ds.msg_lrpid;
+  return result;
+}
+
+int ShmMaxIndex(const IpcApi& api) {
+  ShmUsage reply{};
+  return ShmRead(api, 0, core::kShmInfo, &reply);
 }
 
 int SemMaxIndex(const IpcApi& api) {
-  abi::InfoBytes info{};
-  SemctlArg arg;
-  arg.info = info.data;
-  return SemctlCore(api, 0, 0, core::kSemInfo, arg);
+  SemUsage reply{};
+  return SemRead(api, 0, 0, core::kSemInfo, &reply);
 }
 
 int MsgMaxIndex(const IpcApi& api) {
-  MsgBuffer buffer{};
-  return MsgctlCore(api, 0, core::kMsgInfo, &buffer);
+  MsgUsage reply{};
+  return MsgRead(api, 0, core::kMsgInfo, &reply);
 }
 
 std::vector<ShmSegment> ListShmSegments(const IpcApi& api, int id) {
   std::vector<ShmSegment> result;
   const int max_index = ShmMaxIndex(api);
   for (int index = 0; index <= max_index; ++index) {
-    struct shmid_ds ds {};
+    ShmUsage reply{};
     bool denied = false;
-    const int shmid = StatShmIndex(api, index, &ds, &denied);
+    const int shmid = StatShmIndex(api, index, &reply, &denied);
     if (shmid < 0 || (id > -1 && shmid != id)) continue;
     ShmSegment segment;
-    segment.perm = OwnershipOf(ds.shm_perm, shmid);
-    segment.segsz = ds.shm_segsz;
-    segment.cpid = ds.shm_cpid;
-    segment.lpid = ds.shm_lpid;
-    segment.nattch = ds.shm_nattch;
-    segment.atime = ds.shm_atime;
-    segment.dtime = ds.shm_dtime;
-    segment.ctime = ds.shm_ctime;
+    segment.perm = OwnershipOf(reply.perm, shmid);
+    segment.segsz = reply.segsz;
+    segment.cpid = reply.cpid;
+    segment.lpid = reply.lpid;
+    segment.nattch = reply.nattch;
+    segment.atime = reply.atime;
+    segment.dtime = reply.dtime;
+    segment.ctime = reply.ctime;
     result.push_back(segment);
     if (id > -1) break;
   }
@@ -179,15 +259,15 @@ SemListing ListSemSets(const IpcApi& api, int id) {
   SemListing listing;
   const int max_index = SemMaxIndex(api);
   for (int index = 0; index <= max_index; ++index) {
-    struct semid_ds ds {};
+    SemUsage reply{};
     bool denied = false;
-    const int semid = StatSemIndex(api, index, &ds, &denied);
+    const int semid = StatSemIndex(api, index, &reply, &denied);
     if (semid < 0 || (id > -1 && semid != id)) continue;
     SemSet set;
-    set.perm = OwnershipOf(ds.sem_perm, semid);
-    set.nsems = ds.sem_nsems;
-    set.otime = ds.sem_otime;
-    set.ctime = ds.sem_ctime;
+    set.perm = OwnershipOf(reply.perm, semid);
+    set.nsems = reply.nsems;
+    set.otime = reply.otime;
+    set.ctime = reply.ctime;
     if (id > -1) {
       if (!ReadSemElements(api, &set, &listing)) return listing;
       listing.sets.push_back(std::move(set));
@@ -202,21 +282,21 @@ std::vector<MsgQueue> ListMsgQueues(const IpcApi& api, int id) {
   std::vector<MsgQueue> result;
   const int max_index = MsgMaxIndex(api);
   for (int index = 0; index <= max_index; ++index) {
-    struct msqid_ds ds {};
+    MsgUsage reply{};
     bool denied = false;
-    const int msqid = StatMsgIndex(api, index, &ds, &denied);
+    const int msqid = StatMsgIndex(api, index, &reply, &denied);
     if (msqid < 0 || (id > -1 && msqid != id)) continue;
     MsgQueue queue;
-    queue.perm = OwnershipOf(ds.msg_perm, msqid);
-    queue.cbytes = abi::MsgCbytes(ds);
-    queue.qnum = ds.msg_qnum;
-    queue.qbytes = ds.msg_qbytes;
-    queue.lspid = ds.msg_lspid;
-    queue.lrpid = ds.msg_lrpid;
+    queue.perm = OwnershipOf(reply.perm, msqid);
+    queue.cbytes = reply.cbytes;
+    queue.qnum = reply.qnum;
+    queue.qbytes = reply.qbytes;
+    queue.lspid = reply.lspid;
+    queue.lrpid = reply.lrpid;
     queue.readable = !denied;
-    queue.stime = ds.msg_stime;
-    queue.rtime = ds.msg_rtime;
-    queue.ctime = ds.msg_ctime;
+    queue.stime = reply.stime;
+    queue.rtime = reply.rtime;
+    queue.ctime = reply.ctime;
     result.push_back(queue);
     if (id > -1) break;
   }
@@ -224,9 +304,8 @@ std::vector<MsgQueue> ListMsgQueues(const IpcApi& api, int id) {
 }
 
 std::optional<ShmLimits> GetShmLimits(const IpcApi& api) {
-  ShmBuffer buffer{};
-  if (ShmctlCore(api, 0, core::kIpcInfo, &buffer) < 0) return std::nullopt;
-  const ShmUsage info = abi::ShmReplyOfInfo(core::kIpcInfo, buffer.info);
+  ShmUsage info{};
+  if (ShmRead(api, 0, core::kIpcInfo, &info) < 0) return std::nullopt;
   ShmLimits limits;
   limits.shmmni = info.shmmni;
   limits.shmmax = info.shmmax;
@@ -235,11 +314,8 @@ std::optional<ShmLimits> GetShmLimits(const IpcApi& api) {
 }
 
 std::optional<SemLimits> GetSemLimits(const IpcApi& api) {
-  abi::InfoBytes bytes{};
-  SemctlArg arg;
-  arg.info = bytes.data;
-  if (SemctlCore(api, 0, 0, core::kIpcInfo, arg) < 0) return std::nullopt;
-  const SemUsage info = abi::SemReplyOfInfo(bytes.data);
+  SemUsage info{};
+  if (SemRead(api, 0, 0, core::kIpcInfo, &info) < 0) return std::nullopt;
   SemLimits limits;
   limits.semmni = info.semmni;
   limits.semmsl = info.semmsl;
@@ -249,9 +325,8 @@ std::optional<SemLimits> GetSemLimits(const IpcApi& api) {
 }
 
 std::optional<MsgLimits> GetMsgLimits(const IpcApi& api) {
-  MsgBuffer buffer{};
-  if (MsgctlCore(api, 0, core::kIpcInfo, &buffer) < 0) return std::nullopt;
-  const MsgUsage info = abi::MsgReplyOfInfo(buffer.info);
+  MsgUsage info{};
+  if (MsgRead(api, 0, core::kIpcInfo, &info) < 0) return std::nullopt;
   MsgLimits limits;
   limits.msgmni = info.msgmni;
   limits.msgmax = static_cast<uint64_t>(static_cast<int64_t>(info.msgmax));
@@ -260,23 +335,21 @@ std::optional<MsgLimits> GetMsgLimits(const IpcApi& api) {
 }
 
 std::optional<ShmUsage> GetShmInfo(const IpcApi& api) {
-  ShmBuffer buffer{};
-  if (ShmctlCore(api, 0, core::kShmInfo, &buffer) < 0) return std::nullopt;
-  return abi::ShmReplyOfInfo(core::kShmInfo, buffer.info);
+  ShmUsage info{};
+  if (ShmRead(api, 0, core::kShmInfo, &info) < 0) return std::nullopt;
+  return info;
 }
 
 std::optional<SemUsage> GetSemInfo(const IpcApi& api) {
-  abi::InfoBytes bytes{};
-  SemctlArg arg;
-  arg.info = bytes.data;
-  if (SemctlCore(api, 0, 0, core::kSemInfo, arg) < 0) return std::nullopt;
-  return abi::SemReplyOfInfo(bytes.data);
+  SemUsage info{};
+  if (SemRead(api, 0, 0, core::kSemInfo, &info) < 0) return std::nullopt;
+  return info;
 }
 
 std::optional<MsgUsage> GetMsgInfo(const IpcApi& api) {
-  MsgBuffer buffer{};
-  if (MsgctlCore(api, 0, core::kMsgInfo, &buffer) < 0) return std::nullopt;
-  return abi::MsgReplyOfInfo(buffer.info);
+  MsgUsage info{};
+  if (MsgRead(api, 0, core::kMsgInfo, &info) < 0) return std::nullopt;
+  return info;
 }
 
 }  // namespace sysv::tools

@@ -23,12 +23,13 @@
 // Linux util-linux reads /proc/sys/kernel/{shm*,msg*,sem} first, which holds
 // the same values for the caller's IPC namespace.
 //
-// Commands are named here by the core's numbers and passed to the IpcApi as
-// the C library compiled against numbers them (backends/ipc_abi.h), so the
-// same code serves glibc's and DragonFly's callers. A command that C library
-// does not have (DragonFly has no *_INFO, SHM_STAT, MSG_STAT or *_STAT_ANY)
-// fails as its kernel would, with EINVAL, without a call: there, listings of
-// segments and queues are empty and limits unknown.
+// Commands are named here by the core's numbers. An IpcApi with *ctl_reply
+// entries (libsysv's) is read through them, by those numbers, so listing
+// does not depend on the C library's command set: the same code lists on
+// glibc and on DragonFly, whose C library has no *_INFO, SHM_STAT, MSG_STAT
+// or *_STAT_ANY. Otherwise (the kernel) commands are passed as the C library
+// compiled against numbers them (backends/ipc_abi.h), and one it does not
+// have fails as its kernel would, with EINVAL, without a call.
 #ifndef SYSV_TOOLS_IPC_OBJECTS_H_
 #define SYSV_TOOLS_IPC_OBJECTS_H_
 
@@ -64,6 +65,15 @@ int MsgctlCore(const IpcApi& api, int msqid, int core_cmd, void* buf);
 using ShmUsage = core::wire::ShmCtlReply;
 using SemUsage = core::wire::SemCtlReply;
 using MsgUsage = core::wire::MsgCtlReply;
+
+// One reading command by the core's number (IPC_STAT, *_STAT, *_STAT_ANY,
+// IPC_INFO, *_INFO; for sets also GETVAL, GETPID, GETNCNT, GETZCNT) as the
+// protocol's reply: through the api's *ctl_reply entry where it has one,
+// else through the C call, its struct or info bytes decoded into the reply.
+// What the command returns (id, highest index, value); -1 and errno.
+int ShmRead(const IpcApi& api, int shmid, int core_cmd, ShmUsage* reply);
+int SemRead(const IpcApi& api, int semid, int semnum, int core_cmd, SemUsage* reply);
+int MsgRead(const IpcApi& api, int msqid, int core_cmd, MsgUsage* reply);
 
 struct IpcOwnership {
   int id = 0;

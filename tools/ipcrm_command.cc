@@ -217,8 +217,8 @@ bool Ipcrm::RemoveAll(Kind kind, bool* fatal) {
       return false;
     }
     for (int index = 0; index <= max_index; ++index) {
-      struct shmid_ds ds {};
-      const int id = ShmctlCore(api_, index, core::kShmStat, &ds);
+      ShmUsage reply{};
+      const int id = ShmRead(api_, index, core::kShmStat, &reply);
       if (id < 0) continue;
       if (!handle(Remove(Kind::kShm, false, id))) return false;
     }
@@ -231,10 +231,8 @@ bool Ipcrm::RemoveAll(Kind kind, bool* fatal) {
       return false;
     }
     for (int index = 0; index <= max_index; ++index) {
-      struct semid_ds ds {};
-      SemctlArg arg;
-      arg.buf = &ds;
-      const int id = SemctlCore(api_, index, 0, core::kSemStat, arg);
+      SemUsage reply{};
+      const int id = SemRead(api_, index, 0, core::kSemStat, &reply);
       if (id < 0) continue;
       if (!handle(Remove(Kind::kSem, false, id))) return false;
     }
@@ -247,8 +245,8 @@ bool Ipcrm::RemoveAll(Kind kind, bool* fatal) {
       return false;
     }
     for (int index = 0; index <= max_index; ++index) {
-      struct msqid_ds ds {};
-      const int id = MsgctlCore(api_, index, core::kMsgStat, &ds);
+      MsgUsage reply{};
+      const int id = MsgRead(api_, index, core::kMsgStat, &reply);
       if (id < 0) continue;
       if (!handle(Remove(Kind::kMsg, false, id))) return false;
     }
