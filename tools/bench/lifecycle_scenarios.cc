@@ -124,6 +124,20 @@ absl::StatusOr<Sample> FirstLookup(const BenchApi& api, ScopedObject::Kind kind,
   return Sample{static_cast<double>(count), watch.Seconds()};
 }
 
+// semget of a key nobody made, without IPC_CREAT, `count` times: ENOENT.
+// libsysv answers no absent key from the mapped tables (only the daemon
+// may say ENOENT), so each call is one daemon round trip doing almost no
+// work: the floor under every call the daemon must answer, creation and
+// IPC_RMID included (issue #14).
+absl::StatusOr<Sample> AbsentKey(const BenchApi& api, long count) {
+  constexpr key_t kAbsentKey = 0x5b16fff0;
+  Stopwatch watch;
+  for (long i = 0; i < count; ++i) {
+    if (api.semget(kAbsentKey, 1, 0600) >= 0 || errno != ENOENT) return CallFailed(api, "semget of an absent key");
+  }
+  return Sample{static_cast<double>(count), watch.Seconds()};
+}
+
 // Forks `count` processes at once; each makes one call (IPC_STAT of an
 // existing segment) and exits. Processes per second, fork to last reap.
 absl::StatusOr<Sample> Clients(const BenchApi& api, long count) {
@@ -206,6 +220,10 @@ void AddLifecycleScenarios(std::vector<Scenario>& out, const RunSize& size) {
                      return FirstLookup(api, kind, keys);
                    }});
   }
+  const long absent = size.Count(20000, 100);
+  out.push_back({"objects/absent-key", "semget of a key nobody made (ENOENT): one daemon round trip doing no work",
+                 "get", Figure::kTimePerOp, std::nullopt, false,
+                 [absent](const BenchApi& api, const RunSize&) { return AbsentKey(api, absent); }});
   const long clients = size.Count(200, 20);
   out.push_back({absl::StrCat("clients/", clients),
                  absl::StrCat(clients, " processes forked at once, one IPC_STAT each, exit"), "process",
