@@ -51,12 +51,7 @@ std::vector<std::string> AnchorDirs() {
     char resolved[PATH_MAX];
     if (realpath(info.dli_fname, resolved) != nullptr) dirs.push_back(DirName(resolved));
   }
-  char exe[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n > 0) {
-    exe[n] = '\0';
-    dirs.push_back(DirName(exe));
-  }
+  if (const std::string exe = platform::ExecutablePath(); !exe.empty()) dirs.push_back(DirName(exe));
   return dirs;
 }
 

@@ -104,51 +104,16 @@ uint64_t ShmStore::ResidentPages(int32_t index, uint32_t seq) {
   return static_cast<uint64_t>(st.st_blocks) * 512 / core::kPageSize;
 }
 
-namespace {
-
-// A number from a one-line file, or nullopt.
-std::optional<uint64_t> ReadNumber(const std::string& path) {
-  FILE* file = std::fopen(path.c_str(), "r");
-  if (file == nullptr) return std::nullopt;
-  unsigned long long value = 0;
-  const bool ok = std::fscanf(file, "%llu", &value) == 1;
-  std::fclose(file);
-  if (!ok) return std::nullopt;
-  return value;
-}
-
-}  // namespace
-
 std::optional<core::ShmRegistry::Backing::HugePages> ShmStore::HugePagesOf(int size_log) {
-  uint64_t page_size = 0;
-  if (size_log == 0) {
-    // The default huge page size, as /proc/meminfo's Hugepagesize says.
-    FILE* meminfo = std::fopen("/proc/meminfo", "r");
-    if (meminfo == nullptr) return std::nullopt;
-    char line[256];
-    unsigned long long kb = 0;
-    while (std::fgets(line, sizeof(line), meminfo) != nullptr) {
-      if (std::sscanf(line, "Hugepagesize: %llu kB", &kb) == 1) break;
-    }
-    std::fclose(meminfo);
-    page_size = uint64_t{kb} * 1024;
-  } else if (size_log < 64) {
-    page_size = uint64_t{1} << size_log;
-  }
-  if (page_size == 0) return std::nullopt;
-  const std::string dir = absl::StrCat("/sys/kernel/mm/hugepages/hugepages-", page_size / 1024, "kB");
-  std::optional<uint64_t> free_pages = ReadNumber(dir + "/free_hugepages");
-  std::optional<uint64_t> reserved = ReadNumber(dir + "/resv_hugepages");
-  if (!free_pages) return std::nullopt;  // the system has no huge pages of that size
+  std::optional<platform::HugePagePool> pool = platform::HugePagePoolOf(size_log);
+  if (!pool) return std::nullopt;
   HugePages pages;
-  pages.page_size = page_size;
-  pages.free_pages = *free_pages - std::min(*free_pages, reserved.value_or(0));
+  pages.page_size = pool->page_size;
+  pages.free_pages = pool->free_pages;
   return pages;
 }
 
-uint32_t ShmStore::HugetlbShmGroup() {
-  return static_cast<uint32_t>(ReadNumber("/proc/sys/vm/hugetlb_shm_group").value_or(0));
-}
+uint32_t ShmStore::HugetlbShmGroup() { return platform::HugetlbShmGroup(); }
 
 absl::StatusOr<backend::UniqueFd> ShmStore::OpenForClient(int32_t index, uint32_t seq,
                                                           bool writable) {

@@ -23,6 +23,7 @@
 #include "backends/common/environment.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
+#include "backends/platform.h"
 #include "compat/daemon_launcher.h"
 #include "tools/bench/bench_command.h"
 #include "tools/ipcmk_command.h"
@@ -63,10 +64,8 @@ bool IsFile(const std::string& path) {
 // lays it out.
 std::string FindLibrary() {
   if (const char* lib = backend::OurVariable(backend::kLibraryEnv); lib != nullptr) return lib;
-  char exe[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (n <= 0) return "";
-  exe[n] = '\0';
+  const std::string exe = platform::ExecutablePath();
+  if (exe.empty()) return "";
   const std::string dir = DirName(exe);
   for (const char* relative : {"/../compat/libsysv.so", "/../lib/libsysv.so", "/libsysv.so"}) {
     const std::string candidate = absl::StrCat(dir, relative);

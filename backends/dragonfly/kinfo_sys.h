@@ -56,6 +56,14 @@ int32_t CurrentLwpId();
 // process). The double writes the same lines from Linux's /proc/<pid>/limits.
 ssize_t ReadProcfsRlimit(pid_t pid, char* buffer, size_t size);
 
+// The calling process's executable, sysctl({CTL_KERN, KERN_PROC,
+// KERN_PROC_PATHNAME, -1}) (sys/kern/kern_proc.c:sysctl_kern_proc_pathname(),
+// the vnode's cached name): at most `size` - 1 bytes and a NUL into
+// `buffer`. Returns the path's length, or -1 with errno (ENOENT when the
+// name is not cached, ENOMEM when `buffer` is too small). The double reads
+// Linux's /proc/self/exe.
+ssize_t ReadOwnExecutablePath(char* buffer, size_t size);
+
 // sysctl jail.jailed: 1 if this process is in a jail, 0 if not, -1 with
 // errno on failure. A jailed process sees no record of a process outside
 // its jail (PRISON_CHECK in sysctl_kern_proc()): "no record" then does not

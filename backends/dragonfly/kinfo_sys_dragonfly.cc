@@ -51,6 +51,14 @@ ssize_t ReadProcfsRlimit(pid_t pid, char* buffer, size_t size) {
   return got;
 }
 
+ssize_t ReadOwnExecutablePath(char* buffer, size_t size) {
+  int mib[4] = {CTL_KERN, KERN_PROC, KERN_PROC_PATHNAME, -1};
+  size_t length = size;
+  if (sysctl(mib, 4, buffer, &length, nullptr, 0) != 0) return -1;
+  // The length counts the NUL the kernel stored.
+  return length > 0 ? static_cast<ssize_t>(length - 1) : 0;
+}
+
 int InJail() {
   int jailed = 0;
   size_t length = sizeof(jailed);

@@ -203,6 +203,21 @@ ssize_t ReadProcfsRlimit(pid_t pid, char* buffer, size_t size) {
   return static_cast<ssize_t>(n);
 }
 
+ssize_t ReadOwnExecutablePath(char* buffer, size_t size) {
+  if (size == 0) {
+    errno = ENOMEM;
+    return -1;
+  }
+  const ssize_t n = readlink("/proc/self/exe", buffer, size - 1);
+  if (n < 0) return -1;
+  if (static_cast<size_t>(n) == size - 1) {  // perhaps cut: sysctl says ENOMEM
+    errno = ENOMEM;
+    return -1;
+  }
+  buffer[n] = '\0';
+  return n;
+}
+
 int InJail() { return jailed_for_testing.load() ? 1 : 0; }
 
 }  // namespace sysv::dragonfly_backend

@@ -42,6 +42,21 @@ TEST(KinfoSysTest, ShortBufferIsEnomem) {
   EXPECT_EQ(errno, ENOMEM);
 }
 
+// The path names this test's own binary (kinfo_sys_test or
+// kinfo_sys_dragonfly_test), whole and NUL-terminated; too small a buffer is
+// an error, never a cut path.
+TEST(KinfoSysTest, OwnExecutablePathIsThisBinary) {
+  char path[4096];
+  const ssize_t n = ReadOwnExecutablePath(path, sizeof(path));
+  ASSERT_GT(n, 0) << std::strerror(errno);
+  EXPECT_EQ(std::strlen(path), static_cast<size_t>(n));
+  EXPECT_EQ(path[0], '/');
+  EXPECT_NE(std::strstr(path, "kinfo_sys"), nullptr) << path;
+  char small[4];
+  EXPECT_EQ(ReadOwnExecutablePath(small, sizeof(small)), -1);
+  EXPECT_EQ(errno, ENOMEM);
+}
+
 TEST(KinfoSysTest, NoRecordForAZombieOrAReapedProcess) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);

@@ -23,8 +23,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -102,6 +105,23 @@ using ::sysv::dragonfly_backend::DieWithParent;
 // host's, always.
 inline absl::Status EnterPrivateIpcNamespace() {
   return core::ErrnoStatus(ENOSYS, "DragonFly has no IPC namespaces");
+}
+
+// SHM_HUGETLB: DragonFly's System V shared memory has no huge page pools
+// (no SHM_HUGETLB in <sys/shm.h>), so there are none to offer and no group.
+struct HugePagePool {
+  uint64_t page_size = 0;
+  uint64_t free_pages = 0;
+};
+inline std::optional<HugePagePool> HugePagePoolOf(int /*size_log*/) { return std::nullopt; }
+inline uint32_t HugetlbShmGroup() { return 0; }
+
+// The calling process's executable's path, "" when unknown (libsysv and
+// sysvipc find what sits beside it): sysctl KERN_PROC_PATHNAME, since
+// procfs is not mounted by default.
+inline std::string ExecutablePath() {
+  char path[PATH_MAX];
+  return ::sysv::dragonfly_backend::ReadOwnExecutablePath(path, sizeof(path)) > 0 ? std::string(path) : std::string();
 }
 
 // The calling thread, as IsThreadOf() takes it: its LWP id.

@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -29,6 +31,7 @@
 #include "backends/linux/fd_keeper.h"
 #include "backends/linux/file_change_watch.h"
 #include "backends/linux/held_files.h"
+#include "backends/linux/huge_pages.h"
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"
 #include "backends/linux/region_file.h"
@@ -78,6 +81,22 @@ inline constexpr short kSpawnDetached = POSIX_SPAWN_SETSID;
 // One more than the largest signal number sigaction() takes (glibc's
 // _NSIG: 64 signals).
 inline constexpr int kSignalLimit = _NSIG;
+
+// SHM_HUGETLB: the pool of huge pages of a size, and the group that may use
+// them without CAP_IPC_LOCK (huge_pages.h).
+using ::sysv::linux_backend::HugePagePool;
+using ::sysv::linux_backend::HugePagePoolOf;
+using ::sysv::linux_backend::HugetlbShmGroup;
+
+// The calling process's executable's path, "" when unknown (libsysv and
+// sysvipc find what sits beside it): /proc/self/exe (DragonFly: sysctl
+// KERN_PROC_PATHNAME).
+inline std::string ExecutablePath() {
+  char path[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return std::string();
+  return std::string(path, static_cast<size_t>(n));
+}
 
 // The calling thread, as IsThreadOf() takes it: its TID.
 inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }

@@ -94,9 +94,7 @@ absl::StatusOr<std::string> FindBenchDaemon() {
       candidates.push_back(absl::StrCat(runfiles, "/libsysv/daemon/sysvipcd"));
     }
   }
-  char exe[PATH_MAX];
-  if (const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1); n > 0) {
-    exe[n] = '\0';
+  if (const std::string exe = platform::ExecutablePath(); !exe.empty()) {
     candidates.push_back(absl::StrCat(exe, ".runfiles/libsysv/daemon/sysvipcd"));
   }
   for (const std::string& candidate : candidates) {
