@@ -49,6 +49,7 @@
 #include "backends/dragonfly/process_handle.h"
 #include "backends/dragonfly/process_watch.h"
 #include "backends/dragonfly/region_file.h"
+#include "backends/dragonfly/region_mutex.h"
 #include "backends/dragonfly/region_platform.h"
 #include "backends/dragonfly/retry_timer.h"
 #include "backends/dragonfly/sealed_region.h"
@@ -192,6 +193,12 @@ using ::sysv::backend::LoadedObjects;
 using ::sysv::backend::RebindObjectsBeside;
 using ::sysv::backend::Rebinding;
 using ::sysv::backend::RebindReport;
+
+// The mutex in every set's and queue's region and its owner probe
+// (region_mutex.h, lock_owner_probe.h): a holder named by pid, LWP id and
+// start time, its liveness from kinfo_proc.
+using ::sysv::dragonfly_backend::LockOwnerProbe;
+using ::sysv::dragonfly_backend::RegionMutex;
 
 // The region platforms by role (region_platform.h).
 inline const core::RegionPlatform& ClientRegionPlatform() { return dragonfly_backend::DragonFlyRegionPlatform(); }

@@ -35,6 +35,7 @@
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"
 #include "backends/linux/region_file.h"
+#include "backends/linux/region_mutex.h"
 #include "backends/linux/region_platform.h"
 #include "backends/linux/retry_timer.h"
 #include "backends/linux/sealed_region.h"
@@ -148,6 +149,11 @@ inline absl::Status IntroduceSelf(int /*fd*/) { return absl::OkStatus(); }
 // The --event_loop values that pick each of this backend's event loops
 // (tests run the daemon over each).
 inline constexpr const char* kEventLoopChoices[] = {"io_uring", "epoll"};
+
+// The mutex in every set's and queue's region and its owner probe
+// (region_mutex.h, lock_owner_probe.h): RegionMutex and LockOwnerProbe are
+// names of this namespace already (a holder named by TID and a tag of its
+// start time and PID namespace).
 
 // The region platforms by role, not by OS: a client waits for locks as a
 // blocked call does; the daemon never waits (region_platform.h).

@@ -85,11 +85,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/linux/event_loop_selector.h"
-#include "backends/linux/exit_watch.h"
-#include "backends/linux/region_file.h"
-#include "backends/linux/region_platform.h"
-#include "backends/linux/sem_platform.h"
+#include "backends/platform.h"
 #include "core/msg/msg_queue.h"
 #include "core/sem/sem_set.h"
 #include "core/protocol/codec.h"
@@ -185,6 +181,21 @@ void SwitchThreadBack() {
   (void)syscall(SYS_setgroups, 0, nullptr);
 }
 
+// Whether one thread's credentials can differ from its process's in what
+// the daemon checks. On Linux SO_PEERCRED takes the connecting thread's at
+// connect(), and nothing later looks again. DragonFly has per-process
+// credentials only (setresuid changes every thread), and its backend checks
+// the connecting process's effective uid (kinfo_proc) after the
+// introduction, by which time a thread switched alone is root again: over
+// the doubles every other user's connection would be refused. There the
+// fuzzer connects as itself, as it does when not root. BUILD defines
+// SYSV_TEST_DRAGONFLY_BACKEND under --config=dragonfly_doubles.
+#ifdef SYSV_TEST_DRAGONFLY_BACKEND
+constexpr bool kThreadsHaveOwnCredentials = false;
+#else
+constexpr bool kThreadsHaveOwnCredentials = true;
+#endif
+
 class Harness {
  public:
   static Harness& Get() {
@@ -203,7 +214,10 @@ class Harness {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, socket_path_.c_str(), sizeof(addr.sun_path) - 1);
-    const bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    // The platform's introduction: nothing on Linux, one byte with
+    // SCM_CREDS on DragonFly.
+    if (ok) ok = sysv::platform::IntroduceSelf(fd).ok();
     if (switched) SwitchThreadBack();
     if (!ok) {
       if (fd >= 0) close(fd);
@@ -216,7 +230,7 @@ class Harness {
 
  private:
   Harness() {
-    is_root_ = geteuid() == 0;
+    is_root_ = geteuid() == 0 && kThreadsHaveOwnCredentials;
     self_ = User{geteuid(), getegid(), {}};
     sysv::daemon::SetLogLevel(sysv::daemon::LogLevel::kError);  // bad requests are the point
     char pattern[] = "/dev/shm/sysvipc-fuzz-XXXXXX";
@@ -247,10 +261,16 @@ class Harness {
             "limits");
     auto state = sysv::daemon::NamespaceState::Open({dir_}, options.limits);
     Require(state.ok(), "NamespaceState::Open");
-    auto loop = sysv::linux_backend::MakeEventLoop(sysv::backend::EventLoopKind::kEpoll);
+    // The platform's last event loop choice: epoll on Linux (a plain
+    // readiness loop, as the fuzzer has always used), "auto" (kqueue, the
+    // only one) on DragonFly.
+    auto kind = sysv::backend::ParseEventLoopKind(
+        sysv::platform::kEventLoopChoices[std::size(sysv::platform::kEventLoopChoices) - 1]);
+    Require(kind.ok(), "ParseEventLoopKind");
+    auto loop = sysv::platform::MakeEventLoop(*kind);
     Require(loop.ok(), "MakeEventLoop");
     loop_ = *std::move(loop);
-    auto exits = sysv::linux_backend::ExitWatch::Create();
+    auto exits = sysv::platform::ExitWatch::Create();
     Require(exits.ok(), "ExitWatch::Create");
     server_ = std::make_unique<sysv::daemon::Server>(options, *std::move(state), *loop_, *std::move(exits));
     Require(server_->Start().ok(), "Server::Start");
@@ -484,7 +504,7 @@ void PadToRequestSize(std::vector<uint8_t>& message) {
 }
 
 bool MsgFileHolds(const void* context, uint64_t bytes) {
-  absl::StatusOr<uint64_t> size = sysv::linux_backend::FileSize(*static_cast<const int*>(context));
+  absl::StatusOr<uint64_t> size = sysv::platform::FileSize(*static_cast<const int*>(context));
   return size.ok() && *size >= bytes;
 }
 
@@ -493,21 +513,21 @@ bool MsgFileHolds(const void* context, uint64_t bytes) {
 // does not (a layout the daemon wrote and a client rejects), that is a bug.
 void UseGrant(const wire::DecodedRequest& request, int fd) {
   if (request.op == wire::Op::kSemOpen && Writable(fd)) {
-    absl::StatusOr<uint64_t> size = sysv::linux_backend::FileSize(fd);
+    absl::StatusOr<uint64_t> size = sysv::platform::FileSize(fd);
     Require(size.ok(), "a granted set descriptor without a size");
-    auto map = sysv::linux_backend::MappedRegion::Map(fd, *size, /*writable=*/true);
+    auto map = sysv::platform::MappedRegion::Map(fd, *size, /*writable=*/true);
     Require(map.ok(), "a granted set descriptor that does not map");
-    auto set = sysv::core::SemSet::Open(map->data(), map->size(), &sysv::linux_backend::LinuxSemPlatform());
+    auto set = sysv::core::SemSet::Open(map->data(), map->size(), &sysv::platform::ClientSemPlatform());
     Require(set.ok(), "a granted set region a client cannot open");
     for (int32_t semnum = 0; semnum < set->nsems(); ++semnum) {
       Require(set->SetVal(semnum, 1, sysv::core::SemSet::Caller{getpid(), 0}) == 0, "SETVAL on a fresh grant");
     }
   } else if (request.op == wire::Op::kMsgOpen && Writable(fd)) {
     // A reader's region is read-only (issue #13): it maps nothing writable.
-    auto map = sysv::linux_backend::MappedRegion::MapGrowable(fd, sysv::core::MsgQueue::MappingSize(),
+    auto map = sysv::platform::MappedRegion::MapGrowable(fd, sysv::core::MsgQueue::MappingSize(),
                                                               /*writable=*/true);
     Require(map.ok(), "a granted queue descriptor that does not map");
-    auto queue = sysv::core::MsgQueue::Open(map->data(), &sysv::linux_backend::LinuxRegionPlatform(),
+    auto queue = sysv::core::MsgQueue::Open(map->data(), &sysv::platform::ClientRegionPlatform(),
                                             {&MsgFileHolds, &fd});
     Require(queue.ok(), "a granted queue region a client cannot open");
     const uint8_t payload[8] = {'f', 'u', 'z', 'z', 0, 1, 2, 3};
@@ -601,7 +621,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::memcpy(message.data(), &header, sizeof(header));
       if (header.op == static_cast<uint16_t>(wire::Op::kSemWaitZero) &&
           message.size() >= sizeof(header) + offsetof(wire::SemWaitZeroRequest, sops)) {
-        const int32_t tid = static_cast<int32_t>(gettid());
+        const int32_t tid = sysv::platform::CurrentThreadId();
         std::memcpy(message.data() + sizeof(header) + offsetof(wire::SemWaitZeroRequest, tid), &tid, sizeof(tid));
       }
     }

@@ -44,8 +44,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/linux/lock_owner_probe.h"
-#include "backends/linux/region_mutex.h"
+#include "backends/platform.h"
 #include "core/msg/msg_region.h"
 #include "core/owner_word_mutex.h"
 #include "core/protocol/wire.h"
@@ -61,8 +60,8 @@ namespace sysv {
 namespace {
 
 namespace wire = core::wire;
-using linux_backend::LockOwnerProbe;
-using linux_backend::RegionMutex;
+using platform::LockOwnerProbe;
+using platform::RegionMutex;
 using testing::RunAs;
 using testing::User;
 

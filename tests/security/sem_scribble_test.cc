@@ -50,7 +50,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/linux/lock_owner_probe.h"
+#include "backends/platform.h"
 #include "core/owner_word_mutex.h"
 #include "core/protocol/wire.h"
 #include "core/sem/sem_region.h"
@@ -181,9 +181,9 @@ int UseSet(int id, bool undo, std::chrono::steady_clock::time_point deadline, co
 // A lock word naming a thread of this PID namespace that does not run:
 // a random TID with a random start time under our namespace's hash.
 uint64_t DeadHolderWord(std::mt19937& rng) {
-  const uint32_t self_tag = linux_backend::LockOwnerProbe::Self().tag;
-  const uint32_t tag = (self_tag & ~linux_backend::LockOwnerProbe::kStartMask) |
-                       (rng() & linux_backend::LockOwnerProbe::kStartMask);
+  const uint32_t self_tag = platform::LockOwnerProbe::Self().tag;
+  const uint32_t tag = (self_tag & ~platform::LockOwnerProbe::kStartMask) |
+                       (rng() & platform::LockOwnerProbe::kStartMask);
   const uint32_t tid = 1 + rng() % (core::OwnerWord::kTidMask - 1);
   return core::OwnerWord::Of(core::LockOwner{tid, tag}) | (rng() % 2 ? core::OwnerWord::kWaiters : 0);
 }

@@ -46,6 +46,7 @@
 #include "sysv/sysv.h"
 #include "tests/reliability/as_user.h"
 #include "tests/reliability/raw_client.h"
+#include "tests/security/backend_guarantees.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -103,7 +104,13 @@ bool TakenBack(int fd, off_t size) {
 // back. Returns 0 or the failed step.
 int GrowEveryWay(int fd, off_t size) {
   if (fallocate(fd, 0, 0, kAttackBytes) == 0 && !TakenBack(fd, size)) return 3;
-  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, size, kAttackBytes) == 0 && !TakenBack(fd, size)) return 5;
+  // Blocks past the end exist only where the backend's OS has fallocate:
+  // DragonFly has none, so its backend's take-back (ftruncate) never looks
+  // for them, while its Linux doubles run where the attacker has it.
+  if (testing::BlocksPastEndExistOnBackendOs() && fallocate(fd, FALLOC_FL_KEEP_SIZE, size, kAttackBytes) == 0 &&
+      !TakenBack(fd, size)) {
+    return 5;
+  }
   const bool grown = ftruncate(fd, off_t{1} << 30) == 0;
   const char byte = 'x';
   const bool written = pwrite(fd, &byte, 1, off_t{512} << 20) == 1;
