@@ -50,6 +50,34 @@ class SemSetTest : public ::testing::Test {
     for (int i = 0; i < 5000 && set().GetNcnt(semnum) != n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_EQ(set().GetNcnt(semnum), n);
   }
+  // Semaphore 0 of a new one-semaphore set as a mutex (value 1) around a
+  // counter in memory shared with `processes` forked children, each of
+  // which runs `worker(counter)` and exits with what it returns (0: all
+  // went well). Checks that every child did, that the counter reached
+  // `expected` (no increment lost: exclusion held) and that the mutex is
+  // free again with nobody waiting.
+  void RunMutexWorkers(int processes, const std::function<int(int* counter)>& worker, int expected) {
+    Make(1);
+    auto* counter = static_cast<int*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(counter, MAP_FAILED);
+    *counter = 0;
+    EXPECT_EQ(set().SetVal(0, 1, me()), 0);
+    std::vector<pid_t> children;
+    for (int p = 0; p < processes; ++p) {
+      const pid_t child = fork();
+      if (child == 0) _exit(worker(counter));
+      children.push_back(child);
+    }
+    for (pid_t child : children) {
+      int status = 0;
+      ASSERT_EQ(waitpid(child, &status, 0), child);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    }
+    EXPECT_EQ(*counter, expected);
+    EXPECT_EQ(set().GetVal(0), 1);
+    EXPECT_EQ(set().GetNcnt(0), 0);
+    munmap(counter, 4096);
+  }
   // A child process queued on semaphore 0 (P), killed and reaped there: its
   // record stays queued until someone drops it. Returns its pid.
   pid_t KilledSleeper() {
@@ -535,32 +563,17 @@ TEST_F(SemSetTest, LockFreeMutexAmongProcessesLosesNoWakeUp) {
   // woken through the lock when contended. Every increment must survive and
   // nobody may sleep forever.
   constexpr int kProcesses = 3, kRounds = 20000;
-  Make(1);
-  auto* counter = static_cast<int*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
-  ASSERT_NE(counter, MAP_FAILED);
-  *counter = 0;
-  EXPECT_EQ(set().SetVal(0, 1, me()), 0);
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
-    const pid_t child = fork();
-    if (child == 0) {
-      for (int i = 0; i < kRounds; ++i) {
-        if (Simple(set(), {0, -1, 0}) != 0) _exit(1);
-        ++*counter;
-        if (Simple(set(), {0, 1, 0}) != 0) _exit(2);
-      }
-      _exit(0);
-    }
-    children.push_back(child);
-  }
-  for (pid_t child : children) {
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  }
-  EXPECT_EQ(*counter, kProcesses * kRounds);
-  EXPECT_EQ(set().GetVal(0), 1);
-  munmap(counter, 4096);
+  RunMutexWorkers(
+      kProcesses,
+      [this](int* counter) {
+        for (int i = 0; i < kRounds; ++i) {
+          if (Simple(set(), {0, -1, 0}) != 0) return 1;
+          ++*counter;
+          if (Simple(set(), {0, 1, 0}) != 0) return 2;
+        }
+        return 0;
+      },
+      kProcesses * kRounds);
 }
 
 // process_alive calls made through CountingPlatform(), which is the Linux
@@ -763,37 +776,21 @@ TEST_F(SemSetTest, ContendedMutexWithUndoAmongProcessesKeepsExclusionAndUndo) {
   // 0 as a mutex with SEM_UNDO around a plain counter; every increment
   // survives, and each one's adjustments net to zero at its exit.
   constexpr int kProcesses = 6, kRounds = 5000;
-  Make(1);
-  auto* counter = static_cast<int*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
-  ASSERT_NE(counter, MAP_FAILED);
-  *counter = 0;
-  EXPECT_EQ(set().SetVal(0, 1, me()), 0);
-  std::vector<pid_t> children;
-  for (int p = 0; p < kProcesses; ++p) {
-    const pid_t child = fork();
-    if (child == 0) {
-      const SemSet::Caller self{getpid(), 1};
-      std::vector<SemOp> lock = {{0, -1, kSemUndo}}, unlock = {{0, 1, kSemUndo}};
-      for (int i = 0; i < kRounds; ++i) {
-        if (set().Semop(lock, self, Deadline::Infinite()) != 0) _exit(1);
-        const int seen = *counter;
-        if (i % 64 == 0) sched_yield();  // a holder descheduled inside
-        *counter = seen + 1;
-        if (set().Semop(unlock, self, Deadline::Infinite()) != 0) _exit(2);
-      }
-      _exit(set().ProcessExited(self) ? 0 : 3);
-    }
-    children.push_back(child);
-  }
-  for (pid_t child : children) {
-    int status = 0;
-    ASSERT_EQ(waitpid(child, &status, 0), child);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  }
-  EXPECT_EQ(*counter, kProcesses * kRounds);
-  EXPECT_EQ(set().GetVal(0), 1);
-  EXPECT_EQ(set().GetNcnt(0), 0);
-  munmap(counter, 4096);
+  RunMutexWorkers(
+      kProcesses,
+      [this](int* counter) {
+        const SemSet::Caller self{getpid(), 1};
+        std::vector<SemOp> lock = {{0, -1, kSemUndo}}, unlock = {{0, 1, kSemUndo}};
+        for (int i = 0; i < kRounds; ++i) {
+          if (set().Semop(lock, self, Deadline::Infinite()) != 0) return 1;
+          const int seen = *counter;
+          if (i % 64 == 0) sched_yield();  // a holder descheduled inside
+          *counter = seen + 1;
+          if (set().Semop(unlock, self, Deadline::Infinite()) != 0) return 2;
+        }
+        return set().ProcessExited(self) ? 0 : 3;
+      },
+      kProcesses * kRounds);
 }
 
 }  // namespace
