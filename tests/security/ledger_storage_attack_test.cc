@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -40,6 +39,7 @@
 #include "tests/reliability/as_user.h"
 #include "tests/reliability/raw_client.h"
 #include "tests/security/backend_guarantees.h"
+#include "tests/security/resize_attacks.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -67,16 +67,7 @@ off_t LedgerSizeFor(int32_t index) {
 
 // Whether file `fd` is `size` bytes with no more than `size` bytes of
 // blocks, within two seconds (the daemon's repair).
-bool HoldsAtMost(int fd, off_t size) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (;;) {
-    struct stat st {};
-    if (fstat(fd, &st) != 0) return false;
-    if (st.st_size == size && st.st_blocks * 512 <= size) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
+bool HoldsAtMost(int fd, off_t size) { return testing::SettlesTo(fd, size, size); }
 
 class LedgerStorageAttackTest : public testing::SharedNamespaceTest {
  protected:

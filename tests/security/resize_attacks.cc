@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <thread>
+
 namespace sysv::testing {
 
 namespace {
@@ -30,6 +32,17 @@ int TryToGrow(int fd, off_t size) {
   const char byte = 'x';
   if (pwrite(fd, &byte, 1, off_t{512} << 20) == 1) return 5;
   return SizeIs(fd, size) ? 0 : 6;
+}
+
+bool SettlesTo(int fd, off_t size, off_t block_bytes) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return false;
+    if (st.st_size == size && st.st_blocks * 512 <= block_bytes) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace sysv::testing

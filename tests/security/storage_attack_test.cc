@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -47,6 +46,7 @@
 #include "tests/reliability/as_user.h"
 #include "tests/reliability/raw_client.h"
 #include "tests/security/backend_guarantees.h"
+#include "tests/security/resize_attacks.h"
 #include "tests/testing/test_daemon.h"
 
 namespace sysv {
@@ -86,18 +86,9 @@ int FindStateFd(const char* part) {
 }
 
 // Whether file `fd` is back to `size` bytes with no block past their last
-// page within two seconds (the daemon's repair).
-bool TakenBack(int fd, off_t size) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (;;) {
-    struct stat st {};
-    if (fstat(fd, &st) != 0) return false;
-    // The page holding the end is the object's, allocated or not.
-    if (st.st_size == size && st.st_blocks * 512 <= (size + 4095) / 4096 * 4096) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
+// page within two seconds (the daemon's repair). The page holding the end
+// is the object's, allocated or not.
+bool TakenBack(int fd, off_t size) { return testing::SettlesTo(fd, size, (size + 4095) / 4096 * 4096); }
 
 // Every way a read-write descriptor changes a file's size or blocks beyond
 // its object, each checked to be refused (a sealed region: EPERM) or taken
