@@ -94,8 +94,10 @@ using ::sysv::linux_backend::HugetlbShmGroup;
 // KERN_PROC_PATHNAME).
 inline std::string ExecutablePath() {
   char path[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return std::string();
+  // readlink() truncates silently: a result that fills the buffer may be
+  // cut short, and a cut path would name some other file.
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path));
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof(path)) return std::string();
   return std::string(path, static_cast<size_t>(n));
 }
 
