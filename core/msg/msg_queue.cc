@@ -588,18 +588,18 @@ void MsgQueue::Remove() {
       // freed and reused as a message between the look and the store would
       // take EIDRM into its `data`: harmless, as nothing reads a removed
       // queue's messages again.)
-      const uint32_t end = UsedCheckedBlocks();
-      for (uint32_t block = 0; block < end; ++block) {
+      // The walk of the extents may meet a run a holder is changing and
+      // land inside one: then it only writes a removed queue's payload.
+      ForEachExtent(arena_, UsedCheckedBlocks(), [&](uint32_t block, uint32_t tag) {
+        if (MsgTagKind(tag) != MsgBlockKind::kReceiver) return true;
         auto* receiver = BlockAt<MsgReceiver>(block);
-        if (receiver->kind.load(std::memory_order_relaxed) != static_cast<uint32_t>(MsgBlockKind::kReceiver)) {
-          continue;
-        }
         uint32_t status = receiver->status.load(std::memory_order_relaxed);
         while (IsWaiting(status) &&
                !receiver->status.compare_exchange_weak(status, EIDRM, std::memory_order_release)) {
         }
         platform_->waiter.wake(&receiver->status, 1);
-      }
+        return true;
+      });
     }
   }
   BumpSpace(h);
@@ -636,12 +636,13 @@ bool MsgQueue::MoveTo(void* to, uint32_t blocks, uint64_t qbytes, int64_t ctime)
     // so its copy would stay behind.
     auto* arena = static_cast<unsigned char*>(to) + sizeof(MsgQueueHeader);
     uint32_t senders = 0;
-    for (uint32_t block = 0; block < used; ++block) {
+    ForEachExtent(arena, used, [&](uint32_t block, uint32_t tag) {
+      if (MsgTagKind(tag) != MsgBlockKind::kSender) return true;
       auto* sender = reinterpret_cast<MsgSender*>(arena + static_cast<size_t>(block) * kMsgBlockSize);
-      if (sender->kind.load(std::memory_order_relaxed) != static_cast<uint32_t>(MsgBlockKind::kSender)) continue;
-      sender->kind.store(static_cast<uint32_t>(MsgBlockKind::kFree), std::memory_order_relaxed);
+      sender->kind.store(MsgTag(MsgBlockKind::kFree, MsgTagRun(tag)), std::memory_order_relaxed);
       ++senders;
-    }
+      return true;
+    });
     const uint32_t waiters = moved->waiters.load(std::memory_order_relaxed);
     moved->waiters.store(waiters - std::min(waiters, senders), std::memory_order_relaxed);
     BumpSpace(*moved);
@@ -669,17 +670,17 @@ bool MsgQueue::MayHaveRecordsOf(int32_t pid) const {
   // miss them (it may see a live process's record come or go: then the
   // locked pass decides). Only atomics are read, and only inside the
   // checked arena.
-  const uint32_t end = UsedCheckedBlocks();
-  for (uint32_t block = 0; block < end; ++block) {
-    auto* sender = BlockAt<MsgSender>(block);
-    const uint32_t kind = sender->kind.load(std::memory_order_acquire);
-    if (kind != static_cast<uint32_t>(MsgBlockKind::kReceiver) && kind != static_cast<uint32_t>(MsgBlockKind::kSender)) {
-      continue;
-    }
+  // The walk of the extents may meet a run a sender is changing and land
+  // inside one: then a false yes only costs the locked pass.
+  bool found = false;
+  ForEachExtent(arena_, UsedCheckedBlocks(), [&](uint32_t block, uint32_t tag) {
+    const MsgBlockKind kind = MsgTagKind(tag);
+    if (kind != MsgBlockKind::kReceiver && kind != MsgBlockKind::kSender) return true;
     // MsgReceiver and MsgSender keep `pid` at the same offset.
-    if (AtomicRef<int32_t>(sender->pid).load(std::memory_order_relaxed) == pid) return true;
-  }
-  return false;
+    found = AtomicRef<int32_t>(BlockAt<MsgSender>(block)->pid).load(std::memory_order_relaxed) == pid;
+    return !found;
+  });
+  return found;
 }
 
 void MsgQueue::ProcessExited(int32_t pid, bool* busy) {
@@ -691,22 +692,22 @@ void MsgQueue::ProcessExited(int32_t pid, bool* busy) {
     *busy = true;
     return;
   }
-  MsgQueueHeader& h = *header_;
-  const uint32_t end = h.bump.load(std::memory_order_relaxed);
-  for (uint32_t block = 0; block < end && locked.Valid(block); ++block) {
-    const MsgBlockKind kind = locked.Kind(block);
+  bool repaired = false;
+  ForEachExtent(arena_, UsedCheckedBlocks(), [&](uint32_t block, uint32_t tag) {
+    const MsgBlockKind kind = MsgTagKind(tag);
     if (kind == MsgBlockKind::kSender && locked.Sender(block)->pid == pid) {
       locked.Free(block);
       locked.DropWaiter();
-      continue;
+      return true;
     }
-    if (kind != MsgBlockKind::kReceiver || locked.Receiver(block)->pid != pid) continue;
+    if (kind != MsgBlockKind::kReceiver || locked.Receiver(block)->pid != pid) return true;
     MsgReceiver* receiver = locked.Receiver(block);
     const uint32_t status = receiver->status.load(std::memory_order_acquire);
     const uint32_t message = receiver->message;
     if (IsWaiting(status) && !locked.UnlinkReceiver(block)) {
       locked.RepairOnce();  // drops this dead process's records itself
-      return;
+      repaired = true;
+      return false;  // the rebuild drew the extents anew
     }
     locked.Free(block);
     locked.DropWaiter();
@@ -716,8 +717,9 @@ void MsgQueue::ProcessExited(int32_t pid, bool* busy) {
       if (!locked.HandToReceiver(message)) locked.Enqueue(message);
       locked.NoteSent();
     }
-  }
-  if (locked.broken()) locked.RepairOnce();
+    return true;
+  });
+  if (!repaired && locked.broken()) locked.RepairOnce();
 }
 
 }  // namespace sysv::core

@@ -305,6 +305,23 @@ class MsgQueue {
     return reinterpret_cast<T*>(arena_ + static_cast<size_t>(block) * kMsgBlockSize);
   }
 
+  // Calls `visit(block, tag)` for each extent of `arena` below `end`, in
+  // order, until it returns false, walking the partition by its run lengths
+  // from block 0 (msg_region.h, "Extents"): payload is never taken for a
+  // tag. A run that would pass `end` (only a scribble makes one) counts as
+  // one block. `visit` may change the kind of the extent it is given, not
+  // its run.
+  template <typename Visit>
+  static void ForEachExtent(unsigned char* arena, uint32_t end, Visit visit) {
+    for (uint32_t block = 0; block < end;) {
+      auto* tag = reinterpret_cast<std::atomic<uint32_t>*>(arena + size_t{block} * kMsgBlockSize);
+      const uint32_t word = tag->load(std::memory_order_acquire);
+      const uint32_t run = MsgTagRun(word);
+      if (!visit(block, word)) return;
+      block += run <= end - block ? run : 1;
+    }
+  }
+
   // The end of the blocks a scan without the locks looks at: used at least
   // once, and inside the checked file.
   uint32_t UsedCheckedBlocks() const;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -24,17 +25,26 @@
 
 namespace sysv::core {
 
-// Blocks a one-lock sender looks at for a free one before it leaves the
-// search to the slow path (Locked::Alloc()).
+// Extents a one-lock sender looks at for a free run before it grows the
+// ring or leaves the search to the slow path (Locked::Alloc()).
 inline constexpr uint32_t kMsgAllocScan = 32;
 // How long a process about to lock waits for a busy lock to be released
 // before it sleeps in the mutex.
 inline constexpr int kMsgLockSpin = 200;
 
-// Data blocks a message of `size` bytes needs beside its record.
-inline uint32_t DataBlocksFor(uint64_t size) {
-  if (size <= kMsgInlineBytes) return 0;
-  return static_cast<uint32_t>((size - kMsgInlineBytes + kMsgDataBytes - 1) / kMsgDataBytes);
+// Blocks of the one extent a message of `size` bytes takes: its record,
+// then kMsgBlockSize bytes of payload per block (msg_region.h).
+inline uint64_t ExtentBlocksFor(uint64_t size) {
+  if (size <= kMsgInlineBytes) return 1;
+  return 1 + (size - kMsgInlineBytes + kMsgBlockSize - 1) / kMsgBlockSize;
+}
+// Payload bytes an extent of `run` blocks holds: a message's record extent,
+// and a chain's MsgData extent.
+inline uint64_t RecordExtentBytes(uint32_t run) { return kMsgInlineBytes + uint64_t{run - 1} * kMsgBlockSize; }
+inline uint64_t ChainExtentBytes(uint32_t run) { return kMsgDataBytes + uint64_t{run - 1} * kMsgBlockSize; }
+// Blocks of a chain extent that holds `bytes`.
+inline uint64_t ChainBlocksFor(uint64_t bytes) {
+  return bytes <= kMsgDataBytes ? 1 : 1 + (bytes - kMsgDataBytes + kMsgBlockSize - 1) / kMsgBlockSize;
 }
 
 // Whether a receiver's status still says it waits.
@@ -115,28 +125,31 @@ class MsgQueue::Locked {
   MsgData* Data(uint32_t block) const { return q_.BlockAt<MsgData>(block); }
   MsgReceiver* Receiver(uint32_t block) const { return q_.BlockAt<MsgReceiver>(block); }
   MsgSender* Sender(uint32_t block) const { return q_.BlockAt<MsgSender>(block); }
-  // Acquire: a block a receiver freed is the sender's once it reads kFree.
-  MsgBlockKind Kind(uint32_t block) const {
-    return static_cast<MsgBlockKind>(Data(block)->kind.load(std::memory_order_acquire));
+  // An extent's tag (msg_region.h). Acquire: a run a receiver freed is the
+  // sender's once it reads kFree, and the tags inside a run a receiver split
+  // are read only after the shortened tag that makes them boundaries.
+  uint32_t Tag(uint32_t block) const { return Data(block)->kind.load(std::memory_order_acquire); }
+  MsgBlockKind Kind(uint32_t block) const { return MsgTagKind(Tag(block)); }
+  // The run of the extent at `block` (< end), as far as it lies below `end`:
+  // a longer one (only a scribble makes it) counts as one block.
+  uint32_t RunBelow(uint32_t block, uint32_t end) const {
+    const uint32_t run = MsgTagRun(Tag(block));
+    return run <= end - block ? run : 1;
   }
+  // Inside the checked arena: every byte of the extent may be touched.
+  uint32_t Run(uint32_t block) const { return RunBelow(block, limit_); }
+  void SetTag(uint32_t block, MsgBlockKind kind, uint32_t run) {
+    Data(block)->kind.store(MsgTag(kind, run), std::memory_order_release);
+  }
+  // A new kind for the extent at `block`, of the same run: only its owner
+  // (the holder of the lock that guards it) writes its tag.
   void SetKind(uint32_t block, MsgBlockKind kind) {
-    Data(block)->kind.store(static_cast<uint32_t>(kind), std::memory_order_release);
+    std::atomic<uint32_t>& tag = Data(block)->kind;
+    tag.store((tag.load(std::memory_order_relaxed) & ~kMsgKindMask) | static_cast<uint32_t>(kind),
+              std::memory_order_release);
   }
-  // Starts loading the block kMsgPrefetchAhead blocks after `block`. A
-  // message's blocks mostly lie one after the other (Alloc()), and a walk
-  // of its chain makes one dependent load per 56 bytes: without a hint it
-  // waits for each block in turn, from the other CPU's cache when the
-  // partner wrote it (147 in a row for an 8 KiB message). Only while the
-  // same message has that many blocks left: past its end, the block is
-  // likely one the partner is writing or freeing now, and a hint would
-  // take its line away (a 64-byte stream ran about a third slower). A hint
-  // only: nothing is read from the block, and one past the arena is not
-  // hinted.
-  static constexpr uint32_t kMsgPrefetchAhead = 8;
-  template <bool kForWrite>
-  void Prefetch(uint32_t block) const {
-    if (block + kMsgPrefetchAhead < limit_) __builtin_prefetch(Data(block + kMsgPrefetchAhead), kForWrite ? 1 : 0);
-  }
+  // The bytes of the extent at `block`, from its first.
+  unsigned char* Bytes(uint32_t block) const { return q_.BlockAt<unsigned char>(block); }
 
   // A record's `next`, which the two sides share (msg_region.h).
   uint32_t NextOf(uint32_t block) const {
@@ -146,95 +159,138 @@ class MsgQueue::Locked {
     AtomicRef<uint32_t>(Record(block)->next).store(next, std::memory_order_release);
   }
 
-  // A free block, or kMsgNoBlock (send_lock held).
+  // The first block of a free extent of `want` blocks (its tag kFree with
+  // that run), or kMsgNoBlock (send_lock held). With `at_least` below
+  // `want`, the first free run of `at_least` blocks or more does, cut to
+  // `want`; `*got` says how long it is.
   //
-  // Blocks are handed out in ring order over [0, bump), from `alloc_cursor`
-  // on: a stream's messages then lie in consecutive blocks, and a block is
-  // free exactly when its kind says so, with no list for the two sides to
-  // share: a receiver frees a block by one store, which is also the last it
-  // makes to it. When the kMsgAllocScan blocks after the cursor are in use,
-  // the ring grows into a never-used block, so that it stays about as large
-  // as what the queue holds. Only an arena used up to its end is searched
-  // further, whole, and only by a holder of both locks.
-  uint32_t Alloc() {
+  // Runs are handed out in ring order over [0, bump), from `alloc_cursor`
+  // on (always an extent's first block): a stream's messages then lie one
+  // after the other, and a run is free exactly when its tag says so, with
+  // no list for the two sides to share: a receiver frees a message by one
+  // store, which is also the last it makes to it. Adjacent free runs are
+  // joined as the search meets them (only a send_lock holder joins, see
+  // msg_region.h). When the kMsgAllocScan extents after the cursor have no
+  // run long enough, the ring grows into never-used blocks, so that it
+  // stays about as large as what the queue holds. Only an arena used up to
+  // its end is searched further, whole, and only by a holder of both locks.
+  uint32_t Alloc(uint32_t want = 1, uint32_t at_least = 0, uint32_t* got = nullptr) {
+    if (at_least == 0 || at_least > want) at_least = want;
     const uint32_t bump = std::min(h_.bump.load(std::memory_order_relaxed), limit_);
     uint32_t cursor = h_.alloc_cursor;
-    auto search = [&](uint32_t blocks) {
-      for (uint32_t step = 0; step < blocks; ++step) {
+    uint32_t run = 0;
+    auto search = [&](uint32_t extents) {
+      for (uint32_t step = 0; step < extents; ++step) {
         if (cursor >= bump) cursor = 0;
-        const uint32_t block = cursor++;
-        if (Kind(block) == MsgBlockKind::kFree) return block;
+        const uint32_t block = cursor;
+        run = RunBelow(block, bump);
+        if (Kind(block) == MsgBlockKind::kFree) {
+          run = JoinFree(block, run, want, bump);
+          if (run >= at_least) {
+            const uint32_t free_run = run;
+            run = std::min(run, want);
+            Split(block, free_run, run);
+            cursor = block + run;
+            return block;
+          }
+        }
+        cursor = block + run;
       }
       return kMsgNoBlock;
     };
     uint32_t block = search(std::min(kMsgAllocScan, bump));
-    if (block == kMsgNoBlock && bump < limit_) {
-      h_.bump.store(bump + 1, std::memory_order_release);
+    if (block == kMsgNoBlock && want <= limit_ - bump) {
+      // The tag first, past `bump` where nobody reads it yet.
+      SetTag(bump, MsgBlockKind::kFree, want);
+      h_.bump.store(bump + want, std::memory_order_release);
       block = bump;
-      cursor = bump + 1;
+      run = want;
+      cursor = bump + want;
     } else if (block == kMsgNoBlock && side_ == Side::kBoth) {
       block = search(bump);
     }
     h_.alloc_cursor = cursor;
+    if (got != nullptr) *got = run;
     return block;
   }
 
-  // Frees a block: its last store (a sender may take it at once).
+  // Joins the free runs that follow the free run at `block` (of `run`
+  // blocks) to it while it is shorter than `want`, up to `end`: one store.
+  uint32_t JoinFree(uint32_t block, uint32_t run, uint32_t want, uint32_t end) {
+    const uint32_t was = run;
+    while (run < want && block + run < end && Kind(block + run) == MsgBlockKind::kFree) {
+      run += RunBelow(block + run, end);
+    }
+    if (run != was) SetTag(block, MsgBlockKind::kFree, run);
+    return run;
+  }
+
+  // Cuts the free run at `block` (of `have` blocks) to `run`: the rest's
+  // tag first, inside the run where nobody reads it yet, then the shorter
+  // run.
+  void Split(uint32_t block, uint32_t have, uint32_t run) {
+    if (have > run) SetTag(block + run, MsgBlockKind::kFree, have - run);
+    SetTag(block, MsgBlockKind::kFree, run);
+  }
+
+  // Frees an extent, its whole run: its last store (a sender may take it at
+  // once).
   void Free(uint32_t block) { SetKind(block, MsgBlockKind::kFree); }
 
   // --- Messages.
 
   // Writes a message as kPending (not sent yet). kMsgNoBlock, with nothing
-  // written, when no free block was found, or (`*faulted` set) when the
+  // written, when no free run was found, or (`*faulted` set) when the
   // caller's text faulted. Needs send_lock.
+  //
+  // One extent when a free run is long enough; else (a fragmented arena,
+  // both locks held) the record alone and a chain of the free runs there
+  // are, as many as the text needs.
   uint32_t WriteMessage(int64_t mtype, const MsgSource& source, bool* faulted) {
-    const uint32_t data_blocks = DataBlocksFor(source.size);
-    const uint32_t head = Alloc();
+    const uint64_t want = ExtentBlocksFor(source.size);
+    uint32_t head = want <= limit_ ? Alloc(static_cast<uint32_t>(want)) : kMsgNoBlock;
+    if (head == kMsgNoBlock && side_ == Side::kBoth) head = Alloc(1);
     if (head == kMsgNoBlock) return kMsgNoBlock;
     SetKind(head, MsgBlockKind::kPending);
     MsgRecord* record = Record(head);
     record->data = kMsgNoBlock;
     record->mtype = mtype;
     record->size = static_cast<uint32_t>(source.size);
-    record->blocks = data_blocks;
+    record->blocks = 0;
     SetNext(head, kMsgNoBlock);  // `next` is only ever accessed atomically
-    // The chain first, then the text in one pass: a caller's text is copied
-    // inside one recovery window (MsgSource::access), which must not
-    // allocate.
+    // The chain first, then the text: a caller's text is copied inside one
+    // recovery window (MsgSource::access), which must not allocate.
+    uint64_t left = source.size - std::min<uint64_t>(source.size, RecordExtentBytes(Run(head)));
     uint32_t* link = &record->data;
-    for (uint32_t i = 0; i < data_blocks; ++i) {
-      const uint32_t block = Alloc();
+    while (left > 0) {
+      uint32_t run = 0;
+      const uint64_t need = std::min<uint64_t>(ChainBlocksFor(left), limit_);
+      const uint32_t block = Alloc(static_cast<uint32_t>(need), 1, &run);
       if (block == kMsgNoBlock) {
         FreeMessage(head);
         return kMsgNoBlock;
       }
-      if (i + kMsgPrefetchAhead < data_blocks) Prefetch<true>(block);
       SetKind(block, MsgBlockKind::kData);
-      MsgData* data = Data(block);
-      data->next = kMsgNoBlock;
+      Data(block)->next = kMsgNoBlock;
       *link = block;
-      link = &data->next;
+      link = &Data(block)->next;
+      ++record->blocks;
+      left -= std::min<uint64_t>(left, ChainExtentBytes(run));
     }
     struct Copy {
       Locked* locked;
-      MsgRecord* record;
+      uint32_t head;
       const unsigned char* text;
       size_t size;
-    } copy{this, record, static_cast<const unsigned char*>(source.text), source.size};
+    } copy{this, head, static_cast<const unsigned char*>(source.text), source.size};
     auto body = [](void* context) {
       const Copy& c = *static_cast<const Copy*>(context);
-      const size_t inline_bytes = std::min<size_t>(c.size, kMsgInlineBytes);
-      if (inline_bytes > 0) std::memcpy(c.record->inline_data, c.text, inline_bytes);
-      size_t offset = inline_bytes;
-      // Our own chain, just linked under the lock: a scribble since can
-      // only make it invalid, which ends the copy (the message is freed or
-      // rebuilt like any other with a bad chain).
-      for (uint32_t block = c.record->data; offset < c.size && c.locked->Valid(block);
-           block = c.locked->Data(block)->next) {
-        const size_t n = std::min<size_t>(c.size - offset, kMsgDataBytes);
-        std::memcpy(c.locked->Data(block)->bytes, c.text + offset, n);
-        offset += n;
-      }
+      // Our own extents, just taken under the lock: a scribble since can
+      // only make the chain invalid, which ends the copy (the message is
+      // freed or rebuilt like any other with a bad chain).
+      c.locked->ForEachPiece(c.head, c.size, [&](unsigned char* piece, size_t offset, size_t n) {
+        std::memcpy(piece, c.text + offset, n);
+      });
     };
     if (source.access == nullptr) {
       body(&copy);
@@ -247,26 +303,35 @@ class MsgQueue::Locked {
     return head;
   }
 
-  // Copies the first `n` bytes of message `head` into `out`. False when its
-  // chain does not validate.
-  bool CopyPayload(uint32_t head, size_t n, std::vector<uint8_t>* out) {
+  // Calls `piece(bytes, offset, n)` for each stretch of the first `n` bytes
+  // of message `head`'s payload, in order: the record's extent, then each
+  // extent of its chain. False when the chain does not validate (nothing
+  // past the last good extent is visited then).
+  template <typename Piece>
+  bool ForEachPiece(uint32_t head, size_t n, Piece piece) {
     const MsgRecord* record = Record(head);
     if (n > record->size) return false;
-    out->resize(n);
-    const size_t inline_bytes = std::min<size_t>(n, kMsgInlineBytes);
-    if (inline_bytes > 0) std::memcpy(out->data(), record->inline_data, inline_bytes);
-    size_t offset = inline_bytes;
+    size_t offset = std::min<uint64_t>(n, RecordExtentBytes(Run(head)));
+    if (offset > 0) piece(Bytes(head) + offsetof(MsgRecord, inline_data), 0, offset);
     uint32_t block = record->data;
     for (uint32_t i = 0; offset < n; ++i) {
       if (i >= record->blocks || !Valid(block) || Kind(block) != MsgBlockKind::kData) return false;
-      if (n - offset > kMsgPrefetchAhead * kMsgDataBytes) Prefetch<false>(block);
-      const MsgData* data = Data(block);
-      const size_t chunk = std::min<size_t>(n - offset, kMsgDataBytes);
-      std::memcpy(out->data() + offset, data->bytes, chunk);
+      const size_t chunk = std::min<uint64_t>(n - offset, ChainExtentBytes(Run(block)));
+      piece(Bytes(block) + offsetof(MsgData, bytes), offset, chunk);
       offset += chunk;
-      block = data->next;
+      block = Data(block)->next;
     }
     return true;
+  }
+
+  // Copies the first `n` bytes of message `head` into `out`. False when its
+  // chain does not validate.
+  bool CopyPayload(uint32_t head, size_t n, std::vector<uint8_t>* out) {
+    if (n > Record(head)->size) return false;
+    out->resize(n);
+    return ForEachPiece(head, n, [&](const unsigned char* piece, size_t offset, size_t chunk) {
+      std::memcpy(out->data() + offset, piece, chunk);
+    });
   }
 
   // What Deliver() did.
@@ -282,47 +347,50 @@ class MsgQueue::Locked {
       return Delivery::kDone;
     }
     // The chain is checked as it is copied, not in a pass of its own first
-    // (which walks every block twice): a chain that does not validate,
-    // which only a writer's scribble makes, may leave part of a message in
-    // the caller's buffer of a call that then fails or takes another one.
-    const MsgRecord* record = Record(head);
-    if (n > record->size) return Delivery::kBadChain;
+    // (which walks it twice): a chain that does not validate, which only a
+    // writer's scribble makes, may leave part of a message in the caller's
+    // buffer of a call that then fails or takes another one.
+    if (n > Record(head)->size) return Delivery::kBadChain;
     struct Copy {
       Locked* locked;
-      const MsgRecord* record;
+      uint32_t head;
       size_t n;
       const MsgSink* sink;
       bool chain_ok;
-    } copy{this, record, n, target.sink, true};
+    } copy{this, head, n, target.sink, true};
     auto body = [](void* context) {
       Copy& c = *static_cast<Copy*>(context);
-      const int64_t mtype = c.record->mtype;
+      const int64_t mtype = c.locked->Record(c.head)->mtype;
       std::memcpy(c.sink->type, &mtype, sizeof(mtype));
       unsigned char* text = static_cast<unsigned char*>(c.sink->text);
-      const size_t inline_bytes = std::min<size_t>(c.n, kMsgInlineBytes);
-      if (inline_bytes > 0) std::memcpy(text, c.record->inline_data, inline_bytes);
-      size_t offset = inline_bytes;
-      uint32_t block = c.record->data;
-      for (uint32_t i = 0; offset < c.n; ++i) {
-        if (i >= c.record->blocks || !c.locked->Valid(block) || c.locked->Kind(block) != MsgBlockKind::kData) {
-          c.chain_ok = false;
-          return;
-        }
-        if (c.n - offset > kMsgPrefetchAhead * kMsgDataBytes) c.locked->Prefetch<false>(block);
-        const MsgData* data = c.locked->Data(block);
-        const size_t chunk = std::min<size_t>(c.n - offset, kMsgDataBytes);
-        std::memcpy(text + offset, data->bytes, chunk);
-        offset += chunk;
-        block = data->next;
-      }
+      c.chain_ok = c.locked->ForEachPiece(c.head, c.n, [&](const unsigned char* piece, size_t offset, size_t n) {
+        CopyOutByPages(text + offset, piece, n);
+      });
     };
     if (!target.sink->access(body, &copy)) return Delivery::kFault;
     return copy.chain_ok ? Delivery::kDone : Delivery::kBadChain;
   }
 
-  // Frees a message's data blocks: `blocks` of them from `block` on.
-  void FreeChain(uint32_t block, uint32_t blocks) {
-    for (uint32_t i = 0; i < blocks && Valid(block) && Kind(block) == MsgBlockKind::kData; ++i) {
+  // A memcpy into a caller's buffer that may fault, cut where the buffer's
+  // pages may begin: every byte before the page that faults is written
+  // when the fault stops the copy, as the kernel's copy_to_user() leaves
+  // them (one memcpy of the whole may store its end, or its start, last).
+  // 4 KiB is the smallest page size anywhere we run.
+  static void CopyOutByPages(unsigned char* to, const unsigned char* from, size_t n) {
+    constexpr uintptr_t kPage = 4096;
+    while (n > 0) {
+      const size_t room = kPage - (reinterpret_cast<uintptr_t>(to) & (kPage - 1));
+      const size_t chunk = std::min(n, room);
+      std::memcpy(to, from, chunk);
+      to += chunk;
+      from += chunk;
+      n -= chunk;
+    }
+  }
+
+  // Frees a message's chain: `extents` of them from `block` on.
+  void FreeChain(uint32_t block, uint32_t extents) {
+    for (uint32_t i = 0; i < extents && Valid(block) && Kind(block) == MsgBlockKind::kData; ++i) {
       const uint32_t next = Data(block)->next;
       Free(block);
       block = next;
@@ -370,12 +438,17 @@ class MsgQueue::Locked {
   // Takes the first message off the list (recv_lock held): it becomes the
   // dummy, its kind the commit point of the receive. `dummy` is the current
   // dummy, `first` its successor.
+  // The rest of its extent is freed with it: the tag of the rest first,
+  // inside the extent where nobody reads it yet, then the record's, which
+  // makes it a one-block dummy (msg_region.h, "Extents").
   void TakeFirst(uint32_t dummy, uint32_t first) {
     const MsgRecord* record = Record(first);
     const uint32_t data = record->data;
     const uint32_t blocks = record->blocks;
     const uint32_t size = record->size;
-    SetKind(first, MsgBlockKind::kDummy);  // received
+    const uint32_t run = Run(first);
+    if (run > 1) SetTag(first + 1, MsgBlockKind::kFree, run - 1);
+    SetTag(first, MsgBlockKind::kDummy, 1);  // received
     h_.msg_head = first;
     CountReceived(size);
     Free(dummy);

@@ -16,6 +16,17 @@ bool MsgQueue::Locked::Rebuild() {
   h_.bump.store(bump, std::memory_order_relaxed);
   bump_seen_ = bump;
   std::vector<bool> used(bump, false);
+  // The extents, walked from block 0 by their runs (msg_region.h): only
+  // their first blocks are records; the rest is payload.
+  std::vector<uint32_t> extents;
+  MsgQueue::ForEachExtent(q_.arena_, bump, [&](uint32_t block, uint32_t) {
+    extents.push_back(block);
+    return true;
+  });
+  auto mark = [&](uint32_t block, bool value) {
+    const uint32_t run = RunBelow(block, bump);
+    for (uint32_t i = 0; i < run; ++i) used[block + i] = value;
+  };
   struct Found {
     uint64_t key;
     uint32_t block;
@@ -27,38 +38,44 @@ bool MsgQueue::Locked::Rebuild() {
   uint64_t max_order = 0;
   auto alive = [&](int32_t pid) { return pid > 0 && q_.platform_->process_alive(pid); };
 
-  // Messages first: a record and a chain that validates.
+  // Messages first: a record and a chain that validates: exactly as many
+  // extents as its payload needs past the record's own (each a kData
+  // extent's first block, used by nothing else).
   std::vector<uint32_t> chain;
-  for (uint32_t block = 0; block < bump; ++block) {
+  std::vector<bool> starts(bump, false);
+  for (uint32_t block : extents) starts[block] = true;
+  for (uint32_t block : extents) {
     const MsgBlockKind kind = Kind(block);
     if (kind != MsgBlockKind::kMessage && kind != MsgBlockKind::kHanded) continue;
     const MsgRecord* record = Record(block);
-    bool ok = record->blocks == DataBlocksFor(record->size);
+    uint64_t left = record->size - std::min<uint64_t>(record->size, RecordExtentBytes(RunBelow(block, bump)));
+    bool ok = !used[block];
     chain.clear();
     uint32_t next = record->data;
     for (uint32_t i = 0; ok && i < record->blocks; ++i) {
-      ok = Valid(next) && !used[next] && Kind(next) == MsgBlockKind::kData;
+      ok = left > 0 && next < bump && starts[next] && !used[next] && Kind(next) == MsgBlockKind::kData;
       if (ok) {
         chain.push_back(next);
-        used[next] = true;  // undone below if the chain fails
+        mark(next, true);  // undone below if the chain fails
+        left -= std::min<uint64_t>(left, ChainExtentBytes(RunBelow(next, bump)));
         next = Data(next)->next;
       }
     }
-    if (!ok) {
-      for (uint32_t data : chain) used[data] = false;
+    if (!ok || left > 0) {
+      for (uint32_t data : chain) mark(data, false);
       SetKind(block, MsgBlockKind::kFree);
       continue;
     }
-    used[block] = true;
+    mark(block, true);
     max_seq = std::max(max_seq, record->seq);
   }
   // Receivers and senders. A handed message stays with a live receiver that
   // names it; any other goes back into the queue.
-  for (uint32_t block = 0; block < bump; ++block) {
+  for (uint32_t block : extents) {
     const MsgBlockKind kind = Kind(block);
     if (kind == MsgBlockKind::kSender) {
       if (alive(Sender(block)->pid)) {
-        used[block] = true;
+        mark(block, true);
         ++waiters;
       } else {
         SetKind(block, MsgBlockKind::kFree);
@@ -68,13 +85,13 @@ bool MsgQueue::Locked::Rebuild() {
     if (kind != MsgBlockKind::kReceiver) continue;
     MsgReceiver* receiver = Receiver(block);
     const uint32_t message = receiver->message;
-    const bool names_message = message != kMsgNoBlock && Valid(message) && used[message] &&
+    const bool names_message = message < bump && starts[message] && used[message] &&
                                Kind(message) == MsgBlockKind::kHanded;
     if (!alive(receiver->pid)) {
       SetKind(block, MsgBlockKind::kFree);
       continue;
     }
-    used[block] = true;
+    mark(block, true);
     ++waiters;
     const uint32_t status = receiver->status.load(std::memory_order_acquire);
     if (status == 0 && names_message) {
@@ -92,13 +109,13 @@ bool MsgQueue::Locked::Rebuild() {
       max_order = std::max(max_order, receiver->order);
     }
   }
-  for (uint32_t block = 0; block < bump; ++block) {
+  for (uint32_t block : extents) {
     if (!used[block]) continue;
     const MsgBlockKind kind = Kind(block);
     if (kind == MsgBlockKind::kHanded) {
       const uint32_t claimant = Record(block)->claimant;
-      if (Valid(claimant) && Kind(claimant) == MsgBlockKind::kReceiver && Receiver(claimant)->message == block &&
-          used[claimant]) {
+      if (claimant < bump && starts[claimant] && Kind(claimant) == MsgBlockKind::kReceiver &&
+          Receiver(claimant)->message == block && used[claimant]) {
         continue;
       }
       SetKind(block, MsgBlockKind::kMessage);
@@ -108,7 +125,7 @@ bool MsgQueue::Locked::Rebuild() {
 
   // The dummy: the old one if it still is one, else any unused block.
   uint32_t dummy = h_.msg_head;
-  if (!(dummy < bump && !used[dummy] && Kind(dummy) == MsgBlockKind::kDummy)) {
+  if (!(dummy < bump && starts[dummy] && !used[dummy] && Kind(dummy) == MsgBlockKind::kDummy)) {
     dummy = kMsgNoBlock;
     for (uint32_t block = 0; block < bump && dummy == kMsgNoBlock; ++block) {
       if (!used[block]) dummy = block;
@@ -122,7 +139,7 @@ bool MsgQueue::Locked::Rebuild() {
     if (dummy == kMsgNoBlock) return Broken();
   }
   used[dummy] = true;
-  SetKind(dummy, MsgBlockKind::kDummy);
+  SetTag(dummy, MsgBlockKind::kDummy, 1);
   SetNext(dummy, kMsgNoBlock);
   h_.msg_head = h_.msg_tail = dummy;
 
@@ -143,10 +160,20 @@ bool MsgQueue::Locked::Rebuild() {
   h_.sent_bytes.store(h_.recv_bytes.load(std::memory_order_relaxed) + cbytes, std::memory_order_release);
   h_.recv_head = h_.recv_tail = kMsgNoBlock;
   for (const Found& receiver : receivers) LinkReceiverAtTail(receiver.block);
+  // Every stretch of unused blocks becomes one free run, and the search
+  // for free runs starts again at block 0: the partition is drawn anew.
   const uint32_t end = h_.bump.load(std::memory_order_relaxed);
-  for (uint32_t block = 0; block < end; ++block) {
-    if (!used[block]) Free(block);
+  for (uint32_t block = 0; block < end;) {
+    if (used[block]) {
+      block += RunBelow(block, end);
+      continue;
+    }
+    uint32_t free_end = block + 1;
+    while (free_end < end && !used[free_end]) ++free_end;
+    SetTag(block, MsgBlockKind::kFree, free_end - block);
+    block = free_end;
   }
+  h_.alloc_cursor = 0;
   h_.next_seq = std::max(h_.next_seq, max_seq + 1);
   h_.next_order = std::max(h_.next_order, max_order + 1);
   h_.waiters.store(waiters, std::memory_order_relaxed);

@@ -13,9 +13,28 @@
 //
 // Layout:
 //   MsgQueueHeader   identity, the two locks, counters, list ends, futex words
-//   arena            kMsgBlockSize blocks: messages (a MsgRecord and a
-//                    chain of MsgData blocks), waiting receivers
-//                    (MsgReceiver) and waiting senders (MsgSender)
+//   arena            kMsgBlockSize blocks, grouped into extents: messages
+//                    (a MsgRecord and its payload in the blocks right
+//                    after it), waiting receivers (MsgReceiver), waiting
+//                    senders (MsgSender) and free runs
+//
+// Extents: the arena is a sequence of extents, each a run of consecutive
+// blocks whose first word (the tag: MsgBlockKind and run length, see
+// MsgTag) says what the run is and how long. Only an extent's first block
+// has a tag: a message's payload fills the rest of its record block and
+// every block of the run after it, so that a message is written by one
+// memcpy and read by one (the kernel's two copies per message). The
+// partition is walked from block 0 by the run lengths; it is consistent at
+// every instant, because each change of it is one store of a tag: a run is
+// split by first writing the tag of its second part (inside the run, so
+// nobody reads it yet), then shortening the first; a receiver frees a whole
+// message with one store. Only a send_lock holder joins free runs
+// (receivers only split runs or free them), so a send_lock holder walking
+// the partition never lands inside a run. A message that fits by msg_qbytes
+// but finds no free run long enough (a fragmented arena) is written as a
+// record plus a chain of MsgData extents instead (never refused): that
+// costs at most the blocks the one-block-per-56-bytes layout of format 3
+// needed, which MsgQueue::BlocksFor() reserves.
 //
 // Two locks, as in Michael and Scott's two-lock queue: the message list is
 // singly linked from a dummy record (`msg_head`) to the newest message
@@ -30,9 +49,9 @@
 // waiting and the hand-over to a waiting receiver, IPC_SET, IPC_RMID, the
 // daemon's exit-time cleanup, a rebuild) holds both locks, recv_lock first.
 // Each side writes its own counters (sent_*, recv_*): msg_qnum and
-// msg_cbytes are their differences. A block is free when its kind says so:
-// there is no free list for the two sides to share, and senders take
-// blocks in ring order (MsgQueue::Locked::Alloc, msg_queue_locked.h).
+// msg_cbytes are their differences. A run is free when its tag says so:
+// there is no free list for the two sides to share, and senders take runs
+// in ring order (MsgQueue::Locked::Alloc, msg_queue_locked.h).
 //
 // Growth: raising msg_qbytes needs more blocks. Every process maps the
 // region for the largest arena (kMsgMaxArenaBlocks) at once, so that the
@@ -67,8 +86,14 @@
 // and fill it with messages of its own).
 // Every block index is bounded by the checked capacity before use, every
 // list walk by the number of blocks, every chain by the length its message
-// declares; an inconsistency triggers a rebuild, and a queue that still does
-// not validate fails with EIDRM for this queue only.
+// declares, every run by the checked capacity; an inconsistency triggers a
+// rebuild, and a queue that still does not validate fails with EIDRM for
+// this queue only. Payload bytes are never read as a tag by a walk of the
+// partition (a sender's payload cannot forge a record, for the daemon's scans
+// or anyone's), unless a scribbled tag first misaligns the walk -- which only
+// a read-write user can do, who could write records directly anyway. Walks
+// without a lock (the daemon's exit-time look, IPC_RMID past a stuck lock)
+// are hints that a locked pass confirms, or touch only a removed queue.
 #ifndef SYSV_CORE_MSG_MSG_REGION_H_
 #define SYSV_CORE_MSG_MSG_REGION_H_
 
@@ -89,6 +114,7 @@ inline constexpr uint32_t kMsgMaxArenaBlocks = 1u << 20;
 // msg_cbytes do not count).
 inline constexpr uint32_t kMsgExtraBlocks = 1024;
 
+// The kind of an extent: the low 8 bits of its tag.
 enum class MsgBlockKind : uint32_t {
   kFree = 0,
   kPending = 1,   // a message being written (not sent yet)
@@ -100,6 +126,19 @@ enum class MsgBlockKind : uint32_t {
   kDummy = 7,     // the record before the first message (msg_head)
 };
 
+// An extent's tag: its kind, and its run length less one above kMsgRunShift
+// (so that the tag of a one-block extent is its kind alone, and a block of
+// zeros is a free one-block extent). Stored in one atomic word: the kind
+// and the run of an extent change together.
+inline constexpr uint32_t kMsgRunShift = 8;
+inline constexpr uint32_t kMsgKindMask = (1u << kMsgRunShift) - 1;
+inline constexpr uint32_t MsgTag(MsgBlockKind kind, uint32_t run) {
+  return static_cast<uint32_t>(kind) | ((run - 1) << kMsgRunShift);
+}
+inline constexpr MsgBlockKind MsgTagKind(uint32_t tag) { return static_cast<MsgBlockKind>(tag & kMsgKindMask); }
+inline constexpr uint32_t MsgTagRun(uint32_t tag) { return (tag >> kMsgRunShift) + 1; }
+static_assert(kMsgMaxArenaBlocks <= (UINT32_MAX >> kMsgRunShift) + 1);
+
 // MsgQueueHeader::removed. A sealed region cannot grow, so an IPC_SET that
 // raises msg_qbytes past its arena moves the queue into a bigger region
 // (MsgQueue::MoveTo) and leaves this mark in the old one: an operation that
@@ -109,15 +148,18 @@ inline constexpr uint32_t kMsgRegionLive = 0;
 inline constexpr uint32_t kMsgRegionRemoved = 1;
 inline constexpr uint32_t kMsgRegionMoved = 2;
 
-// Bytes of payload in a message's first block, and in each data block.
+// Bytes of payload in a message's record block, and in a one-block data
+// extent of a chain.
 inline constexpr uint32_t kMsgInlineBytes = 24;
 inline constexpr uint32_t kMsgDataBytes = 56;
 
-// A message. Its payload is the first kMsgInlineBytes bytes here, then a
-// chain of MsgData blocks through `data`.
+// A message: the first block of its extent. Its payload starts at
+// `inline_data` and runs on through the rest of the extent (kMsgInlineBytes
+// plus kMsgBlockSize per further block); what does not fit there follows in
+// a chain of MsgData extents through `data` (only in a fragmented arena).
 struct MsgRecord {
-  std::atomic<uint32_t> kind;  // commit point: kMessage / kHanded; kDummy once received
-  uint32_t data;               // first MsgData block, or kMsgNoBlock
+  std::atomic<uint32_t> kind;  // tag; commit point: kMessage / kHanded; kDummy once received
+  uint32_t data;               // first MsgData extent of the chain, or kMsgNoBlock
   uint64_t seq;                // send order (the queue is kept in it)
   int64_t mtype;
   uint32_t size;               // m_ts
@@ -125,17 +167,22 @@ struct MsgRecord {
   // The next message, or kMsgNoBlock. A sender writes it under send_lock
   // while a receiver may read it under recv_lock: accessed atomically.
   uint32_t next;
-  uint32_t blocks;             // data blocks in the chain
+  uint32_t blocks;             // extents in the chain
   unsigned char inline_data[kMsgInlineBytes];
 };
 static_assert(sizeof(MsgRecord) == kMsgBlockSize);
+static_assert(offsetof(MsgRecord, inline_data) + kMsgInlineBytes == kMsgBlockSize,
+              "the payload runs on from inline_data into the extent's next block");
 
+// The first block of a chain extent; its payload runs on through the rest
+// of the extent (kMsgDataBytes plus kMsgBlockSize per further block).
 struct MsgData {
-  std::atomic<uint32_t> kind;  // kData
-  uint32_t next;               // next data block, or kMsgNoBlock
+  std::atomic<uint32_t> kind;  // tag: kData
+  uint32_t next;               // next extent of the chain, or kMsgNoBlock
   unsigned char bytes[kMsgDataBytes];
 };
 static_assert(sizeof(MsgData) == kMsgBlockSize);
+static_assert(offsetof(MsgData, bytes) + kMsgDataBytes == kMsgBlockSize);
 
 // A receiver's status while it waits: nothing decided yet.
 inline constexpr uint32_t kMsgWaiting = 0xFFFFFFFFu;
@@ -183,7 +230,8 @@ static_assert(offsetof(MsgSender, pid) == offsetof(MsgReceiver, pid));
 struct MsgQueueHeader {
   static constexpr uint64_t kMagic = 0x4E4F494745524751;  // "QGREGION" in memory
   // 3: two locks, a singly linked list from a dummy record, per-side counters.
-  static constexpr uint32_t kVersion = 3;
+  // 4: extents (a message's payload in consecutive blocks, run-length tags).
+  static constexpr uint32_t kVersion = 4;
 
   // --- Identity and limits: written at creation, by IPC_SET and IPC_RMID.
   std::atomic<uint64_t> magic;
@@ -207,7 +255,7 @@ struct MsgQueueHeader {
   // Changes on every send (receivers spinning before they sleep watch it).
   std::atomic<uint32_t> sent_seq;
   uint32_t msg_tail;      // the newest message, or the dummy when none
-  uint32_t alloc_cursor;  // where the search for a free block starts
+  uint32_t alloc_cursor;  // the extent where the search for a free run starts
 
   // --- Receive side: written under recv_lock by every msgrcv.
   alignas(64) std::atomic<uint64_t> recv_count;
@@ -221,8 +269,8 @@ struct MsgQueueHeader {
   std::atomic<int64_t> rtime;
   std::atomic<int32_t> lspid;
   std::atomic<int32_t> lrpid;
-  // Blocks [0, bump) have been used at least once. Raised under send_lock,
-  // read by both sides.
+  // Blocks [0, bump) have been used at least once: the partition into
+  // extents covers them. Raised under send_lock, read by both sides.
   std::atomic<uint32_t> bump;
   uint32_t recv_head;  // waiting receivers, in arrival order (both locks)
   uint32_t recv_tail;
