@@ -6,36 +6,16 @@
 #ifndef SYSV_COMPAT_PROC_CONTENT_H_
 #define SYSV_COMPAT_PROC_CONTENT_H_
 
+#include <cstddef>
 #include <string>
+
+#include "backends/ipc_abi.h"
 
 namespace sysv::compat {
 
-enum class ProcFile {
-  kNone,
-  kSysvShm,
-  kSysvSem,
-  kSysvMsg,
-  kShmmax,
-  kShmall,
-  kShmmni,
-  kSem,
-  kMsgmax,
-  kMsgmnb,
-  kMsgmni,
-  kShmNextId,
-  kSemNextId,
-  kMsgNextId,
-};
-
-// The file `path` names, exactly as written (no "..", "//" or symbolic
-// links resolved), or kNone.
-ProcFile ProcFileOf(const char* path);
-
-// True for /proc/sysvipc/*; the others are sysctls (writable by root on the
-// kernel).
-inline bool IsSysvipcListing(ProcFile file) {
-  return file == ProcFile::kSysvShm || file == ProcFile::kSysvSem || file == ProcFile::kSysvMsg;
-}
+// The file, as the C library's ABI names it (backends/ipc_abi.h:
+// KernelFileOf()).
+using ProcFile = abi::KernelFile;
 
 // The file's content now; false with errno set (as the failing *ctl call
 // set it) when the namespace cannot be read.
