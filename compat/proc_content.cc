@@ -36,7 +36,7 @@ core::ProcPerm PermOf(const struct ipc_perm& perm, int id) {
 }
 
 // Each used index up to `max_index` (from *_INFO) as a row: `row_at(index,
-// &row)` is false for an unused one. *_STAT_ANY, like /proc, lists objects
+// &row)` is false for an unused one. *_STAT_ANY, like the kernel's listing, lists objects
 // whatever their permissions.
 template <typename Row, typename RowAt>
 std::vector<Row> RowsUpTo(int max_index, RowAt row_at) {
@@ -110,7 +110,7 @@ bool MsgListing(std::string* content) {
   return true;
 }
 
-// The sysctl behind a /proc/sys/kernel file (ProcFile lists them in
+// The sysctl behind a sysctl file (ProcFile lists them in
 // core::Sysctl's order).
 static_assert(static_cast<uint32_t>(ProcFile::kMsgNextId) - static_cast<uint32_t>(ProcFile::kShmmax) + 1 ==
               core::kSysctlCount);

@@ -1,8 +1,8 @@
-// What the kernel's System V IPC files under /proc read, for libsysv's
-// namespace: the text of /proc/sysvipc/{shm,sem,msg} and of the SysV
-// sysctls in /proc/sys/kernel, built from the public API (the *_INFO max
-// index and *_STAT_ANY of each index, as util-linux's ipcs walks them; the
-// limits from IPC_INFO). compat/proc_files.cc serves them to open().
+// What the kernel's System V IPC files read (Linux's /proc/sysvipc/* and
+// SysV sysctls: backends/linux/kernel_files.h), for libsysv's namespace:
+// built from the public API (the *_INFO max index and *_STAT_ANY of each
+// index, as util-linux's ipcs walks them; the limits from IPC_INFO).
+// compat/proc_files.cc serves them to open().
 #ifndef SYSV_COMPAT_PROC_CONTENT_H_
 #define SYSV_COMPAT_PROC_CONTENT_H_
 
