@@ -22,26 +22,10 @@
 namespace sysv::compat {
 namespace {
 
-struct Entry {
-  const char* path;
-  ProcFile file;
-};
-
-constexpr Entry kEntries[] = {
-    {"/proc/sysvipc/shm", ProcFile::kSysvShm},       {"/proc/sysvipc/sem", ProcFile::kSysvSem},
-    {"/proc/sysvipc/msg", ProcFile::kSysvMsg},       {"/proc/sys/kernel/shmmax", ProcFile::kShmmax},
-    {"/proc/sys/kernel/shmall", ProcFile::kShmall},  {"/proc/sys/kernel/shmmni", ProcFile::kShmmni},
-    {"/proc/sys/kernel/sem", ProcFile::kSem},        {"/proc/sys/kernel/msgmax", ProcFile::kMsgmax},
-    {"/proc/sys/kernel/msgmnb", ProcFile::kMsgmnb},  {"/proc/sys/kernel/msgmni", ProcFile::kMsgmni},
-    {"/proc/sys/kernel/shm_next_id", ProcFile::kShmNextId},
-    {"/proc/sys/kernel/sem_next_id", ProcFile::kSemNextId},
-    {"/proc/sys/kernel/msg_next_id", ProcFile::kMsgNextId},
-};
-
 // The ipc_perm fields of a line.
 core::ProcPerm PermOf(const struct ipc_perm& perm, int id) {
   core::ProcPerm out;
-  out.key = perm.__key;
+  out.key = abi::KeyOf(perm);
   out.id = id;
   out.mode = perm.mode;
   out.uid = perm.uid;
@@ -52,7 +36,7 @@ core::ProcPerm PermOf(const struct ipc_perm& perm, int id) {
 }
 
 // Each used index up to `max_index` (from *_INFO) as a row: `row_at(index,
-// &row)` is false for an unused one. *_STAT_ANY, like /proc, lists objects
+// &row)` is false for an unused one. *_STAT_ANY, like the kernel's listing, lists objects
 // whatever their permissions.
 template <typename Row, typename RowAt>
 std::vector<Row> RowsUpTo(int max_index, RowAt row_at) {
@@ -114,7 +98,7 @@ bool MsgListing(std::string* content) {
     const int id = sysv_msgctl(index, MSG_STAT_ANY, &ds);
     if (id < 0) return false;
     row->perm = PermOf(ds.msg_perm, id);
-    row->cbytes = ds.__msg_cbytes;
+    row->cbytes = abi::MsgCbytes(ds);
     row->qnum = ds.msg_qnum;
     row->lspid = ds.msg_lspid;
     row->lrpid = ds.msg_lrpid;
@@ -126,7 +110,7 @@ bool MsgListing(std::string* content) {
   return true;
 }
 
-// The sysctl behind a /proc/sys/kernel file (ProcFile lists them in
+// The sysctl behind a sysctl file (ProcFile lists them in
 // core::Sysctl's order).
 static_assert(static_cast<uint32_t>(ProcFile::kMsgNextId) - static_cast<uint32_t>(ProcFile::kShmmax) + 1 ==
               core::kSysctlCount);
@@ -156,13 +140,6 @@ bool ContentOf(const core::wire::SysctlReply& reply, std::string* content) {
 }
 
 }  // namespace
-
-ProcFile ProcFileOf(const char* path) {
-  for (const Entry& entry : kEntries) {
-    if (std::strcmp(path, entry.path) == 0) return entry.file;
-  }
-  return ProcFile::kNone;
-}
 
 bool ProcFileContent(ProcFile file, std::string* content) {
   switch (file) {

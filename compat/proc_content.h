@@ -1,41 +1,21 @@
-// What the kernel's System V IPC files under /proc read, for libsysv's
-// namespace: the text of /proc/sysvipc/{shm,sem,msg} and of the SysV
-// sysctls in /proc/sys/kernel, built from the public API (the *_INFO max
-// index and *_STAT_ANY of each index, as util-linux's ipcs walks them; the
-// limits from IPC_INFO). compat/proc_files.cc serves them to open().
+// What the kernel's System V IPC files read (Linux's /proc/sysvipc/* and
+// SysV sysctls: backends/linux/kernel_files.h), for libsysv's namespace:
+// built from the public API (the *_INFO max index and *_STAT_ANY of each
+// index, as util-linux's ipcs walks them; the limits from IPC_INFO).
+// compat/proc_files.cc serves them to open().
 #ifndef SYSV_COMPAT_PROC_CONTENT_H_
 #define SYSV_COMPAT_PROC_CONTENT_H_
 
+#include <cstddef>
 #include <string>
+
+#include "backends/ipc_abi.h"
 
 namespace sysv::compat {
 
-enum class ProcFile {
-  kNone,
-  kSysvShm,
-  kSysvSem,
-  kSysvMsg,
-  kShmmax,
-  kShmall,
-  kShmmni,
-  kSem,
-  kMsgmax,
-  kMsgmnb,
-  kMsgmni,
-  kShmNextId,
-  kSemNextId,
-  kMsgNextId,
-};
-
-// The file `path` names, exactly as written (no "..", "//" or symbolic
-// links resolved), or kNone.
-ProcFile ProcFileOf(const char* path);
-
-// True for /proc/sysvipc/*; the others are sysctls (writable by root on the
-// kernel).
-inline bool IsSysvipcListing(ProcFile file) {
-  return file == ProcFile::kSysvShm || file == ProcFile::kSysvSem || file == ProcFile::kSysvMsg;
-}
+// The file, as the C library's ABI names it (backends/ipc_abi.h:
+// KernelFileOf()).
+using ProcFile = abi::KernelFile;
 
 // The file's content now; false with errno set (as the failing *ctl call
 // set it) when the namespace cannot be read.

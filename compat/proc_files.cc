@@ -1,24 +1,23 @@
 // open() and fopen() of the kernel's System V IPC files, served from
 // libsysv's namespace (preload build only).
 //
-// util-linux's ipcs reads /proc/sysvipc/* and /proc/sys/kernel/{shmmax, ...}
-// rather than calling *ctl, and so do LTP's procfs checks and
-// administrators' scripts: without this a program on libsysv would list the
-// kernel's objects and limits, not its own. A read-only open of one of the
-// files compat/proc_content.h names gives a sealed, read-only anonymous
-// memory file holding the text the kernel would print for the namespace,
-// built at open as the kernel builds it at read: reads, seeks and fstat
-// work as on any file (st_size is the length, where /proc says 0).
+// Programs read the kernel's System V IPC files (the C library's ABI names
+// them: backends/ipc_abi.h, KernelFileOf) rather than calling *ctl: without
+// this a program on libsysv would list the kernel's objects and limits, not
+// its own. A read-only open of one gives an unnamed read-only file that can
+// never change (platform::OpenContentFile) holding the text the kernel
+// would print for the namespace, built at open as the kernel builds it at
+// read: reads, seeks and fstat work as on any file (st_size is the length,
+// where the kernel's file says 0).
 //
 // Not served (they reach the kernel, or fail, unchanged): paths spelled
-// another way ("/proc//sysvipc/shm", relative to a directory descriptor,
-// through a symbolic link), stat()/access() of the files (they exist on
-// Linux anyway).
+// another way (a doubled slash, relative to a directory descriptor, through
+// a symbolic link), stat()/access() of the files (they exist anyway).
 //
 // Writes to the sysctls set the namespace's limits and next ids, never the
 // kernel's. An open for writing asks the daemon, which judges the caller's
 // credentials as the kernel's open() would (EACCES), and gives a descriptor
-// of an anonymous memory file holding the content (so read and fstat work
+// of an unnamed file holding the content (so read and fstat work
 // on O_RDWR). Each write(2) to that descriptor at offset 0 is sent to the
 // daemon, which parses and applies it as the kernel's handler does and
 // returns its result (bytes taken, EINVAL, ERANGE); a write at a later
@@ -27,7 +26,7 @@
 // stream over the same descriptor (fopencookie(): glibc's stdio writes with
 // its internal write, which no interposer sees). Not seen: writes through
 // a dup() of the descriptor, pwrite(), writev(), and a descriptor that
-// survives exec (they go to the memory file and change nothing).
+// survives exec (they go to the unnamed file and change nothing).
 //
 // write() and close() are wrapped for this: while no such descriptor is
 // open, each costs one relaxed load of a counter before the jump to the
@@ -40,13 +39,10 @@
 // library's); its arguments, O_CLOEXEC and errno pass unchanged. glibc's
 // fopen() does not go through the interposable open(), so fopen and
 // fopen64 are wrapped too, as are the fortified __open_2 and __openat_2.
-#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -59,7 +55,11 @@
 #include <mutex>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "backends/ipc_abi.h"
+#include "backends/platform.h"
 #include "compat/proc_content.h"
+#include "core/ipc/errno_status.h"
 
 namespace {
 
@@ -105,59 +105,28 @@ __attribute__((constructor)) void LookUpNextDefinitions() {
   Next<CloseFn, kClose>();
 }
 
-// The one test every open pays: all served paths start "/proc/s".
-inline bool MaybeServed(const char* path) {
-  return path != nullptr && path[0] == '/' && path[1] == 'p' && path[2] == 'r' && path[3] == 'o' &&
-         path[4] == 'c' && path[5] == '/' && path[6] == 's';
-}
+// The one test every open pays (a comparison of the path's first bytes).
+inline bool MaybeServed(const char* path) { return sysv::abi::MaybeKernelFile(path); }
 
 // glibc's __OPEN_NEEDS_MODE: the third argument exists only then.
 inline bool NeedsMode(int flags) { return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE; }
 
-// The served text as a descriptor: a memory file holding `content`,
-// reopened through /proc/self/fd with the caller's access mode (a memfd is
-// created read-write), O_CLOEXEC and O_NONBLOCK. A read-only one is sealed
-// against change first.
+// The served text as a descriptor with the caller's access mode,
+// O_CLOEXEC and O_NONBLOCK; -1 with errno.
 int TextFile(const std::string& content, int flags) {
-  const bool read_only = (flags & O_ACCMODE) == O_RDONLY;
-  const int memfd = memfd_create("sysvipc-proc", MFD_CLOEXEC | (read_only ? MFD_ALLOW_SEALING : 0));
-  if (memfd < 0) return -1;
-  size_t written = 0;
-  while (written < content.size()) {
-    // The system call: this library's write() wrapper is not for its own use.
-    const ssize_t n = syscall(SYS_write, memfd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int saved = errno;
-      close(memfd);
-      errno = n < 0 ? saved : EIO;
-      return -1;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (read_only && fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    const int saved = errno;
-    close(memfd);
-    errno = saved;
+  absl::StatusOr<sysv::backend::UniqueFd> fd = sysv::platform::OpenContentFile(content, flags);
+  if (!fd.ok()) {
+    errno = sysv::core::ErrnoOf(fd.status());
     return -1;
   }
-  char self_path[48];
-  std::snprintf(self_path, sizeof(self_path), "/proc/self/fd/%d", memfd);
-  // The system call itself: this open must not come back through the
-  // interposers here or another library's.
-  const int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, self_path,
-                                          (flags & (O_ACCMODE | O_CLOEXEC | O_NONBLOCK))));
-  const int saved = errno;
-  close(memfd);
-  errno = saved;
-  return fd;
+  return fd->release();
 }
 
 // The sysctl files open for writing (see the file comment), known by
 // inode, so that a dup() of a descriptor writes too: a shell's
 // `echo 5 > /proc/sys/kernel/shmmax` opens the file, dup2()s it onto its
 // standard output and closes the original before echo writes. Each entry
-// holds a descriptor of its own to the memory file (close-on-exec), so the
+// holds a descriptor of its own to the unnamed file (close-on-exec), so the
 // inode cannot be reused while it is known. An entry goes when a close()
 // leaves no descriptor of the process on its file, or when a scan finds
 // none (every kMissesPerScan writes to other files: a descriptor replaced
@@ -174,8 +143,8 @@ class WritableSysctls {
 
   bool Add(int fd, sysv::compat::ProcFile file) {
     struct stat st;
-    if (syscall(SYS_fstat, fd, &st) != 0) return false;
-    const int own = static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0));
+    if (sysv::platform::RawFstat(fd, &st) != 0) return false;
+    const int own = sysv::platform::RawDupCloexec(fd);
     if (own < 0) return false;
     std::lock_guard<std::mutex> lock(mu_);
     for (Entry& entry : entries_) {
@@ -184,7 +153,7 @@ class WritableSysctls {
       open_.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
-    syscall(SYS_close, own);
+    sysv::platform::RawClose(own);
     errno = EMFILE;
     return false;
   }
@@ -192,7 +161,7 @@ class WritableSysctls {
   // The file `fd` writes to, or kNone.
   sysv::compat::ProcFile Find(int fd) {
     struct stat st;
-    const bool known = syscall(SYS_fstat, fd, &st) == 0;
+    const bool known = sysv::platform::RawFstat(fd, &st) == 0;
     std::lock_guard<std::mutex> lock(mu_);
     if (known) {
       if (Entry* entry = EntryOf(st)) return entry->file;
@@ -204,7 +173,7 @@ class WritableSysctls {
   // Before close(fd): whether `fd` is one of ours (then call Closed()).
   bool Tracked(int fd) {
     struct stat st;
-    if (syscall(SYS_fstat, fd, &st) != 0) return false;
+    if (sysv::platform::RawFstat(fd, &st) != 0) return false;
     std::lock_guard<std::mutex> lock(mu_);
     return EntryOf(st) != nullptr;
   }
@@ -233,31 +202,20 @@ class WritableSysctls {
     return nullptr;
   }
 
-  // Forgets the entries no descriptor of the process but our own names:
-  // reads /proc/self/fd with the system calls themselves.
+  // Forgets the entries no descriptor of the process but our own names
+  // (system calls only: this runs inside close()).
   void PruneLocked() {
-    const int dir = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir < 0) return;
     bool alive[std::size(entries_)] = {};
-    alignas(8) char buffer[4096];
-    long n;
-    while ((n = syscall(SYS_getdents64, dir, buffer, sizeof(buffer))) > 0) {
-      for (long pos = 0; pos < n;) {
-        const auto* dirent = reinterpret_cast<const struct dirent64*>(buffer + pos);
-        pos += dirent->d_reclen;
-        char* end = nullptr;
-        const long fd = std::strtol(dirent->d_name, &end, 10);
-        if (end == dirent->d_name || *end != '\0' || fd == dir || IsOwn(static_cast<int>(fd))) continue;
-        struct stat st;
-        if (syscall(SYS_fstat, static_cast<int>(fd), &st) != 0) continue;
-        if (Entry* entry = EntryOf(st)) alive[entry - entries_] = true;
-      }
-    }
-    syscall(SYS_close, dir);
-    if (n < 0) return;  // unsure: keep them all
+    const bool whole = sysv::platform::ForEachOpenDescriptor([&](int fd) {
+      if (IsOwn(fd)) return;
+      struct stat st;
+      if (sysv::platform::RawFstat(fd, &st) != 0) return;
+      if (Entry* entry = EntryOf(st)) alive[entry - entries_] = true;
+    });
+    if (!whole) return;  // unsure: keep them all
     for (size_t i = 0; i < std::size(entries_); ++i) {
       if (entries_[i].file == sysv::compat::ProcFile::kNone || alive[i]) continue;
-      syscall(SYS_close, entries_[i].own_fd);
+      sysv::platform::RawClose(entries_[i].own_fd);
       entries_[i] = Entry{};
       open_.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -280,7 +238,7 @@ class WritableSysctls {
 // 0 the daemon applies it and the offset moves by what it took; at any
 // other offset it is ignored and "written" whole, as the kernel does.
 ssize_t WriteServed(int fd, sysv::compat::ProcFile file, const void* data, size_t size) {
-  const off_t offset = static_cast<off_t>(syscall(SYS_lseek, fd, 0, SEEK_CUR));
+  const off_t offset = sysv::platform::RawLseek(fd, 0, SEEK_CUR);
   if (offset < 0) return -1;
   long taken = static_cast<long>(size);
   if (offset == 0) {
@@ -289,7 +247,7 @@ ssize_t WriteServed(int fd, sysv::compat::ProcFile file, const void* data, size_
     if (taken < 0) return -1;
     errno = saved;
   }
-  (void)syscall(SYS_lseek, fd, taken, SEEK_CUR);
+  (void)sysv::platform::RawLseek(fd, taken, SEEK_CUR);
   return taken;
 }
 
@@ -327,12 +285,12 @@ int OpenServed(sysv::compat::ProcFile file, int flags) {
 }
 
 // The file to serve for an open of `path` with `flags`, or kNone to let it
-// through: O_PATH descriptors and writes to /proc/sysvipc (which the kernel
-// refuses by itself) are the kernel's.
+// through: O_PATH descriptors and writes to the object listings (which the
+// kernel refuses by itself) are the kernel's.
 sysv::compat::ProcFile Served(const char* path, int flags) {
   if (!MaybeServed(path) || (flags & O_PATH) != 0) return sysv::compat::ProcFile::kNone;
-  const sysv::compat::ProcFile file = sysv::compat::ProcFileOf(path);
-  if (sysv::compat::IsSysvipcListing(file) && (flags & O_ACCMODE) != O_RDONLY) return sysv::compat::ProcFile::kNone;
+  const sysv::compat::ProcFile file = sysv::abi::KernelFileOf(path);
+  if (sysv::abi::IsListing(file) && (flags & O_ACCMODE) != O_RDONLY) return sysv::compat::ProcFile::kNone;
   return file;
 }
 
@@ -347,7 +305,7 @@ int FopenFlags(const char* mode) {
 
 // A stream over a writable sysctl descriptor (fopen() for writing).
 ssize_t CookieRead(void* cookie, char* buffer, size_t size) {
-  return static_cast<ssize_t>(syscall(SYS_read, static_cast<int>(reinterpret_cast<intptr_t>(cookie)), buffer, size));
+  return sysv::platform::RawRead(static_cast<int>(reinterpret_cast<intptr_t>(cookie)), buffer, size);
 }
 ssize_t CookieWrite(void* cookie, const char* data, size_t size) {
   const int fd = static_cast<int>(reinterpret_cast<intptr_t>(cookie));
@@ -360,12 +318,11 @@ ssize_t CookieWrite(void* cookie, const char* data, size_t size) {
   // A file stream writes the rest again, at an offset the kernel ignores:
   // the whole buffer is then written, as far as the stream can tell.
   if (taken < 0 || static_cast<size_t>(taken) == size) return taken;
-  (void)syscall(SYS_lseek, fd, static_cast<off_t>(size - static_cast<size_t>(taken)), SEEK_CUR);
+  (void)sysv::platform::RawLseek(fd, static_cast<off_t>(size - static_cast<size_t>(taken)), SEEK_CUR);
   return static_cast<ssize_t>(size);
 }
 int CookieSeek(void* cookie, off64_t* offset, int whence) {
-  const off_t at = static_cast<off_t>(syscall(SYS_lseek, static_cast<int>(reinterpret_cast<intptr_t>(cookie)),
-                                              *offset, whence));
+  const off_t at = sysv::platform::RawLseek(static_cast<int>(reinterpret_cast<intptr_t>(cookie)), *offset, whence);
   if (at < 0) return -1;
   *offset = at;
   return 0;

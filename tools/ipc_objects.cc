@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "backends/ipc_abi.h"
+#include "backends/ipc_stat_replies.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/msg/msg_registry.h"
 #include "core/sem/sem_registry.h"
@@ -55,18 +56,6 @@ union MsgBuffer {
 };
 
 bool IsInfo(int core_cmd, int type_info) { return core_cmd == core::kIpcInfo || core_cmd == type_info; }
-
-// The C library's struct ipc_perm as the protocol carries it.
-core::wire::WirePerm WirePermOf(const struct ipc_perm& perm) {
-  core::wire::WirePerm result{};
-  result.key = static_cast<int32_t>(abi::KeyOf(perm));
-  result.uid = perm.uid;
-  result.gid = perm.gid;
-  result.cuid = perm.cuid;
-  result.cgid = perm.cgid;
-  result.mode = perm.mode;
-  return result;
-}
 
 // The ownership fields of a reply. The key is the protocol's 32 bits, read
 // back as a key_t the way the C library's IPC_STAT gives it; the mode as
@@ -157,16 +146,7 @@ int ShmRead(const IpcApi& api, int shmid, int core_cmd, ShmUsage* reply) {
     *reply = abi::ShmReplyOfInfo(core_cmd, buffer.info);
     return result;
   }
-  const struct shmid_ds& ds = buffer.ds;
-  *reply = ShmUsage{};
-  reply->perm = WirePermOf(ds.shm_perm);
-  reply->segsz = ds.shm_segsz;
-  reply->atime = ds.shm_atime;
-  reply->dtime = ds.shm_dtime;
-  reply->ctime = ds.shm_ctime;
-  reply->cpid = ds.shm_cpid;
-  reply->lpid = ds.shm_lpid;
-  reply->nattch = ds.shm_nattch;
+  *reply = abi::ShmReplyOf(buffer.ds);
   return result;
 }
 
@@ -182,15 +162,7 @@ int SemRead(const IpcApi& api, int semid, int semnum, int core_cmd, SemUsage* re
   }
   const int result = SemctlCore(api, semid, semnum, core_cmd, arg);
   if (result < 0) return result;
-  if (IsInfo(core_cmd, core::kSemInfo)) {
-    *reply = abi::SemReplyOfInfo(info.data);
-  } else {
-    *reply = SemUsage{};
-    reply->perm = WirePermOf(ds.sem_perm);
-    reply->otime = ds.sem_otime;
-    reply->ctime = ds.sem_ctime;
-    reply->nsems = ds.sem_nsems;
-  }
+  *reply = IsInfo(core_cmd, core::kSemInfo) ? abi::SemReplyOfInfo(info.data) : abi::SemReplyOf(ds);
   return result;
 }
 
@@ -203,17 +175,7 @@ int MsgRead(const IpcApi& api, int msqid, int core_cmd, MsgUsage* reply) {
     *reply = abi::MsgReplyOfInfo(buffer.info);
     return result;
   }
-  const struct msqid_ds& ds = buffer.ds;
-  *reply = MsgUsage{};
-  reply->perm = WirePermOf(ds.msg_perm);
-  reply->stime = ds.msg_stime;
-  reply->rtime = ds.msg_rtime;
-  reply->ctime = ds.msg_ctime;
-  reply->cbytes = abi::MsgCbytes(ds);
-  reply->qnum = ds.msg_qnum;
-  reply->qbytes = ds.msg_qbytes;
-  reply->lspid = ds.msg_lspid;
-  reply->lrpid = ds.msg_lrpid;
+  *reply = abi::MsgReplyOf(buffer.ds);
   return result;
 }
 

@@ -37,6 +37,17 @@ inline int RawFstatAt(int dir_fd, const char* path, struct stat* st, int flags) 
 #endif
 }
 
+// close(2), read(2), lseek(2) and fcntl(F_DUPFD_CLOEXEC): for code that
+// interposes close() or write() itself and must not come back through them.
+inline int RawClose(int fd) { return static_cast<int>(syscall(SYS_close, fd)); }
+inline ssize_t RawRead(int fd, void* buffer, size_t size) {
+  return static_cast<ssize_t>(syscall(SYS_read, fd, buffer, size));
+}
+inline off_t RawLseek(int fd, off_t offset, int whence) {
+  return static_cast<off_t>(syscall(SYS_lseek, fd, offset, whence));
+}
+inline int RawDupCloexec(int fd) { return static_cast<int>(syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0)); }
+
 // The kernel's answers, past any interposer.
 inline pid_t RawGetpid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
 inline uid_t RawGeteuid() { return static_cast<uid_t>(syscall(SYS_geteuid)); }

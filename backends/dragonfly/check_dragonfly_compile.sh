@@ -148,8 +148,8 @@ fi
 # counterpart of what they serve: dropped here by rule, each with its reason.
 declare -A linux_only=(
   [compat/dlopen_hooks.cc]="dlopen(RTLD_DEEPBIND) and dlmopen(), which DragonFly's rtld does not have (include/dlfcn.h): compat/BUILD selects it for Linux only"
-  [compat/proc_files.cc]="Linux's /proc/sysvipc and /proc/sys/kernel IPC files (DragonFly's ipcs reads kern.ipc sysctls): compat/BUILD selects it for Linux only"
-  [compat/proc_content.cc]="the text of Linux's /proc/sysvipc files, for proc_files.cc: compat/BUILD selects it for Linux only"
+  [compat/proc_files.cc]="glibc's open/fopen interposers for the kernel files its ABI names (backends/linux/kernel_files.h; DragonFly has none, its ipcs reads kern.ipc sysctls): compat/BUILD selects it for glibc only; its mechanism, platform::OpenContentFile and ForEachOpenDescriptor, is checked in content_file.cc"
+  [compat/proc_content.cc]="the text of Linux's kernel files, for proc_files.cc: compat/BUILD selects it for glibc only"
 )
 kept=()
 for file in "${files[@]}"; do

@@ -21,6 +21,7 @@
 
 #include "backends/common/info_bytes.h"
 #include "backends/common/ipc_command_table.h"
+#include "backends/common/kernel_file.h"
 #include "backends/dragonfly/ipc_commands.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/protocol/wire.h"
@@ -97,6 +98,15 @@ static_assert(GETNCNT == dragonfly_backend::kGetNcnt && GETPID == dragonfly_back
               SETALL == dragonfly_backend::kSetAll && SEM_STAT == dragonfly_backend::kSemStat);
 static_assert(SEM_UNDO == dragonfly_backend::kSemUndo && MSG_NOERROR == dragonfly_backend::kMsgNoError);
 static_assert(sizeof(struct sembuf) == 6);  // as core::SemOp
+
+// Kernel files libsysv stands in for: none. DragonFly has no
+// /proc/sysvipc and no /proc/sys/kernel; its ipcs reads the kern.ipc.*
+// sysctls (sysctlbyname of kern.ipc.shmsegs and friends, whole kernel
+// tables), which libsysv does not serve.
+using backend::IsListing;
+using backend::KernelFile;
+inline bool MaybeKernelFile(const char* /*path*/) { return false; }
+inline KernelFile KernelFileOf(const char* /*path*/) { return KernelFile::kNone; }
 
 }  // namespace sysv::abi
 

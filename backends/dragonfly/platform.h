@@ -33,15 +33,18 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "backends/common/elf_rebind.h"
+#include "backends/common/raw_syscalls.h"
 #include "backends/common/sealed_snapshot.h"
 #include "backends/common/security_driver.h"
 #include "backends/common/unique_fd.h"
 #include "backends/common/zero_fill.h"
 #include "backends/dragonfly/channel.h"
+#include "backends/dragonfly/content_file.h"
 #include "backends/dragonfly/event_loop_selector.h"
 #include "backends/dragonfly/file_change_watch.h"
 #include "backends/dragonfly/held_files.h"
 #include "backends/dragonfly/kernel_values.h"
+#include "backends/dragonfly/kernel_ipc_tuning.h"
 #include "backends/dragonfly/kinfo_sys.h"
 #include "backends/dragonfly/parent_death.h"
 #include "backends/dragonfly/peer_credentials.h"
@@ -124,6 +127,28 @@ inline std::string ExecutablePath() {
   char path[PATH_MAX];
   return ::sysv::dragonfly_backend::ReadOwnExecutablePath(path, sizeof(path)) > 0 ? std::string(path) : std::string();
 }
+
+// The kernel's own SysV limits and the machine's load, for the
+// benchmark's kernel side (kernel_ipc_tuning.h).
+using ::sysv::dragonfly_backend::LoadAverages;
+using ::sysv::dragonfly_backend::SetKernelMsgmni;
+using ::sysv::dragonfly_backend::SetKernelSemmni;
+using ::sysv::dragonfly_backend::SetKernelShmmni;
+
+// Files libsysv makes to stand for the kernel's (content_file.h): a
+// short-lived /tmp file opened again as the caller asked and unlinked, and
+// the process's descriptors found by poll(2). DragonFly itself has no such
+// kernel files to emulate; --config=dragonfly_doubles serves Linux's.
+using ::sysv::dragonfly_backend::ForEachOpenDescriptor;
+using ::sysv::dragonfly_backend::OpenContentFile;
+
+// System calls made past every interposer of the C library's wrappers,
+// libsysv's own included (backends/common/raw_syscalls.h).
+using ::sysv::backend::RawClose;
+using ::sysv::backend::RawDupCloexec;
+using ::sysv::backend::RawFstat;
+using ::sysv::backend::RawLseek;
+using ::sysv::backend::RawRead;
 
 // The calling thread, as IsThreadOf() takes it: its LWP id.
 inline int32_t CurrentThreadId() { return ::sysv::dragonfly_backend::CurrentLwpId(); }

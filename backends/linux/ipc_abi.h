@@ -21,6 +21,7 @@
 
 #include "backends/common/info_bytes.h"
 #include "backends/common/ipc_command_table.h"
+#include "backends/linux/kernel_files.h"
 #include "core/ipc/ipc_constants.h"
 #include "core/msg/msg_queue.h"
 #include "core/msg/msg_registry.h"

@@ -24,14 +24,17 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "backends/common/elf_rebind.h"
+#include "backends/common/raw_syscalls.h"
 #include "backends/common/security_driver.h"
 #include "backends/linux/channel.h"
+#include "backends/linux/content_file.h"
 #include "backends/linux/event_loop_selector.h"
 #include "backends/linux/exit_watch.h"
 #include "backends/linux/fd_keeper.h"
 #include "backends/linux/file_change_watch.h"
 #include "backends/linux/held_files.h"
 #include "backends/linux/huge_pages.h"
+#include "backends/linux/kernel_ipc_tuning.h"
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"
 #include "backends/linux/region_file.h"
@@ -100,6 +103,27 @@ inline std::string ExecutablePath() {
   if (n <= 0 || static_cast<size_t>(n) >= sizeof(path)) return std::string();
   return std::string(path, static_cast<size_t>(n));
 }
+
+// The kernel's own SysV limits and the machine's load, for the
+// benchmark's kernel side (kernel_ipc_tuning.h).
+using ::sysv::linux_backend::LoadAverages;
+using ::sysv::linux_backend::SetKernelMsgmni;
+using ::sysv::linux_backend::SetKernelSemmni;
+using ::sysv::linux_backend::SetKernelShmmni;
+
+// Files libsysv makes to stand for the kernel's (compat/proc_files.cc): an
+// unnamed file with given text opened as the caller asked, and the
+// process's open descriptors (content_file.h).
+using ::sysv::linux_backend::ForEachOpenDescriptor;
+using ::sysv::linux_backend::OpenContentFile;
+
+// System calls made past every interposer of the C library's wrappers,
+// libsysv's own included (backends/common/raw_syscalls.h).
+using ::sysv::backend::RawClose;
+using ::sysv::backend::RawDupCloexec;
+using ::sysv::backend::RawFstat;
+using ::sysv::backend::RawLseek;
+using ::sysv::backend::RawRead;
 
 // The calling thread, as IsThreadOf() takes it: its TID.
 inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }

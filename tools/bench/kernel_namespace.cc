@@ -1,11 +1,11 @@
 #include "tools/bench/kernel_namespace.h"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "backends/platform.h"
+#include "core/ipc/errno_status.h"
 
 namespace sysv::bench {
 
@@ -18,15 +18,20 @@ KernelNamespace EnterPrivateKernelNamespace(int shmmni) {
     return result;
   }
   result.is_private = true;
-  // The IPC sysctls under /proc/sys/kernel are those of the namespace of
-  // the process that writes them.
-  std::FILE* file = std::fopen("/proc/sys/kernel/shmmni", "w");
-  const bool written = file != nullptr && std::fprintf(file, "%d\n", shmmni) > 0;
-  const bool closed = file != nullptr && std::fclose(file) == 0;
-  if (!written || !closed) {
-    result.note = absl::StrCat("private IPC namespace, shmmni not raised (", std::strerror(errno), ")");
+  // The kernel's IPC sysctls are those of the namespace of the process
+  // that writes them.
+  if (absl::Status raised = platform::SetKernelShmmni(shmmni); !raised.ok()) {
+    result.note =
+        absl::StrCat("private IPC namespace, shmmni not raised (", std::strerror(core::ErrnoOf(raised)), ")");
   }
   return result;
+}
+
+std::string RaiseKernelObjectLimits(int count) {
+  std::string failed;
+  if (!platform::SetKernelSemmni(count).ok()) failed += " semmni";
+  if (!platform::SetKernelMsgmni(count).ok()) failed += " msgmni";
+  return failed;
 }
 
 }  // namespace sysv::bench

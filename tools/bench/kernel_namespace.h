@@ -24,6 +24,11 @@ struct KernelNamespace {
 // Call it before any kernel IPC object is made and before any fork.
 KernelNamespace EnterPrivateKernelNamespace(int shmmni);
 
+// In that namespace, raises semmni and msgmni to `count` (the others of
+// kernel.sem kept). Returns the names of those not raised (" semmni
+// msgmni"), "" when both were.
+std::string RaiseKernelObjectLimits(int count);
+
 }  // namespace sysv::bench
 
 #endif  // SYSV_TOOLS_BENCH_KERNEL_NAMESPACE_H_

@@ -69,25 +69,6 @@ std::string RaiseDescriptorLimit() {
   return absl::StrCat("RLIMIT_NOFILE ", nofile.rlim_cur);
 }
 
-// In our private kernel IPC namespace: semmni and msgmni to kMaxObjects
-// (shmmni is EnterPrivateKernelNamespace's). Returns what failed, if any.
-std::string RaiseKernelLimits() {
-  std::string failed;
-  int semmsl = 32000, semmns = 1024000000, semopm = 500, semmni = 0;
-  if (std::FILE* sem = std::fopen("/proc/sys/kernel/sem", "r")) {
-    if (std::fscanf(sem, "%d %d %d %d", &semmsl, &semmns, &semopm, &semmni) != 4) failed += " sem";
-    std::fclose(sem);
-  }
-  std::FILE* sem = std::fopen("/proc/sys/kernel/sem", "w");
-  if (sem == nullptr || std::fprintf(sem, "%d %d %d %d\n", semmsl, semmns, semopm, kMaxObjects) < 0 ||
-      std::fclose(sem) != 0) {
-    failed += " semmni";
-  }
-  std::FILE* msg = std::fopen("/proc/sys/kernel/msgmni", "w");
-  if (msg == nullptr || std::fprintf(msg, "%d\n", kMaxObjects) < 0 || std::fclose(msg) != 0) failed += " msgmni";
-  return failed;
-}
-
 absl::StatusOr<std::vector<long>> ParseSteps(const std::string& text) {
   std::vector<long> steps;
   for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
@@ -159,17 +140,6 @@ ProcessFigures AfterReap(pid_t daemon, int64_t baseline) {
   return figures;
 }
 
-// The first three fields of /proc/loadavg: how busy the machine was (the
-// figures of a shared machine mean little without it).
-std::string LoadAverage() {
-  std::FILE* file = std::fopen("/proc/loadavg", "re");
-  if (file == nullptr) return "unknown";
-  double one = 0, five = 0, fifteen = 0;
-  const bool read = std::fscanf(file, "%lf %lf %lf", &one, &five, &fifteen) == 3;
-  std::fclose(file);
-  return read ? absl::StrFormat("%.2f %.2f %.2f", one, five, fifteen) : "unknown";
-}
-
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "load_bench: %s\n", std::string(status.message()).c_str());
   return 1;
@@ -199,7 +169,7 @@ int Main(int argc, char** argv) {
     const KernelNamespace kernel_ns = EnterPrivateKernelNamespace(kMaxObjects);
     context.kernel_namespace = kernel_ns.note.empty() ? "private IPC namespace" : kernel_ns.note;
     if (kernel_ns.is_private) {
-      if (const std::string failed = RaiseKernelLimits(); !failed.empty()) {
+      if (const std::string failed = RaiseKernelObjectLimits(kMaxObjects); !failed.empty()) {
         absl::StrAppend(&context.notes, "; kernel limits not raised:", failed);
       }
     }

@@ -6,12 +6,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "backends/common/namespace_layout.h"
@@ -90,6 +92,12 @@ absl::StatusOr<pid_t> DaemonPid(const std::string& dir) {
   // DragonFly's LOCAL_PEERCRED carries no pid: then the one the daemon
   // that answered wrote in its lock file (it holds the lock while it runs).
   return LockFilePid(dir);
+}
+
+std::string LoadAverage() {
+  absl::StatusOr<std::array<double, 3>> loads = platform::LoadAverages();
+  if (!loads.ok()) return "unknown";
+  return absl::StrFormat("%.2f %.2f %.2f", (*loads)[0], (*loads)[1], (*loads)[2]);
 }
 
 }  // namespace sysv::bench

@@ -31,6 +31,11 @@ absl::StatusOr<ProcessFigures> ProbeProcess(pid_t pid);
 // file.
 absl::StatusOr<pid_t> DaemonPid(const std::string& dir);
 
+// The 1-, 5- and 15-minute load averages as "0.50 0.40 0.30", or "unknown":
+// how busy the machine was (the figures of a shared machine mean little
+// without it).
+std::string LoadAverage();
+
 }  // namespace sysv::bench
 
 #endif  // SYSV_TOOLS_BENCH_LOAD_PROBE_H_
