@@ -7,9 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -22,8 +21,6 @@
 namespace sysv::dragonfly_backend {
 namespace {
 
-std::atomic<uint64_t> next_file{0};
-
 int RawOpen(const std::string& path, int flags, mode_t mode = 0) {
   return static_cast<int>(syscall(SYS_openat, AT_FDCWD, path.c_str(), flags, mode));
 }
@@ -32,11 +29,11 @@ int RawOpen(const std::string& path, int flags, mode_t mode = 0) {
 
 absl::StatusOr<backend::UniqueFd> OpenContentFile(std::string_view content, int flags) {
   const bool read_only = (flags & O_ACCMODE) == O_RDONLY;
-  // Unique per process and call; O_EXCL | O_NOFOLLOW refuse a name (or a
-  // link) someone else put there.
-  const std::string path = absl::StrCat("/tmp/.sysvipc-content.", getpid(), ".", next_file.fetch_add(1));
-  backend::UniqueFd writable(RawOpen(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!writable) return core::ErrnoStatus(errno, absl::StrCat("open ", path));
+  // A name no one can guess (so no one can take it first and make every
+  // open fail), made 0600 with O_EXCL by mkostemp(3).
+  std::string path = "/tmp/.sysvipc-content.XXXXXX";
+  backend::UniqueFd writable(mkostemp(path.data(), O_CLOEXEC));
+  if (!writable) return core::ErrnoStatus(errno, absl::StrCat("mkostemp ", path));
   // From here the name goes whatever happens.
   struct Unlink {
     const std::string& path;

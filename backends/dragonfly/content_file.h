@@ -20,12 +20,12 @@ namespace sysv::dragonfly_backend {
 
 // A descriptor of a new unnamed file holding `content`, open with the
 // access mode, O_CLOEXEC and O_NONBLOCK of `flags` (open(2)'s) and offset
-// 0. The file is made 0600 (0400 when read-only, so that in the instant it
-// has a name even its owner's processes can only read it), opened again
-// with the caller's mode and unlinked: a read-only descriptor's file can
+// 0. The file is made 0600 under a random name (0400 when read-only, so
+// that in the instant it has a name even its owner's processes can only
+// read it), opened again with the caller's mode and unlinked: a read-only descriptor's file can
 // then never change (no one holds it open for writing, and no name is
 // left to open). Opens by the system call itself, past any interposer of
-// open(). Errors: the errno of the open, pwrite, fchmod or reopen.
+// open(). Errors: the errno of mkostemp, pwrite, fchmod or the reopen.
 absl::StatusOr<backend::UniqueFd> OpenContentFile(std::string_view content, int flags);
 
 // Calls `visit` with each descriptor open in the process, found by poll(2)

