@@ -99,8 +99,13 @@ absl::Status WriteNewRegion(int fd, size_t bytes, const std::function<absl::Stat
   std::memset(buffer.get(), 0, bytes);
   if (absl::Status status = format(buffer.get()); !status.ok()) return status;
   const auto* data = static_cast<const unsigned char*>(buffer.get());
-  for (size_t done = 0; done < bytes;) {
-    const ssize_t n = pwrite(fd, data + done, bytes - done, static_cast<off_t>(done));
+  // The region reads as zeros already: only the bytes up to the last one
+  // `format` set are written, so that pages of zeros (a set's empty slots)
+  // are not allocated and copied on every create.
+  size_t end = bytes;
+  while (end > 0 && data[end - 1] == 0) --end;
+  for (size_t done = 0; done < end;) {
+    const ssize_t n = pwrite(fd, data + done, end - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return core::ErrnoStatus(n < 0 ? errno : EIO, "write a new region");
     done += static_cast<size_t>(n);

@@ -49,7 +49,8 @@ std::string RegionName(int32_t index, uint32_t seq, uint32_t generation);
 void TrimRegionFile(int dir_fd, const std::string& name, uint64_t size, bool grow_shorter);
 
 // Writes the first `bytes` of a new object's region `fd` (all zeros until
-// then) with pwrite: `format` fills a buffer of `bytes` zeros, aligned to 64 bytes as a mapping is (region
+// then) with pwrite, up to the last byte that is not zero: `format` fills a
+// buffer of `bytes` zeros, aligned to 64 bytes as a mapping is (region
 // locks are alignas(64)). A store's create maps nothing: mapping, faulting
 // in and unmapping each new object was the largest part of the daemon's
 // work per create and IPC_RMID (issue #14's profile); the daemon maps an
