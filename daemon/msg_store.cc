@@ -66,7 +66,6 @@ absl::StatusOr<MsgStore::Cache::Mapping*> MsgStore::Map(int32_t index, const Rec
 
 absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int64_t ctime) {
   const std::string name = backend::SegmentFileName(index, seq);
-  (void)backend::UnlinkRegionFile(msg_dir_fd_, name);  // a crash's leftover
   auto record = std::make_unique<Record>();
   record->seq = seq;
   // msgget's msg_qbytes is MSGMNB: the capacity of a sealed region (see the
@@ -77,37 +76,38 @@ absl::Status MsgStore::Create(int32_t index, uint32_t seq, uint64_t qbytes, int6
       sealed_->Create(SealedObjects::kQueues, msg_dir_fd_, name, core::MsgQueue::FileSize(record->blocks));
   if (!fd.ok()) return fd.status();
   // The daemon writes the header (formatting it) and reads only blocks that
-  // clients wrote: allocating the header now turns a full file system into
-  // msgget's ENOMEM instead of a SIGBUS in the daemon. The arena stays
-  // sparse (a queue's worst case is far larger than its usual use).
-  if (const int err = platform::AllocateFileSpace(fd->fd, static_cast<off_t>(core::MsgQueue::FileSize(0))); err != 0) {
+  // clients wrote: allocating a region file's header now turns a full file
+  // system into msgget's ENOMEM instead of a SIGBUS in the daemon. The
+  // arena stays sparse (a queue's worst case is far larger than its usual
+  // use). A sealed region needs none of it (SemStore::Create says why).
+  if (const int err = fd->file ? platform::AllocateFileSpace(fd->fd, static_cast<off_t>(core::MsgQueue::FileSize(0)))
+                               : 0;
+      err != 0) {
     RemoveRegion(name);
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot allocate a message queue file: ", std::strerror(err)));
   }
-  absl::StatusOr<backend::MappedRegion> plain =
-      backend::MappedRegion::MapGrowable(fd->fd, core::MsgQueue::MappingSize(), true);
-  absl::StatusOr<backend::GuardedMapping> map =
-      plain.ok() ? backend::GuardedMapping::Guard(*std::move(plain)) : plain.status();
-  if (!map.ok()) {
+  // Written, not mapped (WriteNewRegion says why): the 64 MiB mapping of
+  // every new queue, its first fault and its munmap at IPC_RMID were most of
+  // what a queue cost beyond a set (issue #14's profile).
+  absl::Status written = WriteNewRegion(fd->fd, core::MsgQueue::FormattedBytes(), [&](void* base) {
+    return core::MsgQueue::FormatHeader(base, record->blocks, qbytes, ctime, &platform::DaemonRegionPlatform());
+  });
+  if (!written.ok()) {
     RemoveRegion(name);
-    SYSV_LOG(kError, "cannot map new message queue %d.%u: %s", index, seq, map.status().ToString());
-    return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot map message queue ", name, ": ", map.status().message()));
+    SYSV_LOG(kError, "cannot write new message queue %d.%u: %s", index, seq, written.ToString());
+    return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot write message queue ", name, ": ", written.message()));
   }
-  absl::StatusOr<std::unique_ptr<core::MsgQueue>> queue =
-      core::MsgQueue::Format(map->data(), record->blocks, qbytes, ctime, &platform::DaemonRegionPlatform(),
-                             {&MsgStore::HoldsBytes, record.get()});
-  if (!queue.ok()) {
-    RemoveRegion(name);
-    return queue.status();
-  }
-  maps_.Insert(index, Cache::Mapping{*std::move(map), *std::move(queue)});
   live_[index] = std::move(record);
   return absl::OkStatus();
 }
 
 void MsgStore::Destroy(int32_t index, uint32_t seq) {
-  if (core::MsgQueue* queue = Find(index, seq)) queue->Remove();
   const Record* record = FindRecord(index, seq);
+  // A queue no client was given and the daemon never mapped since its
+  // create has nobody to wake and no mapping to mark removed: its region
+  // just goes, unmapped.
+  const bool used = record != nullptr && (record->opened || record->mapped);
+  if (core::MsgQueue* queue = used ? Find(index, seq) : nullptr) queue->Remove();
   const std::string name = RegionName(index, seq, record != nullptr ? record->generation : 0);
   // The mapping goes before the record its capacity check points at.
   maps_.Erase(index);
@@ -215,7 +215,7 @@ void MsgStore::Totals(uint64_t* messages, uint64_t* bytes) {
 }
 
 core::MsgQueue* MsgStore::Find(int32_t index, uint32_t seq) {
-  const Record* record = FindRecord(index, seq);
+  Record* record = FindRecord(index, seq);
   if (record == nullptr) return nullptr;
   Cache::Mapping* mapping = maps_.Find(index);
   // A faulted mapping is private zeros: map the file again, repaired.
@@ -225,6 +225,7 @@ core::MsgQueue* MsgStore::Find(int32_t index, uint32_t seq) {
     mapping = nullptr;
   }
   if (mapping == nullptr) {
+    record->mapped = true;
     absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record, /*repair=*/faulted);
     if (!mapped.ok()) {
       SYSV_LOG(kError, "cannot map message queue %d.%u: %s", index, seq, mapped.status().ToString());
@@ -299,6 +300,7 @@ absl::Status MsgStore::RecoverQueue(int32_t index, uint32_t seq, uint32_t genera
   record->blocks = sealed ? file_blocks : std::max(core::MsgQueue::BlocksFor(layout.qbytes), file_blocks);
   // Clients of the daemon before this one may hold descriptors.
   record->opened = true;
+  record->mapped = true;
   if (absl::StatusOr<Cache::Mapping*> mapped = Map(index, *record, /*repair=*/false); !mapped.ok()) {
     return mapped.status();
   }

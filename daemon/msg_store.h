@@ -127,6 +127,9 @@ class MsgStore : public core::MsgRegistry::Backing {
     uint32_t blocks = 0;
     // A client may hold a descriptor (see ForEach).
     bool opened = false;
+    // The daemon has mapped the region since the create (a queue neither
+    // mapped nor opened needs no removal mark: Destroy).
+    bool mapped = false;
     // Of its region (RegionName()): 0, raised by every move to a bigger
     // sealed region (Move()).
     uint32_t generation = 0;

@@ -3,6 +3,10 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -12,6 +16,7 @@
 #include "backends/common/namespace_layout.h"
 #include "backends/common/posix_region_file.h"
 #include "backends/platform.h"
+#include "core/ipc/errno_status.h"
 #include "daemon/log.h"
 
 namespace sysv::daemon {
@@ -83,6 +88,29 @@ void TrimRegionFile(int dir_fd, const std::string& name, uint64_t size, bool gro
     SYSV_LOG(kWarning, "region file %s was resized or allocated through a client's descriptor; "
              "cut back to %u bytes", name, size);
   }
+}
+
+absl::Status WriteNewRegion(int fd, size_t bytes, const std::function<absl::Status(void* base)>& format) {
+  constexpr std::align_val_t kAlign{64};
+  struct Free {
+    void operator()(void* p) const { ::operator delete(p, kAlign); }
+  };
+  std::unique_ptr<void, Free> buffer(::operator new(bytes, kAlign));
+  std::memset(buffer.get(), 0, bytes);
+  if (absl::Status status = format(buffer.get()); !status.ok()) return status;
+  const auto* data = static_cast<const unsigned char*>(buffer.get());
+  // The region reads as zeros already: only the bytes up to the last one
+  // `format` set are written, so that pages of zeros (a set's empty slots)
+  // are not allocated and copied on every create.
+  size_t end = bytes;
+  while (end > 0 && data[end - 1] == 0) --end;
+  for (size_t done = 0; done < end;) {
+    const ssize_t n = pwrite(fd, data + done, end - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return core::ErrnoStatus(n < 0 ? errno : EIO, "write a new region");
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sysv::daemon

@@ -48,6 +48,16 @@ std::string RegionName(int32_t index, uint32_t seq, uint32_t generation);
 // for longer than the daemon takes to see the change. Logged; errors too.
 void TrimRegionFile(int dir_fd, const std::string& name, uint64_t size, bool grow_shorter);
 
+// Writes the first `bytes` of a new object's region `fd` (all zeros until
+// then) with pwrite, up to the last byte that is not zero: `format` fills a
+// buffer of `bytes` zeros, aligned to 64 bytes as a mapping is (region
+// locks are alignas(64)). A store's create maps nothing: mapping, faulting
+// in and unmapping each new object was the largest part of the daemon's
+// work per create and IPC_RMID (issue #14's profile); the daemon maps an
+// object when it first uses it. Results: OK; `format`'s error; the errno of
+// pwrite.
+absl::Status WriteNewRegion(int fd, size_t bytes, const std::function<absl::Status(void* base)>& format);
+
 }  // namespace sysv::daemon
 
 #endif  // SYSV_DAEMON_REGION_DIR_H_

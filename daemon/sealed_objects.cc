@@ -64,6 +64,8 @@ bool SealedObjects::OnKeeperReadable() {
 
 void SealedObjects::OnKeeperGone() {
   keeper_.reset();
+  // The new keeper gets only what lives (sealed_): nothing to drop there.
+  drops_.clear();
   // A keeper killed a moment ago can still accept on its listening socket
   // while it dies (its connection to us closes before its listener does)
   // and then reset the connection: connect again, and once the dead one's
@@ -92,7 +94,7 @@ void SealedObjects::OnKeeperGone() {
 absl::StatusOr<SealedObjects::ObjectFd> SealedObjects::Create(absl::string_view kind, int dir_fd,
                                                               const std::string& name, uint64_t bytes) {
   ObjectFd object;
-  if (keeper_ && sealed_.size() >= max_sealed_) {
+  if (keeper_ && sealed_.size() + retired_.size() >= max_sealed_) {
     if (!warned_no_room_) {
       SYSV_LOG(kWarning, "%s and the objects made while %u sealed ones use 3/4 of RLIMIT_NOFILE are region files",
                Key(kind, name), static_cast<uint32_t>(sealed_.size()));
@@ -100,6 +102,9 @@ absl::StatusOr<SealedObjects::ObjectFd> SealedObjects::Create(absl::string_view 
     warned_no_room_ = true;
   } else if (keeper_) {
     const std::string key = Key(kind, name);
+    // A drop left for after a reply goes first: the keeper then never holds
+    // two objects' regions under one name, whatever names come back.
+    SendDrops();
     absl::StatusOr<backend::UniqueFd> sealed =
         platform::CreateSealedRegion(absl::StrCat("sysvipc-", kind, "-", name).c_str(), bytes);
     absl::Status kept = sealed.ok() ? keeper_->Put(key, sealed->get()) : sealed.status();
@@ -153,13 +158,29 @@ int SealedObjects::Find(absl::string_view kind, const std::string& name) const {
 
 bool SealedObjects::Drop(absl::string_view kind, const std::string& name) {
   const std::string key = Key(kind, name);
-  if (sealed_.erase(key) == 0) return false;
-  if (keeper_) {
+  auto it = sealed_.find(key);
+  if (it == sealed_.end()) return false;
+  // Closing a region frees its pages, and the keeper's drop wakes it: both
+  // wait for the reply (AfterReply).
+  retired_.push_back(std::move(it->second));
+  sealed_.erase(it);
+  if (keeper_) drops_.push_back(key);
+  return true;
+}
+
+void SealedObjects::SendDrops() {
+  for (const std::string& key : drops_) {
+    if (!keeper_) break;
     if (absl::Status status = keeper_->Drop(key); !status.ok()) {
       SYSV_LOG(kWarning, "the fd keeper did not drop %s: %s", key, status.ToString());
     }
   }
-  return true;
+  drops_.clear();
+}
+
+void SealedObjects::AfterReply() {
+  SendDrops();
+  retired_.clear();
 }
 
 std::vector<std::string> SealedObjects::Names(absl::string_view kind) const {

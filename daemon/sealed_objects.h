@@ -83,6 +83,13 @@ class SealedObjects {
   // The names of every sealed object of `kind`.
   std::vector<std::string> Names(absl::string_view kind) const;
 
+  // The work a removal leaves for after its reply (the server calls it
+  // once a reply is sent): the keeper is told of the removals, and their
+  // descriptors are closed (which frees their pages). A restart loses
+  // nothing by the wait: a removed object is gone from the table, and what
+  // the keeper still holds of it is dropped by the next daemon's recovery.
+  void AfterReply();
+
   // A descriptor of sealed region `fd` for a client: a read-only holder
   // gets a description of its own that cannot be mapped writable; a writer
   // may share the daemon's (its seals bind every description alike).
@@ -90,6 +97,12 @@ class SealedObjects {
 
  private:
   static std::string Key(absl::string_view kind, absl::string_view name);
+  // Sends the keeper the drops Drop left for after the reply.
+  void SendDrops();
+
+  // Removed objects' descriptors and keeper names, until AfterReply.
+  std::vector<backend::UniqueFd> retired_;
+  std::vector<std::string> drops_;
 
   // The most sealed objects held at once: each keeps a descriptor open here
   // (and one at the keeper) for its whole life, so past 3/4 of
@@ -102,7 +115,7 @@ class SealedObjects {
   std::string keeper_path_;
   std::optional<platform::FdKeeper> keeper_;
   // By "<kind>/<name>": the daemon's own descriptors; the keeper holds
-  // duplicates under the same names.
+  // duplicates under the same names (or is about to drop them: drops_).
   absl::flat_hash_map<std::string, backend::UniqueFd> sealed_;
 };
 

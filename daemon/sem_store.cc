@@ -80,35 +80,15 @@ absl::Status SemStore::Create(int32_t index, uint32_t seq, int32_t nsems, int64_
   // Written, not mapped: mapping, faulting in and unmapping (at IPC_RMID)
   // each new set was a third of the daemon's time per create and remove
   // (issue #14's profile). The daemon maps a set when it first uses it.
-  if (absl::Status written = WriteNewRegion(fd->fd, nsems, ctime); !written.ok()) {
+  absl::Status written = WriteNewRegion(fd->fd, core::SemSet::FormattedBytes(nsems), [&](void* base) {
+    return core::SemSet::FormatHeader(base, nsems, ctime, &platform::DaemonSemPlatform());
+  });
+  if (!written.ok()) {
     RemoveRegion(name);
     SYSV_LOG(kError, "cannot write new semaphore set %d.%u: %s", index, seq, written.ToString());
     return core::ErrnoStatus(ENOMEM, absl::StrCat("cannot write semaphore region ", name, ": ", written.message()));
   }
   live_[index] = Record{seq, Layout{nsems, ctime}, /*used=*/false};
-  return absl::OkStatus();
-}
-
-absl::Status SemStore::WriteNewRegion(int fd, int32_t nsems, int64_t ctime) {
-  const size_t bytes = core::SemSet::FormattedBytes(nsems);
-  // Aligned as a mapping is (the header's lock is alignas(64)).
-  constexpr std::align_val_t kAlign{64};
-  struct Free {
-    void operator()(void* p) const { ::operator delete(p, kAlign); }
-  };
-  std::unique_ptr<void, Free> buffer(::operator new(bytes, kAlign));
-  std::memset(buffer.get(), 0, bytes);
-  if (absl::Status status = core::SemSet::FormatHeader(buffer.get(), nsems, ctime, &platform::DaemonSemPlatform());
-      !status.ok()) {
-    return status;
-  }
-  const auto* data = static_cast<const unsigned char*>(buffer.get());
-  for (size_t done = 0; done < bytes;) {
-    const ssize_t n = pwrite(fd, data + done, bytes - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return core::ErrnoStatus(n < 0 ? errno : EIO, "write a semaphore region");
-    done += static_cast<size_t>(n);
-  }
   return absl::OkStatus();
 }
 

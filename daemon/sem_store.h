@@ -106,10 +106,6 @@ class SemStore : public core::SemRegistry::Backing {
     bool used = false;
   };
 
-  // Writes a new set's header and slots (SemSet::FormatHeader) into its
-  // region `fd`, whose arena is zeros. Results: OK; the errno of pwrite.
-  static absl::Status WriteNewRegion(int fd, int32_t nsems, int64_t ctime);
-
   // Maps and validates set `index`'s region and caches the mapping.
   // `upgrade`: first bring a region of an older layout up to date (daemon
   // start only, before any client can use it). `repair` (its mapping

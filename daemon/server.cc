@@ -374,6 +374,9 @@ void Server::Answer(int fd, const wire::DecodedRequest& request, Reply reply) {
     SYSV_LOG(kDebug, "reply to pid %d failed: %s", it->second->creds.pid, sent.ToString());
     CloseConnection(fd);
   }
+  // The client has its answer: what its create or removal left to do (the
+  // keeper's drops, the closes) now runs while it goes on.
+  sealed_.AfterReply();
 }
 
 void Server::OnRetryTimer() {

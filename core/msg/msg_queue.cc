@@ -127,9 +127,8 @@ size_t MsgQueue::FileSize(uint32_t blocks) {
 
 // ---------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Format(void* base, uint32_t blocks, uint64_t qbytes,
-                                                           int64_t ctime, const RegionPlatform* platform,
-                                                           CapacityCheck capacity) {
+absl::Status MsgQueue::FormatHeader(void* base, uint32_t blocks, uint64_t qbytes, int64_t ctime,
+                                    const RegionPlatform* platform) {
   if (blocks == 0 || blocks > kMsgMaxArenaBlocks) return ErrnoStatus(EINVAL, "arena size out of range");
   auto* header = new (base) MsgQueueHeader();
   header->layout_version.store(MsgQueueHeader::kVersion, std::memory_order_relaxed);
@@ -150,6 +149,13 @@ absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Format(void* base, uint32_t 
   platform->mutex.init(header->recv_lock);
   platform->mutex.init(header->send_lock);
   header->magic.store(MsgQueueHeader::kMagic, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MsgQueue>> MsgQueue::Format(void* base, uint32_t blocks, uint64_t qbytes,
+                                                           int64_t ctime, const RegionPlatform* platform,
+                                                           CapacityCheck capacity) {
+  if (absl::Status status = FormatHeader(base, blocks, qbytes, ctime, platform); !status.ok()) return status;
   return Open(base, platform, capacity);
 }
 

@@ -141,6 +141,14 @@ class MsgQueue {
   static absl::StatusOr<std::unique_ptr<MsgQueue>> Format(void* base, uint32_t blocks, uint64_t qbytes,
                                                           int64_t ctime, const RegionPlatform* platform,
                                                           CapacityCheck capacity);
+  // Bytes FormatHeader writes: the header and the first (dummy) block.
+  static size_t FormattedBytes() { return FileSize(1); }
+  // Writes what Format writes, into `base`, FormattedBytes() bytes of zeros
+  // aligned as a region is: a new queue's region written to its file
+  // without mapping it (the daemon's create maps nothing). Results: OK;
+  // EINVAL (`blocks` 0 or above kMsgMaxArenaBlocks).
+  static absl::Status FormatHeader(void* base, uint32_t blocks, uint64_t qbytes, int64_t ctime,
+                                   const RegionPlatform* platform);
   // Validates an existing region's header.
   static absl::StatusOr<std::unique_ptr<MsgQueue>> Open(void* base, const RegionPlatform* platform,
                                                         CapacityCheck capacity);

@@ -31,6 +31,12 @@ inline constexpr int kModes[] = {0000, 0400, 0200, 0600, 0700, 0040, 0020, 0060,
 // shared mapping:
 // "rw", "ro" or "none" (several: the widest).
 std::string HeldAccess(const char* kind, int id);
+// A descriptor this process holds of object `id`'s region (as HeldAccess
+// finds it), or -1.
+int HeldRegionFd(const char* kind, int id);
+// The start of this process's writable shared mapping of object `id`'s
+// region, or nullptr.
+void* HeldWritableMapping(const char* kind, int id);
 
 }  // namespace sysv::testing
 
