@@ -33,7 +33,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/ipc/limits.h"
 
 namespace sysv::daemon {
@@ -47,6 +49,15 @@ absl::Status ApplyConfigText(core::NamespaceLimits& limits, absl::string_view te
 
 // Reads and applies the file at `path`.
 absl::Status ApplyConfigFile(core::NamespaceLimits& limits, const std::string& path);
+
+// The --poll_window flag: how long the event loop keeps polling for the next
+// request after serving a batch, before it sleeps (EventLoop::SetPollWindow;
+// backends/common/poll_window.h). A duration as Abseil spells it ("50us",
+// "0.1ms", "0"); 0 turns polling off. Results: the duration; EINVAL for
+// anything else, a negative one, or one above kMaxPollWindow.
+inline constexpr absl::Duration kDefaultPollWindow = absl::Microseconds(50);
+inline constexpr absl::Duration kMaxPollWindow = absl::Milliseconds(10);
+absl::StatusOr<absl::Duration> ParsePollWindow(absl::string_view text);
 
 }  // namespace sysv::daemon
 

@@ -125,6 +125,16 @@ inline std::string ExecutablePath() {
   return ::sysv::dragonfly_backend::ReadOwnExecutablePath(path, sizeof(path)) > 0 ? std::string(path) : std::string();
 }
 
+// How many CPUs the machine has online (at least 1): whether polling for a
+// peer can pay at all (backends/common/poll_window.h). Online, not the
+// caller's affinity: a daemon pinned to one CPU still gains from polling
+// while its clients run on the others. sysconf(_SC_NPROCESSORS_ONLN) on
+// both backends.
+inline int OnlineCpuCount() {
+  const long count = sysconf(_SC_NPROCESSORS_ONLN);
+  return count > 0 ? static_cast<int>(count) : 1;
+}
+
 // The calling thread, as IsThreadOf() takes it: its LWP id.
 inline int32_t CurrentThreadId() { return ::sysv::dragonfly_backend::CurrentLwpId(); }
 
