@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "backends/common/environment.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
+#include "backends/common/poll_window.h"
 #include "backends/platform.h"
 #include "compat/credential_cache.h"
 #include "compat/daemon_connection.h"
@@ -57,10 +59,38 @@ constexpr absl::Duration kAwakeForReply = absl::Seconds(1);
 // AwakeRoundTrips alive on this thread.
 constinit thread_local uint8_t t_awake_round_trips = 0;  // nesting depth (at most 2); one byte keeps the TLS block small (dlopen_test)
 
-// The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips.
+// How long every other reply is polled for before the thread sleeps in
+// recvmsg (backends/common/poll_window.h). Most of the daemon's answers take
+// it a few microseconds; the wake-up from a sleep costs a VM 10-20 us
+// (two processes ping-ponging on a SOCK_SEQPACKET pair: 24-31 us a round
+// trip when both block, 9 us when both poll). The window shrinks while
+// replies keep missing it (a daemon busy with others, a loaded machine), so
+// those cost a few microseconds of polling, not the whole window.
+// SYSVIPC_REPLY_POLL overrides it (a duration up to kMaxReplyPollWindow, 0
+// for never); it is off on a machine with one CPU online, where the daemon
+// could not run while we poll.
+constexpr absl::Duration kReplyPollWindow = absl::Microseconds(30);
+constexpr absl::Duration kMaxReplyPollWindow = absl::Milliseconds(1);
+constinit backend::PollWindow g_reply_window;
+
+absl::Duration ReplyPollWindow() {
+  if (platform::OnlineCpuCount() < 2) return absl::ZeroDuration();
+  absl::Duration window = kReplyPollWindow;
+  if (const char* value = backend::OurVariable(backend::kReplyPollEnv); value != nullptr) {
+    absl::Duration asked;
+    // An unreadable value keeps the default: the variable only tunes.
+    if (absl::ParseDuration(value, &asked) && asked >= absl::ZeroDuration()) {
+      window = std::min(asked, kMaxReplyPollWindow);
+    }
+  }
+  return window;
+}
+
+// The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips,
+// polled for through g_reply_window otherwise.
 absl::StatusOr<platform::ReceivedMessage> ReceiveReply(int fd, absl::Span<uint8_t> buffer) {
   if (t_awake_round_trips > 0) return platform::ReceiveMessageAwake(fd, buffer, wire::kMaxFds, kAwakeForReply);
-  return platform::ReceiveMessage(fd, buffer, wire::kMaxFds);
+  return platform::ReceiveMessagePolled(fd, buffer, wire::kMaxFds, g_reply_window);
 }
 
 bool ChannelBroken(int err) {
@@ -114,6 +144,7 @@ Runtime& Runtime::Get() {
 }
 
 Runtime::Runtime() {
+  g_reply_window.set_length(ReplyPollWindow());
   pid_ = getpid();
   published_pid_.store(pid_, std::memory_order_release);
 }

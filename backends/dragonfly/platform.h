@@ -72,6 +72,7 @@ using ::sysv::dragonfly_backend::ListenSeqpacket;
 using ::sysv::dragonfly_backend::ReceivedMessage;
 using ::sysv::dragonfly_backend::ReceiveMessage;
 using ::sysv::dragonfly_backend::ReceiveMessageAwake;
+using ::sysv::dragonfly_backend::ReceiveMessagePolled;
 using ::sysv::dragonfly_backend::SendMessage;
 
 // Credentials (peer_credentials.h, user_namespace.h).
