@@ -39,8 +39,14 @@ using backend::UniqueFd;
 using core::ErrnoOf;
 using core::ErrnoStatus;
 
+// Whether a channel opened with `b` still speaks for `a`: the daemon read
+// the ids, groups and capabilities once, at connect (peer_credentials.h), so
+// a change of any of them (a raw setuid, setgroups or capset included)
+// needs a new channel.
 bool SameIdentity(const core::Credentials& a, const core::Credentials& b) {
-  return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups;
+  return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups && a.cap_ipc_owner == b.cap_ipc_owner &&
+         a.cap_sys_admin == b.cap_sys_admin && a.cap_ipc_lock == b.cap_ipc_lock &&
+         a.cap_sys_resource == b.cap_sys_resource && a.cap_checkpoint_restore == b.cap_checkpoint_restore;
 }
 
 // How long a reply of the daemon is awaited awake (state R) before the
@@ -150,7 +156,10 @@ Runtime::Runtime() {
 }
 
 absl::Status Runtime::EnsureChannel() {
-  absl::StatusOr<core::Credentials> creds = CallerCredentials();
+  // Read anew on every call to the daemon (the cache of the fast paths does
+  // not see raw-syscall changes), with our own pid rather than getpid():
+  // fork handling keeps pid_ current.
+  absl::StatusOr<core::Credentials> creds = platform::CurrentCredentials(pid_);
   if (!creds.ok()) return creds.status();
   if (channel_.get() >= 0 && SameIdentity(*creds, channel_creds_)) return absl::OkStatus();
   CloseChannel();
