@@ -55,7 +55,15 @@ absl::Status ApplyConfigFile(core::NamespaceLimits& limits, const std::string& p
 // backends/common/poll_window.h). A duration as Abseil spells it ("50us",
 // "0.1ms", "0"); 0 turns polling off. Results: the duration; EINVAL for
 // anything else, a negative one, or one above kMaxPollWindow.
-inline constexpr absl::Duration kDefaultPollWindow = absl::Microseconds(50);
+//
+// Off by default: measured on this project's loaded 2-CPU VM (load 11-16,
+// other builds running), a 50 us window did not pay: a semget of an absent
+// key took a median 74 us with it against 55 us without (libsysv's own
+// reply window off; 5 alternating runs each, /tmp/spin/price.sh), 99 us
+// with both windows on, and the daemon's CPU per call rose from 13-17 us to
+// 17-33 us. On a busy machine the CPU it polls on is one another process
+// wanted. An idle machine with spare CPUs is where to turn it on.
+inline constexpr absl::Duration kDefaultPollWindow = absl::ZeroDuration();
 inline constexpr absl::Duration kMaxPollWindow = absl::Milliseconds(10);
 absl::StatusOr<absl::Duration> ParsePollWindow(absl::string_view text);
 

@@ -35,8 +35,8 @@ ABSL_FLAG(std::string, event_loop, "auto", "Event loop: auto, io_uring or epoll.
 ABSL_FLAG(std::string, poll_window, absl::FormatDuration(sysv::daemon::kDefaultPollWindow),
           "After serving a batch of requests, keep polling for the next one this long before "
           "sleeping (a duration, 0 to 10ms; 0 turns it off): a request that comes within it is "
-          "served without a wake-up. Adapts: shrinks while it ends in a sleep. Off on a machine "
-          "with one CPU online.");
+          "served without a wake-up. Adapts: shrinks while it ends in a sleep. Default 0 (off): "
+          "it pays only where a CPU is idle; always off with one CPU online.");
 ABSL_FLAG(std::string, driver, "auto",
           "Security driver /dev/sysvipc: auto (use it when it can be opened), on (fail "
           "to start without it) or off (segments in region files).");
