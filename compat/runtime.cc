@@ -72,10 +72,18 @@ constinit thread_local uint8_t t_awake_round_trips = 0;  // nesting depth (at mo
 // trip when both block, 9 us when both poll). The window shrinks while
 // replies keep missing it (a daemon busy with others, a loaded machine), so
 // those cost a few microseconds of polling, not the whole window.
-// SYSVIPC_REPLY_POLL overrides it (a duration up to kMaxReplyPollWindow, 0
-// for never); it is off on a machine with one CPU online, where the daemon
+// SYSVIPC_REPLY_POLL sets it (a duration up to kMaxReplyPollWindow, 0 for
+// never); it is off on a machine with one CPU online, where the daemon
 // could not run while we poll.
-constexpr absl::Duration kReplyPollWindow = absl::Microseconds(30);
+//
+// Off by default: measured on this project's loaded 2-CPU VM (load 4-9,
+// `sysvipc bench`, 3 alternating runs) a 30 us window made
+// objects/absent-key slower (median 52 us against 34 us) and objects/sem
+// too (217 us against 157 us). A likely reason, not verified: a unix
+// socket's send wakes the daemon with a sync hint, which tends to place it
+// on the sender's CPU when none is idle, where it waits for the polling
+// sender's window to end. Turn it on where CPUs are idle.
+constexpr absl::Duration kReplyPollWindow = absl::ZeroDuration();
 constexpr absl::Duration kMaxReplyPollWindow = absl::Milliseconds(1);
 constinit backend::PollWindow g_reply_window;
 
