@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "backends/common/environment.h"
 #include "backends/common/namespace_dir.h"
 #include "backends/common/namespace_layout.h"
+#include "backends/common/poll_window.h"
 #include "backends/platform.h"
 #include "compat/credential_cache.h"
 #include "compat/daemon_connection.h"
@@ -37,8 +39,14 @@ using backend::UniqueFd;
 using core::ErrnoOf;
 using core::ErrnoStatus;
 
+// Whether a channel opened with `b` still speaks for `a`: the daemon read
+// the ids, groups and capabilities once, at connect (peer_credentials.h), so
+// a change of any of them (a raw setuid, setgroups or capset included)
+// needs a new channel.
 bool SameIdentity(const core::Credentials& a, const core::Credentials& b) {
-  return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups;
+  return a.uid == b.uid && a.gid == b.gid && a.groups == b.groups && a.cap_ipc_owner == b.cap_ipc_owner &&
+         a.cap_sys_admin == b.cap_sys_admin && a.cap_ipc_lock == b.cap_ipc_lock &&
+         a.cap_sys_resource == b.cap_sys_resource && a.cap_checkpoint_restore == b.cap_checkpoint_restore;
 }
 
 // How long a reply of the daemon is awaited awake (state R) before the
@@ -57,10 +65,46 @@ constexpr absl::Duration kAwakeForReply = absl::Seconds(1);
 // AwakeRoundTrips alive on this thread.
 constinit thread_local uint8_t t_awake_round_trips = 0;  // nesting depth (at most 2); one byte keeps the TLS block small (dlopen_test)
 
-// The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips.
+// How long every other reply is polled for before the thread sleeps in
+// recvmsg (backends/common/poll_window.h). Most of the daemon's answers take
+// it a few microseconds; the wake-up from a sleep costs a VM 10-20 us
+// (two processes ping-ponging on a SOCK_SEQPACKET pair: 24-31 us a round
+// trip when both block, 9 us when both poll). The window shrinks while
+// replies keep missing it (a daemon busy with others, a loaded machine), so
+// those cost a few microseconds of polling, not the whole window.
+// SYSVIPC_REPLY_POLL sets it (a duration up to kMaxReplyPollWindow, 0 for
+// never); it is off on a machine with one CPU online, where the daemon
+// could not run while we poll.
+//
+// Off by default: measured on this project's loaded 2-CPU VM (load 4-9,
+// `sysvipc bench`, 3 alternating runs) a 30 us window made
+// objects/absent-key slower (median 52 us against 34 us) and objects/sem
+// too (217 us against 157 us). A likely reason, not verified: a unix
+// socket's send wakes the daemon with a sync hint, which tends to place it
+// on the sender's CPU when none is idle, where it waits for the polling
+// sender's window to end. Turn it on where CPUs are idle.
+constexpr absl::Duration kReplyPollWindow = absl::ZeroDuration();
+constexpr absl::Duration kMaxReplyPollWindow = absl::Milliseconds(1);
+constinit backend::PollWindow g_reply_window;
+
+absl::Duration ReplyPollWindow() {
+  if (platform::OnlineCpuCount() < 2) return absl::ZeroDuration();
+  absl::Duration window = kReplyPollWindow;
+  if (const char* value = backend::OurVariable(backend::kReplyPollEnv); value != nullptr) {
+    absl::Duration asked;
+    // An unreadable value keeps the default: the variable only tunes.
+    if (absl::ParseDuration(value, &asked) && asked >= absl::ZeroDuration()) {
+      window = std::min(asked, kMaxReplyPollWindow);
+    }
+  }
+  return window;
+}
+
+// The daemon's reply on `fd`: awaited awake inside an AwakeRoundTrips,
+// polled for through g_reply_window otherwise.
 absl::StatusOr<platform::ReceivedMessage> ReceiveReply(int fd, absl::Span<uint8_t> buffer) {
   if (t_awake_round_trips > 0) return platform::ReceiveMessageAwake(fd, buffer, wire::kMaxFds, kAwakeForReply);
-  return platform::ReceiveMessage(fd, buffer, wire::kMaxFds);
+  return platform::ReceiveMessagePolled(fd, buffer, wire::kMaxFds, g_reply_window);
 }
 
 bool ChannelBroken(int err) {
@@ -114,12 +158,16 @@ Runtime& Runtime::Get() {
 }
 
 Runtime::Runtime() {
+  g_reply_window.set_length(ReplyPollWindow());
   pid_ = getpid();
   published_pid_.store(pid_, std::memory_order_release);
 }
 
 absl::Status Runtime::EnsureChannel() {
-  absl::StatusOr<core::Credentials> creds = CallerCredentials();
+  // Read anew on every call to the daemon (the cache of the fast paths does
+  // not see raw-syscall changes), with our own pid rather than getpid():
+  // fork handling keeps pid_ current.
+  absl::StatusOr<core::Credentials> creds = platform::CurrentCredentials(pid_);
   if (!creds.ok()) return creds.status();
   if (channel_.get() >= 0 && SameIdentity(*creds, channel_creds_)) return absl::OkStatus();
   CloseChannel();

@@ -76,6 +76,17 @@ absl::Status ApplyConfigText(core::NamespaceLimits& out, absl::string_view text)
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Duration> ParsePollWindow(absl::string_view text) {
+  absl::Duration window;
+  // A bound keeps a typo ("50s") from making a daemon that burns a CPU for
+  // most of every second after each request.
+  if (!absl::ParseDuration(text, &window) || window < absl::ZeroDuration() || window > kMaxPollWindow) {
+    return ErrnoStatus(EINVAL, absl::StrFormat("--poll_window must be a duration from 0 to %s (e.g. 50us), not '%s'",
+                                               absl::FormatDuration(kMaxPollWindow), text));
+  }
+  return window;
+}
+
 absl::Status ApplyConfigFile(core::NamespaceLimits& limits, const std::string& path) {
   std::ifstream file(path);
   if (!file) return ErrnoStatus(ENOENT, absl::StrFormat("cannot read config file %s", path));

@@ -33,7 +33,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "core/ipc/limits.h"
 
 namespace sysv::daemon {
@@ -47,6 +49,23 @@ absl::Status ApplyConfigText(core::NamespaceLimits& limits, absl::string_view te
 
 // Reads and applies the file at `path`.
 absl::Status ApplyConfigFile(core::NamespaceLimits& limits, const std::string& path);
+
+// The --poll_window flag: how long the event loop keeps polling for the next
+// request after serving a batch, before it sleeps (EventLoop::SetPollWindow;
+// backends/common/poll_window.h). A duration as Abseil spells it ("50us",
+// "0.1ms", "0"); 0 turns polling off. Results: the duration; EINVAL for
+// anything else, a negative one, or one above kMaxPollWindow.
+//
+// Off by default: measured on this project's loaded 2-CPU VM (load 11-16,
+// other builds running), a 50 us window did not pay: a semget of an absent
+// key took a median 74 us with it against 55 us without (libsysv's own
+// reply window off; 5 alternating runs each, /tmp/spin/price.sh), 99 us
+// with both windows on, and the daemon's CPU per call rose from 13-17 us to
+// 17-33 us. On a busy machine the CPU it polls on is one another process
+// wanted. An idle machine with spare CPUs is where to turn it on.
+inline constexpr absl::Duration kDefaultPollWindow = absl::ZeroDuration();
+inline constexpr absl::Duration kMaxPollWindow = absl::Milliseconds(10);
+absl::StatusOr<absl::Duration> ParsePollWindow(absl::string_view text);
 
 }  // namespace sysv::daemon
 

@@ -81,5 +81,19 @@ TEST(ConfigTest, MissingFileIsAClearError) {
   EXPECT_NE(status.message().find("/nonexistent/sysvipcd.conf"), absl::string_view::npos);
 }
 
+TEST(ConfigTest, PollWindowIsADurationFromZeroToItsBound) {
+  EXPECT_EQ(ParsePollWindow("50us").value(), absl::Microseconds(50));
+  EXPECT_EQ(ParsePollWindow("0.1ms").value(), absl::Microseconds(100));
+  EXPECT_EQ(ParsePollWindow("0").value(), absl::ZeroDuration());
+  EXPECT_EQ(ParsePollWindow("10ms").value(), kMaxPollWindow);
+  // Off unless asked for (see config.h for the measurement).
+  EXPECT_EQ(kDefaultPollWindow, absl::ZeroDuration());
+  for (const char* bad : {"", "50", "fast", "-1us", "11ms", "50s", "inf"}) {
+    absl::StatusOr<absl::Duration> window = ParsePollWindow(bad);
+    EXPECT_EQ(ErrnoOf(window.status()), EINVAL) << "'" << bad << "'";
+    EXPECT_NE(window.status().message().find("--poll_window"), absl::string_view::npos);
+  }
+}
+
 }  // namespace
 }  // namespace sysv::daemon

@@ -20,16 +20,23 @@ int64_t MonotonicNanos() {
 
 }  // namespace
 
+bool ReportsAnything(int fd) {
+  struct pollfd ready = {fd, POLLIN, 0};
+  int polled;
+  do {
+    polled = poll(&ready, 1, 0);
+  } while (polled < 0 && errno == EINTR);
+  return polled != 0;
+}
+
 void AwaitAwake(int fd, absl::Duration awake_for) {
   // A zero-timeout poll() asks without allocating or consuming anything;
   // once it reports anything, the caller's read returns at once. The clock
   // is read every few tries only: a reply usually comes within the first few.
   constexpr int kTriesPerClockRead = 16;
   const int64_t end_nanos = MonotonicNanos() + absl::ToInt64Nanoseconds(awake_for);
-  struct pollfd ready = {fd, POLLIN, 0};
   for (int tries = 1;; ++tries) {
-    const int polled = poll(&ready, 1, 0);
-    if (polled > 0 || (polled < 0 && errno != EINTR)) return;
+    if (ReportsAnything(fd)) return;
     if (tries % kTriesPerClockRead == 0 && MonotonicNanos() >= end_nanos) return;
     sched_yield();
   }

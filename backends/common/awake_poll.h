@@ -8,6 +8,11 @@
 
 namespace sysv::backend {
 
+// Whether `fd` reports anything now (readable, EOF, an error, a bad
+// descriptor): one poll() with a zero timeout, which neither allocates nor
+// consumes anything. Preserves nothing of errno.
+bool ReportsAnything(int fd);
+
 // Returns once `fd` reports anything (readable, EOF, an error, a bad
 // descriptor) or `awake_for` has passed, whichever is first, polling with
 // a zero timeout and sched_yield() between polls: the thread stays

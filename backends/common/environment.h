@@ -1,5 +1,5 @@
 // libsysv's environment variables (SYSVIPC_DIR, SYSVIPC_AUTOSTART, SYSVIPCD,
-// SYSVIPC_LIB, SYSV_EVENT_LOOP, and XDG_RUNTIME_DIR where it places a
+// SYSVIPC_LIB, SYSVIPC_REPLY_POLL, SYSV_EVENT_LOOP, and XDG_RUNTIME_DIR where it places a
 // namespace) are read here and nowhere else, so that one rule covers them
 // all: a secure-execution process ignores every one of them.
 //

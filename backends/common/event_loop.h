@@ -14,11 +14,13 @@
 #ifndef SYSV_BACKENDS_COMMON_EVENT_LOOP_H_
 #define SYSV_BACKENDS_COMMON_EVENT_LOOP_H_
 
+#include <cstdint>
 #include <functional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace sysv::backend {
 
@@ -59,6 +61,23 @@ class EventLoop {
   // request). Returns an error status only if the mechanism itself fails (the
   // epoll or io_uring descriptor), never because of one watched fd.
   virtual absl::Status Run() = 0;
+
+  // After dispatching a batch of callbacks, Run() keeps looking for new
+  // readiness, awake and without sleeping, for up to `window` before it
+  // sleeps in the kernel (backends/common/poll_window.h: the window adapts,
+  // shrinking while it keeps ending in a sleep). A request that arrives
+  // inside it is served without the wake-up a sleep costs. Zero, the
+  // default, sleeps at once. A loop that dispatched nothing never polls, so
+  // an idle loop uses no CPU. Each look is one non-blocking check: a peek at
+  // io_uring's completion ring, epoll_wait() or kevent() with a zero
+  // timeout. Call it while Run() is not running.
+  virtual void SetPollWindow(absl::Duration window) = 0;
+
+  // How many times Run() has asked the kernel to put it to sleep until
+  // readiness (io_uring_submit_and_wait, epoll_wait or kevent without a
+  // timeout; each such call counts, whether or not it really slept). Polls
+  // of the window do not count. For tests and the daemon's statistics.
+  virtual uint64_t sleeps() const = 0;
 
   // Makes the active Run() return once the calling callback returns; no
   // further callbacks are dispatched in that Run(), not even ones whose

@@ -44,6 +44,9 @@ inline constexpr char kDirEnv[] = "SYSVIPC_DIR";
 inline constexpr char kAutostartEnv[] = "SYSVIPC_AUTOSTART";
 inline constexpr char kDaemonPathEnv[] = "SYSVIPCD";
 inline constexpr char kLibraryEnv[] = "SYSVIPC_LIB";
+// How long libsysv polls for the daemon's reply before it sleeps in recvmsg
+// (compat/runtime.cc, kReplyPollWindow): a duration ("30us"), 0 for never.
+inline constexpr char kReplyPollEnv[] = "SYSVIPC_REPLY_POLL";
 // Not ours, but where the per-user default namespace goes when it is set.
 inline constexpr char kRuntimeDirEnv[] = "XDG_RUNTIME_DIR";
 

@@ -256,6 +256,12 @@ absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> 
   return ReceiveMessage(fd, buffer, max_fds);
 }
 
+absl::StatusOr<ReceivedMessage> ReceiveMessagePolled(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                     sysv::backend::PollWindow& window) {
+  window.Await([fd] { return sysv::backend::ReportsAnything(fd); });
+  return ReceiveMessage(fd, buffer, max_fds);
+}
+
 absl::Status IntroduceSelf(int fd) {
   const uint8_t introduction = kIntroduction;
   return SendMessageWithCredentials(fd, absl::MakeConstSpan(&introduction, 1));

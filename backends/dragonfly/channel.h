@@ -40,6 +40,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/common/poll_window.h"
 #include "backends/common/unique_fd.h"
 #include "backends/dragonfly/control_message.h"
 #include "backends/dragonfly/peer_credentials.h"
@@ -122,6 +123,15 @@ absl::StatusOr<ReceivedMessage> ReceiveMessage(int fd,
 // backends/linux/channel.h for why). Results as ReceiveMessage().
 absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> buffer, int max_fds,
                                                     absl::Duration awake_for);
+
+// ReceiveMessage() for a reply expected within microseconds: the socket is
+// polled for it (poll() with a zero timeout) through `window`
+// (backends/common/poll_window.h: shorter after replies that did not come
+// within it), then read, blocking if nothing came. A wake-up from a sleep
+// in recvmsg costs more than most of the daemon's answers take.
+// Results as ReceiveMessage().
+absl::StatusOr<ReceivedMessage> ReceiveMessagePolled(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                     sysv::backend::PollWindow& window);
 
 // The introduction: LOCAL_PEERCRED has no pid, so a client's first message,
 // sent right after connect(), is one byte with kernel-filled SCM_CREDS

@@ -84,9 +84,24 @@ void KqueueLoop::Unwatch(int fd) {
 
 absl::Status KqueueLoop::Run() {
   KEvent events[kMaxEventsPerCall];
+  bool worked = false;  // the last batch ran a callback
   while (!stop_requested_) {
-    const int count =
-        Kevent(kq_, nullptr, 0, events, kMaxEventsPerCall, nullptr);
+    // The poll window (EventLoop::SetPollWindow): kevent() with a zero
+    // timeout until something is ready; its error, if any, is the one the
+    // sleeping call below reports.
+    int count = 0;
+    if (worked && window_.enabled()) {
+      static constexpr struct timespec kNoWait = {0, 0};
+      window_.Await([&] {
+        count = Kevent(kq_, nullptr, 0, events, kMaxEventsPerCall, &kNoWait);
+        return count != 0;
+      });
+    }
+    if (count == 0) {
+      ++sleeps_;
+      count = Kevent(kq_, nullptr, 0, events, kMaxEventsPerCall, nullptr);
+    }
+    worked = false;
     if (count < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, "kevent");
@@ -106,6 +121,7 @@ absl::Status KqueueLoop::Run() {
       // the callback itself (it moves to retired_).
       Watcher* watcher = it->second.get();
       watcher->on_readable();
+      worked = true;
     }
     dispatching_ = false;
     retired_.clear();

@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backends/common/event_loop.h"
+#include "backends/common/poll_window.h"
 
 namespace sysv::dragonfly_backend {
 
@@ -58,6 +59,8 @@ class KqueueLoop final : public sysv::backend::EventLoop {
   void Unwatch(int fd) override;
   absl::Status Run() override;
   void Stop() override { stop_requested_ = true; }
+  void SetPollWindow(absl::Duration window) override { window_.set_length(window); }
+  uint64_t sleeps() const override { return sleeps_; }
 
  private:
   struct Watcher {
@@ -77,6 +80,8 @@ class KqueueLoop final : public sysv::backend::EventLoop {
   bool dispatching_ = false;
   bool stop_requested_ = false;
   uint32_t next_generation_ = 0;
+  sysv::backend::PollWindow window_;
+  uint64_t sleeps_ = 0;
 };
 
 }  // namespace sysv::dragonfly_backend

@@ -109,7 +109,9 @@ absl::StatusOr<Credentials> WithSenderPid(Credentials peer,
   return peer;
 }
 
-absl::StatusOr<Credentials> CurrentCredentials() {
+absl::StatusOr<Credentials> CurrentCredentials() { return CurrentCredentials(getpid()); }
+
+absl::StatusOr<Credentials> CurrentCredentials(int32_t pid) {
   std::vector<gid_t> groups;
   for (;;) {
     const int count = getgroups(0, nullptr);
@@ -123,7 +125,7 @@ absl::StatusOr<Credentials> CurrentCredentials() {
     // EINVAL: another thread added groups between the two calls; ask again.
     if (errno != EINVAL) return ErrnoStatus(errno, "getgroups");
   }
-  return Credentials::ForIds(getpid(), geteuid(), getegid(),
+  return Credentials::ForIds(pid, geteuid(), getegid(),
                              std::vector<uint32_t>(groups.begin(), groups.end()));
 }
 

@@ -93,6 +93,9 @@ absl::StatusOr<sysv::core::Credentials> WithSenderPid(
 // getegid, getgroups), for the client side and for tests. Results: the
 // credentials; or the errno of getgroups.
 absl::StatusOr<sysv::core::Credentials> CurrentCredentials();
+// The same, with `pid` as the pid, for a caller that knows its own (libsysv's
+// runtime tracks it across fork): one system call fewer.
+absl::StatusOr<sysv::core::Credentials> CurrentCredentials(int32_t pid);
 
 }  // namespace sysv::dragonfly_backend
 

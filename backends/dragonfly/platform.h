@@ -75,6 +75,7 @@ using ::sysv::dragonfly_backend::ListenSeqpacket;
 using ::sysv::dragonfly_backend::ReceivedMessage;
 using ::sysv::dragonfly_backend::ReceiveMessage;
 using ::sysv::dragonfly_backend::ReceiveMessageAwake;
+using ::sysv::dragonfly_backend::ReceiveMessagePolled;
 using ::sysv::dragonfly_backend::SendMessage;
 
 // Credentials (peer_credentials.h, user_namespace.h).
@@ -149,6 +150,16 @@ using ::sysv::backend::RawDupCloexec;
 using ::sysv::backend::RawFstat;
 using ::sysv::backend::RawLseek;
 using ::sysv::backend::RawRead;
+
+// How many CPUs the machine has online (at least 1): whether polling for a
+// peer can pay at all (backends/common/poll_window.h). Online, not the
+// caller's affinity: a daemon pinned to one CPU still gains from polling
+// while its clients run on the others. sysconf(_SC_NPROCESSORS_ONLN) on
+// both backends.
+inline int OnlineCpuCount() {
+  const long count = sysconf(_SC_NPROCESSORS_ONLN);
+  return count > 0 ? static_cast<int>(count) : 1;
+}
 
 // The calling thread, as IsThreadOf() takes it: its LWP id.
 inline int32_t CurrentThreadId() { return ::sysv::dragonfly_backend::CurrentLwpId(); }

@@ -290,4 +290,10 @@ absl::StatusOr<ReceivedMessage> ReceiveMessageAwake(int fd, absl::Span<uint8_t> 
   return ReceiveMessage(fd, buffer, max_fds);
 }
 
+absl::StatusOr<ReceivedMessage> ReceiveMessagePolled(int fd, absl::Span<uint8_t> buffer, int max_fds,
+                                                     sysv::backend::PollWindow& window) {
+  window.Await([fd] { return sysv::backend::ReportsAnything(fd); });
+  return ReceiveMessage(fd, buffer, max_fds);
+}
+
 }  // namespace sysv::linux_backend

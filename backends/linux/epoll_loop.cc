@@ -75,12 +75,27 @@ void EpollLoop::Unwatch(int fd) {
 
 absl::Status EpollLoop::Run() {
   struct epoll_event events[kMaxEvents];
+  bool worked = false;  // the last batch ran a callback
   while (!stop_requested_) {
-    const int count = epoll_wait(epoll_fd_.get(), events, kMaxEvents, -1);
+    // The poll window (EventLoop::SetPollWindow): epoll_wait() with a zero
+    // timeout until something is ready; its error, if any, is the one the
+    // sleeping call below reports.
+    int count = 0;
+    if (worked && window_.enabled()) {
+      window_.Await([&] {
+        count = epoll_wait(epoll_fd_.get(), events, kMaxEvents, 0);
+        return count != 0;
+      });
+    }
+    if (count == 0) {
+      ++sleeps_;
+      count = epoll_wait(epoll_fd_.get(), events, kMaxEvents, -1);
+    }
     if (count < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, "epoll_wait");
     }
+    worked = false;
     dispatching_ = true;
     for (int i = 0; i < count && !stop_requested_; ++i) {
       const uint64_t data = events[i].data.u64;
@@ -95,6 +110,7 @@ absl::Status EpollLoop::Run() {
       // the callback itself (it moves to retired_).
       Watcher* watcher = it->second.get();
       watcher->on_readable();
+      worked = true;
     }
     dispatching_ = false;
     retired_.clear();

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backends/common/event_loop.h"
+#include "backends/common/poll_window.h"
 #include "backends/common/unique_fd.h"
 
 namespace sysv::linux_backend {
@@ -35,6 +36,8 @@ class EpollLoop final : public sysv::backend::EventLoop {
   void Unwatch(int fd) override;
   absl::Status Run() override;
   void Stop() override { stop_requested_ = true; }
+  void SetPollWindow(absl::Duration window) override { window_.set_length(window); }
+  uint64_t sleeps() const override { return sleeps_; }
 
  private:
   struct Watcher {
@@ -57,6 +60,8 @@ class EpollLoop final : public sysv::backend::EventLoop {
   // Bumped on every Watch() and stored in the event's data, so an event
   // collected for an earlier registration of the same fd number is ignored.
   uint32_t next_generation_ = 0;
+  sysv::backend::PollWindow window_;
+  uint64_t sleeps_ = 0;
 };
 
 }  // namespace sysv::linux_backend

@@ -162,31 +162,33 @@ void IoUringLoop::Unwatch(int fd) {
   watchers_.erase(it);
 }
 
-void IoUringLoop::Dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
-  if ((user_data & kInternalBit) != 0) return;  // a POLL_REMOVE completed
+bool IoUringLoop::Dispatch(uint64_t user_data, int32_t res, uint32_t flags) {
+  if ((user_data & kInternalBit) != 0) return false;  // a POLL_REMOVE completed
   const int fd = DecodeFd(user_data);
   const uint32_t generation = DecodeGeneration(user_data);
   auto it = watchers_.find(fd);
   // Stale: the registration this request belonged to was unwatched (and
   // perhaps replaced by a new one for the same fd number).
-  if (it == watchers_.end() || it->second->generation != generation) return;
+  if (it == watchers_.end() || it->second->generation != generation) return false;
   Watcher* watcher = it->second.get();
   if ((flags & IORING_CQE_F_MORE) == 0) watcher->armed = false;
-  if (res < 0 && !Transient(res)) return;  // stays quiet; see Transient()
+  if (res < 0 && !Transient(res)) return false;  // stays quiet; see Transient()
   // After Stop() the rest of the batch is not dispatched, only re-armed: the
   // readiness is reported again by the next Run().
-  if (res >= 0 && !stop_requested_) watcher->on_readable();
+  const bool called = res >= 0 && !stop_requested_;
+  if (called) watcher->on_readable();
   // The callback may have unwatched (and even re-watched) the fd; re-arm only
   // the registration this completion belongs to, if still live.
   it = watchers_.find(fd);
   if (it == watchers_.end() || it->second->generation != generation ||
       it->second->armed) {
-    return;
+    return called;
   }
   // No SQE only if the kernel would not take the queued ones (GetSqe()
   // submits first); try again before the next wait.
   it->second->armed = Arm(fd, generation);
   if (!it->second->armed) pending_arms_.push_back(user_data);
+  return called;
 }
 
 absl::Status IoUringLoop::Run() {
@@ -197,14 +199,25 @@ absl::Status IoUringLoop::Run() {
   };
   Completion batch[kMaxBatch];
   struct io_uring_cqe* cqes[kMaxBatch];
+  bool worked = false;  // the last batch ran a callback
   while (!stop_requested_) {
     QueuePending();
-    const int rc = io_uring_submit_and_wait(ring_.get(), 1);
-    // EINTR: a signal; EBUSY/EAGAIN: completions must be reaped (CQ
-    // overflow backlog) or the kernel is short of resources right now. In
-    // each case reap what is there and go round again.
-    if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
-      return ErrnoStatus(-rc, "io_uring_submit_and_wait");
+    bool polled = false;
+    if (worked && window_.enabled()) {
+      // The re-arms go to the kernel first: a poll not armed reports
+      // nothing. A failed submit leaves them queued for the wait below.
+      if (io_uring_sq_ready(ring_.get()) > 0) io_uring_submit(ring_.get());
+      polled = window_.Await([this] { return io_uring_cq_ready(ring_.get()) > 0; });
+    }
+    if (!polled) {
+      ++sleeps_;
+      const int rc = io_uring_submit_and_wait(ring_.get(), 1);
+      // EINTR: a signal; EBUSY/EAGAIN: completions must be reaped (CQ
+      // overflow backlog) or the kernel is short of resources right now. In
+      // each case reap what is there and go round again.
+      if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+        return ErrnoStatus(-rc, "io_uring_submit_and_wait");
+      }
     }
     const unsigned count = io_uring_peek_batch_cqe(ring_.get(), cqes, kMaxBatch);
     for (unsigned i = 0; i < count; ++i) {
@@ -212,8 +225,9 @@ absl::Status IoUringLoop::Run() {
     }
     io_uring_cq_advance(ring_.get(), count);
     dispatching_ = true;
+    worked = false;
     for (unsigned i = 0; i < count; ++i) {
-      Dispatch(batch[i].user_data, batch[i].res, batch[i].flags);
+      if (Dispatch(batch[i].user_data, batch[i].res, batch[i].flags)) worked = true;
     }
     dispatching_ = false;
     retired_.clear();

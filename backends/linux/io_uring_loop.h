@@ -29,6 +29,18 @@
 //     (a socket's peer sees EOF a moment later); removes are therefore
 //     submitted at once when Unwatch() is called outside a dispatch, and
 //     with the next submit inside one.
+//   - The poll window (EventLoop::SetPollWindow): after a batch that ran a
+//     callback, the re-arms are submitted and the completion ring is peeked,
+//     without a system call, until a completion shows up or the window ends.
+//     Peeking is enough (measured on Linux 6.18 with a one-shot POLL_ADD on
+//     a SOCK_SEQPACKET socket: 29,333 of 30,000 requests were seen by the
+//     peek loop within 50 us, against 29,550 when each look also called
+//     io_uring_enter(GETEVENTS), /tmp/spin/uring_pp.c): a poll's wake-up
+//     queues task work, and without IORING_SETUP_COOP_TASKRUN the kernel
+//     notifies a running task with TWA_SIGNAL, so the task work runs (and
+//     posts the completion) on its next return to user space, which the
+//     notification itself forces. A ring set up with COOP_TASKRUN or
+//     DEFER_TASKRUN would need io_uring_get_events() per look instead.
 #ifndef SYSV_BACKENDS_LINUX_IO_URING_LOOP_H_
 #define SYSV_BACKENDS_LINUX_IO_URING_LOOP_H_
 
@@ -41,6 +53,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backends/common/event_loop.h"
+#include "backends/common/poll_window.h"
 
 struct io_uring;       // <liburing.h>; kept out of this header
 struct io_uring_sqe;
@@ -71,6 +84,8 @@ class IoUringLoop final : public sysv::backend::EventLoop {
   void Unwatch(int fd) override;
   absl::Status Run() override;
   void Stop() override { stop_requested_ = true; }
+  void SetPollWindow(absl::Duration window) override { window_.set_length(window); }
+  uint64_t sleeps() const override { return sleeps_; }
 
  private:
   struct Watcher {
@@ -88,8 +103,9 @@ class IoUringLoop final : public sysv::backend::EventLoop {
   bool Arm(int fd, uint32_t generation);
   // Queues the POLL_REMOVEs and re-arms still waiting for an SQE.
   void QueuePending();
-  // Handles one completion (copied out of the CQ).
-  void Dispatch(uint64_t user_data, int32_t res, uint32_t flags);
+  // Handles one completion (copied out of the CQ). Returns true if it ran
+  // the fd's callback.
+  bool Dispatch(uint64_t user_data, int32_t res, uint32_t flags);
 
   std::unique_ptr<struct io_uring> ring_;
   // See EpollLoop: heap-allocated so a callback may Unwatch itself.
@@ -103,6 +119,8 @@ class IoUringLoop final : public sysv::backend::EventLoop {
   bool dispatching_ = false;
   bool stop_requested_ = false;
   uint32_t next_generation_ = 0;
+  sysv::backend::PollWindow window_;
+  uint64_t sleeps_ = 0;
 };
 
 }  // namespace sysv::linux_backend

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -107,23 +108,38 @@ absl::StatusOr<Credentials> PeerCredentials(int fd) {
   return creds;
 }
 
-absl::StatusOr<Credentials> CurrentCredentials() {
-  std::vector<gid_t> groups;
-  for (;;) {
-    // Raw: the kernel's identity, not an interposer's (raw_syscalls.h).
-    const int count = backend::RawGetgroups(0, nullptr);
-    if (count < 0) return ErrnoStatus(errno, "getgroups");
-    groups.resize(static_cast<size_t>(count));
-    const int got = backend::RawGetgroups(count, groups.data());
-    if (got >= 0) {
-      groups.resize(static_cast<size_t>(got));
-      break;
+absl::StatusOr<Credentials> CurrentCredentials() { return CurrentCredentials(backend::RawGetpid()); }
+
+absl::StatusOr<Credentials> CurrentCredentials(int32_t pid) {
+  // Clients read these on every call to the daemon, so the common case is
+  // one getgroups into a stack buffer (most processes have a handful of
+  // groups); only a longer list takes the sizing call and the heap.
+  constexpr int kStackGroups = 64;
+  gid_t stack_groups[kStackGroups];
+  std::vector<uint32_t> groups;
+  // Raw: the kernel's identity, not an interposer's (raw_syscalls.h).
+  const int got = backend::RawGetgroups(kStackGroups, stack_groups);
+  if (got >= 0) {
+    groups.assign(stack_groups, stack_groups + got);
+  } else if (errno != EINVAL) {
+    return ErrnoStatus(errno, "getgroups");
+  } else {
+    std::vector<gid_t> all;
+    for (;;) {
+      const int count = backend::RawGetgroups(0, nullptr);
+      if (count < 0) return ErrnoStatus(errno, "getgroups");
+      all.resize(static_cast<size_t>(count));
+      const int listed = backend::RawGetgroups(count, all.data());
+      if (listed >= 0) {
+        all.resize(static_cast<size_t>(listed));
+        break;
+      }
+      // EINVAL: another thread added groups between the two calls; ask again.
+      if (errno != EINVAL) return ErrnoStatus(errno, "getgroups");
     }
-    // EINVAL: another thread added groups between the two calls; ask again.
-    if (errno != EINVAL) return ErrnoStatus(errno, "getgroups");
+    groups.assign(all.begin(), all.end());
   }
-  Credentials creds = Credentials::ForIds(backend::RawGetpid(), backend::RawGeteuid(), backend::RawGetegid(),
-                                         std::vector<uint32_t>(groups.begin(), groups.end()));
+  Credentials creds = Credentials::ForIds(pid, backend::RawGeteuid(), backend::RawGetegid(), std::move(groups));
   NarrowToOwnCapabilities(creds);
   return creds;
 }

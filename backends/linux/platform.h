@@ -125,6 +125,16 @@ using ::sysv::backend::RawFstat;
 using ::sysv::backend::RawLseek;
 using ::sysv::backend::RawRead;
 
+// How many CPUs the machine has online (at least 1): whether polling for a
+// peer can pay at all (backends/common/poll_window.h). Online, not the
+// caller's affinity: a daemon pinned to one CPU still gains from polling
+// while its clients run on the others. sysconf(_SC_NPROCESSORS_ONLN) on
+// both backends.
+inline int OnlineCpuCount() {
+  const long count = sysconf(_SC_NPROCESSORS_ONLN);
+  return count > 0 ? static_cast<int>(count) : 1;
+}
+
 // The calling thread, as IsThreadOf() takes it: its TID.
 inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }
 

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -42,6 +43,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "backends/common/event_loop.h"
 #include "backends/common/unique_fd.h"
@@ -103,6 +105,13 @@ inline bool CapabilityRequired(const char* name) {
   return value != nullptr && std::strcmp(value, "1") == 0;
 }
 
+// CPU time the calling thread has used.
+inline absl::Duration ThreadCpuTime() {
+  struct timespec used;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used);
+  return absl::DurationFromTimespec(used);
+}
+
 }  // namespace event_loop_conformance_internal
 
 template <typename L>
@@ -155,6 +164,40 @@ class EventLoopConformanceTest : public ::testing::Test {
     EXPECT_FALSE(fired) << "Run() did not return within the watchdog's "
                         << absl::FormatDuration(
                                event_loop_conformance_internal::kPatience);
+  }
+
+  // Runs the loop once over a pipe that holds one byte: the first callback
+  // reads it and has another thread write the next byte `delay` later; the
+  // second reads that and stops the loop. Returns the loop's sleeps during the
+  // Run(), and stores the CPU time this thread used in it.
+  uint64_t SleepsServingTwoBytes(absl::Duration delay, absl::Duration* cpu) {
+    using event_loop_conformance_internal::ReadByte;
+    using event_loop_conformance_internal::ThreadCpuTime;
+    using event_loop_conformance_internal::WriteBytes;
+    Pipe pipe = Pipe::Make();
+    WriteBytes(pipe.write.get(), 1);
+    std::thread writer;
+    int calls = 0;
+    EXPECT_TRUE(loop_->Watch(pipe.read.get(), [&] {
+                         EXPECT_EQ(ReadByte(pipe.read.get()), 1);
+                         if (++calls == 1) {
+                           writer = std::thread([&pipe, delay] {
+                             absl::SleepFor(delay);
+                             WriteBytes(pipe.write.get(), 1);
+                           });
+                         } else {
+                           loop_->Stop();
+                         }
+                       }).ok());
+    const uint64_t before = loop_->sleeps();
+    const absl::Duration cpu_before = ThreadCpuTime();
+    RunWithWatchdog();
+    *cpu = ThreadCpuTime() - cpu_before;
+    const uint64_t sleeps = loop_->sleeps() - before;
+    if (writer.joinable()) writer.join();
+    loop_->Unwatch(pipe.read.get());
+    EXPECT_EQ(calls, 2);
+    return sleeps;
   }
 
   std::unique_ptr<EventLoop> loop_;
@@ -556,6 +599,53 @@ TYPED_TEST_P(EventLoopConformanceTest, WatchErrors) {
   this->RunWithWatchdog();
 }
 
+// Without a poll window the loop sleeps before every batch: the second byte,
+// written while it waits, costs a second sleep.
+TYPED_TEST_P(EventLoopConformanceTest, WithoutPollWindowEveryWaitSleeps) {
+  absl::Duration cpu;
+  EXPECT_EQ(this->SleepsServingTwoBytes(absl::Milliseconds(20), &cpu), 2u);
+}
+
+// The poll window: readiness that arrives within it after a batch is served
+// with no sleep in between (the window is far longer than the 20 ms the
+// second byte takes, so only a loop that sleeps fails).
+TYPED_TEST_P(EventLoopConformanceTest, ReadinessWithinThePollWindowIsServedWithoutSleeping) {
+  this->loop_->SetPollWindow(absl::Seconds(30));
+  absl::Duration cpu;
+  EXPECT_EQ(this->SleepsServingTwoBytes(absl::Milliseconds(20), &cpu), 1u);
+}
+
+// The window is bounded: readiness that comes after it is waited for asleep,
+// and the polling cost about the window's length in CPU time, not the whole
+// wait (300 ms).
+TYPED_TEST_P(EventLoopConformanceTest, PollWindowEndsInASleep) {
+  this->loop_->SetPollWindow(absl::Milliseconds(2));
+  absl::Duration cpu;
+  EXPECT_EQ(this->SleepsServingTwoBytes(absl::Milliseconds(300), &cpu), 2u);
+  EXPECT_LT(cpu, absl::Milliseconds(150));
+}
+
+// An idle loop never polls, whatever its window: it sleeps at once and uses
+// no CPU while nothing happens (here 200 ms).
+TYPED_TEST_P(EventLoopConformanceTest, IdleLoopSleepsWithoutPolling) {
+  using event_loop_conformance_internal::WriteBytes;
+  this->loop_->SetPollWindow(absl::Seconds(30));
+  typename TestFixture::Pipe stopper = TestFixture::Pipe::Make();
+  ASSERT_TRUE(this->loop_->Watch(stopper.read.get(), [&] { this->loop_->Stop(); }).ok());
+  std::thread waker([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    WriteBytes(stopper.write.get(), 1);
+  });
+  const uint64_t before = this->loop_->sleeps();
+  const absl::Duration cpu_before = event_loop_conformance_internal::ThreadCpuTime();
+  this->RunWithWatchdog();
+  const absl::Duration cpu = event_loop_conformance_internal::ThreadCpuTime() - cpu_before;
+  waker.join();
+  EXPECT_EQ(this->loop_->sleeps() - before, 1u);
+  EXPECT_LT(cpu, absl::Milliseconds(100));
+  this->loop_->Unwatch(stopper.read.get());
+}
+
 REGISTER_TYPED_TEST_SUITE_P(EventLoopConformanceTest,
                             ReadablePipeFiresCallback,
                             LevelTriggeredCallsAgainWhileDataRemains,
@@ -570,7 +660,11 @@ REGISTER_TYPED_TEST_SUITE_P(EventLoopConformanceTest,
                             ReusedFdNumberGetsOnlyItsOwnEvents,
                             RewatchBeforeRunUsesNewCallback,
                             CallbackMayWatchNewFds,
-                            WatchErrors);
+                            WatchErrors,
+                            WithoutPollWindowEveryWaitSleeps,
+                            ReadinessWithinThePollWindowIsServedWithoutSleeping,
+                            PollWindowEndsInASleep,
+                            IdleLoopSleepsWithoutPolling);
 
 }  // namespace sysv::backend::testing
 
