@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -44,13 +45,46 @@ pid_t KeeperPid(const std::string& socket_path) {
   return found;
 }
 
-pid_t KillKeeperAndAwaitReplacement(const std::string& socket_path) {
+// Whether `pid` runs as an fd keeper: its command line names the keeper's
+// flag. Between its fork and its exec the new keeper is a copy of the
+// daemon, listening already and holding every descriptor the daemon holds.
+bool RunsAsKeeper(pid_t pid) {
+  std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+  const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  return args.find("--fd_keeper") != std::string::npos;
+}
+
+// The sealed regions (memfds the daemon names "sysvipc-...") `pid` holds.
+size_t RegionsHeldBy(pid_t pid) {
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* fds = opendir(fd_dir.c_str());
+  size_t held = 0;
+  while (struct dirent* fd = fds != nullptr ? readdir(fds) : nullptr) {
+    char link[256] = {};
+    const std::string prefix = "/memfd:sysvipc-";
+    if (readlink((fd_dir + "/" + fd->d_name).c_str(), link, sizeof(link) - 1) > 0 &&
+        std::string(link).compare(0, prefix.size(), prefix) == 0) {
+      ++held;
+    }
+  }
+  if (fds != nullptr) closedir(fds);
+  return held;
+}
+
+pid_t KillKeeperAndAwaitReplacement(const std::string& socket_path, size_t regions) {
   const pid_t keeper = KeeperPid(socket_path);
   if (keeper <= 0 || kill(keeper, SIGKILL) != 0) return -1;
+  // The new keeper listens before the daemon has handed it the regions (its
+  // Put()s follow the start): a daemon killed in between loses them, which
+  // is not what these tests are about.
+  pid_t replacement = -1;
   for (int i = 0; i < 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const pid_t replacement = KeeperPid(socket_path);
-    if (replacement > 0 && replacement != keeper) return replacement;
+    if (replacement <= 0) {
+      const pid_t listening = KeeperPid(socket_path);
+      if (listening > 0 && listening != keeper) replacement = listening;
+    }
+    if (replacement > 0 && RunsAsKeeper(replacement) && RegionsHeldBy(replacement) >= regions) return replacement;
   }
   return -1;
 }

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 
 namespace sysv::testing {
@@ -14,9 +15,10 @@ namespace sysv::testing {
 pid_t KeeperPid(const std::string& socket_path);
 
 // Kills the keeper listening at `socket_path` (SIGKILL) and waits up to 2 s
-// for another to listen there. Returns the new keeper's pid, or -1 (none
-// was there to kill, or none came back).
-pid_t KillKeeperAndAwaitReplacement(const std::string& socket_path);
+// for another to listen there and to hold at least `regions` sealed regions
+// (the daemon hands it every live one). Returns the new keeper's pid, or -1
+// (none was there to kill, or none came back with the regions).
+pid_t KillKeeperAndAwaitReplacement(const std::string& socket_path, size_t regions);
 
 }  // namespace sysv::testing
 

@@ -270,8 +270,8 @@ TEST_F(SegmentCutAttackTest, KilledKeeperIsReplacedWithEverySegment) {
   SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::RegionsCanBeSealed());
   const int id = CreateSegmentHolding();
   ASSERT_GE(id, 0);
-  ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper"), 0)
-      << "no keeper to kill, or no new one came";
+  ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper", 1), 0)
+      << "no keeper to kill, or no new one came with the region";
   daemon_->Kill();
   daemon_->Start();
   EXPECT_EQ(SegmentStillHolds(id), 0) << "1, 2: A's segment or data lost; 13: B could cut it";

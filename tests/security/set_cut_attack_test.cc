@@ -173,8 +173,8 @@ TEST_F(SetCutAttackTest, KilledKeeperIsReplacedWithEverySet) {
   SYSV_SKIP_UNLESS_BACKEND_GIVES(testing::RegionsCanBeSealed());
   const int id = CreateSet();
   ASSERT_GE(id, 0);
-  ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper"), 0)
-      << "no keeper to kill, or no new one came";
+  ASSERT_GT(testing::KillKeeperAndAwaitReplacement(dir_ + "/sysvipcd.keeper", 1), 0)
+      << "no keeper to kill, or no new one came with the region";
   daemon_->Kill();
   daemon_->Start();
   EXPECT_EQ(SetStillHolds(dir_, id), 0) << "1-3: A's set or values lost; 13: B could cut it";
