@@ -88,7 +88,6 @@ constexpr absl::Duration kMaxReplyPollWindow = absl::Milliseconds(1);
 constinit backend::PollWindow g_reply_window;
 
 absl::Duration ReplyPollWindow() {
-  if (platform::OnlineCpuCount() < 2) return absl::ZeroDuration();
   absl::Duration window = kReplyPollWindow;
   if (const char* value = backend::OurVariable(backend::kReplyPollEnv); value != nullptr) {
     absl::Duration asked;
@@ -97,6 +96,9 @@ absl::Duration ReplyPollWindow() {
       window = std::min(asked, kMaxReplyPollWindow);
     }
   }
+  // The CPU count last: reading it is file I/O (sysconf reads sysfs), which
+  // a process starting with the window off (the default) need not pay.
+  if (window == absl::ZeroDuration() || platform::OnlineCpuCount() < 2) return absl::ZeroDuration();
   return window;
 }
 
