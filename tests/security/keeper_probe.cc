@@ -75,16 +75,17 @@ pid_t KillKeeperAndAwaitReplacement(const std::string& socket_path, size_t regio
   const pid_t keeper = KeeperPid(socket_path);
   if (keeper <= 0 || kill(keeper, SIGKILL) != 0) return -1;
   // The new keeper listens before the daemon has handed it the regions (its
-  // Put()s follow the start): a daemon killed in between loses them, which
-  // is not what these tests are about.
-  pid_t replacement = -1;
+  // Put()s follow the start), and before it is a keeper at all: the
+  // daemon's fork and the double fork's intermediate child hold its socket
+  // first. So whoever listens is looked up anew each time, and counts once
+  // it runs as the keeper and holds the regions: a daemon killed earlier
+  // loses them, which is not what these tests are about.
   for (int i = 0; i < 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (replacement <= 0) {
-      const pid_t listening = KeeperPid(socket_path);
-      if (listening > 0 && listening != keeper) replacement = listening;
+    const pid_t listening = KeeperPid(socket_path);
+    if (listening > 0 && listening != keeper && RunsAsKeeper(listening) && RegionsHeldBy(listening) >= regions) {
+      return listening;
     }
-    if (replacement > 0 && RunsAsKeeper(replacement) && RegionsHeldBy(replacement) >= regions) return replacement;
   }
   return -1;
 }
