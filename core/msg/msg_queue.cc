@@ -17,12 +17,6 @@
 namespace sysv::core {
 namespace {
 
-// How long a waiter spins before it sleeps: at most about 10 us (CpuRelax()
-// iterations), adapted per process (see MsgQueue::SpinWhile()). A partner on
-// another CPU answers within a few microseconds; a longer spin only burns
-// the CPU a partner on the same CPU needs.
-constexpr int kMaxSpin = 400;
-constexpr int kMinSpin = 16;
 // A spinner yields every kSpinsPerYield pauses (core/region_platform.h): a
 // partner the scheduler queued on the spinner's own CPU (as it does after a
 // wake-up from this CPU) then runs at once and answers within the spin,
@@ -42,22 +36,20 @@ int64_t GoneResult(uint32_t removed) { return removed == kMsgRegionMoved ? kMsgM
 template <typename Condition>
 bool MsgQueue::SpinWhile(Condition waiting) {
   // Spinning pays only while the partner runs on another CPU. Each process
-  // learns that per queue: a spin that ends in a sleep shrinks the budget by
-  // an eighth, one that sees the change doubles it. On one CPU (or with more
-  // waiters than CPUs) it falls to almost nothing within a few dozen calls;
-  // an occasional miss on a busy machine costs little.
+  // learns that per queue (SpinBudget): on one CPU (or with more waiters
+  // than CPUs) the budget falls to almost nothing within a few dozen calls.
   //
   // A partner on this CPU answers only when this process yields. When the
   // last wait ended right after a yield, the next one yields at once instead
   // of after kSpinsPerYield pauses (a ping-pong whose two processes share a
   // CPU then makes no futex call, and spins for nothing); a wait that ends
   // while spinning (the partner runs elsewhere) turns that off again.
-  const int budget = spin_budget_.load(std::memory_order_relaxed);
+  const int budget = spin_budget_.Get();
   const bool early = yield_early_.load(std::memory_order_relaxed);
   bool yielded = false;  // the look about to be made follows a yield
   for (int i = 0; i < budget; ++i) {
     if (!waiting()) {
-      spin_budget_.store(std::min(kMaxSpin, budget * 2), std::memory_order_relaxed);
+      spin_budget_.Hit();
       if (yielded != early) yield_early_.store(yielded, std::memory_order_relaxed);
       return true;
     }
@@ -66,7 +58,7 @@ bool MsgQueue::SpinWhile(Condition waiting) {
               ((early && i == kEarlyYield) || (i & (kSpinsPerYield - 1)) == kSpinsPerYield - 1);
     if (yielded) platform_->yield();
   }
-  spin_budget_.store(std::max(kMinSpin, budget - budget / 8), std::memory_order_relaxed);
+  spin_budget_.Miss();
   return false;
 }
 

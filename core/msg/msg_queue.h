@@ -60,6 +60,7 @@
 #include "absl/types/span.h"
 #include "core/msg/msg_region.h"
 #include "core/region_platform.h"
+#include "core/spin_budget.h"
 
 namespace sysv::core {
 
@@ -355,7 +356,10 @@ class MsgQueue {
   CapacityCheck capacity_;
   // Blocks checked to be inside the file: every index is bounded by this.
   std::atomic<uint32_t> checked_blocks_{0};
-  std::atomic<int> spin_budget_{400};
+  // How long a waiter spins before it sleeps: at most about 10 us (a
+  // partner on another CPU answers within a few microseconds; a longer spin
+  // only burns the CPU a partner on the same CPU needs).
+  SpinBudget spin_budget_{/*min=*/16, /*max=*/400};
   // Whether the last wait ended right after a yield (SpinWhile).
   std::atomic<bool> yield_early_{false};
   // The receive side's counters as this process last read them: lower

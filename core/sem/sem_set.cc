@@ -34,11 +34,6 @@ uint32_t ArenaBlocksFor(int32_t nsems) { return 4096 + 128 * BlocksFor(UndoBytes
 // locked path (which cannot be starved).
 constexpr int kSemFastAttempts = 8;
 
-// How long a sleeper spins before it sleeps: up to about 100 us at the
-// ~23 ns an iteration with the pause takes on this project's VM (x86-64).
-// Shorter spins (200: 5 us) measured far worse on the two-CPU ping-pong,
-// whose partner often answers later than that.
-constexpr int kSemSpinIterations = 4000;
 // How many times a sleeper whose partner shares its CPU gives the CPU away
 // (RegionPlatform::yield) before its futex sleep: one is enough when the
 // partner is runnable; the others cover a partner that was not quite yet.
@@ -1074,7 +1069,8 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
   // many children) our turn is at least a whole hand-over away, and a spin
   // only takes the CPU from the holder: sleep at once.
   const bool behind_others = locked->header().queued.load(std::memory_order_relaxed) > 1;
-  const int spins = behind_others ? 0 : hand_over ? kSemHandOverYields : kSemSpinIterations;
+  // Otherwise spin for as long as spins have paid lately (spin_budget_).
+  const int spins = behind_others ? 0 : hand_over ? kSemHandOverYields : spin_budget_.Get();
   // The status it sleeps in: kSemStatusOwed once overtaken (see there).
   uint32_t asleep = kSemStatusPending;
   for (;;) {
@@ -1087,8 +1083,12 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
     // renewed at every yield; none when it sleeps at once.
     if (spins > 0) w->awake_until.store(LeaseEnd(spin_end), std::memory_order_relaxed);
     locked->Unlock();
+    bool decided_in_spin = false;
     for (int spin = 0; spin < spins; ++spin) {
-      if (!SemStatusPending(w->status.load(std::memory_order_acquire))) break;
+      if (!SemStatusPending(w->status.load(std::memory_order_acquire))) {
+        decided_in_spin = true;
+        break;
+      }
       if (hand_over) {
         platform_->yield();
         w->awake_until.store(LeaseEnd(spin_end), std::memory_order_relaxed);
@@ -1098,6 +1098,13 @@ int SemSet::Semop(absl::Span<const SemOp> sops, const Caller& caller, Deadline d
       if ((spin & (kSpinsPerYield - 1)) == kSpinsPerYield - 1) {
         if (spin_end.HasExpired()) break;
         if (platform_->yield != nullptr) platform_->yield();
+      }
+    }
+    if (!hand_over && spins > 0) {
+      if (decided_in_spin) {
+        spin_budget_.Hit();
+      } else {
+        spin_budget_.Miss();
       }
     }
     // Sleep() ends within kRegionSleepLimit even if nobody wakes us (a

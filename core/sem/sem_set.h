@@ -118,6 +118,7 @@
 #include "core/region_platform.h"
 #include "core/sem/sem_region.h"
 #include "core/shared_mutex.h"
+#include "core/spin_budget.h"
 #include "core/waiter.h"
 
 namespace sysv::core {
@@ -306,6 +307,14 @@ class SemSet {
   // The block of this process's undo record, as FindUndo() last found it
   // (it checks the record is still there and still this process's).
   Hint<uint32_t> undo_block_{kNoBlock};
+  // How long a sleeper whose partner runs on another CPU spins before it
+  // sleeps: up to about 100 us (kSemSpinMicros) at the ~23 ns an iteration
+  // with the pause takes on this project's VM. Shorter fixed spins (200:
+  // 5 us) measured far worse on the two-CPU ping-pong, whose partner often
+  // answers later than that; a partner that is not running at all (a mutex
+  // holder asleep in poll()) makes every spin a miss, and the budget falls
+  // to under a microsecond, short of the first yield (kSpinsPerYield).
+  SpinBudget spin_budget_{/*min=*/kSpinsPerYield / 2, /*max=*/4000};
 };
 
 }  // namespace sysv::core
