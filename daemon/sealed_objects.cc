@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -168,6 +169,10 @@ bool SealedObjects::Drop(absl::string_view kind, const std::string& name) {
   if (it == sealed_.end()) return false;
   // Closing a region frees its pages, and the keeper's drop wakes it: both
   // wait for the reply (AfterReply).
+  struct stat st {};
+  if (keeper_ && fstat(it->second.get(), &st) == 0 && static_cast<uint64_t>(st.st_blocks) * 512 >= kReleaseAtOnceBytes) {
+    ring_for_drops_ = true;
+  }
   retired_.push_back(std::move(it->second));
   sealed_.erase(it);
   if (keeper_) drops_.push_back(key);
@@ -182,6 +187,8 @@ void SealedObjects::SendDrops() {
     }
   }
   drops_.clear();
+  if (ring_for_drops_ && keeper_) keeper_->Ring();
+  ring_for_drops_ = false;
 }
 
 void SealedObjects::AfterReply() {
