@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -78,7 +79,13 @@ void SealedObjects::OnKeeperGone() {
     for (auto it = sealed_.begin(); status.ok() && it != sealed_.end(); ++it) {
       status = keeper->Put(it->first, it->second.get());
     }
-    if (status.ok()) break;
+    if (status.ok()) {
+      // Taken into its table at once, not up to FdKeeper::kDrainEvery
+      // later: a replacement is rare, and whoever checks the keeper then
+      // (the cut-attack tests do) sees it whole.
+      keeper->Ring();
+      break;
+    }
   }
   if (!status.ok()) {
     SYSV_LOG(kError, "the fd keeper is gone and cannot be replaced (%s): new objects are region files, "
@@ -162,6 +169,10 @@ bool SealedObjects::Drop(absl::string_view kind, const std::string& name) {
   if (it == sealed_.end()) return false;
   // Closing a region frees its pages, and the keeper's drop wakes it: both
   // wait for the reply (AfterReply).
+  struct stat st {};
+  if (keeper_ && fstat(it->second.get(), &st) == 0 && static_cast<uint64_t>(st.st_blocks) * 512 >= kReleaseAtOnceBytes) {
+    ring_for_drops_ = true;
+  }
   retired_.push_back(std::move(it->second));
   sealed_.erase(it);
   if (keeper_) drops_.push_back(key);
@@ -176,6 +187,8 @@ void SealedObjects::SendDrops() {
     }
   }
   drops_.clear();
+  if (ring_for_drops_ && keeper_) keeper_->Ring();
+  ring_for_drops_ = false;
 }
 
 void SealedObjects::AfterReply() {

@@ -103,6 +103,12 @@ class SealedObjects {
   // Removed objects' descriptors and keeper names, until AfterReply.
   std::vector<backend::UniqueFd> retired_;
   std::vector<std::string> drops_;
+  // A removed region's pages live as long as the keeper's copy, which a
+  // keeper with a doorbell closes only when it next serves its queue (half
+  // a window of requests or FdKeeper::kDrainEvery later). Past this many
+  // bytes in use, the drops ring for it at once (ring_for_drops_).
+  static constexpr uint64_t kReleaseAtOnceBytes = uint64_t{1} << 20;
+  bool ring_for_drops_ = false;
 
   // The most sealed objects held at once: each keeps a descriptor open here
   // (and one at the keeper) for its whole life, so past 3/4 of

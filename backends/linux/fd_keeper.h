@@ -27,6 +27,21 @@
 //     kernel holds the file even if the daemon is killed at once, and the
 //     keeper serves every request queued by a connection before it takes
 //     the next daemon's (RunFdKeeper).
+//   - The keeper is not woken per request (issue #14: each wake-up of a
+//     sleeping process costs ~10 us of CPU on each side, and every Put and
+//     Drop woke the keeper, every answer the daemon). At connect the daemon
+//     offers a doorbell (an eventfd, request kBell); a keeper that takes it
+//     polls the connection for hang-up only (events 0: poll wakes a waiter
+//     for the events it asked for, plus POLLHUP and POLLERR) and the
+//     doorbell for POLLIN. Requests wait in its socket, held by the kernel,
+//     until the doorbell rings, the daemon hangs up or kDrainEvery passes;
+//     then it serves every queued request. The daemon rings once per
+//     kMaxUnanswered / 2 requests sent and before any wait for an answer
+//     (List, a full window). So a refusal reaches TakeRefused up to
+//     kMaxUnanswered / 2 requests or kDrainEvery after its Put.
+//   - Versions mix both ways: a keeper of before the doorbell refuses the
+//     offer (EINVAL, as any unknown request) and is woken per request as
+//     before; a daemon of before it never offers one, and is served so.
 #ifndef SYSV_BACKENDS_LINUX_FD_KEEPER_H_
 #define SYSV_BACKENDS_LINUX_FD_KEEPER_H_
 
@@ -58,7 +73,12 @@ class FdKeeper {
   // The keeper listening at `socket_path`, or a new one started there (a
   // stale socket file is replaced). Results: the connection; the errno of
   // socket, bind, fork or connect; EPERM when the peer is another user.
-  static absl::StatusOr<FdKeeper> ConnectOrStart(const std::string& socket_path);
+  // `offer_doorbell` false connects as a daemon of before the doorbell
+  // (tests of mixed versions).
+  static absl::StatusOr<FdKeeper> ConnectOrStart(const std::string& socket_path, bool offer_doorbell = true);
+
+  // How often a keeper with a doorbell serves its queue unasked (notes).
+  static constexpr absl::Duration kDrainEvery = absl::Seconds(5);
 
   // Requests sent and not yet answered, at most (Put and Drop wait for
   // answers beyond it). Far below what the two sockets' buffers hold, so
@@ -82,6 +102,10 @@ class FdKeeper {
   // `unanswered` requests are still out. Results: OK; the errno of recv
   // (ECONNRESET: the keeper is gone).
   absl::Status ReadAnswers(size_t unanswered);
+  // Makes the keeper serve every request sent so far now, not when half a
+  // window is out or kDrainEvery has passed (nothing to do for a keeper
+  // without a doorbell: it serves each request as it comes).
+  void Ring();
   // The names whose Put the keeper answered with an error, and the errno,
   // since the last call.
   std::vector<std::pair<std::string, int>> TakeRefused() { return std::exchange(refused_, {}); }
@@ -89,12 +113,23 @@ class FdKeeper {
   // Readable (or hung up) when the keeper went away: the daemon watches it
   // to start a new one and hand it what it holds.
   int fd() const { return fd_.get(); }
+  // Whether the keeper took the doorbell (notes above).
+  bool has_doorbell() const { return static_cast<bool>(doorbell_); }
 
  private:
   explicit FdKeeper(backend::UniqueFd fd) : fd_(std::move(fd)) {}
+  // Offers the keeper a doorbell and waits for its answer (an older keeper
+  // refuses: none then). Results: OK either way; the errno of eventfd,
+  // send or recv.
+  absl::Status OfferDoorbell();
   absl::Status Send(char op, absl::string_view name, int fd);
 
   backend::UniqueFd fd_;
+  // The doorbell the keeper took, or none; the one offered until answered.
+  backend::UniqueFd doorbell_;
+  backend::UniqueFd offered_doorbell_;
+  // Requests sent since the doorbell last rang.
+  size_t unrung_ = 0;
   // The requests sent and not answered, oldest first: their operation and
   // name (the keeper answers in order).
   std::deque<std::pair<char, std::string>> unanswered_;
@@ -109,7 +144,9 @@ bool PeerGone(int fd);
 // (notes above). A daemon that connects is served only once every request
 // the previous one left queued is (its Puts are objects it already
 // created). Returns the exit status.
-int RunFdKeeper(int listen_fd);
+// `take_doorbells` false serves as a keeper of before the doorbell (tests
+// of mixed versions).
+int RunFdKeeper(int listen_fd, bool take_doorbells = true);
 
 }  // namespace sysv::linux_backend
 

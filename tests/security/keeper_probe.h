@@ -14,6 +14,10 @@ namespace sysv::testing {
 // holding that socket: the daemon closes its copy), or -1.
 pid_t KeeperPid(const std::string& socket_path);
 
+// The sealed regions (memfds the daemon names "sysvipc-...") process `pid`
+// holds open.
+size_t RegionsHeldBy(pid_t pid);
+
 // Kills the keeper listening at `socket_path` (SIGKILL) and waits up to 2 s
 // for another to listen there and to hold at least `regions` sealed regions
 // (the daemon hands it every live one). Returns the new keeper's pid, or -1
