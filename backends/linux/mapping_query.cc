@@ -53,6 +53,7 @@ bool MeansUnsupported(int err) { return err == ENOTTY || err == EINVAL || err ==
 absl::StatusOr<FileIdentity> IdentifyFile(int fd) {
   struct stat st;
   if (backend::RawFstat(fd, &st) != 0) return core::ErrnoStatus(errno, "fstat");
+  if (!S_ISREG(st.st_mode)) return core::ErrnoStatus(EINVAL, "not a regular file");
   return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
 }
 

@@ -20,7 +20,11 @@ struct FileIdentity {
   bool operator==(const FileIdentity&) const = default;
 };
 
-// The identity of the file open as `fd`. Errors: fstat's (EBADF).
+// The identity of the regular file open as `fd` (a memfd, a region file):
+// the file its mappings name. Errors: fstat's (EBADF); EINVAL for any other
+// kind, whose mappings may name another file (the security driver hands out
+// anonymous-inode files whose mappings are backed by a shmem file and
+// counted by the driver at each unmap, so they must never be parked).
 absl::StatusOr<FileIdentity> IdentifyFile(int fd);
 
 // One mapping (VMA) of the calling process as the kernel sees it now.

@@ -1,5 +1,6 @@
 #include "backends/linux/mapping_query.h"
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -66,6 +67,23 @@ TEST_F(MappingQueryTest, DescribesASharedFileMappingAndItsProtection) {
   EXPECT_EQ(facts->start, start + 4096);
   EXPECT_EQ(facts->offset, 4096u);
   munmap(reinterpret_cast<void*>(start + 4096), kLength - 4096);
+}
+
+// The security driver hands clients anonymous-inode files whose mappings
+// are backed by another (shmem) file and counted by the driver at each
+// unmap: such a descriptor has no identity to park by. An eventfd is an
+// anonymous inode too.
+TEST(IdentifyFileTest, OnlyARegularFileHasAnIdentity) {
+  const int anon = eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(anon, 0);
+  absl::StatusOr<FileIdentity> file = IdentifyFile(anon);
+  EXPECT_EQ(core::ErrnoOf(file.status()), EINVAL) << file.status();
+  close(anon);
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  EXPECT_EQ(core::ErrnoOf(IdentifyFile(pipe_fds[0]).status()), EINVAL);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
 }
 
 TEST_F(MappingQueryTest, SurvivesItsDescriptorBeingClosedUnderIt) {
