@@ -23,6 +23,7 @@
 #include "compat/credential_cache.h"
 #include "compat/daemon_connection.h"
 #include "compat/daemon_launcher.h"
+#include "compat/segment_mapping.h"
 #include "core/deadline.h"
 #include "core/ipc/errno_status.h"
 #include "core/ipc/ipc_constants.h"
@@ -563,48 +564,6 @@ core::SemSet::Caller Runtime::SemCaller() {
   return core::SemSet::Caller{pid, start_time};
 }
 
-absl::StatusOr<void*> Runtime::MapSegment(const SegmentGrant& grant, uint64_t where, int prot,
-                                           int shmflg) {
-  const uint64_t length = grant.map_length;
-  const uint64_t alignment = grant.alignment == 0 ? core::kPageSize : grant.alignment;
-  if (where != 0) {
-    // A huge page segment maps only at a huge page boundary (do_mmap()).
-    if (where % alignment != 0) return ErrnoStatus(EINVAL, "shmaddr is not aligned to the huge page size");
-    const int fixed = (shmflg & core::kShmRemap) ? MAP_FIXED : platform::kMapFixedNoReplace;
-    void* mapped = mmap(reinterpret_cast<void*>(where), length, prot, MAP_SHARED | fixed, grant.fd.get(), 0);
-    if (mapped == MAP_FAILED) {
-      // An address range already in use is EINVAL for shmat.
-      return ErrnoStatus(errno == platform::kMapAddressInUse ? EINVAL : errno, "cannot map the segment");
-    }
-    if (reinterpret_cast<uint64_t>(mapped) != where) {
-      munmap(mapped, length);
-      return ErrnoStatus(EINVAL, "the address range is in use");
-    }
-    return mapped;
-  }
-  if (alignment == core::kPageSize) {
-    void* mapped = mmap(nullptr, length, prot, MAP_SHARED, grant.fd.get(), 0);
-    if (mapped == MAP_FAILED) return ErrnoStatus(errno, "cannot map the segment");
-    return mapped;
-  }
-  // The kernel places a huge page mapping at a huge page boundary: reserve
-  // room for one, map there, and give the slack back.
-  void* room = mmap(nullptr, length + alignment, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (room == MAP_FAILED) return ErrnoStatus(errno, "cannot reserve address space for the segment");
-  const uint64_t base = reinterpret_cast<uint64_t>(room);
-  const uint64_t aligned = (base + alignment - 1) / alignment * alignment;
-  void* mapped = mmap(reinterpret_cast<void*>(aligned), length, prot, MAP_SHARED | MAP_FIXED, grant.fd.get(), 0);
-  if (mapped == MAP_FAILED) {
-    const int err = errno;
-    munmap(room, length + alignment);
-    return ErrnoStatus(err, "cannot map the segment");
-  }
-  if (aligned > base) munmap(room, aligned - base);
-  const uint64_t end = aligned + length;
-  if (base + length + alignment > end) munmap(reinterpret_cast<void*>(end), base + length + alignment - end);
-  return mapped;
-}
-
 absl::StatusOr<std::optional<core::ShmCtlResult>> Runtime::LocalShmStat(int32_t id, int cmd) {
   // Cached, as on the semop and msgsnd fast paths (credential_cache.h).
   absl::StatusOr<const core::Credentials*> creds = CachedCredentials();
@@ -628,6 +587,7 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
   if (!creds.ok()) return creds.status();
 
   AnnotatedMutexLock lock(&mu_);
+  if (shm_table_) parked_.DropRemoved(*shm_table_);
   // A registered channel opened under these credentials needs no check
   // through the kernel (EnsureChannel reads them anew): a cached grant then
   // attaches without a system call besides the mapping's.
@@ -653,13 +613,17 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
   int prot = PROT_READ;
   if (!(shmflg & core::kShmRdonly)) prot |= PROT_WRITE;
   if (shmflg & core::kShmExec) prot |= PROT_EXEC;
-  absl::StatusOr<void*> mapping = MapSegment(**grant, *where, prot, shmflg);
+  const uint64_t length = (*grant)->map_length;
+  // A parked mapping of the segment, verified, else a new one.
+  Attachment attachment;
+  absl::StatusOr<void*> mapping =
+      parked_.Reuse(id, length, (*grant)->alignment, (*grant)->writable, *where, prot, &attachment);
+  if (!mapping.ok()) mapping = MapSegment(**grant, *where, prot, shmflg);
   if (!mapping.ok()) {
     ledger_->UndoAttach(index, seq);
     return mapping.status();
   }
   void* mapped = *mapping;
-  const uint64_t length = (*grant)->map_length;
   const uint64_t start = reinterpret_cast<uint64_t>(mapped);
   // SHM_REMAP replaced whatever was there, our attachments included.
   for (auto it = attachments_.lower_bound(start); it != attachments_.end() && it->first < start + length;) {
@@ -667,7 +631,7 @@ absl::StatusOr<void*> Runtime::Attach(int32_t id, uint64_t addr, int shmflg) {
                           absl::GetCurrentTimeNanos());
     it = attachments_.erase(it);
   }
-  attachments_[start] = Attachment{id, length};
+  attachments_[start] = std::move(attachment);
   ledger_->StampAttach(index, seq, absl::GetCurrentTimeNanos());
   return mapped;
 }
@@ -678,7 +642,14 @@ absl::Status Runtime::Detach(uint64_t addr) {
   auto it = attachments_.find(addr);
   if (it == attachments_.end()) return ErrnoStatus(EINVAL, "no segment is attached at shmaddr");
   const int32_t id = it->second.id;
-  munmap(reinterpret_cast<void*>(addr), it->second.length);
+  if (shm_table_) {
+    parked_.DropRemoved(*shm_table_);
+    auto grant = grants_.find(id);
+    const bool granted = grant != grants_.end() && grant->second.seq == core::IpcIdSeq(id);
+    parked_.ParkOrUnmap(addr, it->second, *shm_table_, granted ? grant->second.fd.get() : -1);
+  } else {
+    munmap(reinterpret_cast<void*>(addr), it->second.length);
+  }
   attachments_.erase(it);
   if (!ledger_) return absl::OkStatus();
   const int32_t index = core::IpcIdIndex(id);
@@ -692,6 +663,11 @@ absl::Status Runtime::Detach(uint64_t addr) {
     (void)CallLocked<wire::Op::kShmSweep>(wire::ShmSweepRequest{id, 0}, nullptr);
   }
   return absl::OkStatus();
+}
+
+void Runtime::ReleaseRemovedParked() {
+  AnnotatedMutexLock lock(&mu_);
+  if (shm_table_) parked_.DropRemoved(*shm_table_);
 }
 
 void Runtime::BeforeExec() {
@@ -757,6 +733,7 @@ void Runtime::ChildAfterFork() {
   r.mu_.AssertHeld();
   const int saved = errno;
   r.pid_ = getpid();
+  r.parked_.AfterFork();
   // A new process: its undo records are its own.
   r.published_pid_.store(r.pid_, std::memory_order_release);
   r.published_start_time_.store(0, std::memory_order_release);

@@ -27,6 +27,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "compat/annotated_mutex.h"
+#include "compat/parked_mappings.h"
 #include "backends/common/unique_fd.h"
 #include "backends/platform.h"
 #include "core/ipc/credentials.h"
@@ -84,12 +85,6 @@ struct MappedTable {
 };
 absl::StatusOr<std::unique_ptr<MappedTable>> MapObjectTable(int fd, uint32_t capacity, core::IpcKind kind);
 
-// One live shmat of this process.
-struct Attachment {
-  int32_t id = 0;
-  uint64_t length = 0;  // of the mapping
-};
-
 // While one lives on a thread, that thread's round trips to the daemon
 // await the reply awake, runnable, never asleep (runtime.cc,
 // kAwakeForReply). The calls that can block (semop, semtimedop, msgsnd,
@@ -133,6 +128,9 @@ class Runtime {
   // shmat/shmdt on the runtime's state.
   absl::StatusOr<void*> Attach(int32_t id, uint64_t addr, int shmflg) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Detach(uint64_t addr) ABSL_LOCKS_EXCLUDED(mu_);
+  // After IPC_RMID: unmaps parked mappings of segments removed or marked
+  // for destruction, whose memory they would otherwise hold.
+  void ReleaseRemovedParked() ABSL_LOCKS_EXCLUDED(mu_);
 
   // The set `id` for an operation that needs `alter` (write) access, with
   // its table record; checks in the kernel's order via `check`, which
@@ -220,12 +218,6 @@ class Runtime {
   absl::StatusOr<SegmentGrant*> GrantFor(int32_t id, int shmflg, const core::Credentials& creds)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Maps a granted segment as shmat does: at `where` (0: anywhere, aligned
-  // as the kernel would place it), EINVAL for an address in use unless
-  // SHM_REMAP.
-  static absl::StatusOr<void*> MapSegment(const SegmentGrant& grant, uint64_t where, int prot,
-                                          int shmflg);
-
   static void PrepareFork();
   static void ParentAfterFork();
   static void ChildAfterFork();
@@ -262,6 +254,8 @@ class Runtime {
   std::optional<core::AttachLedger> ledger_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, SegmentGrant> grants_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Attachment> attachments_ ABSL_GUARDED_BY(mu_);
+  // Mappings shmdt left in place for the next shmat of the same segment.
+  ParkedMappings parked_ ABSL_GUARDED_BY(mu_);
   // Attachments dropped by BeforeExec, restored if the exec fails.
   std::vector<Attachment> exec_saved_ ABSL_GUARDED_BY(mu_);
   int32_t pid_ ABSL_GUARDED_BY(mu_) = 0;

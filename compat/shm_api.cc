@@ -139,5 +139,7 @@ extern "C" int sysv_shmctl(int shmid, int caller_cmd, struct shmid_ds* buf) {
   auto reply = Runtime::Get().Call<wire::Op::kShmCtl>(request);
   if (!reply.ok()) return FailWithStatus(reply.status());
   if (reply->status.error != 0) return FailWithErrno(reply->status.error);
+  // A segment removed now must not live on in a mapping shmdt parked.
+  if (cmd == core::kIpcRmid) Runtime::Get().ReleaseRemovedParked();
   return sysv::compat::ShmctlAnswer(cmd, *reply, buf);
 }

@@ -121,6 +121,37 @@ struct HugePagePool {
 inline std::optional<HugePagePool> HugePagePoolOf(int /*size_log*/) { return std::nullopt; }
 inline uint32_t HugetlbShmGroup() { return 0; }
 
+// The calling process's own mappings (backends/linux/mapping_query.h): not
+// available. DragonFly has no per-address query (its procfs is not mounted
+// by default, and kinfo's VM map dump lists every entry), so libsysv parks
+// no segment mapping there: every shmdt unmaps, as before.
+struct FileIdentity {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+inline absl::StatusOr<FileIdentity> IdentifyFile(int /*fd*/) {
+  return core::ErrnoStatus(ENOSYS, "no mapping queries on DragonFly");
+}
+struct MappingFacts {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t offset = 0;
+  bool shared = false;
+  bool readable = false;
+  bool writable = false;
+  bool executable = false;
+  FileIdentity file;
+};
+class MappingQuery {
+ public:
+  bool Available() { return false; }
+  absl::StatusOr<MappingFacts> Find(uint64_t /*addr*/, bool /*or_next*/) {
+    return core::ErrnoStatus(ENOSYS, "no mapping queries on DragonFly");
+  }
+  void Reset() {}
+};
+
 // The calling process's executable's path, "" when unknown (libsysv and
 // sysvipc find what sits beside it): sysctl KERN_PROC_PATHNAME, since
 // procfs is not mounted by default.

@@ -35,6 +35,7 @@
 #include "backends/linux/held_files.h"
 #include "backends/linux/huge_pages.h"
 #include "backends/linux/kernel_ipc_tuning.h"
+#include "backends/linux/mapping_query.h"
 #include "backends/linux/peer_credentials.h"
 #include "backends/linux/process_watch.h"
 #include "backends/linux/region_file.h"
@@ -77,6 +78,15 @@ inline int AllocateAddedFileSpace(int fd, off_t from, off_t size) {
 // there (never replacing it); and the errno of that failure.
 inline constexpr int kMapFixedNoReplace = MAP_FIXED_NOREPLACE;
 inline constexpr int kMapAddressInUse = EEXIST;
+
+// The calling process's own mappings as the kernel sees them, one address
+// at a time, and which file a descriptor is (mapping_query.h): what
+// libsysv checks before it reuses a segment mapping it parked. Linux 6.11+
+// (PROCMAP_QUERY); MappingQuery::Available() is false before.
+using ::sysv::linux_backend::FileIdentity;
+using ::sysv::linux_backend::IdentifyFile;
+using ::sysv::linux_backend::MappingFacts;
+using ::sysv::linux_backend::MappingQuery;
 
 // posix_spawn flag that detaches the daemon the library starts from the
 // caller's terminal: a session of its own.
