@@ -22,7 +22,6 @@
 #include "absl/strings/str_split.h"
 #include "backends/common/environment.h"
 #include "backends/common/namespace_layout.h"
-#include "backends/common/raw_syscalls.h"
 #include "backends/common/unique_fd.h"
 #include "backends/platform.h"
 #include "compat/daemon_connection.h"
@@ -35,7 +34,7 @@ namespace {
 
 bool IsExecutable(const std::string& path) {
   struct stat st;
-  return backend::RawFstatAt(AT_FDCWD, path.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+  return platform::RawFstatAt(AT_FDCWD, path.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
 std::string DirName(const std::string& path) {

@@ -31,6 +31,7 @@
 #define SYSV_BACKENDS_COMMON_POLL_WINDOW_H_
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -40,6 +41,15 @@
 #include "core/cpu_relax.h"
 
 namespace sysv::backend {
+
+// How many CPUs the machine has online (at least 1): whether polling for a
+// peer can pay at all. Online, not the caller's affinity: a daemon pinned
+// to one CPU still gains from polling while its clients run on the others.
+// Each backend's platform.h names it platform::OnlineCpuCount.
+inline int OnlineCpuCount() {
+  const long count = sysconf(_SC_NPROCESSORS_ONLN);
+  return count > 0 ? static_cast<int>(count) : 1;
+}
 
 class PollWindow {
  public:

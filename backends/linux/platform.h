@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "backends/common/elf_rebind.h"
+#include "backends/common/poll_window.h"
 #include "backends/common/raw_syscalls.h"
 #include "backends/common/security_driver.h"
 #include "backends/linux/channel.h"
@@ -132,18 +133,12 @@ using ::sysv::linux_backend::OpenContentFile;
 using ::sysv::backend::RawClose;
 using ::sysv::backend::RawDupCloexec;
 using ::sysv::backend::RawFstat;
+using ::sysv::backend::RawFstatAt;
 using ::sysv::backend::RawLseek;
 using ::sysv::backend::RawRead;
 
-// How many CPUs the machine has online (at least 1): whether polling for a
-// peer can pay at all (backends/common/poll_window.h). Online, not the
-// caller's affinity: a daemon pinned to one CPU still gains from polling
-// while its clients run on the others. sysconf(_SC_NPROCESSORS_ONLN) on
-// both backends.
-inline int OnlineCpuCount() {
-  const long count = sysconf(_SC_NPROCESSORS_ONLN);
-  return count > 0 ? static_cast<int>(count) : 1;
-}
+// How many CPUs the machine has online (backends/common/poll_window.h).
+using ::sysv::backend::OnlineCpuCount;
 
 // The calling thread, as IsThreadOf() takes it: its TID.
 inline int32_t CurrentThreadId() { return static_cast<int32_t>(gettid()); }
